@@ -1,0 +1,24 @@
+import { defineCommand } from "citty";
+import { consola } from "consola";
+import { assertKnownNode } from "../../jobs/lib/config.ts";
+import { nodeDirs } from "../../jobs/lib/spool.ts";
+import { rollbackNode } from "../../jobs/rollback.ts";
+import { configArg } from "../config.ts";
+import { guard, withContext } from "../context.ts";
+
+export default defineCommand({
+  meta: { name: "rollback", description: "Roll back this node's journalled failed attempts" },
+  args: {
+    ...configArg,
+    node: { type: "string", required: true, description: "Node name, as in the config" },
+    once: { type: "boolean", default: true, description: "Process the journal once and exit" },
+  },
+  run: ({ args }) =>
+    guard(async () => {
+      await withContext(args, async (ctx) => {
+        assertKnownNode(ctx.config, args.node);
+        const s = await rollbackNode(ctx, nodeDirs(ctx.config.spool, args.node));
+        consola.success(`${s.processed} rolled back: ${s.deleted} objects deleted, ${s.released} locks released, ${s.retried} files to retry, ${s.exhausted} given up, ${s.invalid} invalid lines`);
+      });
+    }),
+});

@@ -1,0 +1,37 @@
+/** Builds a job context for a command and turns known errors into one line and an exit code. */
+import { consola } from "consola";
+import { type JobContext, closeTargets, createJobContext } from "../jobs/lib/context.ts";
+import { TiermvError } from "../jobs/lib/errors.ts";
+import { createRuntime } from "../runtime/bun.ts";
+import { loadConfig } from "./config.ts";
+
+/** Runs `fn` with a context; every target is closed afterwards. */
+export async function withContext<T>(args: { config?: string }, fn: (ctx: JobContext) => Promise<T>): Promise<T> {
+  const config = await loadConfig(args);
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  const ctx = createJobContext(createRuntime(), config, consola, controller.signal);
+  try {
+    return await fn(ctx);
+  } finally {
+    closeTargets(ctx);
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+/** The one place that turns errors into exit codes: 2 for usage/config, 1 for failures. */
+export async function guard(fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    if (err instanceof TiermvError) {
+      consola.error(err.message);
+      process.exit(err.exitCode);
+    }
+    consola.error(err);
+    process.exit(1);
+  }
+}

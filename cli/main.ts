@@ -1,0 +1,16 @@
+#!/usr/bin/env bun
+/** tiermv: multi-node file migration from a shared filesystem to S3. Commands load lazily. */
+import { defineCommand, runMain } from "citty";
+
+const main = defineCommand({
+  meta: { name: "tiermv", version: "0.1.0", description: "Migrate files from a shared filesystem to S3, from many nodes at once" },
+  subCommands: {
+    submit: () => import("./commands/submit.ts").then((m) => m.default),
+    run: () => import("./commands/run.ts").then((m) => m.default),
+    rollback: () => import("./commands/rollback.ts").then((m) => m.default),
+    inspect: () => import("./commands/inspect.ts").then((m) => m.default),
+
+  },
+});
+
+await runMain(main);

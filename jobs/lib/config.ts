@@ -1,0 +1,78 @@
+/**
+ * The configuration file: one JSON document, validated with valibot. Defaults live here, so a
+ * minimal config names only the spool, the source root, the target and the nodes.
+ */
+import * as v from "valibot";
+import { ConfigError } from "./errors.ts";
+
+const NodeName = v.pipe(
+  v.string(),
+  v.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "must be letters, digits, '.', '_' or '-'"),
+);
+const AbsolutePath = v.pipe(v.string(), v.startsWith("/", "must be an absolute path"));
+const Target = v.pipe(
+  v.string(),
+  v.regex(/^(s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?|file:\/\/\/.+)$/, "must be s3://bucket/prefix or file:///dir"),
+);
+const PositiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
+const NonNegativeInt = v.pipe(v.number(), v.integer(), v.minValue(0));
+
+const S3Settings = v.object({
+  endpoint: v.optional(v.pipe(v.string(), v.url())),
+  region: v.optional(v.string(), "us-east-1"),
+  forcePathStyle: v.optional(v.boolean(), true),
+  /** The SDK's CRC32 headers break several S3-compatible servers: only when an API requires it. */
+  checksums: v.optional(v.picklist(["when_required", "when_supported"]), "when_required"),
+  multipartThreshold: v.optional(PositiveInt, 16 * 1024 * 1024),
+  partSize: v.optional(v.pipe(PositiveInt, v.minValue(5 * 1024 * 1024)), 8 * 1024 * 1024),
+  partConcurrency: v.optional(PositiveInt, 4),
+  requestTimeoutMs: v.optional(PositiveInt, 120_000),
+});
+
+const MigrateSettings = v.object({
+  concurrency: v.optional(PositiveInt, 8),
+  /** Retries of a transient upload failure before the file is failed (the field's default: 1). */
+  uploadRetries: v.optional(NonNegativeInt, 1),
+  uploadRetryBaseMs: v.optional(NonNegativeInt, 500),
+  statTimeoutMs: v.optional(PositiveInt, 10_000),
+});
+
+const RetrySettings = v.object({
+  busyBaseMs: v.optional(NonNegativeInt, 5_000),
+  busyMaxMs: v.optional(NonNegativeInt, 300_000),
+  /** A file whose attempts failed this many times is reported failed and not retried again. */
+  maxFailedAttempts: v.optional(PositiveInt, 5),
+});
+
+export const ConfigSchema = v.object({
+  spool: AbsolutePath,
+  root: AbsolutePath,
+  target: Target,
+  nodes: v.pipe(v.array(NodeName), v.minLength(1, "must name at least one node")),
+  s3: v.optional(S3Settings, {}),
+  migrate: v.optional(MigrateSettings, {}),
+  retry: v.optional(RetrySettings, {}),
+});
+
+export type Config = v.InferOutput<typeof ConfigSchema>;
+
+/** Validates a parsed config document; throws ConfigError naming the first bad field. */
+export function parseConfig(document: unknown, source: string): Config {
+  const result = v.safeParse(ConfigSchema, document);
+  if (result.success) return normalise(result.output);
+  const issue = result.issues[0];
+  const field = v.getDotPath(issue) ?? "(top level)";
+  throw new ConfigError(`Invalid config ${source}: field "${field}" ${issue.message}`);
+}
+
+function normalise(config: Config): Config {
+  const trim = (p: string) => (p.length > 1 ? p.replace(/\/+$/, "") : p);
+  return { ...config, spool: trim(config.spool), root: trim(config.root) };
+}
+
+/** Throws unless `node` is one of the configured nodes. */
+export function assertKnownNode(config: Config, node: string): void {
+  if (!config.nodes.includes(node)) {
+    throw new ConfigError(`Unknown node "${node}": the config names ${config.nodes.join(", ")}`);
+  }
+}

@@ -1,0 +1,42 @@
+/** What every job receives: the runtime, the validated config, a logger and a cancel signal. */
+import type { Runtime } from "../../runtime/types.ts";
+import type { Config } from "./config.ts";
+import { openTarget } from "./open_target.ts";
+import type { Target } from "./target.ts";
+
+/** The subset of consola that jobs use, so Deno and tests can pass anything compatible. */
+export interface Log {
+  info(message: string, ...args: unknown[]): void;
+  warn(message: string, ...args: unknown[]): void;
+  error(message: string, ...args: unknown[]): void;
+  debug(message: string, ...args: unknown[]): void;
+}
+
+export interface JobContext {
+  rt: Runtime;
+  config: Config;
+  log: Log;
+  signal?: AbortSignal;
+  /** Opened targets by URL, shared by every task of a run (keeps connections alive). */
+  targets: Map<string, Target>;
+}
+
+export function createJobContext(rt: Runtime, config: Config, log: Log, signal?: AbortSignal): JobContext {
+  return { rt, config, log, signal, targets: new Map() };
+}
+
+export function targetFor(ctx: JobContext, url: string): Target {
+  let target = ctx.targets.get(url);
+  if (!target) {
+    target = openTarget(ctx.rt, url, ctx.config);
+    ctx.targets.set(url, target);
+  }
+  return target;
+}
+
+export function closeTargets(ctx: JobContext): void {
+  for (const target of ctx.targets.values()) target.close();
+  ctx.targets.clear();
+}
+
+export const silentLog: Log = { info() {}, warn() {}, error() {}, debug() {} };

@@ -1,0 +1,40 @@
+/**
+ * One scheduler per node on a host: a local pid file created with O_EXCL. A file left by a dead
+ * process is replaced. (Two processes starting in the same instant over a stale file could both
+ * proceed; that costs efficiency, never safety: files are still guarded by their xattr locks.)
+ */
+import type { Runtime } from "../../runtime/types.ts";
+import { AlreadyRunningError } from "./errors.ts";
+
+export interface InstanceLock {
+  release(): Promise<void>;
+}
+
+function lockPath(rt: Runtime, spool: string, node: string): string {
+  const dir = rt.process.env("TIERMV_LOCK_DIR") ?? rt.process.env("TMPDIR") ?? "/tmp";
+  const tag = spool.replace(/[^A-Za-z0-9]+/g, "_").slice(-80);
+  return `${dir}/tiermv-${tag}-${node}.pid`;
+}
+
+export async function acquireInstanceLock(rt: Runtime, spool: string, node: string): Promise<InstanceLock> {
+  const path = lockPath(rt, spool, node);
+  const mine = String(rt.process.pid);
+  for (let tries = 0; tries < 2; tries++) {
+    try {
+      await rt.fs.createExclusive(path, mine);
+      return {
+        release: async () => {
+          if ((await rt.fs.readText(path).catch(() => "")).trim() === mine) await rt.fs.remove(path);
+        },
+      };
+    } catch (err) {
+      if ((err as { code?: string }).code !== "EEXIST") throw err;
+    }
+    const holder = Number.parseInt((await rt.fs.readText(path)).trim(), 10);
+    if (Number.isSafeInteger(holder) && holder !== rt.process.pid && rt.process.isAlive(holder)) {
+      throw new AlreadyRunningError(`Node "${node}" is already running here (pid ${holder}, ${path})`);
+    }
+    await rt.fs.remove(path);
+  }
+  throw new AlreadyRunningError(`Node "${node}": could not take ${path}`);
+}

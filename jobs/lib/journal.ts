@@ -1,0 +1,70 @@
+/**
+ * The failed-files journal (`failed-files.jsonl`): one line per failed attempt, appended with a
+ * single O_APPEND write. Migrate never rolls back inline; the rollback job reads the journal
+ * from its cursor (a count of lines processed, replaced atomically) and advances it only after
+ * the lines are fully handled, so a crash replays lines and replaying is harmless.
+ */
+import * as v from "valibot";
+import type { Runtime } from "../../runtime/types.ts";
+import type { NodeDirs } from "./spool.ts";
+
+export const JournalEntrySchema = v.object({
+  v: v.literal(1),
+  path: v.string(),
+  attempt: v.string(),
+  key: v.string(),
+  target: v.string(),
+  node: v.string(),
+  task: v.string(),
+  requestId: v.optional(v.string(), ""),
+  error: v.string(),
+  /** How many attempts at this file failed so far, this one included. */
+  tries: v.optional(v.number(), 1),
+  at: v.string(),
+});
+export type JournalEntry = v.InferOutput<typeof JournalEntrySchema>;
+
+export async function appendJournal(rt: Runtime, dirs: NodeDirs, entry: JournalEntry): Promise<void> {
+  await rt.fs.appendDurable(dirs.journal, `${JSON.stringify(entry)}\n`);
+}
+
+export async function readCursor(rt: Runtime, dirs: NodeDirs): Promise<number> {
+  if (!(await rt.fs.exists(dirs.journalCursor))) return 0;
+  const value = Number.parseInt((await rt.fs.readText(dirs.journalCursor)).trim(), 10);
+  return Number.isSafeInteger(value) && value >= 0 ? value : 0;
+}
+
+export async function writeCursor(rt: Runtime, dirs: NodeDirs, lines: number): Promise<void> {
+  const tmp = `${dirs.journalCursor}.tmp`;
+  await rt.fs.writeDurable(tmp, `${lines}\n`);
+  await rt.fs.rename(tmp, dirs.journalCursor);
+}
+
+export type JournalLine = { line: number; entry: JournalEntry } | { line: number; error: string };
+
+/** Streams journal lines after the first `skip` ones. */
+export async function* readJournal(rt: Runtime, dirs: NodeDirs, skip: number): AsyncGenerator<JournalLine> {
+  if (!(await rt.fs.exists(dirs.journal))) return;
+  let line = 0;
+  for await (const text of rt.fs.readLines(dirs.journal)) {
+    line++;
+    if (line <= skip) continue;
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      yield { line, error: "not JSON" };
+      continue;
+    }
+    const result = v.safeParse(JournalEntrySchema, json);
+    yield result.success ? { line, entry: result.output } : { line, error: "invalid fields" };
+  }
+}
+
+/** Number of journal lines not yet processed by rollback. */
+export async function journalBacklog(rt: Runtime, dirs: NodeDirs): Promise<number> {
+  const cursor = await readCursor(rt, dirs);
+  let pending = 0;
+  for await (const _ of readJournal(rt, dirs, cursor)) pending++;
+  return pending;
+}

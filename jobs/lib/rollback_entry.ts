@@ -1,0 +1,53 @@
+/**
+ * Rolls back one failed attempt. The object at the key is deleted only if it carries the failed
+ * attempt's id AND the file's committed state does not name that key (I2); then the attempt's
+ * lock is removed. Idempotent: every step checks before it acts, so a replay after a crash is safe.
+ * Because the failed attempt still holds the lock until the last step, nobody else can be
+ * uploading this key meanwhile: the incident of BRIEF section 1 cannot recur.
+ */
+import type { FsError } from "../../runtime/errors.ts";
+import { type JobContext, targetFor } from "./context.ts";
+import { readState, releaseLock, type State, stateMatches, XattrPayloadError } from "./file_state.ts";
+import type { JournalEntry } from "./journal.ts";
+
+export interface RollbackResult {
+  deletedObject: boolean;
+  releasedLock: boolean;
+  /** The file still exists and is not committed: it should be migrated again. */
+  needsRetry: boolean;
+}
+
+const isMissing = (err: unknown) => ["ENOENT", "ENOTDIR"].includes((err as FsError).code);
+
+/** The committed state, "unreadable" if garbage is there (then never delete), null if none. */
+async function stateOf(ctx: JobContext, path: string): Promise<State | null | "unreadable"> {
+  try {
+    return await readState(ctx.rt, path);
+  } catch (err) {
+    if (err instanceof XattrPayloadError) return "unreadable";
+    if (isMissing(err)) return null;
+    throw err;
+  }
+}
+
+export async function rollbackEntry(ctx: JobContext, entry: JournalEntry): Promise<RollbackResult> {
+  const target = targetFor(ctx, entry.target);
+  const object = await target.head(entry.key);
+  const state = await stateOf(ctx, entry.path);
+  const namedByState = state === "unreadable" || (state !== null && state.key === entry.key && state.target === entry.target);
+  let deletedObject = false;
+  if (object?.meta?.attempt === entry.attempt && !namedByState) {
+    await target.delete(entry.key);
+    deletedObject = true;
+  }
+  let releasedLock = false;
+  let needsRetry = false;
+  try {
+    releasedLock = await releaseLock(ctx.rt, entry.path, entry.attempt);
+    const stat = await ctx.rt.fs.lstat(entry.path);
+    needsRetry = stat.kind === "file" && !(state !== "unreadable" && stateMatches(state, stat));
+  } catch (err) {
+    if (!isMissing(err)) throw err;
+  }
+  return { deletedObject, releasedLock, needsRetry };
+}

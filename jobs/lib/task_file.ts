@@ -1,0 +1,126 @@
+/**
+ * Task files: JSON Lines. Line 1 is the header, every further line one file entry. Tasks are
+ * written under `.tmp/`, fsynced and renamed into place (never rewritten), and read as a stream,
+ * so a task of a million files never sits in memory.
+ */
+import * as v from "valibot";
+import type { Runtime } from "../../runtime/types.ts";
+import { TaskFormatError } from "./errors.ts";
+
+export const TaskHeaderSchema = v.object({
+  v: v.literal(1),
+  id: v.pipe(v.string(), v.regex(/^[A-Za-z0-9._-]{1,128}$/)),
+  requestId: v.string(),
+  createdAt: v.string(),
+  target: v.string(),
+  options: v.optional(
+    v.object({
+      /** Epoch ms before which the task must not be claimed (retry backoff). */
+      notBefore: v.optional(v.number()),
+      /** How many times these files were retried already (busy or failed). */
+      retry: v.optional(v.number()),
+      /** Why this is a retry task. */
+      reason: v.optional(v.string()),
+    }),
+    {},
+  ),
+});
+export type TaskHeader = v.InferOutput<typeof TaskHeaderSchema>;
+
+const TaskEntrySchema = v.object({ path: v.pipe(v.string(), v.startsWith("/"), v.minLength(2)) });
+
+/** Largest accepted line: a path is at most 4 KiB on Linux; anything far longer is not a task. */
+export const MAX_TASK_LINE_BYTES = 64 * 1024;
+
+export type TaskEntry = { line: number; path: string } | { line: number; error: string };
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    return { __invalid: (err as Error).message };
+  }
+}
+
+function describe(issues: v.BaseIssue<unknown>[]): string {
+  const issue = issues[0];
+  return issue ? `${v.getDotPath(issue) ?? "line"} ${issue.message}` : "invalid";
+}
+
+/** Reads only the header; throws TaskFormatError when it is missing or invalid. */
+export async function readTaskHeader(rt: Runtime, path: string): Promise<TaskHeader> {
+  for await (const line of rt.fs.readLines(path, { maxLineBytes: MAX_TASK_LINE_BYTES })) {
+    return parseHeader(path, line);
+  }
+  throw new TaskFormatError(path, 1, "the task file is empty");
+}
+
+function parseHeader(path: string, line: string): TaskHeader {
+  const result = v.safeParse(TaskHeaderSchema, parseJson(line));
+  if (!result.success) throw new TaskFormatError(path, 1, `invalid header: ${describe(result.issues)}`);
+  return result.output;
+}
+
+/**
+ * Streams a task's entries. A malformed entry line is yielded as an error (the rest of the task
+ * still runs); an unreadable file (bad header, over-long line, not UTF-8) throws TaskFormatError.
+ */
+export async function* readTaskEntries(rt: Runtime, path: string): AsyncGenerator<TaskEntry> {
+  let line = 0;
+  try {
+    for await (const text of rt.fs.readLines(path, { maxLineBytes: MAX_TASK_LINE_BYTES })) {
+      line++;
+      if (line === 1) {
+        parseHeader(path, text);
+        continue;
+      }
+      if (text.trim() === "") continue;
+      const result = v.safeParse(TaskEntrySchema, parseJson(text));
+      yield result.success
+        ? { line, path: result.output.path }
+        : { line, error: `invalid entry: ${describe(result.issues)}` };
+    }
+  } catch (err) {
+    if (err instanceof TaskFormatError) throw err;
+    const code = (err as { code?: string }).code;
+    if (code === "ELINETOOLONG" || code === "EILSEQ") {
+      throw new TaskFormatError(path, line + 1, (err as Error).message);
+    }
+    throw err;
+  }
+  if (line === 0) throw new TaskFormatError(path, 1, "the task file is empty");
+}
+
+/**
+ * Writes a task under `tmpDir`, fsyncs it, then renames it to `finalPath` (Maildir publish).
+ * Returns the number of entries written.
+ */
+export async function publishTask(
+  rt: Runtime,
+  header: TaskHeader,
+  paths: Iterable<string> | AsyncIterable<string>,
+  dirs: { tmpDir: string; finalPath: string },
+): Promise<number> {
+  await rt.fs.mkdirp(dirs.tmpDir);
+  const tmpPath = `${dirs.tmpDir}/${header.id}.task`;
+  const writer = await rt.fs.openWriter(tmpPath);
+  let count = 0;
+  try {
+    await writer.write(`${JSON.stringify(header)}\n`);
+    let batch = "";
+    for await (const path of paths) {
+      batch += `${JSON.stringify({ path })}\n`;
+      count++;
+      if (batch.length > 64 * 1024) {
+        await writer.write(batch);
+        batch = "";
+      }
+    }
+    if (batch) await writer.write(batch);
+  } finally {
+    await writer.close();
+  }
+  await rt.fs.rename(tmpPath, dirs.finalPath);
+  await rt.fs.syncDir(dirs.finalPath.slice(0, dirs.finalPath.lastIndexOf("/")));
+  return count;
+}

@@ -1,0 +1,90 @@
+/**
+ * The migrate job: runs one claimed task (in `running/`) to the end. Streams the task's entries
+ * with at most `migrate.concurrency` files in flight, records every outcome as an event, puts
+ * busy files into a retry task, then moves the task to `done/` (or `failed/` when any file
+ * failed). Idempotent: killed at any line, the task stays in `running/` and a rerun resumes it;
+ * files already committed are skipped by their state. Throws MountUnavailableError (the caller
+ * returns the task to pending) and program errors; per-file problems are outcomes.
+ */
+import type { JobContext } from "./lib/context.ts";
+import { targetFor } from "./lib/context.ts";
+import { TaskFormatError } from "./lib/errors.ts";
+import { eventOf, OutboxWriter } from "./lib/events.ts";
+import { type FileJob, migrateFile } from "./lib/migrate_file.ts";
+import { emptyCounts, type FileOutcome, type OutcomeCounts } from "./lib/outcome.ts";
+import { forEachLimit } from "./lib/pool.ts";
+import { publishRetryTask } from "./lib/retry_task.ts";
+import { finishTask, type NodeDirs, quarantineTask } from "./lib/spool.ts";
+import { readTaskEntries, readTaskHeader, type TaskHeader } from "./lib/task_file.ts";
+
+export interface TaskSummary {
+  task: string;
+  result: "done" | "failed" | "bad";
+  counts: OutcomeCounts;
+  why?: string;
+}
+
+export async function migrateTask(ctx: JobContext, node: string, dirs: NodeDirs, name: string): Promise<TaskSummary> {
+  const taskPath = `${dirs.running}/${name}`;
+  const counts = emptyCounts();
+  let header: TaskHeader;
+  try {
+    header = await readTaskHeader(ctx.rt, taskPath);
+  } catch (err) {
+    if (!(err instanceof TaskFormatError)) throw err;
+    await quarantineTask(ctx.rt, dirs, dirs.running, name, err.message);
+    ctx.log.error(`${err.message}: moved to bad/`);
+    return { task: name, result: "bad", counts, why: err.message };
+  }
+  const job: FileJob = {
+    ...ctx,
+    node,
+    dirs,
+    task: { id: header.id, requestId: header.requestId, retry: header.options.retry ?? 0 },
+    target: targetFor(ctx, header.target),
+    inFlight: new Set(),
+  };
+  const outbox = OutboxWriter.forTask(ctx.rt, dirs, header.id);
+  const busy: string[] = [];
+  let configError: string | null = null;
+
+  const record = async (outcome: FileOutcome, line: number, started: number) => {
+    counts[outcome.kind]++;
+    if (outcome.kind === "migrated") counts.bytes += outcome.bytes;
+    if (outcome.kind === "busy") busy.push(outcome.path);
+    if (outcome.kind === "config") configError ??= outcome.error;
+    if (outcome.kind !== "migrated" && outcome.kind !== "skipped") ctx.log.warn(`${outcome.kind}: ${outcome.path}${"error" in outcome ? `: ${outcome.error}` : ""}`);
+    await outbox.add(eventOf(outcome, { requestId: header.requestId, taskId: header.id, node, line, ms: Date.now() - started }));
+  };
+
+  try {
+    await forEachLimit(readTaskEntries(ctx.rt, taskPath), ctx.config.migrate.concurrency, async (entry) => {
+      const started = Date.now();
+      if ("error" in entry) {
+        const error = `task ${header.id} line ${entry.line}: ${entry.error}`;
+        return record({ kind: "rejected", path: "", error }, entry.line, started);
+      }
+      // After a configuration error the task stops touching files; the rest are reported.
+      if (configError) return record({ kind: "config", path: entry.path, error: configError }, entry.line, started);
+      return record(await migrateFile(job, entry.path), entry.line, started);
+    });
+  } catch (err) {
+    if (!(err instanceof TaskFormatError)) throw err;
+    // Entries before the broken line ran normally; the task itself is not a valid task.
+    await outbox.flush();
+    await quarantineTask(ctx.rt, dirs, dirs.running, name, err.message);
+    ctx.log.error(`${err.message}: moved to bad/`);
+    return { task: name, result: "bad", counts, why: err.message };
+  }
+
+  if (busy.length > 0) {
+    const retry = header.options.retry ?? 0;
+    await publishRetryTask(job, dirs, { requestId: header.requestId, target: header.target, paths: busy, retry, reason: "busy" });
+  }
+  await outbox.flush();
+  const failed = counts.failed + counts.config + counts.rejected > 0;
+  const why = configError ?? (failed ? `${counts.failed} failed, ${counts.rejected} rejected` : undefined);
+  if (why && failed) await ctx.rt.fs.writeDurable(`${dirs.failed}/${name}.why`, `${why}\n`);
+  await finishTask(ctx.rt, dirs, name, failed ? "failed" : "done");
+  return { task: name, result: failed ? "failed" : "done", counts, why };
+}

@@ -1,0 +1,70 @@
+/**
+ * The rollback job: processes the node's failed-files journal from its cursor. For each failed
+ * attempt it deletes the attempt's own object unless a committed state names the key, removes
+ * the attempt's lock, and sends the file back to a retry task (with backoff) until it has failed
+ * `retry.maxFailedAttempts` times. The cursor advances only after a batch is fully handled, so a
+ * crash replays lines, and every step of a replay is a no-op. Never deletes a committed object (I2).
+ */
+import type { JobContext } from "./lib/context.ts";
+import { readCursor, readJournal, writeCursor } from "./lib/journal.ts";
+import { publishRetryTask } from "./lib/retry_task.ts";
+import { rollbackEntry } from "./lib/rollback_entry.ts";
+import type { NodeDirs } from "./lib/spool.ts";
+
+export interface RollbackSummary {
+  processed: number;
+  deleted: number;
+  released: number;
+  retried: number;
+  exhausted: number;
+  invalid: number;
+}
+
+const BATCH = 200;
+
+export async function rollbackNode(ctx: JobContext, dirs: NodeDirs): Promise<RollbackSummary> {
+  const summary: RollbackSummary = { processed: 0, deleted: 0, released: 0, retried: 0, exhausted: 0, invalid: 0 };
+  let cursor = await readCursor(ctx.rt, dirs);
+  // Retries grouped by request and target, published before the cursor moves past them.
+  let retries = new Map<string, { requestId: string; target: string; tries: number; paths: string[] }>();
+  let handledUpTo = cursor;
+
+  const commit = async () => {
+    for (const group of retries.values()) {
+      await publishRetryTask(ctx, dirs, { requestId: group.requestId, target: group.target, paths: group.paths, retry: group.tries, reason: "rolled back" });
+      summary.retried += group.paths.length;
+    }
+    retries = new Map();
+    if (handledUpTo !== cursor) {
+      await writeCursor(ctx.rt, dirs, handledUpTo);
+      cursor = handledUpTo;
+    }
+  };
+
+  for await (const item of readJournal(ctx.rt, dirs, cursor)) {
+    if (ctx.signal?.aborted) break;
+    if ("error" in item) {
+      summary.invalid++;
+      ctx.log.error(`Skipping line ${item.line} of ${dirs.journal}: ${item.error}`);
+    } else {
+      const entry = item.entry;
+      const result = await rollbackEntry(ctx, entry);
+      summary.processed++;
+      if (result.deletedObject) summary.deleted++;
+      if (result.releasedLock) summary.released++;
+      if (result.needsRetry && entry.tries < ctx.config.retry.maxFailedAttempts) {
+        const groupKey = `${entry.requestId}\n${entry.target}\n${entry.tries}`;
+        const group = retries.get(groupKey) ?? { requestId: entry.requestId, target: entry.target, tries: entry.tries, paths: [] };
+        group.paths.push(entry.path);
+        retries.set(groupKey, group);
+      } else if (result.needsRetry) {
+        summary.exhausted++;
+        ctx.log.error(`Giving up on "${entry.path}" after ${entry.tries} failed attempts: ${entry.error}`);
+      }
+    }
+    handledUpTo = item.line;
+    if (handledUpTo - cursor >= BATCH) await commit();
+  }
+  await commit();
+  return summary;
+}

@@ -1,0 +1,76 @@
+/**
+ * One scheduler tick for one node: heartbeat, resume this node's own `running/` tasks (a crashed
+ * run left them), roll back journalled failures, then claim and run due pending tasks until none
+ * is left or the node is draining. Everything it needs is on disk, so any tick can be killed and
+ * the next one resumes. A hung mount skips the cycle: the task goes back to pending.
+ */
+import type { JobContext } from "./lib/context.ts";
+import { MountUnavailableError } from "./lib/errors.ts";
+import { addCounts, emptyCounts, type OutcomeCounts } from "./lib/outcome.ts";
+import { isDue } from "./lib/retry_task.ts";
+import { claimTask, ensureNodeDirs, finishTask, listTasks, type NodeDirs, nodeDirs } from "./lib/spool.ts";
+import { migrateTask, type TaskSummary } from "./migrate.ts";
+import { type RollbackSummary, rollbackNode } from "./rollback.ts";
+
+export const VERSION = "0.1.0";
+
+export interface TickSummary {
+  node: string;
+  tasks: TaskSummary[];
+  counts: OutcomeCounts;
+  rollback: RollbackSummary[];
+  draining: boolean;
+  /** Set when the cycle was cut short (mount unavailable). */
+  skipped?: string;
+}
+
+export async function writeHeartbeat(ctx: JobContext, dirs: NodeDirs, node: string): Promise<void> {
+  const tmp = `${dirs.heartbeat}.tmp`;
+  const body = { v: 1, node, pid: ctx.rt.process.pid, host: ctx.rt.process.hostname, version: VERSION, at: new Date().toISOString() };
+  await ctx.rt.fs.writeDurable(tmp, `${JSON.stringify(body)}\n`);
+  await ctx.rt.fs.rename(tmp, dirs.heartbeat);
+}
+
+export async function runNodeOnce(ctx: JobContext, node: string): Promise<TickSummary> {
+  const dirs = nodeDirs(ctx.config.spool, node);
+  await ensureNodeDirs(ctx.rt, dirs);
+  await writeHeartbeat(ctx, dirs, node);
+  const summary: TickSummary = { node, tasks: [], counts: emptyCounts(), rollback: [], draining: false };
+
+  const run = async (name: string) => {
+    try {
+      const result = await migrateTask(ctx, node, dirs, name);
+      summary.tasks.push(result);
+      addCounts(summary.counts, result.counts);
+    } catch (err) {
+      if (!(err instanceof MountUnavailableError)) throw err;
+      await finishTask(ctx.rt, dirs, name, "pending");
+      summary.skipped = err.message;
+      ctx.log.error(`${err.message}: task ${name} returned to pending, cycle skipped`);
+    }
+  };
+
+  for (const name of await listTasks(ctx.rt, dirs.running)) {
+    if (summary.skipped || ctx.signal?.aborted) return summary;
+    ctx.log.info(`Resuming task ${name}`);
+    await run(name);
+  }
+  summary.rollback.push(await rollbackNode(ctx, dirs));
+
+  for (;;) {
+    summary.draining = await ctx.rt.fs.exists(dirs.drain);
+    if (summary.draining || summary.skipped || ctx.signal?.aborted) break;
+    let claimed = false;
+    for (const name of await listTasks(ctx.rt, dirs.pending)) {
+      if (!(await isDue(ctx, dirs, name))) continue;
+      if (!(await claimTask(ctx.rt, dirs, name))) continue;
+      claimed = true;
+      await run(name);
+      await writeHeartbeat(ctx, dirs, node);
+      break;
+    }
+    if (!claimed) break;
+  }
+  summary.rollback.push(await rollbackNode(ctx, dirs));
+  return summary;
+}

@@ -1,0 +1,100 @@
+/** The Deno runtime: node:fs for files, Deno.dlopen to libc for xattrs (needs --allow-ffi). */
+import { errnoName, FsError, xattrError } from "./errors.ts";
+import { md5, md5File, nodeFs } from "./node_fs.ts";
+import { createNodeProcess } from "./node_process.ts";
+import type { FileKind, FileStat, Runtime, RuntimeFs, RuntimeXattr } from "./types.ts";
+import { cString, ENODATA, ERANGE, modeFlags, parseNameList, XATTR_SIZE_MAX } from "./xattr_codec.ts";
+
+// biome-ignore lint/suspicious/noExplicitAny: Deno's global is absent from Bun's type definitions.
+const DenoNs = (globalThis as any).Deno;
+
+const libc = DenoNs.dlopen("libc.so.6", {
+  getxattr: { parameters: ["buffer", "buffer", "buffer", "usize"], result: "isize" },
+  setxattr: { parameters: ["buffer", "buffer", "buffer", "usize", "i32"], result: "i32" },
+  removexattr: { parameters: ["buffer", "buffer"], result: "i32" },
+  listxattr: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
+  statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
+  __errno_location: { parameters: [], result: "pointer" },
+}).symbols;
+
+function errno(): number {
+  const location = libc.__errno_location();
+  return location === null ? 0 : new DenoNs.UnsafePointerView(location).getInt32(0);
+}
+
+const EMPTY = new Uint8Array(1);
+
+const xattr: RuntimeXattr = {
+  async get(path, name) {
+    let size = 4096;
+    for (;;) {
+      const buffer = new Uint8Array(size);
+      const n = Number(libc.getxattr(cString(path), cString(name), buffer, BigInt(size)));
+      if (n >= 0) return buffer.slice(0, n);
+      const code = errno();
+      if (code === ENODATA) return null;
+      if (code === ERANGE && size < XATTR_SIZE_MAX) {
+        size = XATTR_SIZE_MAX;
+        continue;
+      }
+      throw xattrError(code, "read", path, name);
+    }
+  },
+  async set(path, name, value, mode) {
+    const data = value.length === 0 ? EMPTY : value;
+    const rc = libc.setxattr(cString(path), cString(name), data, BigInt(value.length), modeFlags(mode));
+    if (rc !== 0) throw xattrError(errno(), "write", path, name);
+  },
+  async remove(path, name) {
+    if (libc.removexattr(cString(path), cString(name)) === 0) return true;
+    const code = errno();
+    if (code === ENODATA) return false;
+    throw xattrError(code, "remove", path, name);
+  },
+  async list(path) {
+    const buffer = new Uint8Array(XATTR_SIZE_MAX);
+    const n = Number(libc.listxattr(cString(path), buffer, BigInt(XATTR_SIZE_MAX)));
+    if (n < 0) throw xattrError(errno(), "list", path, "*");
+    return parseNameList(buffer, n);
+  },
+};
+
+// Deno's stat (and its node:fs bigint stat) rounds mtime to milliseconds; the protocol compares
+// nanoseconds with states that Bun wrote, so read them exactly with statx(2).
+const AT_FDCWD = -100;
+const AT_SYMLINK_NOFOLLOW = 0x100;
+const STATX_BASIC_STATS = 0x7ff;
+
+function kindOf(mode: number): FileKind {
+  const type = mode & 0o170000;
+  if (type === 0o100000) return "file";
+  if (type === 0o040000) return "dir";
+  if (type === 0o120000) return "symlink";
+  return "other";
+}
+
+function statx(path: string, flags: number, op: string): FileStat {
+  const buffer = new Uint8Array(256);
+  if (libc.statx(AT_FDCWD, cString(path), flags, STATX_BASIC_STATS, buffer) !== 0) {
+    throw new FsError(errnoName(errno()), op, path);
+  }
+  const view = new DataView(buffer.buffer);
+  const seconds = view.getBigInt64(112, true);
+  const nanos = BigInt(view.getUint32(120, true));
+  return {
+    kind: kindOf(view.getUint16(28, true)),
+    ino: view.getBigUint64(32, true).toString(),
+    size: Number(view.getBigUint64(40, true)),
+    mtimeNs: (seconds * 1_000_000_000n + nanos).toString(),
+  };
+}
+
+const fs: RuntimeFs = {
+  ...nodeFs,
+  stat: async (path) => statx(path, 0, "stat"),
+  lstat: async (path) => statx(path, AT_SYMLINK_NOFOLLOW, "lstat"),
+};
+
+export function createRuntime(): Runtime {
+  return { name: "deno", fs, xattr, process: createNodeProcess(), md5, md5File };
+}
