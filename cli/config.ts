@@ -14,7 +14,9 @@ export async function loadConfig(args: { config?: string }): Promise<Config> {
   try {
     text = await readFile(file, "utf8");
   } catch (err) {
-    throw new ConfigError(`Cannot read config "${file}": ${(err as { code?: string }).code ?? (err as Error).message}`);
+    throw new ConfigError(
+      `Cannot read config "${file}": ${(err as { code?: string }).code ?? (err as Error).message}`,
+    );
   }
   let document: unknown;
   try {

@@ -1,12 +1,15 @@
 /** Builds a job context for a command and turns known errors into one line and an exit code. */
 import { consola } from "consola";
-import { type JobContext, closeTargets, createJobContext } from "../jobs/lib/context.ts";
+import { closeTargets, createJobContext, type JobContext } from "../jobs/lib/context.ts";
 import { TiermvError } from "../jobs/lib/errors.ts";
 import { createRuntime } from "../runtime/bun.ts";
 import { loadConfig } from "./config.ts";
 
 /** Runs `fn` with a context; every target is closed afterwards. */
-export async function withContext<T>(args: { config?: string }, fn: (ctx: JobContext) => Promise<T>): Promise<T> {
+export async function withContext<T>(
+  args: { config?: string },
+  fn: (ctx: JobContext) => Promise<T>,
+): Promise<T> {
   const config = await loadConfig(args);
   const controller = new AbortController();
   const onSignal = () => controller.abort();

@@ -3,13 +3,16 @@
 import { defineCommand, runMain } from "citty";
 
 const main = defineCommand({
-  meta: { name: "tiermv", version: "0.1.0", description: "Migrate files from a shared filesystem to S3, from many nodes at once" },
+  meta: {
+    name: "tiermv",
+    version: "0.1.0",
+    description: "Migrate files from a shared filesystem to S3, from many nodes at once",
+  },
   subCommands: {
     submit: () => import("./commands/submit.ts").then((m) => m.default),
     run: () => import("./commands/run.ts").then((m) => m.default),
     rollback: () => import("./commands/rollback.ts").then((m) => m.default),
     inspect: () => import("./commands/inspect.ts").then((m) => m.default),
-
   },
 });
 

@@ -24,7 +24,12 @@ export interface TaskSummary {
   why?: string;
 }
 
-export async function migrateTask(ctx: JobContext, node: string, dirs: NodeDirs, name: string): Promise<TaskSummary> {
+export async function migrateTask(
+  ctx: JobContext,
+  node: string,
+  dirs: NodeDirs,
+  name: string,
+): Promise<TaskSummary> {
   const taskPath = `${dirs.running}/${name}`;
   const counts = emptyCounts();
   let header: TaskHeader;
@@ -53,21 +58,41 @@ export async function migrateTask(ctx: JobContext, node: string, dirs: NodeDirs,
     if (outcome.kind === "migrated") counts.bytes += outcome.bytes;
     if (outcome.kind === "busy") busy.push(outcome.path);
     if (outcome.kind === "config") configError ??= outcome.error;
-    if (outcome.kind !== "migrated" && outcome.kind !== "skipped") ctx.log.warn(`${outcome.kind}: ${outcome.path}${"error" in outcome ? `: ${outcome.error}` : ""}`);
-    await outbox.add(eventOf(outcome, { requestId: header.requestId, taskId: header.id, node, line, ms: Date.now() - started }));
+    if (outcome.kind !== "migrated" && outcome.kind !== "skipped")
+      ctx.log.warn(
+        `${outcome.kind}: ${outcome.path}${"error" in outcome ? `: ${outcome.error}` : ""}`,
+      );
+    await outbox.add(
+      eventOf(outcome, {
+        requestId: header.requestId,
+        taskId: header.id,
+        node,
+        line,
+        ms: Date.now() - started,
+      }),
+    );
   };
 
   try {
-    await forEachLimit(readTaskEntries(ctx.rt, taskPath), ctx.config.migrate.concurrency, async (entry) => {
-      const started = Date.now();
-      if ("error" in entry) {
-        const error = `task ${header.id} line ${entry.line}: ${entry.error}`;
-        return record({ kind: "rejected", path: "", error }, entry.line, started);
-      }
-      // After a configuration error the task stops touching files; the rest are reported.
-      if (configError) return record({ kind: "config", path: entry.path, error: configError }, entry.line, started);
-      return record(await migrateFile(job, entry.path), entry.line, started);
-    });
+    await forEachLimit(
+      readTaskEntries(ctx.rt, taskPath),
+      ctx.config.migrate.concurrency,
+      async (entry) => {
+        const started = Date.now();
+        if ("error" in entry) {
+          const error = `task ${header.id} line ${entry.line}: ${entry.error}`;
+          return record({ kind: "rejected", path: "", error }, entry.line, started);
+        }
+        // After a configuration error the task stops touching files; the rest are reported.
+        if (configError)
+          return record(
+            { kind: "config", path: entry.path, error: configError },
+            entry.line,
+            started,
+          );
+        return record(await migrateFile(job, entry.path), entry.line, started);
+      },
+    );
   } catch (err) {
     if (!(err instanceof TaskFormatError)) throw err;
     // Entries before the broken line ran normally; the task itself is not a valid task.
@@ -79,11 +104,18 @@ export async function migrateTask(ctx: JobContext, node: string, dirs: NodeDirs,
 
   if (busy.length > 0) {
     const retry = header.options.retry ?? 0;
-    await publishRetryTask(job, dirs, { requestId: header.requestId, target: header.target, paths: busy, retry, reason: "busy" });
+    await publishRetryTask(job, dirs, {
+      requestId: header.requestId,
+      target: header.target,
+      paths: busy,
+      retry,
+      reason: "busy",
+    });
   }
   await outbox.flush();
   const failed = counts.failed + counts.config + counts.rejected > 0;
-  const why = configError ?? (failed ? `${counts.failed} failed, ${counts.rejected} rejected` : undefined);
+  const why =
+    configError ?? (failed ? `${counts.failed} failed, ${counts.rejected} rejected` : undefined);
   if (why && failed) await ctx.rt.fs.writeDurable(`${dirs.failed}/${name}.why`, `${why}\n`);
   await finishTask(ctx.rt, dirs, name, failed ? "failed" : "done");
   return { task: name, result: failed ? "failed" : "done", counts, why };

@@ -23,15 +23,31 @@ export interface RollbackSummary {
 const BATCH = 200;
 
 export async function rollbackNode(ctx: JobContext, dirs: NodeDirs): Promise<RollbackSummary> {
-  const summary: RollbackSummary = { processed: 0, deleted: 0, released: 0, retried: 0, exhausted: 0, invalid: 0 };
+  const summary: RollbackSummary = {
+    processed: 0,
+    deleted: 0,
+    released: 0,
+    retried: 0,
+    exhausted: 0,
+    invalid: 0,
+  };
   let cursor = await readCursor(ctx.rt, dirs);
   // Retries grouped by request and target, published before the cursor moves past them.
-  let retries = new Map<string, { requestId: string; target: string; tries: number; paths: string[] }>();
+  let retries = new Map<
+    string,
+    { requestId: string; target: string; tries: number; paths: string[] }
+  >();
   let handledUpTo = cursor;
 
   const commit = async () => {
     for (const group of retries.values()) {
-      await publishRetryTask(ctx, dirs, { requestId: group.requestId, target: group.target, paths: group.paths, retry: group.tries, reason: "rolled back" });
+      await publishRetryTask(ctx, dirs, {
+        requestId: group.requestId,
+        target: group.target,
+        paths: group.paths,
+        retry: group.tries,
+        reason: "rolled back",
+      });
       summary.retried += group.paths.length;
     }
     retries = new Map();
@@ -54,12 +70,19 @@ export async function rollbackNode(ctx: JobContext, dirs: NodeDirs): Promise<Rol
       if (result.releasedLock) summary.released++;
       if (result.needsRetry && entry.tries < ctx.config.retry.maxFailedAttempts) {
         const groupKey = `${entry.requestId}\n${entry.target}\n${entry.tries}`;
-        const group = retries.get(groupKey) ?? { requestId: entry.requestId, target: entry.target, tries: entry.tries, paths: [] };
+        const group = retries.get(groupKey) ?? {
+          requestId: entry.requestId,
+          target: entry.target,
+          tries: entry.tries,
+          paths: [],
+        };
         group.paths.push(entry.path);
         retries.set(groupKey, group);
       } else if (result.needsRetry) {
         summary.exhausted++;
-        ctx.log.error(`Giving up on "${entry.path}" after ${entry.tries} failed attempts: ${entry.error}`);
+        ctx.log.error(
+          `Giving up on "${entry.path}" after ${entry.tries} failed attempts: ${entry.error}`,
+        );
       }
     }
     handledUpTo = item.line;

@@ -8,7 +8,14 @@ import type { JobContext } from "./lib/context.ts";
 import { MountUnavailableError } from "./lib/errors.ts";
 import { addCounts, emptyCounts, type OutcomeCounts } from "./lib/outcome.ts";
 import { isDue } from "./lib/retry_task.ts";
-import { claimTask, ensureNodeDirs, finishTask, listTasks, type NodeDirs, nodeDirs } from "./lib/spool.ts";
+import {
+  claimTask,
+  ensureNodeDirs,
+  finishTask,
+  listTasks,
+  type NodeDirs,
+  nodeDirs,
+} from "./lib/spool.ts";
 import { migrateTask, type TaskSummary } from "./migrate.ts";
 import { type RollbackSummary, rollbackNode } from "./rollback.ts";
 
@@ -26,7 +33,14 @@ export interface TickSummary {
 
 export async function writeHeartbeat(ctx: JobContext, dirs: NodeDirs, node: string): Promise<void> {
   const tmp = `${dirs.heartbeat}.tmp`;
-  const body = { v: 1, node, pid: ctx.rt.process.pid, host: ctx.rt.process.hostname, version: VERSION, at: new Date().toISOString() };
+  const body = {
+    v: 1,
+    node,
+    pid: ctx.rt.process.pid,
+    host: ctx.rt.process.hostname,
+    version: VERSION,
+    at: new Date().toISOString(),
+  };
   await ctx.rt.fs.writeDurable(tmp, `${JSON.stringify(body)}\n`);
   await ctx.rt.fs.rename(tmp, dirs.heartbeat);
 }
@@ -35,7 +49,13 @@ export async function runNodeOnce(ctx: JobContext, node: string): Promise<TickSu
   const dirs = nodeDirs(ctx.config.spool, node);
   await ensureNodeDirs(ctx.rt, dirs);
   await writeHeartbeat(ctx, dirs, node);
-  const summary: TickSummary = { node, tasks: [], counts: emptyCounts(), rollback: [], draining: false };
+  const summary: TickSummary = {
+    node,
+    tasks: [],
+    counts: emptyCounts(),
+    rollback: [],
+    draining: false,
+  };
 
   const run = async (name: string) => {
     try {

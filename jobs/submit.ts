@@ -17,13 +17,27 @@ export interface SubmitSummary {
   skippedOther: number;
 }
 
-export async function submitPaths(ctx: JobContext, node: string, args: string[]): Promise<SubmitSummary> {
+export async function submitPaths(
+  ctx: JobContext,
+  node: string,
+  args: string[],
+): Promise<SubmitSummary> {
   const paths = await validateSubmitPaths(ctx.rt, ctx.config.root, args);
   const dirs = nodeDirs(ctx.config.spool, node);
   await ensureNodeDirs(ctx.rt, dirs);
   const taskId = newTaskId();
-  const header = { v: 1 as const, id: taskId, requestId: taskId, createdAt: new Date().toISOString(), target: ctx.config.target, options: {} };
+  const header = {
+    v: 1 as const,
+    id: taskId,
+    requestId: taskId,
+    createdAt: new Date().toISOString(),
+    target: ctx.config.target,
+    options: {},
+  };
   const stats: WalkStats = { files: 0, skippedLinks: 0, skippedOther: 0 };
-  await publishTask(ctx.rt, header, walkFiles(ctx.rt, paths, stats), { tmpDir: dirs.tmp, finalPath: `${dirs.pending}/${taskId}.task` });
+  await publishTask(ctx.rt, header, walkFiles(ctx.rt, paths, stats), {
+    tmpDir: dirs.tmp,
+    finalPath: `${dirs.pending}/${taskId}.task`,
+  });
   return { taskId, node, ...stats };
 }

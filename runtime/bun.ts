@@ -4,7 +4,14 @@ import { xattrError } from "./errors.ts";
 import { md5, md5File, nodeFs } from "./node_fs.ts";
 import { createNodeProcess } from "./node_process.ts";
 import type { Runtime, RuntimeXattr } from "./types.ts";
-import { cString, ENODATA, ERANGE, modeFlags, parseNameList, XATTR_SIZE_MAX } from "./xattr_codec.ts";
+import {
+  cString,
+  ENODATA,
+  ERANGE,
+  modeFlags,
+  parseNameList,
+  XATTR_SIZE_MAX,
+} from "./xattr_codec.ts";
 
 const { ptr, i64, i32, u64 } = FFIType;
 const libc = dlopen("libc.so.6", {

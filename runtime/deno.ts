@@ -3,7 +3,14 @@ import { errnoName, FsError, xattrError } from "./errors.ts";
 import { md5, md5File, nodeFs } from "./node_fs.ts";
 import { createNodeProcess } from "./node_process.ts";
 import type { FileKind, FileStat, Runtime, RuntimeFs, RuntimeXattr } from "./types.ts";
-import { cString, ENODATA, ERANGE, modeFlags, parseNameList, XATTR_SIZE_MAX } from "./xattr_codec.ts";
+import {
+  cString,
+  ENODATA,
+  ERANGE,
+  modeFlags,
+  parseNameList,
+  XATTR_SIZE_MAX,
+} from "./xattr_codec.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: Deno's global is absent from Bun's type definitions.
 const DenoNs = (globalThis as any).Deno;
@@ -42,7 +49,13 @@ const xattr: RuntimeXattr = {
   },
   async set(path, name, value, mode) {
     const data = value.length === 0 ? EMPTY : value;
-    const rc = libc.setxattr(cString(path), cString(name), data, BigInt(value.length), modeFlags(mode));
+    const rc = libc.setxattr(
+      cString(path),
+      cString(name),
+      data,
+      BigInt(value.length),
+      modeFlags(mode),
+    );
     if (rc !== 0) throw xattrError(errno(), "write", path, name);
   },
   async remove(path, name) {

@@ -3,7 +3,7 @@
  * Kept in runtime/ so that jobs never import node: modules themselves.
  */
 import { createHash } from "node:crypto";
-import { constants, type BigIntStats } from "node:fs";
+import { type BigIntStats, constants } from "node:fs";
 import * as fsp from "node:fs/promises";
 import { FsError } from "./errors.ts";
 import type { FileKind, FileStat, FileWriter, RuntimeFs } from "./types.ts";
@@ -18,7 +18,12 @@ function kindOf(s: BigIntStats): FileKind {
 }
 
 function toStat(s: BigIntStats): FileStat {
-  return { kind: kindOf(s), size: Number(s.size), mtimeNs: s.mtimeNs.toString(), ino: s.ino.toString() };
+  return {
+    kind: kindOf(s),
+    size: Number(s.size),
+    mtimeNs: s.mtimeNs.toString(),
+    ino: s.ino.toString(),
+  };
 }
 
 function fsError(err: unknown, op: string, path: string): FsError {
@@ -68,7 +73,11 @@ async function* readLines(path: string, maxLineBytes: number): AsyncIterable<str
         pending.push(buffer.slice(start, bytesRead));
         pendingBytes += bytesRead - start;
         if (pendingBytes > maxLineBytes) {
-          throw new FsError("ELINETOOLONG", `read a line of at most ${maxLineBytes} bytes from`, path);
+          throw new FsError(
+            "ELINETOOLONG",
+            `read a line of at most ${maxLineBytes} bytes from`,
+            path,
+          );
         }
       }
     }
@@ -102,7 +111,13 @@ export const nodeFs: RuntimeFs = {
       const entries = await fsp.readdir(path, { withFileTypes: true });
       return entries.map((e) => ({
         name: e.name,
-        kind: e.isFile() ? "file" : e.isDirectory() ? "dir" : e.isSymbolicLink() ? "symlink" : "other",
+        kind: e.isFile()
+          ? "file"
+          : e.isDirectory()
+            ? "dir"
+            : e.isSymbolicLink()
+              ? "symlink"
+              : "other",
       }));
     }),
   readLines: (path, options) => readLines(path, options?.maxLineBytes ?? 1024 * 1024),
@@ -127,7 +142,11 @@ export const nodeFs: RuntimeFs = {
   createExclusive: (path, data) => wrap("create", path, () => writeAndSync(path, "wx", data)),
   appendDurable: (path, data) =>
     wrap("append to", path, async () => {
-      const handle = await fsp.open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND, 0o644);
+      const handle = await fsp.open(
+        path,
+        constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND,
+        0o644,
+      );
       try {
         await handle.write(data);
         await handle.sync();
@@ -151,7 +170,8 @@ export const nodeFs: RuntimeFs = {
   rename: (from, to) => wrap("rename", `${from}" to "${to}`, () => fsp.rename(from, to)),
   link: (from, to) => wrap("link", `${from}" to "${to}`, () => fsp.link(from, to)),
   copyFile: (from, to) => wrap("copy", `${from}" to "${to}`, () => fsp.copyFile(from, to)),
-  mkdirp: (path) => wrap("create directory", path, async () => void (await fsp.mkdir(path, { recursive: true }))),
+  mkdirp: (path) =>
+    wrap("create directory", path, async () => void (await fsp.mkdir(path, { recursive: true }))),
   remove: (path) => wrap("remove", path, () => fsp.rm(path, { force: true })),
   removeTree: (path) => wrap("remove", path, () => fsp.rm(path, { force: true, recursive: true })),
   exists: async (path) => {

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
-import { readLock, readState } from "../../jobs/lib/file_state.ts";
 import { UsageError } from "../../jobs/lib/errors.ts";
+import { readLock, readState } from "../../jobs/lib/file_state.ts";
 import { createRuntime } from "../../runtime/bun.ts";
 import { guard } from "../context.ts";
 

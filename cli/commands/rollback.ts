@@ -18,7 +18,9 @@ export default defineCommand({
       await withContext(args, async (ctx) => {
         assertKnownNode(ctx.config, args.node);
         const s = await rollbackNode(ctx, nodeDirs(ctx.config.spool, args.node));
-        consola.success(`${s.processed} rolled back: ${s.deleted} objects deleted, ${s.released} locks released, ${s.retried} files to retry, ${s.exhausted} given up, ${s.invalid} invalid lines`);
+        consola.success(
+          `${s.processed} rolled back: ${s.deleted} objects deleted, ${s.released} locks released, ${s.retried} files to retry, ${s.exhausted} given up, ${s.invalid} invalid lines`,
+        );
       });
     }),
 });

@@ -26,13 +26,15 @@ export default defineCommand({
     guard(async () => {
       await withContext(args, async (ctx) => {
         assertKnownNode(ctx.config, args.node);
-        const lock = await acquireInstanceLock(createRuntime(), ctx.config.spool, args.node).catch((err) => {
-          if ((err as Error).name === "AlreadyRunningError") {
-            consola.info((err as Error).message);
-            return null;
-          }
-          throw err;
-        });
+        const lock = await acquireInstanceLock(createRuntime(), ctx.config.spool, args.node).catch(
+          (err) => {
+            if ((err as Error).name === "AlreadyRunningError") {
+              consola.info((err as Error).message);
+              return null;
+            }
+            throw err;
+          },
+        );
         if (!lock) return;
         try {
           const summary = await runNodeOnce(ctx, args.node);

@@ -11,7 +11,11 @@ export default defineCommand({
   args: {
     ...configArg,
     node: { type: "string", required: true, description: "Node whose queue receives the task" },
-    paths: { type: "positional", required: false, description: "Files or directories under the source root" },
+    paths: {
+      type: "positional",
+      required: false,
+      description: "Files or directories under the source root",
+    },
   },
   run: ({ args }) =>
     guard(async () => {
@@ -21,7 +25,9 @@ export default defineCommand({
         assertKnownNode(ctx.config, args.node);
         const summary = await submitPaths(ctx, args.node, paths);
         const skipped = summary.skippedLinks + summary.skippedOther;
-        consola.success(`Task ${summary.taskId}: ${summary.files} files for node ${summary.node}${skipped ? ` (${skipped} symlinks or special files skipped)` : ""}`);
+        consola.success(
+          `Task ${summary.taskId}: ${summary.files} files for node ${summary.node}${skipped ? ` (${skipped} symlinks or special files skipped)` : ""}`,
+        );
         console.log(summary.taskId);
       });
     }),

@@ -12,7 +12,10 @@ const NodeName = v.pipe(
 const AbsolutePath = v.pipe(v.string(), v.startsWith("/", "must be an absolute path"));
 const Target = v.pipe(
   v.string(),
-  v.regex(/^(s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?|file:\/\/\/.+)$/, "must be s3://bucket/prefix or file:///dir"),
+  v.regex(
+    /^(s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?|file:\/\/\/.+)$/,
+    "must be s3://bucket/prefix or file:///dir",
+  ),
 );
 const PositiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
 const NonNegativeInt = v.pipe(v.number(), v.integer(), v.minValue(0));

@@ -21,7 +21,12 @@ export interface JobContext {
   targets: Map<string, Target>;
 }
 
-export function createJobContext(rt: Runtime, config: Config, log: Log, signal?: AbortSignal): JobContext {
+export function createJobContext(
+  rt: Runtime,
+  config: Config,
+  log: Log,
+  signal?: AbortSignal,
+): JobContext {
   return { rt, config, log, signal, targets: new Map() };
 }
 

@@ -37,18 +37,49 @@ export interface EventSource {
 
 /** Builds the event of one outcome. A re-found own commit is re-emitted as `migrated`. */
 export function eventOf(outcome: FileOutcome, src: EventSource): ResultEvent {
-  const base = { v: 1 as const, requestId: src.requestId, taskId: src.taskId, node: src.node, path: outcome.path, ms: src.ms, at: new Date().toISOString() };
+  const base = {
+    v: 1 as const,
+    requestId: src.requestId,
+    taskId: src.taskId,
+    node: src.node,
+    path: outcome.path,
+    ms: src.ms,
+    at: new Date().toISOString(),
+  };
   const generic = `${src.taskId}:${src.line}:${outcome.kind}`;
   switch (outcome.kind) {
     case "migrated":
-      return { ...base, eventId: `${outcome.attempt}:migrated`, outcome: "migrated", key: outcome.key, etag: outcome.etag, bytes: outcome.bytes, attempt: outcome.attempt };
+      return {
+        ...base,
+        eventId: `${outcome.attempt}:migrated`,
+        outcome: "migrated",
+        key: outcome.key,
+        etag: outcome.etag,
+        bytes: outcome.bytes,
+        attempt: outcome.attempt,
+      };
     case "skipped": {
       const kind = outcome.ownTask ? "migrated" : "skipped";
       const eventId = outcome.ownTask ? `${outcome.attempt}:migrated` : generic;
-      return { ...base, eventId, outcome: kind, key: outcome.key, etag: outcome.etag, bytes: outcome.bytes, attempt: outcome.attempt };
+      return {
+        ...base,
+        eventId,
+        outcome: kind,
+        key: outcome.key,
+        etag: outcome.etag,
+        bytes: outcome.bytes,
+        attempt: outcome.attempt,
+      };
     }
     case "failed":
-      return { ...base, eventId: `${outcome.attempt}:failed`, outcome: "failed", key: outcome.key, attempt: outcome.attempt, error: outcome.error };
+      return {
+        ...base,
+        eventId: `${outcome.attempt}:failed`,
+        outcome: "failed",
+        key: outcome.key,
+        attempt: outcome.attempt,
+        error: outcome.error,
+      };
     case "modified":
       return { ...base, eventId: generic, outcome: "modified", key: outcome.key };
     case "busy":

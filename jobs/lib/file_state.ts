@@ -70,7 +70,8 @@ async function readPayload<T>(
   const result = v.safeParse(schema, json);
   if (!result.success) {
     const version = (json as { v?: unknown })?.v;
-    const why = typeof version === "number" && version > 1 ? `unknown version ${version}` : "invalid fields";
+    const why =
+      typeof version === "number" && version > 1 ? `unknown version ${version}` : "invalid fields";
     throw new XattrPayloadError(path, attr, why);
   }
   return result.output;
@@ -86,7 +87,12 @@ export function readState(rt: Runtime, path: string): Promise<State | null> {
 
 /** True when a committed state describes exactly this version of the file. */
 export function stateMatches(state: State | null, stat: FileStat): state is State {
-  return state !== null && state.size === stat.size && state.mtimeNs === stat.mtimeNs && state.ino === stat.ino;
+  return (
+    state !== null &&
+    state.size === stat.size &&
+    state.mtimeNs === stat.mtimeNs &&
+    state.ino === stat.ino
+  );
 }
 
 export type LockResult =

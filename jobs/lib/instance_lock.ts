@@ -16,7 +16,11 @@ function lockPath(rt: Runtime, spool: string, node: string): string {
   return `${dir}/tiermv-${tag}-${node}.pid`;
 }
 
-export async function acquireInstanceLock(rt: Runtime, spool: string, node: string): Promise<InstanceLock> {
+export async function acquireInstanceLock(
+  rt: Runtime,
+  spool: string,
+  node: string,
+): Promise<InstanceLock> {
   const path = lockPath(rt, spool, node);
   const mine = String(rt.process.pid);
   for (let tries = 0; tries < 2; tries++) {
@@ -24,7 +28,8 @@ export async function acquireInstanceLock(rt: Runtime, spool: string, node: stri
       await rt.fs.createExclusive(path, mine);
       return {
         release: async () => {
-          if ((await rt.fs.readText(path).catch(() => "")).trim() === mine) await rt.fs.remove(path);
+          if ((await rt.fs.readText(path).catch(() => "")).trim() === mine)
+            await rt.fs.remove(path);
         },
       };
     } catch (err) {
@@ -32,7 +37,9 @@ export async function acquireInstanceLock(rt: Runtime, spool: string, node: stri
     }
     const holder = Number.parseInt((await rt.fs.readText(path)).trim(), 10);
     if (Number.isSafeInteger(holder) && holder !== rt.process.pid && rt.process.isAlive(holder)) {
-      throw new AlreadyRunningError(`Node "${node}" is already running here (pid ${holder}, ${path})`);
+      throw new AlreadyRunningError(
+        `Node "${node}" is already running here (pid ${holder}, ${path})`,
+      );
     }
     await rt.fs.remove(path);
   }

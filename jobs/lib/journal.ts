@@ -24,7 +24,11 @@ export const JournalEntrySchema = v.object({
 });
 export type JournalEntry = v.InferOutput<typeof JournalEntrySchema>;
 
-export async function appendJournal(rt: Runtime, dirs: NodeDirs, entry: JournalEntry): Promise<void> {
+export async function appendJournal(
+  rt: Runtime,
+  dirs: NodeDirs,
+  entry: JournalEntry,
+): Promise<void> {
   await rt.fs.appendDurable(dirs.journal, `${JSON.stringify(entry)}\n`);
 }
 
@@ -43,7 +47,11 @@ export async function writeCursor(rt: Runtime, dirs: NodeDirs, lines: number): P
 export type JournalLine = { line: number; entry: JournalEntry } | { line: number; error: string };
 
 /** Streams journal lines after the first `skip` ones. */
-export async function* readJournal(rt: Runtime, dirs: NodeDirs, skip: number): AsyncGenerator<JournalLine> {
+export async function* readJournal(
+  rt: Runtime,
+  dirs: NodeDirs,
+  skip: number,
+): AsyncGenerator<JournalLine> {
   if (!(await rt.fs.exists(dirs.journal))) return;
   let line = 0;
   for await (const text of rt.fs.readLines(dirs.journal)) {

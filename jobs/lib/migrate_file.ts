@@ -36,7 +36,8 @@ export interface FileJob extends JobContext {
 }
 
 const isMissing = (err: unknown) => ["ENOENT", "ENOTDIR"].includes((err as FsError).code);
-const sameVersion = (a: FileStat, b: FileStat) => a.size === b.size && a.mtimeNs === b.mtimeNs && a.ino === b.ino;
+const sameVersion = (a: FileStat, b: FileStat) =>
+  a.size === b.size && a.mtimeNs === b.mtimeNs && a.ino === b.ino;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** lstat with a deadline: a hung mount must not hang the scheduler. Null when the file is gone. */
@@ -63,7 +64,13 @@ function isOwnStaleLock(job: FileJob, lock: Lock): boolean {
   return lock.boot !== proc.bootId || (lock.pid !== proc.pid && !proc.isAlive(lock.pid));
 }
 
-function journalEntry(job: FileJob, path: string, key: string, attempt: string, error: string): JournalEntry {
+function journalEntry(
+  job: FileJob,
+  path: string,
+  key: string,
+  attempt: string,
+  error: string,
+): JournalEntry {
   return {
     v: 1,
     path,
@@ -88,28 +95,69 @@ function skipped(path: string, state: State, taskId: string): FileOutcome {
  * Resolves a lock left by this node's own crashed run: if that attempt's object is complete and
  * matches the file, commit it; otherwise roll the attempt back through the journal path.
  */
-async function resolveOwnStaleLock(job: FileJob, path: string, lock: Lock, key: string, stat: FileStat) {
+async function resolveOwnStaleLock(
+  job: FileJob,
+  path: string,
+  lock: Lock,
+  key: string,
+  stat: FileStat,
+) {
   const object = await job.target.head(key);
   const meta = object?.meta;
-  if (object && meta?.attempt === lock.attempt && meta.size === stat.size && meta.mtimeNs === stat.mtimeNs && meta.ino === stat.ino) {
+  if (
+    object &&
+    meta?.attempt === lock.attempt &&
+    meta.size === stat.size &&
+    meta.mtimeNs === stat.mtimeNs &&
+    meta.ino === stat.ino
+  ) {
     const state = newState(job, key, object.etag, stat, lock.attempt, lock.task);
     await writeState(job.rt, path, state);
     await releaseLock(job.rt, path, lock.attempt);
     return { committed: state };
   }
-  const entry = { ...journalEntry(job, path, key, lock.attempt, "attempt interrupted by a crash"), task: lock.task };
+  const entry = {
+    ...journalEntry(job, path, key, lock.attempt, "attempt interrupted by a crash"),
+    task: lock.task,
+  };
   await appendJournal(job.rt, job.dirs, entry);
   await rollbackEntry(job, entry);
   return { committed: null };
 }
 
-function newState(job: FileJob, key: string, etag: string, stat: FileStat, attempt: string, task: string): State {
+function newState(
+  job: FileJob,
+  key: string,
+  etag: string,
+  stat: FileStat,
+  attempt: string,
+  task: string,
+): State {
   const { size, mtimeNs, ino } = stat;
   const at = new Date().toISOString();
-  return { v: 1, state: "migrated", target: job.target.url, key, etag, size, mtimeNs, ino, attempt, node: job.node, task, at };
+  return {
+    v: 1,
+    state: "migrated",
+    target: job.target.url,
+    key,
+    etag,
+    size,
+    mtimeNs,
+    ino,
+    attempt,
+    node: job.node,
+    task,
+    at,
+  };
 }
 
-async function uploadWithRetry(job: FileJob, key: string, path: string, stat: FileStat, attempt: string) {
+async function uploadWithRetry(
+  job: FileJob,
+  key: string,
+  path: string,
+  stat: FileStat,
+  attempt: string,
+) {
   const { uploadRetries, uploadRetryBaseMs } = job.config.migrate;
   const meta = { attempt, size: stat.size, mtimeNs: stat.mtimeNs, ino: stat.ino };
   for (let tryNumber = 0; ; tryNumber++) {
@@ -127,7 +175,12 @@ async function uploadWithRetry(job: FileJob, key: string, path: string, stat: Fi
 /** Migrates one file. Throws only for failures of the program (mount unavailable, bugs). */
 export async function migrateFile(job: FileJob, path: string): Promise<FileOutcome> {
   const rel = relativeToRoot(job.config.root, path);
-  if (rel === null) return { kind: "rejected", path, error: `"${path}" is not under the source root ${job.config.root}` };
+  if (rel === null)
+    return {
+      kind: "rejected",
+      path,
+      error: `"${path}" is not under the source root ${job.config.root}`,
+    };
   if (job.inFlight.has(path)) return { kind: "busy", path, holder: `this process (${job.node})` };
   job.inFlight.add(path);
   try {
@@ -160,20 +213,31 @@ async function migrateLocked(job: FileJob, path: string, key: string): Promise<F
   // 1. stat; an unchanged committed file is a success without upload.
   const stat = await statFile(job, path);
   if (!stat) return { kind: "vanished", path };
-  if (stat.kind !== "file") return { kind: "rejected", path, error: `"${path}" is not a regular file (${stat.kind})` };
+  if (stat.kind !== "file")
+    return { kind: "rejected", path, error: `"${path}" is not a regular file (${stat.kind})` };
   const state = await readStateOrReject(job, path);
   if (state && "kind" in state) return state;
   if (stateMatches(state, stat)) {
     // A crash between commit and unlock leaves our own lock behind: finish that attempt's unlock.
     const lock = await readLockIfReadable(job, path);
-    if (lock && lock.attempt === state.attempt && isOwnStaleLock(job, lock)) await releaseLock(rt, path, lock.attempt);
+    if (lock && lock.attempt === state.attempt && isOwnStaleLock(job, lock))
+      await releaseLock(rt, path, lock.attempt);
     return skipped(path, state, job.task.id);
   }
 
   // 2. take the lock (exactly one attempt wins), resolving our own crashed attempt first.
   const attempt = newAttemptId();
   const proc = rt.process;
-  const lock: Lock = { v: 1, node: job.node, task: job.task.id, attempt, pid: proc.pid, host: proc.hostname, boot: proc.bootId, at: new Date().toISOString() };
+  const lock: Lock = {
+    v: 1,
+    node: job.node,
+    task: job.task.id,
+    attempt,
+    pid: proc.pid,
+    host: proc.hostname,
+    boot: proc.bootId,
+    at: new Date().toISOString(),
+  };
   let taken = await tryLock(rt, path, lock);
   if (!taken.acquired && taken.holder && isOwnStaleLock(job, taken.holder)) {
     const resolved = await resolveOwnStaleLock(job, path, taken.holder, key, stat);
@@ -184,7 +248,9 @@ async function migrateLocked(job: FileJob, path: string, key: string): Promise<F
     taken = await tryLock(rt, path, lock);
   }
   if (!taken.acquired) {
-    const holder = taken.holder ? `node ${taken.holder.node} (attempt ${taken.holder.attempt})` : (taken.why ?? "an attempt that just finished");
+    const holder = taken.holder
+      ? `node ${taken.holder.node} (attempt ${taken.holder.attempt})`
+      : (taken.why ?? "an attempt that just finished");
     return { kind: "busy", path, holder };
   }
 
@@ -192,18 +258,27 @@ async function migrateLocked(job: FileJob, path: string, key: string): Promise<F
     return await underLock(job, path, key, attempt);
   } catch (err) {
     // Whatever broke, the lock must not be orphaned: journal the attempt so rollback frees it.
-    await appendJournal(rt, job.dirs, journalEntry(job, path, key, attempt, `unexpected: ${(err as Error).message}`));
+    await appendJournal(
+      rt,
+      job.dirs,
+      journalEntry(job, path, key, attempt, `unexpected: ${(err as Error).message}`),
+    );
     if (err instanceof MountUnavailableError) throw err;
     return { kind: "failed", path, key, attempt, error: (err as Error).message };
   }
 }
 
-async function underLock(job: FileJob, path: string, key: string, attempt: string): Promise<FileOutcome> {
+async function underLock(
+  job: FileJob,
+  path: string,
+  key: string,
+  attempt: string,
+): Promise<FileOutcome> {
   const { rt } = job;
   // Stat and state again (another attempt may have committed meanwhile). This stat is the one
   // the commit records: it was taken before any content was read.
   const locked = await statFile(job, path);
-  if (!locked || locked.kind !== "file") {
+  if (locked?.kind !== "file") {
     await releaseLock(rt, path, attempt);
     return { kind: "vanished", path };
   }

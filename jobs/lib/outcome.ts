@@ -4,9 +4,25 @@
  */
 export type FileOutcome =
   /** Uploaded, verified unchanged, committed. `resumed`: committed from a crashed run's upload. */
-  | { kind: "migrated"; path: string; key: string; etag: string; bytes: number; attempt: string; resumed?: boolean }
+  | {
+      kind: "migrated";
+      path: string;
+      key: string;
+      etag: string;
+      bytes: number;
+      attempt: string;
+      resumed?: boolean;
+    }
   /** Already migrated and unchanged. `attempt` is the committing attempt (for a stable event id). */
-  | { kind: "skipped"; path: string; key: string; etag: string; bytes: number; attempt: string; ownTask: boolean }
+  | {
+      kind: "skipped";
+      path: string;
+      key: string;
+      etag: string;
+      bytes: number;
+      attempt: string;
+      ownTask: boolean;
+    }
   /** Locked by another live attempt: no upload, no rollback; retried later from a retry task. */
   | { kind: "busy"; path: string; holder: string }
   /** Changed during the upload: our object was deleted, the producer should resubmit. */
@@ -36,7 +52,17 @@ export const OUTCOME_KINDS: OutcomeKind[] = [
 export type OutcomeCounts = Record<OutcomeKind, number> & { bytes: number };
 
 export function emptyCounts(): OutcomeCounts {
-  return { migrated: 0, skipped: 0, busy: 0, modified: 0, vanished: 0, failed: 0, config: 0, rejected: 0, bytes: 0 };
+  return {
+    migrated: 0,
+    skipped: 0,
+    busy: 0,
+    modified: 0,
+    vanished: 0,
+    failed: 0,
+    config: 0,
+    rejected: 0,
+    bytes: 0,
+  };
 }
 
 export function addCounts(into: OutcomeCounts, from: OutcomeCounts): OutcomeCounts {

@@ -1,7 +1,11 @@
 /** Bounded concurrency helpers: the number of files (or parts) in flight is an option. */
 
 /** Maps `items` with at most `limit` calls in flight; rejects with the first error. */
-export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   let failed = false;

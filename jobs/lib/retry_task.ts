@@ -28,14 +28,26 @@ export async function publishRetryTask(
     requestId: spec.requestId,
     createdAt: new Date().toISOString(),
     target: spec.target,
-    options: { notBefore: Date.now() + backoffMs(ctx.config, spec.retry), retry: spec.retry + 1, reason: spec.reason },
+    options: {
+      notBefore: Date.now() + backoffMs(ctx.config, spec.retry),
+      retry: spec.retry + 1,
+      reason: spec.reason,
+    },
   };
-  await publishTask(ctx.rt, header, spec.paths, { tmpDir: dirs.tmp, finalPath: `${dirs.pending}/${id}.task` });
+  await publishTask(ctx.rt, header, spec.paths, {
+    tmpDir: dirs.tmp,
+    finalPath: `${dirs.pending}/${id}.task`,
+  });
   return id;
 }
 
 /** True when a pending task may be claimed now (retry tasks carry a not-before time). */
-export async function isDue(ctx: JobContext, dirs: NodeDirs, name: string, now = Date.now()): Promise<boolean> {
+export async function isDue(
+  ctx: JobContext,
+  dirs: NodeDirs,
+  name: string,
+  now = Date.now(),
+): Promise<boolean> {
   if (!name.startsWith(RETRY_PREFIX)) return true;
   try {
     const header = await readTaskHeader(ctx.rt, `${dirs.pending}/${name}`);

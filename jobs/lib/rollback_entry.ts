@@ -7,7 +7,13 @@
  */
 import type { FsError } from "../../runtime/errors.ts";
 import { type JobContext, targetFor } from "./context.ts";
-import { readState, releaseLock, type State, stateMatches, XattrPayloadError } from "./file_state.ts";
+import {
+  readState,
+  releaseLock,
+  type State,
+  stateMatches,
+  XattrPayloadError,
+} from "./file_state.ts";
 import type { JournalEntry } from "./journal.ts";
 
 export interface RollbackResult {
@@ -34,7 +40,9 @@ export async function rollbackEntry(ctx: JobContext, entry: JournalEntry): Promi
   const target = targetFor(ctx, entry.target);
   const object = await target.head(entry.key);
   const state = await stateOf(ctx, entry.path);
-  const namedByState = state === "unreadable" || (state !== null && state.key === entry.key && state.target === entry.target);
+  const namedByState =
+    state === "unreadable" ||
+    (state !== null && state.key === entry.key && state.target === entry.target);
   let deletedObject = false;
   if (object?.meta?.attempt === entry.attempt && !namedByState) {
     await target.delete(entry.key);

@@ -42,7 +42,15 @@ export function nodeDirs(spool: string, node: string): NodeDirs {
 
 /** Creates a node's directories (idempotent). */
 export async function ensureNodeDirs(rt: Runtime, dirs: NodeDirs): Promise<void> {
-  for (const dir of [dirs.pending, dirs.running, dirs.done, dirs.failed, dirs.bad, dirs.tmp, dirs.outbox]) {
+  for (const dir of [
+    dirs.pending,
+    dirs.running,
+    dirs.done,
+    dirs.failed,
+    dirs.bad,
+    dirs.tmp,
+    dirs.outbox,
+  ]) {
     await rt.fs.mkdirp(dir);
   }
 }

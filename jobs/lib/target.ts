@@ -30,7 +30,12 @@ export interface Target {
   /** The object key of a source path relative to the root (prefix + relative path). */
   keyFor(relativePath: string): string;
   /** Uploads `source` to `key`; throws TargetError. A failed multipart upload is aborted. */
-  put(key: string, source: UploadSource, meta: ObjectMeta, signal?: AbortSignal): Promise<{ etag: string }>;
+  put(
+    key: string,
+    source: UploadSource,
+    meta: ObjectMeta,
+    signal?: AbortSignal,
+  ): Promise<{ etag: string }>;
   head(key: string): Promise<ObjectInfo | null>;
   /** Deletes the object; a missing object is not an error. */
   delete(key: string): Promise<void>;
@@ -61,11 +66,17 @@ export class TargetError extends Error {
 }
 
 export function metaToHeaders(meta: ObjectMeta): Record<string, string> {
-  return { attempt: meta.attempt, size: String(meta.size), "mtime-ns": meta.mtimeNs, ino: meta.ino };
+  return {
+    attempt: meta.attempt,
+    size: String(meta.size),
+    "mtime-ns": meta.mtimeNs,
+    ino: meta.ino,
+  };
 }
 
 export function metaFromHeaders(headers: Record<string, string> | undefined): ObjectMeta | null {
-  if (!headers?.attempt || headers.size === undefined || !headers["mtime-ns"] || !headers.ino) return null;
+  if (!headers?.attempt || headers.size === undefined || !headers["mtime-ns"] || !headers.ino)
+    return null;
   const size = Number(headers.size);
   if (!Number.isSafeInteger(size)) return null;
   return { attempt: headers.attempt, size, mtimeNs: headers["mtime-ns"], ino: headers.ino };

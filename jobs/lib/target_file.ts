@@ -23,7 +23,8 @@ export function createFileTarget(rt: Runtime, url: string): Target {
     } catch (err) {
       if (err instanceof TargetError) throw err;
       const code = (err as { code?: string }).code;
-      const kind = code === "EACCES" || code === "EROFS" || code === "ENOTDIR" ? "config" : "transient";
+      const kind =
+        code === "EACCES" || code === "EROFS" || code === "ENOTDIR" ? "config" : "transient";
       throw new TargetError(kind, op, key, (err as Error).message, { cause: err });
     }
   }

@@ -78,8 +78,10 @@ export function createS3Target(rt: Runtime, url: string, config: Config): Target
     region: s3.region,
     forcePathStyle: s3.forcePathStyle,
     maxAttempts: 1,
-    requestChecksumCalculation: s3.checksums === "when_supported" ? "WHEN_SUPPORTED" : "WHEN_REQUIRED",
-    responseChecksumValidation: s3.checksums === "when_supported" ? "WHEN_SUPPORTED" : "WHEN_REQUIRED",
+    requestChecksumCalculation:
+      s3.checksums === "when_supported" ? "WHEN_SUPPORTED" : "WHEN_REQUIRED",
+    responseChecksumValidation:
+      s3.checksums === "when_supported" ? "WHEN_SUPPORTED" : "WHEN_REQUIRED",
     requestHandler: {
       requestTimeout: s3.requestTimeoutMs,
       connectionTimeout: 10_000,
@@ -96,7 +98,12 @@ export function createS3Target(rt: Runtime, url: string, config: Config): Target
     }
   }
 
-  async function putSingle(key: string, source: UploadSource, meta: ObjectMeta, signal?: AbortSignal) {
+  async function putSingle(
+    key: string,
+    source: UploadSource,
+    meta: ObjectMeta,
+    signal?: AbortSignal,
+  ) {
     const body = await rt.fs.readRange(source.path, 0, source.size);
     const out = await call("upload", key, () =>
       client.send(
@@ -114,20 +121,37 @@ export function createS3Target(rt: Runtime, url: string, config: Config): Target
     return { etag: unquote(out.ETag) };
   }
 
-  async function putMultipart(key: string, source: UploadSource, meta: ObjectMeta, signal?: AbortSignal) {
+  async function putMultipart(
+    key: string,
+    source: UploadSource,
+    meta: ObjectMeta,
+    signal?: AbortSignal,
+  ) {
     const created = await call("start multipart upload of", key, () =>
-      client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, Metadata: metaToHeaders(meta) }), {
-        abortSignal: signal,
-      }),
+      client.send(
+        new CreateMultipartUploadCommand({
+          Bucket: bucket,
+          Key: key,
+          Metadata: metaToHeaders(meta),
+        }),
+        {
+          abortSignal: signal,
+        },
+      ),
     );
     const uploadId = created.UploadId;
-    if (!uploadId) throw new TargetError("permanent", "start multipart upload of", key, "no UploadId returned");
+    if (!uploadId)
+      throw new TargetError("permanent", "start multipart upload of", key, "no UploadId returned");
     const partCount = Math.ceil(source.size / s3.partSize);
     const numbers = Array.from({ length: partCount }, (_, i) => i + 1);
     try {
       const parts = await mapLimit(numbers, s3.partConcurrency, async (partNumber) => {
         const offset = (partNumber - 1) * s3.partSize;
-        const body = await rt.fs.readRange(source.path, offset, Math.min(s3.partSize, source.size - offset));
+        const body = await rt.fs.readRange(
+          source.path,
+          offset,
+          Math.min(s3.partSize, source.size - offset),
+        );
         const out = await call(`upload part ${partNumber} of`, key, () =>
           client.send(
             new UploadPartCommand({
@@ -157,7 +181,9 @@ export function createS3Target(rt: Runtime, url: string, config: Config): Target
       return { etag: unquote(done.ETag) };
     } catch (err) {
       // Abort so no orphaned parts stay billed; the original error is what the caller needs.
-      await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })).catch(() => {});
+      await client
+        .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }))
+        .catch(() => {});
       throw err;
     }
   }
@@ -173,15 +199,22 @@ export function createS3Target(rt: Runtime, url: string, config: Config): Target
     async head(key): Promise<ObjectInfo | null> {
       try {
         const out = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-        return { size: out.ContentLength ?? 0, etag: unquote(out.ETag), meta: metaFromHeaders(out.Metadata) };
+        return {
+          size: out.ContentLength ?? 0,
+          etag: unquote(out.ETag),
+          meta: metaFromHeaders(out.Metadata),
+        };
       } catch (err) {
-        const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata
+          ?.httpStatusCode;
         if (status === 404) return null;
         throw toTargetError(err, "read metadata of", key);
       }
     },
     async delete(key) {
-      await call("delete", key, () => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })));
+      await call("delete", key, () =>
+        client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })),
+      );
     },
     async get(key) {
       try {
@@ -196,7 +229,13 @@ export function createS3Target(rt: Runtime, url: string, config: Config): Target
       let token: string | undefined;
       do {
         const out = await call("list", prefix, () =>
-          client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, ContinuationToken: token })),
+          client.send(
+            new ListObjectsV2Command({
+              Bucket: bucket,
+              Prefix: prefix || undefined,
+              ContinuationToken: token,
+            }),
+          ),
         );
         for (const item of out.Contents ?? []) if (item.Key) yield item.Key;
         token = out.IsTruncated ? out.NextContinuationToken : undefined;

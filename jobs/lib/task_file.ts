@@ -57,7 +57,8 @@ export async function readTaskHeader(rt: Runtime, path: string): Promise<TaskHea
 
 function parseHeader(path: string, line: string): TaskHeader {
   const result = v.safeParse(TaskHeaderSchema, parseJson(line));
-  if (!result.success) throw new TaskFormatError(path, 1, `invalid header: ${describe(result.issues)}`);
+  if (!result.success)
+    throw new TaskFormatError(path, 1, `invalid header: ${describe(result.issues)}`);
   return result.output;
 }
 

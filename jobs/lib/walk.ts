@@ -8,7 +8,11 @@ import { UsageError } from "./errors.ts";
 import { relativeToRoot } from "./paths.ts";
 
 /** Checks every argument: absolute (after resolving against cwd), under root, existing. */
-export async function validateSubmitPaths(rt: Runtime, root: string, args: string[]): Promise<string[]> {
+export async function validateSubmitPaths(
+  rt: Runtime,
+  root: string,
+  args: string[],
+): Promise<string[]> {
   const out: string[] = [];
   for (const arg of args) {
     const absolute = normalise(arg.startsWith("/") ? arg : `${rt.process.cwd()}/${arg}`);
@@ -38,7 +42,11 @@ export interface WalkStats {
 }
 
 /** Yields the regular files under each path (sorted per directory for stable tasks). */
-export async function* walkFiles(rt: Runtime, paths: string[], stats: WalkStats): AsyncGenerator<string> {
+export async function* walkFiles(
+  rt: Runtime,
+  paths: string[],
+  stats: WalkStats,
+): AsyncGenerator<string> {
   for (const path of paths) {
     const stat = await rt.fs.lstat(path);
     if (stat.kind === "file") {
@@ -52,7 +60,9 @@ export async function* walkFiles(rt: Runtime, paths: string[], stats: WalkStats)
 }
 
 async function* walkDir(rt: Runtime, dir: string, stats: WalkStats): AsyncGenerator<string> {
-  const entries = (await rt.fs.readDir(dir)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const entries = (await rt.fs.readDir(dir)).sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+  );
   for (const entry of entries) {
     const path = `${dir}/${entry.name}`;
     if (entry.kind === "file") {

@@ -1,0 +1,127 @@
+import { expect, test } from "bun:test";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { readState } from "../../jobs/lib/file_state.ts";
+import { createRuntime } from "../../runtime/bun.ts";
+import { cli, sandbox } from "../helpers.ts";
+
+const rt = createRuntime();
+
+test("an invalid config names the bad field and exits 2", async () => {
+  const box = sandbox({ target: "file:///tmp/unused" });
+  writeFileSync(
+    box.configPath,
+    JSON.stringify({ spool: "relative/spool", root: box.src, target: "file:///x", nodes: ["a"] }),
+  );
+  const result = await cli(["run", "--node", "a"], box.env);
+  expect(result.code).toBe(2);
+  expect(result.stderr).toContain('field "spool"');
+  expect(result.stderr).toContain("absolute path");
+});
+
+test("a config that is not JSON, or missing, exits 2 with the file named", async () => {
+  const box = sandbox({ target: "file:///tmp/unused" });
+  writeFileSync(box.configPath, "{ nope");
+  const broken = await cli(["run", "--node", "a"], box.env);
+  expect(broken.code).toBe(2);
+  expect(broken.stderr).toContain(box.configPath);
+  const missing = await cli(
+    ["run", "--node", "a", "--config", join(box.dir, "absent.json")],
+    box.env,
+  );
+  expect(missing.code).toBe(2);
+  expect(missing.stderr).toContain("absent.json");
+});
+
+test("an unknown target scheme and an unknown node are rejected with exit 2", async () => {
+  const box = sandbox({ target: "file:///tmp/unused" });
+  writeFileSync(box.configPath, JSON.stringify({ ...box.config, target: "ftp://host/x" }));
+  const scheme = await cli(["run", "--node", "a"], box.env);
+  expect(scheme.code).toBe(2);
+  expect(scheme.stderr).toContain('field "target"');
+  box.setConfig({ target: `file://${box.dir}/out` });
+  const node = await cli(["run", "--node", "zz"], box.env);
+  expect(node.code).toBe(2);
+  expect(node.stderr).toContain('Unknown node "zz"');
+});
+
+test("submitting a path outside the source root is refused and publishes nothing", async () => {
+  const box = sandbox({ target: "file:///tmp/unused" });
+  box.setConfig({ target: `file://${box.dir}/out` });
+  box.file("inside.txt", "x");
+  const result = await cli(
+    ["submit", "--node", "a", `${box.src}/inside.txt`, "/etc/hostname"],
+    box.env,
+  );
+  expect(result.code).toBe(2);
+  expect(result.stderr).toContain('"/etc/hostname" is outside the source root');
+  const dotdot = await cli(["submit", "--node", "a", `${box.src}/../config.json`], box.env);
+  expect(dotdot.code).toBe(2);
+  expect(
+    existsSync(`${box.spool}/nodes/a/pending`)
+      ? readdirSync(`${box.spool}/nodes/a/pending`).filter((n) => n.endsWith(".task"))
+      : [],
+  ).toEqual([]);
+});
+
+test("a symlink pointing out of the root is not followed", async () => {
+  const box = sandbox({ target: "file:///tmp/unused" });
+  box.setConfig({ target: `file://${box.dir}/out` });
+  box.file("real.txt", "x");
+  Bun.spawnSync(["ln", "-s", "/etc/hostname", `${box.src}/escape`]);
+  const result = await cli(["submit", "--node", "a", box.src], box.env);
+  expect(result.code).toBe(0);
+  expect(result.stderr + result.stdout).toContain("1 files");
+  const [task] = readdirSync(`${box.spool}/nodes/a/pending`).filter((n) => n.endsWith(".task"));
+  expect(readFileSync(`${box.spool}/nodes/a/pending/${task}`, "utf8")).not.toContain("escape");
+});
+
+test("a malformed task line is reported with its line number; the other files still migrate", async () => {
+  const box = sandbox({ target: "file:///tmp/unused" });
+  box.setConfig({ target: `file://${box.dir}/out` });
+  const good = box.file("good.txt", "good");
+  const pending = `${box.spool}/nodes/a/pending`;
+  Bun.spawnSync(["mkdir", "-p", pending]);
+  const header = {
+    v: 1,
+    id: "t-malformed",
+    requestId: "r1",
+    createdAt: new Date().toISOString(),
+    target: box.config.target,
+    options: {},
+  };
+  const outside = "/etc/passwd";
+  writeFileSync(
+    `${pending}/t-malformed.task`,
+    `${JSON.stringify(header)}\n{"path": 42}\nnot json\n${JSON.stringify({ path: good })}\n${JSON.stringify({ path: outside })}\n`,
+  );
+  const result = await cli(["run", "--node", "a", "--json"], box.env);
+  expect(result.code).toBe(0);
+  const summary = JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "{}");
+  expect(summary.counts).toMatchObject({ migrated: 1, rejected: 3 });
+  expect(summary.tasks[0].result).toBe("failed");
+  expect(result.stderr).toContain("line 2");
+  expect(result.stderr).toContain("line 3");
+  expect(result.stderr).toContain("not under the source root");
+  expect((await readState(rt, good))?.key).toBe("good.txt");
+  expect(readFileSync(`${box.spool}/nodes/a/failed/t-malformed.task.why`, "utf8")).toContain(
+    "3 rejected",
+  );
+});
+
+test("a task whose header is garbage goes to bad/ with a reason, and the next task still runs", async () => {
+  const box = sandbox({ target: "file:///tmp/unused" });
+  box.setConfig({ target: `file://${box.dir}/out` });
+  const pending = `${box.spool}/nodes/a/pending`;
+  Bun.spawnSync(["mkdir", "-p", pending]);
+  writeFileSync(`${pending}/t0-garbage.task`, "\u0000\u0001binary garbage\n");
+  box.file("ok.txt", "ok");
+  await cli(["submit", "--node", "a", box.src], box.env);
+  const result = await cli(["run", "--node", "a", "--json"], box.env);
+  expect(result.code).toBe(0);
+  expect(readFileSync(`${box.spool}/nodes/a/bad/t0-garbage.task.why`, "utf8")).toContain(
+    "invalid header",
+  );
+  const summary = JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "{}");
+  expect(summary.counts.migrated).toBe(1);
+});

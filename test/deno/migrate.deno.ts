@@ -1,0 +1,24 @@
+/**
+ * Runs the migrate job under Deno (no Bun APIs anywhere in jobs/): publishes a task, runs one
+ * scheduler tick against a file:// target and prints what it found, for test/deno/deno.test.ts.
+ * Usage: deno run --allow-all test/deno/migrate.deno.ts WORKDIR
+ */
+import { parseConfig } from "../../jobs/lib/config.ts";
+import { createJobContext, silentLog } from "../../jobs/lib/context.ts";
+import { readState } from "../../jobs/lib/file_state.ts";
+import { runNodeOnce } from "../../jobs/run_node.ts";
+import { submitPaths } from "../../jobs/submit.ts";
+import { createRuntime } from "../../runtime/deno.ts";
+
+const dir = process.argv[2] ?? "";
+const rt = createRuntime();
+const config = parseConfig(
+  { spool: `${dir}/spool`, root: `${dir}/src`, target: `file://${dir}/out`, nodes: ["deno"] },
+  "inline",
+);
+const ctx = createJobContext(rt, config, silentLog);
+const submitted = await submitPaths(ctx, "deno", [`${dir}/src`]);
+const tick = await runNodeOnce(ctx, "deno");
+const states = [];
+for (const name of ["a.txt", "sub/b.bin"]) states.push(await readState(rt, `${dir}/src/${name}`));
+console.log(JSON.stringify({ runtime: rt.name, submitted, counts: tick.counts, states }));

@@ -1,0 +1,142 @@
+/** Test helpers: temp sandboxes (source tree, spool, config), CLI processes, polling. */
+import { afterAll } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import type { Subprocess } from "bun";
+import { type Config, parseConfig } from "../jobs/lib/config.ts";
+import { createJobContext, type JobContext, silentLog } from "../jobs/lib/context.ts";
+import { createRuntime } from "../runtime/bun.ts";
+import { s3Env } from "./services/shared.ts";
+
+export const REPO = join(import.meta.dir, "..");
+export const CLI = join(REPO, "cli/main.ts");
+const BUN = process.execPath;
+
+for (const [k, v] of Object.entries(s3Env())) process.env[k] = v;
+
+const cleanups: (() => void)[] = [];
+afterAll(() => {
+  for (const fn of cleanups.splice(0)) fn();
+});
+
+export interface Sandbox {
+  dir: string;
+  src: string;
+  spool: string;
+  configPath: string;
+  config: Config;
+  /** Environment that isolates this sandbox's instance locks. */
+  env: Record<string, string>;
+  file(rel: string, content: string | Uint8Array): string;
+  setConfig(patch: Record<string, unknown>): Config;
+}
+
+export function sandbox(options: {
+  target: string;
+  endpoint?: string;
+  nodes?: string[];
+  extra?: Record<string, unknown>;
+}): Sandbox {
+  const dir = mkdtempSync(join(tmpdir(), "tiermv-test-"));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const src = join(dir, "src");
+  const spool = join(dir, "spool");
+  const locks = join(dir, "locks");
+  for (const d of [src, spool, locks]) mkdirSync(d, { recursive: true });
+  const configPath = join(dir, "config.json");
+  let document: Record<string, unknown> = {
+    spool,
+    root: src,
+    target: options.target,
+    nodes: options.nodes ?? ["a", "b", "c"],
+    s3: { endpoint: options.endpoint },
+    migrate: { uploadRetryBaseMs: 10 },
+    retry: { busyBaseMs: 0, busyMaxMs: 0 },
+    ...options.extra,
+  };
+  const box: Sandbox = {
+    dir,
+    src,
+    spool,
+    configPath,
+    config: parseConfig(document, configPath),
+    env: { TIERMV_LOCK_DIR: locks, TIERMV_CONFIG: configPath },
+    file(rel, content) {
+      const path = join(src, rel);
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, content);
+      return path;
+    },
+    setConfig(patch) {
+      document = { ...document, ...patch };
+      writeFileSync(configPath, JSON.stringify(document, null, 2));
+      box.config = parseConfig(document, configPath);
+      return box.config;
+    },
+  };
+  box.setConfig({});
+  return box;
+}
+
+export function jobContext(config: Config): JobContext {
+  return createJobContext(createRuntime(), config, silentLog);
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `tiermv ARGS...` as a real process and waits for it. */
+export async function cli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const proc = spawnCli(args, env);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  return { code, stdout, stderr };
+}
+
+export function spawnCli(
+  args: string[],
+  env: Record<string, string> = {},
+): Subprocess<"ignore", "pipe", "pipe"> {
+  return Bun.spawn([BUN, CLI, ...args], {
+    cwd: REPO,
+    env: { ...process.env, ...s3Env(), CONSOLA_LEVEL: "3", ...env },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+}
+
+/** Polls `check` until it returns a truthy value; never sleeps blindly. */
+export async function waitFor<T>(
+  check: () => T | Promise<T>,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline)
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    await Bun.sleep(20);
+  }
+}
+
+export function randomBytes(size: number, seed = 1): Uint8Array {
+  const out = new Uint8Array(size);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}

@@ -1,0 +1,64 @@
+/**
+ * `npm test`: lint and type-check, start the real services once (s3proxy; more as steps add
+ * them), run the whole bun test suite against them, stop them, and end with the plain line
+ * `N passed, N failed`. Exits non-zero on any failure.
+ */
+import { startS3proxy } from "./services/s3proxy.ts";
+
+const REPO = new URL("..", import.meta.url).pathname;
+const started = Date.now();
+
+async function step(
+  name: string,
+  cmd: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; output: string }> {
+  console.log(`\n== ${name}: ${cmd.join(" ")}`);
+  const proc = Bun.spawn(cmd, {
+    cwd: REPO,
+    env: { ...process.env, ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  let output = "";
+  const pump = async (stream: ReadableStream<Uint8Array>, sink: NodeJS.WriteStream) => {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      const text = decoder.decode(chunk, { stream: true });
+      output += text;
+      sink.write(text);
+    }
+  };
+  await Promise.all([pump(proc.stdout, process.stdout), pump(proc.stderr, process.stderr)]);
+  return { code: await proc.exited, output };
+}
+
+const bin = (name: string) => `${REPO}node_modules/.bin/${name}`;
+let failedChecks = 0;
+const lint = await step("lint", [bin("biome"), "check", "."]);
+if (lint.code !== 0) failedChecks++;
+const types = await step("types", [bin("tsc"), "-p", "."]);
+if (types.code !== 0) failedChecks++;
+
+console.log("\n== services: starting s3proxy");
+const s3 = await startS3proxy();
+console.log(`s3proxy on ${s3.endpoint} (${Date.now() - started} ms since start)`);
+
+let passed = 0;
+let failed = 0;
+try {
+  const args = process.argv.slice(2);
+  const result = await step("tests", [process.execPath, "test", ...args], {
+    TIERMV_TEST_S3_ENDPOINT: s3.endpoint,
+  });
+  passed = Number(/^\s*(\d+) pass$/m.exec(result.output)?.[1] ?? 0);
+  failed = Number(/^\s*(\d+) fail$/m.exec(result.output)?.[1] ?? 0);
+  if (result.code !== 0 && failed === 0) failed = 1;
+  if (passed + failed === 0) failed = 1;
+} finally {
+  await s3.stop();
+}
+failed += failedChecks;
+console.log(`\nnpm test took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed > 0 ? 1 : 0);

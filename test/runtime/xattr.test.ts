@@ -1,0 +1,69 @@
+import { expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createRuntime } from "../../runtime/bun.ts";
+import { XattrError, XattrExistsError } from "../../runtime/errors.ts";
+
+const rt = createRuntime();
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+function tempFile(): string {
+  const path = join(mkdtempSync(join(tmpdir(), "tiermv-xattr-")), "f");
+  writeFileSync(path, "payload");
+  return path;
+}
+
+test("XATTR_CREATE succeeds once and then fails with a typed EEXIST error", async () => {
+  const path = tempFile();
+  await rt.xattr.set(path, "user.t", enc.encode("first"), "create");
+  const second = rt.xattr.set(path, "user.t", enc.encode("second"), "create");
+  await expect(second).rejects.toBeInstanceOf(XattrExistsError);
+  await expect(second).rejects.toMatchObject({ code: "EEXIST", path, attr: "user.t" });
+  expect(dec.decode((await rt.xattr.get(path, "user.t")) ?? new Uint8Array())).toBe("first");
+});
+
+test("a missing attribute reads as null and removing it reports false", async () => {
+  const path = tempFile();
+  expect(await rt.xattr.get(path, "user.absent")).toBeNull();
+  expect(await rt.xattr.remove(path, "user.absent")).toBe(false);
+});
+
+test("XATTR_REPLACE needs an existing attribute; list and remove see it", async () => {
+  const path = tempFile();
+  await expect(rt.xattr.set(path, "user.r", enc.encode("x"), "replace")).rejects.toMatchObject({
+    code: "ENODATA",
+  });
+  await rt.xattr.set(path, "user.r", enc.encode("x"), "any");
+  await rt.xattr.set(path, "user.r", enc.encode("y"), "replace");
+  expect(await rt.xattr.list(path)).toContain("user.r");
+  expect(await rt.xattr.remove(path, "user.r")).toBe(true);
+  expect(await rt.xattr.list(path)).not.toContain("user.r");
+});
+
+test("values of a few KiB round-trip, including empty ones", async () => {
+  const path = tempFile();
+  const big = new Uint8Array(3000).fill(65);
+  await rt.xattr.set(path, "user.big", big, "any");
+  expect((await rt.xattr.get(path, "user.big"))?.length).toBe(3000);
+  await rt.xattr.set(path, "user.empty", new Uint8Array(), "any");
+  expect((await rt.xattr.get(path, "user.empty"))?.length).toBe(0);
+});
+
+test("errors on a missing file carry ENOENT and the path", async () => {
+  const missing = "/nonexistent/tiermv/file";
+  const error = await rt.xattr.get(missing, "user.t").catch((e) => e);
+  expect(error).toBeInstanceOf(XattrError);
+  expect(error).toMatchObject({ code: "ENOENT", path: missing });
+  expect(String(error.message)).toContain(missing);
+});
+
+test("stat reports nanosecond mtime and inode as exact strings", async () => {
+  const path = tempFile();
+  const stat = await rt.fs.stat(path);
+  expect(stat.kind).toBe("file");
+  expect(stat.size).toBe(7);
+  expect(stat.mtimeNs).toMatch(/^\d{19}$/);
+  expect(stat.ino).toMatch(/^\d+$/);
+});

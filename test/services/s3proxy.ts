@@ -1,0 +1,104 @@
+/**
+ * A real s3proxy (from Maven Central) with its filesystem backend, on a free loopback port,
+ * its data in a temp dir. Authentication is on (aws-v2-or-v4) so signing is exercised for real.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import { mavenJar } from "./cache.ts";
+
+export const S3PROXY_VERSION = "2.6.0";
+export const ACCESS_KEY = "tiermv-test";
+export const SECRET_KEY = "tiermv-test-secret";
+
+export interface S3Service {
+  endpoint: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export async function startS3proxy(
+  options: { port?: number; dataDir?: string } = {},
+): Promise<S3Service> {
+  const jar = await mavenJar({
+    group: "org.gaul",
+    artifact: "s3proxy",
+    version: S3PROXY_VERSION,
+    classifier: "jar-with-dependencies",
+  });
+  const dir = mkdtempSync(join(tmpdir(), "tiermv-s3proxy-"));
+  const dataDir = options.dataDir ?? join(dir, "data");
+  Bun.spawnSync(["mkdir", "-p", dataDir]);
+  const conf = join(dir, "s3proxy.conf");
+  writeFileSync(
+    conf,
+    [
+      `s3proxy.endpoint=http://127.0.0.1:${options.port ?? 0}`,
+      "s3proxy.authorization=aws-v2-or-v4",
+      `s3proxy.identity=${ACCESS_KEY}`,
+      `s3proxy.credential=${SECRET_KEY}`,
+      "jclouds.provider=filesystem",
+      `jclouds.filesystem.basedir=${dataDir}`,
+      "",
+    ].join("\n"),
+  );
+  const proc: Subprocess<"ignore", "pipe", "pipe"> = Bun.spawn(
+    [
+      "java",
+      "-XX:+UseSerialGC",
+      "-XX:TieredStopAtLevel=1",
+      "-Xss512k",
+      "-jar",
+      jar,
+      "--properties",
+      conf,
+    ],
+    { stdin: "ignore", stdout: "pipe", stderr: "pipe" },
+  );
+  const port = await waitForPort(proc);
+  const stop = async () => {
+    proc.kill("SIGKILL");
+    await proc.exited;
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once("exit", () => proc.kill("SIGKILL"));
+  return { endpoint: `http://127.0.0.1:${port}`, port, stop };
+}
+
+async function waitForPort(proc: Subprocess<"ignore", "pipe", "pipe">): Promise<number> {
+  const decoder = new TextDecoder();
+  let log = "";
+  const deadline = Date.now() + 60_000;
+  // s3proxy logs the bound port: "Started ServerConnector@...{HTTP/1.1, (http/1.1)}{127.0.0.1:37791}".
+  const readers = [proc.stdout.getReader(), proc.stderr.getReader()];
+  return await new Promise<number>((resolve, reject) => {
+    let done = false;
+    const timer = setTimeout(
+      () => finish(new Error(`s3proxy did not start within 60 s:\n${log.slice(-3000)}`)),
+      deadline - Date.now(),
+    );
+    function finish(result: number | Error) {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      if (result instanceof Error) reject(result);
+      else resolve(result);
+    }
+    for (const reader of readers) {
+      (async () => {
+        for (;;) {
+          const { value, done: end } = await reader.read();
+          if (end) {
+            finish(new Error(`s3proxy exited:\n${log.slice(-3000)}`));
+            return;
+          }
+          log += decoder.decode(value);
+          const match = /Started ServerConnector@\S+\{[^}]*\}\{127\.0\.0\.1:(\d+)\}/.exec(log);
+          if (match) finish(Number(match[1]));
+          if (log.length > 100_000) log = log.slice(-50_000);
+        }
+      })();
+    }
+  });
+}

@@ -1,0 +1,49 @@
+/**
+ * The services a test file needs, started once per `bun test` process: the harness (test/run.ts)
+ * passes a running s3proxy through TIERMV_TEST_S3_ENDPOINT; a lone `bun test FILE` starts its own.
+ */
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { ACCESS_KEY, type S3Service, SECRET_KEY, startS3proxy } from "./s3proxy.ts";
+
+let shared: Promise<S3Service> | null = null;
+
+export function s3Service(): Promise<S3Service> {
+  const endpoint = process.env.TIERMV_TEST_S3_ENDPOINT;
+  if (endpoint) {
+    const port = Number(new URL(endpoint).port);
+    return Promise.resolve({ endpoint, port, stop: async () => {} });
+  }
+  shared ??= startS3proxy();
+  return shared;
+}
+
+/** Environment for any process that talks to the test s3proxy. */
+export function s3Env(): Record<string, string> {
+  return {
+    AWS_ACCESS_KEY_ID: ACCESS_KEY,
+    AWS_SECRET_ACCESS_KEY: SECRET_KEY,
+    AWS_REGION: "us-east-1",
+  };
+}
+
+export function s3Client(endpoint: string): S3Client {
+  return new S3Client({
+    endpoint,
+    region: "us-east-1",
+    forcePathStyle: true,
+    credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+  });
+}
+
+let bucketCounter = 0;
+
+/** A fresh bucket per test, so tests never see each other's objects. */
+export async function newBucket(endpoint: string): Promise<string> {
+  const name = `t${Date.now().toString(36)}-${process.pid}-${++bucketCounter}`;
+  const client = s3Client(endpoint);
+  await client.send(new CreateBucketCommand({ Bucket: name }));
+  client.destroy();
+  return name;
+}
