@@ -13,6 +13,7 @@ const main = defineCommand({
     run: () => import("./commands/run.ts").then((m) => m.default),
     rollback: () => import("./commands/rollback.ts").then((m) => m.default),
     inspect: () => import("./commands/inspect.ts").then((m) => m.default),
+    recover: () => import("./commands/recover.ts").then((m) => m.default),
   },
 });
 

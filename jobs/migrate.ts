@@ -8,6 +8,7 @@
  */
 import type { JobContext } from "./lib/context.ts";
 import { targetFor } from "./lib/context.ts";
+import { crashPoint } from "./lib/crash_points.ts";
 import { TaskFormatError } from "./lib/errors.ts";
 import { eventOf, OutboxWriter } from "./lib/events.ts";
 import { type FileJob, migrateFile } from "./lib/migrate_file.ts";
@@ -113,6 +114,7 @@ export async function migrateTask(
     });
   }
   await outbox.flush();
+  crashPoint(ctx.rt, "before-finish");
   const failed = counts.failed + counts.config + counts.rejected > 0;
   const why =
     configError ?? (failed ? `${counts.failed} failed, ${counts.rejected} rejected` : undefined);

@@ -10,6 +10,7 @@ import { readCursor, readJournal, writeCursor } from "./lib/journal.ts";
 import { publishRetryTask } from "./lib/retry_task.ts";
 import { rollbackEntry } from "./lib/rollback_entry.ts";
 import type { NodeDirs } from "./lib/spool.ts";
+import { TargetError } from "./lib/target.ts";
 
 export interface RollbackSummary {
   processed: number;
@@ -18,6 +19,8 @@ export interface RollbackSummary {
   retried: number;
   exhausted: number;
   invalid: number;
+  /** Set when the target could not be reached: the rest waits for the next run. */
+  blocked?: string;
 }
 
 const BATCH = 200;
@@ -64,7 +67,16 @@ export async function rollbackNode(ctx: JobContext, dirs: NodeDirs): Promise<Rol
       ctx.log.error(`Skipping line ${item.line} of ${dirs.journal}: ${item.error}`);
     } else {
       const entry = item.entry;
-      const result = await rollbackEntry(ctx, entry);
+      let result: Awaited<ReturnType<typeof rollbackEntry>>;
+      try {
+        result = await rollbackEntry(ctx, entry);
+      } catch (err) {
+        if (!(err instanceof TargetError)) throw err;
+        // The lock stays held until the object can be checked: nothing unsafe can happen meanwhile.
+        summary.blocked = err.message;
+        ctx.log.warn(`Rollback paused at line ${item.line} of ${dirs.journal}: ${err.message}`);
+        break;
+      }
       summary.processed++;
       if (result.deletedObject) summary.deleted++;
       if (result.releasedLock) summary.released++;

@@ -5,6 +5,7 @@
  * the next one resumes. A hung mount skips the cycle: the task goes back to pending.
  */
 import type { JobContext } from "./lib/context.ts";
+import { crashPoint } from "./lib/crash_points.ts";
 import { MountUnavailableError } from "./lib/errors.ts";
 import { addCounts, emptyCounts, type OutcomeCounts } from "./lib/outcome.ts";
 import { isDue } from "./lib/retry_task.ts";
@@ -46,6 +47,7 @@ export async function writeHeartbeat(ctx: JobContext, dirs: NodeDirs, node: stri
 }
 
 export async function runNodeOnce(ctx: JobContext, node: string): Promise<TickSummary> {
+  const tickStart = Date.now();
   const dirs = nodeDirs(ctx.config.spool, node);
   await ensureNodeDirs(ctx.rt, dirs);
   await writeHeartbeat(ctx, dirs, node);
@@ -82,9 +84,10 @@ export async function runNodeOnce(ctx: JobContext, node: string): Promise<TickSu
     if (summary.draining || summary.skipped || ctx.signal?.aborted) break;
     let claimed = false;
     for (const name of await listTasks(ctx.rt, dirs.pending)) {
-      if (!(await isDue(ctx, dirs, name))) continue;
+      if (!(await isDue(ctx, dirs, name, tickStart))) continue;
       if (!(await claimTask(ctx.rt, dirs, name))) continue;
       claimed = true;
+      crashPoint(ctx.rt, "after-claim");
       await run(name);
       await writeHeartbeat(ctx, dirs, node);
       break;

@@ -30,5 +30,6 @@ export function createNodeProcess(): RuntimeProcess {
     },
     env: (name) => process.env[name],
     cwd: () => process.cwd(),
+    kill: (pid, signal) => void process.kill(pid, signal),
   };
 }

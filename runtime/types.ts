@@ -84,6 +84,8 @@ export interface RuntimeProcess {
   isAlive(pid: number): boolean;
   env(name: string): string | undefined;
   cwd(): string;
+  /** Sends a signal; used for the test-only crash points (SIGKILL to itself). */
+  kill(pid: number, signal: "SIGKILL" | "SIGTERM"): void;
 }
 
 export interface Runtime {

@@ -48,7 +48,7 @@ let passed = 0;
 let failed = 0;
 try {
   const args = process.argv.slice(2);
-  const result = await step("tests", [process.execPath, "test", ...args], {
+  const result = await step("tests", [process.execPath, "test", "--timeout", "300000", ...args], {
     TIERMV_TEST_S3_ENDPOINT: s3.endpoint,
   });
   passed = Number(/^\s*(\d+) pass$/m.exec(result.output)?.[1] ?? 0);

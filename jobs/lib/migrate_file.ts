@@ -6,6 +6,7 @@
 import type { FsError } from "../../runtime/errors.ts";
 import type { FileStat } from "../../runtime/types.ts";
 import type { JobContext } from "./context.ts";
+import { crashPoint } from "./crash_points.ts";
 import { MountUnavailableError } from "./errors.ts";
 import {
   type Lock,
@@ -254,6 +255,7 @@ async function migrateLocked(job: FileJob, path: string, key: string): Promise<F
     return { kind: "busy", path, holder };
   }
 
+  crashPoint(rt, "after-lock");
   try {
     return await underLock(job, path, key, attempt);
   } catch (err) {
@@ -303,9 +305,11 @@ async function underLock(
     }
     const message = (err as Error).message;
     await appendJournal(rt, job.dirs, journalEntry(job, path, key, attempt, message));
+    crashPoint(rt, "after-journal");
     return { kind: "failed", path, key, attempt, error: message };
   }
 
+  crashPoint(rt, "after-upload");
   // 4. verify: a file changed during the upload must not be committed; the object is ours.
   const after = await statFile(job, path);
   if (!after || !sameVersion(locked, after)) {
@@ -322,6 +326,7 @@ async function underLock(
 
   // 5. commit, then unlock.
   await writeState(rt, path, newState(job, key, etag, locked, attempt, job.task.id));
+  crashPoint(rt, "after-commit");
   await releaseLock(rt, path, attempt);
   return { kind: "migrated", path, key, etag, bytes: locked.size, attempt };
 }

@@ -7,6 +7,7 @@
  */
 import type { FsError } from "../../runtime/errors.ts";
 import { type JobContext, targetFor } from "./context.ts";
+import { crashPoint } from "./crash_points.ts";
 import {
   readState,
   releaseLock,
@@ -48,6 +49,7 @@ export async function rollbackEntry(ctx: JobContext, entry: JournalEntry): Promi
     await target.delete(entry.key);
     deletedObject = true;
   }
+  crashPoint(ctx.rt, "mid-rollback");
   let releasedLock = false;
   let needsRetry = false;
   try {

@@ -4,15 +4,20 @@
  * - "refuse": close new and existing connections at once (the request never reaches the server);
  * - "cut":    forward the request, then drop the connection instead of the response
  *             (the upload reached the server, the client sees a network error);
- * - "hold":   forward the request, keep the response until `release()` (a stalled upload).
+ * - "hold":   forward the request, keep the response until `release()` (a stalled upload);
+ * - "flaky":  like pass, but each response chunk is cut with probability `flakiness` (seeded).
  */
 import { connect, createServer, type Server, type Socket } from "node:net";
 
-export type FaultMode = "pass" | "refuse" | "cut" | "hold";
+export type FaultMode = "pass" | "refuse" | "cut" | "hold" | "flaky";
 
 export interface FaultProxy {
   endpoint: string;
   setMode(mode: FaultMode): void;
+  /** Probability (0..1) that "flaky" cuts a response chunk, and the PRNG seed. */
+  setFlaky(probability: number, seed: number): void;
+  /** Connections cut by "cut" or "flaky" so far. */
+  readonly cuts: number;
   /** Bytes sent upstream since the last reset: tells that an upload is under way. */
   readonly bytesUp: number;
   readonly connections: number;
@@ -26,6 +31,15 @@ export async function startFaultProxy(upstreamPort: number): Promise<FaultProxy>
   let mode: FaultMode = "pass";
   let bytesUp = 0;
   let connections = 0;
+  let cuts = 0;
+  let flakiness = 0;
+  let rng = 1;
+  const random = () => {
+    rng ^= rng << 13;
+    rng ^= rng >>> 17;
+    rng ^= rng << 5;
+    return (rng >>> 0) / 4294967296;
+  };
   const live = new Set<{ client: Socket; upstream: Socket; flush: () => void }>();
 
   const server: Server = createServer((client) => {
@@ -54,7 +68,8 @@ export async function startFaultProxy(upstreamPort: number): Promise<FaultProxy>
       upstream.write(chunk);
     });
     upstream.on("data", (chunk: Buffer) => {
-      if (mode === "cut" || mode === "refuse") {
+      if (mode === "cut" || mode === "refuse" || (mode === "flaky" && random() < flakiness)) {
+        cuts++;
         client.destroy();
         upstream.destroy();
       } else if (mode === "hold") held.push(chunk);
@@ -84,6 +99,14 @@ export async function startFaultProxy(upstreamPort: number): Promise<FaultProxy>
     setMode(next) {
       mode = next;
       if (next === "refuse") for (const c of live) c.client.destroy();
+    },
+    setFlaky(probability, seed) {
+      flakiness = probability;
+      rng = seed >>> 0 || 1;
+      mode = "flaky";
+    },
+    get cuts() {
+      return cuts;
     },
     get bytesUp() {
       return bytesUp;

@@ -1,0 +1,52 @@
+import { defineCommand } from "citty";
+import { consola } from "consola";
+import { assertKnownNode } from "../../jobs/lib/config.ts";
+import { UsageError } from "../../jobs/lib/errors.ts";
+import { recoverNode } from "../../jobs/recover.ts";
+import { configArg } from "../config.ts";
+import { guard, withContext } from "../context.ts";
+
+export default defineCommand({
+  meta: {
+    name: "recover",
+    description:
+      "Release a lost node's locks through rollback and return its running tasks to pending",
+  },
+  args: {
+    ...configArg,
+    node: { type: "string", required: true, description: "The node that is gone (must be down)" },
+    yes: { type: "boolean", default: false, description: "Do not ask for confirmation" },
+    force: {
+      type: "boolean",
+      default: false,
+      description: "Even if its heartbeat is fresh (unsafe)",
+    },
+    "stale-after": {
+      type: "string",
+      default: "60",
+      description: "Heartbeat age (s) that counts as dead",
+    },
+  },
+  run: ({ args }) =>
+    guard(async () => {
+      await withContext(args, async (ctx) => {
+        assertKnownNode(ctx.config, args.node);
+        if (!args.yes) {
+          if (!process.stdin.isTTY)
+            throw new UsageError("recover changes shared state: pass --yes to confirm");
+          const ok = await consola.prompt(
+            `Node "${args.node}" is powered off and will not come back?`,
+            { type: "confirm" },
+          );
+          if (ok !== true) throw new UsageError("Not confirmed: nothing done");
+        }
+        const s = await recoverNode(ctx, args.node, {
+          force: args.force,
+          staleAfterMs: Number(args["stale-after"]) * 1000,
+        });
+        consola.success(
+          `Recovered node ${s.node}: ${s.locksJournalled} locks rolled back (${s.rollback.deleted} objects deleted, ${s.rollback.released} locks released), ${s.tasksReturned} tasks back to pending`,
+        );
+      });
+    }),
+});

@@ -1,0 +1,91 @@
+/**
+ * recover: for an operator whose node is gone for good (powered off). Journals every lock that
+ * node holds on the files of its running tasks, rolls its journal back (the normal rollback
+ * path: delete the dead attempts' own objects unless committed, release their locks), and
+ * returns its running tasks to pending. Refuses while the node's heartbeat is fresh, unless
+ * forced: there is no fencing token, so recovering a live node is unsafe (docs/design.md).
+ * Idempotent: a crash midway and a rerun finish the job.
+ */
+import type { JobContext } from "./lib/context.ts";
+import { targetFor } from "./lib/context.ts";
+import { UsageError } from "./lib/errors.ts";
+import { readLock, XattrPayloadError } from "./lib/file_state.ts";
+import { appendJournal } from "./lib/journal.ts";
+import { relativeToRoot } from "./lib/paths.ts";
+import { finishTask, listTasks, type NodeDirs, nodeDirs } from "./lib/spool.ts";
+import { readTaskEntries, readTaskHeader } from "./lib/task_file.ts";
+import { type RollbackSummary, rollbackNode } from "./rollback.ts";
+
+export interface RecoverSummary {
+  node: string;
+  heartbeatAgeMs: number | null;
+  locksJournalled: number;
+  tasksReturned: number;
+  rollback: RollbackSummary;
+}
+
+export async function heartbeatAgeMs(ctx: JobContext, dirs: NodeDirs): Promise<number | null> {
+  if (!(await ctx.rt.fs.exists(dirs.heartbeat))) return null;
+  try {
+    const beat = JSON.parse(await ctx.rt.fs.readText(dirs.heartbeat)) as { at?: string };
+    const at = Date.parse(beat.at ?? "");
+    return Number.isNaN(at) ? null : Date.now() - at;
+  } catch {
+    return null;
+  }
+}
+
+async function readLockOrNull(ctx: JobContext, path: string) {
+  try {
+    return await readLock(ctx.rt, path);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (err instanceof XattrPayloadError || code === "ENOENT") return null;
+    throw err;
+  }
+}
+
+export async function recoverNode(
+  ctx: JobContext,
+  node: string,
+  options: { force: boolean; staleAfterMs: number },
+): Promise<RecoverSummary> {
+  const dirs = nodeDirs(ctx.config.spool, node);
+  const age = await heartbeatAgeMs(ctx, dirs);
+  if (age !== null && age < options.staleAfterMs && !options.force) {
+    throw new UsageError(
+      `Node "${node}" wrote a heartbeat ${Math.round(age / 1000)} s ago: it may be alive. Recovering a live node can lose data; stop it first, or pass --force if it is really down.`,
+    );
+  }
+  let locksJournalled = 0;
+  const running = await listTasks(ctx.rt, dirs.running);
+  for (const name of running) {
+    const taskPath = `${dirs.running}/${name}`;
+    const header = await readTaskHeader(ctx.rt, taskPath);
+    const target = targetFor(ctx, header.target);
+    for await (const entry of readTaskEntries(ctx.rt, taskPath)) {
+      if ("error" in entry) continue;
+      const lock = await readLockOrNull(ctx, entry.path);
+      const rel = relativeToRoot(ctx.config.root, entry.path);
+      if (!lock || lock.node !== node || rel === null) continue;
+      await appendJournal(ctx.rt, dirs, {
+        v: 1,
+        path: entry.path,
+        attempt: lock.attempt,
+        key: target.keyFor(rel),
+        target: header.target,
+        node,
+        task: lock.task,
+        requestId: header.requestId,
+        error: "recovered: node lost",
+        tries: (header.options.retry ?? 0) + 1,
+        at: new Date().toISOString(),
+      });
+      locksJournalled++;
+    }
+  }
+  const rollback = await rollbackNode(ctx, dirs);
+  if (rollback.blocked) throw new Error(`Recover of "${node}" paused: ${rollback.blocked}`);
+  for (const name of running) await finishTask(ctx.rt, dirs, name, "pending");
+  return { node, heartbeatAgeMs: age, locksJournalled, tasksReturned: running.length, rollback };
+}

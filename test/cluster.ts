@@ -1,0 +1,195 @@
+/**
+ * Several real `tiermv` node processes on one spool, each reaching s3proxy through its own fault
+ * proxy, and an invariant checker that reads xattrs and the bucket with its own S3 client and
+ * JSON parsing (not the product's schemas), so it cannot share the product's mistakes.
+ */
+
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { createRuntime } from "../runtime/bun.ts";
+import { type CliResult, cli, type Sandbox, sandbox } from "./helpers.ts";
+import { type FaultProxy, startFaultProxy } from "./services/fault_proxy.ts";
+import { newBucket, s3Client, s3Service } from "./services/shared.ts";
+
+const rt = createRuntime();
+
+export interface Cluster {
+  box: Sandbox;
+  bucket: string;
+  endpoint: string;
+  nodes: string[];
+  proxies: Record<string, FaultProxy>;
+  configOf(node: string): string;
+  run(node: string, env?: Record<string, string>): Promise<CliResult>;
+  submit(node: string, paths: string[]): Promise<CliResult>;
+  /** Runs every node (concurrently) until all queues and journals are empty. */
+  quiesce(maxRounds?: number): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export async function startCluster(
+  nodes: string[],
+  extra: Record<string, unknown> = {},
+): Promise<Cluster> {
+  const s3 = await s3Service();
+  const bucket = await newBucket(s3.endpoint);
+  const box = sandbox({ target: `s3://${bucket}/m`, endpoint: s3.endpoint, nodes, extra });
+  const proxies: Record<string, FaultProxy> = {};
+  const configs: Record<string, string> = {};
+  for (const node of nodes) {
+    const proxy = await startFaultProxy(s3.port);
+    proxies[node] = proxy;
+    const path = join(box.dir, `config-${node}.json`);
+    const document = JSON.parse(readFileSync(box.configPath, "utf8"));
+    writeFileSync(
+      path,
+      JSON.stringify({ ...document, s3: { ...document.s3, endpoint: proxy.endpoint } }),
+    );
+    configs[node] = path;
+  }
+  const configOf = (node: string) => configs[node] ?? box.configPath;
+  const run = (node: string, env: Record<string, string> = {}) =>
+    cli(["run", "--node", node, "--json", "--config", configOf(node)], { ...box.env, ...env });
+  const cluster: Cluster = {
+    box,
+    bucket,
+    endpoint: s3.endpoint,
+    nodes,
+    proxies,
+    configOf,
+    run,
+    submit: (node, paths) =>
+      cli(["submit", "--node", node, "--config", configOf(node), ...paths], box.env),
+    async quiesce(maxRounds = 40) {
+      for (let round = 1; round <= maxRounds; round++) {
+        if (isQuiet(box.spool, nodes)) return round - 1;
+        const results = await Promise.all(nodes.map((n) => run(n)));
+        for (const r of results)
+          if (r.code !== 0) throw new Error(`run failed (${r.code}): ${r.stderr}`);
+      }
+      throw new Error(`Not quiet after ${maxRounds} rounds`);
+    },
+    async stop() {
+      for (const p of Object.values(proxies)) await p.stop();
+    },
+  };
+  return cluster;
+}
+
+function countLines(path: string): number {
+  if (!existsSync(path)) return 0;
+  return readFileSync(path, "utf8")
+    .split("\n")
+    .filter((l) => l.length > 0).length;
+}
+
+/** No pending or running task, and every journal line processed. */
+export function isQuiet(spool: string, nodes: string[]): boolean {
+  for (const node of nodes) {
+    const dir = join(spool, "nodes", node);
+    const tasks = (q: string) =>
+      existsSync(join(dir, q)) ? readdirSync(join(dir, q)).filter((n) => n.endsWith(".task")) : [];
+    if (tasks("pending").length > 0 || tasks("running").length > 0) return false;
+    const cursorFile = join(dir, "failed-files.cursor");
+    const cursor = existsSync(cursorFile) ? Number(readFileSync(cursorFile, "utf8").trim()) : 0;
+    if (countLines(join(dir, "failed-files.jsonl")) !== cursor) return false;
+  }
+  return true;
+}
+
+export interface InvariantReport {
+  files: number;
+  committed: number;
+  objects: number;
+  locks: number;
+  violations: string[];
+}
+
+function walk(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...walk(path));
+    else if (entry.isFile()) out.push(path);
+  }
+  return out;
+}
+
+async function rawXattr(path: string, name: string): Promise<Record<string, unknown> | null> {
+  const raw = await rt.xattr.get(path, name);
+  return raw === null ? null : JSON.parse(new TextDecoder().decode(raw));
+}
+
+/**
+ * Checks I1 (a committed state that matches the file names an object with the file's bytes and
+ * the committing attempt), no lock left, every file committed (unless allowed), and no object
+ * that no committed state names (unless allowed).
+ */
+export async function checkInvariants(
+  c: Cluster,
+  options: {
+    uncommitted?: (path: string) => boolean;
+    orphanAllowed?: (key: string) => boolean;
+  } = {},
+): Promise<InvariantReport> {
+  const client = s3Client(c.endpoint);
+  const report: InvariantReport = { files: 0, committed: 0, objects: 0, locks: 0, violations: [] };
+  const named = new Set<string>();
+  for (const path of walk(c.box.src)) {
+    report.files++;
+    const stat = await rt.fs.stat(path);
+    const state = await rawXattr(path, "user.tiermv.state");
+    if (await rawXattr(path, "user.tiermv.lock")) {
+      report.locks++;
+      report.violations.push(`lock left on ${path}`);
+    }
+    const matches =
+      state !== null &&
+      state.size === stat.size &&
+      state.mtimeNs === stat.mtimeNs &&
+      state.ino === stat.ino;
+    if (!matches) {
+      if (!options.uncommitted?.(path)) report.violations.push(`not committed: ${path}`);
+      continue;
+    }
+    report.committed++;
+    const key = String(state.key);
+    named.add(key);
+    try {
+      const head = await client.send(new HeadObjectCommand({ Bucket: c.bucket, Key: key }));
+      if (head.Metadata?.attempt !== state.attempt) {
+        report.violations.push(
+          `I1: ${key} carries attempt ${head.Metadata?.attempt}, state says ${state.attempt}`,
+        );
+      }
+      const body = await (
+        await client.send(new GetObjectCommand({ Bucket: c.bucket, Key: key }))
+      ).Body?.transformToByteArray();
+      if (!body || Buffer.compare(Buffer.from(body), readFileSync(path)) !== 0) {
+        report.violations.push(`I1: ${key} differs from ${path}`);
+      }
+    } catch (err) {
+      report.violations.push(
+        `I1: committed ${path} has no object at ${key}: ${(err as Error).name}`,
+      );
+    }
+  }
+  let token: string | undefined;
+  do {
+    const page = await client.send(
+      new ListObjectsV2Command({ Bucket: c.bucket, ContinuationToken: token }),
+    );
+    for (const item of page.Contents ?? []) {
+      const key = item.Key ?? "";
+      // s3proxy's filesystem backend lists directories as "dir/" keys: not objects.
+      if (key.endsWith("/")) continue;
+      report.objects++;
+      if (!named.has(key) && !options.orphanAllowed?.(key))
+        report.violations.push(`orphan object ${key}`);
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  client.destroy();
+  return report;
+}
