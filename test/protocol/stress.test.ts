@@ -18,7 +18,7 @@ test("3 nodes, 300 files submitted to all three twice, random faults: invariants
     c.box.file(`s/${i % 17}/${i}.bin`, randomBytes(512 + ((i * 37) % 3000), i + 1));
   for (let round = 0; round < 2; round++)
     for (const node of nodes) await c.submit(node, [c.box.src]);
-  nodes.forEach((node, i) => c.proxies[node]?.setFlaky(0.08, 1000 + i));
+  for (const [i, node] of nodes.entries()) c.proxies[node]?.setFlaky(0.08, 1000 + i);
   for (let round = 0; round < 3; round++) await Promise.all(nodes.map((n) => c.run(n)));
   for (const node of nodes) c.proxies[node]?.setMode("pass");
   const rounds = await c.quiesce();
