@@ -1,7 +1,8 @@
 /** Builds a job context for a command and turns known errors into one line and an exit code. */
 import { consola } from "consola";
 import { closeTargets, createJobContext, type JobContext } from "../jobs/lib/context.ts";
-import { TiermvError } from "../jobs/lib/errors.ts";
+import { AlreadyRunningError, TiermvError } from "../jobs/lib/errors.ts";
+import { acquireInstanceLock } from "../jobs/lib/instance_lock.ts";
 import { createRuntime } from "../runtime/bun.ts";
 import { loadConfig } from "./config.ts";
 
@@ -36,5 +37,29 @@ export async function guard(fn: () => Promise<void>): Promise<void> {
     }
     consola.error(err);
     process.exit(1);
+  }
+}
+
+/**
+ * Runs `fn` holding this node's single-instance lock (run, rollback and recover of one node
+ * never overlap on a host). When another instance holds it, says so and returns undefined.
+ */
+export async function withNodeLock<T>(
+  ctx: JobContext,
+  node: string,
+  fn: () => Promise<T>,
+): Promise<T | undefined> {
+  let lock: Awaited<ReturnType<typeof acquireInstanceLock>>;
+  try {
+    lock = await acquireInstanceLock(ctx.rt, ctx.config.spool, node);
+  } catch (err) {
+    if (!(err instanceof AlreadyRunningError)) throw err;
+    consola.info(err.message);
+    return undefined;
+  }
+  try {
+    return await fn();
+  } finally {
+    await lock.release();
   }
 }

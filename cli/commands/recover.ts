@@ -4,7 +4,7 @@ import { assertKnownNode } from "../../jobs/lib/config.ts";
 import { UsageError } from "../../jobs/lib/errors.ts";
 import { recoverNode } from "../../jobs/recover.ts";
 import { configArg } from "../config.ts";
-import { guard, withContext } from "../context.ts";
+import { guard, withContext, withNodeLock } from "../context.ts";
 
 export default defineCommand({
   meta: {
@@ -40,10 +40,13 @@ export default defineCommand({
           );
           if (ok !== true) throw new UsageError("Not confirmed: nothing done");
         }
-        const s = await recoverNode(ctx, args.node, {
-          force: args.force,
-          staleAfterMs: Number(args["stale-after"]) * 1000,
-        });
+        const s = await withNodeLock(ctx, args.node, () =>
+          recoverNode(ctx, args.node, {
+            force: args.force,
+            staleAfterMs: Number(args["stale-after"]) * 1000,
+          }),
+        );
+        if (!s) return;
         consola.success(
           `Recovered node ${s.node}: ${s.locksJournalled} locks rolled back (${s.rollback.deleted} objects deleted, ${s.rollback.released} locks released), ${s.tasksReturned} tasks back to pending`,
         );

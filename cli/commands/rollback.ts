@@ -4,7 +4,7 @@ import { assertKnownNode } from "../../jobs/lib/config.ts";
 import { nodeDirs } from "../../jobs/lib/spool.ts";
 import { rollbackNode } from "../../jobs/rollback.ts";
 import { configArg } from "../config.ts";
-import { guard, withContext } from "../context.ts";
+import { guard, withContext, withNodeLock } from "../context.ts";
 
 export default defineCommand({
   meta: { name: "rollback", description: "Roll back this node's journalled failed attempts" },
@@ -17,7 +17,10 @@ export default defineCommand({
     guard(async () => {
       await withContext(args, async (ctx) => {
         assertKnownNode(ctx.config, args.node);
-        const s = await rollbackNode(ctx, nodeDirs(ctx.config.spool, args.node));
+        const s = await withNodeLock(ctx, args.node, () =>
+          rollbackNode(ctx, nodeDirs(ctx.config.spool, args.node)),
+        );
+        if (!s) return;
         consola.success(
           `${s.processed} rolled back: ${s.deleted} objects deleted, ${s.released} locks released, ${s.retried} files to retry, ${s.exhausted} given up, ${s.invalid} invalid lines`,
         );

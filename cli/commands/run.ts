@@ -1,11 +1,9 @@
 import { defineCommand } from "citty";
 import { consola } from "consola";
 import { assertKnownNode } from "../../jobs/lib/config.ts";
-import { acquireInstanceLock } from "../../jobs/lib/instance_lock.ts";
 import { runNodeOnce, type TickSummary } from "../../jobs/run_node.ts";
-import { createRuntime } from "../../runtime/bun.ts";
 import { configArg } from "../config.ts";
-import { guard, withContext } from "../context.ts";
+import { guard, withContext, withNodeLock } from "../context.ts";
 
 function describe(s: TickSummary): string {
   const c = s.counts;
@@ -26,24 +24,12 @@ export default defineCommand({
     guard(async () => {
       await withContext(args, async (ctx) => {
         assertKnownNode(ctx.config, args.node);
-        const lock = await acquireInstanceLock(createRuntime(), ctx.config.spool, args.node).catch(
-          (err) => {
-            if ((err as Error).name === "AlreadyRunningError") {
-              consola.info((err as Error).message);
-              return null;
-            }
-            throw err;
-          },
-        );
-        if (!lock) return;
-        try {
+        await withNodeLock(ctx, args.node, async () => {
           const summary = await runNodeOnce(ctx, args.node);
           if (args.json) console.log(JSON.stringify(summary));
           else consola.success(describe(summary));
           if (summary.skipped) process.exitCode = 1;
-        } finally {
-          await lock.release();
-        }
+        });
       });
     }),
 });

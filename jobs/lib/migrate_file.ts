@@ -112,7 +112,9 @@ async function resolveOwnStaleLock(
     meta.mtimeNs === stat.mtimeNs &&
     meta.ino === stat.ino
   ) {
-    const state = newState(job, key, object.etag, stat, lock.attempt, lock.task);
+    // Recorded under the current task: if this run dies before its events are written, this
+    // task is resumed, finds its own commit and emits the event then.
+    const state = newState(job, key, object.etag, stat, lock.attempt, job.task.id);
     await writeState(job.rt, path, state);
     await releaseLock(job.rt, path, lock.attempt);
     return { committed: state };
@@ -241,7 +243,15 @@ async function migrateLocked(job: FileJob, path: string, key: string): Promise<F
   };
   let taken = await tryLock(rt, path, lock);
   if (!taken.acquired && taken.holder && isOwnStaleLock(job, taken.holder)) {
-    const resolved = await resolveOwnStaleLock(job, path, taken.holder, key, stat);
+    let resolved: Awaited<ReturnType<typeof resolveOwnStaleLock>>;
+    try {
+      resolved = await resolveOwnStaleLock(job, path, taken.holder, key, stat);
+    } catch (err) {
+      if (!(err instanceof TargetError)) throw err;
+      // The stale lock stays (it still guards the key); the file is retried later.
+      const holder = `own crashed attempt ${taken.holder.attempt}, unresolved: ${err.message}`;
+      return { kind: "busy", path, holder };
+    }
     if (resolved.committed) {
       const { etag, size: bytes, attempt: done } = resolved.committed;
       return { kind: "migrated", path, key, etag, bytes, attempt: done, resumed: true };

@@ -19,10 +19,19 @@ test("3 nodes, 300 files submitted to all three twice, random faults: invariants
   for (let round = 0; round < 2; round++)
     for (const node of nodes) await c.submit(node, [c.box.src]);
   for (const [i, node] of nodes.entries()) c.proxies[node]?.setFlaky(0.08, 1000 + i);
-  for (let round = 0; round < 3; round++) await Promise.all(nodes.map((n) => c.run(n)));
+  for (let round = 0; round < 3; round++) {
+    // Network faults are outcomes, never crashes of the run.
+    const runs = await Promise.all(nodes.map((n) => c.run(n)));
+    expect(runs.map((r) => (r.code === 0 ? "ok" : r.stderr.slice(-500)))).toEqual([
+      "ok",
+      "ok",
+      "ok",
+    ]);
+  }
   for (const node of nodes) c.proxies[node]?.setMode("pass");
   const rounds = await c.quiesce();
   const report = await checkInvariants(c);
+  const withEvent = new Set<string>();
   let migrated = 0;
   let failed = 0;
   let busy = 0;
@@ -30,8 +39,11 @@ test("3 nodes, 300 files submitted to all three twice, random faults: invariants
     const dir = join(c.box.spool, "nodes", node, "outbox");
     for (const name of readdirSync(dir)) {
       for (const line of readFileSync(join(dir, name), "utf8").split("\n").filter(Boolean)) {
-        const outcome = JSON.parse(line).outcome;
-        if (outcome === "migrated") migrated++;
+        const { outcome, path } = JSON.parse(line);
+        if (outcome === "migrated") {
+          migrated++;
+          withEvent.add(path);
+        }
         if (outcome === "failed") failed++;
         if (outcome === "busy") busy++;
       }
@@ -44,6 +56,8 @@ test("3 nodes, 300 files submitted to all three twice, random faults: invariants
   expect(report.violations).toEqual([]);
   expect(report.committed).toBe(300);
   expect(report.objects).toBe(300);
+  // Every commit has its migrated event in some node's outbox.
+  expect(withEvent.size).toBe(300);
   expect(cuts).toBeGreaterThan(0);
   await c.stop();
 });
