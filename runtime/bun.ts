@@ -1,7 +1,7 @@
 /** The Bun runtime: node:fs for files, bun:ffi to libc for xattrs. */
 import { dlopen, FFIType, read } from "bun:ffi";
 import { xattrError } from "./errors.ts";
-import { md5, md5File, nodeFs } from "./node_fs.ts";
+import { hasher, md5, md5File, nodeFs } from "./node_fs.ts";
 import { createNodeProcess } from "./node_process.ts";
 import type { Runtime, RuntimeXattr } from "./types.ts";
 import {
@@ -66,5 +66,5 @@ const xattr: RuntimeXattr = {
 };
 
 export function createRuntime(): Runtime {
-  return { name: "bun", fs: nodeFs, xattr, process: createNodeProcess(), md5, md5File };
+  return { name: "bun", fs: nodeFs, xattr, process: createNodeProcess(), md5, md5File, hasher };
 }

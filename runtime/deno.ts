@@ -1,6 +1,6 @@
 /** The Deno runtime: node:fs for files, Deno.dlopen to libc for xattrs (needs --allow-ffi). */
 import { errnoName, FsError, xattrError } from "./errors.ts";
-import { md5, md5File, nodeFs } from "./node_fs.ts";
+import { hasher, md5, md5File, nodeFs } from "./node_fs.ts";
 import { createNodeProcess } from "./node_process.ts";
 import type { FileKind, FileStat, Runtime, RuntimeFs, RuntimeXattr } from "./types.ts";
 import {
@@ -109,5 +109,5 @@ const fs: RuntimeFs = {
 };
 
 export function createRuntime(): Runtime {
-  return { name: "deno", fs, xattr, process: createNodeProcess(), md5, md5File };
+  return { name: "deno", fs, xattr, process: createNodeProcess(), md5, md5File, hasher };
 }

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { type BigIntStats, constants } from "node:fs";
 import * as fsp from "node:fs/promises";
 import { FsError } from "./errors.ts";
-import type { FileKind, FileStat, FileWriter, RuntimeFs } from "./types.ts";
+import type { FileKind, FileStat, FileWriter, Hasher, RuntimeFs } from "./types.ts";
 
 const CHUNK = 64 * 1024;
 
@@ -196,6 +196,14 @@ export const nodeFs: RuntimeFs = {
 
 export function md5(data: Uint8Array): Uint8Array {
   return new Uint8Array(createHash("md5").update(data).digest());
+}
+
+export function hasher(algorithm: "sha256" | "md5"): Hasher {
+  const hash = createHash(algorithm);
+  return {
+    update: (data) => void hash.update(data),
+    hex: () => hash.digest("hex"),
+  };
 }
 
 export function md5File(path: string): Promise<string> {

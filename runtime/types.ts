@@ -97,4 +97,11 @@ export interface Runtime {
   md5(data: Uint8Array): Uint8Array;
   /** Hex MD5 of a whole file, streamed. */
   md5File(path: string): Promise<string>;
+  /** An incremental hash (native), for content-derived ids of streamed requests. */
+  hasher(algorithm: "sha256" | "md5"): Hasher;
+}
+
+export interface Hasher {
+  update(data: string | Uint8Array): void;
+  hex(): string;
 }

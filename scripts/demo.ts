@@ -55,8 +55,10 @@ tiermv("run", "--node", "demo", "--once");
 tiermv("inspect", join(src, "projects/alpha/results.csv"));
 console.log("\nObjects written under the file:// target:");
 for (const rel of Object.keys(files)) console.log(`  ${join(dir, "objects", rel)}`);
-console.log(
-  "\nSubmitting the same tree again: every file is committed and unchanged, so nothing uploads.",
-);
+console.log("\nThe same request again is answered from the ledger, not dispatched twice:");
 tiermv("submit", "--node", "demo", src);
+console.log(
+  "\nA new request for the same tree: every file is committed and unchanged, so nothing uploads.",
+);
+tiermv("submit", "--node", "demo", "--request-id", "demo-again", src);
 tiermv("run", "--node", "demo", "--once");

@@ -1,16 +1,40 @@
+import { createReadStream } from "node:fs";
+import { createInterface } from "node:readline";
 import { defineCommand } from "citty";
 import { consola } from "consola";
-import { assertKnownNode } from "../../jobs/lib/config.ts";
 import { UsageError } from "../../jobs/lib/errors.ts";
-import { submitPaths } from "../../jobs/submit.ts";
+import { STRATEGIES, type Strategy } from "../../jobs/lib/request_file.ts";
+import { validateSubmitPaths } from "../../jobs/lib/walk.ts";
+import { submitRequest } from "../../jobs/submit.ts";
 import { configArg } from "../config.ts";
 import { guard, withContext } from "../context.ts";
 
+/** Streams one path per line from a file or stdin ("-"), skipping blank lines. */
+async function* linesOf(source: string): AsyncGenerator<string> {
+  const input = source === "-" ? process.stdin : createReadStream(source);
+  for await (const line of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
+    if (line.trim() !== "") yield line;
+  }
+}
+
 export default defineCommand({
-  meta: { name: "submit", description: "Publish the files under PATH... as a task for a node" },
+  meta: {
+    name: "submit",
+    description: "Submit a migration request: paths are split into tasks for the nodes",
+  },
   args: {
     ...configArg,
-    node: { type: "string", required: true, description: "Node whose queue receives the task" },
+    node: {
+      type: "string",
+      description: "Pin the whole request to this node (bypasses the strategy)",
+    },
+    strategy: { type: "string", description: "hash (default), hash-dir or round-robin" },
+    "request-id": {
+      type: "string",
+      description: "Idempotency key; default: a hash of the request",
+    },
+    from: { type: "string", description: "Read paths from FILE, one per line ('-' for stdin)" },
+    json: { type: "boolean", default: false, description: "Print the result as JSON" },
     paths: {
       type: "positional",
       required: false,
@@ -19,16 +43,40 @@ export default defineCommand({
   },
   run: ({ args }) =>
     guard(async () => {
-      const paths = (args._ ?? []).map(String);
-      if (paths.length === 0) throw new UsageError("Nothing to submit: give at least one PATH");
+      const positional = (args._ ?? []).map(String);
+      if (positional.length === 0 && !args.from)
+        throw new UsageError("Nothing to submit: give PATH... or --from FILE");
+      if (positional.length > 0 && args.from)
+        throw new UsageError("Give either PATH... or --from, not both");
+      const strategy = args.strategy as Strategy | undefined;
+      if (strategy !== undefined && !STRATEGIES.includes(strategy)) {
+        throw new UsageError(`Unknown strategy "${strategy}": use ${STRATEGIES.join(", ")}`);
+      }
       await withContext(args, async (ctx) => {
-        assertKnownNode(ctx.config, args.node);
-        const summary = await submitPaths(ctx, args.node, paths);
-        const skipped = summary.skippedLinks + summary.skippedOther;
+        // Arguments are checked here for a clear error at once; --from is checked by dispatch.
+        const paths = args.from
+          ? linesOf(args.from)
+          : await validateSubmitPaths(ctx.rt, ctx.config.root, positional);
+        const submitted = await submitRequest(ctx, {
+          paths,
+          requestId: args["request-id"],
+          strategy,
+          node: args.node,
+        });
+        const r = submitted.result;
+        if (args.json) return console.log(JSON.stringify(submitted));
+        if (!r)
+          return consola.info(`Request ${submitted.id} is being dispatched by another process`);
+        if (r.status === "rejected")
+          throw new UsageError(`Request ${submitted.id} rejected: ${r.reason}`);
+        const nodes = new Map<string, number>();
+        for (const t of r.tasks) nodes.set(t.node, (nodes.get(t.node) ?? 0) + t.files);
+        const spread = [...nodes].map(([n, f]) => `${n}: ${f}`).join(", ");
+        const verb = submitted.duplicate ? "was already dispatched" : "dispatched";
         consola.success(
-          `Task ${summary.taskId}: ${summary.files} files for node ${summary.node}${skipped ? ` (${skipped} symlinks or special files skipped)` : ""}`,
+          `Request ${submitted.id} ${verb}: ${r.files} files in ${r.tasks.length} tasks (${spread || "none"})`,
         );
-        console.log(summary.taskId);
+        for (const t of r.tasks) console.log(t.id);
       });
     }),
 });

@@ -47,6 +47,30 @@ const RetrySettings = v.object({
   maxFailedAttempts: v.optional(PositiveInt, 5),
 });
 
+const DispatchSettings = v.object({
+  strategy: v.optional(v.picklist(["hash", "hash-dir", "round-robin"]), "hash"),
+  /** Tasks are cut at this many files... */
+  maxFiles: v.optional(PositiveInt, 500),
+  /** ...or at this many bytes (needs a stat of every file at dispatch; unset: no byte limit). */
+  maxBytes: v.optional(PositiveInt),
+  /** round-robin: this many consecutive tasks go to the same node. */
+  batch: v.optional(PositiveInt, 5),
+});
+
+const ScheduleSettings = v.object({
+  tickMs: v.optional(PositiveInt, 5_000),
+  /** A heartbeat older than this means the node is not live (rebalance, recover). */
+  liveWithinMs: v.optional(PositiveInt, 60_000),
+});
+
+const RebalanceSettings = v.object({
+  intervalMs: v.optional(PositiveInt, 80_000),
+  /** A node with more pending tasks than this gives some away. */
+  threshold: v.optional(NonNegativeInt, 20),
+  /** At most this many tasks move per rebalance tick. */
+  maxMoves: v.optional(PositiveInt, 5),
+});
+
 export const ConfigSchema = v.object({
   spool: AbsolutePath,
   root: AbsolutePath,
@@ -55,6 +79,9 @@ export const ConfigSchema = v.object({
   s3: v.optional(S3Settings, {}),
   migrate: v.optional(MigrateSettings, {}),
   retry: v.optional(RetrySettings, {}),
+  dispatch: v.optional(DispatchSettings, {}),
+  schedule: v.optional(ScheduleSettings, {}),
+  rebalance: v.optional(RebalanceSettings, {}),
 });
 
 export type Config = v.InferOutput<typeof ConfigSchema>;

@@ -12,7 +12,12 @@ export type CrashPoint =
   | "after-commit"
   | "after-journal"
   | "mid-rollback"
-  | "before-finish";
+  | "before-finish"
+  | "dispatch-after-ledger"
+  | "dispatch-mid-staging"
+  | "dispatch-after-plan"
+  | "dispatch-mid-publish"
+  | "dispatch-after-result";
 
 const hits = new Map<string, number>();
 

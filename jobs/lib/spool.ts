@@ -100,3 +100,20 @@ export async function quarantineTask(
   await rt.fs.writeDurable(`${dirs.bad}/${name}.why`, `${why}\n`);
   await rt.fs.rename(`${from}/${name}`, `${dirs.bad}/${name}`);
 }
+
+/** The producer's side of the spool: the request inbox and the idempotency ledger. */
+export interface SpoolDirs {
+  inbox: string;
+  inboxTmp: string;
+  inboxBad: string;
+  requests: string;
+}
+
+export function spoolDirs(spool: string): SpoolDirs {
+  return {
+    inbox: `${spool}/inbox`,
+    inboxTmp: `${spool}/inbox/.tmp`,
+    inboxBad: `${spool}/inbox/bad`,
+    requests: `${spool}/requests`,
+  };
+}

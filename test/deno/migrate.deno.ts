@@ -7,7 +7,7 @@ import { parseConfig } from "../../jobs/lib/config.ts";
 import { createJobContext, silentLog } from "../../jobs/lib/context.ts";
 import { readState } from "../../jobs/lib/file_state.ts";
 import { runNodeOnce } from "../../jobs/run_node.ts";
-import { submitPaths } from "../../jobs/submit.ts";
+import { submitRequest } from "../../jobs/submit.ts";
 import { createRuntime } from "../../runtime/deno.ts";
 
 const dir = process.argv[2] ?? "";
@@ -17,7 +17,7 @@ const config = parseConfig(
   "inline",
 );
 const ctx = createJobContext(rt, config, silentLog);
-const submitted = await submitPaths(ctx, "deno", [`${dir}/src`]);
+const submitted = await submitRequest(ctx, { paths: [`${dir}/src`], node: "deno" });
 const tick = await runNodeOnce(ctx, "deno");
 const states = [];
 for (const name of ["a.txt", "sub/b.bin"]) states.push(await readState(rt, `${dir}/src/${name}`));

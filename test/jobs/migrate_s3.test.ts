@@ -84,7 +84,8 @@ test("a rerun of the same files is a no-op: no request reaches S3", async () => 
   await cli(["submit", "--node", "a", box.src], box.env);
   expect((await cli(["run", "--node", "a"], box.env)).code).toBe(0);
   const before = await target.head("archive/f0.txt");
-  await cli(["submit", "--node", "a", box.src], box.env);
+  // A new request id: the same content the same day would otherwise be answered as a duplicate.
+  await cli(["submit", "--node", "a", "--request-id", "again", box.src], box.env);
   proxy.resetCounters();
   const rerun = await cli(["run", "--node", "a", "--json"], box.env);
   const summary = JSON.parse(rerun.stdout.trim().split("\n").at(-1) ?? "{}");

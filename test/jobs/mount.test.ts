@@ -3,7 +3,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { createJobContext, silentLog } from "../../jobs/lib/context.ts";
 import { runNodeOnce } from "../../jobs/run_node.ts";
-import { submitPaths } from "../../jobs/submit.ts";
+import { submitRequest } from "../../jobs/submit.ts";
 import { createRuntime } from "../../runtime/bun.ts";
 import type { Runtime } from "../../runtime/types.ts";
 import { sandbox } from "../helpers.ts";
@@ -16,7 +16,7 @@ test("a hung mount (stat never answers) skips the cycle and leaves the task pend
   const hung = box.file("hung/file.bin", "data");
   box.file("ok.bin", "data");
   const ctx = createJobContext(rt, box.config, silentLog);
-  await submitPaths(ctx, "a", [box.src]);
+  await submitRequest(ctx, { paths: [box.src], node: "a" });
   // The runtime below answers every stat except the hung file's, like a stuck MDS would.
   const hanging: Runtime = {
     ...rt,

@@ -1,0 +1,252 @@
+/**
+ * The dispatch job: turns a request in `inbox/` into tasks in the nodes' `pending/`.
+ * 1. ledger entry `requests/<id>` (O_EXCL); a request whose result exists is answered, not redone;
+ * 2. plan: expand and validate every path, cut tasks into `requests/<id>.staging/`, then write
+ *    `<id>.plan` atomically; a bad request is moved to `inbox/bad/` with a reason before
+ *    anything is published; a crash before the plan exists throws the staging away;
+ * 3. publish: rename each planned task into its node's `pending/` (a task already moved is
+ *    skipped), then write the result and clear the inbox.
+ * A crash at any point followed by a rerun gives exactly the planned tasks, none twice.
+ */
+import { FsError } from "../runtime/errors.ts";
+import type { JobContext } from "./lib/context.ts";
+import { crashPoint } from "./lib/crash_points.ts";
+import {
+  createEntry,
+  type LedgerPaths,
+  ledgerPaths,
+  lockRequest,
+  type RequestResult,
+  readResult,
+  writeResult,
+} from "./lib/ledger.ts";
+import { relativeToRoot } from "./lib/paths.ts";
+import { pickNode, placementKey } from "./lib/rendezvous.ts";
+import { RequestFormatError, type RequestHeader, readRequest } from "./lib/request_file.ts";
+import { ensureNodeDirs, nodeDirs, type SpoolDirs, spoolDirs } from "./lib/spool.ts";
+import { type PlannedTask, TaskBuilder } from "./lib/task_builder.ts";
+import { type WalkStats, walkFiles } from "./lib/walk.ts";
+
+export type DispatchOutcome =
+  | { kind: "done"; result: RequestResult }
+  | { kind: "busy" }
+  | { kind: "missing" };
+
+class RejectedRequest extends Error {}
+
+async function* expand(
+  ctx: JobContext,
+  id: string,
+  requestPath: string,
+  header: { value?: RequestHeader },
+  stats: WalkStats,
+) {
+  for await (const item of readRequest(ctx.rt, requestPath)) {
+    if ("header" in item) {
+      header.value = item.header;
+      if (item.header.id !== undefined && item.header.id !== id) {
+        throw new RejectedRequest(`header id "${item.header.id}" differs from the file name`);
+      }
+      const node = item.header.node;
+      if (node !== undefined && !ctx.config.nodes.includes(node)) {
+        throw new RejectedRequest(`unknown node "${node}"`);
+      }
+      continue;
+    }
+    const path = item.path;
+    if (path !== ctx.config.root && relativeToRoot(ctx.config.root, path) === null) {
+      throw new RejectedRequest(
+        `line ${item.line}: "${path}" is not under the source root ${ctx.config.root}`,
+      );
+    }
+    try {
+      yield* walkFiles(ctx.rt, [path], stats);
+    } catch (err) {
+      if (err instanceof FsError && (err.code === "ENOENT" || err.code === "ENOTDIR")) {
+        throw new RejectedRequest(`line ${item.line}: "${path}" does not exist`);
+      }
+      throw err;
+    }
+  }
+}
+
+async function plan(
+  ctx: JobContext,
+  id: string,
+  requestPath: string,
+  ledger: LedgerPaths,
+): Promise<PlannedTask[]> {
+  const { rt, config } = ctx;
+  await rt.fs.removeTree(ledger.staging);
+  await rt.fs.mkdirp(ledger.staging);
+  const header: { value?: RequestHeader } = {};
+  const stats: WalkStats = { files: 0, skippedLinks: 0, skippedOther: 0 };
+  let builder: TaskBuilder | null = null;
+  const { maxFiles, maxBytes, batch } = config.dispatch;
+  try {
+    for await (const path of expand(ctx, id, requestPath, header, stats)) {
+      const h = header.value as RequestHeader;
+      builder ??= new TaskBuilder(
+        rt,
+        ledger.staging,
+        { requestId: id, createdAt: h.createdAt },
+        config.target,
+        { maxFiles, maxBytes },
+      );
+      const bytes = maxBytes === undefined ? 0 : (await rt.fs.lstat(path)).size;
+      if (h.node) {
+        const node = h.node;
+        await builder.add(node, () => node, path, bytes);
+      } else if (h.strategy === "round-robin") {
+        const b = builder;
+        await b.add(
+          "rr",
+          () => config.nodes[Math.floor((b.count - 1) / batch) % config.nodes.length] ?? "",
+          path,
+          bytes,
+        );
+      } else {
+        const node = pickNode(config.nodes, placementKey(h.strategy, path));
+        await builder.add(node, () => node, path, bytes);
+      }
+      if (builder.count === 2) crashPoint(rt, "dispatch-mid-staging");
+    }
+  } catch (err) {
+    await builder?.abandon();
+    throw err;
+  }
+  const tasks = builder ? await builder.finish() : [];
+  await rt.fs.writeDurable(
+    `${ledger.plan}.tmp`,
+    tasks.map((t) => JSON.stringify(t)).join("\n") + (tasks.length ? "\n" : ""),
+  );
+  await rt.fs.rename(`${ledger.plan}.tmp`, ledger.plan);
+  return tasks;
+}
+
+async function readPlan(ctx: JobContext, ledger: LedgerPaths): Promise<PlannedTask[]> {
+  const tasks: PlannedTask[] = [];
+  for await (const line of ctx.rt.fs.readLines(ledger.plan)) if (line) tasks.push(JSON.parse(line));
+  return tasks;
+}
+
+async function publish(ctx: JobContext, ledger: LedgerPaths, tasks: PlannedTask[]): Promise<void> {
+  const ensured = new Set<string>();
+  for (const [i, task] of tasks.entries()) {
+    const dirs = nodeDirs(ctx.config.spool, task.node);
+    if (!ensured.has(task.node)) {
+      await ensureNodeDirs(ctx.rt, dirs);
+      ensured.add(task.node);
+    }
+    try {
+      await ctx.rt.fs.rename(
+        `${ledger.staging}/${task.id}.task`,
+        `${dirs.pending}/${task.id}.task`,
+      );
+    } catch (err) {
+      if ((err as FsError).code !== "ENOENT") throw err; // published before a crash
+    }
+    if (i === 0) crashPoint(ctx.rt, "dispatch-mid-publish");
+  }
+  for (const node of ensured) await ctx.rt.fs.syncDir(nodeDirs(ctx.config.spool, node).pending);
+}
+
+async function reject(
+  ctx: JobContext,
+  spool: SpoolDirs,
+  id: string,
+  ledger: LedgerPaths,
+  reason: string,
+) {
+  const { rt } = ctx;
+  await rt.fs.mkdirp(spool.inboxBad);
+  await rt.fs.writeDurable(`${spool.inboxBad}/${id}.jsonl.why`, `${reason}\n`);
+  await rt.fs.rename(`${spool.inbox}/${id}.jsonl`, `${spool.inboxBad}/${id}.jsonl`);
+  const result: RequestResult = {
+    v: 1,
+    id,
+    status: "rejected",
+    files: 0,
+    tasks: [],
+    reason,
+    at: new Date().toISOString(),
+  };
+  await writeResult(rt, ledger, result);
+  await rt.fs.removeTree(ledger.staging);
+  ctx.log.error(`Request ${id} rejected: ${reason}`);
+  return result;
+}
+
+/** Dispatches one request of the inbox (idempotent; see the module comment). */
+export async function dispatchRequest(ctx: JobContext, id: string): Promise<DispatchOutcome> {
+  const { rt } = ctx;
+  const spool = spoolDirs(ctx.config.spool);
+  const ledger = ledgerPaths(spool, id);
+  const requestPath = `${spool.inbox}/${id}.jsonl`;
+  await rt.fs.mkdirp(spool.requests);
+  const done = await readResult(rt, ledger);
+  if (done) {
+    await rt.fs.remove(requestPath);
+    return { kind: "done", result: done };
+  }
+  if (!(await rt.fs.exists(requestPath))) return { kind: "missing" };
+  const lock = await lockRequest(rt, ledger);
+  if (!lock) return { kind: "busy" };
+  try {
+    await createEntry(rt, ledger, {
+      v: 1,
+      id,
+      acceptedAt: new Date().toISOString(),
+      by: rt.process.hostname,
+    });
+    crashPoint(rt, "dispatch-after-ledger");
+    let tasks: PlannedTask[];
+    if (await rt.fs.exists(ledger.plan)) tasks = await readPlan(ctx, ledger);
+    else {
+      try {
+        tasks = await plan(ctx, id, requestPath, ledger);
+      } catch (err) {
+        if (err instanceof RejectedRequest || err instanceof RequestFormatError) {
+          return { kind: "done", result: await reject(ctx, spool, id, ledger, err.message) };
+        }
+        throw err;
+      }
+      crashPoint(rt, "dispatch-after-plan");
+    }
+    await publish(ctx, ledger, tasks);
+    const files = tasks.reduce((n, t) => n + t.files, 0);
+    const result: RequestResult = {
+      v: 1,
+      id,
+      status: "dispatched",
+      files,
+      tasks,
+      at: new Date().toISOString(),
+    };
+    await writeResult(rt, ledger, result);
+    crashPoint(rt, "dispatch-after-result");
+    await rt.fs.remove(requestPath);
+    await rt.fs.removeTree(ledger.staging);
+    await rt.fs.remove(ledger.plan);
+    return { kind: "done", result };
+  } finally {
+    await lock.release();
+  }
+}
+
+/** Dispatches every request waiting in the inbox (a crashed submitter's, or the HTTP API's). */
+export async function dispatchInbox(ctx: JobContext): Promise<RequestResult[]> {
+  const spool = spoolDirs(ctx.config.spool);
+  if (!(await ctx.rt.fs.exists(spool.inbox))) return [];
+  const names = (await ctx.rt.fs.readDir(spool.inbox))
+    .filter((e) => e.kind === "file" && e.name.endsWith(".jsonl"))
+    .map((e) => e.name)
+    .sort();
+  const results: RequestResult[] = [];
+  for (const name of names) {
+    if (ctx.signal?.aborted) break;
+    const outcome = await dispatchRequest(ctx, name.slice(0, -".jsonl".length));
+    if (outcome.kind === "done") results.push(outcome.result);
+  }
+  return results;
+}

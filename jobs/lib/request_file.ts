@@ -1,0 +1,134 @@
+/**
+ * Migration requests: JSON Lines in `inbox/<id>.jsonl` (a header, then one `{"path"}` per line),
+ * published with write, fsync, then link (no-clobber): a second request with the same id never
+ * replaces the first. Streamed both ways, so a million paths never sit in memory.
+ */
+import * as v from "valibot";
+import { FsError } from "../../runtime/errors.ts";
+import type { Runtime } from "../../runtime/types.ts";
+import { newAttemptId } from "./ids.ts";
+
+export const STRATEGIES = ["hash", "hash-dir", "round-robin"] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+export const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export const RequestHeaderSchema = v.object({
+  v: v.literal(1),
+  /** Optional: the file name is the id; when present the two must agree. */
+  id: v.optional(
+    v.pipe(v.string(), v.regex(REQUEST_ID, "must be 1-128 letters, digits, '.', '_' or '-'")),
+  ),
+  strategy: v.picklist(STRATEGIES),
+  node: v.optional(v.string()),
+  createdAt: v.pipe(v.string(), v.isoTimestamp()),
+});
+export type RequestHeader = v.InferOutput<typeof RequestHeaderSchema>;
+
+const PathLineSchema = v.object({ path: v.pipe(v.string(), v.minLength(1)) });
+
+/** A request line longer than this is not a path: the request is rejected. */
+export const MAX_REQUEST_LINE_BYTES = 16 * 1024;
+
+export class RequestFormatError extends Error {
+  override name = "RequestFormatError";
+  constructor(
+    readonly requestPath: string,
+    readonly lineNumber: number,
+    reason: string,
+  ) {
+    super(`Request "${requestPath}" line ${lineNumber}: ${reason}`);
+  }
+}
+
+function issueText(issues: v.BaseIssue<unknown>[]): string {
+  const issue = issues[0];
+  return issue ? `${v.getDotPath(issue) ?? "value"} ${issue.message}` : "invalid";
+}
+
+function parseLine<T>(
+  schema: v.GenericSchema<unknown, T>,
+  text: string,
+  path: string,
+  line: number,
+): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new RequestFormatError(path, line, "not JSON");
+  }
+  const result = v.safeParse(schema, json);
+  if (!result.success) throw new RequestFormatError(path, line, issueText(result.issues));
+  return result.output;
+}
+
+/** Streams a request: the header first, then its paths. Throws RequestFormatError. */
+export async function* readRequest(
+  rt: Runtime,
+  path: string,
+): AsyncGenerator<{ header: RequestHeader } | { path: string; line: number }> {
+  let line = 0;
+  try {
+    for await (const text of rt.fs.readLines(path, { maxLineBytes: MAX_REQUEST_LINE_BYTES })) {
+      line++;
+      if (line === 1) {
+        yield { header: parseLine(RequestHeaderSchema, text, path, 1) };
+        continue;
+      }
+      if (text.trim() === "") continue;
+      yield { path: parseLine(PathLineSchema, text, path, line).path, line };
+    }
+  } catch (err) {
+    if (err instanceof FsError && (err.code === "ELINETOOLONG" || err.code === "EILSEQ")) {
+      throw new RequestFormatError(path, line + 1, err.message);
+    }
+    throw err;
+  }
+  if (line === 0) throw new RequestFormatError(path, 1, "empty request");
+}
+
+export async function readRequestHeader(rt: Runtime, path: string): Promise<RequestHeader> {
+  for await (const item of readRequest(rt, path)) {
+    if ("header" in item) return item.header;
+  }
+  throw new RequestFormatError(path, 1, "empty request");
+}
+
+/**
+ * Writes a request to `tmpDir` and links it to `finalPath()` (asked once the paths are written,
+ * so a content-derived id can name it). Returns false (and publishes nothing) when a request
+ * with that id is already in the inbox.
+ */
+export async function publishRequest(
+  rt: Runtime,
+  header: RequestHeader,
+  paths: Iterable<string> | AsyncIterable<string>,
+  dirs: { tmpDir: string; finalPath: () => string },
+): Promise<boolean> {
+  await rt.fs.mkdirp(dirs.tmpDir);
+  const tmp = `${dirs.tmpDir}/${newAttemptId()}.partial`;
+  const writer = await rt.fs.openWriter(tmp);
+  try {
+    await writer.write(`${JSON.stringify(header)}\n`);
+    let batch = "";
+    for await (const path of paths) {
+      batch += `${JSON.stringify({ path })}\n`;
+      if (batch.length > 64 * 1024) {
+        await writer.write(batch);
+        batch = "";
+      }
+    }
+    if (batch) await writer.write(batch);
+  } finally {
+    await writer.close();
+  }
+  try {
+    await rt.fs.link(tmp, dirs.finalPath());
+    return true;
+  } catch (err) {
+    if ((err as FsError).code === "EEXIST") return false;
+    throw err;
+  } finally {
+    await rt.fs.remove(tmp);
+  }
+}
