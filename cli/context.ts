@@ -41,6 +41,33 @@ export async function guard(fn: () => Promise<void>): Promise<void> {
 }
 
 /**
+ * Runs `fn` holding the single-instance locks of `nodes`; nodes whose lock another process
+ * holds are left out (with a message). `fn` gets the nodes it may run.
+ */
+export async function withNodeLocks<T>(
+  ctx: JobContext,
+  nodes: string[],
+  fn: (mine: string[]) => Promise<T>,
+): Promise<T | undefined> {
+  const held: { node: string; release(): Promise<void> }[] = [];
+  try {
+    for (const node of nodes) {
+      try {
+        const lock = await acquireInstanceLock(ctx.rt, ctx.config.spool, node);
+        held.push({ node, release: lock.release });
+      } catch (err) {
+        if (!(err instanceof AlreadyRunningError)) throw err;
+        consola.info(err.message);
+      }
+    }
+    if (held.length === 0) return undefined;
+    return await fn(held.map((h) => h.node));
+  } finally {
+    for (const h of held) await h.release();
+  }
+}
+
+/**
  * Runs `fn` holding this node's single-instance lock (run, rollback and recover of one node
  * never overlap on a host). When another instance holds it, says so and returns undefined.
  */

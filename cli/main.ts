@@ -14,6 +14,11 @@ const main = defineCommand({
     rollback: () => import("./commands/rollback.ts").then((m) => m.default),
     inspect: () => import("./commands/inspect.ts").then((m) => m.default),
     recover: () => import("./commands/recover.ts").then((m) => m.default),
+    dispatch: () => import("./commands/dispatch.ts").then((m) => m.default),
+    drain: () => import("./commands/drain.ts").then((m) => m.drain),
+    undrain: () => import("./commands/drain.ts").then((m) => m.undrain),
+    reassign: () => import("./commands/reassign.ts").then((m) => m.default),
+    status: () => import("./commands/status.ts").then((m) => m.default),
   },
 });
 

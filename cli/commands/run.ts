@@ -1,34 +1,85 @@
 import { defineCommand } from "citty";
 import { consola } from "consola";
 import { assertKnownNode } from "../../jobs/lib/config.ts";
-import { runNodeOnce, type TickSummary } from "../../jobs/run_node.ts";
+import { UsageError } from "../../jobs/lib/errors.ts";
+import type { TickSummary } from "../../jobs/run_node.ts";
+import { runScheduler } from "../../jobs/scheduler.ts";
 import { configArg } from "../config.ts";
-import { guard, withContext, withNodeLock } from "../context.ts";
+import { guard, withContext, withNodeLocks } from "../context.ts";
 
 function describe(s: TickSummary): string {
   const c = s.counts;
   const mib = (c.bytes / 1048576).toFixed(1);
   const rolled = s.rollback.reduce((n, r) => n + r.processed, 0);
-  return `node ${s.node}: ${s.tasks.length} tasks, ${c.migrated} migrated (${mib} MiB), ${c.skipped} skipped, ${c.busy} busy, ${c.failed} failed, ${c.modified} modified, ${c.vanished} vanished, ${c.rejected + c.config} rejected, ${rolled} rolled back`;
+  return `node ${s.node}: ${s.tasks.length} tasks, ${c.migrated} migrated (${mib} MiB), ${c.skipped} skipped, ${c.busy} busy, ${c.failed} failed, ${c.modified} modified, ${c.vanished} vanished, ${c.rejected + c.config} rejected, ${rolled} rolled back${s.draining ? " (draining)" : ""}`;
 }
 
 export default defineCommand({
-  meta: { name: "run", description: "Claim and migrate this node's pending tasks" },
+  meta: {
+    name: "run",
+    description: "Claim and migrate pending tasks: one node, or --all from one process",
+  },
   args: {
     ...configArg,
-    node: { type: "string", required: true, description: "Node name, as in the config" },
-    once: { type: "boolean", default: true, description: "Drain once and exit (for cron)" },
+    node: { type: "string", description: "Node name, as in the config" },
+    all: {
+      type: "boolean",
+      default: false,
+      description: "Dispatch the inbox and drain every node's queue",
+    },
+    once: {
+      type: "boolean",
+      default: false,
+      description: "One tick, then exit (the default; for cron)",
+    },
+    watch: {
+      type: "boolean",
+      default: false,
+      description: "Tick every schedule.tickMs until stopped or drained",
+    },
+    rebalance: {
+      type: "boolean",
+      default: false,
+      description: "Also move pending tasks off overloaded nodes",
+    },
     json: { type: "boolean", default: false, description: "Print the summary as JSON" },
   },
   run: ({ args }) =>
     guard(async () => {
+      if (args.all === (args.node !== undefined))
+        throw new UsageError("Give exactly one of --node N or --all");
+      if (args.once && args.watch) throw new UsageError("Give --once or --watch, not both");
       await withContext(args, async (ctx) => {
-        assertKnownNode(ctx.config, args.node);
-        await withNodeLock(ctx, args.node, async () => {
-          const summary = await runNodeOnce(ctx, args.node);
-          if (args.json) console.log(JSON.stringify(summary));
-          else consola.success(describe(summary));
-          if (summary.skipped) process.exitCode = 1;
+        const nodes = args.all ? ctx.config.nodes : [args.node ?? ""];
+        for (const node of nodes) assertKnownNode(ctx.config, node);
+        await withNodeLocks(ctx, nodes, async (mine) => {
+          const summary = await runScheduler(ctx, {
+            nodes: mine,
+            watch: args.watch,
+            dispatch: args.all,
+            rebalance: args.rebalance,
+            onTick:
+              args.watch && !args.json
+                ? (ticks) => {
+                    for (const t of ticks) consola.info(describe(t));
+                  }
+                : undefined,
+          });
+          if (args.json) {
+            const [only] = summary.nodes;
+            console.log(
+              JSON.stringify(
+                args.node && only
+                  ? { ...only, requests: summary.requests, moves: summary.moves }
+                  : summary,
+              ),
+            );
+          } else {
+            if (!args.watch) for (const t of summary.nodes) consola.success(describe(t));
+            if (summary.requests) consola.info(`${summary.requests} requests dispatched`);
+            if (summary.moves.length) consola.info(`${summary.moves.length} tasks rebalanced`);
+          }
+          if (summary.nodes.some((t) => t.skipped)) process.exitCode = 1;
         });
       });
     }),

@@ -1,0 +1,31 @@
+import { defineCommand } from "citty";
+import { consola } from "consola";
+import { assertKnownNode } from "../../jobs/lib/config.ts";
+import { UsageError } from "../../jobs/lib/errors.ts";
+import { listTasks, nodeDirs } from "../../jobs/lib/spool.ts";
+import { movePending } from "../../jobs/rebalance.ts";
+import { configArg } from "../config.ts";
+import { guard, withContext } from "../context.ts";
+
+export default defineCommand({
+  meta: {
+    name: "reassign",
+    description: "Move a node's pending tasks (never running ones) to another node",
+  },
+  args: {
+    ...configArg,
+    from: { type: "string", required: true, description: "Node whose pending tasks move" },
+    to: { type: "string", required: true, description: "Node that receives them" },
+  },
+  run: ({ args }) =>
+    guard(async () => {
+      if (args.from === args.to) throw new UsageError("--from and --to name the same node");
+      await withContext(args, async (ctx) => {
+        assertKnownNode(ctx.config, args.from);
+        assertKnownNode(ctx.config, args.to);
+        const tasks = await listTasks(ctx.rt, nodeDirs(ctx.config.spool, args.from).pending);
+        const moved = await movePending(ctx, args.from, args.to, tasks);
+        consola.success(`${moved.length} pending tasks moved from ${args.from} to ${args.to}`);
+      });
+    }),
+});

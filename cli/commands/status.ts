@@ -1,0 +1,61 @@
+import { defineCommand } from "citty";
+import { clusterStatus, type NodeStatus } from "../../jobs/status.ts";
+import { configArg } from "../config.ts";
+import { guard, withContext } from "../context.ts";
+
+function age(ms: number | null): string {
+  if (ms === null) return "never";
+  if (ms < 120_000) return `${Math.round(ms / 1000)}s`;
+  return `${Math.round(ms / 60_000)}m`;
+}
+
+function table(rows: NodeStatus[]): string {
+  const head = [
+    "node",
+    "pending",
+    "running",
+    "done",
+    "failed",
+    "bad",
+    "heartbeat",
+    "state",
+    "outbox",
+    "failed-files",
+  ];
+  const body = rows.map((r) => [
+    r.node,
+    String(r.pending),
+    String(r.running),
+    String(r.done),
+    String(r.failed),
+    String(r.bad),
+    age(r.heartbeatAgeMs),
+    r.draining ? "draining" : r.live ? "live" : "stale",
+    String(r.outboxSegments),
+    String(r.failedBacklog),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
+      .join("  ");
+  return [line(head), ...body.map(line)].join("\n");
+}
+
+export default defineCommand({
+  meta: {
+    name: "status",
+    description: "Per node: queue depths, heartbeat age, drain, outbox and failed-files backlog",
+  },
+  args: {
+    ...configArg,
+    json: { type: "boolean", default: false, description: "JSON instead of a table" },
+  },
+  run: ({ args }) =>
+    guard(async () => {
+      await withContext(args, async (ctx) => {
+        const rows = await clusterStatus(ctx);
+        console.log(args.json ? JSON.stringify(rows) : table(rows));
+      });
+    }),
+});

@@ -1,0 +1,75 @@
+/**
+ * The scheduler: one tick = dispatch the inbox (with --all), run every given node once, and
+ * rebalance on its own interval when enabled. `--once` runs one tick (cron); `--watch` ticks
+ * every `schedule.tickMs` until stopped, or until every node it runs is draining and idle.
+ */
+
+import { dispatchInbox } from "./dispatch.ts";
+import type { JobContext } from "./lib/context.ts";
+import { addCounts, emptyCounts, type OutcomeCounts } from "./lib/outcome.ts";
+import { type Move, rebalanceOnce } from "./rebalance.ts";
+import { runNodeOnce, type TickSummary } from "./run_node.ts";
+
+export interface SchedulerOptions {
+  nodes: string[];
+  watch: boolean;
+  dispatch: boolean;
+  rebalance: boolean;
+  onTick?: (tick: TickSummary[]) => void;
+}
+
+export interface SchedulerSummary {
+  ticks: number;
+  requests: number;
+  counts: OutcomeCounts;
+  moves: Move[];
+  nodes: TickSummary[];
+  stoppedBecause: "once" | "drained" | "signal";
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+export async function runScheduler(
+  ctx: JobContext,
+  options: SchedulerOptions,
+): Promise<SchedulerSummary> {
+  const summary: SchedulerSummary = {
+    ticks: 0,
+    requests: 0,
+    counts: emptyCounts(),
+    moves: [],
+    nodes: [],
+    stoppedBecause: "once",
+  };
+  let lastRebalance = 0;
+  for (;;) {
+    summary.ticks++;
+    if (options.dispatch) summary.requests += (await dispatchInbox(ctx)).length;
+    const ticks: TickSummary[] = [];
+    for (const node of options.nodes) {
+      if (ctx.signal?.aborted) break;
+      ticks.push(await runNodeOnce(ctx, node));
+    }
+    for (const t of ticks) addCounts(summary.counts, t.counts);
+    summary.nodes = ticks;
+    options.onTick?.(ticks);
+    if (options.rebalance && Date.now() - lastRebalance >= ctx.config.rebalance.intervalMs) {
+      summary.moves.push(...(await rebalanceOnce(ctx)));
+      lastRebalance = Date.now();
+    }
+    if (!options.watch) return summary;
+    if (ctx.signal?.aborted) return { ...summary, stoppedBecause: "signal" };
+    if (ticks.length > 0 && ticks.every((t) => t.draining))
+      return { ...summary, stoppedBecause: "drained" };
+    await sleep(ctx.config.schedule.tickMs, ctx.signal);
+    if (ctx.signal?.aborted) return { ...summary, stoppedBecause: "signal" };
+  }
+}

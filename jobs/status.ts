@@ -1,0 +1,51 @@
+/**
+ * Status of every node, read from the spool alone: queue depths, heartbeat age, drain flag,
+ * outbox lag and the failed-files backlog. Read-only; safe to run anywhere, any time.
+ */
+import type { JobContext } from "./lib/context.ts";
+import { journalBacklog } from "./lib/journal.ts";
+import { listTasks, nodeDirs } from "./lib/spool.ts";
+import { heartbeatAgeMs } from "./recover.ts";
+
+export interface NodeStatus {
+  node: string;
+  pending: number;
+  running: number;
+  done: number;
+  failed: number;
+  bad: number;
+  heartbeatAgeMs: number | null;
+  live: boolean;
+  draining: boolean;
+  /** Outbox segments not yet shipped. */
+  outboxSegments: number;
+  /** Journal lines that rollback has not processed yet. */
+  failedBacklog: number;
+}
+
+export async function nodeStatus(ctx: JobContext, node: string): Promise<NodeStatus> {
+  const { rt, config } = ctx;
+  const dirs = nodeDirs(config.spool, node);
+  const count = async (dir: string) => (await listTasks(rt, dir)).length;
+  const age = await heartbeatAgeMs(ctx, dirs);
+  const outbox = (await rt.fs.exists(dirs.outbox)) ? await rt.fs.readDir(dirs.outbox) : [];
+  return {
+    node,
+    pending: await count(dirs.pending),
+    running: await count(dirs.running),
+    done: await count(dirs.done),
+    failed: await count(dirs.failed),
+    bad: await count(dirs.bad),
+    heartbeatAgeMs: age,
+    live: age !== null && age < config.schedule.liveWithinMs,
+    draining: await rt.fs.exists(dirs.drain),
+    outboxSegments: outbox.filter((e) => e.name.endsWith(".jsonl")).length,
+    failedBacklog: await journalBacklog(rt, dirs),
+  };
+}
+
+export async function clusterStatus(ctx: JobContext): Promise<NodeStatus[]> {
+  const out: NodeStatus[] = [];
+  for (const node of ctx.config.nodes) out.push(await nodeStatus(ctx, node));
+  return out;
+}
