@@ -34,6 +34,9 @@ export type DispatchOutcome =
 
 class RejectedRequest extends Error {}
 
+/** Paths checked at once: a stat is a round trip to the metadata server, so overlap them. */
+const STAT_BATCH = 256;
+
 async function* expand(
   ctx: JobContext,
   id: string,
@@ -41,6 +44,20 @@ async function* expand(
   header: { value?: RequestHeader },
   stats: WalkStats,
 ) {
+  let batch: { path: string; line: number }[] = [];
+  async function* flush() {
+    const kinds = await Promise.all(batch.map((item) => statKind(ctx, item.path, item.line)));
+    for (const [i, item] of batch.entries()) {
+      const kind = kinds[i];
+      if (kind === "file") {
+        stats.files++;
+        yield item.path;
+      } else if (kind === "dir") yield* walkFiles(ctx.rt, [item.path], stats);
+      else if (kind === "symlink") stats.skippedLinks++;
+      else stats.skippedOther++;
+    }
+    batch = [];
+  }
   for await (const item of readRequest(ctx.rt, requestPath)) {
     if ("header" in item) {
       header.value = item.header;
@@ -59,14 +76,20 @@ async function* expand(
         `line ${item.line}: "${path}" is not under the source root ${ctx.config.root}`,
       );
     }
-    try {
-      yield* walkFiles(ctx.rt, [path], stats);
-    } catch (err) {
-      if (err instanceof FsError && (err.code === "ENOENT" || err.code === "ENOTDIR")) {
-        throw new RejectedRequest(`line ${item.line}: "${path}" does not exist`);
-      }
-      throw err;
+    batch.push(item);
+    if (batch.length >= STAT_BATCH) yield* flush();
+  }
+  yield* flush();
+}
+
+async function statKind(ctx: JobContext, path: string, line: number) {
+  try {
+    return (await ctx.rt.fs.lstat(path)).kind;
+  } catch (err) {
+    if (err instanceof FsError && (err.code === "ENOENT" || err.code === "ENOTDIR")) {
+      throw new RejectedRequest(`line ${line}: "${path}" does not exist`);
     }
+    throw err;
   }
 }
 

@@ -1,0 +1,68 @@
+/**
+ * Dispatch rate and peak RSS for a 1,000,000-path request (`bun bench/dispatch_1m.ts`).
+ * The request's paths cycle over 10,000 real tiny files (dispatch lstat's every path), it is
+ * submitted with `--from` (streamed), and the submit process's peak RSS is read from
+ * /proc/<pid>/status (VmHWM) as it exits... via GNU time when present, else from bun itself.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const PATHS = Number(process.argv[2] ?? 1_000_000);
+const FILES = 10_000;
+const REPO = new URL("..", import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), "tiermv-bench-dispatch-"));
+const src = join(dir, "src");
+for (let d = 0; d < 100; d++) {
+  mkdirSync(join(src, `d${d}`), { recursive: true });
+  for (let f = 0; f < FILES / 100; f++) writeFileSync(join(src, `d${d}`, `f${f}`), "x");
+}
+const list = join(dir, "paths.txt");
+const lines: string[] = [];
+for (let i = 0; i < PATHS; i++)
+  lines.push(join(src, `d${i % 100}`, `f${Math.floor(i / 100) % (FILES / 100)}`));
+writeFileSync(list, `${lines.join("\n")}\n`);
+lines.length = 0;
+const config = join(dir, "config.json");
+writeFileSync(
+  config,
+  JSON.stringify({
+    spool: join(dir, "spool"),
+    root: src,
+    target: `file://${join(dir, "out")}`,
+    nodes: ["a", "b", "c"],
+  }),
+);
+
+const started = performance.now();
+const proc = Bun.spawn(
+  [
+    "/usr/bin/time",
+    "-f",
+    "%M",
+    process.execPath,
+    join(REPO, "cli/main.ts"),
+    "submit",
+    "--from",
+    list,
+    "--json",
+  ],
+  {
+    env: { ...process.env, TIERMV_CONFIG: config },
+    stdout: "pipe",
+    stderr: "pipe",
+  },
+);
+const [out, err, code] = await Promise.all([
+  new Response(proc.stdout).text(),
+  new Response(proc.stderr).text(),
+  proc.exited,
+]);
+const seconds = (performance.now() - started) / 1000;
+if (code !== 0) throw new Error(`submit failed: ${err}`);
+const result = JSON.parse(out).result;
+const rssKiB = Number(err.trim().split("\n").at(-1));
+console.log(
+  `dispatch: ${result.files} paths in ${result.tasks.length} tasks, ${seconds.toFixed(1)} s, ${Math.round(result.files / seconds)} paths/s, peak RSS ${(rssKiB / 1024).toFixed(0)} MiB`,
+);
+rmSync(dir, { recursive: true, force: true });
