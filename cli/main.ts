@@ -19,6 +19,8 @@ const main = defineCommand({
     undrain: () => import("./commands/drain.ts").then((m) => m.undrain),
     reassign: () => import("./commands/reassign.ts").then((m) => m.default),
     status: () => import("./commands/status.ts").then((m) => m.default),
+    report: () => import("./commands/report.ts").then((m) => m.default),
+    events: () => import("./commands/events.ts").then((m) => m.default),
   },
 });
 

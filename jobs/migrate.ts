@@ -10,7 +10,7 @@ import type { JobContext } from "./lib/context.ts";
 import { targetFor } from "./lib/context.ts";
 import { crashPoint } from "./lib/crash_points.ts";
 import { TaskFormatError } from "./lib/errors.ts";
-import { eventOf, OutboxWriter } from "./lib/events.ts";
+import { eventOf, OutboxWriter, taskEvent } from "./lib/events.ts";
 import { type FileJob, migrateFile } from "./lib/migrate_file.ts";
 import { emptyCounts, type FileOutcome, type OutcomeCounts } from "./lib/outcome.ts";
 import { forEachLimit } from "./lib/pool.ts";
@@ -50,7 +50,7 @@ export async function migrateTask(
     target: targetFor(ctx, header.target),
     inFlight: new Set(),
   };
-  const outbox = OutboxWriter.forTask(ctx.rt, dirs, header.id);
+  const outbox = await OutboxWriter.forTask(ctx.rt, dirs, header.id);
   const busy: string[] = [];
   let configError: string | null = null;
 
@@ -113,9 +113,11 @@ export async function migrateTask(
       reason: "busy",
     });
   }
+  const failed = counts.failed + counts.config + counts.rejected > 0;
+  const source = { requestId: header.requestId, taskId: header.id, node };
+  await outbox.add(taskEvent(source, failed ? "failed" : "done", counts));
   await outbox.flush();
   crashPoint(ctx.rt, "before-finish");
-  const failed = counts.failed + counts.config + counts.rejected > 0;
   const why =
     configError ?? (failed ? `${counts.failed} failed, ${counts.rejected} rejected` : undefined);
   if (why && failed) await ctx.rt.fs.writeDurable(`${dirs.failed}/${name}.why`, `${why}\n`);

@@ -7,6 +7,7 @@
 import type { JobContext } from "./lib/context.ts";
 import { crashPoint } from "./lib/crash_points.ts";
 import { MountUnavailableError } from "./lib/errors.ts";
+import { KafkaUnavailableError } from "./lib/kafka_sink.ts";
 import { addCounts, emptyCounts, type OutcomeCounts } from "./lib/outcome.ts";
 import { isDue } from "./lib/retry_task.ts";
 import {
@@ -18,6 +19,7 @@ import {
   nodeDirs,
 } from "./lib/spool.ts";
 import { migrateTask, type TaskSummary } from "./migrate.ts";
+import { type ReportSummary, recordReportError, reportNode } from "./report.ts";
 import { type RollbackSummary, rollbackNode } from "./rollback.ts";
 
 export const VERSION = "0.1.0";
@@ -30,6 +32,7 @@ export interface TickSummary {
   draining: boolean;
   /** Set when the cycle was cut short (mount unavailable). */
   skipped?: string;
+  report?: ReportSummary;
 }
 
 export async function writeHeartbeat(ctx: JobContext, dirs: NodeDirs, node: string): Promise<void> {
@@ -95,5 +98,18 @@ export async function runNodeOnce(ctx: JobContext, node: string): Promise<TickSu
     if (!claimed) break;
   }
   summary.rollback.push(await rollbackNode(ctx, dirs));
+  if (ctx.config.kafka) summary.report = await reportSafely(ctx, node);
   return summary;
+}
+
+/** Kafka trouble never stops migration: the error is recorded for `status` and events wait. */
+async function reportSafely(ctx: JobContext, node: string): Promise<ReportSummary> {
+  try {
+    return await reportNode(ctx, node);
+  } catch (err) {
+    if (!(err instanceof KafkaUnavailableError)) throw err;
+    ctx.log.warn(`Report of node ${node} failed, events wait in the outbox: ${err.message}`);
+    await recordReportError(ctx, node, err.message);
+    return { node, shipped: 0, segments: 0, quarantined: 0, lag: -1, error: err.message };
+  }
 }

@@ -3,9 +3,21 @@
  * outbox lag and the failed-files backlog. Read-only; safe to run anywhere, any time.
  */
 import type { JobContext } from "./lib/context.ts";
+import { SEGMENT } from "./lib/events.ts";
 import { journalBacklog } from "./lib/journal.ts";
 import { listTasks, nodeDirs } from "./lib/spool.ts";
 import { heartbeatAgeMs } from "./recover.ts";
+import { outboxLag } from "./report.ts";
+
+async function lastReportError(ctx: JobContext, path: string): Promise<string | null> {
+  if (!(await ctx.rt.fs.exists(path))) return null;
+  try {
+    const status = JSON.parse(await ctx.rt.fs.readText(path)) as { ok?: boolean; error?: string };
+    return status.ok ? null : (status.error ?? "unknown error");
+  } catch {
+    return "unreadable report status";
+  }
+}
 
 export interface NodeStatus {
   node: string;
@@ -19,6 +31,10 @@ export interface NodeStatus {
   draining: boolean;
   /** Outbox segments not yet shipped. */
   outboxSegments: number;
+  /** Events waiting in the outbox (the report lag). */
+  outboxLag: number;
+  /** The last report's error, if the last report failed. */
+  lastReportError: string | null;
   /** Journal lines that rollback has not processed yet. */
   failedBacklog: number;
 }
@@ -39,7 +55,9 @@ export async function nodeStatus(ctx: JobContext, node: string): Promise<NodeSta
     heartbeatAgeMs: age,
     live: age !== null && age < config.schedule.liveWithinMs,
     draining: await rt.fs.exists(dirs.drain),
-    outboxSegments: outbox.filter((e) => e.name.endsWith(".jsonl")).length,
+    outboxSegments: outbox.filter((e) => SEGMENT.test(e.name)).length,
+    outboxLag: await outboxLag(ctx, dirs),
+    lastReportError: await lastReportError(ctx, `${dirs.outbox}/.report-status.json`),
     failedBacklog: await journalBacklog(rt, dirs),
   };
 }

@@ -3,7 +3,8 @@
  * them), run the whole bun test suite against them, stop them, and end with the plain line
  * `N passed, N failed`. Exits non-zero on any failure.
  */
-import { startS3proxy } from "./services/s3proxy.ts";
+import { KAFKA_VERSION, startKafka } from "./services/kafka.ts";
+import { S3PROXY_VERSION, startS3proxy } from "./services/s3proxy.ts";
 
 const REPO = new URL("..", import.meta.url).pathname;
 const started = Date.now();
@@ -40,9 +41,12 @@ if (lint.code !== 0) failedChecks++;
 const types = await step("types", [bin("tsc"), "-p", "."]);
 if (types.code !== 0) failedChecks++;
 
-console.log("\n== services: starting s3proxy");
-const s3 = await startS3proxy();
-console.log(`s3proxy on ${s3.endpoint} (${Date.now() - started} ms since start)`);
+console.log("\n== services: starting s3proxy and Kafka (KRaft)");
+const servicesStarted = Date.now();
+const [s3, kafka] = await Promise.all([startS3proxy(), startKafka()]);
+console.log(
+  `s3proxy ${S3PROXY_VERSION} on ${s3.endpoint}; Kafka ${KAFKA_VERSION} on ${kafka.brokers.join(",")} (broker start ${kafka.startMs} ms; services ready after ${Date.now() - servicesStarted} ms)`,
+);
 
 let passed = 0;
 let failed = 0;
@@ -56,7 +60,7 @@ try {
   if (result.code !== 0 && failed === 0) failed = 1;
   if (passed + failed === 0) failed = 1;
 } finally {
-  await s3.stop();
+  await Promise.all([s3.stop(), kafka.destroy()]);
 }
 failed += failedChecks;
 console.log(`\nnpm test took ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -31,7 +31,7 @@ function table(rows: NodeStatus[]): string {
     String(r.bad),
     age(r.heartbeatAgeMs),
     r.draining ? "draining" : r.live ? "live" : "stale",
-    String(r.outboxSegments),
+    String(r.outboxLag),
     String(r.failedBacklog),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? "").length)));
@@ -56,6 +56,10 @@ export default defineCommand({
       await withContext(args, async (ctx) => {
         const rows = await clusterStatus(ctx);
         console.log(args.json ? JSON.stringify(rows) : table(rows));
+        if (!args.json)
+          for (const r of rows)
+            if (r.lastReportError)
+              console.log(`${r.node}: last report failed: ${r.lastReportError}`);
       });
     }),
 });

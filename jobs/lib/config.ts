@@ -71,6 +71,24 @@ const RebalanceSettings = v.object({
   maxMoves: v.optional(PositiveInt, 5),
 });
 
+const KafkaSettings = v.object({
+  brokers: v.pipe(v.array(v.string()), v.minLength(1, "must name at least one broker")),
+  topic: v.pipe(v.string(), v.minLength(1)),
+  clientId: v.optional(v.string(), "tiermv"),
+  ssl: v.optional(v.boolean(), false),
+  sasl: v.optional(
+    v.object({
+      mechanism: v.picklist(["plain", "scram-sha-256", "scram-sha-512"]),
+      username: v.string(),
+      password: v.string(),
+    }),
+  ),
+  /** A report that cannot reach the brokers gives up after this long (migration goes on). */
+  timeoutMs: v.optional(PositiveInt, 10_000),
+  /** Events per produce request. */
+  batch: v.optional(PositiveInt, 500),
+});
+
 export const ConfigSchema = v.object({
   spool: AbsolutePath,
   root: AbsolutePath,
@@ -82,6 +100,8 @@ export const ConfigSchema = v.object({
   dispatch: v.optional(DispatchSettings, {}),
   schedule: v.optional(ScheduleSettings, {}),
   rebalance: v.optional(RebalanceSettings, {}),
+  /** Without it the outbox is the report (`tiermv events`). */
+  kafka: v.optional(KafkaSettings),
 });
 
 export type Config = v.InferOutput<typeof ConfigSchema>;

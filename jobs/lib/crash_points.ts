@@ -17,7 +17,8 @@ export type CrashPoint =
   | "dispatch-mid-staging"
   | "dispatch-after-plan"
   | "dispatch-mid-publish"
-  | "dispatch-after-result";
+  | "dispatch-after-result"
+  | "report-after-send";
 
 const hits = new Map<string, number>();
 

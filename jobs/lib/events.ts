@@ -1,17 +1,19 @@
 /**
- * Result events, appended to the node's outbox (`outbox/<task>.jsonl`) before the task leaves
- * `running/`. A crash before the append leaves the task in `running/`; its rerun finds the files
- * committed by this same task and emits their `migrated` events again with the same eventId, so
- * no committed file lacks its event (duplicates are possible and recognisable).
+ * Result events, appended to the node's outbox before the task leaves `running/`. Segments are
+ * `outbox/<task>.<seq>.jsonl`, rotated by size; a segment is sealed (shippable) once a newer
+ * segment of its task exists or its task is no longer running. A crash before an append leaves
+ * the task in `running/`; its rerun finds the files committed by this same task and emits their
+ * `migrated` events again with the same eventId, so no committed file lacks its event
+ * (duplicates are possible and recognisable).
  */
 import * as v from "valibot";
 import type { Runtime } from "../../runtime/types.ts";
-import type { FileOutcome } from "./outcome.ts";
+import type { FileOutcome, OutcomeCounts } from "./outcome.ts";
 import type { NodeDirs } from "./spool.ts";
 
 export const EventSchema = v.object({
   v: v.literal(1),
-  eventId: v.string(),
+  eventId: v.pipe(v.string(), v.minLength(1)),
   requestId: v.string(),
   taskId: v.string(),
   node: v.string(),
@@ -23,6 +25,7 @@ export const EventSchema = v.object({
   ms: v.optional(v.number()),
   attempt: v.optional(v.string()),
   error: v.optional(v.string()),
+  counts: v.optional(v.record(v.string(), v.number())),
   at: v.string(),
 });
 export type ResultEvent = v.InferOutput<typeof EventSchema>;
@@ -48,38 +51,28 @@ export function eventOf(outcome: FileOutcome, src: EventSource): ResultEvent {
   };
   const generic = `${src.taskId}:${src.line}:${outcome.kind}`;
   switch (outcome.kind) {
-    case "migrated":
+    case "migrated": {
+      const { key, etag, bytes, attempt } = outcome;
       return {
         ...base,
-        eventId: `${outcome.attempt}:migrated`,
+        eventId: `${attempt}:migrated`,
         outcome: "migrated",
-        key: outcome.key,
-        etag: outcome.etag,
-        bytes: outcome.bytes,
-        attempt: outcome.attempt,
-      };
-    case "skipped": {
-      const kind = outcome.ownTask ? "migrated" : "skipped";
-      const eventId = outcome.ownTask ? `${outcome.attempt}:migrated` : generic;
-      return {
-        ...base,
-        eventId,
-        outcome: kind,
-        key: outcome.key,
-        etag: outcome.etag,
-        bytes: outcome.bytes,
-        attempt: outcome.attempt,
+        key,
+        etag,
+        bytes,
+        attempt,
       };
     }
-    case "failed":
-      return {
-        ...base,
-        eventId: `${outcome.attempt}:failed`,
-        outcome: "failed",
-        key: outcome.key,
-        attempt: outcome.attempt,
-        error: outcome.error,
-      };
+    case "skipped": {
+      const { key, etag, bytes, attempt } = outcome;
+      const kind = outcome.ownTask ? "migrated" : "skipped";
+      const eventId = outcome.ownTask ? `${attempt}:migrated` : generic;
+      return { ...base, eventId, outcome: kind, key, etag, bytes, attempt };
+    }
+    case "failed": {
+      const { key, attempt, error } = outcome;
+      return { ...base, eventId: `${attempt}:failed`, outcome: "failed", key, attempt, error };
+    }
     case "modified":
       return { ...base, eventId: generic, outcome: "modified", key: outcome.key };
     case "busy":
@@ -92,17 +85,60 @@ export function eventOf(outcome: FileOutcome, src: EventSource): ResultEvent {
   }
 }
 
+/** The task-level event: the task finished, with its counts. */
+export function taskEvent(
+  src: Omit<EventSource, "line" | "ms">,
+  result: "done" | "failed",
+  counts: OutcomeCounts,
+): ResultEvent {
+  return {
+    v: 1,
+    eventId: `${src.taskId}:task-${result}`,
+    requestId: src.requestId,
+    taskId: src.taskId,
+    node: src.node,
+    path: "",
+    outcome: `task-${result}`,
+    counts: { ...counts },
+    at: new Date().toISOString(),
+  };
+}
+
+/** Outbox segment names: `<task>.<seq>.jsonl`, seq zero-padded so names sort in order. */
+export const SEGMENT = /^(.+)\.(\d{6})\.jsonl$/;
+
+export function segmentName(taskId: string, seq: number): string {
+  return `${taskId}.${String(seq).padStart(6, "0")}.jsonl`;
+}
+
 /** Buffers a task's events and appends them to its outbox segment in few, durable writes. */
 export class OutboxWriter {
   private buffer: string[] = [];
-  constructor(
+  private bytes = 0;
+  private constructor(
     private readonly rt: Runtime,
-    private readonly path: string,
-    private readonly batch = 256,
+    private readonly dirs: NodeDirs,
+    private readonly taskId: string,
+    private seq: number,
+    private readonly maxSegmentBytes: number,
+    private readonly batch: number,
   ) {}
 
-  static forTask(rt: Runtime, dirs: NodeDirs, taskId: string): OutboxWriter {
-    return new OutboxWriter(rt, `${dirs.outbox}/${taskId}.jsonl`);
+  /** Starts a new segment after any existing one of this task (never appends to a shipped one). */
+  static async forTask(
+    rt: Runtime,
+    dirs: NodeDirs,
+    taskId: string,
+    maxSegmentBytes = 4 * 1024 * 1024,
+  ): Promise<OutboxWriter> {
+    let seq = 0;
+    if (await rt.fs.exists(dirs.outbox)) {
+      for (const entry of await rt.fs.readDir(dirs.outbox)) {
+        const match = SEGMENT.exec(entry.name);
+        if (match && match[1] === taskId) seq = Math.max(seq, Number(match[2]) + 1);
+      }
+    }
+    return new OutboxWriter(rt, dirs, taskId, seq, maxSegmentBytes, 256);
   }
 
   async add(event: ResultEvent): Promise<void> {
@@ -114,6 +150,14 @@ export class OutboxWriter {
     if (this.buffer.length === 0) return;
     const text = `${this.buffer.join("\n")}\n`;
     this.buffer = [];
-    await this.rt.fs.appendDurable(this.path, text);
+    await this.rt.fs.appendDurable(
+      `${this.dirs.outbox}/${segmentName(this.taskId, this.seq)}`,
+      text,
+    );
+    this.bytes += text.length;
+    if (this.bytes >= this.maxSegmentBytes) {
+      this.seq++;
+      this.bytes = 0;
+    }
   }
 }

@@ -3,9 +3,20 @@
  * passes a running s3proxy through TIERMV_TEST_S3_ENDPOINT; a lone `bun test FILE` starts its own.
  */
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { startKafka } from "./kafka.ts";
 import { ACCESS_KEY, type S3Service, SECRET_KEY, startS3proxy } from "./s3proxy.ts";
 
 let shared: Promise<S3Service> | null = null;
+let sharedKafka: Promise<{ brokers: string[] }> | null = null;
+
+/** The shared Kafka broker (TIERMV_TEST_KAFKA_BROKERS from the harness, or one of our own). */
+export function kafkaBrokers(): Promise<{ brokers: string[] }> {
+  const brokers = process.env.TIERMV_TEST_KAFKA_BROKERS;
+  if (brokers) return Promise.resolve({ brokers: brokers.split(",") });
+  const started = sharedKafka ?? startKafka();
+  sharedKafka = started;
+  return started;
+}
 
 export function s3Service(): Promise<S3Service> {
   const endpoint = process.env.TIERMV_TEST_S3_ENDPOINT;

@@ -1,0 +1,39 @@
+import { defineCommand } from "citty";
+import { assertKnownNode } from "../../jobs/lib/config.ts";
+import { nodeDirs } from "../../jobs/lib/spool.ts";
+import { listSegments } from "../../jobs/report.ts";
+import { configArg } from "../config.ts";
+import { guard, withContext } from "../context.ts";
+
+export default defineCommand({
+  meta: {
+    name: "events",
+    description: "Print a node's outbox events (JSON lines); --follow waits for more",
+  },
+  args: {
+    ...configArg,
+    node: { type: "string", required: true, description: "Node name, as in the config" },
+    follow: { type: "boolean", default: false, description: "Keep printing new events" },
+  },
+  run: ({ args }) =>
+    guard(async () => {
+      await withContext(args, async (ctx) => {
+        assertKnownNode(ctx.config, args.node);
+        const dirs = nodeDirs(ctx.config.spool, args.node);
+        const printed = new Map<string, number>();
+        for (;;) {
+          for (const { name } of await listSegments(ctx, dirs)) {
+            let line = 0;
+            const seen = printed.get(name) ?? 0;
+            for await (const text of ctx.rt.fs.readLines(`${dirs.outbox}/${name}`)) {
+              if (++line > seen && text) console.log(text);
+            }
+            printed.set(name, line);
+          }
+          if (!args.follow || ctx.signal?.aborted) return;
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+          if (ctx.signal?.aborted) return;
+        }
+      });
+    }),
+});
