@@ -12,7 +12,9 @@ const EVENTS = Number(process.argv[2] ?? 50_000);
 const REPO = new URL("..", import.meta.url).pathname;
 const began = Date.now();
 const kafka = await startKafka();
-console.log(`kafka: ready ${Date.now() - began} ms after the harness began (broker process ${kafka.startMs} ms)`);
+console.log(
+  `kafka: ready ${Date.now() - began} ms after the harness began (broker process ${kafka.startMs} ms)`,
+);
 await kafka.createTopic("bench-events", 3);
 const dir = mkdtempSync(join(tmpdir(), "tiermv-bench-report-"));
 const outbox = join(dir, "spool/nodes/a/outbox");
@@ -37,17 +39,30 @@ for (let i = 0; i < EVENTS; i++) {
   lines.push(JSON.stringify(event));
 }
 for (let s = 0; s * 5000 < EVENTS; s++) {
-  writeFileSync(join(outbox, `t${String(s).padStart(6, "0")}.000000.jsonl`), `${lines.slice(s * 5000, (s + 1) * 5000).join("\n")}\n`);
+  writeFileSync(
+    join(outbox, `t${String(s).padStart(6, "0")}.000000.jsonl`),
+    `${lines.slice(s * 5000, (s + 1) * 5000).join("\n")}\n`,
+  );
 }
 const config = join(dir, "config.json");
 writeFileSync(
   config,
-  JSON.stringify({ spool: join(dir, "spool"), root: "/data", target: `file://${dir}/out`, nodes: ["a"], kafka: { brokers: kafka.brokers, topic: "bench-events" } }),
+  JSON.stringify({
+    spool: join(dir, "spool"),
+    root: "/data",
+    target: `file://${dir}/out`,
+    nodes: ["a"],
+    kafka: { brokers: kafka.brokers, topic: "bench-events" },
+  }),
 );
 const t0 = performance.now();
-const proc = Bun.spawnSync([process.execPath, join(REPO, "cli/main.ts"), "report", "--node", "a"], { env: { ...process.env, TIERMV_CONFIG: config } });
+const proc = Bun.spawnSync([process.execPath, join(REPO, "cli/main.ts"), "report", "--node", "a"], {
+  env: { ...process.env, TIERMV_CONFIG: config },
+});
 const seconds = (performance.now() - t0) / 1000;
 if (proc.exitCode !== 0) throw new Error(proc.stderr.toString());
-console.log(`report: ${EVENTS} events in ${seconds.toFixed(2)} s = ${Math.round(EVENTS / seconds)} events/s (batches of 500, acks=all, idempotent)`);
+console.log(
+  `report: ${EVENTS} events in ${seconds.toFixed(2)} s = ${Math.round(EVENTS / seconds)} events/s (batches of 500, acks=all, idempotent)`,
+);
 await kafka.destroy();
 rmSync(dir, { recursive: true, force: true });

@@ -21,6 +21,7 @@ const main = defineCommand({
     status: () => import("./commands/status.ts").then((m) => m.default),
     report: () => import("./commands/report.ts").then((m) => m.default),
     events: () => import("./commands/events.ts").then((m) => m.default),
+    serve: () => import("./commands/serve.ts").then((m) => m.default),
   },
 });
 

@@ -11,6 +11,7 @@ import { targetFor } from "./lib/context.ts";
 import { crashPoint } from "./lib/crash_points.ts";
 import { TaskFormatError } from "./lib/errors.ts";
 import { eventOf, OutboxWriter, taskEvent } from "./lib/events.ts";
+import { DurationHistogram, recordTask } from "./lib/metrics_store.ts";
 import { type FileJob, migrateFile } from "./lib/migrate_file.ts";
 import { emptyCounts, type FileOutcome, type OutcomeCounts } from "./lib/outcome.ts";
 import { forEachLimit } from "./lib/pool.ts";
@@ -52,11 +53,13 @@ export async function migrateTask(
   };
   const outbox = await OutboxWriter.forTask(ctx.rt, dirs, header.id);
   const busy: string[] = [];
+  const durations = new DurationHistogram();
   let configError: string | null = null;
 
   const record = async (outcome: FileOutcome, line: number, started: number) => {
     counts[outcome.kind]++;
     if (outcome.kind === "migrated") counts.bytes += outcome.bytes;
+    durations.observe(Date.now() - started);
     if (outcome.kind === "busy") busy.push(outcome.path);
     if (outcome.kind === "config") configError ??= outcome.error;
     if (outcome.kind !== "migrated" && outcome.kind !== "skipped")
@@ -117,6 +120,7 @@ export async function migrateTask(
   const source = { requestId: header.requestId, taskId: header.id, node };
   await outbox.add(taskEvent(source, failed ? "failed" : "done", counts));
   await outbox.flush();
+  await recordTask(ctx.rt, dirs, failed ? "failed" : "done", counts, durations);
   crashPoint(ctx.rt, "before-finish");
   const why =
     configError ?? (failed ? `${counts.failed} failed, ${counts.rejected} rejected` : undefined);

@@ -3,7 +3,7 @@ import { dlopen, FFIType, read } from "bun:ffi";
 import { xattrError } from "./errors.ts";
 import { hasher, md5, md5File, nodeFs } from "./node_fs.ts";
 import { createNodeProcess } from "./node_process.ts";
-import type { Runtime, RuntimeXattr } from "./types.ts";
+import type { FetchHandler, HttpServer, Runtime, RuntimeXattr } from "./types.ts";
 import {
   cString,
   ENODATA,
@@ -67,4 +67,19 @@ const xattr: RuntimeXattr = {
 
 export function createRuntime(): Runtime {
   return { name: "bun", fs: nodeFs, xattr, process: createNodeProcess(), md5, md5File, hasher };
+}
+
+/** Serves `fetch` with Bun.serve on hostname:port (port 0: a free one). */
+export function serveHttp(
+  fetch: FetchHandler,
+  options: { hostname: string; port: number },
+): HttpServer {
+  const server = Bun.serve({ fetch, hostname: options.hostname, port: options.port });
+  return {
+    port: server.port ?? options.port,
+    hostname: options.hostname,
+    stop: async () => {
+      await server.stop(true);
+    },
+  };
 }

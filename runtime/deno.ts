@@ -2,7 +2,15 @@
 import { errnoName, FsError, xattrError } from "./errors.ts";
 import { hasher, md5, md5File, nodeFs } from "./node_fs.ts";
 import { createNodeProcess } from "./node_process.ts";
-import type { FileKind, FileStat, Runtime, RuntimeFs, RuntimeXattr } from "./types.ts";
+import type {
+  FetchHandler,
+  FileKind,
+  FileStat,
+  HttpServer,
+  Runtime,
+  RuntimeFs,
+  RuntimeXattr,
+} from "./types.ts";
 import {
   cString,
   ENODATA,
@@ -110,4 +118,16 @@ const fs: RuntimeFs = {
 
 export function createRuntime(): Runtime {
   return { name: "deno", fs, xattr, process: createNodeProcess(), md5, md5File, hasher };
+}
+
+/** Serves `fetch` with Deno.serve on hostname:port (port 0: a free one). */
+export function serveHttp(
+  fetch: FetchHandler,
+  options: { hostname: string; port: number },
+): HttpServer {
+  const server = DenoNs.serve(
+    { hostname: options.hostname, port: options.port, onListen() {} },
+    fetch,
+  );
+  return { port: server.addr.port, hostname: options.hostname, stop: () => server.shutdown() };
 }

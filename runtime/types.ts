@@ -105,3 +105,12 @@ export interface Hasher {
   update(data: string | Uint8Array): void;
   hex(): string;
 }
+
+/** A running HTTP server (Bun.serve / Deno.serve behind one shape). */
+export interface HttpServer {
+  readonly port: number;
+  readonly hostname: string;
+  stop(): Promise<void>;
+}
+
+export type FetchHandler = (request: Request) => Response | Promise<Response>;

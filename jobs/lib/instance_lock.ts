@@ -1,9 +1,10 @@
 /**
- * One scheduler per node on a host: a local pid file created with O_EXCL. A file left by a dead
+ * One scheduler per node on a host: a local pid file created atomically (write aside, then link). A file left by a dead
  * process is replaced. (Two processes starting in the same instant over a stale file could both
  * proceed; that costs efficiency, never safety: files are still guarded by their xattr locks.)
  */
 import type { Runtime } from "../../runtime/types.ts";
+import { createAtomically } from "./atomic_file.ts";
 import { AlreadyRunningError } from "./errors.ts";
 
 export interface InstanceLock {
@@ -24,16 +25,13 @@ export async function acquireInstanceLock(
   const path = lockPath(rt, spool, node);
   const mine = String(rt.process.pid);
   for (let tries = 0; tries < 2; tries++) {
-    try {
-      await rt.fs.createExclusive(path, mine);
+    if (await createAtomically(rt, path, mine)) {
       return {
         release: async () => {
-          if ((await rt.fs.readText(path).catch(() => "")).trim() === mine)
-            await rt.fs.remove(path);
+          const current = (await rt.fs.exists(path)) ? (await rt.fs.readText(path)).trim() : "";
+          if (current === mine) await rt.fs.remove(path);
         },
       };
-    } catch (err) {
-      if ((err as { code?: string }).code !== "EEXIST") throw err;
     }
     const holder = Number.parseInt((await rt.fs.readText(path)).trim(), 10);
     if (Number.isSafeInteger(holder) && holder !== rt.process.pid && rt.process.isAlive(holder)) {

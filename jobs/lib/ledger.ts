@@ -6,6 +6,7 @@
  */
 import * as v from "valibot";
 import type { Runtime } from "../../runtime/types.ts";
+import { createAtomically } from "./atomic_file.ts";
 import type { SpoolDirs } from "./spool.ts";
 
 export const ResultSchema = v.object({
@@ -81,11 +82,8 @@ export async function lockRequest(
     at: new Date().toISOString(),
   };
   for (let tries = 0; tries < 2; tries++) {
-    try {
-      await rt.fs.createExclusive(paths.lock, JSON.stringify(me));
+    if (await createAtomically(rt, paths.lock, JSON.stringify(me))) {
       return { release: () => rt.fs.remove(paths.lock) };
-    } catch (err) {
-      if ((err as { code?: string }).code !== "EEXIST") throw err;
     }
     let holder: typeof me | null = null;
     try {

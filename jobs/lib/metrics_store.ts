@@ -1,0 +1,80 @@
+/**
+ * Cumulative per-node counters for /metrics, kept in `nodes/<node>/metrics.json` and updated by
+ * the node itself when a task finishes (only the owner writes, so no two writers race). A crash
+ * between this update and the task's final rename can count that task twice: metrics are
+ * operational figures, the outbox events are the record.
+ */
+import * as v from "valibot";
+import type { Runtime } from "../../runtime/types.ts";
+import { OUTCOME_KINDS, type OutcomeCounts } from "./outcome.ts";
+import type { NodeDirs } from "./spool.ts";
+
+/** Upper bounds (seconds) of the per-file time histogram. */
+export const DURATION_BUCKETS = [
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300,
+];
+
+const MetricsSchema = v.object({
+  v: v.literal(1),
+  files: v.record(v.string(), v.number()),
+  bytes: v.number(),
+  tasks: v.record(v.string(), v.number()),
+  /** Cumulative count per bucket (Prometheus `le` semantics), then +Inf = count. */
+  buckets: v.array(v.number()),
+  sum: v.number(),
+  count: v.number(),
+});
+export type NodeMetrics = v.InferOutput<typeof MetricsSchema>;
+
+export function emptyMetrics(): NodeMetrics {
+  return {
+    v: 1,
+    files: {},
+    bytes: 0,
+    tasks: {},
+    buckets: DURATION_BUCKETS.map(() => 0),
+    sum: 0,
+    count: 0,
+  };
+}
+
+/** Per-task accumulation of file durations, merged into the node's metrics at task end. */
+export class DurationHistogram {
+  readonly buckets = DURATION_BUCKETS.map(() => 0);
+  sum = 0;
+  count = 0;
+  observe(ms: number): void {
+    const seconds = ms / 1000;
+    this.sum += seconds;
+    this.count++;
+    for (const [i, le] of DURATION_BUCKETS.entries())
+      if (seconds <= le) this.buckets[i] = (this.buckets[i] ?? 0) + 1;
+  }
+}
+
+const pathOf = (dirs: NodeDirs) => `${dirs.root}/metrics.json`;
+
+export async function readMetrics(rt: Runtime, dirs: NodeDirs): Promise<NodeMetrics> {
+  if (!(await rt.fs.exists(pathOf(dirs)))) return emptyMetrics();
+  const parsed = v.safeParse(MetricsSchema, JSON.parse(await rt.fs.readText(pathOf(dirs))));
+  return parsed.success ? parsed.output : emptyMetrics();
+}
+
+export async function recordTask(
+  rt: Runtime,
+  dirs: NodeDirs,
+  result: string,
+  counts: OutcomeCounts,
+  durations: DurationHistogram,
+): Promise<void> {
+  const m = await readMetrics(rt, dirs);
+  for (const kind of OUTCOME_KINDS)
+    if (counts[kind]) m.files[kind] = (m.files[kind] ?? 0) + counts[kind];
+  m.bytes += counts.bytes;
+  m.tasks[result] = (m.tasks[result] ?? 0) + 1;
+  m.buckets = m.buckets.map((n, i) => n + (durations.buckets[i] ?? 0));
+  m.sum += durations.sum;
+  m.count += durations.count;
+  await rt.fs.writeDurable(`${pathOf(dirs)}.tmp`, JSON.stringify(m));
+  await rt.fs.rename(`${pathOf(dirs)}.tmp`, pathOf(dirs));
+}

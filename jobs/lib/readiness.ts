@@ -1,0 +1,61 @@
+/** /readyz checks: the shared mount, the target and Kafka, each bounded by a timeout. */
+import type { JobContext } from "./context.ts";
+import { targetFor } from "./context.ts";
+import { openKafkaSink } from "./kafka_sink.ts";
+
+export interface Check {
+  ok: boolean;
+  ms: number;
+  error?: string;
+}
+
+async function timed(
+  timeoutMs: number,
+  what: string,
+  work: () => Promise<unknown>,
+): Promise<Check> {
+  const started = Date.now();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${what} did not answer within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+  });
+  try {
+    await Promise.race([work(), deadline]);
+    return { ok: true, ms: Date.now() - started };
+  } catch (err) {
+    return { ok: false, ms: Date.now() - started, error: (err as Error).message };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function readiness(
+  ctx: JobContext,
+  timeoutMs = 3000,
+): Promise<{ ok: boolean; checks: Record<string, Check> }> {
+  const checks: Record<string, Check> = {};
+  const [mount, target, kafka] = await Promise.all([
+    timed(timeoutMs, "the shared mount", async () => {
+      await ctx.rt.fs.stat(ctx.config.root);
+      await ctx.rt.fs.stat(ctx.config.spool);
+    }),
+    timed(timeoutMs, "the target", () =>
+      targetFor(ctx, ctx.config.target).head(".tiermv-readyz-probe"),
+    ),
+    ctx.config.kafka
+      ? timed(timeoutMs, "Kafka", async () => {
+          const kafkaSettings = ctx.config.kafka;
+          if (!kafkaSettings) return;
+          const sink = await openKafkaSink({ ...kafkaSettings, timeoutMs });
+          await sink.close();
+        })
+      : Promise.resolve(null),
+  ]);
+  checks.mount = mount;
+  checks.target = target;
+  if (kafka) checks.kafka = kafka;
+  return { ok: Object.values(checks).every((c) => c.ok), checks };
+}

@@ -1,0 +1,172 @@
+/**
+ * The HTTP surface of `tiermv serve`, as a runtime-neutral hono app: GET /healthz, /readyz,
+ * /status, /metrics and POST /v1/requests (Idempotency-Key). Errors are RFC 9457 problem
+ * details without stack traces; with a token, every endpoint but /healthz needs it.
+ */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import * as v from "valibot";
+import { clusterStatus } from "../status.ts";
+import { submitRequest } from "../submit.ts";
+import { createAtomically } from "./atomic_file.ts";
+import type { JobContext } from "./context.ts";
+import { TiermvError } from "./errors.ts";
+import { readMetrics } from "./metrics_store.ts";
+import { renderMetrics } from "./prometheus.ts";
+import { readiness } from "./readiness.ts";
+import { REQUEST_ID, STRATEGIES } from "./request_file.ts";
+import { nodeDirs, spoolDirs } from "./spool.ts";
+
+export interface AppOptions {
+  /** Bearer token required on every endpoint but /healthz (null: no auth). */
+  token: string | null;
+  maxBodyBytes: number;
+}
+
+const RequestBody = v.object({
+  paths: v.pipe(
+    v.array(v.pipe(v.string(), v.startsWith("/", "must be an absolute path"))),
+    v.minLength(1, "must name at least one path"),
+    v.maxLength(100_000),
+  ),
+  strategy: v.optional(v.picklist(STRATEGIES)),
+  node: v.optional(v.string()),
+});
+
+function problem(status: number, title: string, detail?: string): Response {
+  const body = { type: "about:blank", title, status, ...(detail ? { detail } : {}) };
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/problem+json" },
+  });
+}
+
+/** Constant-time comparison, so the token cannot be guessed byte by byte from timings. */
+function sameToken(a: string, b: string): boolean {
+  const x = new TextEncoder().encode(a);
+  const y = new TextEncoder().encode(b);
+  let diff = x.length ^ y.length;
+  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
+  return diff === 0;
+}
+
+/** An Idempotency-Key becomes the request id; a key with other characters is hashed into one. */
+function requestIdFor(ctx: JobContext, key: string): string {
+  if (REQUEST_ID.test(key)) return key;
+  const hash = ctx.rt.hasher("sha256");
+  hash.update(key);
+  return `k${hash.hex().slice(0, 40)}`;
+}
+
+export function createStatusApp(ctx: JobContext, options: AppOptions): Hono {
+  const app = new Hono();
+  app.onError((err) => {
+    if (err instanceof TiermvError)
+      return problem(err.exitCode === 2 ? 400 : 500, "Request failed", err.message);
+    ctx.log.error(`HTTP handler failed: ${err.message}`);
+    return problem(500, "Internal error", "See the server log");
+  });
+  app.notFound(() => problem(404, "Not found"));
+  app.get("/healthz", (c) => c.json({ ok: true }));
+  app.use("*", async (c, next) => {
+    if (!options.token) return next();
+    const header = c.req.header("authorization") ?? "";
+    const given = header.startsWith("Bearer ") ? header.slice(7) : "";
+    if (!sameToken(given, options.token))
+      return problem(401, "Unauthorized", "A valid bearer token is required");
+    return next();
+  });
+  app.get("/readyz", async (c) => {
+    const ready = await readiness(ctx);
+    return c.json(ready, ready.ok ? 200 : 503);
+  });
+  app.get("/status", async (c) => c.json({ nodes: await clusterStatus(ctx) }));
+  app.get("/metrics", async (c) => {
+    const nodes = [];
+    for (const status of await clusterStatus(ctx)) {
+      nodes.push({
+        status,
+        metrics: await readMetrics(ctx.rt, nodeDirs(ctx.config.spool, status.node)),
+      });
+    }
+    return c.body(renderMetrics(nodes), 200, {
+      "content-type": "text/plain; version=0.0.4; charset=utf-8",
+    });
+  });
+  app.post(
+    "/v1/requests",
+    bodyLimit({
+      maxSize: options.maxBodyBytes,
+      onError: () => problem(413, "Body too large", `At most ${options.maxBodyBytes} bytes`),
+    }),
+    async (c) => {
+      const type = c.req.header("content-type") ?? "";
+      if (!/^application\/json\b/i.test(type))
+        return problem(415, "Unsupported media type", "Send application/json");
+      const text = await c.req.text();
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        return problem(400, "Malformed JSON", "The body is not valid JSON");
+      }
+      const parsed = v.safeParse(RequestBody, json);
+      if (!parsed.success) {
+        const issue = parsed.issues[0];
+        return problem(400, "Invalid request", `${v.getDotPath(issue) ?? "body"} ${issue.message}`);
+      }
+      const body = parsed.output;
+      const key = c.req.header("idempotency-key");
+      // Same key and same body: the same response; same key, other body: 422 (IETF draft).
+      const fingerprint = ctx.rt.hasher("sha256");
+      fingerprint.update(
+        JSON.stringify({
+          paths: body.paths,
+          strategy: body.strategy ?? null,
+          node: body.node ?? null,
+        }),
+      );
+      const digest = fingerprint.hex();
+      let requestId: string | undefined;
+      if (key !== undefined) {
+        if (key.length === 0 || key.length > 255)
+          return problem(400, "Invalid Idempotency-Key", "1 to 255 characters");
+        requestId = requestIdFor(ctx, key);
+        const conflict = await recordFingerprint(ctx, requestId, digest);
+        if (conflict)
+          return problem(
+            422,
+            "Idempotency-Key reused",
+            `Key "${key}" was used with a different body`,
+          );
+      }
+      const submitted = await submitRequest(ctx, {
+        paths: body.paths,
+        requestId,
+        strategy: body.strategy,
+        node: body.node,
+      });
+      const r = submitted.result;
+      if (!r)
+        return problem(
+          409,
+          "In progress",
+          `Request ${submitted.id} is still being dispatched; retry with the same key`,
+        );
+      if (r.status === "rejected") {
+        return problem(400, "Request rejected", `Request ${r.id}: ${r.reason}`);
+      }
+      return c.json({ id: r.id, status: r.status, files: r.files, tasks: r.tasks }, 201);
+    },
+  );
+  return app;
+}
+
+/** Stores the body digest for a key (O_EXCL); returns true when the key has another body. */
+async function recordFingerprint(ctx: JobContext, id: string, digest: string): Promise<boolean> {
+  const dir = spoolDirs(ctx.config.spool).requests;
+  await ctx.rt.fs.mkdirp(dir);
+  const path = `${dir}/${id}.fingerprint`;
+  if (await createAtomically(ctx.rt, path, digest)) return false;
+  return (await ctx.rt.fs.readText(path)).trim() !== digest;
+}

@@ -1,0 +1,172 @@
+/**
+ * `tiermv serve` as a real process over HTTP on loopback.
+ */
+import { afterAll, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import parsePrometheus from "parse-prometheus-text-format";
+import { cli, type Sandbox, sandbox, spawnCli } from "../helpers.ts";
+
+const servers: Subprocess[] = [];
+afterAll(() => {
+  for (const s of servers) s.kill("SIGTERM");
+});
+
+async function serve(box: Sandbox, extra: string[] = []): Promise<string> {
+  const proc = spawnCli(["serve", "--listen", "127.0.0.1:0", ...extra], box.env);
+  servers.push(proc);
+  const reader = proc.stdout.getReader();
+  let text = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`serve exited: ${await new Response(proc.stderr).text()}`);
+    text += new TextDecoder().decode(value);
+    const match = /listening on (http:\/\/\S+)/.exec(text);
+    if (match?.[1]) {
+      reader.releaseLock();
+      return match[1];
+    }
+  }
+}
+
+function fileBox() {
+  const box = sandbox({ target: "file:///tmp/unused" });
+  box.setConfig({ target: `file://${box.dir}/out` });
+  return box;
+}
+
+const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+  fetch(`${url}/v1/requests`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+
+test("healthz, readyz, status and metrics answer; status and metrics match the spool after a run", async () => {
+  const box = fileBox();
+  for (let i = 0; i < 12; i++) box.file(`m/${i}.txt`, `metric ${i}`);
+  await cli(["submit", "--node", "a", box.src], box.env);
+  await cli(["run", "--node", "a"], box.env);
+  await cli(["submit", "--node", "b", "--request-id", "later", box.src], box.env); // left pending
+  const url = await serve(box);
+  expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ ok: true });
+  const ready = await fetch(`${url}/readyz`);
+  expect(ready.status).toBe(200);
+  expect((await ready.json()).checks).toMatchObject({ mount: { ok: true }, target: { ok: true } });
+  const status = (await (await fetch(`${url}/status`)).json()).nodes;
+  expect(status.find((n: { node: string }) => n.node === "a")).toMatchObject({
+    pending: 0,
+    running: 0,
+    done: 1,
+    failed: 0,
+    live: true,
+  });
+  expect(status.find((n: { node: string }) => n.node === "b")).toMatchObject({
+    pending: 1,
+    done: 0,
+  });
+  const metrics = await fetch(`${url}/metrics`);
+  expect(metrics.headers.get("content-type")).toContain("text/plain");
+  const text = await metrics.text();
+  const families = parsePrometheus(text);
+  const family = (name: string) => families.find((f: { name: string }) => f.name === name);
+  const files = family("tiermv_files_total");
+  expect(files.type).toBe("COUNTER");
+  expect(files.metrics).toContainEqual({ labels: { node: "a", outcome: "migrated" }, value: "12" });
+  const queue = family("tiermv_queue_tasks").metrics;
+  expect(queue).toContainEqual({ labels: { node: "b", queue: "pending" }, value: "1" });
+  expect(queue).toContainEqual({ labels: { node: "a", queue: "done" }, value: "1" });
+  const histogram = family("tiermv_file_duration_seconds");
+  expect(histogram.type).toBe("HISTOGRAM");
+  // This parser flattens labelled histograms, so read node a's series from the text itself.
+  expect(text).toContain('tiermv_file_duration_seconds_bucket{node="a",le="+Inf"} 12\n');
+  expect(text).toContain('tiermv_file_duration_seconds_count{node="a"} 12\n');
+  expect(family("tiermv_migrated_bytes_total").metrics[0].value).toBe(String(10 * 8 + 2 * 9)); // "metric 0".."metric 11"
+  expect(
+    family("tiermv_heartbeat_age_seconds").metrics.find(
+      (m: { labels: { node: string } }) => m.labels.node === "c",
+    ).value,
+  ).toBe("-1");
+});
+
+test("POST /v1/requests: same key and body gives the same response, another body 422, concurrent duplicates dispatch once", async () => {
+  const box = fileBox();
+  const paths = Array.from({ length: 5 }, (_, i) => box.file(`h/${i}.txt`, `h${i}`));
+  const url = await serve(box);
+  const first = await post(url, { paths }, { "Idempotency-Key": "key-1" });
+  expect(first.status).toBe(201);
+  const firstBody = await first.json();
+  expect(firstBody).toMatchObject({ id: "key-1", status: "dispatched", files: 5 });
+  const again = await post(url, { paths }, { "Idempotency-Key": "key-1" });
+  expect(again.status).toBe(201);
+  expect(await again.json()).toEqual(firstBody);
+  const reuse = await post(url, { paths: paths.slice(1) }, { "Idempotency-Key": "key-1" });
+  expect(reuse.status).toBe(422);
+  expect(reuse.headers.get("content-type")).toContain("application/problem+json");
+  const concurrent = await Promise.all(
+    Array.from({ length: 6 }, () =>
+      post(url, { paths, strategy: "round-robin" }, { "Idempotency-Key": "key-2" }),
+    ),
+  );
+  const bodies = await Promise.all(concurrent.map((r) => r.json()));
+  expect(concurrent.map((r) => r.status)).toEqual([201, 201, 201, 201, 201, 201]);
+  for (const b of bodies) expect(b).toEqual(bodies[0]);
+  const tasks = (await (await fetch(`${url}/status`)).json()).nodes.reduce(
+    (n: number, s: { pending: number }) => n + s.pending,
+    0,
+  );
+  expect(tasks).toBe(firstBody.tasks.length + bodies[0].tasks.length);
+  // Without a key, one is derived from the body: a repeat is answered, not redone.
+  const derivedA = await (await post(url, { paths: paths.slice(0, 2) })).json();
+  const derivedB = await (await post(url, { paths: paths.slice(0, 2) })).json();
+  expect(derivedB.id).toBe(derivedA.id);
+  expect(derivedB.tasks).toEqual(derivedA.tasks);
+});
+
+test("bad bodies: too large 413, malformed 400, wrong content type 415, invalid fields 400, path outside root 400; all problem details", async () => {
+  const box = fileBox();
+  const url = await serve(box, ["--max-body", "2048"]);
+  const cases: [Response, number][] = [
+    [await post(url, { paths: [`${box.src}/${"x".repeat(4000)}`] }), 413],
+    [await post(url, "{not json"), 400],
+    [
+      await fetch(`${url}/v1/requests`, {
+        method: "POST",
+        headers: { "content-type": "text/plain" },
+        body: "{}",
+      }),
+      415,
+    ],
+    [await post(url, { paths: [] }), 400],
+    [await post(url, { paths: ["relative/path"] }), 400],
+    [await post(url, { paths: ["/etc/passwd"] }), 400],
+  ];
+  for (const [response, status] of cases) {
+    expect(response.status).toBe(status);
+    expect(response.headers.get("content-type")).toContain("application/problem+json");
+    const body = await response.json();
+    expect(body).toMatchObject({ status, title: expect.any(String) });
+    expect(JSON.stringify(body)).not.toContain("    at ");
+  }
+  expect((await fetch(`${url}/nope`)).status).toBe(404);
+});
+
+test("with a token every endpoint but /healthz needs the bearer token; off loopback a token is required", async () => {
+  const box = fileBox();
+  const tokenFile = join(box.dir, "token");
+  writeFileSync(tokenFile, "s3cret-token\n");
+  const url = await serve(box, ["--token-file", tokenFile]);
+  expect((await fetch(`${url}/healthz`)).status).toBe(200);
+  expect((await fetch(`${url}/status`)).status).toBe(401);
+  expect(
+    (await fetch(`${url}/metrics`, { headers: { authorization: "Bearer wrong" } })).status,
+  ).toBe(401);
+  expect((await post(url, { paths: ["/x"] }, { authorization: "Bearer wrong" })).status).toBe(401);
+  expect(
+    (await fetch(`${url}/status`, { headers: { authorization: "Bearer s3cret-token" } })).status,
+  ).toBe(200);
+  const open = await cli(["serve", "--listen", "0.0.0.0:0"], box.env);
+  expect(open.code).toBe(2);
+  expect(open.stderr).toContain("--token-file");
+});
