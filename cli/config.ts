@@ -5,6 +5,8 @@ import { ConfigError } from "../jobs/lib/errors.ts";
 
 export const configArg = {
   config: { type: "string", description: "Config file (JSON); default: $TIERMV_CONFIG" },
+  quiet: { type: "boolean", default: false, description: "Only warnings and errors" },
+  verbose: { type: "boolean", default: false, description: "Also debug lines" },
 } as const;
 
 export async function loadConfig(args: { config?: string }): Promise<Config> {

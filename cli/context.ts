@@ -5,12 +5,14 @@ import { AlreadyRunningError, TiermvError } from "../jobs/lib/errors.ts";
 import { acquireInstanceLock } from "../jobs/lib/instance_lock.ts";
 import { createRuntime } from "../runtime/bun.ts";
 import { loadConfig } from "./config.ts";
+import { configureLogging } from "./logging.ts";
 
 /** Runs `fn` with a context; every target is closed afterwards. */
 export async function withContext<T>(
-  args: { config?: string },
+  args: { config?: string; quiet?: boolean; verbose?: boolean },
   fn: (ctx: JobContext) => Promise<T>,
 ): Promise<T> {
+  configureLogging(args);
   const config = await loadConfig(args);
   const controller = new AbortController();
   const onSignal = () => controller.abort();

@@ -60,6 +60,7 @@ export async function migrateTask(
     counts[outcome.kind]++;
     if (outcome.kind === "migrated") counts.bytes += outcome.bytes;
     durations.observe(Date.now() - started);
+    ctx.onOutcome?.(outcome);
     if (outcome.kind === "busy") busy.push(outcome.path);
     if (outcome.kind === "config") configError ??= outcome.error;
     if (outcome.kind !== "migrated" && outcome.kind !== "skipped")

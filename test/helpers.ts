@@ -106,7 +106,7 @@ export function spawnCli(
 ): Subprocess<"ignore", "pipe", "pipe"> {
   return Bun.spawn([BUN, CLI, ...args], {
     cwd: REPO,
-    env: { ...process.env, ...s3Env(), CONSOLA_LEVEL: "3", ...env },
+    env: { ...process.env, ...s3Env(), TIERMV_LOG: "text", ...env },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",

@@ -1,17 +1,36 @@
 import { defineCommand } from "citty";
 import { consola } from "consola";
 import { assertKnownNode } from "../../jobs/lib/config.ts";
+import type { JobContext } from "../../jobs/lib/context.ts";
 import { UsageError } from "../../jobs/lib/errors.ts";
+import { listTasks, nodeDirs } from "../../jobs/lib/spool.ts";
 import type { TickSummary } from "../../jobs/run_node.ts";
 import { runScheduler } from "../../jobs/scheduler.ts";
 import { configArg } from "../config.ts";
 import { guard, withContext, withNodeLocks } from "../context.ts";
+import { startProgress } from "../progress.ts";
 
 function describe(s: TickSummary): string {
   const c = s.counts;
   const mib = (c.bytes / 1048576).toFixed(1);
   const rolled = s.rollback.reduce((n, r) => n + r.processed, 0);
   return `node ${s.node}: ${s.tasks.length} tasks, ${c.migrated} migrated (${mib} MiB), ${c.skipped} skipped, ${c.busy} busy, ${c.failed} failed, ${c.modified} modified, ${c.vanished} vanished, ${c.rejected + c.config} rejected, ${rolled} rolled back${s.draining ? " (draining)" : ""}`;
+}
+
+/** Entries in the nodes' pending and running tasks: the progress line's total (retries excluded). */
+async function queuedFiles(ctx: JobContext, nodes: string[]): Promise<number> {
+  let total = 0;
+  for (const node of nodes) {
+    const dirs = nodeDirs(ctx.config.spool, node);
+    for (const dir of [dirs.pending, dirs.running]) {
+      for (const name of await listTasks(ctx.rt, dir)) {
+        for await (const line of ctx.rt.fs.readLines(`${dir}/${name}`, { maxLineBytes: 1 << 20 }))
+          if (line) total++;
+        total--; // the header line
+      }
+    }
+  }
+  return total;
 }
 
 export default defineCommand({
@@ -53,6 +72,9 @@ export default defineCommand({
         const nodes = args.all ? ctx.config.nodes : [args.node ?? ""];
         for (const node of nodes) assertKnownNode(ctx.config, node);
         await withNodeLocks(ctx, nodes, async (mine) => {
+          const showProgress = process.stderr.isTTY && !args.json && !args.quiet && !args.watch;
+          const progress = showProgress ? startProgress(await queuedFiles(ctx, mine)) : null;
+          if (progress) ctx.onOutcome = progress.onOutcome;
           const summary = await runScheduler(ctx, {
             nodes: mine,
             watch: args.watch,
@@ -65,6 +87,7 @@ export default defineCommand({
                   }
                 : undefined,
           });
+          progress?.stop();
           if (args.json) {
             const [only] = summary.nodes;
             console.log(

@@ -2,6 +2,7 @@
 import type { Runtime } from "../../runtime/types.ts";
 import type { Config } from "./config.ts";
 import { openTarget } from "./open_target.ts";
+import type { FileOutcome } from "./outcome.ts";
 import type { Target } from "./target.ts";
 
 /** The subset of consola that jobs use, so Deno and tests can pass anything compatible. */
@@ -19,6 +20,8 @@ export interface JobContext {
   signal?: AbortSignal;
   /** Opened targets by URL, shared by every task of a run (keeps connections alive). */
   targets: Map<string, Target>;
+  /** Called with every file outcome (progress display); must not throw. */
+  onOutcome?: (outcome: FileOutcome) => void;
 }
 
 export function createJobContext(
