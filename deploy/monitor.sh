@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Restarts a dead `tiermv run --watch` for one node (for hosts without systemd), e.g. from cron:
+#   * * * * *  /opt/tiermv/deploy/monitor.sh node-a
+# "Dead" means: no heartbeat for STALE_S seconds and no live scheduler process for the node.
+# Starting a second scheduler is harmless anyway: it exits at once if one holds the node lock.
+set -euo pipefail
+node=${1:?usage: monitor.sh NODE}
+: "${TIERMV_CONFIG:?set TIERMV_CONFIG}"
+bin=${TIERMV_BIN:-/opt/tiermv/node_modules/.bin/tiermv}
+log=${TIERMV_LOG_FILE:-/var/log/tiermv/$node.log}
+stale=${STALE_S:-120}
+spool=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["spool"])' "$TIERMV_CONFIG")
+beat="$spool/nodes/$node/heartbeat"
+if [ -f "$beat" ] && [ $(( $(date +%s) - $(stat -c %Y "$beat") )) -lt "$stale" ]; then
+  exit 0
+fi
+if pgrep -f "tiermv.* run --node $node --watch" > /dev/null; then
+  echo "$(date -Is) scheduler for $node runs but its heartbeat is stale (hung mount?)" >> "$log"
+  exit 1
+fi
+echo "$(date -Is) starting scheduler for $node" >> "$log"
+TIERMV_LOG=json nohup "$bin" run --node "$node" --watch >> "$log" 2>&1 &
