@@ -2,11 +2,11 @@
 import type { NodeStatus } from "../status.ts";
 import { DURATION_BUCKETS, type NodeMetrics } from "./metrics_store.ts";
 
-const escape = (value: string) =>
+const escapeLabel = (value: string) =>
   value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 const labels = (pairs: Record<string, string>) =>
   `{${Object.entries(pairs)
-    .map(([k, v]) => `${k}="${escape(v)}"`)
+    .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
     .join(",")}}`;
 
 class Family {
