@@ -211,8 +211,25 @@ async function readStateOrReject(job: FileJob, path: string): Promise<State | nu
   }
 }
 
+/**
+ * Benchmark-only (TIERMV_BENCH_NO_XATTR=1): stat and upload without any xattr, lock or state, to
+ * measure what the protocol costs. Never safe for real use: nothing is committed.
+ */
+async function uploadWithoutProtocol(
+  job: FileJob,
+  path: string,
+  key: string,
+): Promise<FileOutcome> {
+  const stat = await statFile(job, path);
+  if (!stat) return { kind: "vanished", path };
+  const attempt = newAttemptId();
+  const { etag } = await uploadWithRetry(job, key, path, stat, attempt);
+  return { kind: "migrated", path, key, etag, bytes: stat.size, attempt };
+}
+
 async function migrateLocked(job: FileJob, path: string, key: string): Promise<FileOutcome> {
   const { rt } = job;
+  if (rt.process.env("TIERMV_BENCH_NO_XATTR") === "1") return uploadWithoutProtocol(job, path, key);
   // 1. stat; an unchanged committed file is a success without upload.
   const stat = await statFile(job, path);
   if (!stat) return { kind: "vanished", path };

@@ -15,6 +15,7 @@ import {
   S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
+import { FetchHttpHandler } from "@smithy/fetch-http-handler";
 import type { Runtime } from "../../runtime/types.ts";
 import type { Config } from "./config.ts";
 import { mapLimit } from "./pool.ts";
@@ -72,7 +73,6 @@ export function createS3Target(rt: Runtime, url: string, config: Config): Target
   const bucket = match[1];
   const prefix = match[2] ?? "";
   const s3 = config.s3;
-  const sockets = config.migrate.concurrency * s3.partConcurrency + 4;
   const client = new S3Client({
     endpoint: s3.endpoint,
     region: s3.region,
@@ -82,12 +82,9 @@ export function createS3Target(rt: Runtime, url: string, config: Config): Target
       s3.checksums === "when_supported" ? "WHEN_SUPPORTED" : "WHEN_REQUIRED",
     responseChecksumValidation:
       s3.checksums === "when_supported" ? "WHEN_SUPPORTED" : "WHEN_REQUIRED",
-    requestHandler: {
-      requestTimeout: s3.requestTimeoutMs,
-      connectionTimeout: 10_000,
-      httpAgent: { keepAlive: true, maxSockets: sockets },
-      httpsAgent: { keepAlive: true, maxSockets: sockets },
-    },
+    // fetch, not node:http: in Bun it is faster and keeps a third less memory for many small
+    // PUTs (bench/results); connections are kept alive and reused.
+    requestHandler: new FetchHttpHandler({ keepAlive: true, requestTimeout: s3.requestTimeoutMs }),
   });
 
   async function call<T>(op: string, key: string, fn: () => Promise<T>): Promise<T> {

@@ -18,9 +18,12 @@ export interface S3Service {
   stop(): Promise<void>;
 }
 
+/** JVM flags for tests: quick start and small footprint (benchmarks pass their own). */
+export const TEST_JVM_FLAGS = ["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k"];
+
 export async function startS3proxy(
-  options: { port?: number; dataDir?: string } = {},
-): Promise<S3Service> {
+  options: { port?: number; dataDir?: string; jvmFlags?: string[] } = {},
+): Promise<S3Service & { dataDir: string }> {
   const jar = await mavenJar({
     group: "org.gaul",
     artifact: "s3proxy",
@@ -44,16 +47,7 @@ export async function startS3proxy(
     ].join("\n"),
   );
   const proc: Subprocess<"ignore", "pipe", "pipe"> = Bun.spawn(
-    [
-      "java",
-      "-XX:+UseSerialGC",
-      "-XX:TieredStopAtLevel=1",
-      "-Xss512k",
-      "-jar",
-      jar,
-      "--properties",
-      conf,
-    ],
+    ["java", ...(options.jvmFlags ?? TEST_JVM_FLAGS), "-jar", jar, "--properties", conf],
     { stdin: "ignore", stdout: "pipe", stderr: "pipe" },
   );
   const port = await waitForPort(proc);
@@ -63,7 +57,7 @@ export async function startS3proxy(
     rmSync(dir, { recursive: true, force: true });
   };
   process.once("exit", () => proc.kill("SIGKILL"));
-  return { endpoint: `http://127.0.0.1:${port}`, port, stop };
+  return { endpoint: `http://127.0.0.1:${port}`, port, stop, dataDir };
 }
 
 async function waitForPort(proc: Subprocess<"ignore", "pipe", "pipe">): Promise<number> {
