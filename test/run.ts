@@ -41,6 +41,21 @@ if (lint.code !== 0) failedChecks++;
 const types = await step("types", [bin("tsc"), "-p", "."]);
 if (types.code !== 0) failedChecks++;
 
+// The protocol model (docs/model): spin from Debian's packages, installed when missing.
+if (!Bun.which("spin")) {
+  console.log("\n== model: installing spin (apt-get)");
+  Bun.spawnSync(["apt-get", "update", "-qq"], { stdout: "inherit", stderr: "inherit" });
+  Bun.spawnSync(["apt-get", "install", "-y", "-qq", "spin"], {
+    stdout: "inherit",
+    stderr: "inherit",
+  });
+}
+const model = await step("model", ["bash", "docs/model/check.sh"]);
+const modelPassed = (model.output.match(/^ok {4}/gm) ?? []).length;
+const modelFailed =
+  (model.output.match(/^FAIL {2}/gm) ?? []).length +
+  (model.code !== 0 && !/^FAIL/m.test(model.output) ? 1 : 0);
+
 console.log("\n== services: starting s3proxy and Kafka (KRaft)");
 const servicesStarted = Date.now();
 const [s3, kafka] = await Promise.all([startS3proxy(), startKafka()]);
@@ -62,7 +77,8 @@ try {
 } finally {
   await Promise.all([s3.stop(), kafka.destroy()]);
 }
-failed += failedChecks;
+failed += failedChecks + modelFailed;
+passed += modelPassed;
 console.log(`\nnpm test took ${((Date.now() - started) / 1000).toFixed(1)} s`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed > 0 ? 1 : 0);
