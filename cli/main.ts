@@ -22,6 +22,7 @@ const main = defineCommand({
     report: () => import("./commands/report.ts").then((m) => m.default),
     events: () => import("./commands/events.ts").then((m) => m.default),
     serve: () => import("./commands/serve.ts").then((m) => m.default),
+    verify: () => import("./commands/verify.ts").then((m) => m.default),
   },
 });
 
