@@ -47,12 +47,25 @@ function describe(issues: v.BaseIssue<unknown>[]): string {
   return issue ? `${v.getDotPath(issue) ?? "line"} ${issue.message}` : "invalid";
 }
 
-/** Reads only the header; throws TaskFormatError when it is missing or invalid. */
+/** Reads only the header; throws TaskFormatError when it is missing, invalid or unreadable. */
 export async function readTaskHeader(rt: Runtime, path: string): Promise<TaskHeader> {
-  for await (const line of rt.fs.readLines(path, { maxLineBytes: MAX_TASK_LINE_BYTES })) {
-    return parseHeader(path, line);
+  try {
+    for await (const line of rt.fs.readLines(path, { maxLineBytes: MAX_TASK_LINE_BYTES })) {
+      return parseHeader(path, line);
+    }
+  } catch (err) {
+    throw asFormatError(err, path, 1);
   }
   throw new TaskFormatError(path, 1, "the task file is empty");
+}
+
+/** An over-long line or bytes that are not UTF-8 make a task unreadable, not the run crash. */
+function asFormatError(err: unknown, path: string, line: number): unknown {
+  if (err instanceof TaskFormatError) return err;
+  const code = (err as { code?: string }).code;
+  if (code === "ELINETOOLONG" || code === "EILSEQ")
+    return new TaskFormatError(path, line, (err as Error).message);
+  return err;
 }
 
 function parseHeader(path: string, line: string): TaskHeader {
@@ -82,12 +95,7 @@ export async function* readTaskEntries(rt: Runtime, path: string): AsyncGenerato
         : { line, error: `invalid entry: ${describe(result.issues)}` };
     }
   } catch (err) {
-    if (err instanceof TaskFormatError) throw err;
-    const code = (err as { code?: string }).code;
-    if (code === "ELINETOOLONG" || code === "EILSEQ") {
-      throw new TaskFormatError(path, line + 1, (err as Error).message);
-    }
-    throw err;
+    throw asFormatError(err, path, line + 1);
   }
   if (line === 0) throw new TaskFormatError(path, 1, "the task file is empty");
 }
