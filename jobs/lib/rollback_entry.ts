@@ -22,6 +22,7 @@ export interface RollbackResult {
   releasedLock: boolean;
   /** The file still exists and is not committed: it should be migrated again. */
   needsRetry: boolean;
+  abortedUploads: number;
 }
 
 const isMissing = (err: unknown) => ["ENOENT", "ENOTDIR"].includes((err as FsError).code);
@@ -49,6 +50,9 @@ export async function rollbackEntry(ctx: JobContext, entry: JournalEntry): Promi
     await target.delete(entry.key);
     deletedObject = true;
   }
+  // A failed or killed multipart upload of this attempt may linger; we still hold the lock, so
+  // no other attempt can be uploading this key.
+  const aborted = await target.abortIncompleteUploads(entry.key);
   crashPoint(ctx.rt, "mid-rollback");
   let releasedLock = false;
   let needsRetry = false;
@@ -59,5 +63,5 @@ export async function rollbackEntry(ctx: JobContext, entry: JournalEntry): Promi
   } catch (err) {
     if (!isMissing(err)) throw err;
   }
-  return { deletedObject, releasedLock, needsRetry };
+  return { deletedObject, releasedLock, needsRetry, abortedUploads: aborted };
 }

@@ -39,6 +39,12 @@ export interface Target {
   head(key: string): Promise<ObjectInfo | null>;
   /** Deletes the object; a missing object is not an error. */
   delete(key: string): Promise<void>;
+  /**
+   * Aborts multipart uploads of exactly `key` that never completed (a process killed mid-upload
+   * leaves them; they are billed and invisible). Only safe while holding the file's lock.
+   * Returns how many were aborted.
+   */
+  abortIncompleteUploads(key: string): Promise<number>;
   /** Reads an object whole (tests and verify). */
   get(key: string): Promise<Uint8Array | null>;
   /** Lists keys under the target prefix (verify, tests). */

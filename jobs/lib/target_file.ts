@@ -71,6 +71,8 @@ export function createFileTarget(rt: Runtime, url: string): Target {
         return { size: stat.size, etag, meta: { attempt, size, mtimeNs, ino } };
       });
     },
+    // Writes go to a temporary name and are renamed: nothing incomplete stays under a key.
+    abortIncompleteUploads: async () => 0,
     delete(key) {
       return guard("delete", key, () => rt.fs.remove(pathOf(key)));
     },

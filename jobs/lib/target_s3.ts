@@ -10,6 +10,7 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
@@ -212,6 +213,23 @@ export function createS3Target(rt: Runtime, url: string, config: Config): Target
       await call("delete", key, () =>
         client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })),
       );
+    },
+    async abortIncompleteUploads(key) {
+      const out = await call("list multipart uploads of", key, () =>
+        client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key })),
+      );
+      let aborted = 0;
+      for (const upload of out.Uploads ?? []) {
+        if (upload.Key !== key || !upload.UploadId) continue;
+        const uploadId = upload.UploadId;
+        await call("abort multipart upload of", key, () =>
+          client.send(
+            new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }),
+          ),
+        );
+        aborted++;
+      }
+      return aborted;
     },
     async get(key) {
       try {

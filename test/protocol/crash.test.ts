@@ -5,11 +5,13 @@
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { ListMultipartUploadsCommand } from "@aws-sdk/client-s3";
 import { readLock, readState } from "../../jobs/lib/file_state.ts";
 import { createS3Target } from "../../jobs/lib/target_s3.ts";
 import { createRuntime } from "../../runtime/bun.ts";
 import { checkInvariants, startCluster } from "../cluster.ts";
 import { cli, randomBytes, spawnCli, waitFor } from "../helpers.ts";
+import { s3Client } from "../services/shared.ts";
 
 const rt = createRuntime();
 const KILLED = 137; // 128 + SIGKILL
@@ -129,5 +131,30 @@ test("kill -9 mid-upload (request sent, response pending), then restart: every f
   const report = await checkInvariants(c);
   expect(report.violations).toEqual([]);
   expect(report.committed).toBe(6);
+  await c.stop();
+});
+
+test("kill -9 in the middle of a multipart upload: the restart aborts the incomplete upload and migrates the file", async () => {
+  const c = await startCluster(["a"]);
+  c.box.file("big/large.bin", randomBytes(17 * 1024 * 1024, 77));
+  await c.submit("a", [c.box.src]);
+  c.proxies.a?.setMode("hold");
+  const proc = spawnCli(["run", "--node", "a", "--config", c.configOf("a")], c.box.env);
+  const client = s3Client(c.endpoint);
+  // The upload is started on the server (its reply is held): then the node dies.
+  await waitFor(async () => {
+    const list = await client.send(new ListMultipartUploadsCommand({ Bucket: c.bucket }));
+    return (list.Uploads ?? []).length === 1;
+  }, "a multipart upload in progress");
+  proc.kill("SIGKILL");
+  expect(await proc.exited).toBe(KILLED);
+  c.proxies.a?.release();
+  await c.quiesce();
+  const after = await client.send(new ListMultipartUploadsCommand({ Bucket: c.bucket }));
+  expect(after.Uploads ?? []).toEqual([]);
+  client.destroy();
+  const report = await checkInvariants(c);
+  expect(report.violations).toEqual([]);
+  expect(report.committed).toBe(1);
   await c.stop();
 });
