@@ -1,24 +1,10 @@
 /** The Deno runtime: node:fs for files, Deno.dlopen to libc for xattrs (needs --allow-ffi). */
-import { errnoName, FsError, xattrError } from "./errors.ts";
+import { errnoName, FsError } from "./errors.ts";
 import { hasher, md5, md5File, nodeFs } from "./node_fs.ts";
 import { createNodeProcess } from "./node_process.ts";
-import type {
-  FetchHandler,
-  FileKind,
-  FileStat,
-  HttpServer,
-  Runtime,
-  RuntimeFs,
-  RuntimeXattr,
-} from "./types.ts";
-import {
-  cString,
-  ENODATA,
-  ERANGE,
-  modeFlags,
-  parseNameList,
-  XATTR_SIZE_MAX,
-} from "./xattr_codec.ts";
+import type { FetchHandler, FileKind, FileStat, HttpServer, Runtime, RuntimeFs } from "./types.ts";
+import { cString } from "./xattr_codec.ts";
+import { xattrOverLibc } from "./xattr_libc.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: Deno's global is absent from Bun's type definitions.
 const DenoNs = (globalThis as any).Deno;
@@ -37,48 +23,14 @@ function errno(): number {
   return location === null ? 0 : new DenoNs.UnsafePointerView(location).getInt32(0);
 }
 
-const EMPTY = new Uint8Array(1);
-
-const xattr: RuntimeXattr = {
-  async get(path, name) {
-    let size = 4096;
-    for (;;) {
-      const buffer = new Uint8Array(size);
-      const n = Number(libc.getxattr(cString(path), cString(name), buffer, BigInt(size)));
-      if (n >= 0) return buffer.slice(0, n);
-      const code = errno();
-      if (code === ENODATA) return null;
-      if (code === ERANGE && size < XATTR_SIZE_MAX) {
-        size = XATTR_SIZE_MAX;
-        continue;
-      }
-      throw xattrError(code, "read", path, name);
-    }
-  },
-  async set(path, name, value, mode) {
-    const data = value.length === 0 ? EMPTY : value;
-    const rc = libc.setxattr(
-      cString(path),
-      cString(name),
-      data,
-      BigInt(value.length),
-      modeFlags(mode),
-    );
-    if (rc !== 0) throw xattrError(errno(), "write", path, name);
-  },
-  async remove(path, name) {
-    if (libc.removexattr(cString(path), cString(name)) === 0) return true;
-    const code = errno();
-    if (code === ENODATA) return false;
-    throw xattrError(code, "remove", path, name);
-  },
-  async list(path) {
-    const buffer = new Uint8Array(XATTR_SIZE_MAX);
-    const n = Number(libc.listxattr(cString(path), buffer, BigInt(XATTR_SIZE_MAX)));
-    if (n < 0) throw xattrError(errno(), "list", path, "*");
-    return parseNameList(buffer, n);
-  },
-};
+const xattr = xattrOverLibc({
+  getxattr: (path, name, value, size) => Number(libc.getxattr(path, name, value, BigInt(size))),
+  setxattr: (path, name, value, size, flags) =>
+    libc.setxattr(path, name, value, BigInt(size), flags),
+  removexattr: (path, name) => libc.removexattr(path, name),
+  listxattr: (path, list, size) => Number(libc.listxattr(path, list, BigInt(size))),
+  errno,
+});
 
 // Deno's stat (and its node:fs bigint stat) rounds mtime to milliseconds; the protocol compares
 // nanoseconds with states that Bun wrote, so read them exactly with statx(2).

@@ -7,6 +7,7 @@ import * as v from "valibot";
 import { FsError } from "../../runtime/errors.ts";
 import type { Runtime } from "../../runtime/types.ts";
 import { newAttemptId } from "./ids.ts";
+import { writePathList } from "./path_list_file.ts";
 
 export const STRATEGIES = ["hash", "hash-dir", "round-robin"] as const;
 export type Strategy = (typeof STRATEGIES)[number];
@@ -107,21 +108,7 @@ export async function publishRequest(
 ): Promise<boolean> {
   await rt.fs.mkdirp(dirs.tmpDir);
   const tmp = `${dirs.tmpDir}/${newAttemptId()}.partial`;
-  const writer = await rt.fs.openWriter(tmp);
-  try {
-    await writer.write(`${JSON.stringify(header)}\n`);
-    let batch = "";
-    for await (const path of paths) {
-      batch += `${JSON.stringify({ path })}\n`;
-      if (batch.length > 64 * 1024) {
-        await writer.write(batch);
-        batch = "";
-      }
-    }
-    if (batch) await writer.write(batch);
-  } finally {
-    await writer.close();
-  }
+  await writePathList(rt, tmp, header, paths);
   try {
     await rt.fs.link(tmp, dirs.finalPath());
     return true;

@@ -6,6 +6,7 @@
 import * as v from "valibot";
 import type { Runtime } from "../../runtime/types.ts";
 import { TaskFormatError } from "./errors.ts";
+import { writePathList } from "./path_list_file.ts";
 
 export const TaskHeaderSchema = v.object({
   v: v.literal(1),
@@ -112,23 +113,7 @@ export async function publishTask(
 ): Promise<number> {
   await rt.fs.mkdirp(dirs.tmpDir);
   const tmpPath = `${dirs.tmpDir}/${header.id}.task`;
-  const writer = await rt.fs.openWriter(tmpPath);
-  let count = 0;
-  try {
-    await writer.write(`${JSON.stringify(header)}\n`);
-    let batch = "";
-    for await (const path of paths) {
-      batch += `${JSON.stringify({ path })}\n`;
-      count++;
-      if (batch.length > 64 * 1024) {
-        await writer.write(batch);
-        batch = "";
-      }
-    }
-    if (batch) await writer.write(batch);
-  } finally {
-    await writer.close();
-  }
+  const count = await writePathList(rt, tmpPath, header, paths);
   await rt.fs.rename(tmpPath, dirs.finalPath);
   await rt.fs.syncDir(dirs.finalPath.slice(0, dirs.finalPath.lastIndexOf("/")));
   return count;
