@@ -69,7 +69,7 @@ interface Tuning {
 
 const TUNING: Record<string, Tuning> = {
   W1: {
-    tiermv: { concurrency: 48, partConcurrency: 4, partSize: 16 << 20 },
+    tiermv: { concurrency: 32, partConcurrency: 4, partSize: 16 << 20 },
     rclone: ["--transfers", "32", "--checkers", "32"],
     awsConcurrency: 32,
   },
