@@ -138,6 +138,21 @@ export const nodeFs: RuntimeFs = {
         await handle.close();
       }
     }),
+  readInto: (path, offset, target) =>
+    wrap("read", path, async () => {
+      const handle = await fsp.open(path, "r");
+      try {
+        let got = 0;
+        while (got < target.length) {
+          const { bytesRead } = await handle.read(target, got, target.length - got, offset + got);
+          if (bytesRead === 0) break;
+          got += bytesRead;
+        }
+        return got;
+      } finally {
+        await handle.close();
+      }
+    }),
   writeDurable: (path, data) => wrap("write", path, () => writeAndSync(path, "w", data)),
   createExclusive: (path, data) => wrap("create", path, () => writeAndSync(path, "wx", data)),
   appendDurable: (path, data) =>

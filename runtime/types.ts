@@ -32,6 +32,8 @@ export interface RuntimeFs {
   readText(path: string): Promise<string>;
   /** Reads `length` bytes at `offset` (fewer at end of file). */
   readRange(path: string, offset: number, length: number): Promise<Uint8Array>;
+  /** Fills `target` from `offset`; returns the bytes read (fewer at end of file). */
+  readInto(path: string, offset: number, target: Uint8Array): Promise<number>;
   /** Creates or truncates, writes, fsyncs and closes. */
   writeDurable(path: string, data: string | Uint8Array): Promise<void>;
   /** Creates with O_EXCL, writes, fsyncs. Throws FsError EEXIST if the file exists. */

@@ -29,6 +29,8 @@ const S3Settings = v.object({
   multipartThreshold: v.optional(PositiveInt, 16 * 1024 * 1024),
   partSize: v.optional(v.pipe(PositiveInt, v.minValue(5 * 1024 * 1024)), 8 * 1024 * 1024),
   partConcurrency: v.optional(PositiveInt, 4),
+  /** File content held in memory for uploads at once (bodies need their MD5 before sending). */
+  maxBufferBytes: v.optional(PositiveInt, 64 * 1024 * 1024),
   requestTimeoutMs: v.optional(PositiveInt, 120_000),
 });
 

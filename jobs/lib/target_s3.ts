@@ -18,6 +18,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { FetchHttpHandler } from "@smithy/fetch-http-handler";
 import type { Runtime } from "../../runtime/types.ts";
+import { BufferBudget } from "./buffer_budget.ts";
 import type { Config } from "./config.ts";
 import { mapLimit } from "./pool.ts";
 import {
@@ -74,6 +75,7 @@ export function createS3Target(rt: Runtime, url: string, config: Config): Target
   const bucket = match[1];
   const prefix = match[2] ?? "";
   const s3 = config.s3;
+  const budget = new BufferBudget(Math.max(s3.maxBufferBytes, s3.partSize));
   const client = new S3Client({
     endpoint: s3.endpoint,
     region: s3.region,
@@ -96,24 +98,42 @@ export function createS3Target(rt: Runtime, url: string, config: Config): Target
     }
   }
 
+  /** Reads a body into a budgeted buffer, runs `send` with it, and always gives the buffer back. */
+  async function withBody<T>(
+    path: string,
+    offset: number,
+    size: number,
+    send: (body: Uint8Array) => Promise<T>,
+  ): Promise<T> {
+    const body = await budget.acquire(size);
+    try {
+      const got = await rt.fs.readInto(path, offset, body);
+      // A file that shrank: send what is there; the verify step then sees the change.
+      return await send(got === size ? body : body.subarray(0, got));
+    } finally {
+      budget.release(body);
+    }
+  }
+
   async function putSingle(
     key: string,
     source: UploadSource,
     meta: ObjectMeta,
     signal?: AbortSignal,
   ) {
-    const body = await rt.fs.readRange(source.path, 0, source.size);
-    const out = await call("upload", key, () =>
-      client.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: key,
-          Body: body,
-          ContentLength: body.length,
-          ContentMD5: base64(rt.md5(body)),
-          Metadata: metaToHeaders(meta),
-        }),
-        { abortSignal: signal },
+    const out = await withBody(source.path, 0, source.size, (body) =>
+      call("upload", key, () =>
+        client.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            Body: body,
+            ContentLength: body.length,
+            ContentMD5: base64(rt.md5(body)),
+            Metadata: metaToHeaders(meta),
+          }),
+          { abortSignal: signal },
+        ),
       ),
     );
     return { etag: unquote(out.ETag) };
@@ -145,23 +165,21 @@ export function createS3Target(rt: Runtime, url: string, config: Config): Target
     try {
       const parts = await mapLimit(numbers, s3.partConcurrency, async (partNumber) => {
         const offset = (partNumber - 1) * s3.partSize;
-        const body = await rt.fs.readRange(
-          source.path,
-          offset,
-          Math.min(s3.partSize, source.size - offset),
-        );
-        const out = await call(`upload part ${partNumber} of`, key, () =>
-          client.send(
-            new UploadPartCommand({
-              Bucket: bucket,
-              Key: key,
-              UploadId: uploadId,
-              PartNumber: partNumber,
-              Body: body,
-              ContentLength: body.length,
-              ContentMD5: base64(rt.md5(body)),
-            }),
-            { abortSignal: signal },
+        const length = Math.min(s3.partSize, source.size - offset);
+        const out = await withBody(source.path, offset, length, (body) =>
+          call(`upload part ${partNumber} of`, key, () =>
+            client.send(
+              new UploadPartCommand({
+                Bucket: bucket,
+                Key: key,
+                UploadId: uploadId,
+                PartNumber: partNumber,
+                Body: body,
+                ContentLength: body.length,
+                ContentMD5: base64(rt.md5(body)),
+              }),
+              { abortSignal: signal },
+            ),
           ),
         );
         return { PartNumber: partNumber, ETag: out.ETag };

@@ -1,0 +1,42 @@
+/**
+ * Bounds the bytes of file content held in memory for uploads (single PUT bodies and multipart
+ * parts): every body needs its MD5 before it is sent, so it is read into memory first. Without a
+ * bound, 8 files x 4 parts x 16 MiB are in flight at once and garbage collection lags behind
+ * (bench: 1.9 GiB peak RSS on W2). Large buffers are reused, so the heap stays at the budget.
+ */
+
+/** Buffers smaller than this are plain allocations: cheap, and collected fast. */
+const POOLED_MIN = 1 << 20;
+
+export class BufferBudget {
+  private inUse = 0;
+  private readonly waiters: (() => void)[] = [];
+  private readonly free = new Map<number, Uint8Array[]>();
+
+  constructor(private readonly maxBytes: number) {}
+
+  /** Waits until `size` bytes fit in the budget (one oversized buffer may always proceed alone). */
+  async acquire(size: number): Promise<Uint8Array> {
+    const capacity = size >= POOLED_MIN ? 2 ** Math.ceil(Math.log2(size)) : size;
+    while (this.inUse > 0 && this.inUse + capacity > this.maxBytes) {
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+    this.inUse += capacity;
+    const reused = this.free.get(capacity)?.pop();
+    const buffer = reused ?? new Uint8Array(capacity);
+    return buffer.subarray(0, size);
+  }
+
+  /** Returns a buffer from `acquire`; it must no longer be in use by any request. */
+  release(view: Uint8Array): void {
+    const capacity = view.buffer.byteLength;
+    this.inUse -= capacity;
+    if (capacity >= POOLED_MIN) {
+      const list = this.free.get(capacity) ?? [];
+      // Keep at most what the budget could hold; drop the rest for the collector.
+      if ((list.length + 1) * capacity <= this.maxBytes) list.push(new Uint8Array(view.buffer));
+      this.free.set(capacity, list);
+    }
+    for (const wake of this.waiters.splice(0)) wake();
+  }
+}
