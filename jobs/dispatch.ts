@@ -216,6 +216,14 @@ export async function dispatchRequest(ctx: JobContext, id: string): Promise<Disp
   const lock = await lockRequest(rt, ledger);
   if (!lock) return { kind: "busy" };
   try {
+    // Check again under the lock: another dispatcher may have finished between our first look
+    // and taking the lock (then the plan and the inbox file are gone, and the result is there).
+    const finished = await readResult(rt, ledger);
+    if (finished) {
+      await rt.fs.remove(requestPath);
+      return { kind: "done", result: finished };
+    }
+    if (!(await rt.fs.exists(requestPath))) return { kind: "missing" };
     await createEntry(rt, ledger, {
       v: 1,
       id,

@@ -40,7 +40,7 @@ test("a second request with the same id is answered with the first one's result,
 test("two concurrent submitters with the same id: the request is dispatched exactly once", async () => {
   const box = sandbox({ target: "file:///tmp/unused", extra: { dispatch: { maxFiles: 20 } } });
   const files = tree(box, 200);
-  for (let round = 0; round < 3; round++) {
+  for (let round = 0; round < 8; round++) {
     const id = `concurrent-${round}`;
     const procs = [0, 1].map(() =>
       spawnCli(["submit", "--json", "--request-id", id, box.src], box.env),
