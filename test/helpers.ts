@@ -16,9 +16,15 @@ const BUN = process.execPath;
 for (const [k, v] of Object.entries(s3Env())) process.env[k] = v;
 
 const cleanups: (() => void)[] = [];
-afterAll(() => {
+const cleanUp = () => {
   for (const fn of cleanups.splice(0)) fn();
-});
+};
+try {
+  afterAll(cleanUp);
+} catch {
+  // Outside `bun test` (the chaos script): clean up when the process exits.
+  process.once("exit", cleanUp);
+}
 
 export interface Sandbox {
   dir: string;
