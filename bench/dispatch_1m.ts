@@ -1,14 +1,19 @@
 /**
  * Dispatch rate and peak RSS for a 1,000,000-path request (`bun bench/dispatch_1m.ts`).
  * The request's paths cycle over 10,000 real tiny files (dispatch lstat's every path), it is
- * submitted with `--from` (streamed), and the submit process's peak RSS is read from
- * /proc/<pid>/status (VmHWM) as it exits... via GNU time when present, else from bun itself.
+ * submitted with `--from` (streamed), and the submit process's peak RSS is read with GNU time
+ * (Debian's `time`, installed when missing).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const PATHS = Number(process.argv[2] ?? 1_000_000);
+if (!existsSync("/usr/bin/time"))
+  Bun.spawnSync(["apt-get", "install", "-y", "-qq", "time"], {
+    stdout: "inherit",
+    stderr: "inherit",
+  });
 const FILES = 10_000;
 const REPO = new URL("..", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "tiermv-bench-dispatch-"));

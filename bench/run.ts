@@ -49,6 +49,7 @@ function ensureTools() {
   const missing = [
     ["rclone", "/usr/bin/rclone"],
     ["awscli", "/usr/bin/aws"],
+    ["time", "/usr/bin/time"],
   ].filter(([, bin]) => !existsSync(bin ?? ""));
   if (missing.length === 0) return;
   const pkgs = missing.map(([p]) => p ?? "");

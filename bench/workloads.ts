@@ -9,6 +9,7 @@ import {
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
+import { xorshift } from "../test/prng.ts";
 
 export interface Workload {
   name: string;
@@ -16,16 +17,6 @@ export interface Workload {
   dir: string;
   files: number;
   bytes: number;
-}
-
-function xorshift(seed: number) {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 4294967296;
-  };
 }
 
 /** Writes `size` pseudo-random bytes (incompressible enough, cheap to make) in 1 MiB chunks. */

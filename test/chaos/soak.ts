@@ -32,16 +32,6 @@ export interface SoakResult {
   seconds: number;
 }
 
-function prng(seed: number) {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 4294967296;
-  };
-}
-
 export async function soak(options: {
   faults: number;
   seed: number;
@@ -49,7 +39,7 @@ export async function soak(options: {
 }): Promise<SoakResult> {
   const started = Date.now();
   const log = options.log ?? (() => {});
-  const random = prng(options.seed);
+  const random = xorshift(options.seed);
   const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)] as T;
   const s3 = await s3Service();
   const kafka = await startKafka();
