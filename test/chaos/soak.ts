@@ -16,6 +16,7 @@ import {
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { cli, randomBytes, sandbox, spawnCli } from "../helpers.ts";
+import { xorshift } from "../prng.ts";
 import { consumeAll } from "../report/kafka_helpers.ts";
 import { type FaultProxy, startFaultProxy } from "../services/fault_proxy.ts";
 import { startKafka } from "../services/kafka.ts";
