@@ -396,7 +396,9 @@ function writeReport(rows: Row[], ceiling: string, w4row: string) {
     );
   const text = `${lines.join("\n")}\n`;
   mkdirSync(join(REPO, "bench/results"), { recursive: true });
-  const file = join(REPO, "bench/results", `${date}.md`);
+  // Partial runs (--only, --tools) never overwrite the day's full results.
+  const suffix = only || onlyTools ? "-partial" : "";
+  const file = join(REPO, "bench/results", `${date}${suffix}.md`);
   writeFileSync(file, text);
   console.log(`\n${text}\nWritten to ${file}`);
 }
