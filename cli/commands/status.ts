@@ -19,7 +19,7 @@ function table(rows: NodeStatus[]): string {
     "bad",
     "heartbeat",
     "state",
-    "outbox",
+    "outbox-lag",
     "failed-files",
   ];
   const body = rows.map((r) => [
