@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { measure } from "./measure.ts";
 
 const PATHS = Number(process.argv[2] ?? 1_000_000);
 if (!existsSync("/usr/bin/time"))
@@ -39,35 +40,15 @@ writeFileSync(
   }),
 );
 
-const started = performance.now();
-const proc = Bun.spawn(
-  [
-    "/usr/bin/time",
-    "-f",
-    "%M",
-    process.execPath,
-    join(REPO, "cli/main.ts"),
-    "submit",
-    "--from",
-    list,
-    "--json",
-  ],
+const m = await measure(
+  [process.execPath, join(REPO, "cli/main.ts"), "submit", "--from", list, "--json"],
   {
-    env: { ...process.env, TIERMV_CONFIG: config },
-    stdout: "pipe",
-    stderr: "pipe",
+    ...process.env,
+    TIERMV_CONFIG: config,
   },
 );
-const [out, err, code] = await Promise.all([
-  new Response(proc.stdout).text(),
-  new Response(proc.stderr).text(),
-  proc.exited,
-]);
-const seconds = (performance.now() - started) / 1000;
-if (code !== 0) throw new Error(`submit failed: ${err}`);
-const result = JSON.parse(out).result;
-const rssKiB = Number(err.trim().split("\n").at(-1));
+const result = JSON.parse(m.stdout).result;
 console.log(
-  `dispatch: ${result.files} paths in ${result.tasks.length} tasks, ${seconds.toFixed(1)} s, ${Math.round(result.files / seconds)} paths/s, peak RSS ${(rssKiB / 1024).toFixed(0)} MiB`,
+  `dispatch: ${result.files} paths in ${result.tasks.length} tasks, ${m.wall.toFixed(1)} s, ${Math.round(result.files / m.wall)} paths/s, peak RSS ${m.rssMiB.toFixed(0)} MiB`,
 );
 rmSync(dir, { recursive: true, force: true });

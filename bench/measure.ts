@@ -4,6 +4,7 @@ export interface Measurement {
   wall: number;
   rssMiB: number;
   cpu: number;
+  stdout: string;
 }
 
 export async function measure(
@@ -24,7 +25,7 @@ export async function measure(
   if (code !== 0 || !line)
     throw new Error(`${cmd.join(" ")} failed (${code}):\n${err.slice(-3000)}\n${out.slice(-1000)}`);
   const [wall, rss, user, sys] = line.slice(5).split(" ").map(Number);
-  return { wall: wall ?? 0, rssMiB: (rss ?? 0) / 1024, cpu: (user ?? 0) + (sys ?? 0) };
+  return { wall: wall ?? 0, rssMiB: (rss ?? 0) / 1024, cpu: (user ?? 0) + (sys ?? 0), stdout: out };
 }
 
 export function median(values: number[]): number {
