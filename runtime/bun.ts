@@ -1,6 +1,6 @@
 /** The Bun runtime: node:fs for files, bun:ffi to libc for xattrs. */
 import { dlopen, FFIType, read } from "bun:ffi";
-import { hasher, md5, md5File, nodeFs } from "./node_fs.ts";
+import { hasher, md5, md5File, md5Range, nodeFs } from "./node_fs.ts";
 import { createNodeProcess } from "./node_process.ts";
 import type { FetchHandler, HttpServer, Runtime } from "./types.ts";
 import { xattrOverLibc } from "./xattr_libc.ts";
@@ -26,7 +26,19 @@ const xattr = xattrOverLibc({
 });
 
 export function createRuntime(): Runtime {
-  return { name: "bun", fs: nodeFs, xattr, process: createNodeProcess(), md5, md5File, hasher };
+  return {
+    name: "bun",
+    fs: nodeFs,
+    xattr,
+    process: createNodeProcess(),
+    md5,
+    md5File,
+    md5Range,
+    hasher,
+    // Bun's fetch reads a file-backed Blob as it sends: large bodies are never copied into the
+    // heap (bench/results: W3 peak RSS 320 -> 104 MiB, and faster).
+    fileBody: (path, offset, size) => Bun.file(path).slice(offset, offset + size),
+  };
 }
 
 /** Serves `fetch` with Bun.serve on hostname:port (port 0: a free one). */

@@ -1,6 +1,6 @@
 /** The Deno runtime: node:fs for files, Deno.dlopen to libc for xattrs (needs --allow-ffi). */
 import { errnoName, FsError } from "./errors.ts";
-import { hasher, md5, md5File, nodeFs } from "./node_fs.ts";
+import { hasher, md5, md5File, md5Range, nodeFs } from "./node_fs.ts";
 import { createNodeProcess } from "./node_process.ts";
 import type { FetchHandler, FileKind, FileStat, HttpServer, Runtime, RuntimeFs } from "./types.ts";
 import { cString } from "./xattr_codec.ts";
@@ -69,7 +69,7 @@ const fs: RuntimeFs = {
 };
 
 export function createRuntime(): Runtime {
-  return { name: "deno", fs, xattr, process: createNodeProcess(), md5, md5File, hasher };
+  return { name: "deno", fs, xattr, process: createNodeProcess(), md5, md5File, md5Range, hasher };
 }
 
 /** Serves `fetch` with Deno.serve on hostname:port (port 0: a free one). */

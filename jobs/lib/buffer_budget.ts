@@ -1,8 +1,8 @@
 /**
- * Bounds the bytes of file content held in memory for uploads (single PUT bodies and multipart
- * parts): every body needs its MD5 before it is sent, so it is read into memory first. Without a
- * bound, 8 files x 4 parts x 16 MiB are in flight at once and garbage collection lags behind
- * (bench: 1.9 GiB peak RSS on W2). Large buffers are reused, so the heap stays at the budget.
+ * Bounds the bytes of file content held in memory for uploads: bodies under 1 MiB, and every body
+ * on a runtime that cannot send a file-backed one (Deno); see target_s3.ts. Without a bound,
+ * 8 files x 4 parts x 16 MiB are in flight at once and garbage collection lags behind (bench: 1.9
+ * GiB peak RSS on W2). Large buffers are reused, so the heap stays at the budget.
  */
 
 /** Buffers smaller than this are plain allocations: cheap, and collected fast. */

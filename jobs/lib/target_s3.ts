@@ -67,6 +67,9 @@ function base64(bytes: Uint8Array): string {
   return btoa(text);
 }
 
+/** Bodies from this size up are sent file-backed where the runtime can (see `withBody`). */
+const FILE_BODY_MIN = 1 << 20;
+
 const unquote = (etag: string | undefined) => (etag ?? "").replace(/^"|"$/g, "");
 
 export function createS3Target(rt: Runtime, url: string, config: Config): Target {
@@ -98,21 +101,49 @@ export function createS3Target(rt: Runtime, url: string, config: Config): Target
     }
   }
 
-  /** Reads a body into a budgeted buffer, runs `send` with it, and always gives the buffer back. */
+  /**
+   * Runs `send` with a body for `size` bytes of `path` from `offset` and its MD5. Large bodies are
+   * file-backed where the runtime can send them so (never copied into the heap); the rest are
+   * read into a budgeted buffer, always given back.
+   */
   async function withBody<T>(
+    key: string,
     path: string,
     offset: number,
     size: number,
-    send: (body: Uint8Array) => Promise<T>,
+    send: (body: Uint8Array | Blob, md5: Uint8Array) => Promise<T>,
   ): Promise<T> {
+    if (rt.fileBody && size >= FILE_BODY_MIN) {
+      const md5 = await rt.md5Range(path, offset, size);
+      try {
+        return await send(rt.fileBody(path, offset, size), md5);
+      } catch (err) {
+        throw await explainShrunk(err, key, path, offset + size);
+      }
+    }
     const body = await budget.acquire(size);
     try {
       const got = await rt.fs.readInto(path, offset, body);
+      const sent = got === size ? body : body.subarray(0, got);
       // A file that shrank: send what is there; the verify step then sees the change.
-      return await send(got === size ? body : body.subarray(0, got));
+      return await send(sent, rt.md5(sent));
     } finally {
       budget.release(body);
     }
+  }
+
+  /**
+   * A file-backed body is read while it is sent: a file that shrank or vanished since its MD5
+   * makes the request fail in ways that look like other faults (a 403 for a short body). Say
+   * what happened instead, so it is journalled as a failure of this file, not of the target.
+   */
+  async function explainShrunk(err: unknown, key: string, path: string, end: number) {
+    const now = await rt.fs.stat(path).catch(() => null);
+    if (now && now.size >= end) return err;
+    const what = now ? `shrank to ${now.size} bytes` : "vanished";
+    return new TargetError("permanent", "upload", key, `"${path}" ${what} while it was sent`, {
+      cause: err,
+    });
   }
 
   async function putSingle(
@@ -121,15 +152,15 @@ export function createS3Target(rt: Runtime, url: string, config: Config): Target
     meta: ObjectMeta,
     signal?: AbortSignal,
   ) {
-    const out = await withBody(source.path, 0, source.size, (body) =>
+    const out = await withBody(key, source.path, 0, source.size, (body, md5) =>
       call("upload", key, () =>
         client.send(
           new PutObjectCommand({
             Bucket: bucket,
             Key: key,
             Body: body,
-            ContentLength: body.length,
-            ContentMD5: base64(rt.md5(body)),
+            ContentLength: body instanceof Blob ? body.size : body.length,
+            ContentMD5: base64(md5),
             Metadata: metaToHeaders(meta),
           }),
           { abortSignal: signal },
@@ -166,7 +197,7 @@ export function createS3Target(rt: Runtime, url: string, config: Config): Target
       const parts = await mapLimit(numbers, s3.partConcurrency, async (partNumber) => {
         const offset = (partNumber - 1) * s3.partSize;
         const length = Math.min(s3.partSize, source.size - offset);
-        const out = await withBody(source.path, offset, length, (body) =>
+        const out = await withBody(key, source.path, offset, length, (body, md5) =>
           call(`upload part ${partNumber} of`, key, () =>
             client.send(
               new UploadPartCommand({
@@ -175,8 +206,8 @@ export function createS3Target(rt: Runtime, url: string, config: Config): Target
                 UploadId: uploadId,
                 PartNumber: partNumber,
                 Body: body,
-                ContentLength: body.length,
-                ContentMD5: base64(rt.md5(body)),
+                ContentLength: body instanceof Blob ? body.size : body.length,
+                ContentMD5: base64(md5),
               }),
               { abortSignal: signal },
             ),
