@@ -1,16 +1,34 @@
-/** Runs a command under GNU time: wall seconds, peak RSS and CPU seconds (user + system). */
+/**
+ * Runs a command under GNU time: wall seconds, peak RSS and CPU seconds (user + system), and the
+ * CPU seconds another process (the S3 server) spent meanwhile.
+ */
+import { readFileSync } from "node:fs";
 
 export interface Measurement {
   wall: number;
   rssMiB: number;
   cpu: number;
+  /** CPU seconds of the `serverPid` process during the run (0 without one). */
+  serverCpu: number;
   stdout: string;
+}
+
+const CLOCK_TICKS = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim()) || 100;
+
+/** User + system CPU seconds of a process so far, from /proc/PID/stat (fields 14 and 15). */
+export function processCpu(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
 export async function measure(
   cmd: string[],
   env: Record<string, string | undefined>,
+  serverPid?: number,
 ): Promise<Measurement> {
+  const serverBefore = serverPid ? processCpu(serverPid) : 0;
   const proc = Bun.spawn(["/usr/bin/time", "-f", "TIME %e %M %U %S", ...cmd], {
     env,
     stdout: "pipe",
@@ -21,11 +39,18 @@ export async function measure(
     new Response(proc.stderr).text(),
     proc.exited,
   ]);
+  const serverCpu = serverPid ? processCpu(serverPid) - serverBefore : 0;
   const line = err.split("\n").findLast((l) => l.startsWith("TIME "));
   if (code !== 0 || !line)
     throw new Error(`${cmd.join(" ")} failed (${code}):\n${err.slice(-3000)}\n${out.slice(-1000)}`);
   const [wall, rss, user, sys] = line.slice(5).split(" ").map(Number);
-  return { wall: wall ?? 0, rssMiB: (rss ?? 0) / 1024, cpu: (user ?? 0) + (sys ?? 0), stdout: out };
+  return {
+    wall: wall ?? 0,
+    rssMiB: (rss ?? 0) / 1024,
+    cpu: (user ?? 0) + (sys ?? 0),
+    serverCpu,
+    stdout: out,
+  };
 }
 
 export function median(values: number[]): number {

@@ -9,7 +9,7 @@
 
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { CreateBucketCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { createRuntime } from "../runtime/bun.ts";
 import { ACCESS_KEY, SECRET_KEY, startS3proxy } from "../test/services/s3proxy.ts";
@@ -63,24 +63,46 @@ function ensureTools() {
 }
 
 interface Tuning {
-  tiermv: { concurrency: number; partConcurrency: number; partSize: number };
+  tiermv: {
+    concurrency: number;
+    partConcurrency: number;
+    partSize: number;
+    multipartThreshold: number;
+  };
   rclone: string[];
   awsConcurrency: number;
 }
 
 const TUNING: Record<string, Tuning> = {
   W1: {
-    tiermv: { concurrency: 32, partConcurrency: 4, partSize: 16 << 20 },
+    tiermv: {
+      concurrency: 32,
+      partConcurrency: 4,
+      partSize: 16 << 20,
+      multipartThreshold: 16 << 20,
+    },
     rclone: ["--transfers", "32", "--checkers", "32"],
     awsConcurrency: 32,
   },
   W2: {
-    tiermv: { concurrency: 8, partConcurrency: 4, partSize: 16 << 20 },
+    tiermv: {
+      concurrency: 8,
+      partConcurrency: 4,
+      partSize: 16 << 20,
+      multipartThreshold: 16 << 20,
+    },
     rclone: ["--transfers", "8", "--s3-upload-concurrency", "4", "--s3-chunk-size", "16M"],
     awsConcurrency: 32,
   },
   W3: {
-    tiermv: { concurrency: 16, partConcurrency: 4, partSize: 16 << 20 },
+    // Single PUTs up to 200 MiB, as rclone's default --s3-upload-cutoff: s3proxy's filesystem
+    // backend copies every byte of a multipart upload once more when it completes.
+    tiermv: {
+      concurrency: 16,
+      partConcurrency: 4,
+      partSize: 16 << 20,
+      multipartThreshold: 200 << 20,
+    },
     rclone: [
       "--transfers",
       "16",
@@ -94,6 +116,9 @@ const TUNING: Record<string, Tuning> = {
     awsConcurrency: 32,
   },
 };
+
+/** The s3proxy JVM, whose CPU time each run also reports (the server shares the two cores). */
+let serverPid: number | undefined;
 
 let bucketSeq = 0;
 async function freshBucket(endpoint: string): Promise<string> {
@@ -155,22 +180,24 @@ async function runTool(
           endpoint,
           partSize: t.tiermv.partSize,
           partConcurrency: t.tiermv.partConcurrency,
-          multipartThreshold: 16 << 20,
+          multipartThreshold: t.tiermv.multipartThreshold,
         },
         migrate: { concurrency: t.tiermv.concurrency },
         dispatch: { maxFiles: 1000 },
       }),
     );
-    const cli = `${process.execPath} ${process.env.TIERMV_BUN_FLAGS ?? ""} ${REPO}cli/main.ts`;
+    // The installed entry point, run by its shebang as operators run it (it sets Bun's heap sizing).
+    const cli = `${REPO}cli/main.ts`;
     const script = `${cli} submit --node a --quiet ${w.dir} > /dev/null && ${cli} run --node a --once --quiet`;
     const env: Record<string, string | undefined> = {
       ...baseEnv,
       TIERMV_CONFIG: config,
       TIERMV_LOCK_DIR: dir,
       TIERMV_LOG: "json",
+      PATH: `${dirname(process.execPath)}:${process.env.PATH}`,
     };
     if (tool === "tiermv-no-xattr") env.TIERMV_BENCH_NO_XATTR = "1";
-    return measure(["sh", "-c", script], env);
+    return measure(["sh", "-c", script], env, serverPid);
   }
   if (tool === "rclone") {
     return measure(
@@ -195,6 +222,7 @@ async function runTool(
         RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE: "true",
         RCLONE_CONFIG_FILE: "/dev/null",
       },
+      serverPid,
     );
   }
   const awsConfig = join(WORK, "aws-config");
@@ -215,6 +243,7 @@ async function runTool(
       `s3://${bucket}/${w.name}`,
     ],
     { ...baseEnv, AWS_CONFIG_FILE: awsConfig },
+    serverPid,
   );
 }
 
@@ -223,6 +252,9 @@ interface Row {
   tool: Tool;
   runs: Measurement[];
 }
+
+/** Share of the machine's cores the tool and the server kept busy together during a run. */
+const busy = (m: Measurement) => (m.cpu + m.serverCpu) / (m.wall * cpus().length);
 
 function fmt(n: number, digits = 1) {
   return n.toLocaleString("en-US", {
@@ -264,15 +296,13 @@ async function w4(): Promise<string> {
       migrate: { concurrency: 16 },
     }),
   );
-  const m = await measure(
-    [process.execPath, `${REPO}cli/main.ts`, "run", "--node", "a", "--once", "--quiet"],
-    {
-      ...baseEnv,
-      TIERMV_CONFIG: config,
-      TIERMV_LOCK_DIR: dir,
-      TIERMV_LOG: "json",
-    },
-  );
+  const m = await measure([`${REPO}cli/main.ts`, "run", "--node", "a", "--once", "--quiet"], {
+    ...baseEnv,
+    PATH: `${dirname(process.execPath)}:${process.env.PATH}`,
+    TIERMV_CONFIG: config,
+    TIERMV_LOCK_DIR: dir,
+    TIERMV_LOG: "json",
+  });
   rmSync(dir, { recursive: true, force: true });
   return `| W4 | one task of 1,000,000 entries (1,000 distinct tiny files, file:// target) | ${fmt(m.wall)} s | ${fmt(1_000_000 / m.wall, 0)} entries/s | **${fmt(m.rssMiB, 0)} MiB** | ${fmt(m.cpu)} s |`;
 }
@@ -285,6 +315,7 @@ async function main() {
   const loads = names.length > 0 ? workloads(WORK, names) : [];
   const jvm = ["-Xms1g", "-Xmx4g", "-XX:+UseParallelGC", "-XX:+AlwaysPreTouch"];
   const s3 = await startS3proxy({ dataDir: join(WORK, "s3data"), jvmFlags: jvm });
+  serverPid = s3.pid;
   console.log(`s3proxy on ${s3.endpoint} (JVM ${jvm.join(" ")})`);
   const rows: Row[] = [];
   let ceiling = "";
@@ -317,7 +348,7 @@ async function main() {
           rmSync(join(s3.dataDir, bucket), { recursive: true, force: true });
           byTool.get(tool)?.push(m);
           console.log(
-            `${w.name} round ${round + 1} ${tool.padEnd(16)} ${fmt(m.wall, 2)} s  ${fmt(w.files / m.wall, 0)} files/s  ${fmt(w.bytes / 1048576 / m.wall)} MiB/s  rss ${fmt(m.rssMiB, 0)} MiB  cpu ${fmt(m.cpu)} s`,
+            `${w.name} round ${round + 1} ${tool.padEnd(16)} ${fmt(m.wall, 2)} s  ${fmt(w.files / m.wall, 0)} files/s  ${fmt(w.bytes / 1048576 / m.wall)} MiB/s  rss ${fmt(m.rssMiB, 0)} MiB  cpu ${fmt(m.cpu)} s  server cpu ${fmt(m.serverCpu)} s  busy ${fmt(busy(m) * 100, 0)}%`,
           );
         }
       }
@@ -346,8 +377,8 @@ function writeReport(rows: Row[], ceiling: string, w4row: string) {
     `Ceiling probe: ${ceiling}.`,
     `Each tool ran ${rounds} times per workload in rotating order into a fresh bucket; medians shown. tiermv = \`submit\` + \`run --once\` (one node, the full xattr protocol, Content-MD5 on every PUT and part).`,
     "",
-    "| workload | tool | files/s | MiB/s | peak RSS | CPU s | vs best peer (files/s, MiB/s) |",
-    "|---|---|---:|---:|---:|---:|---|",
+    "| workload | tool | files/s | MiB/s | peak RSS | CPU s | server CPU s | cores busy | vs best peer (files/s, MiB/s) |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---|",
   ];
   const byWorkload = new Map<string, Row[]>();
   for (const r of rows)
@@ -360,6 +391,8 @@ function writeReport(rows: Row[], ceiling: string, w4row: string) {
         mibs: r.workload.bytes / 1048576 / wall,
         rss: median(r.runs.map((m) => m.rssMiB)),
         cpu: median(r.runs.map((m) => m.cpu)),
+        serverCpu: median(r.runs.map((m) => m.serverCpu)),
+        busy: median(r.runs.map(busy)),
       };
     };
     const peers = group.filter((r) => r.tool === "rclone" || r.tool === "aws").map(stat);
@@ -372,7 +405,7 @@ function writeReport(rows: Row[], ceiling: string, w4row: string) {
         ? `${fmt(s.fps / bestFps, 2)}x, ${fmt(s.mibs / bestMibs, 2)}x`
         : "";
       lines.push(
-        `| ${name} (${r.workload.description}) | ${r.tool} | ${fmt(s.fps, 0)} | ${fmt(s.mibs)} | ${fmt(s.rss, 0)} MiB | ${fmt(s.cpu)} | ${ratio} |`,
+        `| ${name} (${r.workload.description}) | ${r.tool} | ${fmt(s.fps, 0)} | ${fmt(s.mibs)} | ${fmt(s.rss, 0)} MiB | ${fmt(s.cpu)} | ${fmt(s.serverCpu)} | ${fmt(s.busy * 100, 0)}% | ${ratio} |`,
       );
     }
     const full = group.find((r) => r.tool === "tiermv");

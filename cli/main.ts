@@ -1,4 +1,6 @@
-#!/usr/bin/env bun
+#!/usr/bin/env -S BUN_JSC_forceRAMSize=268435456 bun
+// forceRAMSize: JSC sizes its heap growth for 256 MiB of RAM instead of the whole machine's (a
+// heuristic, not a cap; Bun's equivalent of --max-old-space-size): ~30 MiB less peak RSS, same speed.
 /** tiermv: multi-node file migration from a shared filesystem to S3. Commands load lazily. */
 import { defineCommand, runMain } from "citty";
 

@@ -23,7 +23,7 @@ export const TEST_JVM_FLAGS = ["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-
 
 export async function startS3proxy(
   options: { port?: number; dataDir?: string; jvmFlags?: string[] } = {},
-): Promise<S3Service & { dataDir: string }> {
+): Promise<S3Service & { dataDir: string; pid: number }> {
   const jar = await mavenJar({
     group: "org.gaul",
     artifact: "s3proxy",
@@ -57,7 +57,7 @@ export async function startS3proxy(
     rmSync(dir, { recursive: true, force: true });
   };
   process.once("exit", () => proc.kill("SIGKILL"));
-  return { endpoint: `http://127.0.0.1:${port}`, port, stop, dataDir };
+  return { endpoint: `http://127.0.0.1:${port}`, port, stop, dataDir, pid: proc.pid };
 }
 
 async function waitForPort(proc: Subprocess<"ignore", "pipe", "pipe">): Promise<number> {
