@@ -9,7 +9,7 @@
 
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { CreateBucketCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { createRuntime } from "../runtime/bun.ts";
 import { ACCESS_KEY, SECRET_KEY, startS3proxy } from "../test/services/s3proxy.ts";
@@ -194,7 +194,7 @@ async function runTool(
       TIERMV_CONFIG: config,
       TIERMV_LOCK_DIR: dir,
       TIERMV_LOG: "json",
-      PATH: `${dirname(process.execPath)}:${process.env.PATH}`,
+      PATH: `${REPO}node_modules/.bin:${process.env.PATH}`,
     };
     if (tool === "tiermv-no-xattr") env.TIERMV_BENCH_NO_XATTR = "1";
     return measure(["sh", "-c", script], env, serverPid);
@@ -298,7 +298,7 @@ async function w4(): Promise<string> {
   );
   const m = await measure([`${REPO}cli/main.ts`, "run", "--node", "a", "--once", "--quiet"], {
     ...baseEnv,
-    PATH: `${dirname(process.execPath)}:${process.env.PATH}`,
+    PATH: `${REPO}node_modules/.bin:${process.env.PATH}`,
     TIERMV_CONFIG: config,
     TIERMV_LOCK_DIR: dir,
     TIERMV_LOG: "json",
@@ -380,6 +380,7 @@ function writeReport(rows: Row[], ceiling: string, w4row: string) {
     "| workload | tool | files/s | MiB/s | peak RSS | CPU s | server CPU s | cores busy | vs best peer (files/s, MiB/s) |",
     "|---|---|---:|---:|---:|---:|---:|---:|---|",
   ];
+  const notes: string[] = [];
   const byWorkload = new Map<string, Row[]>();
   for (const r of rows)
     byWorkload.set(r.workload.name, [...(byWorkload.get(r.workload.name) ?? []), r]);
@@ -413,13 +414,13 @@ function writeReport(rows: Row[], ceiling: string, w4row: string) {
     if (full && bare) {
       const a = median(full.runs.map((m) => m.wall));
       const b = median(bare.runs.map((m) => m.wall));
-      lines.push(
-        "",
+      // After the table: a line inside it would cut it in two.
+      notes.push(
         `Protocol overhead on ${name} (lock, state re-check, commit, unlock xattrs): ${fmt(((a - b) / a) * 100)}% of wall time (${fmt(a, 2)} s with, ${fmt(b, 2)} s without).`,
-        "",
       );
     }
   }
+  if (notes.length > 0) lines.push("", ...notes);
   if (w4row)
     lines.push(
       "",
