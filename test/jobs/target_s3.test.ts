@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
 import { createHash } from "node:crypto";
+import { writeFileSync } from "node:fs";
 import { TargetError } from "../../jobs/lib/target.ts";
 import { createS3Target } from "../../jobs/lib/target_s3.ts";
 import { createRuntime } from "../../runtime/bun.ts";
@@ -71,5 +72,26 @@ test("a file that shrank after its MD5 fails as a permanent failure of that file
   expect(error.kind).toBe("permanent");
   expect(error.message).toContain(`"${path}" shrank to 1048576 bytes while it was sent`);
   expect(await target.head("t/shrunk")).toBeNull();
+  target.close();
+});
+
+test("content changed between its MD5 and the send is refused by the store (BadDigest), and no object is stored", async () => {
+  const size = 2 << 20;
+  const rt: Runtime = {
+    ...bun,
+    // The MD5 is taken, then a writer rewrites the file in place (same size) before it is sent.
+    md5Range: async (path, offset, length) => {
+      const digest = await bun.md5Range(path, offset, length);
+      writeFileSync(path, randomBytes(size, 99));
+      return digest;
+    },
+  };
+  const { box, target } = await s3Target(rt);
+  const path = box.file("rewritten", randomBytes(size, 98));
+  const error = await target.put("t/rewritten", { path, size }, meta).catch((e) => e);
+  expect(error).toBeInstanceOf(TargetError);
+  expect(error.kind).toBe("permanent");
+  expect(error.message).toContain("BadDigest");
+  expect(await target.head("t/rewritten")).toBeNull();
   target.close();
 });
