@@ -102,7 +102,8 @@ export function createS3Target(rt: Runtime, url: string, config: Config): Target
   }
 
   /**
-   * Runs `send` with a body for `size` bytes of `path` from `offset` and its MD5. Large bodies are
+   * Runs `send` with a body for `size` bytes of `path` from `offset`, its MD5 and its length (less
+   * than `size` when the file shrank before it was read into memory). Large bodies are
    * file-backed where the runtime can send them so (never copied into the heap); the rest are
    * read into a budgeted buffer, always given back.
    */
@@ -111,12 +112,12 @@ export function createS3Target(rt: Runtime, url: string, config: Config): Target
     path: string,
     offset: number,
     size: number,
-    send: (body: Uint8Array | Blob, md5: Uint8Array) => Promise<T>,
+    send: (body: Uint8Array | Blob, md5: Uint8Array, length: number) => Promise<T>,
   ): Promise<T> {
     if (rt.fileBody && size >= FILE_BODY_MIN) {
       const md5 = await rt.md5Range(path, offset, size);
       try {
-        return await send(rt.fileBody(path, offset, size), md5);
+        return await send(rt.fileBody(path, offset, size), md5, size);
       } catch (err) {
         throw await explainShrunk(err, key, path, offset + size);
       }
@@ -126,7 +127,7 @@ export function createS3Target(rt: Runtime, url: string, config: Config): Target
       const got = await rt.fs.readInto(path, offset, body);
       const sent = got === size ? body : body.subarray(0, got);
       // A file that shrank: send what is there; the verify step then sees the change.
-      return await send(sent, rt.md5(sent));
+      return await send(sent, rt.md5(sent), sent.length);
     } finally {
       budget.release(body);
     }
@@ -152,14 +153,14 @@ export function createS3Target(rt: Runtime, url: string, config: Config): Target
     meta: ObjectMeta,
     signal?: AbortSignal,
   ) {
-    const out = await withBody(key, source.path, 0, source.size, (body, md5) =>
+    const out = await withBody(key, source.path, 0, source.size, (body, md5, contentLength) =>
       call("upload", key, () =>
         client.send(
           new PutObjectCommand({
             Bucket: bucket,
             Key: key,
             Body: body,
-            ContentLength: body instanceof Blob ? body.size : body.length,
+            ContentLength: contentLength,
             ContentMD5: base64(md5),
             Metadata: metaToHeaders(meta),
           }),
@@ -197,7 +198,7 @@ export function createS3Target(rt: Runtime, url: string, config: Config): Target
       const parts = await mapLimit(numbers, s3.partConcurrency, async (partNumber) => {
         const offset = (partNumber - 1) * s3.partSize;
         const length = Math.min(s3.partSize, source.size - offset);
-        const out = await withBody(key, source.path, offset, length, (body, md5) =>
+        const out = await withBody(key, source.path, offset, length, (body, md5, contentLength) =>
           call(`upload part ${partNumber} of`, key, () =>
             client.send(
               new UploadPartCommand({
@@ -206,7 +207,7 @@ export function createS3Target(rt: Runtime, url: string, config: Config): Target
                 UploadId: uploadId,
                 PartNumber: partNumber,
                 Body: body,
-                ContentLength: body instanceof Blob ? body.size : body.length,
+                ContentLength: contentLength,
                 ContentMD5: base64(md5),
               }),
               { abortSignal: signal },
