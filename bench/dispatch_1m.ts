@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { measure } from "./measure.ts";
+import { measure, TIERMV, withProjectBun } from "./measure.ts";
 
 const PATHS = Number(process.argv[2] ?? 1_000_000);
 if (!existsSync("/usr/bin/time"))
@@ -16,7 +16,6 @@ if (!existsSync("/usr/bin/time"))
     stderr: "inherit",
   });
 const FILES = 10_000;
-const REPO = new URL("..", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "tiermv-bench-dispatch-"));
 const src = join(dir, "src");
 for (let d = 0; d < 100; d++) {
@@ -41,11 +40,8 @@ writeFileSync(
 );
 
 const m = await measure(
-  [process.execPath, join(REPO, "cli/main.ts"), "submit", "--from", list, "--json"],
-  {
-    ...process.env,
-    TIERMV_CONFIG: config,
-  },
+  [TIERMV, "submit", "--from", list, "--json"],
+  withProjectBun({ ...process.env, TIERMV_CONFIG: config }),
 );
 const result = JSON.parse(m.stdout).result;
 console.log(

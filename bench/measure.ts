@@ -13,6 +13,19 @@ export interface Measurement {
   stdout: string;
 }
 
+const REPO = new URL("..", import.meta.url).pathname;
+
+/**
+ * tiermv as operators run it: the installed entry point, started by its shebang (which sets
+ * Bun's heap sizing), so never as `bun cli/main.ts`.
+ */
+export const TIERMV = `${REPO}cli/main.ts`;
+
+/** `env` with the project's own bun first on PATH, for the entry point's shebang. */
+export function withProjectBun(env: Record<string, string | undefined>) {
+  return { ...env, PATH: `${REPO}node_modules/.bin:${env.PATH ?? ""}` };
+}
+
 const CLOCK_TICKS = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim()) || 100;
 
 /** User + system CPU seconds of a process so far, from /proc/PID/stat (fields 14 and 15). */

@@ -4,7 +4,7 @@
  * rotates between rounds, into a fresh bucket. Reports medians of files/s, MiB/s, peak RSS and
  * CPU seconds, the ratio of tiermv to the best peer, a ceiling probe, the protocol's overhead
  * (W1 with the xattr protocol disabled) and W4 (peak RSS of one 1,000,000-entry task).
- * Usage: bench/run [--only W1,W2,W3,W4] [--rounds 3] [--tools tiermv,rclone,aws,tiermv-no-xattr]
+ * Usage: bench/run [--only W1,W2,W3,W4] [--rounds 3] [--tools tiermv,rclone,aws,tiermv-no-xattr,sdk-loop]
  */
 
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -14,7 +14,7 @@ import { CreateBucketCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { createRuntime } from "../runtime/bun.ts";
 import { ACCESS_KEY, SECRET_KEY, startS3proxy } from "../test/services/s3proxy.ts";
 import { s3Client } from "../test/services/shared.ts";
-import { type Measurement, measure, median } from "./measure.ts";
+import { type Measurement, measure, median, TIERMV, withProjectBun } from "./measure.ts";
 import { type Workload, workloads } from "./workloads.ts";
 
 const REPO = new URL("..", import.meta.url).pathname;
@@ -153,7 +153,8 @@ async function stripState(dir: string) {
   }
 }
 
-type Tool = "tiermv" | "tiermv-no-xattr" | "rclone" | "aws";
+/** sdk-loop: not a peer, the least a Bun + SDK client pays per file (bench/sdk_put_loop.ts). */
+type Tool = "tiermv" | "tiermv-no-xattr" | "rclone" | "aws" | "sdk-loop";
 
 async function runTool(
   tool: Tool,
@@ -186,18 +187,20 @@ async function runTool(
         dispatch: { maxFiles: 1000 },
       }),
     );
-    // The installed entry point, run by its shebang as operators run it (it sets Bun's heap sizing).
-    const cli = `${REPO}cli/main.ts`;
-    const script = `${cli} submit --node a --quiet ${w.dir} > /dev/null && ${cli} run --node a --once --quiet`;
-    const env: Record<string, string | undefined> = {
+    const script = `${TIERMV} submit --node a --quiet ${w.dir} > /dev/null && ${TIERMV} run --node a --once --quiet`;
+    const env: Record<string, string | undefined> = withProjectBun({
       ...baseEnv,
       TIERMV_CONFIG: config,
       TIERMV_LOCK_DIR: dir,
       TIERMV_LOG: "json",
-      PATH: `${REPO}node_modules/.bin:${process.env.PATH}`,
-    };
+    });
     if (tool === "tiermv-no-xattr") env.TIERMV_BENCH_NO_XATTR = "1";
     return measure(["sh", "-c", script], env, serverPid);
+  }
+  if (tool === "sdk-loop") {
+    const loop = `${REPO}bench/sdk_put_loop.ts`;
+    const args = [endpoint, bucket, w.name, w.dir, String(t.tiermv.concurrency)];
+    return measure([process.execPath, loop, ...args], baseEnv, serverPid);
   }
   if (tool === "rclone") {
     return measure(
@@ -296,13 +299,10 @@ async function w4(): Promise<string> {
       migrate: { concurrency: 16 },
     }),
   );
-  const m = await measure([`${REPO}cli/main.ts`, "run", "--node", "a", "--once", "--quiet"], {
-    ...baseEnv,
-    PATH: `${REPO}node_modules/.bin:${process.env.PATH}`,
-    TIERMV_CONFIG: config,
-    TIERMV_LOCK_DIR: dir,
-    TIERMV_LOG: "json",
-  });
+  const m = await measure(
+    [TIERMV, "run", "--node", "a", "--once", "--quiet"],
+    withProjectBun({ ...baseEnv, TIERMV_CONFIG: config, TIERMV_LOCK_DIR: dir, TIERMV_LOG: "json" }),
+  );
   rmSync(dir, { recursive: true, force: true });
   return `| W4 | one task of 1,000,000 entries (1,000 distinct tiny files, file:// target) | ${fmt(m.wall)} s | ${fmt(1_000_000 / m.wall, 0)} entries/s | **${fmt(m.rssMiB, 0)} MiB** | ${fmt(m.cpu)} s |`;
 }
@@ -333,7 +333,7 @@ async function main() {
     for (const w of loads) {
       const all: Tool[] =
         w.name === "W1"
-          ? ["tiermv", "rclone", "aws", "tiermv-no-xattr"]
+          ? ["tiermv", "rclone", "aws", "tiermv-no-xattr", "sdk-loop"]
           : ["tiermv", "rclone", "aws"];
       const tools = all.filter((t) => !onlyTools || onlyTools.includes(t));
       const byTool = new Map<Tool, Measurement[]>(tools.map((t) => [t, []]));
@@ -375,7 +375,7 @@ function writeReport(rows: Row[], ceiling: string, w4row: string) {
     `Machine: ${cpus().length} cores (${cpu}), ${fmt(totalmem() / 1024 ** 3, 0)} GiB RAM, local disk; shared and noisy, so read the ratios, not the absolute figures.`,
     `Server: s3proxy 2.6.0, filesystem backend, on loopback, same machine. Tools: tiermv (Bun ${Bun.version}), ${version(["rclone", "version"])}, ${version(["/usr/bin/aws", "--version"])}.`,
     `Ceiling probe: ${ceiling}.`,
-    `Each tool ran ${rounds} times per workload in rotating order into a fresh bucket; medians shown. tiermv = \`submit\` + \`run --once\` (one node, the full xattr protocol, Content-MD5 on every PUT and part).`,
+    `Each tool ran ${rounds} times per workload in rotating order into a fresh bucket; medians shown. tiermv = \`submit\` + \`run --once\` (one node, the full xattr protocol, Content-MD5 on every PUT and part). sdk-loop (W1) = \`bench/sdk_put_loop.ts\`, a Bun loop doing nothing but read, MD5 and SDK PUT per file: not a peer, the least a Bun + SDK client pays.`,
     "",
     "| workload | tool | files/s | MiB/s | peak RSS | CPU s | server CPU s | cores busy | vs best peer (files/s, MiB/s) |",
     "|---|---|---:|---:|---:|---:|---:|---:|---|",
