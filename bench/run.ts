@@ -429,10 +429,12 @@ function writeReport(rows: Row[], ceiling: string, w4row: string) {
       w4row,
     );
   const text = `${lines.join("\n")}\n`;
-  mkdirSync(join(REPO, "bench/results"), { recursive: true });
-  // Partial runs (--only, --tools) never overwrite the day's full results.
-  const suffix = only || onlyTools ? "-partial" : "";
-  const file = join(REPO, "bench/results", `${date}${suffix}.md`);
+  // Partial runs (--only, --tools) never overwrite the day's full results: they go to bench/work/
+  // (git-ignored and outside Biome's checks, so they cannot break `npm test`).
+  const partial = Boolean(only || onlyTools);
+  const dir = join(REPO, partial ? "bench/work" : "bench/results");
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${date}${partial ? "-partial" : ""}.md`);
   writeFileSync(file, text);
   console.log(`\n${text}\nWritten to ${file}`);
 }
