@@ -1,7 +1,7 @@
 /** Loads the config named by --config or TIERMV_CONFIG and validates it. */
 import { readFile } from "node:fs/promises";
-import { type Config, parseConfig } from "../jobs/lib/config.ts";
-import { ConfigError } from "../jobs/lib/errors.ts";
+import { type Config, parseConfig } from "../jobs/context/config.ts";
+import { ConfigError } from "../jobs/util/errors.ts";
 
 export const configArg = {
   config: { type: "string", description: "Config file (JSON); default: $TIERMV_CONFIG" },

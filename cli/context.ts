@@ -1,8 +1,8 @@
 /** Builds a job context for a command and turns known errors into one line and an exit code. */
 import { consola } from "consola";
-import { closeTargets, createJobContext, type JobContext } from "../jobs/lib/context.ts";
-import { AlreadyRunningError, TiermvError } from "../jobs/lib/errors.ts";
-import { acquireInstanceLock } from "../jobs/lib/instance_lock.ts";
+import { acquireInstanceLock } from "../jobs/context/instance_lock.ts";
+import { closeTargets, createJobContext, type JobContext } from "../jobs/context/job_context.ts";
+import { AlreadyRunningError, TiermvError } from "../jobs/util/errors.ts";
 import { createRuntime } from "../runtime/bun.ts";
 import { loadConfig } from "./config.ts";
 import { configureLogging } from "./logging.ts";

@@ -1,5 +1,5 @@
 /** A one-line progress display for `run` on a terminal: files, bytes, rate and ETA. */
-import type { FileOutcome } from "../jobs/lib/outcome.ts";
+import type { FileOutcome } from "../jobs/file/outcome.ts";
 
 export interface Progress {
   onOutcome(outcome: FileOutcome): void;

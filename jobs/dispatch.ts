@@ -9,8 +9,11 @@
  * A crash at any point followed by a rerun gives exactly the planned tasks, none twice.
  */
 import { FsError } from "../runtime/errors.ts";
-import type { JobContext } from "./lib/context.ts";
-import { crashPoint } from "./lib/crash_points.ts";
+import type { JobContext } from "./context/job_context.ts";
+import { pickNode, placementKey } from "./plan/rendezvous.ts";
+import { type PlannedTask, TaskBuilder } from "./plan/task_builder.ts";
+import { type WalkStats, walkFiles } from "./plan/walk.ts";
+import { ensureNodeDirs, nodeDirs, type SpoolDirs, spoolDirs } from "./spool/layout.ts";
 import {
   createEntry,
   type LedgerPaths,
@@ -19,13 +22,10 @@ import {
   type RequestResult,
   readResult,
   writeResult,
-} from "./lib/ledger.ts";
-import { relativeToRoot } from "./lib/paths.ts";
-import { pickNode, placementKey } from "./lib/rendezvous.ts";
-import { RequestFormatError, type RequestHeader, readRequest } from "./lib/request_file.ts";
-import { ensureNodeDirs, nodeDirs, type SpoolDirs, spoolDirs } from "./lib/spool.ts";
-import { type PlannedTask, TaskBuilder } from "./lib/task_builder.ts";
-import { type WalkStats, walkFiles } from "./lib/walk.ts";
+} from "./spool/ledger.ts";
+import { RequestFormatError, type RequestHeader, readRequest } from "./spool/request_file.ts";
+import { crashPoint } from "./util/crash_points.ts";
+import { relativeToRoot } from "./util/paths.ts";
 
 export type DispatchOutcome =
   | { kind: "done"; result: RequestResult }

@@ -6,18 +6,20 @@
  * files already committed are skipped by their state. Throws MountUnavailableError (the caller
  * returns the task to pending) and program errors; per-file problems are outcomes.
  */
-import type { JobContext } from "./lib/context.ts";
-import { targetFor } from "./lib/context.ts";
-import { crashPoint } from "./lib/crash_points.ts";
-import { TaskFormatError } from "./lib/errors.ts";
-import { eventOf, OutboxWriter, taskEvent } from "./lib/events.ts";
-import { DurationHistogram, recordTask } from "./lib/metrics_store.ts";
-import { type FileJob, migrateFile } from "./lib/migrate_file.ts";
-import { emptyCounts, type FileOutcome, type OutcomeCounts } from "./lib/outcome.ts";
-import { forEachLimit } from "./lib/pool.ts";
-import { publishRetryTask } from "./lib/retry_task.ts";
-import { finishTask, type NodeDirs, quarantineTask } from "./lib/spool.ts";
-import { readTaskEntries, readTaskHeader, type TaskHeader } from "./lib/task_file.ts";
+import type { JobContext } from "./context/job_context.ts";
+import { targetFor } from "./context/job_context.ts";
+import { eventOf, taskEvent } from "./events/event.ts";
+import { OutboxWriter } from "./events/outbox.ts";
+import { type FileJob, migrateFile } from "./file/migrate_file.ts";
+import { emptyCounts, type FileOutcome, type OutcomeCounts } from "./file/outcome.ts";
+import type { NodeDirs } from "./spool/layout.ts";
+import { DurationHistogram, recordTask } from "./spool/node_metrics.ts";
+import { finishTask, quarantineTask } from "./spool/queues.ts";
+import { publishRetryTask } from "./spool/retry_task.ts";
+import { readTaskEntries, readTaskHeader, type TaskHeader } from "./spool/task_file.ts";
+import { crashPoint } from "./util/crash_points.ts";
+import { TaskFormatError } from "./util/errors.ts";
+import { forEachLimit } from "./util/pool.ts";
 
 export interface TaskSummary {
   task: string;

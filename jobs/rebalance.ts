@@ -4,37 +4,10 @@
  * backlog. Only pending tasks move, by rename: a task its owner claimed meanwhile makes the rename
  * fail with ENOENT and is skipped, so rebalance and claim never both get a task.
  */
-import type { JobContext } from "./lib/context.ts";
-import { listTasks, nodeDirs } from "./lib/spool.ts";
-import { heartbeatAgeMs } from "./recover.ts";
-
-export interface Move {
-  task: string;
-  from: string;
-  to: string;
-}
-
-/** Renames pending tasks from one node to another; skips (and does not report) vanished ones. */
-export async function movePending(
-  ctx: JobContext,
-  from: string,
-  to: string,
-  names: string[],
-): Promise<Move[]> {
-  const src = nodeDirs(ctx.config.spool, from);
-  const dst = nodeDirs(ctx.config.spool, to);
-  await ctx.rt.fs.mkdirp(dst.pending);
-  const moved: Move[] = [];
-  for (const task of names) {
-    try {
-      await ctx.rt.fs.rename(`${src.pending}/${task}`, `${dst.pending}/${task}`);
-      moved.push({ task, from, to });
-    } catch (err) {
-      if ((err as { code?: string }).code !== "ENOENT") throw err;
-    }
-  }
-  return moved;
-}
+import type { JobContext } from "./context/job_context.ts";
+import { heartbeatAgeMs } from "./spool/heartbeat.ts";
+import { nodeDirs } from "./spool/layout.ts";
+import { listTasks, type Move, movePending } from "./spool/queues.ts";
 
 export async function rebalanceOnce(ctx: JobContext): Promise<Move[]> {
   const { config } = ctx;
@@ -43,7 +16,7 @@ export async function rebalanceOnce(ctx: JobContext): Promise<Move[]> {
   for (const node of config.nodes) {
     const dirs = nodeDirs(config.spool, node);
     backlog.set(node, await listTasks(ctx.rt, dirs.pending));
-    const age = await heartbeatAgeMs(ctx, dirs);
+    const age = await heartbeatAgeMs(ctx.rt, dirs);
     if (age !== null && age < config.schedule.liveWithinMs && !(await ctx.rt.fs.exists(dirs.drain)))
       live.push(node);
   }
@@ -59,7 +32,7 @@ export async function rebalanceOnce(ctx: JobContext): Promise<Move[]> {
     if (count <= 0) continue;
     const tasks = backlog.get(from) ?? [];
     const picked = tasks.slice(tasks.length - count);
-    const moved = await movePending(ctx, from, to, picked);
+    const moved = await movePending(ctx.rt, picked, { spool: config.spool, from, to });
     moves.push(...moved);
     backlog.set(from, tasks.slice(0, tasks.length - count));
     backlog.set(to, [...(backlog.get(to) ?? []), ...moved.map((m) => m.task)]);

@@ -6,15 +6,18 @@
  * forced: there is no fencing token, so recovering a live node is unsafe (docs/design.md).
  * Idempotent: a crash midway and a rerun finish the job.
  */
-import type { JobContext } from "./lib/context.ts";
-import { targetFor } from "./lib/context.ts";
-import { UsageError } from "./lib/errors.ts";
-import { readLock, XattrPayloadError } from "./lib/file_state.ts";
-import { appendJournal } from "./lib/journal.ts";
-import { relativeToRoot } from "./lib/paths.ts";
-import { finishTask, listTasks, type NodeDirs, nodeDirs } from "./lib/spool.ts";
-import { readTaskEntries, readTaskHeader } from "./lib/task_file.ts";
+
+import type { JobContext } from "./context/job_context.ts";
+import { targetFor } from "./context/job_context.ts";
+import { readLock, XattrPayloadError } from "./file/state.ts";
 import { type RollbackSummary, rollbackNode } from "./rollback.ts";
+import { heartbeatAgeMs } from "./spool/heartbeat.ts";
+import { appendJournal } from "./spool/journal.ts";
+import { nodeDirs } from "./spool/layout.ts";
+import { finishTask, listTasks } from "./spool/queues.ts";
+import { readTaskEntries, readTaskHeader } from "./spool/task_file.ts";
+import { UsageError } from "./util/errors.ts";
+import { relativeToRoot } from "./util/paths.ts";
 
 export interface RecoverSummary {
   node: string;
@@ -22,17 +25,6 @@ export interface RecoverSummary {
   locksJournalled: number;
   tasksReturned: number;
   rollback: RollbackSummary;
-}
-
-export async function heartbeatAgeMs(ctx: JobContext, dirs: NodeDirs): Promise<number | null> {
-  if (!(await ctx.rt.fs.exists(dirs.heartbeat))) return null;
-  try {
-    const beat = JSON.parse(await ctx.rt.fs.readText(dirs.heartbeat)) as { at?: string };
-    const at = Date.parse(beat.at ?? "");
-    return Number.isNaN(at) ? null : Date.now() - at;
-  } catch {
-    return null;
-  }
 }
 
 async function readLockOrNull(ctx: JobContext, path: string) {
@@ -51,7 +43,7 @@ export async function recoverNode(
   options: { force: boolean; staleAfterMs: number },
 ): Promise<RecoverSummary> {
   const dirs = nodeDirs(ctx.config.spool, node);
-  const age = await heartbeatAgeMs(ctx, dirs);
+  const age = await heartbeatAgeMs(ctx.rt, dirs);
   if (age !== null && age < options.staleAfterMs && !options.force) {
     throw new UsageError(
       `Node "${node}" wrote a heartbeat ${Math.round(age / 1000)} s ago: it may be alive. Recovering a live node can lose data; stop it first, or pass --force if it is really down.`,

@@ -6,11 +6,19 @@
  * reason, logged, and skipped. Kafka unreachable: fails within `kafka.timeoutMs`, events wait.
  */
 import * as v from "valibot";
-import type { JobContext } from "./lib/context.ts";
-import { crashPoint } from "./lib/crash_points.ts";
-import { EventSchema, SEGMENT } from "./lib/events.ts";
-import { type EventSink, openKafkaSink } from "./lib/kafka_sink.ts";
-import { type NodeDirs, nodeDirs } from "./lib/spool.ts";
+import type { JobContext } from "./context/job_context.ts";
+import { EventSchema } from "./events/event.ts";
+import { type EventSink, openKafkaSink } from "./events/kafka_sink.ts";
+import {
+  cursorOf,
+  listSegments,
+  outboxLag,
+  readSegmentCursor,
+  writeSegmentCursor,
+} from "./events/outbox.ts";
+import { writeReportStatus } from "./events/report_status.ts";
+import { type NodeDirs, nodeDirs } from "./spool/layout.ts";
+import { crashPoint } from "./util/crash_points.ts";
 
 export interface ReportSummary {
   node: string;
@@ -20,49 +28,6 @@ export interface ReportSummary {
   /** Events still waiting in the outbox. */
   lag: number;
   error?: string;
-}
-
-const cursorOf = (dirs: NodeDirs, segment: string) => `${dirs.outbox}/${segment}.cursor`;
-
-async function readCursor(ctx: JobContext, path: string): Promise<number> {
-  if (!(await ctx.rt.fs.exists(path))) return 0;
-  const value = Number.parseInt(await ctx.rt.fs.readText(path), 10);
-  return Number.isSafeInteger(value) && value > 0 ? value : 0;
-}
-
-async function writeCursor(ctx: JobContext, path: string, lines: number): Promise<void> {
-  await ctx.rt.fs.writeDurable(`${path}.tmp`, `${lines}\n`);
-  await ctx.rt.fs.rename(`${path}.tmp`, path);
-}
-
-/** Segments in order, each with whether it is sealed (no more appends can come). */
-export async function listSegments(
-  ctx: JobContext,
-  dirs: NodeDirs,
-): Promise<{ name: string; sealed: boolean }[]> {
-  if (!(await ctx.rt.fs.exists(dirs.outbox))) return [];
-  const names = (await ctx.rt.fs.readDir(dirs.outbox))
-    .map((e) => e.name)
-    .filter((n) => SEGMENT.test(n))
-    .sort();
-  const out: { name: string; sealed: boolean }[] = [];
-  for (const [i, name] of names.entries()) {
-    const task = SEGMENT.exec(name)?.[1] ?? "";
-    const newer = SEGMENT.exec(names[i + 1] ?? "")?.[1] === task;
-    out.push({ name, sealed: newer || !(await ctx.rt.fs.exists(`${dirs.running}/${task}.task`)) });
-  }
-  return out;
-}
-
-/** Events not yet shipped (all segments, sealed or not). */
-export async function outboxLag(ctx: JobContext, dirs: NodeDirs): Promise<number> {
-  let lag = 0;
-  for (const { name } of await listSegments(ctx, dirs)) {
-    let lines = 0;
-    for await (const line of ctx.rt.fs.readLines(`${dirs.outbox}/${name}`)) if (line) lines++;
-    lag += Math.max(0, lines - (await readCursor(ctx, cursorOf(dirs, name))));
-  }
-  return lag;
 }
 
 async function quarantine(
@@ -109,7 +74,7 @@ async function shipSegment(
 ) {
   const batchSize = ctx.config.kafka?.batch ?? 500;
   const cursorPath = cursorOf(dirs, name);
-  const cursor = await readCursor(ctx, cursorPath);
+  const cursor = await readSegmentCursor(ctx.rt, cursorPath);
   let line = 0;
   let batch: { key: string; value: string }[] = [];
   let upTo = cursor;
@@ -120,7 +85,7 @@ async function shipSegment(
       crashPoint(ctx.rt, "report-after-send");
       batch = [];
     }
-    if (upTo > cursor) await writeCursor(ctx, cursorPath, upTo);
+    if (upTo > cursor) await writeSegmentCursor(ctx.rt, cursorPath, upTo);
   };
   for await (const raw of ctx.rt.fs.readLines(`${dirs.outbox}/${name}`)) {
     line++;
@@ -139,7 +104,10 @@ async function shipSegment(
   summary.segments++;
 }
 
-/** Ships what is sealed. Without `kafka` configured it does nothing: the outbox is the report. */
+/**
+ * Ships what is sealed. Without `kafka` configured it does nothing: the outbox is the report.
+ * The outcome (summary or error) is recorded for `status`; errors are rethrown.
+ */
 export async function reportNode(
   ctx: JobContext,
   node: string,
@@ -149,39 +117,35 @@ export async function reportNode(
   const summary: ReportSummary = { node, shipped: 0, segments: 0, quarantined: 0, lag: 0 };
   const kafka = ctx.config.kafka;
   if (!kafka) {
-    summary.lag = await outboxLag(ctx, dirs);
+    summary.lag = await outboxLag(ctx.rt, dirs);
     return summary;
   }
-  const sealed = (await listSegments(ctx, dirs)).filter((s) => s.sealed);
-  if (sealed.length > 0) {
-    const out = sink ?? (await openKafkaSink(kafka));
-    try {
-      for (const { name } of sealed) {
-        if (ctx.signal?.aborted) break;
-        await shipSegment(ctx, dirs, out, name, summary);
-      }
-    } finally {
-      if (!sink) await out.close();
-    }
+  try {
+    await shipSealed(ctx, dirs, sink ?? (() => openKafkaSink(kafka)), summary);
+  } catch (err) {
+    await writeReportStatus(ctx.rt, dirs, { ok: false, error: (err as Error).message });
+    throw err;
   }
-  summary.lag = await outboxLag(ctx, dirs);
-  await ctx.rt.fs.writeDurable(
-    `${dirs.outbox}/.report-status.json`,
-    `${JSON.stringify({ v: 1, ok: true, at: new Date().toISOString(), ...summary })}\n`,
-  );
+  summary.lag = await outboxLag(ctx.rt, dirs);
+  await writeReportStatus(ctx.rt, dirs, { ok: true, summary });
   return summary;
 }
 
-/** Records a failed report for `status` (last error, when). */
-export async function recordReportError(
+async function shipSealed(
   ctx: JobContext,
-  node: string,
-  error: string,
+  dirs: NodeDirs,
+  sink: EventSink | (() => Promise<EventSink>),
+  summary: ReportSummary,
 ): Promise<void> {
-  const dirs = nodeDirs(ctx.config.spool, node);
-  await ctx.rt.fs.mkdirp(dirs.outbox);
-  await ctx.rt.fs.writeDurable(
-    `${dirs.outbox}/.report-status.json`,
-    `${JSON.stringify({ v: 1, ok: false, at: new Date().toISOString(), error })}\n`,
-  );
+  const sealed = (await listSegments(ctx.rt, dirs)).filter((s) => s.sealed);
+  if (sealed.length === 0) return;
+  const out = typeof sink === "function" ? await sink() : sink;
+  try {
+    for (const { name } of sealed) {
+      if (ctx.signal?.aborted) break;
+      await shipSegment(ctx, dirs, out, name, summary);
+    }
+  } finally {
+    if (out !== sink) await out.close();
+  }
 }

@@ -5,12 +5,12 @@
  * `retry.maxFailedAttempts` times. The cursor advances only after a batch is fully handled, so a
  * crash replays lines, and every step of a replay is a no-op. Never deletes a committed object (I2).
  */
-import type { JobContext } from "./lib/context.ts";
-import { readCursor, readJournal, writeCursor } from "./lib/journal.ts";
-import { publishRetryTask } from "./lib/retry_task.ts";
-import { rollbackEntry } from "./lib/rollback_entry.ts";
-import type { NodeDirs } from "./lib/spool.ts";
-import { TargetError } from "./lib/target.ts";
+import type { JobContext } from "./context/job_context.ts";
+import { rollbackEntry } from "./file/rollback_entry.ts";
+import { readCursor, readJournal, writeCursor } from "./spool/journal.ts";
+import type { NodeDirs } from "./spool/layout.ts";
+import { publishRetryTask } from "./spool/retry_task.ts";
+import { TargetError } from "./targets/target.ts";
 
 export interface RollbackSummary {
   processed: number;

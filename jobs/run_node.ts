@@ -4,25 +4,19 @@
  * is left or the node is draining. Everything it needs is on disk, so any tick can be killed and
  * the next one resumes. A hung mount skips the cycle: the task goes back to pending.
  */
-import type { JobContext } from "./lib/context.ts";
-import { crashPoint } from "./lib/crash_points.ts";
-import { MountUnavailableError } from "./lib/errors.ts";
-import { KafkaUnavailableError } from "./lib/kafka_sink.ts";
-import { addCounts, emptyCounts, type OutcomeCounts } from "./lib/outcome.ts";
-import { isDue } from "./lib/retry_task.ts";
-import {
-  claimTask,
-  ensureNodeDirs,
-  finishTask,
-  listTasks,
-  type NodeDirs,
-  nodeDirs,
-} from "./lib/spool.ts";
-import { migrateTask, type TaskSummary } from "./migrate.ts";
-import { type ReportSummary, recordReportError, reportNode } from "./report.ts";
-import { type RollbackSummary, rollbackNode } from "./rollback.ts";
 
-export const VERSION = "0.1.0";
+import type { JobContext } from "./context/job_context.ts";
+import { KafkaUnavailableError } from "./events/kafka_sink.ts";
+import { addCounts, emptyCounts, type OutcomeCounts } from "./file/outcome.ts";
+import { migrateTask, type TaskSummary } from "./migrate.ts";
+import { type ReportSummary, reportNode } from "./report.ts";
+import { type RollbackSummary, rollbackNode } from "./rollback.ts";
+import { writeHeartbeat } from "./spool/heartbeat.ts";
+import { ensureNodeDirs, nodeDirs } from "./spool/layout.ts";
+import { claimTask, finishTask, listTasks } from "./spool/queues.ts";
+import { isDue } from "./spool/retry_task.ts";
+import { crashPoint } from "./util/crash_points.ts";
+import { MountUnavailableError } from "./util/errors.ts";
 
 export interface TickSummary {
   node: string;
@@ -35,25 +29,11 @@ export interface TickSummary {
   report?: ReportSummary;
 }
 
-export async function writeHeartbeat(ctx: JobContext, dirs: NodeDirs, node: string): Promise<void> {
-  const tmp = `${dirs.heartbeat}.tmp`;
-  const body = {
-    v: 1,
-    node,
-    pid: ctx.rt.process.pid,
-    host: ctx.rt.process.hostname,
-    version: VERSION,
-    at: new Date().toISOString(),
-  };
-  await ctx.rt.fs.writeDurable(tmp, `${JSON.stringify(body)}\n`);
-  await ctx.rt.fs.rename(tmp, dirs.heartbeat);
-}
-
 export async function runNodeOnce(ctx: JobContext, node: string): Promise<TickSummary> {
   const tickStart = Date.now();
   const dirs = nodeDirs(ctx.config.spool, node);
   await ensureNodeDirs(ctx.rt, dirs);
-  await writeHeartbeat(ctx, dirs, node);
+  await writeHeartbeat(ctx.rt, dirs, node);
   const summary: TickSummary = {
     node,
     tasks: [],
@@ -92,7 +72,7 @@ export async function runNodeOnce(ctx: JobContext, node: string): Promise<TickSu
       claimed = true;
       crashPoint(ctx.rt, "after-claim");
       await run(name);
-      await writeHeartbeat(ctx, dirs, node);
+      await writeHeartbeat(ctx.rt, dirs, node);
       break;
     }
     if (!claimed) break;
@@ -109,7 +89,6 @@ async function reportSafely(ctx: JobContext, node: string): Promise<ReportSummar
   } catch (err) {
     if (!(err instanceof KafkaUnavailableError)) throw err;
     ctx.log.warn(`Report of node ${node} failed, events wait in the outbox: ${err.message}`);
-    await recordReportError(ctx, node, err.message);
     return { node, shipped: 0, segments: 0, quarantined: 0, lag: -1, error: err.message };
   }
 }

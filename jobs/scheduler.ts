@@ -4,11 +4,12 @@
  * every `schedule.tickMs` until stopped, or until every node it runs is draining and idle.
  */
 
+import type { JobContext } from "./context/job_context.ts";
 import { dispatchInbox } from "./dispatch.ts";
-import type { JobContext } from "./lib/context.ts";
-import { addCounts, emptyCounts, type OutcomeCounts } from "./lib/outcome.ts";
-import { type Move, rebalanceOnce } from "./rebalance.ts";
+import { addCounts, emptyCounts, type OutcomeCounts } from "./file/outcome.ts";
+import { rebalanceOnce } from "./rebalance.ts";
 import { runNodeOnce, type TickSummary } from "./run_node.ts";
+import type { Move } from "./spool/queues.ts";
 
 export interface SchedulerOptions {
   nodes: string[];

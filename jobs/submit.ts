@@ -5,17 +5,17 @@
  * by `tiermv dispatch --once` (also part of `run --all` and `serve`).
  */
 
+import type { JobContext } from "./context/job_context.ts";
 import { dispatchRequest } from "./dispatch.ts";
-import type { JobContext } from "./lib/context.ts";
-import { UsageError } from "./lib/errors.ts";
-import { ledgerPaths, type RequestResult, readResult } from "./lib/ledger.ts";
+import { spoolDirs } from "./spool/layout.ts";
+import { ledgerPaths, type RequestResult, readResult } from "./spool/ledger.ts";
 import {
   publishRequest,
   REQUEST_ID,
   type RequestHeader,
   type Strategy,
-} from "./lib/request_file.ts";
-import { spoolDirs } from "./lib/spool.ts";
+} from "./spool/request_file.ts";
+import { UsageError } from "./util/errors.ts";
 
 export interface SubmitOptions {
   paths: Iterable<string> | AsyncIterable<string>;

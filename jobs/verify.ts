@@ -5,11 +5,11 @@
  * unreadable xattrs, and objects under the paths' prefixes that no file's state names. Read-only.
  */
 import type { FileStat } from "../runtime/types.ts";
-import type { JobContext } from "./lib/context.ts";
-import { targetFor } from "./lib/context.ts";
-import { readLock, readState, stateMatches, XattrPayloadError } from "./lib/file_state.ts";
-import { relativeToRoot } from "./lib/paths.ts";
-import { type WalkStats, walkFiles } from "./lib/walk.ts";
+import type { JobContext } from "./context/job_context.ts";
+import { targetFor } from "./context/job_context.ts";
+import { readLock, readState, stateMatches, XattrPayloadError } from "./file/state.ts";
+import { type WalkStats, walkFiles } from "./plan/walk.ts";
+import { relativeToRoot } from "./util/paths.ts";
 
 export type FindingKind =
   | "stale-state"

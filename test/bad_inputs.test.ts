@@ -14,7 +14,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { readState } from "../jobs/lib/file_state.ts";
+import { readState } from "../jobs/file/state.ts";
 import { createRuntime } from "../runtime/bun.ts";
 import { cli, type Sandbox, sandbox, spawnCli } from "./helpers.ts";
 import { consumeAll } from "./report/kafka_helpers.ts";

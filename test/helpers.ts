@@ -4,8 +4,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Subprocess } from "bun";
-import { type Config, parseConfig } from "../jobs/lib/config.ts";
-import { createJobContext, type JobContext, silentLog } from "../jobs/lib/context.ts";
+import { type Config, parseConfig } from "../jobs/context/config.ts";
+import { createJobContext, type JobContext, silentLog } from "../jobs/context/job_context.ts";
 import { createRuntime } from "../runtime/bun.ts";
 import { s3Env } from "./services/shared.ts";
 

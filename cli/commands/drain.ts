@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { consola } from "consola";
-import { assertKnownNode } from "../../jobs/lib/config.ts";
-import { nodeDirs } from "../../jobs/lib/spool.ts";
+import { assertKnownNode } from "../../jobs/context/config.ts";
+import { nodeDirs } from "../../jobs/spool/layout.ts";
 import { configArg } from "../config.ts";
 import { guard, withContext } from "../context.ts";
 

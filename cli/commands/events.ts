@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
-import { assertKnownNode } from "../../jobs/lib/config.ts";
-import { nodeDirs } from "../../jobs/lib/spool.ts";
-import { listSegments } from "../../jobs/report.ts";
+import { assertKnownNode } from "../../jobs/context/config.ts";
+import { listSegments } from "../../jobs/events/outbox.ts";
+import { nodeDirs } from "../../jobs/spool/layout.ts";
 import { configArg } from "../config.ts";
 import { guard, withContext } from "../context.ts";
 
@@ -22,7 +22,7 @@ export default defineCommand({
         const dirs = nodeDirs(ctx.config.spool, args.node);
         const printed = new Map<string, number>();
         for (;;) {
-          for (const { name } of await listSegments(ctx, dirs)) {
+          for (const { name } of await listSegments(ctx.rt, dirs)) {
             let line = 0;
             const seen = printed.get(name) ?? 0;
             for await (const text of ctx.rt.fs.readLines(`${dirs.outbox}/${name}`)) {

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
-import { UsageError } from "../../jobs/lib/errors.ts";
-import { readLock, readState } from "../../jobs/lib/file_state.ts";
+import { readLock, readState } from "../../jobs/file/state.ts";
+import { UsageError } from "../../jobs/util/errors.ts";
 import { createRuntime } from "../../runtime/bun.ts";
 import { guard } from "../context.ts";
 

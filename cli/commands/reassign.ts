@@ -1,9 +1,9 @@
 import { defineCommand } from "citty";
 import { consola } from "consola";
-import { assertKnownNode } from "../../jobs/lib/config.ts";
-import { UsageError } from "../../jobs/lib/errors.ts";
-import { listTasks, nodeDirs } from "../../jobs/lib/spool.ts";
-import { movePending } from "../../jobs/rebalance.ts";
+import { assertKnownNode } from "../../jobs/context/config.ts";
+import { nodeDirs } from "../../jobs/spool/layout.ts";
+import { listTasks, movePending } from "../../jobs/spool/queues.ts";
+import { UsageError } from "../../jobs/util/errors.ts";
 import { configArg } from "../config.ts";
 import { guard, withContext } from "../context.ts";
 
@@ -24,7 +24,11 @@ export default defineCommand({
         assertKnownNode(ctx.config, args.from);
         assertKnownNode(ctx.config, args.to);
         const tasks = await listTasks(ctx.rt, nodeDirs(ctx.config.spool, args.from).pending);
-        const moved = await movePending(ctx, args.from, args.to, tasks);
+        const moved = await movePending(ctx.rt, tasks, {
+          spool: ctx.config.spool,
+          from: args.from,
+          to: args.to,
+        });
         consola.success(`${moved.length} pending tasks moved from ${args.from} to ${args.to}`);
       });
     }),

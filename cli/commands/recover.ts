@@ -1,8 +1,8 @@
 import { defineCommand } from "citty";
 import { consola } from "consola";
-import { assertKnownNode } from "../../jobs/lib/config.ts";
-import { UsageError } from "../../jobs/lib/errors.ts";
+import { assertKnownNode } from "../../jobs/context/config.ts";
 import { recoverNode } from "../../jobs/recover.ts";
+import { UsageError } from "../../jobs/util/errors.ts";
 import { configArg } from "../config.ts";
 import { guard, withContext, withNodeLock } from "../context.ts";
 

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { consola } from "consola";
-import { assertKnownNode } from "../../jobs/lib/config.ts";
-import { recordReportError, reportNode } from "../../jobs/report.ts";
+import { assertKnownNode } from "../../jobs/context/config.ts";
+import { reportNode } from "../../jobs/report.ts";
 import { configArg } from "../config.ts";
 import { guard, withContext } from "../context.ts";
 
@@ -23,15 +23,10 @@ export default defineCommand({
           consola.info("No kafka configured: the outbox is the report (see `tiermv events`)");
           return;
         }
-        try {
-          const s = await reportNode(ctx, args.node);
-          consola.success(
-            `${s.shipped} events shipped from ${s.segments} segments, ${s.quarantined} quarantined, ${s.lag} waiting`,
-          );
-        } catch (err) {
-          await recordReportError(ctx, args.node, (err as Error).message);
-          throw err;
-        }
+        const s = await reportNode(ctx, args.node);
+        consola.success(
+          `${s.shipped} events shipped from ${s.segments} segments, ${s.quarantined} quarantined, ${s.lag} waiting`,
+        );
       });
     }),
 });

@@ -1,8 +1,8 @@
 import { defineCommand } from "citty";
 import { consola } from "consola";
-import { assertKnownNode } from "../../jobs/lib/config.ts";
-import { nodeDirs } from "../../jobs/lib/spool.ts";
+import { assertKnownNode } from "../../jobs/context/config.ts";
 import { rollbackNode } from "../../jobs/rollback.ts";
+import { nodeDirs } from "../../jobs/spool/layout.ts";
 import { configArg } from "../config.ts";
 import { guard, withContext, withNodeLock } from "../context.ts";
 

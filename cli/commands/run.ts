@@ -1,11 +1,12 @@
 import { defineCommand } from "citty";
 import { consola } from "consola";
-import { assertKnownNode } from "../../jobs/lib/config.ts";
-import type { JobContext } from "../../jobs/lib/context.ts";
-import { UsageError } from "../../jobs/lib/errors.ts";
-import { listTasks, nodeDirs } from "../../jobs/lib/spool.ts";
+import { assertKnownNode } from "../../jobs/context/config.ts";
+import type { JobContext } from "../../jobs/context/job_context.ts";
 import type { TickSummary } from "../../jobs/run_node.ts";
 import { runScheduler } from "../../jobs/scheduler.ts";
+import { nodeDirs } from "../../jobs/spool/layout.ts";
+import { listTasks } from "../../jobs/spool/queues.ts";
+import { UsageError } from "../../jobs/util/errors.ts";
 import { configArg } from "../config.ts";
 import { guard, withContext, withNodeLocks } from "../context.ts";
 import { startProgress } from "../progress.ts";

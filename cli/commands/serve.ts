@@ -2,8 +2,9 @@ import { readFile } from "node:fs/promises";
 import { defineCommand } from "citty";
 import { consola } from "consola";
 import { dispatchInbox } from "../../jobs/dispatch.ts";
-import { UsageError } from "../../jobs/lib/errors.ts";
-import { createStatusApp } from "../../jobs/lib/status_app.ts";
+import { createStatusApp } from "../../jobs/http/app.ts";
+import { submitRequest } from "../../jobs/submit.ts";
+import { UsageError } from "../../jobs/util/errors.ts";
 import { serveHttp } from "../../runtime/bun.ts";
 import { configArg } from "../config.ts";
 import { guard, withContext } from "../context.ts";
@@ -53,7 +54,11 @@ export default defineCommand({
       const token = tokenFile ? (await readFile(tokenFile, "utf8")).trim() : null;
       if (tokenFile && !token) throw new UsageError(`Token file "${tokenFile}" is empty`);
       await withContext(args, async (ctx) => {
-        const app = createStatusApp(ctx, { token, maxBodyBytes: Number(args["max-body"]) });
+        const app = createStatusApp(ctx, {
+          token,
+          maxBodyBytes: Number(args["max-body"]),
+          submit: (request) => submitRequest(ctx, request),
+        });
         const server = serveHttp(app.fetch, { hostname, port });
         console.log(
           `tiermv serve listening on http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${server.port}`,

@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { clusterStatus, type NodeStatus } from "../../jobs/status.ts";
+import { clusterStatus, type NodeStatus } from "../../jobs/spool/node_status.ts";
 import { configArg } from "../config.ts";
 import { guard, withContext } from "../context.ts";
 

@@ -2,10 +2,10 @@ import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { defineCommand } from "citty";
 import { consola } from "consola";
-import { UsageError } from "../../jobs/lib/errors.ts";
-import { STRATEGIES, type Strategy } from "../../jobs/lib/request_file.ts";
-import { validateSubmitPaths } from "../../jobs/lib/walk.ts";
+import { validateSubmitPaths } from "../../jobs/plan/walk.ts";
+import { STRATEGIES, type Strategy } from "../../jobs/spool/request_file.ts";
 import { submitRequest } from "../../jobs/submit.ts";
+import { UsageError } from "../../jobs/util/errors.ts";
 import { configArg } from "../config.ts";
 import { guard, withContext } from "../context.ts";
 

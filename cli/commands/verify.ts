@@ -1,7 +1,7 @@
 import { createWriteStream } from "node:fs";
 import { defineCommand } from "citty";
 import { consola } from "consola";
-import { validateSubmitPaths } from "../../jobs/lib/walk.ts";
+import { validateSubmitPaths } from "../../jobs/plan/walk.ts";
 import { type Finding, verifyPaths } from "../../jobs/verify.ts";
 import { configArg } from "../config.ts";
 import { guard, withContext } from "../context.ts";

@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { readState } from "../../jobs/lib/file_state.ts";
+import { readState } from "../../jobs/file/state.ts";
 import { createRuntime } from "../../runtime/bun.ts";
 import { cli, sandbox } from "../helpers.ts";
 

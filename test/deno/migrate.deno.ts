@@ -3,9 +3,9 @@
  * scheduler tick against a file:// target and prints what it found, for test/deno/deno.test.ts.
  * Usage: deno run --allow-all test/deno/migrate.deno.ts WORKDIR
  */
-import { parseConfig } from "../../jobs/lib/config.ts";
-import { createJobContext, silentLog } from "../../jobs/lib/context.ts";
-import { readState } from "../../jobs/lib/file_state.ts";
+import { parseConfig } from "../../jobs/context/config.ts";
+import { createJobContext, silentLog } from "../../jobs/context/job_context.ts";
+import { readState } from "../../jobs/file/state.ts";
 import { runNodeOnce } from "../../jobs/run_node.ts";
 import { submitRequest } from "../../jobs/submit.ts";
 import { createRuntime } from "../../runtime/deno.ts";

@@ -1,11 +1,12 @@
 import { expect, test } from "bun:test";
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createJobContext, silentLog } from "../../jobs/lib/context.ts";
-import { readState } from "../../jobs/lib/file_state.ts";
-import { claimTask, ensureNodeDirs, nodeDirs } from "../../jobs/lib/spool.ts";
+import { createJobContext, silentLog } from "../../jobs/context/job_context.ts";
+import { readState } from "../../jobs/file/state.ts";
 import { rebalanceOnce } from "../../jobs/rebalance.ts";
-import { writeHeartbeat } from "../../jobs/run_node.ts";
+import { writeHeartbeat } from "../../jobs/spool/heartbeat.ts";
+import { ensureNodeDirs, nodeDirs } from "../../jobs/spool/layout.ts";
+import { claimTask } from "../../jobs/spool/queues.ts";
 import { createRuntime } from "../../runtime/bun.ts";
 import { cli, sandbox, spawnCli, waitFor } from "../helpers.ts";
 import { allTasks } from "./spool_view.ts";
@@ -29,8 +30,8 @@ test("rebalance racing a node's claims, 200 times: every task is claimed exactly
       (_, i) => `x${String(round).padStart(3, "0")}-${i}.task`,
     );
     for (const name of names) writeFileSync(join(a.pending, name), "{}\n");
-    await writeHeartbeat(ctx, b, "b");
-    await writeHeartbeat(ctx, a, "a");
+    await writeHeartbeat(rt, b, "b");
+    await writeHeartbeat(rt, a, "a");
     // Node a claims everything it sees while rebalance moves tasks to b, at the same time.
     const jitter = () => new Promise((resolve) => setTimeout(resolve, Math.random() * 3));
     const [claims, moves] = await Promise.all([
@@ -68,8 +69,8 @@ test("rebalance moves pending tasks from an overloaded node to the least loaded 
   for (const d of Object.values(dirs)) await ensureNodeDirs(rt, d);
   for (let i = 0; i < 10; i++) writeFileSync(join(dirs.a?.pending ?? "", `t${i}.task`), "{}\n");
   writeFileSync(join(dirs.b?.pending ?? "", "b0.task"), "{}\n");
-  await writeHeartbeat(ctx, dirs.a ?? nodeDirs(box.spool, "a"), "a");
-  await writeHeartbeat(ctx, dirs.b ?? nodeDirs(box.spool, "b"), "b");
+  await writeHeartbeat(rt, dirs.a ?? nodeDirs(box.spool, "a"), "a");
+  await writeHeartbeat(rt, dirs.b ?? nodeDirs(box.spool, "b"), "b");
   // c never wrote a heartbeat: not live, gets nothing although it is empty.
   const moves = await rebalanceOnce(ctx);
   expect(moves.length).toBe(3);

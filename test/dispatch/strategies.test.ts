@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { pickNode, placementKey } from "../../jobs/lib/rendezvous.ts";
+import { pickNode, placementKey } from "../../jobs/plan/rendezvous.ts";
 import { cli, sandbox } from "../helpers.ts";
 import { allTasks } from "./spool_view.ts";
 

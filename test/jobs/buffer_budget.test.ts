@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { BufferBudget } from "../../jobs/lib/buffer_budget.ts";
+import { BufferBudget } from "../../jobs/targets/buffer_budget.ts";
 
 test("the upload buffer budget never holds more than its bytes, and reuses large buffers", async () => {
   const budget = new BufferBudget(32 << 20);

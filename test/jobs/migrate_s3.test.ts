@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { appendFileSync, readdirSync } from "node:fs";
-import { readState } from "../../jobs/lib/file_state.ts";
-import { createS3Target } from "../../jobs/lib/target_s3.ts";
+import { readState } from "../../jobs/file/state.ts";
+import { createS3Target } from "../../jobs/targets/s3.ts";
 import { createRuntime } from "../../runtime/bun.ts";
 import { cli, randomBytes, sandbox, spawnCli, waitFor } from "../helpers.ts";
 import { type FaultProxy, startFaultProxy } from "../services/fault_proxy.ts";

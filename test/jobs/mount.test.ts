@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { createJobContext, silentLog } from "../../jobs/lib/context.ts";
+import { createJobContext, silentLog } from "../../jobs/context/job_context.ts";
 import { runNodeOnce } from "../../jobs/run_node.ts";
 import { submitRequest } from "../../jobs/submit.ts";
 import { createRuntime } from "../../runtime/bun.ts";

@@ -1,8 +1,8 @@
 import { expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
-import { TargetError } from "../../jobs/lib/target.ts";
-import { createS3Target } from "../../jobs/lib/target_s3.ts";
+import { createS3Target } from "../../jobs/targets/s3.ts";
+import { TargetError } from "../../jobs/targets/target.ts";
 import { createRuntime } from "../../runtime/bun.ts";
 import type { Runtime } from "../../runtime/types.ts";
 import { randomBytes, sandbox } from "../helpers.ts";

@@ -1,8 +1,8 @@
 import { expect, test } from "bun:test";
 import { appendFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { LOCK_ATTR } from "../../jobs/lib/file_state.ts";
-import { createS3Target } from "../../jobs/lib/target_s3.ts";
+import { LOCK_ATTR } from "../../jobs/file/state.ts";
+import { createS3Target } from "../../jobs/targets/s3.ts";
 import { createRuntime } from "../../runtime/bun.ts";
 import { startCluster } from "../cluster.ts";
 import { cli, randomBytes } from "../helpers.ts";

@@ -7,7 +7,7 @@ import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { HeadObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
-import { readLock, readState } from "../../jobs/lib/file_state.ts";
+import { readLock, readState } from "../../jobs/file/state.ts";
 import { createRuntime } from "../../runtime/bun.ts";
 import { checkInvariants, startCluster } from "../cluster.ts";
 import { cli, randomBytes, spawnCli, waitFor } from "../helpers.ts";

@@ -18,9 +18,9 @@ import {
 } from "@aws-sdk/client-s3";
 import { FetchHttpHandler } from "@smithy/fetch-http-handler";
 import type { Runtime } from "../../runtime/types.ts";
+import type { Config } from "../context/config.ts";
+import { mapLimit } from "../util/pool.ts";
 import { BufferBudget } from "./buffer_budget.ts";
-import type { Config } from "./config.ts";
-import { mapLimit } from "./pool.ts";
 import {
   joinKey,
   metaFromHeaders,

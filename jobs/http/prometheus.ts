@@ -1,6 +1,7 @@
 /** Renders node status and cumulative metrics in the Prometheus text exposition format. */
-import type { NodeStatus } from "../status.ts";
-import { DURATION_BUCKETS, type NodeMetrics } from "./metrics_store.ts";
+
+import { DURATION_BUCKETS, type NodeMetrics } from "../spool/node_metrics.ts";
+import type { NodeStatus } from "../spool/node_status.ts";
 
 const escapeLabel = (value: string) =>
   value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");

@@ -5,7 +5,7 @@
  */
 import * as v from "valibot";
 import type { Runtime } from "../../runtime/types.ts";
-import { TaskFormatError } from "./errors.ts";
+import { TaskFormatError } from "../util/errors.ts";
 import { writePathList } from "./path_list_file.ts";
 
 export const TaskHeaderSchema = v.object({

@@ -1,9 +1,9 @@
 /** What every job receives: the runtime, the validated config, a logger and a cancel signal. */
 import type { Runtime } from "../../runtime/types.ts";
+import type { FileOutcome } from "../file/outcome.ts";
+import { openTarget } from "../targets/open.ts";
+import type { Target } from "../targets/target.ts";
 import type { Config } from "./config.ts";
-import { openTarget } from "./open_target.ts";
-import type { FileOutcome } from "./outcome.ts";
-import type { Target } from "./target.ts";
 
 /** The subset of consola that jobs use, so Deno and tests can pass anything compatible. */
 export interface Log {

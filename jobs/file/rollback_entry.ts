@@ -6,16 +6,10 @@
  * uploading this key meanwhile: the incident of BRIEF section 1 cannot recur.
  */
 import type { FsError } from "../../runtime/errors.ts";
-import { type JobContext, targetFor } from "./context.ts";
-import { crashPoint } from "./crash_points.ts";
-import {
-  readState,
-  releaseLock,
-  type State,
-  stateMatches,
-  XattrPayloadError,
-} from "./file_state.ts";
-import type { JournalEntry } from "./journal.ts";
+import { type JobContext, targetFor } from "../context/job_context.ts";
+import type { JournalEntry } from "../spool/journal.ts";
+import { crashPoint } from "../util/crash_points.ts";
+import { readState, releaseLock, type State, stateMatches, XattrPayloadError } from "./state.ts";
 
 export interface RollbackResult {
   deletedObject: boolean;

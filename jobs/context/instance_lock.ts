@@ -4,8 +4,8 @@
  * proceed; that costs efficiency, never safety: files are still guarded by their xattr locks.)
  */
 import type { Runtime } from "../../runtime/types.ts";
-import { createAtomically } from "./atomic_file.ts";
-import { AlreadyRunningError } from "./errors.ts";
+import { AlreadyRunningError } from "../util/errors.ts";
+import { createAtomically } from "../util/stored_file.ts";
 
 export interface InstanceLock {
   release(): Promise<void>;

@@ -6,21 +6,33 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import * as v from "valibot";
-import { clusterStatus } from "../status.ts";
-import { submitRequest } from "../submit.ts";
-import { createAtomically } from "./atomic_file.ts";
-import type { JobContext } from "./context.ts";
-import { TiermvError } from "./errors.ts";
-import { readMetrics } from "./metrics_store.ts";
+import type { JobContext } from "../context/job_context.ts";
+import { nodeDirs, spoolDirs } from "../spool/layout.ts";
+import type { RequestResult } from "../spool/ledger.ts";
+import { readMetrics } from "../spool/node_metrics.ts";
+import { clusterStatus } from "../spool/node_status.ts";
+import { REQUEST_ID, STRATEGIES, type Strategy } from "../spool/request_file.ts";
+import { TiermvError } from "../util/errors.ts";
+import { createAtomically } from "../util/stored_file.ts";
 import { renderMetrics } from "./prometheus.ts";
 import { readiness } from "./readiness.ts";
-import { REQUEST_ID, STRATEGIES } from "./request_file.ts";
-import { nodeDirs, spoolDirs } from "./spool.ts";
 
 export interface AppOptions {
   /** Bearer token required on every endpoint but /healthz (null: no auth). */
   token: string | null;
   maxBodyBytes: number;
+  /**
+   * The producer that POST /v1/requests fronts (jobs/submit.ts). Passed in by the command,
+   * because library code never imports a job module.
+   */
+  submit(request: SubmitRequest): Promise<{ id: string; result: RequestResult | null }>;
+}
+
+export interface SubmitRequest {
+  paths: string[];
+  requestId?: string;
+  strategy?: Strategy;
+  node?: string;
 }
 
 const RequestBody = v.object({
@@ -140,7 +152,7 @@ export function createStatusApp(ctx: JobContext, options: AppOptions): Hono {
             `Key "${key}" was used with a different body`,
           );
       }
-      const submitted = await submitRequest(ctx, {
+      const submitted = await options.submit({
         paths: body.paths,
         requestId,
         strategy: body.strategy,

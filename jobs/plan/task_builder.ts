@@ -4,7 +4,7 @@
  * a sequence number), so rebuilding the staging of the same request gives the same ids.
  */
 import type { FileWriter, Runtime } from "../../runtime/types.ts";
-import type { TaskHeader } from "./task_file.ts";
+import type { TaskHeader } from "../spool/task_file.ts";
 
 export interface PlannedTask {
   id: string;

@@ -6,8 +6,8 @@
  */
 import * as v from "valibot";
 import type { Runtime } from "../../runtime/types.ts";
-import { createAtomically } from "./atomic_file.ts";
-import type { SpoolDirs } from "./spool.ts";
+import { createAtomically } from "../util/stored_file.ts";
+import type { SpoolDirs } from "./layout.ts";
 
 export const ResultSchema = v.object({
   v: v.literal(1),

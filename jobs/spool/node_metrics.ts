@@ -6,8 +6,8 @@
  */
 import * as v from "valibot";
 import type { Runtime } from "../../runtime/types.ts";
-import { OUTCOME_KINDS, type OutcomeCounts } from "./outcome.ts";
-import type { NodeDirs } from "./spool.ts";
+import { OUTCOME_KINDS, type OutcomeCounts } from "../file/outcome.ts";
+import type { NodeDirs } from "./layout.ts";
 
 /** Upper bounds (seconds) of the per-file time histogram. */
 export const DURATION_BUCKETS = [

@@ -4,8 +4,8 @@
  * fast with a clear error instead of hanging the scheduler.
  */
 import { Kafka, logLevel, type Producer, type SASLOptions } from "kafkajs";
-import type { Config } from "./config.ts";
-import { TiermvError } from "./errors.ts";
+import type { Config } from "../context/config.ts";
+import { TiermvError } from "../util/errors.ts";
 
 export class KafkaUnavailableError extends TiermvError {
   override name = "KafkaUnavailableError";

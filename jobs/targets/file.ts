@@ -4,7 +4,7 @@
  * lives in its `user.tiermv.object` xattr, the file-target twin of S3 user metadata.
  */
 import type { Runtime } from "../../runtime/types.ts";
-import { newAttemptId } from "./ids.ts";
+import { newAttemptId } from "../util/ids.ts";
 import { joinKey, type ObjectInfo, type ObjectMeta, type Target, TargetError } from "./target.ts";
 
 const META_ATTR = "user.tiermv.object";

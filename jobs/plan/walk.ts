@@ -4,8 +4,8 @@
  * special files are skipped. Arguments are validated before anything is written.
  */
 import type { Runtime } from "../../runtime/types.ts";
-import { UsageError } from "./errors.ts";
-import { relativeToRoot } from "./paths.ts";
+import { UsageError } from "../util/errors.ts";
+import { relativeToRoot } from "../util/paths.ts";
 
 /** Checks every argument: absolute (after resolving against cwd), under root, existing. */
 export async function validateSubmitPaths(

@@ -5,9 +5,16 @@
  */
 import type { FsError } from "../../runtime/errors.ts";
 import type { FileStat } from "../../runtime/types.ts";
-import type { JobContext } from "./context.ts";
-import { crashPoint } from "./crash_points.ts";
-import { MountUnavailableError } from "./errors.ts";
+import type { JobContext } from "../context/job_context.ts";
+import { appendJournal, type JournalEntry } from "../spool/journal.ts";
+import type { NodeDirs } from "../spool/layout.ts";
+import { type Target, TargetError } from "../targets/target.ts";
+import { crashPoint } from "../util/crash_points.ts";
+import { MountUnavailableError } from "../util/errors.ts";
+import { newAttemptId } from "../util/ids.ts";
+import { relativeToRoot } from "../util/paths.ts";
+import type { FileOutcome } from "./outcome.ts";
+import { rollbackEntry } from "./rollback_entry.ts";
 import {
   type Lock,
   readLock,
@@ -18,14 +25,7 @@ import {
   tryLock,
   writeState,
   XattrPayloadError,
-} from "./file_state.ts";
-import { newAttemptId } from "./ids.ts";
-import { appendJournal, type JournalEntry } from "./journal.ts";
-import type { FileOutcome } from "./outcome.ts";
-import { relativeToRoot } from "./paths.ts";
-import { rollbackEntry } from "./rollback_entry.ts";
-import type { NodeDirs } from "./spool.ts";
-import { type Target, TargetError } from "./target.ts";
+} from "./state.ts";
 
 export interface FileJob extends JobContext {
   node: string;

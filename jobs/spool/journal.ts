@@ -6,7 +6,7 @@
  */
 import * as v from "valibot";
 import type { Runtime } from "../../runtime/types.ts";
-import type { NodeDirs } from "./spool.ts";
+import type { NodeDirs } from "./layout.ts";
 
 export const JournalEntrySchema = v.object({
   v: v.literal(1),

@@ -2,22 +2,13 @@
  * Status of every node, read from the spool alone: queue depths, heartbeat age, drain flag,
  * outbox lag and the failed-files backlog. Read-only; safe to run anywhere, any time.
  */
-import type { JobContext } from "./lib/context.ts";
-import { SEGMENT } from "./lib/events.ts";
-import { journalBacklog } from "./lib/journal.ts";
-import { listTasks, nodeDirs } from "./lib/spool.ts";
-import { heartbeatAgeMs } from "./recover.ts";
-import { outboxLag } from "./report.ts";
-
-async function lastReportError(ctx: JobContext, path: string): Promise<string | null> {
-  if (!(await ctx.rt.fs.exists(path))) return null;
-  try {
-    const status = JSON.parse(await ctx.rt.fs.readText(path)) as { ok?: boolean; error?: string };
-    return status.ok ? null : (status.error ?? "unknown error");
-  } catch {
-    return "unreadable report status";
-  }
-}
+import type { JobContext } from "../context/job_context.ts";
+import { outboxLag, SEGMENT } from "../events/outbox.ts";
+import { lastReportError } from "../events/report_status.ts";
+import { heartbeatAgeMs } from "./heartbeat.ts";
+import { journalBacklog } from "./journal.ts";
+import { nodeDirs } from "./layout.ts";
+import { listTasks } from "./queues.ts";
 
 export interface NodeStatus {
   node: string;
@@ -43,7 +34,7 @@ export async function nodeStatus(ctx: JobContext, node: string): Promise<NodeSta
   const { rt, config } = ctx;
   const dirs = nodeDirs(config.spool, node);
   const count = async (dir: string) => (await listTasks(rt, dir)).length;
-  const age = await heartbeatAgeMs(ctx, dirs);
+  const age = await heartbeatAgeMs(rt, dirs);
   const outbox = (await rt.fs.exists(dirs.outbox)) ? await rt.fs.readDir(dirs.outbox) : [];
   return {
     node,
@@ -56,8 +47,8 @@ export async function nodeStatus(ctx: JobContext, node: string): Promise<NodeSta
     live: age !== null && age < config.schedule.liveWithinMs,
     draining: await rt.fs.exists(dirs.drain),
     outboxSegments: outbox.filter((e) => SEGMENT.test(e.name)).length,
-    outboxLag: await outboxLag(ctx, dirs),
-    lastReportError: await lastReportError(ctx, `${dirs.outbox}/.report-status.json`),
+    outboxLag: await outboxLag(rt, dirs),
+    lastReportError: await lastReportError(rt, dirs),
     failedBacklog: await journalBacklog(rt, dirs),
   };
 }

@@ -3,10 +3,10 @@
  * node's own `pending/` in a small task with a not-before time, so they are retried later with
  * exponential backoff (base doubling, capped) instead of spinning.
  */
-import type { Config } from "./config.ts";
-import type { JobContext } from "./context.ts";
-import { newTaskId } from "./ids.ts";
-import type { NodeDirs } from "./spool.ts";
+import type { Config } from "../context/config.ts";
+import type { JobContext } from "../context/job_context.ts";
+import { newTaskId } from "../util/ids.ts";
+import type { NodeDirs } from "./layout.ts";
 import { publishTask, readTaskHeader, type TaskHeader } from "./task_file.ts";
 
 export const RETRY_PREFIX = "r";

@@ -1,7 +1,7 @@
 /** /readyz checks: the shared mount, the target and Kafka, each bounded by a timeout. */
-import type { JobContext } from "./context.ts";
-import { targetFor } from "./context.ts";
-import { openKafkaSink } from "./kafka_sink.ts";
+import type { JobContext } from "../context/job_context.ts";
+import { targetFor } from "../context/job_context.ts";
+import { openKafkaSink } from "../events/kafka_sink.ts";
 
 export interface Check {
   ok: boolean;

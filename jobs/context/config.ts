@@ -3,7 +3,7 @@
  * minimal config names only the spool, the source root, the target and the nodes.
  */
 import * as v from "valibot";
-import { ConfigError } from "./errors.ts";
+import { ConfigError } from "../util/errors.ts";
 
 const NodeName = v.pipe(
   v.string(),

@@ -6,7 +6,7 @@
 import * as v from "valibot";
 import { FsError } from "../../runtime/errors.ts";
 import type { Runtime } from "../../runtime/types.ts";
-import { newAttemptId } from "./ids.ts";
+import { newAttemptId } from "../util/ids.ts";
 import { writePathList } from "./path_list_file.ts";
 
 export const STRATEGIES = ["hash", "hash-dir", "round-robin"] as const;

@@ -1,15 +1,10 @@
 /**
- * Result events, appended to the node's outbox before the task leaves `running/`. Segments are
- * `outbox/<task>.<seq>.jsonl`, rotated by size; a segment is sealed (shippable) once a newer
- * segment of its task exists or its task is no longer running. A crash before an append leaves
- * the task in `running/`; its rerun finds the files committed by this same task and emits their
- * `migrated` events again with the same eventId, so no committed file lacks its event
- * (duplicates are possible and recognisable).
+ * Result events: one per file outcome and one per finished task, each with a stable `eventId`
+ * (`<attempt>:migrated` for a commit), so a resent event is recognisable. A re-found own commit
+ * is re-emitted as `migrated` with the same id, so no committed file lacks its event.
  */
 import * as v from "valibot";
-import type { Runtime } from "../../runtime/types.ts";
-import type { FileOutcome, OutcomeCounts } from "./outcome.ts";
-import type { NodeDirs } from "./spool.ts";
+import type { FileOutcome, OutcomeCounts } from "../file/outcome.ts";
 
 export const EventSchema = v.object({
   v: v.literal(1),
@@ -102,62 +97,4 @@ export function taskEvent(
     counts: { ...counts },
     at: new Date().toISOString(),
   };
-}
-
-/** Outbox segment names: `<task>.<seq>.jsonl`, seq zero-padded so names sort in order. */
-export const SEGMENT = /^(.+)\.(\d{6})\.jsonl$/;
-
-export function segmentName(taskId: string, seq: number): string {
-  return `${taskId}.${String(seq).padStart(6, "0")}.jsonl`;
-}
-
-/** Buffers a task's events and appends them to its outbox segment in few, durable writes. */
-export class OutboxWriter {
-  private buffer: string[] = [];
-  private bytes = 0;
-  private constructor(
-    private readonly rt: Runtime,
-    private readonly dirs: NodeDirs,
-    private readonly taskId: string,
-    private seq: number,
-    private readonly maxSegmentBytes: number,
-    private readonly batch: number,
-  ) {}
-
-  /** Starts a new segment after any existing one of this task (never appends to a shipped one). */
-  static async forTask(
-    rt: Runtime,
-    dirs: NodeDirs,
-    taskId: string,
-    maxSegmentBytes = 4 * 1024 * 1024,
-  ): Promise<OutboxWriter> {
-    let seq = 0;
-    if (await rt.fs.exists(dirs.outbox)) {
-      for (const entry of await rt.fs.readDir(dirs.outbox)) {
-        const match = SEGMENT.exec(entry.name);
-        if (match && match[1] === taskId) seq = Math.max(seq, Number(match[2]) + 1);
-      }
-    }
-    return new OutboxWriter(rt, dirs, taskId, seq, maxSegmentBytes, 256);
-  }
-
-  async add(event: ResultEvent): Promise<void> {
-    this.buffer.push(JSON.stringify(event));
-    if (this.buffer.length >= this.batch) await this.flush();
-  }
-
-  async flush(): Promise<void> {
-    if (this.buffer.length === 0) return;
-    const text = `${this.buffer.join("\n")}\n`;
-    this.buffer = [];
-    await this.rt.fs.appendDurable(
-      `${this.dirs.outbox}/${segmentName(this.taskId, this.seq)}`,
-      text,
-    );
-    this.bytes += text.length;
-    if (this.bytes >= this.maxSegmentBytes) {
-      this.seq++;
-      this.bytes = 0;
-    }
-  }
 }
