@@ -2,7 +2,12 @@
 import { consola } from "consola";
 import { acquireInstanceLock } from "../jobs/context/instance_lock.ts";
 import { closeTargets, createJobContext, type JobContext } from "../jobs/context/job_context.ts";
-import { AlreadyRunningError, TiermvError } from "../jobs/util/errors.ts";
+import {
+  AlreadyRunningError,
+  describeError,
+  exitCodeOf,
+  isKnownError,
+} from "../jobs/util/errors.ts";
 import { createRuntime } from "../runtime/bun.ts";
 import { loadConfig } from "./config.ts";
 import { configureLogging } from "./logging.ts";
@@ -33,12 +38,10 @@ export async function guard(fn: () => Promise<void>): Promise<void> {
   try {
     await fn();
   } catch (err) {
-    if (err instanceof TiermvError) {
-      consola.error(err.message);
-      process.exit(err.exitCode);
-    }
-    consola.error(err);
-    process.exit(1);
+    consola.error(describeError(err));
+    // A bug, not an operator's problem: the stack only for --verbose, never in their face.
+    if (!isKnownError(err)) consola.debug(err);
+    process.exit(exitCodeOf(err));
   }
 }
 

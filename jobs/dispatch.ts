@@ -8,7 +8,7 @@
  *    skipped), then write the result and clear the inbox.
  * A crash at any point followed by a rerun gives exactly the planned tasks, none twice.
  */
-import { FsError } from "../runtime/errors.ts";
+import { isNotFound } from "../runtime/errors.ts";
 import type { JobContext } from "./context/job_context.ts";
 import { pickNode, placementKey } from "./plan/rendezvous.ts";
 import { type PlannedTask, TaskBuilder } from "./plan/task_builder.ts";
@@ -23,8 +23,9 @@ import {
   readResult,
   writeResult,
 } from "./spool/ledger.ts";
-import { RequestFormatError, type RequestHeader, readRequest } from "./spool/request_file.ts";
+import { type RequestHeader, readRequest } from "./spool/request_file.ts";
 import { crashPoint } from "./util/crash_points.ts";
+import { RequestFormatError } from "./util/errors.ts";
 import { relativeToRoot } from "./util/paths.ts";
 
 export type DispatchOutcome =
@@ -86,7 +87,7 @@ async function statKind(ctx: JobContext, path: string, line: number) {
   try {
     return (await ctx.rt.fs.lstat(path)).kind;
   } catch (err) {
-    if (err instanceof FsError && (err.code === "ENOENT" || err.code === "ENOTDIR")) {
+    if (isNotFound(err)) {
       throw new RejectedRequest(`line ${line}: "${path}" does not exist`);
     }
     throw err;
@@ -167,7 +168,7 @@ async function publish(ctx: JobContext, ledger: LedgerPaths, tasks: PlannedTask[
         `${dirs.pending}/${task.id}.task`,
       );
     } catch (err) {
-      if ((err as FsError).code !== "ENOENT") throw err; // published before a crash
+      if (!isNotFound(err)) throw err; // published before a crash
     }
     if (i === 0) crashPoint(ctx.rt, "dispatch-mid-publish");
   }

@@ -7,6 +7,7 @@
  * Idempotent: a crash midway and a rerun finish the job.
  */
 
+import { isNotFound } from "../runtime/errors.ts";
 import type { JobContext } from "./context/job_context.ts";
 import { targetFor } from "./context/job_context.ts";
 import { readLock, XattrPayloadError } from "./file/state.ts";
@@ -16,7 +17,7 @@ import { appendJournal } from "./spool/journal.ts";
 import { nodeDirs } from "./spool/layout.ts";
 import { finishTask, listTasks } from "./spool/queues.ts";
 import { readTaskEntries, readTaskHeader } from "./spool/task_file.ts";
-import { UsageError } from "./util/errors.ts";
+import { RecoverBlockedError, UsageError } from "./util/errors.ts";
 import { relativeToRoot } from "./util/paths.ts";
 
 export interface RecoverSummary {
@@ -31,8 +32,7 @@ async function readLockOrNull(ctx: JobContext, path: string) {
   try {
     return await readLock(ctx.rt, path);
   } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (err instanceof XattrPayloadError || code === "ENOENT") return null;
+    if (err instanceof XattrPayloadError || isNotFound(err)) return null;
     throw err;
   }
 }
@@ -77,7 +77,8 @@ export async function recoverNode(
     }
   }
   const rollback = await rollbackNode(ctx, dirs);
-  if (rollback.blocked) throw new Error(`Recover of "${node}" paused: ${rollback.blocked}`);
+  if (rollback.blocked)
+    throw new RecoverBlockedError(`Recover of "${node}" paused: ${rollback.blocked}`);
   for (const name of running) await finishTask(ctx.rt, dirs, name, "pending");
   return { node, heartbeatAgeMs: age, locksJournalled, tasksReturned: running.length, rollback };
 }

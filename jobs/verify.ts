@@ -4,6 +4,7 @@
  * stale states (the file changed since), missing or wrong objects, leftover locks (owner, age),
  * unreadable xattrs, and objects under the paths' prefixes that no file's state names. Read-only.
  */
+import { isNotFound } from "../runtime/errors.ts";
 import type { FileStat } from "../runtime/types.ts";
 import type { JobContext } from "./context/job_context.ts";
 import { targetFor } from "./context/job_context.ts";
@@ -128,8 +129,7 @@ async function findOrphans(
     try {
       state = await readState(ctx.rt, path);
     } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (!(err instanceof XattrPayloadError) && code !== "ENOENT" && code !== "ENOTDIR") throw err;
+      if (!(err instanceof XattrPayloadError) && !isNotFound(err)) throw err;
     }
     if (state?.key !== key || state.target !== ctx.config.target) {
       await report({

@@ -1,6 +1,9 @@
-/** Errors raised at the runtime edge: errno values become typed errors that carry the path. */
+/**
+ * Errors raised at the runtime edge: errno values become typed errors that carry the path and a
+ * stable `code` (the errno name). Callers test codes only through the helpers below.
+ */
 
-const ERRNO_NAMES: Record<number, string> = {
+const ERRNO_NAMES: Record<number, FsErrorCode> = {
   1: "EPERM",
   2: "ENOENT",
   5: "EIO",
@@ -18,15 +21,69 @@ const ERRNO_NAMES: Record<number, string> = {
   116: "ESTALE",
 };
 
-export function errnoName(errno: number): string {
+/**
+ * The codes of FsError and XattrError: errno names (those above are the ones the code base acts
+ * on), the runtime's own ELINETOOLONG (a line over the reader's limit) and EILSEQ (bytes that are
+ * not UTF-8), and any other errno name as the OS reports it.
+ */
+export type FsErrorCode =
+  | "EPERM"
+  | "ENOENT"
+  | "EIO"
+  | "E2BIG"
+  | "EACCES"
+  | "EEXIST"
+  | "ENOTDIR"
+  | "EINVAL"
+  | "ENOSPC"
+  | "EROFS"
+  | "ERANGE"
+  | "ENAMETOOLONG"
+  | "ELOOP"
+  | "ENODATA"
+  | "ENOTSUP"
+  | "ESTALE"
+  | "ELINETOOLONG"
+  | "EILSEQ"
+  | `E${string}`;
+
+export function errnoName(errno: number): FsErrorCode {
   return ERRNO_NAMES[errno] ?? `E${errno}`;
+}
+
+/** `code` as an FsErrorCode; EIO when the error has none. */
+export function fsErrorCode(code: string | undefined): FsErrorCode {
+  return code?.startsWith("E") ? (code as FsErrorCode) : "EIO";
+}
+
+/** The `code` of any error that has one (ours, node:fs's, the SDK's), else undefined. */
+export function errorCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+/** The path does not lead to a file: ENOENT, or ENOTDIR when a parent is no directory (any more). */
+export function isNotFound(err: unknown): boolean {
+  const code = errorCode(err);
+  return code === "ENOENT" || code === "ENOTDIR";
+}
+
+/** The file or attribute exists already (O_EXCL, link, XATTR_CREATE). */
+export function isExists(err: unknown): boolean {
+  return errorCode(err) === "EEXIST";
+}
+
+/** A text file that cannot be read as lines: a line over the limit, or bytes that are not UTF-8. */
+export function isUnreadableText(err: unknown): boolean {
+  const code = errorCode(err);
+  return code === "ELINETOOLONG" || code === "EILSEQ";
 }
 
 /** A failed xattr system call; `code` is the errno name (EEXIST, ENODATA, ENOTSUP...). */
 export class XattrError extends Error {
   override name = "XattrError";
   constructor(
-    readonly code: string,
+    readonly code: FsErrorCode,
     readonly op: string,
     readonly path: string,
     readonly attr: string,
@@ -44,7 +101,7 @@ export class XattrExistsError extends XattrError {
 export class FsError extends Error {
   override name = "FsError";
   constructor(
-    readonly code: string,
+    readonly code: FsErrorCode,
     readonly op: string,
     readonly path: string,
     options?: { cause?: unknown },

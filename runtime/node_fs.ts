@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { type BigIntStats, constants } from "node:fs";
 import * as fsp from "node:fs/promises";
-import { FsError } from "./errors.ts";
+import { errorCode, FsError, fsErrorCode, isNotFound } from "./errors.ts";
 import type { FileKind, FileStat, FileWriter, Hasher, RuntimeFs } from "./types.ts";
 
 const CHUNK = 64 * 1024;
@@ -27,8 +27,7 @@ function toStat(s: BigIntStats): FileStat {
 }
 
 function fsError(err: unknown, op: string, path: string): FsError {
-  const code = (err as { code?: string }).code ?? "EIO";
-  return new FsError(code, op, path, { cause: err });
+  return new FsError(fsErrorCode(errorCode(err)), op, path, { cause: err });
 }
 
 async function wrap<T>(op: string, path: string, fn: () => Promise<T>): Promise<T> {
@@ -194,7 +193,7 @@ export const nodeFs: RuntimeFs = {
       await fsp.lstat(path);
       return true;
     } catch (err) {
-      if ((err as { code?: string }).code === "ENOENT") return false;
+      if (isNotFound(err)) return false;
       throw fsError(err, "stat", path);
     }
   },

@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import process from "node:process";
+import { errorCode } from "./errors.ts";
 import type { RuntimeProcess } from "./types.ts";
 
 function readBootId(): string {
@@ -25,7 +26,7 @@ export function createNodeProcess(): RuntimeProcess {
         return true;
       } catch (err) {
         // EPERM: the process exists but belongs to someone else.
-        return (err as { code?: string }).code === "EPERM";
+        return errorCode(err) === "EPERM";
       }
     },
     env: (name) => process.env[name],

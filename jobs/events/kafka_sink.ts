@@ -9,6 +9,7 @@ import { TiermvError } from "../util/errors.ts";
 
 export class KafkaUnavailableError extends TiermvError {
   override name = "KafkaUnavailableError";
+  readonly code = "KAFKA_UNAVAILABLE";
 }
 
 export interface EventSink {

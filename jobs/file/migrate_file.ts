@@ -3,7 +3,7 @@
  * state under the lock -> upload -> verify -> commit state -> unlock. Failures are values; a
  * failed upload keeps its lock and is journalled for the rollback job (never rolled back here).
  */
-import type { FsError } from "../../runtime/errors.ts";
+import { isNotFound } from "../../runtime/errors.ts";
 import type { FileStat } from "../../runtime/types.ts";
 import type { JobContext } from "../context/job_context.ts";
 import { appendJournal, type JournalEntry } from "../spool/journal.ts";
@@ -36,7 +36,6 @@ export interface FileJob extends JobContext {
   inFlight: Set<string>;
 }
 
-const isMissing = (err: unknown) => ["ENOENT", "ENOTDIR"].includes((err as FsError).code);
 const sameVersion = (a: FileStat, b: FileStat) =>
   a.size === b.size && a.mtimeNs === b.mtimeNs && a.ino === b.ino;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -51,7 +50,7 @@ async function statFile(job: FileJob, path: string): Promise<FileStat | null> {
   try {
     return await Promise.race([job.rt.fs.lstat(path), deadline]);
   } catch (err) {
-    if (isMissing(err)) return null;
+    if (isNotFound(err)) return null;
     throw err;
   } finally {
     clearTimeout(timer);

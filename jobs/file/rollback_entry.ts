@@ -5,7 +5,7 @@
  * Because the failed attempt still holds the lock until the last step, nobody else can be
  * uploading this key meanwhile: the incident of BRIEF section 1 cannot recur.
  */
-import type { FsError } from "../../runtime/errors.ts";
+import { isNotFound } from "../../runtime/errors.ts";
 import { type JobContext, targetFor } from "../context/job_context.ts";
 import type { JournalEntry } from "../spool/journal.ts";
 import { crashPoint } from "../util/crash_points.ts";
@@ -19,15 +19,13 @@ export interface RollbackResult {
   abortedUploads: number;
 }
 
-const isMissing = (err: unknown) => ["ENOENT", "ENOTDIR"].includes((err as FsError).code);
-
 /** The committed state, "unreadable" if garbage is there (then never delete), null if none. */
 async function stateOf(ctx: JobContext, path: string): Promise<State | null | "unreadable"> {
   try {
     return await readState(ctx.rt, path);
   } catch (err) {
     if (err instanceof XattrPayloadError) return "unreadable";
-    if (isMissing(err)) return null;
+    if (isNotFound(err)) return null;
     throw err;
   }
 }
@@ -55,7 +53,7 @@ export async function rollbackEntry(ctx: JobContext, entry: JournalEntry): Promi
     const stat = await ctx.rt.fs.lstat(entry.path);
     needsRetry = stat.kind === "file" && !(state !== "unreadable" && stateMatches(state, stat));
   } catch (err) {
-    if (!isMissing(err)) throw err;
+    if (!isNotFound(err)) throw err;
   }
   return { deletedObject, releasedLock, needsRetry, abortedUploads: aborted };
 }

@@ -6,6 +6,7 @@
 import * as v from "valibot";
 import { XattrExistsError } from "../../runtime/errors.ts";
 import type { FileStat, Runtime } from "../../runtime/types.ts";
+import { TiermvError } from "../util/errors.ts";
 
 export const LOCK_ATTR = "user.tiermv.lock";
 export const STATE_ATTR = "user.tiermv.state";
@@ -39,8 +40,9 @@ export const StateSchema = v.object({
 export type State = v.InferOutput<typeof StateSchema>;
 
 /** An xattr that exists but is not a payload this version understands. */
-export class XattrPayloadError extends Error {
+export class XattrPayloadError extends TiermvError {
   override name = "XattrPayloadError";
+  readonly code = "XATTR_PAYLOAD";
   constructor(
     readonly path: string,
     readonly attr: string,

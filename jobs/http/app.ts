@@ -12,7 +12,7 @@ import type { RequestResult } from "../spool/ledger.ts";
 import { readMetrics } from "../spool/node_metrics.ts";
 import { clusterStatus } from "../spool/node_status.ts";
 import { REQUEST_ID, STRATEGIES, type Strategy } from "../spool/request_file.ts";
-import { TiermvError } from "../util/errors.ts";
+import { httpStatusOf, TiermvError } from "../util/errors.ts";
 import { createAtomically } from "../util/stored_file.ts";
 import { renderMetrics } from "./prometheus.ts";
 import { readiness } from "./readiness.ts";
@@ -74,7 +74,7 @@ export function createStatusApp(ctx: JobContext, options: AppOptions): Hono {
   const app = new Hono();
   app.onError((err) => {
     if (err instanceof TiermvError)
-      return problem(err.exitCode === 2 ? 400 : 500, "Request failed", err.message);
+      return problem(httpStatusOf(err), "Request failed", err.message);
     ctx.log.error(`HTTP handler failed: ${err.message}`);
     return problem(500, "Internal error", "See the server log");
   });

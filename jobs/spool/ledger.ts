@@ -5,6 +5,7 @@
  * `<id>.lock` keeps two dispatchers off the same request.
  */
 import * as v from "valibot";
+import { isExists } from "../../runtime/errors.ts";
 import type { Runtime } from "../../runtime/types.ts";
 import { createAtomically } from "../util/stored_file.ts";
 import type { SpoolDirs } from "./layout.ts";
@@ -59,7 +60,7 @@ export async function createEntry(rt: Runtime, paths: LedgerPaths, body: object)
     await rt.fs.createExclusive(paths.entry, `${JSON.stringify(body)}\n`);
     return true;
   } catch (err) {
-    if ((err as { code?: string }).code === "EEXIST") return false;
+    if (isExists(err)) return false;
     throw err;
   }
 }

@@ -3,6 +3,7 @@
  * task is in exactly one place; only a node itself moves tasks out of its `pending/` (claim) and
  * through `running/ -> done/ | failed/`. Rebalance and reassign move only pending tasks.
  */
+import { isNotFound } from "../../runtime/errors.ts";
 import type { Runtime } from "../../runtime/types.ts";
 import { type NodeDirs, nodeDirs } from "./layout.ts";
 
@@ -25,7 +26,7 @@ export async function claimTask(rt: Runtime, dirs: NodeDirs, name: string): Prom
     await rt.fs.rename(`${dirs.pending}/${name}`, `${dirs.running}/${name}`);
     return true;
   } catch (err) {
-    if ((err as { code?: string }).code === "ENOENT") return false;
+    if (isNotFound(err)) return false;
     throw err;
   }
 }
@@ -74,7 +75,7 @@ export async function movePending(
       await rt.fs.rename(`${src.pending}/${task}`, `${dst.pending}/${task}`);
       moved.push({ task, from, to });
     } catch (err) {
-      if ((err as { code?: string }).code !== "ENOENT") throw err;
+      if (!isNotFound(err)) throw err;
     }
   }
   return moved;

@@ -4,8 +4,9 @@
  * replaces the first. Streamed both ways, so a million paths never sit in memory.
  */
 import * as v from "valibot";
-import { FsError } from "../../runtime/errors.ts";
+import { isExists, isUnreadableText } from "../../runtime/errors.ts";
 import type { Runtime } from "../../runtime/types.ts";
+import { RequestFormatError } from "../util/errors.ts";
 import { newAttemptId } from "../util/ids.ts";
 import { writePathList } from "./path_list_file.ts";
 
@@ -29,17 +30,6 @@ const PathLineSchema = v.object({ path: v.pipe(v.string(), v.minLength(1)) });
 
 /** A request line longer than this is not a path: the request is rejected. */
 export const MAX_REQUEST_LINE_BYTES = 16 * 1024;
-
-export class RequestFormatError extends Error {
-  override name = "RequestFormatError";
-  constructor(
-    readonly requestPath: string,
-    readonly lineNumber: number,
-    reason: string,
-  ) {
-    super(`Request "${requestPath}" line ${lineNumber}: ${reason}`);
-  }
-}
 
 function issueText(issues: v.BaseIssue<unknown>[]): string {
   const issue = issues[0];
@@ -80,19 +70,10 @@ export async function* readRequest(
       yield { path: parseLine(PathLineSchema, text, path, line).path, line };
     }
   } catch (err) {
-    if (err instanceof FsError && (err.code === "ELINETOOLONG" || err.code === "EILSEQ")) {
-      throw new RequestFormatError(path, line + 1, err.message);
-    }
+    if (isUnreadableText(err)) throw new RequestFormatError(path, line + 1, (err as Error).message);
     throw err;
   }
   if (line === 0) throw new RequestFormatError(path, 1, "empty request");
-}
-
-export async function readRequestHeader(rt: Runtime, path: string): Promise<RequestHeader> {
-  for await (const item of readRequest(rt, path)) {
-    if ("header" in item) return item.header;
-  }
-  throw new RequestFormatError(path, 1, "empty request");
 }
 
 /**
@@ -113,7 +94,7 @@ export async function publishRequest(
     await rt.fs.link(tmp, dirs.finalPath());
     return true;
   } catch (err) {
-    if ((err as FsError).code === "EEXIST") return false;
+    if (isExists(err)) return false;
     throw err;
   } finally {
     await rt.fs.remove(tmp);

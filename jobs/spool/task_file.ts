@@ -4,6 +4,7 @@
  * so a task of a million files never sits in memory.
  */
 import * as v from "valibot";
+import { isUnreadableText } from "../../runtime/errors.ts";
 import type { Runtime } from "../../runtime/types.ts";
 import { TaskFormatError } from "../util/errors.ts";
 import { writePathList } from "./path_list_file.ts";
@@ -63,9 +64,7 @@ export async function readTaskHeader(rt: Runtime, path: string): Promise<TaskHea
 /** An over-long line or bytes that are not UTF-8 make a task unreadable, not the run crash. */
 function asFormatError(err: unknown, path: string, line: number): unknown {
   if (err instanceof TaskFormatError) return err;
-  const code = (err as { code?: string }).code;
-  if (code === "ELINETOOLONG" || code === "EILSEQ")
-    return new TaskFormatError(path, line, (err as Error).message);
+  if (isUnreadableText(err)) return new TaskFormatError(path, line, (err as Error).message);
   return err;
 }
 

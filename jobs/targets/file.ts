@@ -3,10 +3,13 @@
  * name and renamed into place (so a reader never sees half an object). The object's metadata
  * lives in its `user.tiermv.object` xattr, the file-target twin of S3 user metadata.
  */
+import { errorCode } from "../../runtime/errors.ts";
 import type { Runtime } from "../../runtime/types.ts";
 import { newAttemptId } from "../util/ids.ts";
 import { joinKey, type ObjectInfo, type ObjectMeta, type Target, TargetError } from "./target.ts";
 
+/** A directory we may not write, or that is not one: the configuration is wrong. */
+const CONFIG_CODES = new Set(["EACCES", "EROFS", "ENOTDIR"]);
 const META_ATTR = "user.tiermv.object";
 const TMP_DIR = ".tiermv-tmp";
 const encoder = new TextEncoder();
@@ -22,9 +25,7 @@ export function createFileTarget(rt: Runtime, url: string): Target {
       return await fn();
     } catch (err) {
       if (err instanceof TargetError) throw err;
-      const code = (err as { code?: string }).code;
-      const kind =
-        code === "EACCES" || code === "EROFS" || code === "ENOTDIR" ? "config" : "transient";
+      const kind = CONFIG_CODES.has(errorCode(err) ?? "") ? "config" : "transient";
       throw new TargetError(kind, op, key, (err as Error).message, { cause: err });
     }
   }

@@ -3,6 +3,7 @@
  * (target_file.ts). Every object carries the metadata of the attempt that wrote it, which is
  * what rollback and stale-lock resolution compare before deleting or committing anything.
  */
+import { TiermvError } from "../util/errors.ts";
 
 /** Metadata stored with every object. */
 export interface ObjectMeta {
@@ -58,8 +59,9 @@ export type TargetErrorKind = "transient" | "config" | "permanent";
  * A target operation failed. `transient`: network, 5xx, throttling (retry with backoff);
  * `config`: no bucket, access denied (stop the task); `permanent`: this request will not succeed.
  */
-export class TargetError extends Error {
+export class TargetError extends TiermvError {
   override name = "TargetError";
+  readonly code = "TARGET";
   constructor(
     readonly kind: TargetErrorKind,
     readonly op: string,

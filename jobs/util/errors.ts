@@ -1,40 +1,100 @@
 /**
- * Errors of the program (not per-file outcomes, which are values). Each carries what an operator
- * needs to act; `exitCode` is what the CLI exits with (2: usage or configuration, 1: failure).
+ * The program's error vocabulary (per-file problems are outcomes, not errors). Every error of ours
+ * carries a stable `code`; ERROR_CODES is the one place that maps a code to the CLI's exit code
+ * (2: usage or configuration, 1: failure) and the HTTP status of the serve API. Runtime errors
+ * (FsError, XattrError) carry their errno name as `code` and count as failures.
  */
+import { FsError, XattrError } from "../../runtime/errors.ts";
 
-export class TiermvError extends Error {
-  override name = "TiermvError";
-  readonly exitCode: number = 1;
+export const ERROR_CODES = {
+  /** The configuration is invalid or names something that does not exist. */
+  CONFIG: { exit: 2, http: 400 },
+  /** The command line or request asks for something impossible (bad path, unknown node...). */
+  USAGE: { exit: 2, http: 400 },
+  /** A task file cannot be read as a task: it goes to bad/ with the reason. */
+  TASK_FORMAT: { exit: 1, http: 500 },
+  /** A request file cannot be read as a request: it goes to inbox/bad/ with the reason. */
+  REQUEST_FORMAT: { exit: 1, http: 500 },
+  /** The shared mount did not answer in time: the cycle is skipped, tasks stay pending. */
+  MOUNT_UNAVAILABLE: { exit: 1, http: 500 },
+  /** Another instance of this node's scheduler runs on this host. */
+  ALREADY_RUNNING: { exit: 1, http: 500 },
+  /** The Kafka brokers could not be reached within the timeout: events wait in the outbox. */
+  KAFKA_UNAVAILABLE: { exit: 1, http: 500 },
+  /** A lock or state xattr that this version cannot read (garbage, or a newer version). */
+  XATTR_PAYLOAD: { exit: 1, http: 500 },
+  /** A target (S3, file://) operation failed; TargetError.kind says how. */
+  TARGET: { exit: 1, http: 500 },
+  /** A stored JSON file (plan, heartbeat, ledger lock...) is not what its schema says. */
+  STORED_FILE: { exit: 1, http: 500 },
+  /** Recover could not finish the lost node's rollback (its target is unreachable). */
+  RECOVER_BLOCKED: { exit: 1, http: 500 },
+} as const satisfies Record<string, { exit: 1 | 2; http: number }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** An error of the program that an operator can act on: its message is one clear line. */
+export abstract class TiermvError extends Error {
+  abstract readonly code: ErrorCode;
 }
 
-/** The configuration is invalid or names something that does not exist. */
+/** The CLI's exit code for an error: from ERROR_CODES, 1 for anything else. */
+export function exitCodeOf(err: unknown): number {
+  return err instanceof TiermvError ? ERROR_CODES[err.code].exit : 1;
+}
+
+/** The serve API's HTTP status for an error: from ERROR_CODES, 500 for anything else. */
+export function httpStatusOf(err: unknown): number {
+  return err instanceof TiermvError ? ERROR_CODES[err.code].http : 500;
+}
+
+/** Errors whose message is written for an operator: ours and the runtime's (path and errno). */
+export function isKnownError(err: unknown): err is Error {
+  return err instanceof TiermvError || err instanceof FsError || err instanceof XattrError;
+}
+
+/** One line for an operator: a known error's message, else what happened, never a stack. */
+export function describeError(err: unknown): string {
+  if (isKnownError(err)) return err.message;
+  return `Unexpected error: ${err instanceof Error ? err.message : String(err)}`;
+}
+
 export class ConfigError extends TiermvError {
   override name = "ConfigError";
-  override readonly exitCode = 2;
+  readonly code = "CONFIG";
 }
 
-/** The command line asks for something impossible (bad path, unknown node...). */
 export class UsageError extends TiermvError {
   override name = "UsageError";
-  override readonly exitCode = 2;
+  readonly code = "USAGE";
 }
 
-/** A task file cannot be read as a task: it goes to bad/ with this reason. */
-export class TaskFormatError extends TiermvError {
-  override name = "TaskFormatError";
-  constructor(
-    readonly taskPath: string,
-    readonly lineNumber: number,
-    reason: string,
-  ) {
-    super(`Task "${taskPath}" line ${lineNumber}: ${reason}`);
+/** A task or request file that cannot be read as one, with the line that is wrong. */
+abstract class LineFormatError extends TiermvError {
+  constructor(what: string, file: string, line: number, reason: string) {
+    super(`${what} "${file}" line ${line}: ${reason}`);
   }
 }
 
-/** The shared mount did not answer a stat in time: skip this cycle, leave tasks pending. */
+export class TaskFormatError extends LineFormatError {
+  override name = "TaskFormatError";
+  readonly code = "TASK_FORMAT";
+  constructor(taskPath: string, line: number, reason: string) {
+    super("Task", taskPath, line, reason);
+  }
+}
+
+export class RequestFormatError extends LineFormatError {
+  override name = "RequestFormatError";
+  readonly code = "REQUEST_FORMAT";
+  constructor(requestPath: string, line: number, reason: string) {
+    super("Request", requestPath, line, reason);
+  }
+}
+
 export class MountUnavailableError extends TiermvError {
   override name = "MountUnavailableError";
+  readonly code = "MOUNT_UNAVAILABLE";
   constructor(
     readonly path: string,
     readonly timeoutMs: number,
@@ -43,7 +103,12 @@ export class MountUnavailableError extends TiermvError {
   }
 }
 
-/** Another instance of this node's scheduler runs on this host. */
 export class AlreadyRunningError extends TiermvError {
   override name = "AlreadyRunningError";
+  readonly code = "ALREADY_RUNNING";
+}
+
+export class RecoverBlockedError extends TiermvError {
+  override name = "RecoverBlockedError";
+  readonly code = "RECOVER_BLOCKED";
 }

@@ -3,6 +3,7 @@
  * unique temporary name, then hard-linked into place. Unlike O_EXCL + write, a concurrent reader
  * never sees it empty or half written (a torn read of a lock file would look stale).
  */
+import { isExists } from "../../runtime/errors.ts";
 import type { Runtime } from "../../runtime/types.ts";
 import { newAttemptId } from "./ids.ts";
 
@@ -14,7 +15,7 @@ export async function createAtomically(rt: Runtime, path: string, data: string):
     await rt.fs.link(tmp, path);
     return true;
   } catch (err) {
-    if ((err as { code?: string }).code === "EEXIST") return false;
+    if (isExists(err)) return false;
     throw err;
   } finally {
     await rt.fs.remove(tmp);

@@ -125,3 +125,12 @@ test("a task whose header is garbage goes to bad/ with a reason, and the next ta
   const summary = JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "{}");
   expect(summary.counts.migrated).toBe(1);
 });
+
+test("a failure outside tiermv (the target refuses connections) is one line and exit 1, never a stack trace", async () => {
+  const box = sandbox({ target: "s3://unreachable-bucket/x", endpoint: "http://127.0.0.1:1" });
+  box.file("one.txt", "1");
+  const result = await cli(["verify"], box.env);
+  expect(result.code).toBe(1);
+  expect(result.stderr).toContain('Cannot list "x"');
+  expect(result.stderr).not.toMatch(/^\s+at /m);
+});
