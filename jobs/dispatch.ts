@@ -24,6 +24,7 @@ import {
   writeResult,
 } from "./spool/ledger.ts";
 import { type RequestHeader, readRequest } from "./spool/request_file.ts";
+import { delay } from "./util/async.ts";
 import { crashPoint } from "./util/crash_points.ts";
 import { RequestFormatError } from "./util/errors.ts";
 import { relativeToRoot } from "./util/paths.ts";
@@ -281,4 +282,20 @@ export async function dispatchInbox(ctx: JobContext): Promise<RequestResult[]> {
     if (outcome.kind === "done") results.push(outcome.result);
   }
   return results;
+}
+
+/**
+ * Dispatches the inbox every `schedule.tickMs` until the context's signal aborts (serve runs it,
+ * so requests that reached the inbox without being dispatched are finished). A failed round is
+ * logged and the next one tries again.
+ */
+export async function dispatchInboxUntilStopped(ctx: JobContext): Promise<void> {
+  while (!ctx.signal?.aborted) {
+    try {
+      await dispatchInbox(ctx);
+    } catch (err) {
+      ctx.log.warn(`Dispatch of the inbox failed: ${(err as Error).message}`);
+    }
+    await delay(ctx.config.schedule.tickMs, { signal: ctx.signal });
+  }
 }

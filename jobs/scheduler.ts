@@ -10,6 +10,7 @@ import { addCounts, emptyCounts, type OutcomeCounts } from "./file/outcome.ts";
 import { rebalanceOnce } from "./rebalance.ts";
 import { runNodeOnce, type TickSummary } from "./run_node.ts";
 import type { Move } from "./spool/queues.ts";
+import { delay } from "./util/async.ts";
 
 export interface SchedulerOptions {
   nodes: string[];
@@ -26,16 +27,6 @@ export interface SchedulerSummary {
   moves: Move[];
   nodes: TickSummary[];
   stoppedBecause: "once" | "drained" | "signal";
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }
 
 export async function runScheduler(
@@ -70,7 +61,7 @@ export async function runScheduler(
     if (ctx.signal?.aborted) return { ...summary, stoppedBecause: "signal" };
     if (ticks.length > 0 && ticks.every((t) => t.draining))
       return { ...summary, stoppedBecause: "drained" };
-    await sleep(ctx.config.schedule.tickMs, ctx.signal);
+    await delay(ctx.config.schedule.tickMs, { signal: ctx.signal });
     if (ctx.signal?.aborted) return { ...summary, stoppedBecause: "signal" };
   }
 }

@@ -15,6 +15,7 @@ import {
   type RequestHeader,
   type Strategy,
 } from "./spool/request_file.ts";
+import { delay } from "./util/async.ts";
 import { UsageError } from "./util/errors.ts";
 
 export interface SubmitOptions {
@@ -58,7 +59,7 @@ async function waitForResult(
     // Nudge: the first submitter may have died after writing the inbox.
     const outcome = await dispatchRequest(ctx, id);
     if (outcome.kind === "done") return outcome.result;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await delay(100);
   }
 }
 

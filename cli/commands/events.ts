@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import { assertKnownNode } from "../../jobs/context/config.ts";
 import { listSegments } from "../../jobs/events/outbox.ts";
 import { nodeDirs } from "../../jobs/spool/layout.ts";
+import { delay } from "../../jobs/util/async.ts";
 import { configArg } from "../config.ts";
 import { guard, withContext } from "../context.ts";
 
@@ -31,7 +32,7 @@ export default defineCommand({
             printed.set(name, line);
           }
           if (!args.follow || ctx.signal?.aborted) return;
-          await new Promise((resolve) => setTimeout(resolve, 1000));
+          await delay(1000, { signal: ctx.signal });
           if (ctx.signal?.aborted) return;
         }
       });

@@ -1,7 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { defineCommand } from "citty";
-import { consola } from "consola";
-import { dispatchInbox } from "../../jobs/dispatch.ts";
+import { dispatchInboxUntilStopped } from "../../jobs/dispatch.ts";
 import { createStatusApp } from "../../jobs/http/app.ts";
 import { submitRequest } from "../../jobs/submit.ts";
 import { UsageError } from "../../jobs/util/errors.ts";
@@ -64,20 +63,7 @@ export default defineCommand({
           `tiermv serve listening on http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${server.port}`,
         );
         // serve also finishes requests that reached the inbox without being dispatched.
-        while (!ctx.signal?.aborted) {
-          try {
-            await dispatchInbox(ctx);
-          } catch (err) {
-            consola.warn(`Dispatch of the inbox failed: ${(err as Error).message}`);
-          }
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, ctx.config.schedule.tickMs);
-            ctx.signal?.addEventListener("abort", () => {
-              clearTimeout(timer);
-              resolve();
-            });
-          });
-        }
+        await dispatchInboxUntilStopped(ctx);
         await server.stop();
       });
     }),

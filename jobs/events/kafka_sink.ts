@@ -5,6 +5,7 @@
  */
 import { Kafka, logLevel, type Producer, type SASLOptions } from "kafkajs";
 import type { Config } from "../context/config.ts";
+import { deadline } from "../util/async.ts";
 import { TiermvError } from "../util/errors.ts";
 
 export class KafkaUnavailableError extends TiermvError {
@@ -19,33 +20,26 @@ export interface EventSink {
 
 type KafkaSettings = NonNullable<Config["kafka"]>;
 
+/** Bounds a broker call by `kafka.timeoutMs`; every failure becomes KafkaUnavailableError. */
 async function withDeadline<T>(
   what: string,
   settings: KafkaSettings,
   work: Promise<T>,
 ): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new KafkaUnavailableError(
-            `Kafka (${settings.brokers.join(",")}) did not ${what} within ${settings.timeoutMs} ms`,
-          ),
-        ),
-      settings.timeoutMs,
-    );
-  });
+  const brokers = settings.brokers.join(",");
   try {
-    return await Promise.race([work, deadline]);
+    return await deadline(work, settings.timeoutMs, {
+      onTimeout: () =>
+        new KafkaUnavailableError(
+          `Kafka (${brokers}) did not ${what} within ${settings.timeoutMs} ms`,
+        ),
+    });
   } catch (err) {
     if (err instanceof KafkaUnavailableError) throw err;
     throw new KafkaUnavailableError(
-      `Kafka (${settings.brokers.join(",")}) could not ${what}: ${(err as Error).message}`,
+      `Kafka (${brokers}) could not ${what}: ${(err as Error).message}`,
       { cause: err },
     );
-  } finally {
-    clearTimeout(timer);
   }
 }
 

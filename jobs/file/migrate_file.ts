@@ -9,6 +9,7 @@ import type { JobContext } from "../context/job_context.ts";
 import { appendJournal, type JournalEntry } from "../spool/journal.ts";
 import type { NodeDirs } from "../spool/layout.ts";
 import { type Target, TargetError } from "../targets/target.ts";
+import { deadline, delay } from "../util/async.ts";
 import { crashPoint } from "../util/crash_points.ts";
 import { MountUnavailableError } from "../util/errors.ts";
 import { newAttemptId } from "../util/ids.ts";
@@ -38,22 +39,17 @@ export interface FileJob extends JobContext {
 
 const sameVersion = (a: FileStat, b: FileStat) =>
   a.size === b.size && a.mtimeNs === b.mtimeNs && a.ino === b.ino;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** lstat with a deadline: a hung mount must not hang the scheduler. Null when the file is gone. */
 async function statFile(job: FileJob, path: string): Promise<FileStat | null> {
   const timeoutMs = job.config.migrate.statTimeoutMs;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new MountUnavailableError(path, timeoutMs)), timeoutMs);
-  });
   try {
-    return await Promise.race([job.rt.fs.lstat(path), deadline]);
+    return await deadline(job.rt.fs.lstat(path), timeoutMs, {
+      onTimeout: () => new MountUnavailableError(path, timeoutMs),
+    });
   } catch (err) {
     if (isNotFound(err)) return null;
     throw err;
-  } finally {
-    clearTimeout(timer);
   }
 }
 
@@ -169,7 +165,9 @@ async function uploadWithRetry(
       const retryable = err instanceof TargetError && err.kind === "transient";
       if (!retryable || tryNumber >= uploadRetries) throw err;
       job.log.warn(`Retrying upload of "${path}" after: ${(err as Error).message}`);
-      await sleep(uploadRetryBaseMs * 2 ** tryNumber);
+      await delay(uploadRetryBaseMs * 2 ** tryNumber, { signal: job.signal });
+      // Stopping: this attempt fails as it is (journalled, lock kept) instead of retrying.
+      if (job.signal?.aborted) throw err;
     }
   }
 }

@@ -2,6 +2,7 @@
 import type { JobContext } from "../context/job_context.ts";
 import { targetFor } from "../context/job_context.ts";
 import { openKafkaSink } from "../events/kafka_sink.ts";
+import { deadline } from "../util/async.ts";
 
 export interface Check {
   ok: boolean;
@@ -15,20 +16,13 @@ async function timed(
   work: () => Promise<unknown>,
 ): Promise<Check> {
   const started = Date.now();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`${what} did not answer within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-  });
   try {
-    await Promise.race([work(), deadline]);
+    await deadline(work(), timeoutMs, {
+      onTimeout: () => new Error(`${what} did not answer within ${timeoutMs} ms`),
+    });
     return { ok: true, ms: Date.now() - started };
   } catch (err) {
     return { ok: false, ms: Date.now() - started, error: (err as Error).message };
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -1,0 +1,49 @@
+/** Time helpers, written once: a deadline over a promise, and a sleep that a signal cuts short. */
+
+/** What `deadline` rejects with when no `onTimeout` is given. */
+export class DeadlineError extends Error {
+  override name = "DeadlineError";
+  constructor(readonly ms: number) {
+    super(`did not answer within ${ms} ms`);
+  }
+}
+
+/**
+ * Settles like `work`, or rejects after `ms` with `onTimeout()` (a DeadlineError by default).
+ * The work itself is not cancelled (a stat stuck in a hung mount stays stuck): the caller stops
+ * waiting for it. The timer is always cleared, so a deadline never keeps a process alive.
+ */
+export async function deadline<T>(
+  work: Promise<T>,
+  ms: number,
+  options: { onTimeout?: () => Error } = {},
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(options.onTimeout?.() ?? new DeadlineError(ms)), ms);
+  });
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Resolves after `ms`, or at once when `signal` aborts (never rejects: the caller checks
+ * `signal.aborted`). Its abort listener is removed when the time is up, so a loop that sleeps
+ * every tick does not pile up listeners on a long-lived signal.
+ */
+export function delay(ms: number, options: { signal?: AbortSignal } = {}): Promise<void> {
+  const { signal } = options;
+  if (signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}

@@ -1,0 +1,34 @@
+import { expect, test } from "bun:test";
+import { createJobContext, silentLog } from "../../jobs/context/job_context.ts";
+import { readLock } from "../../jobs/file/state.ts";
+import { runNodeOnce } from "../../jobs/run_node.ts";
+import { submitRequest } from "../../jobs/submit.ts";
+import { createRuntime } from "../../runtime/bun.ts";
+import { FsError } from "../../runtime/errors.ts";
+import type { Runtime } from "../../runtime/types.ts";
+import { sandbox } from "../helpers.ts";
+
+const rt = createRuntime();
+
+test("a stop during an upload's retry backoff ends the wait: the file fails at once and keeps its lock for rollback", async () => {
+  const box = sandbox({ target: "file:///tmp/unused" });
+  box.setConfig({
+    target: `file://${box.dir}/out`,
+    migrate: { uploadRetries: 3, uploadRetryBaseMs: 60_000 },
+  });
+  const path = box.file("f.bin", "data");
+  await submitRequest(createJobContext(rt, box.config, silentLog), { paths: [path], node: "a" });
+  // Every copy to the file target fails with EIO: a transient error, retried after 60 s.
+  const failing: Runtime = {
+    ...rt,
+    fs: { ...rt.fs, copyFile: async (from) => Promise.reject(new FsError("EIO", "copy", from)) },
+  };
+  const controller = new AbortController();
+  const started = Date.now();
+  setTimeout(() => controller.abort(), 300);
+  const ctx = createJobContext(failing, box.config, silentLog, controller.signal);
+  const tick = await runNodeOnce(ctx, "a");
+  expect(Date.now() - started).toBeLessThan(10_000);
+  expect(tick.counts.failed).toBe(1);
+  expect((await readLock(rt, path))?.node).toBe("a");
+});
