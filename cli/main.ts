@@ -3,11 +3,12 @@
 // heuristic, not a cap; Bun's equivalent of --max-old-space-size): ~30 MiB less peak RSS, same speed.
 /** tiermv: multi-node file migration from a shared filesystem to S3. Commands load lazily. */
 import { defineCommand, runMain } from "citty";
+import { VERSION } from "../jobs/util/version.ts";
 
 const main = defineCommand({
   meta: {
     name: "tiermv",
-    version: "0.1.0",
+    version: VERSION,
     description: "Migrate files from a shared filesystem to S3, from many nodes at once",
   },
   subCommands: {

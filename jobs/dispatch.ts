@@ -10,150 +10,28 @@
  */
 import { isNotFound } from "../runtime/errors.ts";
 import type { JobContext } from "./context/job_context.ts";
-import { pickNode, placementKey } from "./plan/rendezvous.ts";
-import { type PlannedTask, TaskBuilder } from "./plan/task_builder.ts";
-import { type WalkStats, walkFiles } from "./plan/walk.ts";
+import { planRequest, RejectedRequest } from "./plan/plan_request.ts";
 import { ensureNodeDirs, nodeDirs, type SpoolDirs, spoolDirs } from "./spool/layout.ts";
 import {
   createEntry,
   type LedgerPaths,
   ledgerPaths,
   lockRequest,
+  type PlannedTask,
   type RequestResult,
+  readPlan,
   readResult,
+  writePlan,
   writeResult,
 } from "./spool/ledger.ts";
-import { type RequestHeader, readRequest } from "./spool/request_file.ts";
 import { delay } from "./util/async.ts";
 import { crashPoint } from "./util/crash_points.ts";
 import { RequestFormatError } from "./util/errors.ts";
-import { relativeToRoot } from "./util/paths.ts";
 
 export type DispatchOutcome =
   | { kind: "done"; result: RequestResult }
   | { kind: "busy" }
   | { kind: "missing" };
-
-class RejectedRequest extends Error {}
-
-/** Paths checked at once: a stat is a round trip to the metadata server, so overlap them. */
-const STAT_BATCH = 256;
-
-async function* expand(
-  ctx: JobContext,
-  id: string,
-  requestPath: string,
-  header: { value?: RequestHeader },
-  stats: WalkStats,
-) {
-  let batch: { path: string; line: number }[] = [];
-  async function* flush() {
-    const kinds = await Promise.all(batch.map((item) => statKind(ctx, item.path, item.line)));
-    for (const [i, item] of batch.entries()) {
-      const kind = kinds[i];
-      if (kind === "file") {
-        stats.files++;
-        yield item.path;
-      } else if (kind === "dir") yield* walkFiles(ctx.rt, [item.path], stats);
-      else if (kind === "symlink") stats.skippedLinks++;
-      else stats.skippedOther++;
-    }
-    batch = [];
-  }
-  for await (const item of readRequest(ctx.rt, requestPath)) {
-    if ("header" in item) {
-      header.value = item.header;
-      if (item.header.id !== undefined && item.header.id !== id) {
-        throw new RejectedRequest(`header id "${item.header.id}" differs from the file name`);
-      }
-      const node = item.header.node;
-      if (node !== undefined && !ctx.config.nodes.includes(node)) {
-        throw new RejectedRequest(`unknown node "${node}"`);
-      }
-      continue;
-    }
-    const path = item.path;
-    if (path !== ctx.config.root && relativeToRoot(ctx.config.root, path) === null) {
-      throw new RejectedRequest(
-        `line ${item.line}: "${path}" is not under the source root ${ctx.config.root}`,
-      );
-    }
-    batch.push(item);
-    if (batch.length >= STAT_BATCH) yield* flush();
-  }
-  yield* flush();
-}
-
-async function statKind(ctx: JobContext, path: string, line: number) {
-  try {
-    return (await ctx.rt.fs.lstat(path)).kind;
-  } catch (err) {
-    if (isNotFound(err)) {
-      throw new RejectedRequest(`line ${line}: "${path}" does not exist`);
-    }
-    throw err;
-  }
-}
-
-async function plan(
-  ctx: JobContext,
-  id: string,
-  requestPath: string,
-  ledger: LedgerPaths,
-): Promise<PlannedTask[]> {
-  const { rt, config } = ctx;
-  await rt.fs.removeTree(ledger.staging);
-  await rt.fs.mkdirp(ledger.staging);
-  const header: { value?: RequestHeader } = {};
-  const stats: WalkStats = { files: 0, skippedLinks: 0, skippedOther: 0 };
-  let builder: TaskBuilder | null = null;
-  const { maxFiles, maxBytes, batch } = config.dispatch;
-  try {
-    for await (const path of expand(ctx, id, requestPath, header, stats)) {
-      const h = header.value as RequestHeader;
-      builder ??= new TaskBuilder(
-        rt,
-        ledger.staging,
-        { requestId: id, createdAt: h.createdAt },
-        config.target,
-        { maxFiles, maxBytes },
-      );
-      const bytes = maxBytes === undefined ? 0 : (await rt.fs.lstat(path)).size;
-      if (h.node) {
-        const node = h.node;
-        await builder.add(node, () => node, path, bytes);
-      } else if (h.strategy === "round-robin") {
-        const b = builder;
-        await b.add(
-          "rr",
-          () => config.nodes[Math.floor((b.count - 1) / batch) % config.nodes.length] ?? "",
-          path,
-          bytes,
-        );
-      } else {
-        const node = pickNode(config.nodes, placementKey(h.strategy, path));
-        await builder.add(node, () => node, path, bytes);
-      }
-      if (builder.count === 2) crashPoint(rt, "dispatch-mid-staging");
-    }
-  } catch (err) {
-    await builder?.abandon();
-    throw err;
-  }
-  const tasks = builder ? await builder.finish() : [];
-  await rt.fs.writeDurable(
-    `${ledger.plan}.tmp`,
-    tasks.map((t) => JSON.stringify(t)).join("\n") + (tasks.length ? "\n" : ""),
-  );
-  await rt.fs.rename(`${ledger.plan}.tmp`, ledger.plan);
-  return tasks;
-}
-
-async function readPlan(ctx: JobContext, ledger: LedgerPaths): Promise<PlannedTask[]> {
-  const tasks: PlannedTask[] = [];
-  for await (const line of ctx.rt.fs.readLines(ledger.plan)) if (line) tasks.push(JSON.parse(line));
-  return tasks;
-}
 
 async function publish(ctx: JobContext, ledger: LedgerPaths, tasks: PlannedTask[]): Promise<void> {
   const ensured = new Set<string>();
@@ -233,11 +111,11 @@ export async function dispatchRequest(ctx: JobContext, id: string): Promise<Disp
       by: rt.process.hostname,
     });
     crashPoint(rt, "dispatch-after-ledger");
-    let tasks: PlannedTask[];
-    if (await rt.fs.exists(ledger.plan)) tasks = await readPlan(ctx, ledger);
-    else {
+    let tasks = await readPlan(rt, ledger);
+    if (!tasks) {
       try {
-        tasks = await plan(ctx, id, requestPath, ledger);
+        tasks = await planRequest(ctx, { id, path: requestPath, staging: ledger.staging });
+        await writePlan(rt, ledger, tasks);
       } catch (err) {
         if (err instanceof RejectedRequest || err instanceof RequestFormatError) {
           return { kind: "done", result: await reject(ctx, spool, id, ledger, err.message) };

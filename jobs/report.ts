@@ -1,24 +1,11 @@
-/**
- * The report job: ships the node's sealed outbox segments to Kafka, keyed by path (the task id
- * for task events), and advances a per-segment cursor only after the broker acknowledged, so a
- * crash or outage resends (same eventId) but never loses an event. A fully shipped segment is
- * deleted. A line that is not a valid event is copied to `outbox/quarantine.jsonl` with the
- * reason, logged, and skipped. Kafka unreachable: fails within `kafka.timeoutMs`, events wait.
- */
-import * as v from "valibot";
 import type { JobContext } from "./context/job_context.ts";
 import { EventSchema } from "./events/event.ts";
 import { type EventSink, openKafkaSink } from "./events/kafka_sink.ts";
-import {
-  cursorOf,
-  listSegments,
-  outboxLag,
-  readSegmentCursor,
-  writeSegmentCursor,
-} from "./events/outbox.ts";
+import { cursorOf, listSegments, outboxLag } from "./events/outbox.ts";
 import { writeReportStatus } from "./events/report_status.ts";
 import { type NodeDirs, nodeDirs } from "./spool/layout.ts";
 import { crashPoint } from "./util/crash_points.ts";
+import { parseJsonWith, readCursor, writeCursor } from "./util/stored_file.ts";
 
 export interface ReportSummary {
   node: string;
@@ -51,18 +38,9 @@ async function quarantine(
 }
 
 function validate(raw: string): { key: string } | { reason: string } {
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    return { reason: "not JSON" };
-  }
-  const result = v.safeParse(EventSchema, json);
-  if (!result.success)
-    return {
-      reason: `not an event: ${v.getDotPath(result.issues[0]) ?? "value"} ${result.issues[0].message}`,
-    };
-  return { key: result.output.path || result.output.taskId };
+  const parsed = parseJsonWith(EventSchema, raw);
+  if (parsed.ok) return { key: parsed.value.path || parsed.value.taskId };
+  return { reason: parsed.notJson ? parsed.why : `not an event: ${parsed.why}` };
 }
 
 async function shipSegment(
@@ -74,7 +52,7 @@ async function shipSegment(
 ) {
   const batchSize = ctx.config.kafka?.batch ?? 500;
   const cursorPath = cursorOf(dirs, name);
-  const cursor = await readSegmentCursor(ctx.rt, cursorPath);
+  const cursor = await readCursor(ctx.rt, cursorPath);
   let line = 0;
   let batch: { key: string; value: string }[] = [];
   let upTo = cursor;
@@ -85,7 +63,7 @@ async function shipSegment(
       crashPoint(ctx.rt, "report-after-send");
       batch = [];
     }
-    if (upTo > cursor) await writeSegmentCursor(ctx.rt, cursorPath, upTo);
+    if (upTo > cursor) await writeCursor(ctx.rt, cursorPath, upTo);
   };
   for await (const raw of ctx.rt.fs.readLines(`${dirs.outbox}/${name}`)) {
     line++;

@@ -7,7 +7,7 @@
  */
 import type { JobContext } from "./context/job_context.ts";
 import { rollbackEntry } from "./file/rollback_entry.ts";
-import { readCursor, readJournal, writeCursor } from "./spool/journal.ts";
+import { readJournal, readJournalCursor, writeJournalCursor } from "./spool/journal.ts";
 import type { NodeDirs } from "./spool/layout.ts";
 import { publishRetryTask } from "./spool/retry_task.ts";
 import { TargetError } from "./targets/target.ts";
@@ -34,7 +34,7 @@ export async function rollbackNode(ctx: JobContext, dirs: NodeDirs): Promise<Rol
     exhausted: 0,
     invalid: 0,
   };
-  let cursor = await readCursor(ctx.rt, dirs);
+  let cursor = await readJournalCursor(ctx.rt, dirs);
   // Retries grouped by request and target, published before the cursor moves past them.
   let retries = new Map<
     string,
@@ -55,7 +55,7 @@ export async function rollbackNode(ctx: JobContext, dirs: NodeDirs): Promise<Rol
     }
     retries = new Map();
     if (handledUpTo !== cursor) {
-      await writeCursor(ctx.rt, dirs, handledUpTo);
+      await writeJournalCursor(ctx.rt, dirs, handledUpTo);
       cursor = handledUpTo;
     }
   };

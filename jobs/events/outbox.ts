@@ -7,6 +7,7 @@
  */
 import type { Runtime } from "../../runtime/types.ts";
 import type { NodeDirs } from "../spool/layout.ts";
+import { readCursor } from "../util/stored_file.ts";
 import type { ResultEvent } from "./event.ts";
 
 /** Outbox segment names: `<task>.<seq>.jsonl`, seq zero-padded so names sort in order. */
@@ -69,17 +70,6 @@ export class OutboxWriter {
 
 export const cursorOf = (dirs: NodeDirs, segment: string) => `${dirs.outbox}/${segment}.cursor`;
 
-export async function readSegmentCursor(rt: Runtime, path: string): Promise<number> {
-  if (!(await rt.fs.exists(path))) return 0;
-  const value = Number.parseInt(await rt.fs.readText(path), 10);
-  return Number.isSafeInteger(value) && value > 0 ? value : 0;
-}
-
-export async function writeSegmentCursor(rt: Runtime, path: string, lines: number): Promise<void> {
-  await rt.fs.writeDurable(`${path}.tmp`, `${lines}\n`);
-  await rt.fs.rename(`${path}.tmp`, path);
-}
-
 /** Segments in order, each with whether it is sealed (no more appends can come). */
 export async function listSegments(
   rt: Runtime,
@@ -105,7 +95,7 @@ export async function outboxLag(rt: Runtime, dirs: NodeDirs): Promise<number> {
   for (const { name } of await listSegments(rt, dirs)) {
     let lines = 0;
     for await (const line of rt.fs.readLines(`${dirs.outbox}/${name}`)) if (line) lines++;
-    lag += Math.max(0, lines - (await readSegmentCursor(rt, cursorOf(dirs, name))));
+    lag += Math.max(0, lines - (await readCursor(rt, cursorOf(dirs, name))));
   }
   return lag;
 }

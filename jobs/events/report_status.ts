@@ -2,10 +2,20 @@
  * The last report's outcome, `outbox/.report-status.json`, written by `report` after every run and
  * read by `status`: so an operator sees that events wait, and why, without reading logs.
  */
+import * as v from "valibot";
 import type { Runtime } from "../../runtime/types.ts";
 import type { NodeDirs } from "../spool/layout.ts";
+import { readJsonFile, replaceDurably, StoredFileError } from "../util/stored_file.ts";
 
 const pathOf = (dirs: NodeDirs) => `${dirs.outbox}/.report-status.json`;
+
+/** What status reads; an ok status also carries the report's summary counts. */
+const ReportStatusSchema = v.object({
+  v: v.literal(1),
+  ok: v.boolean(),
+  at: v.string(),
+  error: v.optional(v.string()),
+});
 
 /** Records the last report: ok with its summary, or failed with the error. */
 export async function writeReportStatus(
@@ -18,19 +28,16 @@ export async function writeReportStatus(
     ? { v: 1, ok: true, at, ...status.summary }
     : { v: 1, ok: false, at, error: status.error };
   await rt.fs.mkdirp(dirs.outbox);
-  await rt.fs.writeDurable(pathOf(dirs), `${JSON.stringify(body)}\n`);
+  await replaceDurably(rt, pathOf(dirs), `${JSON.stringify(body)}\n`);
 }
 
 /** The last report's error, or null when it succeeded or never ran. */
 export async function lastReportError(rt: Runtime, dirs: NodeDirs): Promise<string | null> {
-  if (!(await rt.fs.exists(pathOf(dirs)))) return null;
   try {
-    const status = JSON.parse(await rt.fs.readText(pathOf(dirs))) as {
-      ok?: boolean;
-      error?: string;
-    };
-    return status.ok ? null : (status.error ?? "unknown error");
-  } catch {
-    return "unreadable report status";
+    const status = await readJsonFile(rt, pathOf(dirs), ReportStatusSchema);
+    return !status || status.ok ? null : (status.error ?? "unknown error");
+  } catch (err) {
+    if (err instanceof StoredFileError) return "unreadable report status";
+    throw err;
   }
 }

@@ -7,6 +7,7 @@ import * as v from "valibot";
 import { XattrExistsError } from "../../runtime/errors.ts";
 import type { FileStat, Runtime } from "../../runtime/types.ts";
 import { TiermvError } from "../util/errors.ts";
+import { parseJsonWith } from "../util/stored_file.ts";
 
 export const LOCK_ATTR = "user.tiermv.lock";
 export const STATE_ATTR = "user.tiermv.state";
@@ -63,20 +64,12 @@ async function readPayload<T>(
 ): Promise<T | null> {
   const raw = await rt.xattr.get(path, attr);
   if (raw === null) return null;
-  let json: unknown;
-  try {
-    json = JSON.parse(decoder.decode(raw));
-  } catch {
-    throw new XattrPayloadError(path, attr, "not JSON");
-  }
-  const result = v.safeParse(schema, json);
-  if (!result.success) {
-    const version = (json as { v?: unknown })?.v;
-    const why =
-      typeof version === "number" && version > 1 ? `unknown version ${version}` : "invalid fields";
-    throw new XattrPayloadError(path, attr, why);
-  }
-  return result.output;
+  const parsed = parseJsonWith(schema, decoder.decode(raw));
+  if (parsed.ok) return parsed.value;
+  if (parsed.notJson) throw new XattrPayloadError(path, attr, "not JSON");
+  const version = (parsed.json as { v?: unknown } | null)?.v;
+  const newer = typeof version === "number" && version > 1;
+  throw new XattrPayloadError(path, attr, newer ? `unknown version ${version}` : "invalid fields");
 }
 
 export function readLock(rt: Runtime, path: string): Promise<Lock | null> {

@@ -13,7 +13,7 @@ import { readMetrics } from "../spool/node_metrics.ts";
 import { clusterStatus } from "../spool/node_status.ts";
 import { REQUEST_ID, STRATEGIES, type Strategy } from "../spool/request_file.ts";
 import { httpStatusOf, TiermvError } from "../util/errors.ts";
-import { createAtomically } from "../util/stored_file.ts";
+import { createAtomically, parseJsonWith } from "../util/stored_file.ts";
 import { renderMetrics } from "./prometheus.ts";
 import { readiness } from "./readiness.ts";
 
@@ -116,18 +116,11 @@ export function createStatusApp(ctx: JobContext, options: AppOptions): Hono {
       if (!/^application\/json\b/i.test(type))
         return problem(415, "Unsupported media type", "Send application/json");
       const text = await c.req.text();
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch {
+      const parsed = parseJsonWith(RequestBody, text, { topLevel: "body" });
+      if (!parsed.ok && parsed.notJson)
         return problem(400, "Malformed JSON", "The body is not valid JSON");
-      }
-      const parsed = v.safeParse(RequestBody, json);
-      if (!parsed.success) {
-        const issue = parsed.issues[0];
-        return problem(400, "Invalid request", `${v.getDotPath(issue) ?? "body"} ${issue.message}`);
-      }
-      const body = parsed.output;
+      if (!parsed.ok) return problem(400, "Invalid request", parsed.why);
+      const body = parsed.value;
       const key = c.req.header("idempotency-key");
       // Same key and same body: the same response; same key, other body: 422 (IETF draft).
       const fingerprint = ctx.rt.hasher("sha256");

@@ -4,13 +4,8 @@
  * a sequence number), so rebuilding the staging of the same request gives the same ids.
  */
 import type { FileWriter, Runtime } from "../../runtime/types.ts";
+import type { PlannedTask } from "../spool/ledger.ts";
 import type { TaskHeader } from "../spool/task_file.ts";
-
-export interface PlannedTask {
-  id: string;
-  node: string;
-  files: number;
-}
 
 export interface TaskIdSource {
   requestId: string;

@@ -3,33 +3,37 @@
  * Its age says whether a node is live (rebalance gives tasks only to live nodes; recover refuses a
  * node with a fresh one). Clocks matter here only for liveness, never for safety.
  */
+import * as v from "valibot";
 import type { Runtime } from "../../runtime/types.ts";
+import { readJsonFile, replaceDurably, StoredFileError } from "../util/stored_file.ts";
+import { VERSION } from "../util/version.ts";
 import type { NodeDirs } from "./layout.ts";
 
-export const VERSION = "0.1.0";
+const HeartbeatSchema = v.object({
+  v: v.literal(1),
+  node: v.string(),
+  pid: v.number(),
+  host: v.string(),
+  version: v.string(),
+  at: v.string(),
+});
+type Heartbeat = v.InferOutput<typeof HeartbeatSchema>;
 
 export async function writeHeartbeat(rt: Runtime, dirs: NodeDirs, node: string): Promise<void> {
-  const tmp = `${dirs.heartbeat}.tmp`;
-  const body = {
-    v: 1,
-    node,
-    pid: rt.process.pid,
-    host: rt.process.hostname,
-    version: VERSION,
-    at: new Date().toISOString(),
-  };
-  await rt.fs.writeDurable(tmp, `${JSON.stringify(body)}\n`);
-  await rt.fs.rename(tmp, dirs.heartbeat);
+  const { pid, hostname: host } = rt.process;
+  const beat: Heartbeat = { v: 1, node, pid, host, version: VERSION, at: new Date().toISOString() };
+  await replaceDurably(rt, dirs.heartbeat, `${JSON.stringify(beat)}\n`);
 }
 
 /** Milliseconds since the node's last heartbeat; null when it never wrote a readable one. */
 export async function heartbeatAgeMs(rt: Runtime, dirs: NodeDirs): Promise<number | null> {
-  if (!(await rt.fs.exists(dirs.heartbeat))) return null;
+  let beat: Heartbeat | null;
   try {
-    const beat = JSON.parse(await rt.fs.readText(dirs.heartbeat)) as { at?: string };
-    const at = Date.parse(beat.at ?? "");
-    return Number.isNaN(at) ? null : Date.now() - at;
-  } catch {
-    return null;
+    beat = await readJsonFile(rt, dirs.heartbeat, HeartbeatSchema);
+  } catch (err) {
+    if (err instanceof StoredFileError) return null;
+    throw err;
   }
+  const at = Date.parse(beat?.at ?? "");
+  return Number.isNaN(at) ? null : Date.now() - at;
 }

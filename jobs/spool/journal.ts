@@ -6,6 +6,7 @@
  */
 import * as v from "valibot";
 import type { Runtime } from "../../runtime/types.ts";
+import { parseJsonWith, readCursor, writeCursor } from "../util/stored_file.ts";
 import type { NodeDirs } from "./layout.ts";
 
 export const JournalEntrySchema = v.object({
@@ -32,16 +33,13 @@ export async function appendJournal(
   await rt.fs.appendDurable(dirs.journal, `${JSON.stringify(entry)}\n`);
 }
 
-export async function readCursor(rt: Runtime, dirs: NodeDirs): Promise<number> {
-  if (!(await rt.fs.exists(dirs.journalCursor))) return 0;
-  const value = Number.parseInt((await rt.fs.readText(dirs.journalCursor)).trim(), 10);
-  return Number.isSafeInteger(value) && value >= 0 ? value : 0;
+/** Journal lines that rollback has fully handled (`failed-files.cursor`). */
+export function readJournalCursor(rt: Runtime, dirs: NodeDirs): Promise<number> {
+  return readCursor(rt, dirs.journalCursor);
 }
 
-export async function writeCursor(rt: Runtime, dirs: NodeDirs, lines: number): Promise<void> {
-  const tmp = `${dirs.journalCursor}.tmp`;
-  await rt.fs.writeDurable(tmp, `${lines}\n`);
-  await rt.fs.rename(tmp, dirs.journalCursor);
+export function writeJournalCursor(rt: Runtime, dirs: NodeDirs, lines: number): Promise<void> {
+  return writeCursor(rt, dirs.journalCursor, lines);
 }
 
 export type JournalLine = { line: number; entry: JournalEntry } | { line: number; error: string };
@@ -57,21 +55,15 @@ export async function* readJournal(
   for await (const text of rt.fs.readLines(dirs.journal)) {
     line++;
     if (line <= skip) continue;
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      yield { line, error: "not JSON" };
-      continue;
-    }
-    const result = v.safeParse(JournalEntrySchema, json);
-    yield result.success ? { line, entry: result.output } : { line, error: "invalid fields" };
+    const parsed = parseJsonWith(JournalEntrySchema, text);
+    if (parsed.ok) yield { line, entry: parsed.value };
+    else yield { line, error: parsed.notJson ? "not JSON" : "invalid fields" };
   }
 }
 
 /** Number of journal lines not yet processed by rollback. */
 export async function journalBacklog(rt: Runtime, dirs: NodeDirs): Promise<number> {
-  const cursor = await readCursor(rt, dirs);
+  const cursor = await readJournalCursor(rt, dirs);
   let pending = 0;
   for await (const _ of readJournal(rt, dirs, cursor)) pending++;
   return pending;

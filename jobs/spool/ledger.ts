@@ -7,15 +7,24 @@
 import * as v from "valibot";
 import { isExists } from "../../runtime/errors.ts";
 import type { Runtime } from "../../runtime/types.ts";
-import { createAtomically } from "../util/stored_file.ts";
+import {
+  createAtomically,
+  parseJsonWith,
+  readJsonFile,
+  replaceDurably,
+  StoredFileError,
+} from "../util/stored_file.ts";
 import type { SpoolDirs } from "./layout.ts";
+
+const PlannedTaskSchema = v.object({ id: v.string(), node: v.string(), files: v.number() });
+export type PlannedTask = v.InferOutput<typeof PlannedTaskSchema>;
 
 export const ResultSchema = v.object({
   v: v.literal(1),
   id: v.string(),
   status: v.picklist(["dispatched", "rejected"]),
   files: v.number(),
-  tasks: v.array(v.object({ id: v.string(), node: v.string(), files: v.number() })),
+  tasks: v.array(PlannedTaskSchema),
   reason: v.optional(v.string()),
   at: v.string(),
 });
@@ -40,9 +49,9 @@ export function ledgerPaths(dirs: SpoolDirs, id: string): LedgerPaths {
   };
 }
 
-export async function readResult(rt: Runtime, paths: LedgerPaths): Promise<RequestResult | null> {
-  if (!(await rt.fs.exists(paths.result))) return null;
-  return v.parse(ResultSchema, JSON.parse(await rt.fs.readText(paths.result)));
+/** The answer to a request id, null while it has none. Throws StoredFileError if unreadable. */
+export function readResult(rt: Runtime, paths: LedgerPaths): Promise<RequestResult | null> {
+  return readJsonFile(rt, paths.result, ResultSchema);
 }
 
 export async function writeResult(
@@ -50,8 +59,29 @@ export async function writeResult(
   paths: LedgerPaths,
   result: RequestResult,
 ): Promise<void> {
-  await rt.fs.writeDurable(`${paths.result}.tmp`, `${JSON.stringify(result)}\n`);
-  await rt.fs.rename(`${paths.result}.tmp`, paths.result);
+  await replaceDurably(rt, paths.result, `${JSON.stringify(result)}\n`);
+}
+
+/** The dispatch plan: every task of the request and its node, fixed before anything is published. */
+const PlanSchema = v.object({ v: v.literal(1), tasks: v.array(PlannedTaskSchema) });
+
+export async function writePlan(rt: Runtime, paths: LedgerPaths, tasks: PlannedTask[]) {
+  await replaceDurably(rt, paths.plan, `${JSON.stringify({ v: 1, tasks })}\n`);
+}
+
+/**
+ * The plan, or null when there is none yet. A plan written before plans carried `v` (one task
+ * per line, left by a crashed dispatch across an upgrade) is still read.
+ */
+export async function readPlan(rt: Runtime, paths: LedgerPaths): Promise<PlannedTask[] | null> {
+  if (!(await rt.fs.exists(paths.plan))) return null;
+  const text = await rt.fs.readText(paths.plan);
+  const plan = parseJsonWith(PlanSchema, text);
+  if (plan.ok) return plan.value.tasks;
+  const legacy = text.split("\n").filter(Boolean);
+  const tasks = legacy.map((line) => parseJsonWith(PlannedTaskSchema, line));
+  if (!tasks.every((t) => t.ok)) throw new StoredFileError(paths.plan, plan.why);
+  return tasks.map((t) => (t as { value: PlannedTask }).value);
 }
 
 /** Creates the ledger entry with O_EXCL; returns false when it existed already. */
@@ -65,6 +95,16 @@ export async function createEntry(rt: Runtime, paths: LedgerPaths, body: object)
   }
 }
 
+/** The dispatch lock's content. Locks written before they carried `v` are read as version 1. */
+const RequestLockSchema = v.object({
+  v: v.optional(v.literal(1), 1),
+  pid: v.number(),
+  host: v.string(),
+  boot: v.string(),
+  at: v.string(),
+});
+type RequestLock = v.InferOutput<typeof RequestLockSchema>;
+
 /** Another host's dispatch lock older than this is taken over. */
 const FOREIGN_LOCK_STALE_MS = 30 * 60 * 1000;
 
@@ -76,7 +116,8 @@ export async function lockRequest(
   rt: Runtime,
   paths: LedgerPaths,
 ): Promise<{ release(): Promise<void> } | null> {
-  const me = {
+  const me: RequestLock = {
+    v: 1,
     pid: rt.process.pid,
     host: rt.process.hostname,
     boot: rt.process.bootId,
@@ -86,11 +127,12 @@ export async function lockRequest(
     if (await createAtomically(rt, paths.lock, JSON.stringify(me))) {
       return { release: () => rt.fs.remove(paths.lock) };
     }
-    let holder: typeof me | null = null;
+    let holder: RequestLock | null = null;
     try {
-      holder = JSON.parse(await rt.fs.readText(paths.lock));
-    } catch {
-      holder = null; // torn or vanished: treat as stale
+      holder = await readJsonFile(rt, paths.lock, RequestLockSchema);
+    } catch (err) {
+      if (!(err instanceof StoredFileError)) throw err;
+      holder = null; // torn: treat as stale (vanished reads as null too)
     }
     const local = holder?.host === me.host;
     const alive = holder && local && holder.boot === me.boot && rt.process.isAlive(holder.pid);

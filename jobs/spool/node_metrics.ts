@@ -7,6 +7,7 @@
 import * as v from "valibot";
 import type { Runtime } from "../../runtime/types.ts";
 import { OUTCOME_KINDS, type OutcomeCounts } from "../file/outcome.ts";
+import { readJsonFile, replaceDurably, StoredFileError } from "../util/stored_file.ts";
 import type { NodeDirs } from "./layout.ts";
 
 /** Upper bounds (seconds) of the per-file time histogram. */
@@ -55,9 +56,13 @@ export class DurationHistogram {
 const pathOf = (dirs: NodeDirs) => `${dirs.root}/metrics.json`;
 
 export async function readMetrics(rt: Runtime, dirs: NodeDirs): Promise<NodeMetrics> {
-  if (!(await rt.fs.exists(pathOf(dirs)))) return emptyMetrics();
-  const parsed = v.safeParse(MetricsSchema, JSON.parse(await rt.fs.readText(pathOf(dirs))));
-  return parsed.success ? parsed.output : emptyMetrics();
+  try {
+    return (await readJsonFile(rt, pathOf(dirs), MetricsSchema)) ?? emptyMetrics();
+  } catch (err) {
+    // Operational figures, not the record (the events are): an unreadable file starts over.
+    if (err instanceof StoredFileError) return emptyMetrics();
+    throw err;
+  }
 }
 
 export async function recordTask(
@@ -75,6 +80,5 @@ export async function recordTask(
   m.buckets = m.buckets.map((n, i) => n + (durations.buckets[i] ?? 0));
   m.sum += durations.sum;
   m.count += durations.count;
-  await rt.fs.writeDurable(`${pathOf(dirs)}.tmp`, JSON.stringify(m));
-  await rt.fs.rename(`${pathOf(dirs)}.tmp`, pathOf(dirs));
+  await replaceDurably(rt, pathOf(dirs), JSON.stringify(m));
 }

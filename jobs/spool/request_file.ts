@@ -8,6 +8,7 @@ import { isExists, isUnreadableText } from "../../runtime/errors.ts";
 import type { Runtime } from "../../runtime/types.ts";
 import { RequestFormatError } from "../util/errors.ts";
 import { newAttemptId } from "../util/ids.ts";
+import { parseJsonWith } from "../util/stored_file.ts";
 import { writePathList } from "./path_list_file.ts";
 
 export const STRATEGIES = ["hash", "hash-dir", "round-robin"] as const;
@@ -31,26 +32,14 @@ const PathLineSchema = v.object({ path: v.pipe(v.string(), v.minLength(1)) });
 /** A request line longer than this is not a path: the request is rejected. */
 export const MAX_REQUEST_LINE_BYTES = 16 * 1024;
 
-function issueText(issues: v.BaseIssue<unknown>[]): string {
-  const issue = issues[0];
-  return issue ? `${v.getDotPath(issue) ?? "value"} ${issue.message}` : "invalid";
-}
-
 function parseLine<T>(
   schema: v.GenericSchema<unknown, T>,
   text: string,
-  path: string,
-  line: number,
+  at: { path: string; line: number },
 ): T {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new RequestFormatError(path, line, "not JSON");
-  }
-  const result = v.safeParse(schema, json);
-  if (!result.success) throw new RequestFormatError(path, line, issueText(result.issues));
-  return result.output;
+  const parsed = parseJsonWith(schema, text);
+  if (!parsed.ok) throw new RequestFormatError(at.path, at.line, parsed.why);
+  return parsed.value;
 }
 
 /** Streams a request: the header first, then its paths. Throws RequestFormatError. */
@@ -63,11 +52,11 @@ export async function* readRequest(
     for await (const text of rt.fs.readLines(path, { maxLineBytes: MAX_REQUEST_LINE_BYTES })) {
       line++;
       if (line === 1) {
-        yield { header: parseLine(RequestHeaderSchema, text, path, 1) };
+        yield { header: parseLine(RequestHeaderSchema, text, { path, line: 1 }) };
         continue;
       }
       if (text.trim() === "") continue;
-      yield { path: parseLine(PathLineSchema, text, path, line).path, line };
+      yield { path: parseLine(PathLineSchema, text, { path, line }).path, line };
     }
   } catch (err) {
     if (isUnreadableText(err)) throw new RequestFormatError(path, line + 1, (err as Error).message);

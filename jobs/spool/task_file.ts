@@ -7,6 +7,7 @@ import * as v from "valibot";
 import { isUnreadableText } from "../../runtime/errors.ts";
 import type { Runtime } from "../../runtime/types.ts";
 import { TaskFormatError } from "../util/errors.ts";
+import { parseJsonWith } from "../util/stored_file.ts";
 import { writePathList } from "./path_list_file.ts";
 
 export const TaskHeaderSchema = v.object({
@@ -36,19 +37,6 @@ export const MAX_TASK_LINE_BYTES = 64 * 1024;
 
 export type TaskEntry = { line: number; path: string } | { line: number; error: string };
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    return { __invalid: (err as Error).message };
-  }
-}
-
-function describe(issues: v.BaseIssue<unknown>[]): string {
-  const issue = issues[0];
-  return issue ? `${v.getDotPath(issue) ?? "line"} ${issue.message}` : "invalid";
-}
-
 /** Reads only the header; throws TaskFormatError when it is missing, invalid or unreadable. */
 export async function readTaskHeader(rt: Runtime, path: string): Promise<TaskHeader> {
   try {
@@ -69,10 +57,9 @@ function asFormatError(err: unknown, path: string, line: number): unknown {
 }
 
 function parseHeader(path: string, line: string): TaskHeader {
-  const result = v.safeParse(TaskHeaderSchema, parseJson(line));
-  if (!result.success)
-    throw new TaskFormatError(path, 1, `invalid header: ${describe(result.issues)}`);
-  return result.output;
+  const parsed = parseJsonWith(TaskHeaderSchema, line, { topLevel: "line" });
+  if (!parsed.ok) throw new TaskFormatError(path, 1, `invalid header: ${parsed.why}`);
+  return parsed.value;
 }
 
 /**
@@ -89,10 +76,10 @@ export async function* readTaskEntries(rt: Runtime, path: string): AsyncGenerato
         continue;
       }
       if (text.trim() === "") continue;
-      const result = v.safeParse(TaskEntrySchema, parseJson(text));
-      yield result.success
-        ? { line, path: result.output.path }
-        : { line, error: `invalid entry: ${describe(result.issues)}` };
+      const parsed = parseJsonWith(TaskEntrySchema, text, { topLevel: "line" });
+      yield parsed.ok
+        ? { line, path: parsed.value.path }
+        : { line, error: `invalid entry: ${parsed.why}` };
     }
   } catch (err) {
     throw asFormatError(err, path, line + 1);

@@ -3,15 +3,29 @@
  * name and renamed into place (so a reader never sees half an object). The object's metadata
  * lives in its `user.tiermv.object` xattr, the file-target twin of S3 user metadata.
  */
+
+import * as v from "valibot";
 import { errorCode } from "../../runtime/errors.ts";
 import type { Runtime } from "../../runtime/types.ts";
 import { newAttemptId } from "../util/ids.ts";
+import { parseJsonWith, StoredFileError } from "../util/stored_file.ts";
 import { joinKey, type ObjectInfo, type ObjectMeta, type Target, TargetError } from "./target.ts";
 
 /** A directory we may not write, or that is not one: the configuration is wrong. */
 const CONFIG_CODES = new Set(["EACCES", "EROFS", "ENOTDIR"]);
 const META_ATTR = "user.tiermv.object";
 const TMP_DIR = ".tiermv-tmp";
+
+/** The object's metadata record in its xattr: the S3 user metadata of this target, and its ETag. */
+const ObjectRecordSchema = v.object({
+  v: v.literal(1),
+  attempt: v.string(),
+  size: v.number(),
+  mtimeNs: v.string(),
+  ino: v.string(),
+  etag: v.string(),
+});
+type ObjectRecord = v.InferOutput<typeof ObjectRecordSchema>;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -51,7 +65,7 @@ export function createFileTarget(rt: Runtime, url: string): Target {
         try {
           await rt.fs.copyFile(source.path, tmpPath);
           const etag = await rt.md5File(tmpPath);
-          const record = JSON.stringify({ v: 1, ...meta, etag });
+          const record = JSON.stringify({ v: 1, ...meta, etag } satisfies ObjectRecord);
           await rt.xattr.set(tmpPath, META_ATTR, encoder.encode(record), "any");
           await rt.fs.rename(tmpPath, finalPath);
           return { etag };
@@ -67,8 +81,9 @@ export function createFileTarget(rt: Runtime, url: string): Target {
         const stat = await rt.fs.stat(path);
         const raw = await rt.xattr.get(path, META_ATTR);
         if (raw === null) return { size: stat.size, etag: await rt.md5File(path), meta: null };
-        const record = JSON.parse(decoder.decode(raw)) as ObjectMeta & { etag: string };
-        const { etag, attempt, size, mtimeNs, ino } = record;
+        const record = parseJsonWith(ObjectRecordSchema, decoder.decode(raw));
+        if (!record.ok) throw new StoredFileError(`${path} (${META_ATTR})`, record.why);
+        const { etag, attempt, size, mtimeNs, ino } = record.value;
         return { size: stat.size, etag, meta: { attempt, size, mtimeNs, ino } };
       });
     },

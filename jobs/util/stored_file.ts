@@ -1,13 +1,96 @@
 /**
- * Creates a file with its full content in one step, failing if it exists: written under a
- * unique temporary name, then hard-linked into place. Unlike O_EXCL + write, a concurrent reader
- * never sees it empty or half written (a torn read of a lock file would look stale).
+ * Small stored files (plan, heartbeat, ledger result and lock, cursors, metrics, report status):
+ * written so that a reader never sees half of one, and read back through a valibot schema, so a
+ * torn, foreign or newer file is an error that names the file instead of a crash further on.
  */
+import * as v from "valibot";
 import { isExists } from "../../runtime/errors.ts";
 import type { Runtime } from "../../runtime/types.ts";
+import { TiermvError } from "./errors.ts";
 import { newAttemptId } from "./ids.ts";
 
-/** Returns false when `path` already exists. */
+/** A stored file that exists but is not what its schema says (torn, foreign, newer). */
+export class StoredFileError extends TiermvError {
+  override name = "StoredFileError";
+  readonly code = "STORED_FILE";
+  constructor(
+    readonly path: string,
+    readonly why: string,
+  ) {
+    super(`Unreadable "${path}": ${why}`);
+  }
+}
+
+export type Parsed<T> =
+  | { ok: true; value: T }
+  /** `json` is the parsed value when the text was JSON but failed the schema. */
+  | { ok: false; why: string; notJson: boolean; json?: unknown };
+
+/**
+ * Parses `text` as JSON and validates it. `why` is "not JSON", or the first issue as
+ * "<dot path> <message>" (`topLevel` names the value itself when the issue has no path).
+ */
+export function parseJsonWith<T>(
+  schema: v.GenericSchema<unknown, T>,
+  text: string,
+  options: { topLevel?: string } = {},
+): Parsed<T> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ok: false, why: "not JSON", notJson: true };
+  }
+  const result = v.safeParse(schema, json);
+  if (result.success) return { ok: true, value: result.output };
+  const issue = result.issues[0];
+  const where = v.getDotPath(issue) ?? options.topLevel ?? "value";
+  return { ok: false, why: `${where} ${issue.message}`, notJson: false, json };
+}
+
+/** Reads and validates a JSON file; null when it does not exist. Throws StoredFileError. */
+export async function readJsonFile<T>(
+  rt: Runtime,
+  path: string,
+  schema: v.GenericSchema<unknown, T>,
+): Promise<T | null> {
+  if (!(await rt.fs.exists(path))) return null;
+  const parsed = parseJsonWith(schema, await rt.fs.readText(path));
+  if (!parsed.ok) throw new StoredFileError(path, parsed.why);
+  return parsed.value;
+}
+
+/**
+ * Replaces `path` with `text` durably: written to `<path>.tmp`, fsynced, renamed over it. A crash
+ * leaves the old or the new content, never a mix. For files with a single writer (a node's own
+ * cursors and heartbeat, a request's ledger files under its dispatch lock).
+ */
+export async function replaceDurably(rt: Runtime, path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp`;
+  await rt.fs.writeDurable(tmp, text);
+  await rt.fs.rename(tmp, path);
+}
+
+/**
+ * A cursor: a count of lines already processed, kept as plain text (`<n>\n`) so that an operator
+ * or a script can read it. Missing or unreadable counts as 0 (the lines are replayed, which every
+ * reader of a cursor makes harmless).
+ */
+export async function readCursor(rt: Runtime, path: string): Promise<number> {
+  if (!(await rt.fs.exists(path))) return 0;
+  const value = Number.parseInt((await rt.fs.readText(path)).trim(), 10);
+  return Number.isSafeInteger(value) && value >= 0 ? value : 0;
+}
+
+export async function writeCursor(rt: Runtime, path: string, lines: number): Promise<void> {
+  await replaceDurably(rt, path, `${lines}\n`);
+}
+
+/**
+ * Creates a file with its full content in one step; returns false when `path` already exists.
+ * Written under a unique temporary name, then hard-linked into place: unlike O_EXCL + write, a
+ * concurrent reader never sees it empty or half written (a torn lock file would look stale).
+ */
 export async function createAtomically(rt: Runtime, path: string, data: string): Promise<boolean> {
   const tmp = `${path}.${newAttemptId()}.tmp`;
   await rt.fs.writeDurable(tmp, data);

@@ -132,3 +132,20 @@ test("bad requests are each moved to inbox/bad/ with a reason, and the good one 
   expect(tasks[0]?.paths).toEqual([good]);
   expect(readdirSync(inbox).filter((n) => n.endsWith(".jsonl"))).toEqual([]);
 });
+
+test("a plan left by an earlier version (one task per line, no `v`) is still read and published", async () => {
+  const box = sandbox({ target: "file:///tmp/unused", extra: { dispatch: { maxFiles: 15 } } });
+  const files = tree(box, 40);
+  const crashed = await cli(["submit", "--request-id", "old-plan", box.src], {
+    ...box.env,
+    TIERMV_CRASH_AT: "dispatch-after-plan",
+  });
+  expect(crashed.code).toBe(137);
+  const planPath = join(box.spool, "requests/old-plan.plan");
+  const plan = JSON.parse(readFileSync(planPath, "utf8"));
+  expect(plan.v).toBe(1);
+  const legacy = plan.tasks.map((t: object) => `${JSON.stringify(t)}\n`).join("");
+  writeFileSync(planPath, legacy);
+  expect((await cli(["dispatch", "--once"], box.env)).code).toBe(0);
+  everyPathOnce(box.spool, files);
+});

@@ -1,0 +1,128 @@
+/**
+ * Planning a request: expand its paths (directories walked, symlinks and special files skipped,
+ * everything checked against the source root), place each file on a node by the request's
+ * strategy, and cut the files into task files in the request's staging directory.
+ */
+import { isNotFound } from "../../runtime/errors.ts";
+import type { JobContext } from "../context/job_context.ts";
+import type { PlannedTask } from "../spool/ledger.ts";
+import { type RequestHeader, readRequest } from "../spool/request_file.ts";
+import { crashPoint } from "../util/crash_points.ts";
+import { relativeToRoot } from "../util/paths.ts";
+import { pickNode, placementKey } from "./rendezvous.ts";
+import { TaskBuilder } from "./task_builder.ts";
+import { type WalkStats, walkFiles } from "./walk.ts";
+
+/** The request cannot be dispatched as it is: it goes to inbox/bad/ with this reason. */
+export class RejectedRequest extends Error {}
+
+/** Paths checked at once: a stat is a round trip to the metadata server, so overlap them. */
+const STAT_BATCH = 256;
+
+/** The request's files, expanded and checked in batches; fills `header` from line 1. */
+async function* expand(
+  ctx: JobContext,
+  request: { id: string; path: string },
+  header: { value?: RequestHeader },
+  stats: WalkStats,
+) {
+  let batch: { path: string; line: number }[] = [];
+  async function* flush() {
+    const kinds = await Promise.all(batch.map((item) => statKind(ctx, item.path, item.line)));
+    for (const [i, item] of batch.entries()) {
+      const kind = kinds[i];
+      if (kind === "file") {
+        stats.files++;
+        yield item.path;
+      } else if (kind === "dir") yield* walkFiles(ctx.rt, [item.path], stats);
+      else if (kind === "symlink") stats.skippedLinks++;
+      else stats.skippedOther++;
+    }
+    batch = [];
+  }
+  for await (const item of readRequest(ctx.rt, request.path)) {
+    if ("header" in item) {
+      header.value = item.header;
+      if (item.header.id !== undefined && item.header.id !== request.id) {
+        throw new RejectedRequest(`header id "${item.header.id}" differs from the file name`);
+      }
+      const node = item.header.node;
+      if (node !== undefined && !ctx.config.nodes.includes(node)) {
+        throw new RejectedRequest(`unknown node "${node}"`);
+      }
+      continue;
+    }
+    const path = item.path;
+    if (path !== ctx.config.root && relativeToRoot(ctx.config.root, path) === null) {
+      throw new RejectedRequest(
+        `line ${item.line}: "${path}" is not under the source root ${ctx.config.root}`,
+      );
+    }
+    batch.push(item);
+    if (batch.length >= STAT_BATCH) yield* flush();
+  }
+  yield* flush();
+}
+
+async function statKind(ctx: JobContext, path: string, line: number) {
+  try {
+    return (await ctx.rt.fs.lstat(path)).kind;
+  } catch (err) {
+    if (isNotFound(err)) {
+      throw new RejectedRequest(`line ${line}: "${path}" does not exist`);
+    }
+    throw err;
+  }
+}
+
+/**
+ * Expands and validates the request at `requestPath` and cuts its files into task files in
+ * `staging` (emptied first, so a rerun after a crash rebuilds the same tasks with the same ids).
+ * Throws RejectedRequest or RequestFormatError for a request that cannot be dispatched.
+ */
+export async function planRequest(
+  ctx: JobContext,
+  request: { id: string; path: string; staging: string },
+): Promise<PlannedTask[]> {
+  const { id, staging } = request;
+  const { rt, config } = ctx;
+  await rt.fs.removeTree(staging);
+  await rt.fs.mkdirp(staging);
+  const header: { value?: RequestHeader } = {};
+  const stats: WalkStats = { files: 0, skippedLinks: 0, skippedOther: 0 };
+  let builder: TaskBuilder | null = null;
+  const { maxFiles, maxBytes, batch } = config.dispatch;
+  try {
+    for await (const path of expand(ctx, request, header, stats)) {
+      const h = header.value as RequestHeader;
+      builder ??= new TaskBuilder(
+        rt,
+        staging,
+        { requestId: id, createdAt: h.createdAt },
+        config.target,
+        { maxFiles, maxBytes },
+      );
+      const bytes = maxBytes === undefined ? 0 : (await rt.fs.lstat(path)).size;
+      if (h.node) {
+        const node = h.node;
+        await builder.add(node, () => node, path, bytes);
+      } else if (h.strategy === "round-robin") {
+        const b = builder;
+        await b.add(
+          "rr",
+          () => config.nodes[Math.floor((b.count - 1) / batch) % config.nodes.length] ?? "",
+          path,
+          bytes,
+        );
+      } else {
+        const node = pickNode(config.nodes, placementKey(h.strategy, path));
+        await builder.add(node, () => node, path, bytes);
+      }
+      if (builder.count === 2) crashPoint(rt, "dispatch-mid-staging");
+    }
+  } catch (err) {
+    await builder?.abandon();
+    throw err;
+  }
+  return builder ? await builder.finish() : [];
+}
