@@ -10,10 +10,11 @@
 import { isNotFound } from "../runtime/errors.ts";
 import type { JobContext } from "./context/job_context.ts";
 import { targetFor } from "./context/job_context.ts";
-import { readLock, XattrPayloadError } from "./file/state.ts";
+import { readLock } from "./file/lock.ts";
+import { XattrPayloadError } from "./file/xattr_record.ts";
 import { type RollbackSummary, rollbackNode } from "./rollback.ts";
 import { heartbeatAgeMs } from "./spool/heartbeat.ts";
-import { appendJournal } from "./spool/journal.ts";
+import { appendJournal, newJournalEntry } from "./spool/journal.ts";
 import { nodeDirs } from "./spool/layout.ts";
 import { finishTask, listTasks } from "./spool/queues.ts";
 import { readTaskEntries, readTaskHeader } from "./spool/task_file.ts";
@@ -60,8 +61,7 @@ export async function recoverNode(
       const lock = await readLockOrNull(ctx, entry.path);
       const rel = relativeToRoot(ctx.config.root, entry.path);
       if (!lock || lock.node !== node || rel === null) continue;
-      await appendJournal(ctx.rt, dirs, {
-        v: 1,
+      const journalled = newJournalEntry({
         path: entry.path,
         attempt: lock.attempt,
         key: target.keyFor(rel),
@@ -71,8 +71,8 @@ export async function recoverNode(
         requestId: header.requestId,
         error: "recovered: node lost",
         tries: (header.options.retry ?? 0) + 1,
-        at: new Date().toISOString(),
       });
+      await appendJournal(ctx.rt, dirs, journalled);
       locksJournalled++;
     }
   }

@@ -8,7 +8,9 @@ import { isNotFound } from "../runtime/errors.ts";
 import type { FileStat } from "../runtime/types.ts";
 import type { JobContext } from "./context/job_context.ts";
 import { targetFor } from "./context/job_context.ts";
-import { readLock, readState, stateMatches, XattrPayloadError } from "./file/state.ts";
+import { readLock } from "./file/lock.ts";
+import { readState, stateMatches } from "./file/state.ts";
+import { XattrPayloadError } from "./file/xattr_record.ts";
 import { type WalkStats, walkFiles } from "./plan/walk.ts";
 import { relativeToRoot } from "./util/paths.ts";
 

@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
-import { readLock, readState } from "../../jobs/file/state.ts";
+import { readLock } from "../../jobs/file/lock.ts";
+import { readState } from "../../jobs/file/state.ts";
 import { UsageError } from "../../jobs/util/errors.ts";
 import { createRuntime } from "../../runtime/bun.ts";
 import { guard } from "../context.ts";

@@ -3,13 +3,15 @@
  * attempt's id AND the file's committed state does not name that key (I2); then the attempt's
  * lock is removed. Idempotent: every step checks before it acts, so a replay after a crash is safe.
  * Because the failed attempt still holds the lock until the last step, nobody else can be
- * uploading this key meanwhile: the incident of BRIEF section 1 cannot recur.
+ * uploading this key meanwhile: the incident of docs/design.md section 2 cannot recur.
  */
 import { isNotFound } from "../../runtime/errors.ts";
 import { type JobContext, targetFor } from "../context/job_context.ts";
 import type { JournalEntry } from "../spool/journal.ts";
 import { crashPoint } from "../util/crash_points.ts";
-import { readState, releaseLock, type State, stateMatches, XattrPayloadError } from "./state.ts";
+import { releaseLock } from "./lock.ts";
+import { readState, type State, stateMatches } from "./state.ts";
+import { XattrPayloadError } from "./xattr_record.ts";
 
 export interface RollbackResult {
   deletedObject: boolean;

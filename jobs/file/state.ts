@@ -1,28 +1,13 @@
 /**
- * A file's migration state, kept in its own xattrs on the shared filesystem:
- * `user.tiermv.lock` (created with XATTR_CREATE: exactly one attempt wins) and
- * `user.tiermv.state` (the committed record). Payloads are versioned JSON, validated on read.
+ * The committed state of a file, `user.tiermv.state` in its own xattrs on the shared filesystem:
+ * which object holds which version (size, mtime, inode) of the file. Written at commit, under the
+ * lock; rollback never deletes an object that a state names (I2).
  */
 import * as v from "valibot";
-import { XattrExistsError } from "../../runtime/errors.ts";
-import type { FileStat, Runtime } from "../../runtime/types.ts";
-import { TiermvError } from "../util/errors.ts";
-import { parseJsonWith } from "../util/stored_file.ts";
+import type { Runtime } from "../../runtime/types.ts";
+import { readRecord, writeRecord } from "./xattr_record.ts";
 
-export const LOCK_ATTR = "user.tiermv.lock";
 export const STATE_ATTR = "user.tiermv.state";
-
-export const LockSchema = v.object({
-  v: v.literal(1),
-  node: v.string(),
-  task: v.string(),
-  attempt: v.string(),
-  pid: v.number(),
-  host: v.string(),
-  boot: v.string(),
-  at: v.string(),
-});
-export type Lock = v.InferOutput<typeof LockSchema>;
 
 export const StateSchema = v.object({
   v: v.literal(1),
@@ -40,95 +25,57 @@ export const StateSchema = v.object({
 });
 export type State = v.InferOutput<typeof StateSchema>;
 
-/** An xattr that exists but is not a payload this version understands. */
-export class XattrPayloadError extends TiermvError {
-  override name = "XattrPayloadError";
-  readonly code = "XATTR_PAYLOAD";
-  constructor(
-    readonly path: string,
-    readonly attr: string,
-    reason: string,
-  ) {
-    super(`Unreadable ${attr} on "${path}": ${reason}`);
-  }
+/** What identifies one version of a file: a stat, a state and an object's metadata all carry it. */
+export interface Version {
+  size: number;
+  mtimeNs: string;
+  ino: string;
 }
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-async function readPayload<T>(
-  rt: Runtime,
-  path: string,
-  attr: string,
-  schema: v.GenericSchema<unknown, T>,
-): Promise<T | null> {
-  const raw = await rt.xattr.get(path, attr);
-  if (raw === null) return null;
-  const parsed = parseJsonWith(schema, decoder.decode(raw));
-  if (parsed.ok) return parsed.value;
-  if (parsed.notJson) throw new XattrPayloadError(path, attr, "not JSON");
-  const version = (parsed.json as { v?: unknown } | null)?.v;
-  const newer = typeof version === "number" && version > 1;
-  throw new XattrPayloadError(path, attr, newer ? `unknown version ${version}` : "invalid fields");
-}
-
-export function readLock(rt: Runtime, path: string): Promise<Lock | null> {
-  return readPayload(rt, path, LOCK_ATTR, LockSchema);
-}
-
-export function readState(rt: Runtime, path: string): Promise<State | null> {
-  return readPayload(rt, path, STATE_ATTR, StateSchema);
+/** True when `a` and `b` describe the same version of the file (size, mtime and inode). */
+export function sameVersion(a: Version, b: Version): boolean {
+  return a.size === b.size && a.mtimeNs === b.mtimeNs && a.ino === b.ino;
 }
 
 /** True when a committed state describes exactly this version of the file. */
-export function stateMatches(state: State | null, stat: FileStat): state is State {
-  return (
-    state !== null &&
-    state.size === stat.size &&
-    state.mtimeNs === stat.mtimeNs &&
-    state.ino === stat.ino
-  );
+export function stateMatches(state: State | null, stat: Version): state is State {
+  return state !== null && sameVersion(state, stat);
 }
 
-export type LockResult =
-  | { acquired: true }
-  /** `holder` is null when the lock vanished since, or its payload is unreadable (`why`). */
-  | { acquired: false; holder: Lock | null; why?: string };
-
-/** Takes the lock with XATTR_CREATE: atomic on the metadata server, exactly one attempt wins. */
-export async function tryLock(rt: Runtime, path: string, lock: Lock): Promise<LockResult> {
-  try {
-    await rt.xattr.set(path, LOCK_ATTR, encoder.encode(JSON.stringify(lock)), "create");
-    return { acquired: true };
-  } catch (err) {
-    if (!(err instanceof XattrExistsError)) throw err;
-  }
-  try {
-    return { acquired: false, holder: await readLock(rt, path) };
-  } catch (err) {
-    if (!(err instanceof XattrPayloadError)) throw err;
-    return { acquired: false, holder: null, why: err.message };
-  }
+/** The state a commit writes: `version` is the stat taken under the lock, before any upload. */
+export function newState(fields: {
+  target: string;
+  key: string;
+  etag: string;
+  version: Version;
+  attempt: string;
+  node: string;
+  task: string;
+}): State {
+  const { target, key, etag, attempt, node, task } = fields;
+  const { size, mtimeNs, ino } = fields.version;
+  const at = new Date().toISOString();
+  return {
+    v: 1,
+    state: "migrated",
+    target,
+    key,
+    etag,
+    size,
+    mtimeNs,
+    ino,
+    attempt,
+    node,
+    task,
+    at,
+  };
 }
 
-/**
- * Removes the lock only if it is the one of `attempt`: a lock is released by its own attempt, by
- * that attempt's rollback, or by recover, never by anybody else. Returns whether it removed it.
- */
-export async function releaseLock(rt: Runtime, path: string, attempt: string): Promise<boolean> {
-  let current: Lock | null;
-  try {
-    current = await readLock(rt, path);
-  } catch (err) {
-    // An unreadable lock is nobody's attempt we know: never ours to remove.
-    if (err instanceof XattrPayloadError) return false;
-    throw err;
-  }
-  if (current?.attempt !== attempt) return false;
-  return rt.xattr.remove(path, LOCK_ATTR);
+export function readState(rt: Runtime, path: string): Promise<State | null> {
+  return readRecord(rt, path, STATE_ATTR, StateSchema);
 }
 
 /** Writes the committed state (create or replace). */
 export async function writeState(rt: Runtime, path: string, state: State): Promise<void> {
-  await rt.xattr.set(path, STATE_ATTR, encoder.encode(JSON.stringify(state)), "any");
+  await writeRecord(rt, path, STATE_ATTR, { value: state, mode: "any" });
 }

@@ -25,6 +25,23 @@ export const JournalEntrySchema = v.object({
 });
 export type JournalEntry = v.InferOutput<typeof JournalEntrySchema>;
 
+/** The journal line of a failed attempt; `tries` counts the failed attempts, this one included. */
+export function newJournalEntry(fields: {
+  path: string;
+  attempt: string;
+  key: string;
+  target: string;
+  node: string;
+  task: string;
+  requestId: string;
+  error: string;
+  tries: number;
+}): JournalEntry {
+  const { path, attempt, key, target, node, task, requestId, error, tries } = fields;
+  const at = new Date().toISOString();
+  return { v: 1, path, attempt, key, target, node, task, requestId, error, tries, at };
+}
+
 export async function appendJournal(
   rt: Runtime,
   dirs: NodeDirs,

@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { createJobContext, silentLog } from "../../jobs/context/job_context.ts";
-import { readLock } from "../../jobs/file/state.ts";
+import { readLock } from "../../jobs/file/lock.ts";
 import { runNodeOnce } from "../../jobs/run_node.ts";
 import { submitRequest } from "../../jobs/submit.ts";
 import { createRuntime } from "../../runtime/bun.ts";

@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import { appendFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { LOCK_ATTR } from "../../jobs/file/state.ts";
+import { LOCK_ATTR } from "../../jobs/file/lock.ts";
 import { createS3Target } from "../../jobs/targets/s3.ts";
 import { createRuntime } from "../../runtime/bun.ts";
 import { startCluster } from "../cluster.ts";

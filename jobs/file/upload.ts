@@ -1,0 +1,30 @@
+/**
+ * Step 3 of the per-file protocol: the upload, with the object metadata that names its attempt
+ * and version, retried with exponential backoff on transient errors (network, 5xx, throttling).
+ */
+import type { FileStat } from "../../runtime/types.ts";
+import { TargetError } from "../targets/target.ts";
+import { delay } from "../util/async.ts";
+import type { FileJob } from "./file_job.ts";
+
+/** Uploads `path` (of version `stat`) to `key` for `attempt`. Throws the last TargetError. */
+export async function uploadWithRetry(
+  job: FileJob,
+  upload: { path: string; key: string; stat: FileStat; attempt: string },
+): Promise<{ etag: string }> {
+  const { path, key, stat, attempt } = upload;
+  const { uploadRetries, uploadRetryBaseMs } = job.config.migrate;
+  const meta = { attempt, size: stat.size, mtimeNs: stat.mtimeNs, ino: stat.ino };
+  for (let tryNumber = 0; ; tryNumber++) {
+    try {
+      return await job.target.put(key, { path, size: stat.size }, meta, job.signal);
+    } catch (err) {
+      const retryable = err instanceof TargetError && err.kind === "transient";
+      if (!retryable || tryNumber >= uploadRetries) throw err;
+      job.log.warn(`Retrying upload of "${path}" after: ${(err as Error).message}`);
+      await delay(uploadRetryBaseMs * 2 ** tryNumber, { signal: job.signal });
+      // Stopping: this attempt fails as it is (journalled, lock kept) instead of retrying.
+      if (job.signal?.aborted) throw err;
+    }
+  }
+}
