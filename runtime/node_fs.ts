@@ -104,7 +104,6 @@ function decodeLine(decoder: TextDecoder, parts: Uint8Array[], path: string): st
 export const nodeFs: RuntimeFs = {
   stat: (path) => wrap("stat", path, async () => toStat(await fsp.stat(path, { bigint: true }))),
   lstat: (path) => wrap("lstat", path, async () => toStat(await fsp.lstat(path, { bigint: true }))),
-  realpath: (path) => wrap("resolve", path, () => fsp.realpath(path)),
   readDir: (path) =>
     wrap("list", path, async () => {
       const entries = await fsp.readdir(path, { withFileTypes: true });

@@ -25,7 +25,6 @@ export interface RuntimeFs {
   stat(path: string): Promise<FileStat>;
   /** stat of the link itself. */
   lstat(path: string): Promise<FileStat>;
-  realpath(path: string): Promise<string>;
   readDir(path: string): Promise<DirEntry[]>;
   /** Streams a text file line by line (without the newline); never loads it whole. */
   readLines(path: string, options?: { maxLineBytes?: number }): AsyncIterable<string>;

@@ -1,6 +1,6 @@
 /**
- * Where objects go. Two implementations: S3 (target_s3.ts) and a local directory
- * (target_file.ts). Every object carries the metadata of the attempt that wrote it, which is
+ * Where objects go. Two implementations: S3 (s3.ts) and a local directory
+ * (file.ts). Every object carries the metadata of the attempt that wrote it, which is
  * what rollback and stale-lock resolution compare before deleting or committing anything.
  */
 import { TiermvError } from "../util/errors.ts";
