@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { measure, TIERMV, withProjectBun } from "./measure.ts";
+import { fileTargetConfig, measure, TIERMV, withProjectBun } from "./measure.ts";
 
 const PATHS = Number(process.argv[2] ?? 1_000_000);
 if (!existsSync("/usr/bin/time"))
@@ -28,16 +28,7 @@ for (let i = 0; i < PATHS; i++)
   lines.push(join(src, `d${i % 100}`, `f${Math.floor(i / 100) % (FILES / 100)}`));
 writeFileSync(list, `${lines.join("\n")}\n`);
 lines.length = 0;
-const config = join(dir, "config.json");
-writeFileSync(
-  config,
-  JSON.stringify({
-    spool: join(dir, "spool"),
-    root: src,
-    target: `file://${join(dir, "out")}`,
-    nodes: ["a", "b", "c"],
-  }),
-);
+const config = fileTargetConfig(dir, { root: src, nodes: ["a", "b", "c"] });
 
 const m = await measure(
   [TIERMV, "submit", "--from", list, "--json"],

@@ -2,7 +2,8 @@
  * Runs a command under GNU time: wall seconds, peak RSS and CPU seconds (user + system), and the
  * CPU seconds another process (the S3 server) spent meanwhile.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 
 export interface Measurement {
   wall: number;
@@ -70,4 +71,19 @@ export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+/**
+ * Writes `<dir>/config.json` for a run into a file:// target at `<dir>/out`, with its spool at
+ * `<dir>/spool`; returns its path.
+ */
+export function fileTargetConfig(
+  dir: string,
+  settings: { root: string; nodes: string[]; extra?: Record<string, unknown> },
+): string {
+  const path = join(dir, "config.json");
+  const { root, nodes, extra } = settings;
+  const target = `file://${join(dir, "out")}`;
+  writeFileSync(path, JSON.stringify({ spool: join(dir, "spool"), root, target, nodes, ...extra }));
+  return path;
 }

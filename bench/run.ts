@@ -14,7 +14,14 @@ import { CreateBucketCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { createRuntime } from "../runtime/bun.ts";
 import { ACCESS_KEY, SECRET_KEY, startS3proxy } from "../test/services/s3proxy.ts";
 import { s3Client } from "../test/services/shared.ts";
-import { type Measurement, measure, median, TIERMV, withProjectBun } from "./measure.ts";
+import {
+  fileTargetConfig,
+  type Measurement,
+  measure,
+  median,
+  TIERMV,
+  withProjectBun,
+} from "./measure.ts";
 import { type Workload, workloads } from "./workloads.ts";
 
 const REPO = new URL("..", import.meta.url).pathname;
@@ -288,17 +295,11 @@ async function w4(): Promise<string> {
   for (let i = 0; i < 1_000_000; i++)
     lines.push(JSON.stringify({ path: join(src, `d${i % 10}`, `f${Math.floor(i / 10) % 100}`) }));
   writeFileSync(join(dir, "spool/nodes/a/pending/w4-million.task"), `${lines.join("\n")}\n`);
-  const config = join(dir, "config.json");
-  writeFileSync(
-    config,
-    JSON.stringify({
-      spool: join(dir, "spool"),
-      root: src,
-      target: `file://${dir}/out`,
-      nodes: ["a"],
-      migrate: { concurrency: 16 },
-    }),
-  );
+  const config = fileTargetConfig(dir, {
+    root: src,
+    nodes: ["a"],
+    extra: { migrate: { concurrency: 16 } },
+  });
   const m = await measure(
     [TIERMV, "run", "--node", "a", "--once", "--quiet"],
     withProjectBun({ ...baseEnv, TIERMV_CONFIG: config, TIERMV_LOCK_DIR: dir, TIERMV_LOG: "json" }),

@@ -1,13 +1,9 @@
 /** Builds a job context for a command and turns known errors into one line and an exit code. */
 import { consola } from "consola";
-import { acquireInstanceLock } from "../jobs/context/instance_lock.ts";
+import { assertKnownNode } from "../jobs/context/config.ts";
+import { AlreadyRunningError, acquireInstanceLock } from "../jobs/context/instance_lock.ts";
 import { closeTargets, createJobContext, type JobContext } from "../jobs/context/job_context.ts";
-import {
-  AlreadyRunningError,
-  describeError,
-  exitCodeOf,
-  isKnownError,
-} from "../jobs/util/errors.ts";
+import { describeError, exitCodeOf, isKnownError } from "../jobs/util/errors.ts";
 import { createRuntime } from "../runtime/bun.ts";
 import { loadConfig } from "./config.ts";
 import { configureLogging } from "./logging.ts";
@@ -43,6 +39,25 @@ export async function guard(fn: () => Promise<void>): Promise<void> {
     if (!isKnownError(err)) consola.debug(err);
     process.exit(exitCodeOf(err));
   }
+}
+
+/** A command's body: guarded (errors become one line and an exit code), with a context. */
+export function runWithContext(
+  args: { config?: string; quiet?: boolean; verbose?: boolean },
+  fn: (ctx: JobContext) => Promise<void>,
+): Promise<void> {
+  return guard(() => withContext(args, fn));
+}
+
+/** runWithContext for a command that acts for one node, which the config must name. */
+export function runForNode(
+  args: { config?: string; quiet?: boolean; verbose?: boolean; node: string },
+  fn: (ctx: JobContext, node: string) => Promise<void>,
+): Promise<void> {
+  return runWithContext(args, async (ctx) => {
+    assertKnownNode(ctx.config, args.node);
+    await fn(ctx, args.node);
+  });
 }
 
 /**

@@ -18,8 +18,15 @@ import { appendJournal, newJournalEntry } from "./spool/journal.ts";
 import { nodeDirs } from "./spool/layout.ts";
 import { finishTask, listTasks } from "./spool/queues.ts";
 import { readTaskEntries, readTaskHeader } from "./spool/task_file.ts";
-import { RecoverBlockedError, UsageError } from "./util/errors.ts";
+import { TiermvError, UsageError } from "./util/errors.ts";
 import { relativeToRoot } from "./util/paths.ts";
+
+/** The lost node's rollback could not finish (its target is unreachable): run recover again. */
+export class RecoverBlockedError extends TiermvError {
+  constructor(message: string) {
+    super("RECOVER_BLOCKED", message);
+  }
+}
 
 export interface RecoverSummary {
   node: string;

@@ -17,6 +17,7 @@ import {
 } from "./spool/request_file.ts";
 import { delay } from "./util/async.ts";
 import { UsageError } from "./util/errors.ts";
+import { absolutePath } from "./util/paths.ts";
 
 export interface SubmitOptions {
   paths: Iterable<string> | AsyncIterable<string>;
@@ -32,18 +33,6 @@ export interface SubmitResult {
   duplicate: boolean;
   /** null when another dispatcher still works on this id after `waitMs`. */
   result: RequestResult | null;
-}
-
-/** Resolves relative paths against the working directory, without touching the filesystem. */
-export function absolute(cwd: string, path: string): string {
-  const full = path.startsWith("/") ? path : `${cwd}/${path}`;
-  const parts: string[] = [];
-  for (const part of full.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") parts.pop();
-    else parts.push(part);
-  }
-  return `/${parts.join("/")}`;
 }
 
 async function waitForResult(
@@ -91,7 +80,7 @@ export async function submitRequest(
   const cwd = rt.process.cwd();
   async function* hashed() {
     for await (const path of options.paths) {
-      const full = absolute(cwd, path);
+      const full = absolutePath(cwd, path);
       hash.update(`${full}\n`);
       yield full;
     }

@@ -44,7 +44,7 @@ const MigrateSettings = v.object({
 
 const RetrySettings = v.object({
   busyBaseMs: v.optional(NonNegativeInt, 5_000),
-  busyMaxMs: v.optional(NonNegativeInt, 300_000),
+  busyMaxMs: v.optional(NonNegativeInt, 5 * 60_000),
   /** A file whose attempts failed this many times is reported failed and not retried again. */
   maxFailedAttempts: v.optional(PositiveInt, 5),
 });

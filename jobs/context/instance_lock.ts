@@ -4,8 +4,15 @@
  * proceed; that costs efficiency, never safety: files are still guarded by their xattr locks.)
  */
 import type { Runtime } from "../../runtime/types.ts";
-import { AlreadyRunningError } from "../util/errors.ts";
+import { TiermvError } from "../util/errors.ts";
 import { createAtomically } from "../util/stored_file.ts";
+
+/** Another instance of this node's scheduler runs on this host. */
+export class AlreadyRunningError extends TiermvError {
+  constructor(message: string) {
+    super("ALREADY_RUNNING", message);
+  }
+}
 
 export interface InstanceLock {
   release(): Promise<void>;

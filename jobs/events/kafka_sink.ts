@@ -8,9 +8,11 @@ import type { Config } from "../context/config.ts";
 import { deadline } from "../util/async.ts";
 import { TiermvError } from "../util/errors.ts";
 
+/** The brokers could not be reached or did not answer in time: events wait in the outbox. */
 export class KafkaUnavailableError extends TiermvError {
-  override name = "KafkaUnavailableError";
-  readonly code = "KAFKA_UNAVAILABLE";
+  constructor(message: string, options?: ErrorOptions) {
+    super("KAFKA_UNAVAILABLE", message, options);
+  }
 }
 
 export interface EventSink {

@@ -7,12 +7,7 @@ import * as v from "valibot";
 import { XattrExistsError } from "../../runtime/errors.ts";
 import type { Runtime, RuntimeProcess } from "../../runtime/types.ts";
 import type { FileOutcome } from "./outcome.ts";
-import {
-  readRecord,
-  readRecordIfReadable,
-  writeRecord,
-  XattrPayloadError,
-} from "./xattr_record.ts";
+import { readRecord, writeRecord, XattrPayloadError } from "./xattr_record.ts";
 
 export const LOCK_ATTR = "user.tiermv.lock";
 
@@ -45,8 +40,13 @@ export function readLock(rt: Runtime, path: string): Promise<Lock | null> {
 }
 
 /** The lock, or null when there is none or it is unreadable (for callers that only look). */
-export function readLockIfReadable(rt: Runtime, path: string): Promise<Lock | null> {
-  return readRecordIfReadable(rt, path, LOCK_ATTR, LockSchema);
+export async function readLockIfReadable(rt: Runtime, path: string): Promise<Lock | null> {
+  try {
+    return await readLock(rt, path);
+  } catch (err) {
+    if (err instanceof XattrPayloadError) return null;
+    throw err;
+  }
 }
 
 export type LockResult =

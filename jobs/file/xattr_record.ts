@@ -9,14 +9,8 @@ import { parseJsonWith } from "../util/stored_file.ts";
 
 /** An xattr that exists but is not a payload this version understands. */
 export class XattrPayloadError extends TiermvError {
-  override name = "XattrPayloadError";
-  readonly code = "XATTR_PAYLOAD";
-  constructor(
-    readonly path: string,
-    readonly attr: string,
-    reason: string,
-  ) {
-    super(`Unreadable ${attr} on "${path}": ${reason}`);
+  constructor(path: string, attr: string, reason: string) {
+    super("XATTR_PAYLOAD", `Unreadable ${attr} on "${path}": ${reason}`);
   }
 }
 
@@ -38,21 +32,6 @@ export async function readRecord<T>(
   const version = (parsed.json as { v?: unknown } | null)?.v;
   const newer = typeof version === "number" && version > 1;
   throw new XattrPayloadError(path, attr, newer ? `unknown version ${version}` : "invalid fields");
-}
-
-/** The record, or null when there is none or it is unreadable (callers that only look). */
-export async function readRecordIfReadable<T>(
-  rt: Runtime,
-  path: string,
-  attr: string,
-  schema: v.GenericSchema<unknown, T>,
-): Promise<T | null> {
-  try {
-    return await readRecord(rt, path, attr, schema);
-  } catch (err) {
-    if (err instanceof XattrPayloadError) return null;
-    throw err;
-  }
 }
 
 export async function writeRecord(

@@ -3,6 +3,22 @@
 import { DURATION_BUCKETS, type NodeMetrics } from "../spool/node_metrics.ts";
 import type { NodeStatus } from "../spool/node_status.ts";
 
+/** Every metric family, in output order: its type and help text. */
+const FAMILIES: Record<string, [type: string, help: string]> = {
+  tiermv_files_total: ["counter", "Files by outcome of their migrate attempt."],
+  tiermv_migrated_bytes_total: ["counter", "Bytes uploaded and committed."],
+  tiermv_tasks_finished_total: ["counter", "Tasks finished, by result."],
+  tiermv_file_duration_seconds: [
+    "histogram",
+    "Time per file, from claim of the entry to its outcome.",
+  ],
+  tiermv_queue_tasks: ["gauge", "Task files per queue."],
+  tiermv_heartbeat_age_seconds: ["gauge", "Age of the node's heartbeat (-1: never written)."],
+  tiermv_node_draining: ["gauge", "1 while the node is draining."],
+  tiermv_outbox_lag_events: ["gauge", "Result events not yet shipped to Kafka."],
+  tiermv_failed_files_backlog: ["gauge", "Failed-files journal lines not yet rolled back."],
+};
+
 const escapeLabel = (value: string) =>
   value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 const labels = (pairs: Record<string, string>) =>
@@ -10,78 +26,49 @@ const labels = (pairs: Record<string, string>) =>
     .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
     .join(",")}}`;
 
-class Family {
-  readonly lines: string[] = [];
-  constructor(name: string, type: string, help: string) {
-    this.lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+/** Sample lines grouped by family, so each family prints once with every node's samples. */
+class Samples {
+  private readonly byFamily = new Map<string, string[]>();
+
+  /** A sample of `family` (a histogram's samples add `_bucket`, `_sum` or `_count`). */
+  add(family: string, pairs: Record<string, string>, value: number, suffix = ""): void {
+    const lines = this.byFamily.get(family) ?? [];
+    lines.push(`${family}${suffix}${labels(pairs)} ${Number.isFinite(value) ? value : 0}`);
+    this.byFamily.set(family, lines);
   }
-  sample(name: string, pairs: Record<string, string>, value: number): this {
-    this.lines.push(`${name}${labels(pairs)} ${Number.isFinite(value) ? value : 0}`);
-    return this;
+
+  render(): string {
+    const lines = Object.entries(FAMILIES).flatMap(([family, [type, help]]) => [
+      `# HELP ${family} ${help}`,
+      `# TYPE ${family} ${type}`,
+      ...(this.byFamily.get(family) ?? []),
+    ]);
+    return `${lines.join("\n")}\n`;
   }
 }
 
 export function renderMetrics(nodes: { status: NodeStatus; metrics: NodeMetrics }[]): string {
-  const files = new Family(
-    "tiermv_files_total",
-    "counter",
-    "Files by outcome of their migrate attempt.",
-  );
-  const bytes = new Family(
-    "tiermv_migrated_bytes_total",
-    "counter",
-    "Bytes uploaded and committed.",
-  );
-  const tasks = new Family("tiermv_tasks_finished_total", "counter", "Tasks finished, by result.");
-  const duration = new Family(
-    "tiermv_file_duration_seconds",
-    "histogram",
-    "Time per file, from claim of the entry to its outcome.",
-  );
-  const queue = new Family("tiermv_queue_tasks", "gauge", "Task files per queue.");
-  const heartbeat = new Family(
-    "tiermv_heartbeat_age_seconds",
-    "gauge",
-    "Age of the node's heartbeat (-1: never written).",
-  );
-  const draining = new Family("tiermv_node_draining", "gauge", "1 while the node is draining.");
-  const lag = new Family(
-    "tiermv_outbox_lag_events",
-    "gauge",
-    "Result events not yet shipped to Kafka.",
-  );
-  const backlog = new Family(
-    "tiermv_failed_files_backlog",
-    "gauge",
-    "Failed-files journal lines not yet rolled back.",
-  );
+  const out = new Samples();
   for (const { status: s, metrics: m } of nodes) {
     const node = s.node;
     for (const [outcome, n] of Object.entries(m.files))
-      files.sample("tiermv_files_total", { node, outcome }, n);
-    bytes.sample("tiermv_migrated_bytes_total", { node }, m.bytes);
+      out.add("tiermv_files_total", { node, outcome }, n);
+    out.add("tiermv_migrated_bytes_total", { node }, m.bytes);
     for (const [result, n] of Object.entries(m.tasks))
-      tasks.sample("tiermv_tasks_finished_total", { node, result }, n);
-    for (const [i, le] of DURATION_BUCKETS.entries()) {
-      duration.sample(
-        "tiermv_file_duration_seconds_bucket",
-        { node, le: String(le) },
-        m.buckets[i] ?? 0,
-      );
-    }
-    duration.sample("tiermv_file_duration_seconds_bucket", { node, le: "+Inf" }, m.count);
-    duration.sample("tiermv_file_duration_seconds_sum", { node }, m.sum);
-    duration.sample("tiermv_file_duration_seconds_count", { node }, m.count);
-    for (const q of ["pending", "running", "done", "failed", "bad"] as const)
-      queue.sample("tiermv_queue_tasks", { node, queue: q }, s[q]);
-    heartbeat.sample(
-      "tiermv_heartbeat_age_seconds",
-      { node },
-      s.heartbeatAgeMs === null ? -1 : s.heartbeatAgeMs / 1000,
-    );
-    draining.sample("tiermv_node_draining", { node }, s.draining ? 1 : 0);
-    lag.sample("tiermv_outbox_lag_events", { node }, s.outboxLag);
-    backlog.sample("tiermv_failed_files_backlog", { node }, s.failedBacklog);
+      out.add("tiermv_tasks_finished_total", { node, result }, n);
+    const duration = "tiermv_file_duration_seconds";
+    for (const [i, le] of DURATION_BUCKETS.entries())
+      out.add(duration, { node, le: String(le) }, m.buckets[i] ?? 0, "_bucket");
+    out.add(duration, { node, le: "+Inf" }, m.count, "_bucket");
+    out.add(duration, { node }, m.sum, "_sum");
+    out.add(duration, { node }, m.count, "_count");
+    for (const queue of ["pending", "running", "done", "failed", "bad"] as const)
+      out.add("tiermv_queue_tasks", { node, queue }, s[queue]);
+    const age = s.heartbeatAgeMs === null ? -1 : s.heartbeatAgeMs / 1000;
+    out.add("tiermv_heartbeat_age_seconds", { node }, age);
+    out.add("tiermv_node_draining", { node }, s.draining ? 1 : 0);
+    out.add("tiermv_outbox_lag_events", { node }, s.outboxLag);
+    out.add("tiermv_failed_files_backlog", { node }, s.failedBacklog);
   }
-  return `${[files, bytes, tasks, duration, queue, heartbeat, draining, lag, backlog].flatMap((f) => f.lines).join("\n")}\n`;
+  return out.render();
 }

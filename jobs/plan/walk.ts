@@ -5,7 +5,7 @@
  */
 import type { Runtime } from "../../runtime/types.ts";
 import { UsageError } from "../util/errors.ts";
-import { relativeToRoot } from "../util/paths.ts";
+import { absolutePath, relativeToRoot } from "../util/paths.ts";
 
 /** Checks every argument: absolute (after resolving against cwd), under root, existing. */
 export async function validateSubmitPaths(
@@ -15,7 +15,7 @@ export async function validateSubmitPaths(
 ): Promise<string[]> {
   const out: string[] = [];
   for (const arg of args) {
-    const absolute = normalise(arg.startsWith("/") ? arg : `${rt.process.cwd()}/${arg}`);
+    const absolute = absolutePath(rt.process.cwd(), arg);
     if (absolute !== root && relativeToRoot(root, absolute) === null) {
       throw new UsageError(`Path "${arg}" is outside the source root ${root}`);
     }
@@ -23,16 +23,6 @@ export async function validateSubmitPaths(
     out.push(absolute);
   }
   return out;
-}
-
-function normalise(path: string): string {
-  const parts: string[] = [];
-  for (const part of path.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") parts.pop();
-    else parts.push(part);
-  }
-  return `/${parts.join("/")}`;
 }
 
 export interface WalkStats {

@@ -4,11 +4,11 @@
  * replaces the first. Streamed both ways, so a million paths never sit in memory.
  */
 import * as v from "valibot";
-import { isExists, isUnreadableText } from "../../runtime/errors.ts";
+import { isUnreadableText } from "../../runtime/errors.ts";
 import type { Runtime } from "../../runtime/types.ts";
 import { RequestFormatError } from "../util/errors.ts";
 import { newAttemptId } from "../util/ids.ts";
-import { parseJsonWith } from "../util/stored_file.ts";
+import { linkIntoPlace, parseJsonWith } from "../util/stored_file.ts";
 import { writePathList } from "./path_list_file.ts";
 
 export const STRATEGIES = ["hash", "hash-dir", "round-robin"] as const;
@@ -79,13 +79,5 @@ export async function publishRequest(
   await rt.fs.mkdirp(dirs.tmpDir);
   const tmp = `${dirs.tmpDir}/${newAttemptId()}.partial`;
   await writePathList(rt, tmp, header, paths);
-  try {
-    await rt.fs.link(tmp, dirs.finalPath());
-    return true;
-  } catch (err) {
-    if (isExists(err)) return false;
-    throw err;
-  } finally {
-    await rt.fs.remove(tmp);
-  }
+  return linkIntoPlace(rt, tmp, dirs.finalPath());
 }

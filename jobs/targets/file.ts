@@ -40,7 +40,7 @@ export function createFileTarget(rt: Runtime, url: string): Target {
     } catch (err) {
       if (err instanceof TargetError) throw err;
       const kind = CONFIG_CODES.has(errorCode(err) ?? "") ? "config" : "transient";
-      throw new TargetError(kind, op, key, (err as Error).message, { cause: err });
+      throw new TargetError(kind, { op, key, detail: (err as Error).message, cause: err });
     }
   }
 

@@ -33,7 +33,12 @@ type S3Settings = Config["s3"];
 
 export function createS3Target(rt: Runtime, url: string, config: Config): Target {
   const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(url);
-  if (!match?.[1]) throw new TargetError("config", "open", url, "not an s3://bucket/prefix URL");
+  if (!match?.[1])
+    throw new TargetError("config", {
+      op: "open",
+      key: url,
+      detail: "not an s3://bucket/prefix URL",
+    });
   return new S3Target(rt, { url, bucket: match[1], prefix: match[2] ?? "", s3: config.s3 });
 }
 

@@ -68,7 +68,10 @@ export class BodySource {
     const now = await this.rt.fs.stat(path).catch(() => null);
     if (now && now.size >= end) return err;
     const what = now ? `shrank to ${now.size} bytes` : "vanished";
-    return new TargetError("permanent", "upload", key, `"${path}" ${what} while it was sent`, {
+    return new TargetError("permanent", {
+      op: "upload",
+      key: key,
+      detail: `"${path}" ${what} while it was sent`,
       cause: err,
     });
   }

@@ -37,7 +37,7 @@ export function toTargetError(err: unknown, op: string, key: string): TargetErro
   const e = err as SdkError;
   const status = httpStatus(err);
   const detail = `${e.name ?? "Error"}${status ? ` (HTTP ${status})` : ""}: ${e.message ?? String(err)}`;
-  return new TargetError(errorKind(err), op, key, detail, { cause: err });
+  return new TargetError(errorKind(err), { op, key, detail, cause: err });
 }
 
 /** Runs one S3 call; any failure becomes a TargetError naming the operation and the key. */

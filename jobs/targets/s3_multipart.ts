@@ -48,7 +48,11 @@ export class MultipartUploads {
       ),
     );
     if (!created.UploadId)
-      throw new TargetError("permanent", "start multipart upload of", key, "no UploadId returned");
+      throw new TargetError("permanent", {
+        op: "start multipart upload of",
+        key: key,
+        detail: "no UploadId returned",
+      });
     return created.UploadId;
   }
 

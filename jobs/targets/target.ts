@@ -60,16 +60,12 @@ export type TargetErrorKind = "transient" | "config" | "permanent";
  * `config`: no bucket, access denied (stop the task); `permanent`: this request will not succeed.
  */
 export class TargetError extends TiermvError {
-  override name = "TargetError";
-  readonly code = "TARGET";
   constructor(
     readonly kind: TargetErrorKind,
-    readonly op: string,
-    readonly key: string,
-    message: string,
-    options?: { cause?: unknown },
+    failed: { op: string; key: string; detail: string; cause?: unknown },
   ) {
-    super(`Cannot ${op} "${key}": ${message}`, options);
+    const { op, key, detail, cause } = failed;
+    super("TARGET", `Cannot ${op} "${key}": ${detail}`, { cause });
   }
 }
 

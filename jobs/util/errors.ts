@@ -33,9 +33,19 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
-/** An error of the program that an operator can act on: its message is one clear line. */
+/**
+ * An error of the program that an operator can act on: its message is one clear line, its `code`
+ * one of ERROR_CODES. Subclasses exist where a caller tells errors apart or reads their fields.
+ */
 export abstract class TiermvError extends Error {
-  abstract readonly code: ErrorCode;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
 }
 
 /** The CLI's exit code for an error: from ERROR_CODES, 1 for anything else. */
@@ -59,56 +69,49 @@ export function describeError(err: unknown): string {
   return `Unexpected error: ${err instanceof Error ? err.message : String(err)}`;
 }
 
+/** The configuration is invalid or names something that does not exist (exit 2). */
 export class ConfigError extends TiermvError {
-  override name = "ConfigError";
-  readonly code = "CONFIG";
+  constructor(message: string) {
+    super("CONFIG", message);
+  }
 }
 
+/** The command line or request asks for something impossible (exit 2). */
 export class UsageError extends TiermvError {
-  override name = "UsageError";
-  readonly code = "USAGE";
+  constructor(message: string) {
+    super("USAGE", message);
+  }
 }
 
 /** A task or request file that cannot be read as one, with the line that is wrong. */
 abstract class LineFormatError extends TiermvError {
-  constructor(what: string, file: string, line: number, reason: string) {
-    super(`${what} "${file}" line ${line}: ${reason}`);
+  constructor(
+    code: ErrorCode,
+    what: string,
+    where: { file: string; line: number; reason: string },
+  ) {
+    super(code, `${what} "${where.file}" line ${where.line}: ${where.reason}`);
   }
 }
 
 export class TaskFormatError extends LineFormatError {
-  override name = "TaskFormatError";
-  readonly code = "TASK_FORMAT";
   constructor(taskPath: string, line: number, reason: string) {
-    super("Task", taskPath, line, reason);
+    super("TASK_FORMAT", "Task", { file: taskPath, line, reason });
   }
 }
 
 export class RequestFormatError extends LineFormatError {
-  override name = "RequestFormatError";
-  readonly code = "REQUEST_FORMAT";
   constructor(requestPath: string, line: number, reason: string) {
-    super("Request", requestPath, line, reason);
+    super("REQUEST_FORMAT", "Request", { file: requestPath, line, reason });
   }
 }
 
+/** The shared mount did not answer a stat in time: skip this cycle, leave tasks pending. */
 export class MountUnavailableError extends TiermvError {
-  override name = "MountUnavailableError";
-  readonly code = "MOUNT_UNAVAILABLE";
-  constructor(
-    readonly path: string,
-    readonly timeoutMs: number,
-  ) {
-    super(`The shared mount did not answer stat("${path}") within ${timeoutMs} ms`);
+  constructor(path: string, timeoutMs: number) {
+    super(
+      "MOUNT_UNAVAILABLE",
+      `The shared mount did not answer stat("${path}") within ${timeoutMs} ms`,
+    );
   }
-}
-
-export class AlreadyRunningError extends TiermvError {
-  override name = "AlreadyRunningError";
-  readonly code = "ALREADY_RUNNING";
-}
-
-export class RecoverBlockedError extends TiermvError {
-  override name = "RecoverBlockedError";
-  readonly code = "RECOVER_BLOCKED";
 }

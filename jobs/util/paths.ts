@@ -10,3 +10,18 @@ export function relativeToRoot(root: string, path: string): string | null {
   const rel = path.slice(base.length);
   return rel.includes("//") || rel.endsWith("/") ? null : rel;
 }
+
+/**
+ * `path` made absolute against `cwd`, with `.`, `..` and doubled slashes resolved as text (the
+ * filesystem is not asked, so symlinks are not followed).
+ */
+export function absolutePath(cwd: string, path: string): string {
+  const full = path.startsWith("/") ? path : `${cwd}/${path}`;
+  const parts: string[] = [];
+  for (const part of full.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") parts.pop();
+    else parts.push(part);
+  }
+  return `/${parts.join("/")}`;
+}

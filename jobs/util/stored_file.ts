@@ -11,13 +11,8 @@ import { newAttemptId } from "./ids.ts";
 
 /** A stored file that exists but is not what its schema says (torn, foreign, newer). */
 export class StoredFileError extends TiermvError {
-  override name = "StoredFileError";
-  readonly code = "STORED_FILE";
-  constructor(
-    readonly path: string,
-    readonly why: string,
-  ) {
-    super(`Unreadable "${path}": ${why}`);
+  constructor(path: string, why: string) {
+    super("STORED_FILE", `Unreadable "${path}": ${why}`);
   }
 }
 
@@ -94,6 +89,14 @@ export async function writeCursor(rt: Runtime, path: string, lines: number): Pro
 export async function createAtomically(rt: Runtime, path: string, data: string): Promise<boolean> {
   const tmp = `${path}.${newAttemptId()}.tmp`;
   await rt.fs.writeDurable(tmp, data);
+  return linkIntoPlace(rt, tmp, path);
+}
+
+/**
+ * Publishes the fully written file `tmp` as `path` by a hard link (no-clobber: false when `path`
+ * exists), then removes `tmp` in any case.
+ */
+export async function linkIntoPlace(rt: Runtime, tmp: string, path: string): Promise<boolean> {
   try {
     await rt.fs.link(tmp, path);
     return true;
