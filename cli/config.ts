@@ -3,12 +3,6 @@ import { readFile } from "node:fs/promises";
 import { type Config, parseConfig } from "../jobs/context/config.ts";
 import { ConfigError } from "../jobs/util/errors.ts";
 
-export const configArg = {
-  config: { type: "string", description: "Config file (JSON); default: $TIERMV_CONFIG" },
-  quiet: { type: "boolean", default: false, description: "Only warnings and errors" },
-  verbose: { type: "boolean", default: false, description: "Also debug lines" },
-} as const;
-
 export async function loadConfig(args: { config?: string }): Promise<Config> {
   const file = args.config ?? process.env.TIERMV_CONFIG;
   if (!file) throw new ConfigError("No config: pass --config FILE or set TIERMV_CONFIG");

@@ -1,6 +1,7 @@
 /** The Bun runtime: node:fs for files, bun:ffi to libc for xattrs. */
 import { dlopen, FFIType, read } from "bun:ffi";
-import { hasher, md5, md5File, md5Range, nodeFs } from "./node_fs.ts";
+import { nodeFs } from "./node_fs.ts";
+import { hasher, md5, md5File, md5Range } from "./node_hash.ts";
 import { createNodeProcess } from "./node_process.ts";
 import type { FetchHandler, HttpServer, Runtime } from "./types.ts";
 import { xattrOverLibc } from "./xattr_libc.ts";

@@ -1,6 +1,7 @@
 /** The Deno runtime: node:fs for files, Deno.dlopen to libc for xattrs (needs --allow-ffi). */
 import { errnoName, FsError } from "./errors.ts";
-import { hasher, md5, md5File, md5Range, nodeFs } from "./node_fs.ts";
+import { nodeFs } from "./node_fs.ts";
+import { hasher, md5, md5File, md5Range } from "./node_hash.ts";
 import { createNodeProcess } from "./node_process.ts";
 import type { FetchHandler, FileKind, FileStat, HttpServer, Runtime, RuntimeFs } from "./types.ts";
 import { cString } from "./xattr_codec.ts";

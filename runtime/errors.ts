@@ -110,6 +110,20 @@ export class FsError extends Error {
   }
 }
 
+/** Any error of a file system call as an FsError with its errno name (EIO when it has none). */
+export function fsError(err: unknown, op: string, path: string): FsError {
+  return new FsError(fsErrorCode(errorCode(err)), op, path, { cause: err });
+}
+
+/** Runs a file system call; whatever it throws becomes an FsError naming `op` and `path`. */
+export async function wrap<T>(op: string, path: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw fsError(err, op, path);
+  }
+}
+
 export function xattrError(errno: number, op: string, path: string, attr: string): XattrError {
   const code = errnoName(errno);
   return code === "EEXIST"

@@ -2,13 +2,11 @@
  * The file system half of the Runtime, on node:fs, which both Bun and Deno implement natively.
  * Kept in runtime/ so that jobs never import node: modules themselves.
  */
-import { createHash } from "node:crypto";
 import { type BigIntStats, constants } from "node:fs";
 import * as fsp from "node:fs/promises";
-import { errorCode, FsError, fsErrorCode, isNotFound } from "./errors.ts";
-import type { FileKind, FileStat, FileWriter, Hasher, RuntimeFs } from "./types.ts";
-
-const CHUNK = 64 * 1024;
+import { fsError, isNotFound, wrap } from "./errors.ts";
+import { readLines } from "./node_lines.ts";
+import type { FileKind, FileStat, FileWriter, RuntimeFs } from "./types.ts";
 
 function kindOf(s: BigIntStats): FileKind {
   if (s.isFile()) return "file";
@@ -26,18 +24,6 @@ function toStat(s: BigIntStats): FileStat {
   };
 }
 
-function fsError(err: unknown, op: string, path: string): FsError {
-  return new FsError(fsErrorCode(errorCode(err)), op, path, { cause: err });
-}
-
-async function wrap<T>(op: string, path: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw fsError(err, op, path);
-  }
-}
-
 async function writeAndSync(path: string, flags: string, data: string | Uint8Array): Promise<void> {
   const handle = await fsp.open(path, flags, 0o644);
   try {
@@ -45,59 +31,6 @@ async function writeAndSync(path: string, flags: string, data: string | Uint8Arr
     await handle.sync();
   } finally {
     await handle.close();
-  }
-}
-
-async function* readLines(path: string, maxLineBytes: number): AsyncIterable<string> {
-  const handle = await wrap("open", path, () => fsp.open(path, "r"));
-  const decoder = new TextDecoder("utf-8", { fatal: true });
-  const buffer = new Uint8Array(CHUNK);
-  let pending: Uint8Array[] = [];
-  let pendingBytes = 0;
-  try {
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, CHUNK, null);
-      if (bytesRead === 0) break;
-      let start = 0;
-      for (let i = 0; i < bytesRead; i++) {
-        if (buffer[i] !== 10) continue;
-        const piece = buffer.slice(start, i);
-        pending.push(piece);
-        yield decodeLine(decoder, pending, path);
-        pending = [];
-        pendingBytes = 0;
-        start = i + 1;
-      }
-      if (start < bytesRead) {
-        pending.push(buffer.slice(start, bytesRead));
-        pendingBytes += bytesRead - start;
-        if (pendingBytes > maxLineBytes) {
-          throw new FsError(
-            "ELINETOOLONG",
-            `read a line of at most ${maxLineBytes} bytes from`,
-            path,
-          );
-        }
-      }
-    }
-    if (pendingBytes > 0) yield decodeLine(decoder, pending, path);
-  } finally {
-    await handle.close();
-  }
-}
-
-function decodeLine(decoder: TextDecoder, parts: Uint8Array[], path: string): string {
-  const total = parts.reduce((n, p) => n + p.length, 0);
-  const joined = new Uint8Array(total);
-  let offset = 0;
-  for (const p of parts) {
-    joined.set(p, offset);
-    offset += p.length;
-  }
-  try {
-    return decoder.decode(joined);
-  } catch (err) {
-    throw fsError(Object.assign(err as object, { code: "EILSEQ" }), "decode UTF-8 in", path);
   }
 }
 
@@ -206,44 +139,3 @@ export const nodeFs: RuntimeFs = {
       }
     }),
 };
-
-export function md5(data: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash("md5").update(data).digest());
-}
-
-export function hasher(algorithm: "sha256" | "md5"): Hasher {
-  const hash = createHash(algorithm);
-  return {
-    update: (data) => void hash.update(data),
-    hex: () => hash.digest("hex"),
-  };
-}
-
-export async function md5File(path: string): Promise<string> {
-  return (await hashRange(path, 0, Number.POSITIVE_INFINITY)).digest("hex");
-}
-
-export async function md5Range(path: string, offset: number, size: number): Promise<Uint8Array> {
-  return new Uint8Array((await hashRange(path, offset, size)).digest());
-}
-
-/** MD5 of `size` bytes of a file from `offset` (fewer if the file ends first), streamed. */
-function hashRange(path: string, offset: number, size: number) {
-  return wrap("hash", path, async () => {
-    const hash = createHash("md5");
-    const handle = await fsp.open(path, "r");
-    try {
-      const buffer = new Uint8Array(Math.min(size, 1024 * 1024));
-      for (let done = 0; done < size; ) {
-        const want = Math.min(buffer.length, size - done);
-        const { bytesRead } = await handle.read(buffer, 0, want, offset + done);
-        if (bytesRead === 0) break;
-        hash.update(buffer.subarray(0, bytesRead));
-        done += bytesRead;
-      }
-    } finally {
-      await handle.close();
-    }
-    return hash;
-  });
-}

@@ -1,8 +1,8 @@
 import { defineCommand } from "citty";
 import { consola } from "consola";
 import { dispatchInbox } from "../../jobs/dispatch.ts";
-import { configArg } from "../config.ts";
-import { guard, withContext } from "../context.ts";
+import { configArgs, onceNoOp } from "../args.ts";
+import { runWithContext } from "../context.ts";
 
 export default defineCommand({
   meta: {
@@ -10,18 +10,16 @@ export default defineCommand({
     description: "Dispatch the requests waiting in the inbox (crashed submitters, HTTP)",
   },
   args: {
-    ...configArg,
-    once: { type: "boolean", default: true, description: "Process the inbox once and exit" },
+    ...configArgs,
+    ...onceNoOp,
   },
   run: ({ args }) =>
-    guard(async () => {
-      await withContext(args, async (ctx) => {
-        const results = await dispatchInbox(ctx);
-        for (const r of results) {
-          if (r.status === "rejected") consola.warn(`Request ${r.id} rejected: ${r.reason}`);
-          else consola.success(`Request ${r.id}: ${r.files} files in ${r.tasks.length} tasks`);
-        }
-        if (results.length === 0) consola.info("Inbox empty");
-      });
+    runWithContext(args, async (ctx) => {
+      const results = await dispatchInbox(ctx);
+      for (const r of results) {
+        if (r.status === "rejected") consola.warn(`Request ${r.id} rejected: ${r.reason}`);
+        else consola.success(`Request ${r.id}: ${r.files} files in ${r.tasks.length} tasks`);
+      }
+      if (results.length === 0) consola.info("Inbox empty");
     }),
 });

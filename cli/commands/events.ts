@@ -1,10 +1,9 @@
 import { defineCommand } from "citty";
-import { assertKnownNode } from "../../jobs/context/config.ts";
 import { listSegments } from "../../jobs/events/outbox.ts";
 import { nodeDirs } from "../../jobs/spool/layout.ts";
 import { delay } from "../../jobs/util/async.ts";
-import { configArg } from "../config.ts";
-import { guard, withContext } from "../context.ts";
+import { configArgs, nodeArg } from "../args.ts";
+import { runForNode } from "../context.ts";
 
 export default defineCommand({
   meta: {
@@ -12,29 +11,26 @@ export default defineCommand({
     description: "Print a node's outbox events (JSON lines); --follow waits for more",
   },
   args: {
-    ...configArg,
-    node: { type: "string", required: true, description: "Node name, as in the config" },
+    ...configArgs,
+    ...nodeArg,
     follow: { type: "boolean", default: false, description: "Keep printing new events" },
   },
   run: ({ args }) =>
-    guard(async () => {
-      await withContext(args, async (ctx) => {
-        assertKnownNode(ctx.config, args.node);
-        const dirs = nodeDirs(ctx.config.spool, args.node);
-        const printed = new Map<string, number>();
-        for (;;) {
-          for (const { name } of await listSegments(ctx.rt, dirs)) {
-            let line = 0;
-            const seen = printed.get(name) ?? 0;
-            for await (const text of ctx.rt.fs.readLines(`${dirs.outbox}/${name}`)) {
-              if (++line > seen && text) console.log(text);
-            }
-            printed.set(name, line);
+    runForNode(args, async (ctx, node) => {
+      const dirs = nodeDirs(ctx.config.spool, node);
+      const printed = new Map<string, number>();
+      for (;;) {
+        for (const { name } of await listSegments(ctx.rt, dirs)) {
+          let line = 0;
+          const seen = printed.get(name) ?? 0;
+          for await (const text of ctx.rt.fs.readLines(`${dirs.outbox}/${name}`)) {
+            if (++line > seen && text) console.log(text);
           }
-          if (!args.follow || ctx.signal?.aborted) return;
-          await delay(1000, { signal: ctx.signal });
-          if (ctx.signal?.aborted) return;
+          printed.set(name, line);
         }
-      });
+        if (!args.follow || ctx.signal?.aborted) return;
+        await delay(1000, { signal: ctx.signal });
+        if (ctx.signal?.aborted) return;
+      }
     }),
 });

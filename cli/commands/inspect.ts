@@ -3,6 +3,7 @@ import { readLock } from "../../jobs/file/lock.ts";
 import { readState } from "../../jobs/file/state.ts";
 import { UsageError } from "../../jobs/util/errors.ts";
 import { createRuntime } from "../../runtime/bun.ts";
+import { jsonArg, pathsArg } from "../args.ts";
 import { guard } from "../context.ts";
 
 async function safely<T>(fn: () => Promise<T>): Promise<T | { error: string }> {
@@ -16,8 +17,8 @@ async function safely<T>(fn: () => Promise<T>): Promise<T | { error: string }> {
 export default defineCommand({
   meta: { name: "inspect", description: "Print the lock and state xattrs of files" },
   args: {
-    json: { type: "boolean", default: false, description: "One JSON object per line" },
-    paths: { type: "positional", required: false, description: "Files to inspect" },
+    ...jsonArg("One JSON object per line"),
+    ...pathsArg("Files to inspect"),
   },
   run: ({ args }) =>
     guard(async () => {

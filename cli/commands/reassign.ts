@@ -4,7 +4,7 @@ import { assertKnownNode } from "../../jobs/context/config.ts";
 import { nodeDirs } from "../../jobs/spool/layout.ts";
 import { listTasks, movePending } from "../../jobs/spool/queues.ts";
 import { UsageError } from "../../jobs/util/errors.ts";
-import { configArg } from "../config.ts";
+import { configArgs } from "../args.ts";
 import { guard, withContext } from "../context.ts";
 
 export default defineCommand({
@@ -13,7 +13,7 @@ export default defineCommand({
     description: "Move a node's pending tasks (never running ones) to another node",
   },
   args: {
-    ...configArg,
+    ...configArgs,
     from: { type: "string", required: true, description: "Node whose pending tasks move" },
     to: { type: "string", required: true, description: "Node that receives them" },
   },

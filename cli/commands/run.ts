@@ -7,7 +7,7 @@ import { runScheduler } from "../../jobs/scheduler.ts";
 import { nodeDirs } from "../../jobs/spool/layout.ts";
 import { listTasks } from "../../jobs/spool/queues.ts";
 import { UsageError } from "../../jobs/util/errors.ts";
-import { configArg } from "../config.ts";
+import { configArgs, jsonArg } from "../args.ts";
 import { guard, withContext, withNodeLocks } from "../context.ts";
 import { startProgress } from "../progress.ts";
 
@@ -40,7 +40,7 @@ export default defineCommand({
     description: "Claim and migrate pending tasks: one node, or --all from one process",
   },
   args: {
-    ...configArg,
+    ...configArgs,
     node: { type: "string", description: "Node name, as in the config" },
     all: {
       type: "boolean",
@@ -62,7 +62,7 @@ export default defineCommand({
       default: false,
       description: "Also move pending tasks off overloaded nodes",
     },
-    json: { type: "boolean", default: false, description: "Print the summary as JSON" },
+    ...jsonArg("Print the summary as JSON"),
   },
   run: ({ args }) =>
     guard(async () => {

@@ -5,7 +5,7 @@ import { createStatusApp } from "../../jobs/http/app.ts";
 import { submitRequest } from "../../jobs/submit.ts";
 import { UsageError } from "../../jobs/util/errors.ts";
 import { serveHttp } from "../../runtime/bun.ts";
-import { configArg } from "../config.ts";
+import { configArgs } from "../args.ts";
 import { guard, withContext } from "../context.ts";
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
@@ -25,7 +25,7 @@ export default defineCommand({
     description: "HTTP: /healthz /readyz /status /metrics and POST /v1/requests",
   },
   args: {
-    ...configArg,
+    ...configArgs,
     listen: {
       type: "string",
       default: "127.0.0.1:8787",

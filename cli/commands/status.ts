@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { clusterStatus, type NodeStatus } from "../../jobs/spool/node_status.ts";
-import { configArg } from "../config.ts";
-import { guard, withContext } from "../context.ts";
+import { configArgs, jsonArg } from "../args.ts";
+import { runWithContext } from "../context.ts";
 
 function age(ms: number | null): string {
   if (ms === null) return "never";
@@ -48,18 +48,15 @@ export default defineCommand({
     description: "Per node: queue depths, heartbeat age, drain, outbox and failed-files backlog",
   },
   args: {
-    ...configArg,
-    json: { type: "boolean", default: false, description: "JSON instead of a table" },
+    ...configArgs,
+    ...jsonArg("JSON instead of a table"),
   },
   run: ({ args }) =>
-    guard(async () => {
-      await withContext(args, async (ctx) => {
-        const rows = await clusterStatus(ctx);
-        console.log(args.json ? JSON.stringify(rows) : table(rows));
-        if (!args.json)
-          for (const r of rows)
-            if (r.lastReportError)
-              console.log(`${r.node}: last report failed: ${r.lastReportError}`);
-      });
+    runWithContext(args, async (ctx) => {
+      const rows = await clusterStatus(ctx);
+      console.log(args.json ? JSON.stringify(rows) : table(rows));
+      if (!args.json)
+        for (const r of rows)
+          if (r.lastReportError) console.log(`${r.node}: last report failed: ${r.lastReportError}`);
     }),
 });

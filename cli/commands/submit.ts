@@ -6,7 +6,7 @@ import { validateSubmitPaths } from "../../jobs/plan/walk.ts";
 import { STRATEGIES, type Strategy } from "../../jobs/spool/request_file.ts";
 import { submitRequest } from "../../jobs/submit.ts";
 import { UsageError } from "../../jobs/util/errors.ts";
-import { configArg } from "../config.ts";
+import { configArgs, jsonArg, pathsArg } from "../args.ts";
 import { guard, withContext } from "../context.ts";
 
 /** Streams one path per line from a file or stdin ("-"), skipping blank lines. */
@@ -23,7 +23,7 @@ export default defineCommand({
     description: "Submit a migration request: paths are split into tasks for the nodes",
   },
   args: {
-    ...configArg,
+    ...configArgs,
     node: {
       type: "string",
       description: "Pin the whole request to this node (bypasses the strategy)",
@@ -34,12 +34,8 @@ export default defineCommand({
       description: "Idempotency key; default: a hash of the request",
     },
     from: { type: "string", description: "Read paths from FILE, one per line ('-' for stdin)" },
-    json: { type: "boolean", default: false, description: "Print the result as JSON" },
-    paths: {
-      type: "positional",
-      required: false,
-      description: "Files or directories under the source root",
-    },
+    ...jsonArg("Print the result as JSON"),
+    ...pathsArg("Files or directories under the source root"),
   },
   run: ({ args }) =>
     guard(async () => {
