@@ -1,6 +1,5 @@
 /** Test helpers: temp sandboxes (source tree, spool, config), CLI processes, polling. */
-import { afterAll } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Subprocess } from "bun";
@@ -16,15 +15,13 @@ const BUN = process.execPath;
 for (const [k, v] of Object.entries(s3Env())) process.env[k] = v;
 
 const cleanups: (() => void)[] = [];
-const cleanUp = () => {
+
+/** Removes every sandbox made so far (test/preload.ts calls it after a run; idempotent). */
+export function cleanUpSandboxes(): void {
   for (const fn of cleanups.splice(0)) fn();
-};
-try {
-  afterAll(cleanUp);
-} catch {
-  // Outside `bun test` (the chaos script): clean up when the process exits.
-  process.once("exit", cleanUp);
 }
+// Outside `bun test` (the chaos script) nothing else would: clean up when the process exits.
+process.once("exit", cleanUpSandboxes);
 
 export interface Sandbox {
   dir: string;
@@ -104,6 +101,34 @@ export async function cli(args: string[], env: Record<string, string> = {}): Pro
     proc.exited,
   ]);
   return { code, stdout, stderr };
+}
+
+/** What a command prints with `--json`: its last stdout line, parsed ({} when there is none). */
+// biome-ignore lint/suspicious/noExplicitAny: tests read the summaries' fields freely.
+export type Json = any;
+
+export function lastJsonLine(stdout: string): Json {
+  return JSON.parse(stdout.trim().split("\n").at(-1) || "{}");
+}
+
+/** Runs `tiermv ARGS...` (which should include --json) and parses its summary line. */
+export async function runJson(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<CliResult & { json: Json }> {
+  const result = await cli(args, env);
+  return { ...result, json: lastJsonLine(result.stdout) };
+}
+
+/** Every regular file under `dir`, recursively (symlinks are not followed). */
+export function filesUnder(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...filesUnder(path));
+    else if (entry.isFile()) out.push(path);
+  }
+  return out;
 }
 
 export function spawnCli(

@@ -1,13 +1,31 @@
 /**
- * `npm test`: lint and type-check, start the real services once (s3proxy; more as steps add
- * them), run the whole bun test suite against them, stop them, and end with the plain line
- * `N passed, N failed`. Exits non-zero on any failure.
+ * `npm test`: lint and type-check, check the protocol model, start the real services once
+ * (s3proxy and Kafka, handed to the tests), run the whole bun test suite against them, stop them,
+ * and end with the plain line `N passed, N failed`. Exits non-zero on any failure.
+ * Nothing it starts outlives it: the services are stopped on success, on failure, and on
+ * SIGINT/SIGTERM/SIGHUP (Ctrl-C, a CI timeout), and the running step is stopped with them.
  */
-import { KAFKA_VERSION, startKafka } from "./services/kafka.ts";
-import { S3PROXY_VERSION, startS3proxy } from "./services/s3proxy.ts";
+import type { Subprocess } from "bun";
+import { KAFKA_VERSION, type KafkaService, startKafka } from "./services/kafka.ts";
+import { stopAll } from "./services/owned.ts";
+import { S3PROXY_VERSION, type S3Service, startS3proxy } from "./services/s3proxy.ts";
 
 const REPO = new URL("..", import.meta.url).pathname;
 const started = Date.now();
+let current: Subprocess | null = null;
+
+for (const [signal, number] of [
+  ["SIGINT", 2],
+  ["SIGTERM", 15],
+  ["SIGHUP", 1],
+] as const) {
+  process.on(signal, async () => {
+    console.log(`\n== ${signal}: stopping the running step and every service`);
+    current?.kill("SIGTERM");
+    await stopAll();
+    process.exit(128 + number);
+  });
+}
 
 async function step(
   name: string,
@@ -21,6 +39,7 @@ async function step(
     stdout: "pipe",
     stderr: "pipe",
   });
+  current = proc;
   let output = "";
   const pump = async (stream: ReadableStream<Uint8Array>, sink: NodeJS.WriteStream) => {
     const decoder = new TextDecoder();
@@ -31,7 +50,17 @@ async function step(
     }
   };
   await Promise.all([pump(proc.stdout, process.stdout), pump(proc.stderr, process.stderr)]);
-  return { code: await proc.exited, output };
+  const code = await proc.exited;
+  current = null;
+  return { code, output };
+}
+
+/** Installs a Debian package when its command is missing (a fresh machine has neither). */
+function ensureCommand(command: string, pkg: string, why: string): void {
+  if (Bun.which(command)) return;
+  console.log(`\n== ${why}: installing ${pkg} (apt-get)`);
+  Bun.spawnSync(["apt-get", "update", "-qq"], { stdout: "inherit", stderr: "inherit" });
+  Bun.spawnSync(["apt-get", "install", "-y", "-qq", pkg], { stdout: "inherit", stderr: "inherit" });
 }
 
 const bin = (name: string) => `${REPO}node_modules/.bin/${name}`;
@@ -41,44 +70,47 @@ if (lint.code !== 0) failedChecks++;
 const types = await step("types", [bin("tsc"), "-p", "."]);
 if (types.code !== 0) failedChecks++;
 
-// The protocol model (docs/model): spin from Debian's packages, installed when missing.
-if (!Bun.which("spin")) {
-  console.log("\n== model: installing spin (apt-get)");
-  Bun.spawnSync(["apt-get", "update", "-qq"], { stdout: "inherit", stderr: "inherit" });
-  Bun.spawnSync(["apt-get", "install", "-y", "-qq", "spin"], {
-    stdout: "inherit",
-    stderr: "inherit",
-  });
-}
+// The protocol model (docs/model) needs spin; the chaos test's independent checker reads xattrs
+// with getfattr (package attr).
+ensureCommand("spin", "spin", "model");
+ensureCommand("getfattr", "attr", "chaos checker");
 const model = await step("model", ["bash", "docs/model/check.sh"]);
 const modelPassed = (model.output.match(/^ok {4}/gm) ?? []).length;
 const modelFailed =
   (model.output.match(/^FAIL {2}/gm) ?? []).length +
   (model.code !== 0 && !/^FAIL/m.test(model.output) ? 1 : 0);
 
-console.log("\n== services: starting s3proxy and Kafka (KRaft)");
-const servicesStarted = Date.now();
-const [s3, kafka] = await Promise.all([startS3proxy(), startKafka()]);
-console.log(
-  `s3proxy ${S3PROXY_VERSION} on ${s3.endpoint}; Kafka ${KAFKA_VERSION} on ${kafka.brokers.join(",")} (broker start ${kafka.startMs} ms; services ready after ${Date.now() - servicesStarted} ms)`,
-);
-
 let passed = 0;
 let failed = 0;
 try {
-  const args = process.argv.slice(2);
-  const result = await step("tests", [process.execPath, "test", "--timeout", "300000", ...args], {
-    TIERMV_TEST_S3_ENDPOINT: s3.endpoint,
-  });
-  passed = Number(/^\s*(\d+) pass$/m.exec(result.output)?.[1] ?? 0);
-  failed = Number(/^\s*(\d+) fail$/m.exec(result.output)?.[1] ?? 0);
-  if (result.code !== 0 && failed === 0) failed = 1;
-  if (passed + failed === 0) failed = 1;
+  console.log("\n== services: starting s3proxy and Kafka (KRaft)");
+  const servicesStarted = Date.now();
+  const [s3, kafka] = await Promise.all([startS3proxy(), startKafka()]);
+  console.log(
+    `s3proxy ${S3PROXY_VERSION} on ${s3.endpoint}; Kafka ${KAFKA_VERSION} on ${kafka.brokers.join(",")} (broker start ${kafka.startMs} ms; services ready after ${Date.now() - servicesStarted} ms)`,
+  );
+  ({ passed, failed } = await runTests(s3, kafka));
+} catch (err) {
+  console.log(`\n== services or tests could not run: ${(err as Error).message}`);
+  failed++;
 } finally {
-  await Promise.all([s3.stop(), kafka.destroy()]);
+  await stopAll();
 }
 failed += failedChecks + modelFailed;
 passed += modelPassed;
 console.log(`\nnpm test took ${((Date.now() - started) / 1000).toFixed(1)} s`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed > 0 ? 1 : 0);
+
+async function runTests(s3: S3Service, kafka: KafkaService) {
+  const args = process.argv.slice(2);
+  const result = await step("tests", [process.execPath, "test", "--timeout", "300000", ...args], {
+    TIERMV_TEST_S3_ENDPOINT: s3.endpoint,
+    TIERMV_TEST_KAFKA_BROKERS: kafka.brokers.join(","),
+  });
+  const passed = Number(/^\s*(\d+) pass$/m.exec(result.output)?.[1] ?? 0);
+  let failed = Number(/^\s*(\d+) fail$/m.exec(result.output)?.[1] ?? 0);
+  if (result.code !== 0 && failed === 0) failed = 1;
+  if (passed + failed === 0) failed = 1;
+  return { passed, failed };
+}

@@ -11,7 +11,7 @@ import { connect, createServer, type Server, type Socket } from "node:net";
 
 export type FaultMode = "pass" | "refuse" | "cut" | "hold" | "flaky";
 
-export interface FaultProxy {
+export interface FaultProxy extends AsyncDisposable {
   endpoint: string;
   setMode(mode: FaultMode): void;
   /** Probability (0..1) that "flaky" cuts a response chunk, and the PRNG seed. */
@@ -24,6 +24,7 @@ export interface FaultProxy {
   resetCounters(): void;
   /** Lets held responses through (and switches to pass). */
   release(): void;
+  /** Closes every connection and the listener (idempotent); also its async disposal. */
   stop(): Promise<void>;
 }
 
@@ -94,6 +95,18 @@ export async function startFaultProxy(upstreamPort: number): Promise<FaultProxy>
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : 0;
 
+  let closed: Promise<void> | null = null;
+  const stop = () => {
+    closed ??= new Promise<void>((resolve) => {
+      for (const c of live) {
+        c.client.destroy();
+        c.upstream.destroy();
+      }
+      server.close(() => resolve());
+    });
+    return closed;
+  };
+
   return {
     endpoint: `http://127.0.0.1:${port}`,
     setMode(next) {
@@ -122,12 +135,7 @@ export async function startFaultProxy(upstreamPort: number): Promise<FaultProxy>
       mode = "pass";
       for (const c of live) c.flush();
     },
-    async stop() {
-      for (const c of live) {
-        c.client.destroy();
-        c.upstream.destroy();
-      }
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    stop,
+    [Symbol.asyncDispose]: stop,
   };
 }

@@ -11,15 +11,18 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { Kafka, logLevel } from "kafkajs";
 import { CACHE_DIR } from "./cache.ts";
+import { own } from "./owned.ts";
 
 export const KAFKA_VERSION = "4.1.1";
 const POM_DIR = join(import.meta.dir, "kafka");
 
-export interface KafkaService {
+export interface KafkaService extends AsyncDisposable {
   brokers: string[];
   createTopic(topic: string, partitions?: number): Promise<void>;
+  /** Stops the broker, keeping its data for `start` (idempotent). */
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** Stops the broker and removes its data (idempotent); also its async disposal. */
   destroy(): Promise<void>;
   /** Milliseconds from spawn to a broker answering metadata, for the last start. */
   startMs: number;
@@ -113,6 +116,20 @@ export async function startKafka(): Promise<KafkaService> {
 
   const brokers = [`127.0.0.1:${port}`];
   let proc: Subprocess | null = null;
+  const stopBroker = async () => {
+    const running = proc;
+    proc = null;
+    running?.kill("SIGKILL");
+    await running?.exited;
+  };
+  // Owned from here on: whatever happens to the test process, the broker is stopped with it.
+  const destroy = own({
+    async stop() {
+      await stopBroker();
+      rmSync(dir, { recursive: true, force: true });
+    },
+    kill: () => proc?.kill("SIGKILL"),
+  });
   const service: KafkaService = {
     brokers,
     startMs: 0,
@@ -122,21 +139,12 @@ export async function startKafka(): Promise<KafkaService> {
         stdout: Bun.file(join(dir, "broker.log")),
         stderr: "pipe",
       });
-      const exitOnQuit = () => proc?.kill("SIGKILL");
-      process.once("exit", exitOnQuit);
       await waitReady(brokers, dir);
       service.startMs = Date.now() - began;
     },
-    async stop() {
-      if (!proc) return;
-      proc.kill("SIGKILL");
-      await proc.exited;
-      proc = null;
-    },
-    async destroy() {
-      await service.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop: stopBroker,
+    destroy,
+    [Symbol.asyncDispose]: destroy,
     async createTopic(topic, partitions = 3) {
       const admin = new Kafka({
         clientId: "tiermv-test",
@@ -154,7 +162,12 @@ export async function startKafka(): Promise<KafkaService> {
       }
     },
   };
-  await service.start();
+  try {
+    await service.start();
+  } catch (err) {
+    await destroy();
+    throw err;
+  }
   return service;
 }
 

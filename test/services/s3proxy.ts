@@ -7,14 +7,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { mavenJar } from "./cache.ts";
+import { own } from "./owned.ts";
 
 export const S3PROXY_VERSION = "2.6.0";
 export const ACCESS_KEY = "tiermv-test";
 export const SECRET_KEY = "tiermv-test-secret";
 
-export interface S3Service {
+export interface S3Service extends AsyncDisposable {
   endpoint: string;
   port: number;
+  /** Stops the server and removes its data (idempotent). */
   stop(): Promise<void>;
 }
 
@@ -50,14 +52,23 @@ export async function startS3proxy(
     ["java", ...(options.jvmFlags ?? TEST_JVM_FLAGS), "-jar", jar, "--properties", conf],
     { stdin: "ignore", stdout: "pipe", stderr: "pipe" },
   );
-  const port = await waitForPort(proc);
-  const stop = async () => {
-    proc.kill("SIGKILL");
-    await proc.exited;
-    rmSync(dir, { recursive: true, force: true });
-  };
-  process.once("exit", () => proc.kill("SIGKILL"));
-  return { endpoint: `http://127.0.0.1:${port}`, port, stop, dataDir, pid: proc.pid };
+  const stop = own({
+    async stop() {
+      proc.kill("SIGKILL");
+      await proc.exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+    kill: () => proc.kill("SIGKILL"),
+  });
+  let port: number;
+  try {
+    port = await waitForPort(proc);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const endpoint = `http://127.0.0.1:${port}`;
+  return { endpoint, port, stop, [Symbol.asyncDispose]: stop, dataDir, pid: proc.pid };
 }
 
 async function waitForPort(proc: Subprocess<"ignore", "pipe", "pipe">): Promise<number> {

@@ -22,7 +22,8 @@ export function s3Service(): Promise<S3Service> {
   const endpoint = process.env.TIERMV_TEST_S3_ENDPOINT;
   if (endpoint) {
     const port = Number(new URL(endpoint).port);
-    return Promise.resolve({ endpoint, port, stop: async () => {} });
+    const stop = async () => {};
+    return Promise.resolve({ endpoint, port, stop, [Symbol.asyncDispose]: stop });
   }
   shared ??= startS3proxy();
   return shared;
