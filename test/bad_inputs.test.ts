@@ -16,7 +16,7 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { readState } from "../jobs/file/state.ts";
 import { createRuntime } from "../runtime/bun.ts";
-import { cli, type Sandbox, sandbox, spawnCli } from "./helpers.ts";
+import { cli, lastJsonLine, type Sandbox, sandbox, spawnCli } from "./helpers.ts";
 import { consumeAll } from "./report/kafka_helpers.ts";
 import { kafkaBrokers } from "./services/shared.ts";
 
@@ -148,7 +148,7 @@ for (const c of cases.filter((x) => x.category === "xattr")) {
     await cli(["submit", "--node", "a", target, `${b.src}/good.txt`], b.env);
     const result = await cli(["run", "--node", "a", "--json"], b.env);
     expect(result.code).toBe(0);
-    const summary = JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "{}");
+    const summary = lastJsonLine(result.stdout);
     expect(summary.counts.migrated).toBe(1);
     expect(result.stderr).toContain(c.expect ?? "");
     expect(result.stderr).toContain("odd.txt");

@@ -4,17 +4,29 @@
  * JSON parsing (not the product's schemas), so it cannot share the product's mistakes.
  */
 
+import { expect } from "bun:test";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import type { Subprocess } from "bun";
 import { createRuntime } from "../runtime/bun.ts";
-import { type CliResult, cli, type Sandbox, sandbox } from "./helpers.ts";
+import {
+  type CliResult,
+  cli,
+  filesUnder,
+  type Json,
+  lastJsonLine,
+  type Sandbox,
+  sandbox,
+  spawnCli,
+} from "./helpers.ts";
 import { type FaultProxy, startFaultProxy } from "./services/fault_proxy.ts";
 import { newBucket, s3Client, s3Service } from "./services/shared.ts";
 
 const rt = createRuntime();
 
-export interface Cluster {
+/** A cluster of node processes; `await using` stops its proxies and processes whatever happens. */
+export interface Cluster extends AsyncDisposable {
   box: Sandbox;
   bucket: string;
   endpoint: string;
@@ -22,9 +34,14 @@ export interface Cluster {
   proxies: Record<string, FaultProxy>;
   configOf(node: string): string;
   run(node: string, env?: Record<string, string>): Promise<CliResult>;
+  /** `run --json` of one node, with its summary parsed. */
+  runJson(node: string, env?: Record<string, string>): Promise<CliResult & { json: Json }>;
+  /** Starts `run --json` of one node in the background; disposal kills it if still running. */
+  spawnRun(node: string): Subprocess<"ignore", "pipe", "pipe">;
   submit(node: string, paths: string[]): Promise<CliResult>;
   /** Runs every node (concurrently) until all queues and journals are empty. */
   quiesce(maxRounds?: number): Promise<number>;
+  /** Kills the node processes it spawned and stops the proxies (idempotent). */
   stop(): Promise<void>;
 }
 
@@ -49,8 +66,19 @@ export async function startCluster(
     configs[node] = path;
   }
   const configOf = (node: string) => configs[node] ?? box.configPath;
+  const runArgs = (node: string) => ["run", "--node", node, "--json", "--config", configOf(node)];
   const run = (node: string, env: Record<string, string> = {}) =>
-    cli(["run", "--node", node, "--json", "--config", configOf(node)], { ...box.env, ...env });
+    cli(runArgs(node), { ...box.env, ...env });
+  const spawned: Subprocess[] = [];
+  let stopped: Promise<void> | null = null;
+  const stop = () => {
+    stopped ??= (async () => {
+      for (const proc of spawned) proc.kill("SIGKILL");
+      await Promise.all(spawned.map((proc) => proc.exited));
+      await Promise.all(Object.values(proxies).map((p) => p.stop()));
+    })();
+    return stopped;
+  };
   const cluster: Cluster = {
     box,
     bucket,
@@ -59,6 +87,15 @@ export async function startCluster(
     proxies,
     configOf,
     run,
+    async runJson(node, env) {
+      const result = await run(node, env);
+      return { ...result, json: lastJsonLine(result.stdout) };
+    },
+    spawnRun(node) {
+      const proc = spawnCli(runArgs(node), box.env);
+      spawned.push(proc);
+      return proc;
+    },
     submit: (node, paths) =>
       cli(["submit", "--node", node, "--config", configOf(node), ...paths], box.env),
     async quiesce(maxRounds = 40) {
@@ -70,11 +107,22 @@ export async function startCluster(
       }
       throw new Error(`Not quiet after ${maxRounds} rounds`);
     },
-    async stop() {
-      for (const p of Object.values(proxies)) await p.stop();
-    },
+    stop,
+    [Symbol.asyncDispose]: stop,
   };
   return cluster;
+}
+
+/**
+ * Runs every node until all is done, then checks the invariants: no violation and `committed`
+ * files committed. What most protocol tests end with.
+ */
+export async function expectAllCommitted(c: Cluster, committed: number): Promise<InvariantReport> {
+  await c.quiesce();
+  const report = await checkInvariants(c);
+  expect(report.violations).toEqual([]);
+  expect(report.committed).toBe(committed);
+  return report;
 }
 
 function countLines(path: string): number {
@@ -106,16 +154,6 @@ export interface InvariantReport {
   violations: string[];
 }
 
-function walk(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...walk(path));
-    else if (entry.isFile()) out.push(path);
-  }
-  return out;
-}
-
 async function rawXattr(path: string, name: string): Promise<Record<string, unknown> | null> {
   const raw = await rt.xattr.get(path, name);
   return raw === null ? null : JSON.parse(new TextDecoder().decode(raw));
@@ -136,7 +174,7 @@ export async function checkInvariants(
   const client = s3Client(c.endpoint);
   const report: InvariantReport = { files: 0, committed: 0, objects: 0, locks: 0, violations: [] };
   const named = new Set<string>();
-  for (const path of walk(c.box.src)) {
+  for (const path of filesUnder(c.box.src)) {
     report.files++;
     const stat = await rt.fs.stat(path);
     const state = await rawXattr(path, "user.tiermv.state");

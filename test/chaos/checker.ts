@@ -12,6 +12,7 @@ import {
   ListObjectsV2Command,
   type S3Client,
 } from "@aws-sdk/client-s3";
+import { filesUnder } from "../helpers.ts";
 
 export interface CheckInput {
   src: string;
@@ -43,16 +44,6 @@ function getfattr(path: string, name: string): Record<string, unknown> | null {
   return JSON.parse(r.stdout.toString());
 }
 
-function walk(dir: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...walk(p));
-    else if (e.isFile()) out.push(p);
-  }
-  return out;
-}
-
 function statOf(path: string) {
   const s = require("node:fs").statSync(path, { bigint: true });
   return { size: Number(s.size), mtimeNs: String(s.mtimeNs), ino: String(s.ino) };
@@ -61,7 +52,7 @@ function statOf(path: string) {
 export async function check(input: CheckInput): Promise<CheckReport> {
   const r: CheckReport = { files: 0, committed: 0, objects: 0, journalLines: 0, violations: [] };
   const named = new Set<string>();
-  for (const path of walk(input.src)) {
+  for (const path of filesUnder(input.src)) {
     r.files++;
     if (getfattr(path, "user.tiermv.lock")) r.violations.push(`lock left on ${path}`);
     const state = getfattr(path, "user.tiermv.state");

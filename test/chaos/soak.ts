@@ -42,8 +42,10 @@ export async function soak(options: {
   const log = options.log ?? (() => {});
   const random = xorshift(options.seed);
   const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)] as T;
+  // Whatever happens below (a failed check, an exception), every process started here is stopped.
+  await using cleanup = new AsyncDisposableStack();
   const s3 = await s3Service();
-  const kafka = await startKafka();
+  const kafka = cleanup.use(await startKafka());
   const topic = `chaos-${options.seed}`;
   await kafka.createTopic(topic, 3);
   const bucket = await newBucket(s3.endpoint);
@@ -73,7 +75,7 @@ export async function soak(options: {
   const proxies: Record<string, FaultProxy> = {};
   const configs: Record<string, string> = {};
   for (const node of nodes) {
-    proxies[node] = await startFaultProxy(s3.port);
+    proxies[node] = cleanup.use(await startFaultProxy(s3.port));
     const doc = JSON.parse(readFileSync(box.configPath, "utf8"));
     configs[node] = join(box.dir, `config-${node}.json`);
     writeFileSync(
@@ -87,6 +89,10 @@ export async function soak(options: {
     faults[kind] = (faults[kind] ?? 0) + 1;
   };
   const watchers: Record<string, Subprocess<"ignore", "pipe", "pipe">> = {};
+  cleanup.defer(async () => {
+    for (const w of Object.values(watchers)) w.kill("SIGKILL");
+    await Promise.all(Object.values(watchers).map((w) => w.exited));
+  });
   const startNode = (node: string) => {
     watchers[node] = spawnCli(
       ["run", "--node", node, "--watch", "--quiet", "--config", configs[node] ?? ""],
@@ -232,8 +238,6 @@ export async function soak(options: {
     touched,
   });
   client.destroy();
-  for (const p of Object.values(proxies)) await p.stop();
-  await kafka.destroy();
   const result = {
     faults,
     files: files.length,

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { readState } from "../../jobs/file/state.ts";
 import { createRuntime } from "../../runtime/bun.ts";
-import { cli, sandbox } from "../helpers.ts";
+import { cli, lastJsonLine, sandbox } from "../helpers.ts";
 
 const rt = createRuntime();
 
@@ -97,7 +97,7 @@ test("a malformed task line is reported with its line number; the other files st
   );
   const result = await cli(["run", "--node", "a", "--json"], box.env);
   expect(result.code).toBe(0);
-  const summary = JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "{}");
+  const summary = lastJsonLine(result.stdout);
   expect(summary.counts).toMatchObject({ migrated: 1, rejected: 3 });
   expect(summary.tasks[0].result).toBe("failed");
   expect(result.stderr).toContain("line 2");
@@ -122,7 +122,7 @@ test("a task whose header is garbage goes to bad/ with a reason, and the next ta
   expect(readFileSync(`${box.spool}/nodes/a/bad/t0-garbage.task.why`, "utf8")).toContain(
     "invalid header",
   );
-  const summary = JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "{}");
+  const summary = lastJsonLine(result.stdout);
   expect(summary.counts.migrated).toBe(1);
 });
 

@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { createJobContext, silentLog } from "../../jobs/context/job_context.ts";
 import { readState } from "../../jobs/file/state.ts";
 import { rebalanceOnce } from "../../jobs/rebalance.ts";
@@ -8,7 +8,8 @@ import { writeHeartbeat } from "../../jobs/spool/heartbeat.ts";
 import { ensureNodeDirs, nodeDirs } from "../../jobs/spool/layout.ts";
 import { claimTask } from "../../jobs/spool/queues.ts";
 import { createRuntime } from "../../runtime/bun.ts";
-import { cli, sandbox, spawnCli, waitFor } from "../helpers.ts";
+import type { Runtime } from "../../runtime/types.ts";
+import { cli, runJson, sandbox, spawnCli, waitFor } from "../helpers.ts";
 import { allTasks } from "./spool_view.ts";
 
 const rt = createRuntime();
@@ -23,7 +24,6 @@ test("rebalance racing a node's claims, 200 times: every task is claimed exactly
   const [a, b] = [nodeDirs(box.spool, "a"), nodeDirs(box.spool, "b")];
   await ensureNodeDirs(rt, a);
   await ensureNodeDirs(rt, b);
-  let movedTotal = 0;
   for (let round = 0; round < 200; round++) {
     const names = Array.from(
       { length: 6 },
@@ -43,7 +43,6 @@ test("rebalance racing a node's claims, 200 times: every task is claimed exactly
       ),
       rebalanceOnce(ctx),
     ]);
-    movedTotal += moves.length;
     const claimedByB = await Promise.all(moves.map((m) => claimTask(rt, b, m.task)));
     for (const [i, name] of names.entries()) {
       const inA = existsSync(join(a.running, name));
@@ -54,9 +53,48 @@ test("rebalance racing a node's claims, 200 times: every task is claimed exactly
     expect(readdirSync(a.pending).filter((n) => n.endsWith(".task"))).toEqual([]);
     expect(readdirSync(b.pending).filter((n) => n.endsWith(".task"))).toEqual([]);
   }
-  // Both sides won some races, so the race was real.
-  expect(movedTotal).toBeGreaterThan(0);
-  expect(movedTotal).toBeLessThan(200 * 6);
+});
+
+test("rebalance and a claim of the same task: whichever renames first gets it, the other skips it", async () => {
+  const box = sandbox({
+    target: "file:///tmp/unused",
+    nodes: ["a", "b"],
+    extra: { rebalance: { threshold: 0, maxMoves: 1000 } },
+  });
+  const [a, b] = [nodeDirs(box.spool, "a"), nodeDirs(box.spool, "b")];
+  await ensureNodeDirs(rt, a);
+  await ensureNodeDirs(rt, b);
+  const names = ["t0", "t1", "t2", "t3", "t4", "t5"].map((t) => `${t}.task`);
+  for (const name of names) writeFileSync(join(a.pending, name), "{}\n");
+  await writeHeartbeat(rt, a, "a");
+  await writeHeartbeat(rt, b, "b");
+  // Rebalance moves the newest half (t3, t4, t5) to b. Node a claims t4 in the instant between
+  // rebalance's choice and its rename: the claim wins t4; rebalance wins t3 and t5.
+  const claimedFirst = new Map<string, boolean>();
+  const racing: Runtime = {
+    ...rt,
+    fs: {
+      ...rt.fs,
+      async rename(from, to) {
+        const name = basename(from);
+        if (from.startsWith(a.pending) && to.startsWith(b.pending) && name === "t4.task")
+          claimedFirst.set(name, await claimTask(rt, a, name));
+        return rt.fs.rename(from, to);
+      },
+    },
+  };
+  const moves = await rebalanceOnce(createJobContext(racing, box.config, silentLog));
+  expect(claimedFirst.get("t4.task")).toBe(true);
+  expect(moves.map((m) => m.task)).toEqual(["t3.task", "t5.task"]);
+  // Node a now claims all it had: the moved ones are gone from its pending/, which is no error.
+  const claims = await Promise.all(names.map((n) => claimTask(rt, a, n)));
+  expect(claims).toEqual([true, true, true, false, false, false]);
+  expect(await Promise.all(moves.map((m) => claimTask(rt, b, m.task)))).toEqual([true, true]);
+  for (const name of names) {
+    const inA = existsSync(join(a.running, name));
+    const inB = existsSync(join(b.running, name));
+    expect(Number(inA) + Number(inB)).toBe(1);
+  }
 });
 
 test("rebalance moves pending tasks from an overloaded node to the least loaded live node, never to a stale one", async () => {
@@ -89,20 +127,15 @@ test("drain: running work finishes, nothing new is claimed, --watch exits; undra
     draining: true,
     pending: 1,
   });
-  const watch = spawnCli(["run", "--node", "a", "--watch", "--json"], box.env);
-  expect(await watch.exited).toBe(0);
-  const summary = JSON.parse(
-    (await new Response(watch.stdout).text()).trim().split("\n").at(-1) ?? "{}",
-  );
-  expect(summary).toMatchObject({ draining: true, tasks: [] });
+  const watch = await runJson(["run", "--node", "a", "--watch", "--json"], box.env);
+  expect(watch.code).toBe(0);
+  expect(watch.json).toMatchObject({ draining: true, tasks: [] });
   expect(
     readdirSync(join(box.spool, "nodes/a/pending")).filter((n) => n.endsWith(".task")).length,
   ).toBe(1);
   expect((await cli(["undrain", "--node", "a"], box.env)).code).toBe(0);
-  const run = JSON.parse(
-    (await cli(["run", "--node", "a", "--json"], box.env)).stdout.trim().split("\n").at(-1) ?? "{}",
-  );
-  expect(run.counts.migrated).toBe(5);
+  const run = await runJson(["run", "--node", "a", "--json"], box.env);
+  expect(run.json.counts.migrated).toBe(5);
 });
 
 test("a second scheduler for the same node on one host exits 0 with a message", async () => {

@@ -3,7 +3,7 @@ import { appendFileSync, readdirSync } from "node:fs";
 import { readState } from "../../jobs/file/state.ts";
 import { createS3Target } from "../../jobs/targets/s3.ts";
 import { createRuntime } from "../../runtime/bun.ts";
-import { cli, randomBytes, sandbox, spawnCli, waitFor } from "../helpers.ts";
+import { cli, lastJsonLine, randomBytes, sandbox, spawnCli, waitFor } from "../helpers.ts";
 import { type FaultProxy, startFaultProxy } from "../services/fault_proxy.ts";
 import { newBucket, s3Service } from "../services/shared.ts";
 
@@ -46,7 +46,7 @@ test("a mixed tree is migrated byte-identical, with state and object metadata re
   const run = await cli(["run", "--node", "a", "--once", "--json"], box.env);
   expect(run.stderr).not.toContain("ERROR");
   expect(run.code).toBe(0);
-  const summary = JSON.parse(run.stdout.trim().split("\n").at(-1) ?? "{}");
+  const summary = lastJsonLine(run.stdout);
   expect(summary.counts.migrated).toBe(5);
   expect(summary.tasks[0].result).toBe("done");
 
@@ -88,7 +88,7 @@ test("a rerun of the same files is a no-op: no request reaches S3", async () => 
   await cli(["submit", "--node", "a", "--request-id", "again", box.src], box.env);
   proxy.resetCounters();
   const rerun = await cli(["run", "--node", "a", "--json"], box.env);
-  const summary = JSON.parse(rerun.stdout.trim().split("\n").at(-1) ?? "{}");
+  const summary = lastJsonLine(rerun.stdout);
   expect(summary.counts).toMatchObject({ migrated: 0, skipped: 5 });
   expect(proxy.connections).toBe(0);
   expect(proxy.bytesUp).toBe(0);
@@ -115,7 +115,7 @@ test("a file modified between upload and commit is not committed and its object 
   proxy.release();
   const stdout = await new Response(run.stdout).text();
   expect(await run.exited).toBe(0);
-  const summary = JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}");
+  const summary = lastJsonLine(stdout);
   expect(summary.counts.modified).toBe(1);
   expect(await readState(rt, path)).toBeNull();
   expect(await rt.xattr.get(path, "user.tiermv.lock")).toBeNull();

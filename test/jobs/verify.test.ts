@@ -5,12 +5,12 @@ import { LOCK_ATTR } from "../../jobs/file/lock.ts";
 import { createS3Target } from "../../jobs/targets/s3.ts";
 import { createRuntime } from "../../runtime/bun.ts";
 import { startCluster } from "../cluster.ts";
-import { cli, randomBytes } from "../helpers.ts";
+import { cli, lastJsonLine, randomBytes } from "../helpers.ts";
 
 const rt = createRuntime();
 
 test("verify is clean after a migration, then names every kind of problem and exits 1", async () => {
-  const c = await startCluster(["a"]);
+  await using c = await startCluster(["a"]);
   const files = Array.from({ length: 8 }, (_, i) =>
     c.box.file(`v/${i}.bin`, randomBytes(500 + i, i + 1)),
   );
@@ -19,7 +19,7 @@ test("verify is clean after a migration, then names every kind of problem and ex
   await c.quiesce();
   const clean = await cli(["verify", "--json", "--config", c.box.configPath], c.box.env);
   expect(clean.code).toBe(0);
-  const summary = JSON.parse(clean.stdout.trim().split("\n").at(-1) ?? "{}").summary;
+  const summary = lastJsonLine(clean.stdout).summary;
   expect(summary).toMatchObject({ files: 9, committed: 9, objects: 9, clean: true });
 
   const target = createS3Target(rt, c.box.config.target, c.box.config);
@@ -80,5 +80,4 @@ test("verify is clean after a migration, then names every kind of problem and ex
   expect(byKind("orphan-object").map((f) => f.key)).toContain("m/v/orphan.bin");
   expect(readFileSync(reportFile, "utf8").trim().split("\n").length).toBe(findings.length);
   target.close();
-  await c.stop();
 });

@@ -10,18 +10,19 @@ import { readLock } from "../../jobs/file/lock.ts";
 import { readState } from "../../jobs/file/state.ts";
 import { createS3Target } from "../../jobs/targets/s3.ts";
 import { createRuntime } from "../../runtime/bun.ts";
-import { checkInvariants, startCluster } from "../cluster.ts";
-import { cli, randomBytes, spawnCli, waitFor } from "../helpers.ts";
+import { type Cluster, checkInvariants, expectAllCommitted, startCluster } from "../cluster.ts";
+import { cli, randomBytes, waitFor } from "../helpers.ts";
 import { s3Client } from "../services/shared.ts";
 
 const rt = createRuntime();
 const KILLED = 137; // 128 + SIGKILL
 
-async function crashThenRecover(
+/** Runs node a of `c` over 8 files until it kills itself at `point` (its `nth` time there). */
+async function crashAt(
+  c: Cluster,
   point: string,
   options: { failFirst?: boolean; nth?: number } = {},
 ) {
-  const c = await startCluster(["a"]);
   c.box.setConfig({ migrate: { concurrency: 2, uploadRetries: 0, uploadRetryBaseMs: 1 } });
   const files = Array.from({ length: 8 }, (_, i) =>
     c.box.file(`d/${i}.bin`, randomBytes(3000 + i, i + 1)),
@@ -30,7 +31,7 @@ async function crashThenRecover(
   if (options.failFirst) c.proxies.a?.setMode("cut");
   const crashed = await c.run("a", { TIERMV_CRASH_AT: `${point}:${options.nth ?? 3}` });
   c.proxies.a?.setMode("pass");
-  return { c, files, crashed };
+  return { files, crashed };
 }
 
 function journalLines(spool: string): number {
@@ -54,18 +55,16 @@ const POINTS: [string, number][] = [
 
 for (const [point, nth] of POINTS) {
   test(`kill -9 ${point}, then restart: every file migrated once and correct`, async () => {
-    const { c, crashed } = await crashThenRecover(point, { nth });
+    await using c = await startCluster(["a"]);
+    const { crashed } = await crashAt(c, point, { nth });
     expect(crashed.code).toBe(KILLED);
-    await c.quiesce();
-    const report = await checkInvariants(c);
-    expect(report.violations).toEqual([]);
-    expect(report.committed).toBe(8);
-    await c.stop();
+    await expectAllCommitted(c, 8);
   });
 }
 
 test("kill -9 after an upload finished but before its commit: the restart commits that upload without uploading again", async () => {
-  const { c, files, crashed } = await crashThenRecover("after-upload");
+  await using c = await startCluster(["a"]);
+  const { files, crashed } = await crashAt(c, "after-upload");
   expect(crashed.code).toBe(KILLED);
   // Locks left behind whose object is complete (the crashed third upload at least).
   const target = createS3Target(rt, c.box.config.target, c.box.config);
@@ -84,22 +83,18 @@ test("kill -9 after an upload finished but before its commit: the restart commit
   }
   expect((await checkInvariants(c)).violations).toEqual([]);
   target.close();
-  await c.stop();
 });
 
 test("kill -9 right after journalling a failed attempt, then restart: rollback frees the lock and the file migrates", async () => {
-  const { c, crashed } = await crashThenRecover("after-journal", { failFirst: true });
+  await using c = await startCluster(["a"]);
+  const { crashed } = await crashAt(c, "after-journal", { failFirst: true });
   expect(crashed.code).toBe(KILLED);
   expect(journalLines(c.box.spool)).toBeGreaterThanOrEqual(3);
-  await c.quiesce();
-  const report = await checkInvariants(c);
-  expect(report.violations).toEqual([]);
-  expect(report.committed).toBe(8);
-  await c.stop();
+  await expectAllCommitted(c, 8);
 });
 
 test("kill -9 mid-rollback (object deleted, lock not yet released), then restart: the replay is harmless", async () => {
-  const c = await startCluster(["a"]);
+  await using c = await startCluster(["a"]);
   c.box.setConfig({ migrate: { concurrency: 2, uploadRetries: 0, uploadRetryBaseMs: 1 } });
   for (let i = 0; i < 6; i++) c.box.file(`r/${i}.bin`, randomBytes(2000 + i, i + 3));
   await c.submit("a", [c.box.src]);
@@ -111,36 +106,28 @@ test("kill -9 mid-rollback (object deleted, lock not yet released), then restart
     TIERMV_CRASH_AT: "mid-rollback:2",
   });
   expect(rollback.code).toBe(KILLED);
-  await c.quiesce();
-  const report = await checkInvariants(c);
-  expect(report.violations).toEqual([]);
-  expect(report.committed).toBe(6);
-  await c.stop();
+  await expectAllCommitted(c, 6);
 });
 
 test("kill -9 mid-upload (request sent, response pending), then restart: every file migrated once and correct", async () => {
-  const c = await startCluster(["a"]);
+  await using c = await startCluster(["a"]);
   for (let i = 0; i < 6; i++) c.box.file(`u/${i}.bin`, randomBytes(100_000 + i, i + 5));
   await c.submit("a", [c.box.src]);
   c.proxies.a?.setMode("hold");
-  const proc = spawnCli(["run", "--node", "a", "--config", c.configOf("a")], c.box.env);
+  const proc = c.spawnRun("a");
   await waitFor(() => (c.proxies.a?.bytesUp ?? 0) > 300_000, "uploads in flight");
   proc.kill("SIGKILL");
   expect(await proc.exited).toBe(KILLED);
   c.proxies.a?.release();
-  await c.quiesce();
-  const report = await checkInvariants(c);
-  expect(report.violations).toEqual([]);
-  expect(report.committed).toBe(6);
-  await c.stop();
+  await expectAllCommitted(c, 6);
 });
 
 test("kill -9 in the middle of a multipart upload: the restart aborts the incomplete upload and migrates the file", async () => {
-  const c = await startCluster(["a"]);
+  await using c = await startCluster(["a"]);
   c.box.file("big/large.bin", randomBytes(17 * 1024 * 1024, 77));
   await c.submit("a", [c.box.src]);
   c.proxies.a?.setMode("hold");
-  const proc = spawnCli(["run", "--node", "a", "--config", c.configOf("a")], c.box.env);
+  const proc = c.spawnRun("a");
   const client = s3Client(c.endpoint);
   // The upload is started on the server (its reply is held): then the node dies.
   await waitFor(async () => {
@@ -157,5 +144,4 @@ test("kill -9 in the middle of a multipart upload: the restart aborts the incomp
   const report = await checkInvariants(c);
   expect(report.violations).toEqual([]);
   expect(report.committed).toBe(1);
-  await c.stop();
 });

@@ -11,18 +11,19 @@ import { LOCK_ATTR, readLock } from "../../jobs/file/lock.ts";
 import { rollbackEntry } from "../../jobs/file/rollback_entry.ts";
 import { readState } from "../../jobs/file/state.ts";
 import { runNodeOnce } from "../../jobs/run_node.ts";
+import { newJournalEntry } from "../../jobs/spool/journal.ts";
 import { backoffMs } from "../../jobs/spool/retry_task.ts";
 import { createS3Target } from "../../jobs/targets/s3.ts";
 import { createRuntime } from "../../runtime/bun.ts";
 import type { Runtime } from "../../runtime/types.ts";
 import { checkInvariants, startCluster } from "../cluster.ts";
-import { cli, randomBytes } from "../helpers.ts";
+import { cli, lastJsonLine, randomBytes } from "../helpers.ts";
 
 const rt = createRuntime();
 const enc = new TextEncoder();
 
 test("re-check under the lock: a node whose first stat predates another node's commit skips instead of uploading", async () => {
-  const c = await startCluster(["a", "b"]);
+  await using c = await startCluster(["a", "b"]);
   const path = c.box.file("race.bin", randomBytes(5000, 42));
   await c.submit("a", [path]);
   await c.submit("b", [path]);
@@ -36,8 +37,7 @@ test("re-check under the lock: a node whose first stat predates another node's c
       async set(p, name, value, mode) {
         if (name === LOCK_ATTR && mode === "create" && !interposed) {
           interposed = true;
-          const b = await c.run("b");
-          expect(JSON.parse(b.stdout.trim().split("\n").at(-1) ?? "{}").counts.migrated).toBe(1);
+          expect((await c.runJson("b")).json.counts.migrated).toBe(1);
         }
         return rt.xattr.set(p, name, value, mode);
       },
@@ -51,11 +51,10 @@ test("re-check under the lock: a node whose first stat predates another node's c
   expect(c.proxies.a?.bytesUp).toBe(0);
   expect((await readState(rt, path))?.node).toBe("b");
   expect((await checkInvariants(c)).violations).toEqual([]);
-  await c.stop();
 });
 
 test("rollback never deletes an object that a committed state names, even when the attempt ids match", async () => {
-  const c = await startCluster(["a"]);
+  await using c = await startCluster(["a"]);
   const path = c.box.file("named.bin", randomBytes(1000, 5));
   await c.submit("a", [path]);
   await c.quiesce();
@@ -64,8 +63,7 @@ test("rollback never deletes an object that a committed state names, even when t
   const ctx = createJobContext(rt, c.box.config, silentLog);
   // A journal line for the very attempt that committed (as a crash between commit and unlock
   // could leave behind): the object carries that attempt id, and the state names its key.
-  const entry = {
-    v: 1 as const,
+  const entry = newJournalEntry({
     path,
     attempt: state?.attempt ?? "",
     key: state?.key ?? "",
@@ -75,19 +73,17 @@ test("rollback never deletes an object that a committed state names, even when t
     requestId: "r",
     error: "test",
     tries: 1,
-    at: new Date().toISOString(),
-  };
+  });
   const result = await rollbackEntry(ctx, entry);
   expect(result.deletedObject).toBe(false);
   const target = createS3Target(rt, c.box.config.target, c.box.config);
   expect((await target.head(entry.key))?.meta?.attempt).toBe(entry.attempt);
   target.close();
   expect((await checkInvariants(c)).violations).toEqual([]);
-  await c.stop();
 });
 
 test("a file locked by another live node is busy: a retry task with backoff, no upload", async () => {
-  const c = await startCluster(["a", "b"]);
+  await using c = await startCluster(["a", "b"]);
   c.box.setConfig({ retry: { busyBaseMs: 5000, busyMaxMs: 300000 } });
   const path = c.box.file("held.bin", randomBytes(100, 1));
   const foreign = {
@@ -104,7 +100,7 @@ test("a file locked by another live node is busy: a retry task with backoff, no 
   await c.submit("a", [path]);
   const before = Date.now();
   const result = await cli(["run", "--node", "a", "--json"], c.box.env);
-  expect(JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "{}").counts.busy).toBe(1);
+  expect(lastJsonLine(result.stdout).counts.busy).toBe(1);
   expect(c.proxies.a?.connections).toBe(0);
   expect((await readLock(rt, path))?.attempt).toBe("feedface");
   const pending = join(c.box.spool, "nodes/a/pending");
@@ -117,8 +113,7 @@ test("a file locked by another live node is busy: a retry task with backoff, no 
   expect(header.options.retry).toBe(1);
   // Not due yet: the next run leaves it alone.
   const again = await cli(["run", "--node", "a", "--json"], c.box.env);
-  expect(JSON.parse(again.stdout.trim().split("\n").at(-1) ?? "{}").tasks).toEqual([]);
-  await c.stop();
+  expect(lastJsonLine(again.stdout).tasks).toEqual([]);
 });
 
 test("busy backoff starts at the base, doubles, and is capped", () => {
@@ -138,7 +133,7 @@ test("busy backoff starts at the base, doubles, and is capped", () => {
 });
 
 test("a lock left by this node's dead process is resolved and the file migrated", async () => {
-  const c = await startCluster(["a"]);
+  await using c = await startCluster(["a"]);
   const path = c.box.file("stale.bin", randomBytes(700, 2));
   const dead = Bun.spawnSync(["true"]).pid;
   const stale = {
@@ -156,11 +151,10 @@ test("a lock left by this node's dead process is resolved and the file migrated"
   await c.quiesce();
   expect((await readState(rt, path))?.attempt).not.toBe("deadbeef");
   expect((await checkInvariants(c)).violations).toEqual([]);
-  await c.stop();
 });
 
 test("recover: a lost node's locks are rolled back and its running tasks return to pending", async () => {
-  const c = await startCluster(["a", "b"]);
+  await using c = await startCluster(["a", "b"]);
   for (let i = 0; i < 5; i++) c.box.file(`x/${i}.bin`, randomBytes(1500 + i, i + 9));
   await c.submit("a", [c.box.src]);
   c.box.setConfig({ migrate: { concurrency: 5, uploadRetryBaseMs: 1 } });
@@ -181,5 +175,4 @@ test("recover: a lost node's locks are rolled back and its running tasks return 
   expect((await checkInvariants(c, { uncommitted: () => true })).violations).toEqual([]);
   await c.quiesce();
   expect((await checkInvariants(c)).violations).toEqual([]);
-  await c.stop();
 });

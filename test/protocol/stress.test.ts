@@ -11,7 +11,7 @@ import { randomBytes } from "../helpers.ts";
 
 test("3 nodes, 300 files submitted to all three twice, random faults: invariants hold", async () => {
   const nodes = ["a", "b", "c"];
-  const c = await startCluster(nodes, {
+  await using c = await startCluster(nodes, {
     migrate: { concurrency: 8, uploadRetries: 0, uploadRetryBaseMs: 5 },
   });
   for (let i = 0; i < 300; i++)
@@ -59,5 +59,4 @@ test("3 nodes, 300 files submitted to all three twice, random faults: invariants
   // Every commit has its migrated event in some node's outbox.
   expect(withEvent.size).toBe(300);
   expect(cuts).toBeGreaterThan(0);
-  await c.stop();
 });

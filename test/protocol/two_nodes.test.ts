@@ -10,8 +10,8 @@ import { HeadObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { readLock } from "../../jobs/file/lock.ts";
 import { readState } from "../../jobs/file/state.ts";
 import { createRuntime } from "../../runtime/bun.ts";
-import { checkInvariants, startCluster } from "../cluster.ts";
-import { cli, randomBytes, spawnCli, waitFor } from "../helpers.ts";
+import { checkInvariants, expectAllCommitted, startCluster } from "../cluster.ts";
+import { cli, randomBytes, runJson, waitFor } from "../helpers.ts";
 import { s3Client } from "../services/shared.ts";
 
 const rt = createRuntime();
@@ -34,10 +34,6 @@ async function objectKeys(endpoint: string, bucket: string): Promise<string[]> {
   return (out.Contents ?? []).map((o) => o.Key ?? "").filter((k) => !k.endsWith("/"));
 }
 
-function summary(stdout: string) {
-  return JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}");
-}
-
 function migratedEvents(spool: string, nodes: string[]): Map<string, Set<string>> {
   const byPath = new Map<string, Set<string>>();
   for (const node of nodes) {
@@ -57,60 +53,52 @@ function migratedEvents(spool: string, nodes: string[]): Map<string, Set<string>
 }
 
 test("success/success: both nodes run the same files at once; each file is committed exactly once", async () => {
-  const c = await startCluster(["a", "b"]);
+  await using c = await startCluster(["a", "b"]);
   const files = makeFiles(c, 40);
   await c.submit("a", [c.box.src]);
   await c.submit("b", [c.box.src]);
   const [ra, rb] = await Promise.all([c.run("a"), c.run("b")]);
   expect(ra.code).toBe(0);
   expect(rb.code).toBe(0);
-  await c.quiesce();
-  const report = await checkInvariants(c);
-  expect(report.violations).toEqual([]);
-  expect(report.committed).toBe(40);
+  const report = await expectAllCommitted(c, 40);
   expect(report.objects).toBe(40);
   // Exactly one migrated event (one commit) per file across both nodes.
   const events = migratedEvents(c.box.spool, c.nodes);
   expect(events.size).toBe(40);
   for (const path of files) expect(events.get(path)?.size).toBe(1);
-  await c.stop();
 });
 
 test("fail/success: the failed attempt keeps its lock, the other node is busy, and after rollback it succeeds", async () => {
-  const c = await startCluster(["a", "b"]);
+  await using c = await startCluster(["a", "b"]);
   const files = makeFiles(c, 6);
   await c.submit("a", [c.box.src]);
   await c.submit("b", [c.box.src]);
   c.proxies.a?.setMode("cut"); // uploads reach s3proxy; their responses are lost
-  const a = summary((await c.run("a")).stdout);
+  const a = (await c.runJson("a")).json;
   expect(a.counts.failed).toBe(6);
   expect(a.rollback.at(-1).blocked).toBeDefined(); // rollback cannot reach S3 yet: locks stay
   for (const path of files) expect((await readLock(rt, path))?.node).toBe("a");
   expect((await objectKeys(c.endpoint, c.bucket)).length).toBe(6); // stray objects of a's attempts
-  const b = summary((await c.run("b")).stdout);
+  const b = (await c.runJson("b")).json;
   expect(b.counts.busy).toBe(6);
   expect(c.proxies.b?.connections).toBe(0); // busy means no upload at all
   c.proxies.a?.setMode("pass");
-  await c.quiesce();
-  const report = await checkInvariants(c);
-  expect(report.violations).toEqual([]);
-  expect(report.committed).toBe(6);
-  await c.stop();
+  await expectAllCommitted(c, 6);
 });
 
 test("success/fail: while one node holds the locks the failing node never uploads, and ends skipping", async () => {
-  const c = await startCluster(["a", "b"]);
+  await using c = await startCluster(["a", "b"]);
   const files = makeFiles(c, 6, 64 * 1024);
   await c.submit("a", [c.box.src]);
   await c.submit("b", [c.box.src]);
   c.proxies.a?.setMode("hold");
   c.proxies.b?.setMode("refuse");
-  const runA = spawnCli(["run", "--node", "a", "--json", "--config", c.configOf("a")], c.box.env);
+  const runA = c.spawnRun("a");
   await waitFor(async () => {
     for (const path of files) if ((await readLock(rt, path))?.node !== "a") return false;
     return (c.proxies.a?.bytesUp ?? 0) > 6 * 64 * 1024;
   }, "node a to lock and upload every file");
-  const b = summary((await c.run("b")).stdout);
+  const b = (await c.runJson("b")).json;
   expect(b.counts.busy).toBe(6);
   c.proxies.a?.release();
   expect(await runA.exited).toBe(0);
@@ -120,26 +108,25 @@ test("success/fail: while one node holds the locks the failing node never upload
   const report = await checkInvariants(c);
   expect(report.violations).toEqual([]);
   expect(report.committed).toBe(6);
-  await c.stop();
 });
 
 test("fail/fail: each failure is rolled back under its own lock; nothing is left, then a clean run commits all", async () => {
-  const c = await startCluster(["a", "b"]);
+  await using c = await startCluster(["a", "b"]);
   const files = makeFiles(c, 5);
   await c.submit("a", [c.box.src]);
   await c.submit("b", [c.box.src]);
   c.proxies.a?.setMode("cut");
   c.proxies.b?.setMode("cut");
-  expect(summary((await c.run("a")).stdout).counts.failed).toBe(5);
-  expect(summary((await c.run("b")).stdout).counts.busy).toBe(5);
+  expect((await c.runJson("a")).json.counts.failed).toBe(5);
+  expect((await c.runJson("b")).json.counts.busy).toBe(5);
   c.proxies.a?.setMode("pass");
   const rolledA = await cli(["rollback", "--node", "a", "--config", c.configOf("a")], c.box.env);
   expect(rolledA.code).toBe(0);
   expect(await objectKeys(c.endpoint, c.bucket)).toEqual([]);
   // b's retry task now wins the locks and fails in turn; a's retry is busy.
-  expect(summary((await c.run("b")).stdout).counts.failed).toBe(5);
+  expect((await c.runJson("b")).json.counts.failed).toBe(5);
   for (const path of files) expect((await readLock(rt, path))?.node).toBe("b");
-  expect(summary((await c.run("a")).stdout).counts.busy).toBe(5);
+  expect((await c.runJson("a")).json.counts.busy).toBe(5);
   c.proxies.b?.setMode("pass");
   expect(
     (await cli(["rollback", "--node", "b", "--config", c.configOf("b")], c.box.env)).code,
@@ -149,26 +136,19 @@ test("fail/fail: each failure is rolled back under its own lock; nothing is left
     expect(await readLock(rt, path)).toBeNull();
     expect(await readState(rt, path)).toBeNull();
   }
-  await c.quiesce();
-  const report = await checkInvariants(c);
-  expect(report.violations).toEqual([]);
-  expect(report.committed).toBe(5);
-  await c.stop();
+  await expectAllCommitted(c, 5);
 });
 
 test("the incident: a duplicated request on two nodes, one failing after its upload reached S3, loses no committed object", async () => {
   for (let round = 0; round < 3; round++) {
-    const c = await startCluster(["a", "b"]);
+    await using c = await startCluster(["a", "b"]);
     const files = makeFiles(c, 30);
     await c.submit("a", [c.box.src]);
     await c.submit("b", [c.box.src]);
     c.proxies.a?.setFlaky(0.5, round + 11);
     await Promise.all([c.run("a"), c.run("b")]);
     c.proxies.a?.setMode("pass");
-    await c.quiesce();
-    const report = await checkInvariants(c);
-    expect(report.violations).toEqual([]);
-    expect(report.committed).toBe(files.length);
+    await expectAllCommitted(c, files.length);
     const client = s3Client(c.endpoint);
     for (const path of files) {
       const state = await readState(rt, path);
@@ -176,18 +156,17 @@ test("the incident: a duplicated request on two nodes, one failing after its upl
       expect(head.Metadata?.attempt).toBe(state?.attempt);
     }
     client.destroy();
-    await c.stop();
   }
 });
 
 test("a configuration error (no such bucket) stops the task and leaves every file untouched", async () => {
-  const c = await startCluster(["a"]);
+  await using c = await startCluster(["a"]);
   const files = makeFiles(c, 3);
   c.box.setConfig({ target: "s3://no-such-bucket-tiermv/x" });
   await cli(["submit", "--node", "a", c.box.src], c.box.env);
-  const result = await cli(["run", "--node", "a", "--json"], c.box.env);
+  const result = await runJson(["run", "--node", "a", "--json"], c.box.env);
   expect(result.code).toBe(0);
-  const s = summary(result.stdout);
+  const s = result.json;
   expect(s.counts.config).toBe(3);
   expect(s.tasks[0].result).toBe("failed");
   expect(s.tasks[0].why).toContain("NoSuchBucket");
@@ -195,5 +174,4 @@ test("a configuration error (no such bucket) stops the task and leaves every fil
     expect(await readLock(rt, path)).toBeNull();
     expect(await readState(rt, path)).toBeNull();
   }
-  await c.stop();
 });

@@ -4,7 +4,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cli, sandbox } from "../helpers.ts";
+import { cli, lastJsonLine, sandbox } from "../helpers.ts";
 import { type KafkaService, startKafka } from "../services/kafka.ts";
 import { kafkaBrokers } from "../services/shared.ts";
 import { consumeAll, outboxLines } from "./kafka_helpers.ts";
@@ -31,13 +31,19 @@ function box(extra: Record<string, unknown> = {}) {
   return b;
 }
 
-test("the events of a migration arrive on the topic exactly as the outbox holds them, keyed by path", async () => {
+/** 40 files migrated by node a with no Kafka configured yet, and a fresh topic on the broker. */
+async function migratedWithoutKafka() {
   const { brokers } = await kafkaBrokers();
   const topic = newTopic();
   await createTopic(brokers, topic);
   const b = box();
   await cli(["submit", "--node", "a", b.src], b.env);
-  expect((await cli(["run", "--node", "a"], b.env)).code).toBe(0); // no kafka yet: the outbox is the report
+  expect((await cli(["run", "--node", "a"], b.env)).code).toBe(0);
+  return { brokers, topic, b };
+}
+
+test("the events of a migration arrive on the topic exactly as the outbox holds them, keyed by path", async () => {
+  const { brokers, topic, b } = await migratedWithoutKafka(); // the outbox is the report
   const outbox = outboxLines(b.spool, "a");
   expect(outbox.length).toBe(41); // 40 files + the task event
   const events = await cli(["events", "--node", "a"], b.env);
@@ -66,7 +72,7 @@ test("broker down mid-run: migration completes, events wait; broker back: every 
   const started = Date.now();
   const run = await cli(["run", "--node", "a", "--json"], b.env);
   expect(run.code).toBe(0);
-  const summary = JSON.parse(run.stdout.trim().split("\n").at(-1) ?? "{}");
+  const summary = lastJsonLine(run.stdout);
   expect(summary.counts.migrated).toBe(40);
   expect(summary.report.error).toContain("Kafka");
   expect(Date.now() - started).toBeLessThan(60_000); // bounded by the timeout, no hang
@@ -88,12 +94,7 @@ test("broker down mid-run: migration completes, events wait; broker back: every 
 });
 
 test("kill -9 of report between the broker's ack and the cursor write, then a rerun: nothing lost", async () => {
-  const { brokers } = await kafkaBrokers();
-  const topic = newTopic();
-  await createTopic(brokers, topic);
-  const b = box();
-  await cli(["submit", "--node", "a", b.src], b.env);
-  await cli(["run", "--node", "a"], b.env);
+  const { brokers, topic, b } = await migratedWithoutKafka();
   const outbox = outboxLines(b.spool, "a");
   b.setConfig({ kafka: { brokers, topic, batch: 10 } });
   const crashed = await cli(["report", "--node", "a"], {
@@ -114,12 +115,7 @@ test("kill -9 of report between the broker's ack and the cursor write, then a re
 });
 
 test("a corrupt outbox line is quarantined with a reason, not a crash; the rest is shipped", async () => {
-  const { brokers } = await kafkaBrokers();
-  const topic = newTopic();
-  await createTopic(brokers, topic);
-  const b = box();
-  await cli(["submit", "--node", "a", b.src], b.env);
-  await cli(["run", "--node", "a"], b.env);
+  const { brokers, topic, b } = await migratedWithoutKafka();
   const dir = join(b.spool, "nodes/a/outbox");
   const segment = require("node:fs")
     .readdirSync(dir)
