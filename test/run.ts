@@ -3,6 +3,7 @@
  * them), run the whole bun test suite against them, stop them, and end with the plain line
  * `N passed, N failed`. Exits non-zero on any failure.
  */
+import { cephTestEnv, startCeph } from "./services/ceph.ts";
 import { KAFKA_VERSION, startKafka } from "./services/kafka.ts";
 import { S3PROXY_VERSION, startS3proxy } from "./services/s3proxy.ts";
 
@@ -56,11 +57,23 @@ const modelFailed =
   (model.output.match(/^FAIL {2}/gm) ?? []).length +
   (model.code !== 0 && !/^FAIL/m.test(model.output) ? 1 : 0);
 
-console.log("\n== services: starting s3proxy and Kafka (KRaft)");
+console.log("\n== services: starting s3proxy, Kafka (KRaft) and Ceph (mon, mgr, osd, mds, rgw)");
 const servicesStarted = Date.now();
-const [s3, kafka] = await Promise.all([startS3proxy(), startKafka()]);
+// A Ceph that cannot start does not stop the run: its tests fail with the reason instead.
+const [s3, kafka, ceph] = await Promise.all([
+  startS3proxy(),
+  startKafka(),
+  startCeph().catch((err: Error) => err),
+]);
 console.log(
   `s3proxy ${S3PROXY_VERSION} on ${s3.endpoint}; Kafka ${KAFKA_VERSION} on ${kafka.brokers.join(",")} (broker start ${kafka.startMs} ms; services ready after ${Date.now() - servicesStarted} ms)`,
+);
+const cephEnv: Record<string, string> =
+  ceph instanceof Error ? { TIERMV_TEST_CEPH_ERROR: ceph.message } : cephTestEnv(ceph);
+console.log(
+  ceph instanceof Error
+    ? `Ceph did not start: ${ceph.message}`
+    : `${ceph.version}: RGW on ${ceph.endpoint}, CephFS at ${ceph.mount} for ${ceph.nodes.map((n) => n.name).join(", ")} (cluster start ${ceph.startMs} ms${ceph.installMs ? `, package install ${ceph.installMs} ms` : ""})`,
 );
 
 let passed = 0;
@@ -69,13 +82,14 @@ try {
   const args = process.argv.slice(2);
   const result = await step("tests", [process.execPath, "test", "--timeout", "300000", ...args], {
     TIERMV_TEST_S3_ENDPOINT: s3.endpoint,
+    ...cephEnv,
   });
   passed = Number(/^\s*(\d+) pass$/m.exec(result.output)?.[1] ?? 0);
   failed = Number(/^\s*(\d+) fail$/m.exec(result.output)?.[1] ?? 0);
   if (result.code !== 0 && failed === 0) failed = 1;
   if (passed + failed === 0) failed = 1;
 } finally {
-  await Promise.all([s3.stop(), kafka.destroy()]);
+  await Promise.all([s3.stop(), kafka.destroy(), ceph instanceof Error ? undefined : ceph.stop()]);
 }
 failed += failedChecks + modelFailed;
 passed += modelPassed;
