@@ -38,7 +38,13 @@ export const DEFAULT_NODES = ["node-a", "node-b"];
  * Installs (when missing) and starts a cluster with one client per node. Throws CephStartError
  * naming the step that failed, after stopping whatever it had started.
  */
-export async function startCeph(options: { nodes?: string[] } = {}): Promise<CephService> {
+export async function startCeph(
+  options: {
+    nodes?: string[];
+    /** ceph.conf text appended after ours (sections and settings), e.g. for a probe. */
+    extraConf?: string;
+  } = {},
+): Promise<CephService> {
   const nodes = options.nodes ?? DEFAULT_NODES;
   for (const name of nodes)
     if (!/^[a-z0-9][a-z0-9-]{0,30}$/.test(name))
@@ -49,7 +55,10 @@ export async function startCeph(options: { nodes?: string[] } = {}): Promise<Cep
   const dir = mkdtempSync(join(tmpdir(), DIR_PREFIX));
   claimDir(dir);
   const layout = await planLayout(dir);
-  writeFileSync(layout.conf, renderConf(layout));
+  writeFileSync(
+    layout.conf,
+    renderConf(layout) + (options.extraConf ? `\n${options.extraConf}\n` : ""),
+  );
   const daemons = new Daemons(layout);
   const mounted: MountedNode[] = [];
   let stopped: Promise<void> | null = null;
