@@ -3,7 +3,7 @@
  * them), run the whole bun test suite against them, stop them, and end with the plain line
  * `N passed, N failed`. Exits non-zero on any failure.
  */
-import { cephTestEnv, startCeph } from "./services/ceph.ts";
+import { cephTestEnv, SUITE_CEPH_OPTIONS, startCeph } from "./services/ceph.ts";
 import { KAFKA_VERSION, startKafka } from "./services/kafka.ts";
 import { S3PROXY_VERSION, startS3proxy } from "./services/s3proxy.ts";
 
@@ -63,7 +63,7 @@ const servicesStarted = Date.now();
 const [s3, kafka, ceph] = await Promise.all([
   startS3proxy(),
   startKafka(),
-  startCeph().catch((err: Error) => err),
+  startCeph(SUITE_CEPH_OPTIONS).catch((err: Error) => err),
 ]);
 console.log(
   `s3proxy ${S3PROXY_VERSION} on ${s3.endpoint}; Kafka ${KAFKA_VERSION} on ${kafka.brokers.join(",")} (broker start ${kafka.startMs} ms; services ready after ${Date.now() - servicesStarted} ms)`,

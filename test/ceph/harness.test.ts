@@ -220,6 +220,28 @@ test(
 );
 
 test(
+  "a node frozen while another needs its capabilities is evicted, and reconnects when thawed",
+  async () => {
+    const ceph = await cluster();
+    const dir = await freshDir(ceph, "evict");
+    await mustExec(ceph, "node-a", ["sh", "-c", `printf a > ${dir}/held`]);
+    ceph.freeze("node-a");
+    const began = Date.now();
+    try {
+      // node-b needs the capabilities node-a holds: it waits for the MDS to evict node-a.
+      await mustExec(ceph, "node-b", ["sh", "-c", `printf b >> ${dir}/held`]);
+      expect(Date.now() - began).toBeGreaterThan(20_000);
+    } finally {
+      ceph.thaw("node-a");
+    }
+    // The suite's cluster lets an evicted client reconnect (SUITE_CEPH_OPTIONS).
+    expect(await mustExec(ceph, "node-a", ["cat", `${dir}/held`])).toBe("ab");
+    await mustExec(ceph, "node-a", ["touch", `${dir}/after`]);
+  },
+  TIMEOUT,
+);
+
+test(
   "a CephFS quota set on a directory is seen by every client",
   async () => {
     const ceph = await cluster();

@@ -34,6 +34,22 @@ export { CephStartError } from "./ceph/proc.ts";
 
 export const DEFAULT_NODES = ["node-a", "node-b"];
 
+const RECONNECT_CONF = `
+[mds]
+mds session blocklist on timeout = false
+mds session blocklist on evict = false
+
+[client]
+client reconnect stale = true
+`;
+
+/**
+ * The cluster `npm test` shares between all test files: a node that one test freezes long
+ * enough to be evicted comes back when thawed, so it cannot break the nodes for later tests, and
+ * eviction comes after 30 s instead of 60. A test that needs Ceph's blocklisting starts its own.
+ */
+export const SUITE_CEPH_OPTIONS = { evictedClientsReconnect: true, sessionTimeoutSec: 30 } as const;
+
 /**
  * Installs (when missing) and starts a cluster with one client per node. Throws CephStartError
  * naming the step that failed, after stopping whatever it had started.
@@ -43,6 +59,15 @@ export async function startCeph(
     nodes?: string[];
     /** ceph.conf text appended after ours (sections and settings), e.g. for a probe. */
     extraConf?: string;
+    /**
+     * Ceph's default (false): a client the MDS evicts (it did not answer for the session
+     * timeout, e.g. frozen while another client needed its capabilities) is blocklisted, and its
+     * mount fails every call with ESHUTDOWN until remounted. True: no blocklist, and the client
+     * reconnects once it runs again (docs/ceph.md, "A hung mount").
+     */
+    evictedClientsReconnect?: boolean;
+    /** The filesystem's session_timeout: how long until that eviction (Ceph: 60 s, 30 s at least). */
+    sessionTimeoutSec?: number;
   } = {},
 ): Promise<CephService> {
   const nodes = options.nodes ?? DEFAULT_NODES;
@@ -55,10 +80,8 @@ export async function startCeph(
   const dir = mkdtempSync(join(tmpdir(), DIR_PREFIX));
   claimDir(dir);
   const layout = await planLayout(dir);
-  writeFileSync(
-    layout.conf,
-    renderConf(layout) + (options.extraConf ? `\n${options.extraConf}\n` : ""),
-  );
+  const reconnect = options.evictedClientsReconnect ? RECONNECT_CONF : "";
+  writeFileSync(layout.conf, `${renderConf(layout)}${reconnect}\n${options.extraConf ?? ""}\n`);
   const daemons = new Daemons(layout);
   const mounted: MountedNode[] = [];
   let stopped: Promise<void> | null = null;
@@ -87,7 +110,10 @@ export async function startCeph(
     await startMgr(layout, daemons);
     await startOsd(layout, daemons);
     // Settled, not raced: a failure of one must not leave the other starting during teardown.
-    const both = await Promise.allSettled([startMds(layout, daemons), startRgw(layout, daemons)]);
+    const both = await Promise.allSettled([
+      startMds(layout, daemons, options.sessionTimeoutSec),
+      startRgw(layout, daemons),
+    ]);
     for (const result of both) if (result.status === "rejected") throw result.reason;
     await createRgwUser(layout, accessKey, secretKey);
     for (const name of nodes) mounted.push(await mountNode(layout, name));

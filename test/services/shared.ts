@@ -3,7 +3,14 @@
  * passes a running s3proxy through TIERMV_TEST_S3_ENDPOINT; a lone `bun test FILE` starts its own.
  */
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import { attachCeph, type CephInfo, type CephService, CephStartError, startCeph } from "./ceph.ts";
+import {
+  attachCeph,
+  type CephInfo,
+  type CephService,
+  CephStartError,
+  SUITE_CEPH_OPTIONS,
+  startCeph,
+} from "./ceph.ts";
 import { startKafka } from "./kafka.ts";
 import { ACCESS_KEY, type S3Service, SECRET_KEY, startS3proxy } from "./s3proxy.ts";
 
@@ -72,7 +79,7 @@ export function cephService(): Promise<CephService> {
   if (error) return Promise.reject(new CephStartError(`Ceph did not start for this run: ${error}`));
   const info = process.env.TIERMV_TEST_CEPH;
   if (info) return Promise.resolve(attachCeph(JSON.parse(info) as CephInfo));
-  sharedCeph ??= startCeph().then((own) => ({
+  sharedCeph ??= startCeph(SUITE_CEPH_OPTIONS).then((own) => ({
     ...own,
     stop: async () => {
       sharedCeph = null;

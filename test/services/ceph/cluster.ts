@@ -124,7 +124,12 @@ export async function startOsd(layout: CephLayout, daemons: Daemons): Promise<vo
   );
 }
 
-export async function startMds(layout: CephLayout, daemons: Daemons): Promise<void> {
+/** Starts the MDS and creates the filesystem; `sessionTimeoutSec` sets its session_timeout. */
+export async function startMds(
+  layout: CephLayout,
+  daemons: Daemons,
+  sessionTimeoutSec?: number,
+): Promise<void> {
   const keyring = join(layout.dir, "keyring", "mds.a.keyring");
   await ceph(layout, [
     "auth",
@@ -145,6 +150,8 @@ export async function startMds(layout: CephLayout, daemons: Daemons): Promise<vo
   await ceph(layout, ["osd", "pool", "create", `${FS_NAME}_metadata`, "8", "8"]);
   await ceph(layout, ["osd", "pool", "create", `${FS_NAME}_data`, "8", "8"]);
   await ceph(layout, ["fs", "new", FS_NAME, `${FS_NAME}_metadata`, `${FS_NAME}_data`]);
+  if (sessionTimeoutSec !== undefined)
+    await ceph(layout, ["fs", "set", FS_NAME, "session_timeout", String(sessionTimeoutSec)]);
   await waitFor(
     "ceph-mds (up:active)",
     async () => {

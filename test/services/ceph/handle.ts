@@ -3,6 +3,7 @@
  * node's client, quotas. It needs only plain data (`CephInfo`), so a test process builds it from
  * the environment that test/run.ts exports; only the process that started the cluster stops it.
  */
+import { readdirSync, readFileSync } from "node:fs";
 import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from "@aws-sdk/client-s3";
 import type { SpawnOptions, Subprocess } from "bun";
 import { type CephNodeInfo, spawnIn } from "./nodes.ts";
@@ -50,7 +51,11 @@ export interface CephService extends CephInfo {
     cmd: string[],
     options?: { env?: Record<string, string>; timeoutMs?: number },
   ): Promise<{ code: number; stdout: string; stderr: string }>;
-  /** SIGSTOPs the node's ceph-fuse: every call on its mount blocks until `thaw`. */
+  /**
+   * SIGSTOPs the node's ceph-fuse and returns once every one of its threads is stopped (a stop
+   * is not instant: a thread that is running serves requests until it takes the signal). Every
+   * call on the mount then blocks until `thaw`.
+   */
   freeze(node: string): void;
   thaw(node: string): void;
   /** Sets `ceph.quota.max_bytes` on a directory under `mount` (0 removes the quota). */
@@ -119,7 +124,16 @@ export function attachCeph(info: CephInfo): CephService {
       clearTimeout(timer);
       return { code, stdout, stderr };
     },
-    freeze: (name) => process.kill(node(name).fusePid, "SIGSTOP"),
+    freeze(name) {
+      const pid = node(name).fusePid;
+      process.kill(pid, "SIGSTOP");
+      const deadline = Date.now() + 5000;
+      while (!allThreadsStopped(pid)) {
+        if (Date.now() > deadline)
+          throw new Error(`ceph-fuse of "${name}" (pid ${pid}) did not stop`);
+        Bun.sleepSync(1);
+      }
+    },
     thaw: (name) => process.kill(node(name).fusePid, "SIGCONT"),
     async setQuota(path, bytes) {
       const first = info.nodes[0];
@@ -157,4 +171,17 @@ export function cephTestEnv(info: CephInfo): Record<string, string> {
     daemons,
   };
   return { TIERMV_TEST_CEPH: JSON.stringify(plain), TIERMV_TEST_RGW_ENDPOINT: endpoint };
+}
+
+/** True when every thread of `pid` is stopped (state T or t in /proc). */
+function allThreadsStopped(pid: number): boolean {
+  const tasks = readdirSync(`/proc/${pid}/task`);
+  return tasks.every((task) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, "utf8");
+      return /^[Tt]/.test(stat.slice(stat.lastIndexOf(")") + 2));
+    } catch {
+      return true; // the thread is gone
+    }
+  });
 }
