@@ -20,7 +20,7 @@ import {
   startRgw,
 } from "./ceph/cluster.ts";
 import { planLayout, renderConf } from "./ceph/conf.ts";
-import { Daemons } from "./ceph/daemons.ts";
+import { assertLoopbackOnly, Daemons } from "./ceph/daemons.ts";
 import { attachCeph, type CephInfo, type CephService } from "./ceph/handle.ts";
 import { ensureCephPackages } from "./ceph/install.ts";
 import { type MountedNode, mountNode, unmountNode } from "./ceph/nodes.ts";
@@ -111,12 +111,16 @@ export async function startCeph(
     await startOsd(layout, daemons);
     // Settled, not raced: a failure of one must not leave the other starting during teardown.
     const both = await Promise.allSettled([
-      startMds(layout, daemons, options.sessionTimeoutSec),
+      startMds(layout, daemons, { sessionTimeoutSec: options.sessionTimeoutSec }),
       startRgw(layout, daemons),
     ]);
     for (const result of both) if (result.status === "rejected") throw result.reason;
-    await createRgwUser(layout, accessKey, secretKey);
+    await createRgwUser(layout, { accessKey, secretKey });
     for (const name of nodes) mounted.push(await mountNode(layout, name));
+    await assertLoopbackOnly([
+      ...daemons.list.map((d) => d.proc.pid),
+      ...mounted.map((n) => n.fusePid),
+    ]);
     version = (await run(["ceph", "--version"])).trim();
   } catch (err) {
     await stop();

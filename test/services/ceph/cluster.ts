@@ -71,10 +71,10 @@ export async function bootstrapMon(layout: CephLayout, daemons: Daemons): Promis
     "ceph-mon",
     async () => {
       daemons.assertRunning();
-      await ceph(layout, ["mon", "stat"], 10_000);
+      await ceph(layout, ["mon", "stat"], { timeoutMs: 10_000 });
       return true;
     },
-    60_000,
+    { timeoutMs: 60_000 },
   );
 }
 
@@ -120,7 +120,7 @@ export async function startOsd(layout: CephLayout, daemons: Daemons): Promise<vo
       const stat = await cephJson<{ num_up_osds: number }>(layout, ["osd", "stat"]);
       return stat.num_up_osds === 1 ? true : undefined;
     },
-    120_000,
+    { timeoutMs: 120_000 },
   );
 }
 
@@ -128,7 +128,7 @@ export async function startOsd(layout: CephLayout, daemons: Daemons): Promise<vo
 export async function startMds(
   layout: CephLayout,
   daemons: Daemons,
-  sessionTimeoutSec?: number,
+  { sessionTimeoutSec }: { sessionTimeoutSec?: number } = {},
 ): Promise<void> {
   const keyring = join(layout.dir, "keyring", "mds.a.keyring");
   await ceph(layout, [
@@ -162,7 +162,7 @@ export async function startMds(
       const infos = Object.values(dump.filesystems[0]?.mdsmap.info ?? {});
       return infos.some((i) => i.state === "up:active") ? true : undefined;
     },
-    120_000,
+    { timeoutMs: 120_000 },
   );
 }
 
@@ -192,15 +192,14 @@ export async function startRgw(layout: CephLayout, daemons: Daemons): Promise<vo
       await res.arrayBuffer();
       return res.status === 200 ? true : undefined;
     },
-    180_000,
+    { timeoutMs: 180_000 },
   );
 }
 
 /** An RGW user with the given S3 keys (radosgw-admin talks to RADOS, not to radosgw). */
 export async function createRgwUser(
   layout: CephLayout,
-  accessKey: string,
-  secretKey: string,
+  { accessKey, secretKey }: { accessKey: string; secretKey: string },
 ): Promise<void> {
   await run(
     [

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import type { CephLayout } from "./conf.ts";
 import { systemPath } from "./install.ts";
-import { ExitedError, logTail, run, stopChild } from "./proc.ts";
+import { CephStartError, ExitedError, logTail, run, stopChild } from "./proc.ts";
 
 /** Prefix that makes a command die with its parent (a SIGKILLed test runner leaves nothing). */
 export const DIE_WITH_PARENT = ["setpriv", "--pdeathsig", "KILL", "--"];
@@ -61,7 +61,7 @@ export function cephEnv(layout: CephLayout): Record<string, string> {
 export async function ceph(
   layout: CephLayout,
   args: string[],
-  timeoutMs = 60_000,
+  { timeoutMs = 60_000 }: { timeoutMs?: number } = {},
 ): Promise<string> {
   return await run(
     ["ceph", "-c", layout.conf, "-n", "client.admin", "--connect-timeout", "30", ...args],
@@ -74,4 +74,19 @@ export async function ceph(
 
 export async function cephJson<T>(layout: CephLayout, args: string[]): Promise<T> {
   return JSON.parse(await ceph(layout, [...args, "--format", "json"])) as T;
+}
+
+/**
+ * Throws unless every listening TCP/UDP socket of `pids` is bound to 127.0.0.1 (`ss -lntup`).
+ * Returns how many sockets were checked.
+ */
+export async function assertLoopbackOnly(pids: number[]): Promise<number> {
+  const ours = new Set(pids);
+  const lines = (await run(["ss", "-H", "-lntup"]))
+    .split("\n")
+    .filter((line) => [...line.matchAll(/pid=(\d+)/g)].some((m) => ours.has(Number(m[1]))));
+  const outside = lines.filter((line) => !(line.split(/\s+/)[4] ?? "").startsWith("127.0.0.1:"));
+  if (outside.length > 0)
+    throw new CephStartError(`Ceph listens off loopback:\n${outside.join("\n")}`);
+  return lines.length;
 }

@@ -49,7 +49,7 @@ export async function mountNode(layout: CephLayout, name: string): Promise<Mount
       const id = nsId(String(holder.pid));
       return id !== "" && id !== ours ? true : undefined;
     },
-    10_000,
+    { timeoutMs: 10_000 },
   ).catch(async (err) => {
     holder.kill("SIGKILL");
     await holder.exited;
@@ -87,7 +87,7 @@ export async function mountNode(layout: CephLayout, name: string): Promise<Mount
         }
         return mountedIn(holder.pid, layout.mount) ? true : undefined;
       },
-      60_000,
+      { timeoutMs: 60_000 },
     );
   } catch (err) {
     await unmountNode(layout, node);

@@ -65,7 +65,7 @@ export async function run(cmd: string[], options: RunOptions = {}): Promise<stri
 export async function waitFor<T>(
   what: string,
   check: () => Promise<T | undefined> | T | undefined,
-  timeoutMs: number,
+  { timeoutMs }: { timeoutMs: number },
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown = null;
