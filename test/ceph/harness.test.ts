@@ -220,11 +220,12 @@ test(
 );
 
 test(
-  "a node frozen while another needs its capabilities is evicted, and reconnects when thawed",
+  "a node frozen while another needs its capabilities is evicted; after a remount it sees the other's write",
   async () => {
     const ceph = await cluster();
     const dir = await freshDir(ceph, "evict");
     await mustExec(ceph, "node-a", ["sh", "-c", `printf a > ${dir}/held`]);
+    const before = ceph.fusePid("node-a");
     ceph.freeze("node-a");
     const began = Date.now();
     try {
@@ -234,7 +235,12 @@ test(
     } finally {
       ceph.thaw("node-a");
     }
-    // The suite's cluster lets an evicted client reconnect (SUITE_CEPH_OPTIONS).
+    // Evicted and blocklisted (Ceph's default): the thawed client's mount refuses every call.
+    const dead = await ceph.exec("node-a", ["cat", `${dir}/held`]);
+    expect(dead.code).not.toBe(0);
+    expect(dead.stderr).toContain("Cannot send after transport endpoint shutdown");
+    await ceph.remount("node-a");
+    expect(ceph.fusePid("node-a")).not.toBe(before);
     expect(await mustExec(ceph, "node-a", ["cat", `${dir}/held`])).toBe("ab");
     await mustExec(ceph, "node-a", ["touch", `${dir}/after`]);
   },
@@ -263,7 +269,10 @@ test(
   "every daemon and client listens on loopback only",
   async () => {
     const ceph = await cluster();
-    const pids = new Set([...ceph.daemons.map((d) => d.pid), ...ceph.nodes.map((n) => n.fusePid)]);
+    const pids = new Set([
+      ...ceph.daemons.map((d) => d.pid),
+      ...ceph.nodes.map((n) => ceph.fusePid(n.name)),
+    ]);
     const ss = Bun.spawnSync(["ss", "-H", "-ltnp"]).stdout.toString();
     const ours = ss
       .split("\n")

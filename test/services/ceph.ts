@@ -44,11 +44,11 @@ client reconnect stale = true
 `;
 
 /**
- * The cluster `npm test` shares between all test files: a node that one test freezes long
- * enough to be evicted comes back when thawed, so it cannot break the nodes for later tests, and
- * eviction comes after 30 s instead of 60. A test that needs Ceph's blocklisting starts its own.
+ * The cluster `npm test` shares between all test files: Ceph's own eviction (blocklisting), but
+ * after 30 s instead of 60. A test that gets a node evicted remounts it (`remount(node)`), so
+ * the node works again for later tests.
  */
-export const SUITE_CEPH_OPTIONS = { evictedClientsReconnect: true, sessionTimeoutSec: 30 } as const;
+export const SUITE_CEPH_OPTIONS = { sessionTimeoutSec: 30 } as const;
 
 /**
  * Installs (when missing) and starts a cluster with one client per node. Throws CephStartError
@@ -62,8 +62,9 @@ export async function startCeph(
     /**
      * Ceph's default (false): a client the MDS evicts (it did not answer for the session
      * timeout, e.g. frozen while another client needed its capabilities) is blocklisted, and its
-     * mount fails every call with ESHUTDOWN until remounted. True: no blocklist, and the client
-     * reconnects once it runs again (docs/ceph.md, "A hung mount").
+     * mount fails every call with ESHUTDOWN until `remount(node)`. True: no blocklist, and the
+     * client reconnects by itself once it runs again, but may then serve stale cached data (seen
+     * once: a read of "a" for a file that was "ab"; docs/ceph.md, "A hung mount").
      */
     evictedClientsReconnect?: boolean;
     /** The filesystem's session_timeout: how long until that eviction (Ceph: 60 s, 30 s at least). */

@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from "@aws-sdk/client-s3";
 import type { SpawnOptions, Subprocess } from "bun";
+import { findFuse, remountFuse } from "./fuse.ts";
 import { type CephNodeInfo, spawnIn } from "./nodes.ts";
 import { alive } from "./proc.ts";
 
@@ -58,6 +59,14 @@ export interface CephService extends CephInfo {
    */
   freeze(node: string): void;
   thaw(node: string): void;
+  /** The pid of the node's ceph-fuse now (a remount replaces it). */
+  fusePid(node: string): number;
+  /**
+   * Replaces the node's client with a new ceph-fuse at the same path (new session, empty cache):
+   * what an operator does after the MDS evicted and blocklisted a client. The new client is a
+   * child of the calling process and dies with it; `stop()` unmounts it whoever started it.
+   */
+  remount(node: string): Promise<void>;
   /** Sets `ceph.quota.max_bytes` on a directory under `mount` (0 removes the quota). */
   setQuota(path: string, bytes: number): Promise<void>;
   /** Stops everything this start started; idempotent. A no-op on an attached handle. */
@@ -124,8 +133,16 @@ export function attachCeph(info: CephInfo): CephService {
       clearTimeout(timer);
       return { code, stdout, stderr };
     },
+    fusePid(name) {
+      const pid = findFuse(node(name));
+      if (pid === null) throw new Error(`Ceph node "${name}" has no running ceph-fuse`);
+      return pid;
+    },
+    async remount(name) {
+      await remountFuse(info, node(name));
+    },
     freeze(name) {
-      const pid = node(name).fusePid;
+      const pid = service.fusePid(name);
       process.kill(pid, "SIGSTOP");
       const deadline = Date.now() + 5000;
       while (!allThreadsStopped(pid)) {
@@ -134,7 +151,7 @@ export function attachCeph(info: CephInfo): CephService {
         Bun.sleepSync(1);
       }
     },
-    thaw: (name) => process.kill(node(name).fusePid, "SIGCONT"),
+    thaw: (name) => process.kill(service.fusePid(name), "SIGCONT"),
     async setQuota(path, bytes) {
       const first = info.nodes[0];
       if (!first) throw new Error("No Ceph node to set a quota through");

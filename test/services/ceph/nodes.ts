@@ -5,21 +5,22 @@
  * nodes of a real cluster do. Processes enter a node's namespace with `nsenter -m`, which execs
  * the command itself (no fork), so the pid Bun reports is the pid of the real child.
  */
-import { openSync, readFileSync, readlinkSync } from "node:fs";
+import { readlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { SpawnOptions, Subprocess } from "bun";
 import { FS_NAME } from "./cluster.ts";
 import type { CephLayout } from "./conf.ts";
-import { ceph, cephEnv, DIE_WITH_PARENT } from "./daemons.ts";
+import { ceph, DIE_WITH_PARENT } from "./daemons.ts";
+import { startFuse, stopFuse } from "./fuse.ts";
 import { systemPath } from "./install.ts";
-import { alive, ExitedError, logTail, run, stopChild, waitFor } from "./proc.ts";
+import { alive, stopChild, waitFor } from "./proc.ts";
 
 /** A node's namespace and client, as plain data (it travels to test processes in env). */
 export interface CephNodeInfo {
   name: string;
   /** The process that holds the mount namespace; `nsenter -t nsPid -m` enters it. */
   nsPid: number;
-  /** The node's ceph-fuse process: SIGSTOP freezes the mount, SIGCONT thaws it. */
+  /** The node's ceph-fuse at start (a remount replaces it: `CephService.fusePid` is current). */
   fusePid: number;
 }
 
@@ -55,45 +56,13 @@ export async function mountNode(layout: CephLayout, name: string): Promise<Mount
     await holder.exited;
     throw err;
   });
-  const log = openSync(join(layout.dir, "log", `ceph-fuse.${name}.out`), "a");
-  const fuse = Bun.spawn(
-    [
-      "nsenter",
-      "-t",
-      String(holder.pid),
-      "-m",
-      "--",
-      ...DIE_WITH_PARENT,
-      "ceph-fuse",
-      "-f",
-      "-c",
-      layout.conf,
-      "-n",
-      `client.${name}`,
-      layout.mount,
-    ],
-    { env: cephEnv(layout), stdin: "ignore", stdout: log, stderr: log },
-  );
-  const node = { name, nsPid: holder.pid, fusePid: fuse.pid, holder, fuse };
-  try {
-    await waitFor(
-      `ceph-fuse mount of ${name}`,
-      () => {
-        if (fuse.exitCode !== null) {
-          const out = join(layout.dir, "log", `ceph-fuse.${name}.out`);
-          throw new ExitedError(
-            `ceph-fuse for ${name} exited (${fuse.exitCode}):\n${logTail(out)}`,
-          );
-        }
-        return mountedIn(holder.pid, layout.mount) ? true : undefined;
-      },
-      { timeoutMs: 60_000 },
-    );
-  } catch (err) {
-    await unmountNode(layout, node);
+  const site = { conf: layout.conf, dir: layout.dir, mount: layout.mount };
+  const fuse = await startFuse(site, { name, nsPid: holder.pid }).catch(async (err) => {
+    holder.kill("SIGKILL");
+    await holder.exited;
     throw err;
-  }
-  return node;
+  });
+  return { name, nsPid: holder.pid, fusePid: fuse.pid, holder, fuse };
 }
 
 function nsId(pid: string): string {
@@ -104,33 +73,14 @@ function nsId(pid: string): string {
   }
 }
 
-/** True when a ceph-fuse mount sits at `path` in the namespace of `pid`. */
-export function mountedIn(pid: number, path: string): boolean {
-  try {
-    const info = readFileSync(`/proc/${pid}/mountinfo`, "utf8");
-    return info.split("\n").some((line) => {
-      const [pre, post] = line.split(" - ");
-      return pre?.split(" ")[4] === path && (post ?? "").startsWith("fuse.ceph-fuse");
-    });
-  } catch {
-    return false;
-  }
-}
-
 /**
- * Unmounts inside the namespace (fusermount3 -u, else umount -l), then stops ceph-fuse and the
- * holder by pid. A frozen client is thawed first. Idempotent.
+ * Unmounts inside the namespace (fusermount3 -u, else umount -l) and SIGKILLs the node's
+ * ceph-fuse (thawed first; the one running now, which a remount may have replaced), then the
+ * holder. Idempotent.
  */
 export async function unmountNode(layout: CephLayout, node: MountedNode): Promise<void> {
-  if (alive(node.fusePid)) node.fuse.kill("SIGCONT");
-  if (alive(node.nsPid) && mountedIn(node.nsPid, layout.mount)) {
-    const enter = ["nsenter", "-t", String(node.nsPid), "-m", "--"];
-    const env = { PATH: systemPath() };
-    await run([...enter, "fusermount3", "-u", layout.mount], { env, timeoutMs: 10_000 }).catch(() =>
-      run([...enter, "umount", "-l", layout.mount], { env, timeoutMs: 10_000 }).catch(() => {}),
-    );
-  }
-  // ceph-fuse usually exits after the unmount; once it ignored SIGTERM, so SIGKILL follows.
+  if (alive(node.nsPid))
+    await stopFuse({ conf: layout.conf, dir: layout.dir, mount: layout.mount }, node);
   await stopChild(node.fuse, 5000);
   node.holder.kill("SIGKILL");
   await node.holder.exited;
