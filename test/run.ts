@@ -1,11 +1,12 @@
 /**
  * `npm test`: lint and type-check, check the protocol model, start the real services once
- * (s3proxy and Kafka, handed to the tests), run the whole bun test suite against them, stop them,
+ * (s3proxy, Kafka and Ceph, handed to the tests), run the whole bun test suite against them, stop them,
  * and end with the plain line `N passed, N failed`. Exits non-zero on any failure.
  * Nothing it starts outlives it: the services are stopped on success, on failure, and on
  * SIGINT/SIGTERM/SIGHUP (Ctrl-C, a CI timeout), and the running step is stopped with them.
  */
 import type { Subprocess } from "bun";
+import { type CephService, cephTestEnv, SUITE_CEPH_OPTIONS, startCeph } from "./services/ceph.ts";
 import { KAFKA_VERSION, type KafkaService, startKafka } from "./services/kafka.ts";
 import { stopAll } from "./services/owned.ts";
 import { S3PROXY_VERSION, type S3Service, startS3proxy } from "./services/s3proxy.ts";
@@ -83,13 +84,23 @@ const modelFailed =
 let passed = 0;
 let failed = 0;
 try {
-  console.log("\n== services: starting s3proxy and Kafka (KRaft)");
+  console.log("\n== services: starting s3proxy, Kafka (KRaft) and Ceph (mon, mgr, osd, mds, rgw)");
   const servicesStarted = Date.now();
-  const [s3, kafka] = await Promise.all([startS3proxy(), startKafka()]);
+  // A Ceph that cannot start does not stop the run: its tests fail with the reason instead.
+  const [s3, kafka, ceph] = await Promise.all([
+    startS3proxy(),
+    startKafka(),
+    startCeph(SUITE_CEPH_OPTIONS).catch((err: Error) => err),
+  ]);
   console.log(
     `s3proxy ${S3PROXY_VERSION} on ${s3.endpoint}; Kafka ${KAFKA_VERSION} on ${kafka.brokers.join(",")} (broker start ${kafka.startMs} ms; services ready after ${Date.now() - servicesStarted} ms)`,
   );
-  ({ passed, failed } = await runTests(s3, kafka));
+  console.log(
+    ceph instanceof Error
+      ? `Ceph did not start: ${ceph.message}`
+      : `${ceph.version}: RGW on ${ceph.endpoint}, CephFS at ${ceph.mount} for ${ceph.nodes.map((n) => n.name).join(", ")} (cluster start ${ceph.startMs} ms${ceph.installMs ? `, package install ${ceph.installMs} ms` : ""})`,
+  );
+  ({ passed, failed } = await runTests(s3, kafka, ceph));
 } catch (err) {
   console.log(`\n== services or tests could not run: ${(err as Error).message}`);
   failed++;
@@ -102,11 +113,14 @@ console.log(`\nnpm test took ${((Date.now() - started) / 1000).toFixed(1)} s`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed > 0 ? 1 : 0);
 
-async function runTests(s3: S3Service, kafka: KafkaService) {
+async function runTests(s3: S3Service, kafka: KafkaService, ceph: CephService | Error) {
   const args = process.argv.slice(2);
+  const cephEnv: Record<string, string> =
+    ceph instanceof Error ? { TIERMV_TEST_CEPH_ERROR: ceph.message } : cephTestEnv(ceph);
   const result = await step("tests", [process.execPath, "test", "--timeout", "300000", ...args], {
     TIERMV_TEST_S3_ENDPOINT: s3.endpoint,
     TIERMV_TEST_KAFKA_BROKERS: kafka.brokers.join(","),
+    ...cephEnv,
   });
   const passed = Number(/^\s*(\d+) pass$/m.exec(result.output)?.[1] ?? 0);
   let failed = Number(/^\s*(\d+) fail$/m.exec(result.output)?.[1] ?? 0);

@@ -3,6 +3,14 @@
  * passes a running s3proxy through TIERMV_TEST_S3_ENDPOINT; a lone `bun test FILE` starts its own.
  */
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+  attachCeph,
+  type CephInfo,
+  type CephService,
+  CephStartError,
+  SUITE_CEPH_OPTIONS,
+  startCeph,
+} from "./ceph.ts";
 import { startKafka } from "./kafka.ts";
 import { ACCESS_KEY, type S3Service, SECRET_KEY, startS3proxy } from "./s3proxy.ts";
 
@@ -58,4 +66,26 @@ export async function newBucket(endpoint: string): Promise<string> {
   await client.send(new CreateBucketCommand({ Bucket: name }));
   client.destroy();
   return name;
+}
+
+let sharedCeph: Promise<CephService> | null = null;
+
+/**
+ * The Ceph cluster: the harness's (TIERMV_TEST_CEPH; its stop does nothing), or one of our own
+ * for a lone `bun test FILE`, which the caller stops. When the harness could not start Ceph
+ * (TIERMV_TEST_CEPH_ERROR), this rejects with that reason, so every Ceph test fails with it.
+ */
+export function cephService(): Promise<CephService> {
+  const error = process.env.TIERMV_TEST_CEPH_ERROR;
+  if (error) return Promise.reject(new CephStartError(`Ceph did not start for this run: ${error}`));
+  const info = process.env.TIERMV_TEST_CEPH;
+  if (info) return Promise.resolve(attachCeph(JSON.parse(info) as CephInfo));
+  sharedCeph ??= startCeph(SUITE_CEPH_OPTIONS).then((own) => ({
+    ...own,
+    stop: async () => {
+      sharedCeph = null;
+      await own.stop();
+    },
+  }));
+  return sharedCeph;
 }
