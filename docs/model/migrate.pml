@@ -3,38 +3,51 @@
    Concern: epochs (take by create, view after take, decide by create), GC, the holder's upload,
    verify and commit, own-dead-attempt resolution, rollback of journal lines, recover (revoke),
    against crashes at every step, pauses between every check and its action, late store
-   requests and a writer. Paths, renames and identity: rename.pml. Torn journals and replays:
-   journal.pml. GC over more epochs with late re-creations: gc.pml.
+   requests and a writer. Paths, renames and identity: rename.pml. Torn journals, replays and
+   a rollback job running beside migrate: journal.pml. GC over more epochs: gc.pml.
 
-   Bounds: node 1 runs A1 attempts (1..A1), node 2 runs A2 (3..2+A2); A1 = 2, A2 = 2 unless
-   set with -D; so at most A1 + A2 epochs. MAXC crashes with restart (an `unless` escape: at
-   any step); 1 write of the file (normal: size/mtime change; with -DRESTORE it may instead
-   restore mtime: only content and ctime change); MAXF store failures (a PUT rejected, or
-   with SYNC_STORE its reply lost); MAXTO request timeouts (the sender gives up, the request
-   stays queued and lands at any later time: after its sender crashed, was revoked, or moved
-   on); with -DRECOVER one recover run that may revoke a live, paused node; 2 request slots.
+   Bounds: node 1 runs A1 attempts (attempts 1..A1), node 2 runs A2 (attempts 3..2+A2);
+   A1 = A2 = 2 unless set with -D (check.sh uses 2x2, 2x1 or 1x1 per configuration), so at
+   most 4 epochs. MAXC = 1 crash of a node with restart, at any step (every step of a node may
+   be replaced by a crash; the restarted node resumes its task: it views the file, resolves its
+   own dead attempt, rolls back its journal lines, then goes on with its remaining attempts).
+   1 write of the file: a normal write (size/mtime change) or, with -DRESTORE, an mtime-restoring
+   one (only content and ctime change). MAXF = 1 store failure (a PUT rejected, or landed with
+   its reply lost). MAXTO = 1 request whose sender stops waiting (timeout): it stays queued and
+   the store applies it at any later time (after its sender failed, crashed, was revoked, or
+   went on), or never. With -DRECOVER: one `recover --force` run against the node holding the
+   file's epoch, at any time, alive and paused or not.
 
-   Granularity: one step = one syscall or one store request, with the local decision taken on
-   its result folded in (atomic). Every check and the action that depends on it are separate
-   steps. A view (flistxattr, then fgetxattr of e.<max>..., and fstat) is one step: records are
-   created once and only names below max are removed, so a view spread over time decides as
-   an instant view followed by a pause, or meets EEXIST/abandon at the take (README).
-   A late xattr write of a live process is, for every other actor, a pause before the call
-   (the call is synchronous); a dead process has no xattr write in flight (ceph-fuse answers
-   first; until then the process is a zombie, which counts as alive).
-   Checks that the design calls narrowing only (e.<n> still absent before each store write)
-   are left out except under FENCED, where the check is the fence: leaving a check out only
-   adds behaviours.
+   Granularity: one step = one syscall or one store request, with the local decision on its
+   result folded in (atomic). Every check and the action that depends on it are separate steps.
+   Abstractions, each argued in README.md:
+   - a view (flistxattr, then fgetxattr of e.<max>..., and fstat) is one step;
+   - a request whose sender waits for its reply lands at the send (its time in flight is, for
+     everyone else, a pause of the sender before the send); only abandoned requests are queued;
+   - a late xattr write of a live process is, for every other actor, a pause before the call
+     (the call is synchronous); a dead process has no xattr write in flight (ceph-fuse answers
+     first; until then the process is a zombie, which counts as alive);
+   - GC removes all the names it chose in one step (no reader decides on two GC'd names);
+   - the design's narrowing checks (e.<n> still absent before each store write) are left out,
+     except under FENCED, where that check is the fence: leaving a check out only adds
+     behaviours;
+   - ctime is the content version: xattr writes that also change ctime are not modelled (they
+     can only turn a commit into a needless `modified`).
 
    Store configurations:
      (default)        versioned: a PUT adds version <attempt>; deletes name a version.
      -DUNVERSIONED    one object at the key; PUT overwrites, DELETE removes whatever is there.
-     -DSYNC_STORE     a request lands when sent (no late arrival); a PUT's reply may be lost.
-     -DFENCED         (with UNVERSIONED) the fix of section 8: every upload is multipart with its
-                      upload id recorded in the spool before the e.<n> check, cleanup aborts it
-                      (a Complete after an Abort gets 404), and nothing is deleted by key.
-   Design as written (the model follows protocol-v2.md where the model found it wrong):
-     -DDESIGN_RESOLVE_NO_CTIME  own-dead resolution compares size/mtime/ino only (section 7).
+     -DSYNC_STORE     no late arrival: every request lands when sent (a reply may be lost).
+     -DFENCED         (with UNVERSIONED) the fix to section 8: every upload is multipart with its
+                      upload id recorded in the spool before the check "e.<n> absent and n is
+                      max", cleanup aborts the recorded id (a Complete after an Abort gets 404),
+                      and nothing is ever deleted by key.
+   Design as handed over, where the model found it wrong (each is expected to be reported):
+     -DDESIGN_RESOLVE_NO_CTIME   own-dead resolution compares size/mtime/ino only (section 7);
+     -DDESIGN_D1_STRICT          D1 as section 5 states it: one outcome per epoch, ever;
+     -DDESIGN_REPORT_AS_WRITTEN  the holder reports `migrated` as soon as its create succeeds.
+   The fixes modelled by default: resolution compares ctime too; a rollback line whose epoch is
+   absent and below max is done; the fence check includes n == max (FENCED).
    Mutants: -DMUT_* below; check.sh and README.md say what each removes.
 
    Invariants:
@@ -43,9 +56,10 @@
           (the holder's verify, or the resolver's check);
      I2   (assert at the store when a cleanup DELETE lands) it does not delete what the current
           state names;
-     D1   (assert at every e.<n> create) an epoch gets a second outcome only below the current
-          state (a late re-creation of a GC'd name, which never counts); (assert at every GC
-          removal) the current state's epoch and epoch max are never removed;
+     D1   (assert at every e.<n> create) a create that succeeds on an epoch decided before (a
+          late re-creation of a GC'd name) is below the current state or carries no state, so
+          a re-created outcome never counts; (assert at every GC removal) the current state's
+          epoch and epoch max are never removed, so the state that counts never goes back;
      I3'  (assert at every store write of an attempt) the attempt took its epoch legitimately
           (at its create, max was n-1 and epoch n-1 free), and no other legitimately taken
           epoch is undecided (at most one non-revoked holder);
@@ -339,7 +353,7 @@ view:                                             /* view: flistxattr, fgetxattr
 #endif
        rm = fm; rc = fc                           /* the stat the commit records */
      };
-#ifdef FENCED
+#if defined(FENCED) && !defined(MUT_FENCE_NO_CHECK)
      atomic { CP; rec[a] = 1 };                   /* upload id into the spool */
      atomic { CP;                                 /* the fence check: still our live epoch? */
 #ifdef MUT_FENCE_E_ONLY
@@ -352,6 +366,9 @@ view:                                             /* view: flistxattr, fgetxattr
        assert(legit[a] && HOLDERS <= 1);                      /* I3' */
        assert(dec[n] || SNOW == 0 || smeta[SNOW] != rm)       /* ONCE */
      };
+#ifdef MUT_FENCE_NO_CHECK
+     atomic { CP; rec[a] = 1 };                   /* upload id into the spool, no check after */
+#endif
 #ifdef FENCED
      request(COMPL, a, fc, rm, rc, 0, id);        /* content read now */
 #else
@@ -373,7 +390,11 @@ view:                                             /* view: flistxattr, fgetxattr
        o = COMM
      };
 decide_own:
-     atomic { CP; decide(n, o, 1, a, rm, cfc); rm = 0; rc = 0; cfc = 0; o = 0; cc = 0;
+     atomic { CP; decide(n, o, 1, a, rm, cfc);
+#ifdef DESIGN_REPORT_AS_WRITTEN
+              assert(!got || o != COMM || n == SNOW);   /* reported migrated: is it what counts? */
+#endif
+              rm = 0; rc = 0; cfc = 0; o = 0; cc = 0;
               if :: got -> got = 0; goto gc :: else -> goto visited fi };   /* EEXIST: revoked */
 
 modified:
@@ -511,6 +532,7 @@ theend:
 /* a second scheduler starts while the first is alive (a zombie that the single-instance check
    took for dead); the new incarnation judges the old one's attempts dead */
 active proctype zombie_restart() {
+end:
   atomic { crashes < MAXC && !fin[1] -> crashes++; cur_inc[1]++; run node(1, cur_inc[1]) }
 }
 #endif
