@@ -84,7 +84,7 @@ check mutant-judge-alive-dead         migrate.pml violation $U0 -DMUT_JUDGE_ALIV
 check mutant-fence-e-only             migrate.pml violation $UF -DRECOVER -DMAXC=0 -DA2=1 -DMUT_FENCE_E_ONLY
 check mutant-fence-no-check           migrate.pml violation $UF -DRECOVER -DMAXC=0 -DA2=1 -DMUT_FENCE_NO_CHECK
 # a guard that the model shows redundant (subsumed by the max test of the view after take)
-check redundant-state-recheck         migrate.pml holds     $V -DA2=1 -DRESTORE -DMUT_NO_RECHECK
+check redundant-state-recheck         migrate.pml holds     $V -DMAXC=0 -DA2=1 -DRESTORE -DMUT_NO_RECHECK
 
 # --- gc.pml: records and GC over more epochs ------------------------------------------------
 check gc                              gc.pml      holds     -DA1=3 -DA2=2 -DA3=0
