@@ -21,6 +21,15 @@ V=""                              # versioned store (default)
 U0="-DUNVERSIONED -DSYNC_STORE -DMAXTO=0"
 UF="-DUNVERSIONED -DFENCED"
 
+# run a command, writing "<seconds> <peak KiB>" to time.log (GNU time if present)
+timed() {
+  if [ -x /usr/bin/time ]; then
+    /usr/bin/time -f "%e %M" -o time.log "$@"
+  else
+    local t0=$SECONDS rc; "$@"; rc=$?; echo "$(( SECONDS - t0 )) 0" > time.log; return $rc
+  fi
+}
+
 # check <name> <model> <holds|violation> <spin -D flags...>
 check() {
   local name=$1 model=$2 expect=$3; shift 3
@@ -30,7 +39,7 @@ check() {
   mkdir -p "$dir"
   (cd "$dir" && spin -a "$@" "$OLDPWD/$model" > spin.log 2>&1 \
     && gcc $opt -DSAFETY -DMEMLIM=8192 -w -o pan pan.c > gcc.log 2>&1 \
-    && /usr/bin/time -f "%e %M" -o time.log ./pan -m300000 > pan.log 2>&1)
+    && timed ./pan -m300000 > pan.log 2>&1)
   local errors states secs kb got
   errors=$(grep -oE 'errors: [0-9]+' "$dir/pan.log" 2> /dev/null | awk '{print $2}')
   states=$(grep -oE '^ *[0-9.e+]+ states, stored' "$dir/pan.log" 2> /dev/null | awk '{print $1}')
@@ -111,7 +120,7 @@ check_v1() {
   local dir="$work/$name"; mkdir -p "$dir"
   (cd "$dir" && spin -a "$@" "$OLDPWD/protocol.pml" > spin.log 2>&1 \
     && gcc -O2 -DMEMLIM=8192 -DVECTORSZ=2048 -w -o pan pan.c \
-    && /usr/bin/time -f "%e %M" -o time.log ./pan -a -N i1 -m200000 > pan.log 2>&1)
+    && timed ./pan -a -N i1 -m200000 > pan.log 2>&1)
   local errors states secs kb got=violation
   errors=$(grep -oE 'errors: [0-9]+' "$dir/pan.log" | awk '{print $2}')
   states=$(grep -oE '^ *[0-9.e+]+ states, stored' "$dir/pan.log" | awk '{print $1}')
