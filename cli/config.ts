@@ -1,24 +1,84 @@
-/** Loads the config named by --config or TIERMV_CONFIG and validates it. */
-import { readFile } from "node:fs/promises";
+/**
+ * Loads the config named by --config or TIERMV_CONFIG, validates it, and resolves `root` and
+ * `spool` through symlinks once: a root given as a symlink works, and a path written through it
+ * is the same file everywhere (Config.rootAliases keeps the root as written). Refuses a spool
+ * that overlaps the root. Every check is bounded by `migrate.statTimeoutMs`, so a hung mount is
+ * an error (exit 1), never a hung command.
+ */
+import { readFile, realpath, stat } from "node:fs/promises";
+import { basename, dirname } from "node:path";
 import { type Config, parseConfig } from "../jobs/context/config.ts";
-import { ConfigError } from "../jobs/util/errors.ts";
+import { deadline } from "../jobs/util/async.ts";
+import { ConfigError, MountUnavailableError } from "../jobs/util/errors.ts";
+import { isWithin } from "../jobs/util/paths.ts";
 
-export async function loadConfig(args: { config?: string }): Promise<Config> {
-  const file = args.config ?? process.env.TIERMV_CONFIG;
-  if (!file) throw new ConfigError("No config: pass --config FILE or set TIERMV_CONFIG");
+const errno = (err: unknown) => (err as { code?: string }).code ?? (err as Error).message;
+
+async function readDocument(file: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(file, "utf8");
   } catch (err) {
-    throw new ConfigError(
-      `Cannot read config "${file}": ${(err as { code?: string }).code ?? (err as Error).message}`,
-    );
+    throw new ConfigError(`Cannot read config "${file}": ${errno(err)}`);
   }
-  let document: unknown;
   try {
-    document = JSON.parse(text);
+    return JSON.parse(text);
   } catch (err) {
     throw new ConfigError(`Config "${file}" is not valid JSON: ${(err as Error).message}`);
   }
-  return parseConfig(document, `"${file}"`);
+}
+
+async function resolveRoot(root: string): Promise<string> {
+  try {
+    const real = await realpath(root);
+    if (!(await stat(real)).isDirectory())
+      throw new ConfigError(`Source root "${root}" is not a directory`);
+    return real;
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(`Source root "${root}" cannot be used: ${errno(err)}`);
+  }
+}
+
+/** The spool's real path; with `mayBeMissing` (init) a missing spool resolves via its parent. */
+async function resolveSpool(spool: string, mayBeMissing: boolean): Promise<string> {
+  try {
+    return await realpath(spool);
+  } catch (err) {
+    if (errno(err) !== "ENOENT" || !mayBeMissing) return spool; // checkSpool says why
+    try {
+      return `${await realpath(dirname(spool))}/${basename(spool)}`.replace(/^\/\//, "/");
+    } catch {
+      return spool; // initSpool says why
+    }
+  }
+}
+
+export interface LoadOptions {
+  /** `init` only: the spool may not exist yet. */
+  spoolMayBeMissing?: boolean;
+}
+
+export async function loadConfig(
+  args: { config?: string },
+  options: LoadOptions = {},
+): Promise<Config> {
+  const file = args.config ?? process.env.TIERMV_CONFIG;
+  if (!file) throw new ConfigError("No config: pass --config FILE or set TIERMV_CONFIG");
+  const config = parseConfig(await readDocument(file), `"${file}"`);
+  const timeoutMs = config.migrate.statTimeoutMs;
+  const [root, spool] = await deadline(
+    Promise.all([
+      resolveRoot(config.root),
+      resolveSpool(config.spool, options.spoolMayBeMissing === true),
+    ]),
+    timeoutMs,
+    { onTimeout: () => new MountUnavailableError(config.root, timeoutMs) },
+  );
+  if (isWithin(root, spool) || isWithin(spool, root))
+    throw new ConfigError(
+      `Invalid config "${file}": the spool "${config.spool}" and the source root "${config.root}" overlap; the spool must live outside the root`,
+    );
+  const rootAliases = root === config.root ? undefined : [config.root];
+  return { ...config, root, spool, ...(rootAliases ? { rootAliases } : {}) };
 }

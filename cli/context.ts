@@ -1,25 +1,40 @@
-/** Builds a job context for a command and turns known errors into one line and an exit code. */
+/**
+ * Builds a job context for a command: the config (validated, root and spool resolved), the spool
+ * checked for its marker (`tiermv init`), a runtime and a signal that SIGINT/SIGTERM abort.
+ * Errors propagate to cli/run_cli.ts, the one place that turns them into a line and an exit code.
+ */
 import { consola } from "consola";
-import { assertKnownNode } from "../jobs/context/config.ts";
+import { assertKnownNode, type Config } from "../jobs/context/config.ts";
 import { AlreadyRunningError, acquireInstanceLock } from "../jobs/context/instance_lock.ts";
 import { closeTargets, createJobContext, type JobContext } from "../jobs/context/job_context.ts";
-import { describeError, exitCodeOf, isKnownError } from "../jobs/util/errors.ts";
+import { checkSpool } from "../jobs/spool/marker.ts";
+import { deadline } from "../jobs/util/async.ts";
+import { MountUnavailableError } from "../jobs/util/errors.ts";
 import { createRuntime } from "../runtime/bun.ts";
 import { loadConfig } from "./config.ts";
 import { configureLogging } from "./logging.ts";
 
+export interface CommonArgs {
+  config?: string;
+  quiet?: boolean;
+  verbose?: boolean;
+}
+
 /** Runs `fn` with a context; every target is closed afterwards. */
 export async function withContext<T>(
-  args: { config?: string; quiet?: boolean; verbose?: boolean },
+  args: CommonArgs,
   fn: (ctx: JobContext) => Promise<T>,
 ): Promise<T> {
   configureLogging(args);
   const config = await loadConfig(args);
+  const rt = createRuntime();
+  await spoolReady(rt, config, args.config ?? process.env.TIERMV_CONFIG);
   const controller = new AbortController();
-  const onSignal = () => controller.abort();
+  // The signal's name is the abort reason, so a command can say why it stopped.
+  const onSignal = (signal: NodeJS.Signals) => controller.abort(signal);
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
-  const ctx = createJobContext(createRuntime(), config, consola, controller.signal);
+  const ctx = createJobContext(rt, config, consola, controller.signal);
   try {
     return await fn(ctx);
   } finally {
@@ -29,32 +44,24 @@ export async function withContext<T>(
   }
 }
 
-/** The one place that turns errors into exit codes: 2 for usage/config, 1 for failures. */
-export async function guard(fn: () => Promise<void>): Promise<void> {
-  try {
-    await fn();
-  } catch (err) {
-    consola.error(describeError(err));
-    // A bug, not an operator's problem: the stack only for --verbose, never in their face.
-    if (!isKnownError(err)) consola.debug(err);
-    process.exit(exitCodeOf(err));
-  }
-}
-
-/** A command's body: guarded (errors become one line and an exit code), with a context. */
-export function runWithContext(
-  args: { config?: string; quiet?: boolean; verbose?: boolean },
-  fn: (ctx: JobContext) => Promise<void>,
+/** The spool's marker check, bounded like every other look at the shared mount. */
+async function spoolReady(
+  rt: ReturnType<typeof createRuntime>,
+  config: Config,
+  file: string | undefined,
 ): Promise<void> {
-  return guard(() => withContext(args, fn));
+  const ms = config.migrate.statTimeoutMs;
+  await deadline(checkSpool(rt, config.spool, file), ms, {
+    onTimeout: () => new MountUnavailableError(config.spool, ms),
+  });
 }
 
-/** runWithContext for a command that acts for one node, which the config must name. */
-export function runForNode(
-  args: { config?: string; quiet?: boolean; verbose?: boolean; node: string },
+/** withContext for a command that acts for one node, which the config must name. */
+export function withNodeContext(
+  args: CommonArgs & { node: string },
   fn: (ctx: JobContext, node: string) => Promise<void>,
 ): Promise<void> {
-  return runWithContext(args, async (ctx) => {
+  return withContext(args, async (ctx) => {
     assertKnownNode(ctx.config, args.node);
     await fn(ctx, args.node);
   });

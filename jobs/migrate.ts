@@ -19,6 +19,7 @@ import { publishRetryTask } from "./spool/retry_task.ts";
 import { readTaskEntries, readTaskHeader, type TaskHeader } from "./spool/task_file.ts";
 import { crashPoint } from "./util/crash_points.ts";
 import { TaskFormatError } from "./util/errors.ts";
+import { underResolvedRoot } from "./util/paths.ts";
 import { forEachLimit } from "./util/pool.ts";
 
 export interface TaskSummary {
@@ -97,7 +98,9 @@ export async function migrateTask(
             entry.line,
             started,
           );
-        return record(await migrateFile(job, entry.path), entry.line, started);
+        // Tasks written before the root was resolved name it as configured (a symlink).
+        const path = underResolvedRoot(ctx.config, entry.path);
+        return record(await migrateFile(job, path), entry.line, started);
       },
     );
   } catch (err) {

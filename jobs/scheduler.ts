@@ -23,6 +23,8 @@ export interface SchedulerOptions {
 export interface SchedulerSummary {
   ticks: number;
   requests: number;
+  /** Requests that dispatch rejected (moved to inbox/bad/ with a reason). */
+  rejectedRequests: number;
   counts: OutcomeCounts;
   moves: Move[];
   nodes: TickSummary[];
@@ -36,6 +38,7 @@ export async function runScheduler(
   const summary: SchedulerSummary = {
     ticks: 0,
     requests: 0,
+    rejectedRequests: 0,
     counts: emptyCounts(),
     moves: [],
     nodes: [],
@@ -44,7 +47,11 @@ export async function runScheduler(
   let lastRebalance = 0;
   for (;;) {
     summary.ticks++;
-    if (options.dispatch) summary.requests += (await dispatchInbox(ctx)).length;
+    if (options.dispatch) {
+      const dispatched = await dispatchInbox(ctx);
+      summary.requests += dispatched.length;
+      summary.rejectedRequests += dispatched.filter((r) => r.status === "rejected").length;
+    }
     const ticks: TickSummary[] = [];
     for (const node of options.nodes) {
       if (ctx.signal?.aborted) break;

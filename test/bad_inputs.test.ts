@@ -80,7 +80,7 @@ for (const c of cases.filter((x) => x.category === "config")) {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(c.expect ?? "");
     expect(result.stderr).toContain("bad-config.json");
-    expect(readdirSync(b.spool)).toEqual([]);
+    expect(readdirSync(b.spool)).toEqual(["tiermv-spool.json"]); // nothing but init's marker
   });
 }
 
@@ -103,7 +103,7 @@ for (const c of cases.filter((x) => x.category === "task")) {
       `${JSON.stringify(good)}\n${JSON.stringify({ path: `${b.src}/good.txt` })}\n`,
     );
     const result = await cli(["run", "--node", "a", "--json"], b.env);
-    expect(result.code).toBe(0);
+    expect(result.code).toBe(1); // a bad task or rejected entries need an operator
     const node = join(b.spool, "nodes/a");
     expect(existsSync(join(node, c.where ?? "", "t0-bad.task"))).toBe(true);
     if (c.where === "bad")
@@ -128,7 +128,7 @@ for (const c of cases.filter((x) => x.category === "request")) {
       `${JSON.stringify(header)}\n${JSON.stringify({ path: `${b.src}/good.txt` })}\n`,
     );
     const result = await cli(["dispatch", "--once"], b.env);
-    expect(result.code).toBe(0);
+    expect(result.code).toBe(1); // the rejected request needs an operator
     expect(readFileSync(join(inbox, "bad/bad-one.jsonl.why"), "utf8")).toContain(c.expect ?? "");
     expect(existsSync(join(inbox, "good-one.jsonl"))).toBe(false);
     const tasks = ["a", "b", "c"].flatMap((n) => {
@@ -147,7 +147,7 @@ for (const c of cases.filter((x) => x.category === "xattr")) {
     await rt.xattr.set(target, c.attr ?? "", new Uint8Array(payload), "create");
     await cli(["submit", "--node", "a", target, `${b.src}/good.txt`], b.env);
     const result = await cli(["run", "--node", "a", "--json"], b.env);
-    expect(result.code).toBe(0);
+    expect(result.code).toBe(1); // the rejected file needs an operator
     const summary = lastJsonLine(result.stdout);
     expect(summary.counts.migrated).toBe(1);
     expect(result.stderr).toContain(c.expect ?? "");

@@ -5,6 +5,7 @@ import { dirname, join } from "node:path";
 import type { Subprocess } from "bun";
 import { type Config, parseConfig } from "../jobs/context/config.ts";
 import { createJobContext, type JobContext, silentLog } from "../jobs/context/job_context.ts";
+import { SPOOL_MARKER, SPOOL_MARKER_VERSION } from "../jobs/spool/marker.ts";
 import { createRuntime } from "../runtime/bun.ts";
 import { s3Env } from "./services/shared.ts";
 
@@ -22,6 +23,16 @@ export function cleanUpSandboxes(): void {
 }
 // Outside `bun test` (the chaos script) nothing else would: clean up when the process exits.
 process.once("exit", cleanUpSandboxes);
+
+/**
+ * Marks `spool` as initialised, as `tiermv init` does (creating it if needed): every command
+ * refuses a spool without the marker.
+ */
+export function initSpoolDir(spool: string, nodes: string[]): void {
+  mkdirSync(spool, { recursive: true });
+  const marker = { v: SPOOL_MARKER_VERSION, createdAt: new Date().toISOString(), nodes };
+  writeFileSync(join(spool, SPOOL_MARKER), `${JSON.stringify(marker)}\n`);
+}
 
 export interface Sandbox {
   dir: string;
@@ -75,6 +86,7 @@ export function sandbox(options: {
       document = { ...document, ...patch };
       writeFileSync(configPath, JSON.stringify(document, null, 2));
       box.config = parseConfig(document, configPath);
+      initSpoolDir(box.config.spool, box.config.nodes);
       return box.config;
     },
   };

@@ -1,8 +1,14 @@
 import { defineCommand } from "citty";
 import { consola } from "consola";
 import { dispatchInbox } from "../../jobs/dispatch.ts";
-import { configArgs, onceNoOp } from "../args.ts";
-import { runWithContext } from "../context.ts";
+import { CONFIG_ENV, configArgs, onceNoOp } from "../args.ts";
+import { withContext } from "../context.ts";
+import type { CommandHelp } from "../help.ts";
+
+export const help: CommandHelp = {
+  examples: ["tiermv dispatch", "tiermv dispatch --once   # the same, as older cron lines say"],
+  env: CONFIG_ENV,
+};
 
 export default defineCommand({
   meta: {
@@ -14,12 +20,14 @@ export default defineCommand({
     ...onceNoOp,
   },
   run: ({ args }) =>
-    runWithContext(args, async (ctx) => {
+    withContext(args, async (ctx) => {
       const results = await dispatchInbox(ctx);
       for (const r of results) {
-        if (r.status === "rejected") consola.warn(`Request ${r.id} rejected: ${r.reason}`);
+        if (r.status === "rejected") consola.error(`Request ${r.id} rejected: ${r.reason}`);
         else consola.success(`Request ${r.id}: ${r.files} files in ${r.tasks.length} tasks`);
       }
       if (results.length === 0) consola.info("Inbox empty");
+      // A rejected request needs an operator (its reason is in inbox/bad/<id>.jsonl.why).
+      if (results.some((r) => r.status === "rejected")) process.exitCode = 1;
     }),
 });

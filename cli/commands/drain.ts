@@ -1,8 +1,9 @@
 import { defineCommand } from "citty";
 import { consola } from "consola";
 import { nodeDirs } from "../../jobs/spool/layout.ts";
-import { configArgs } from "../args.ts";
-import { runForNode } from "../context.ts";
+import { CONFIG_ENV, configArgs, nodeArg } from "../args.ts";
+import { withNodeContext } from "../context.ts";
+import type { CommandHelp } from "../help.ts";
 
 function drainCommand(on: boolean) {
   return defineCommand({
@@ -12,9 +13,9 @@ function drainCommand(on: boolean) {
         ? "Stop a node taking new tasks (running ones finish; --watch exits when idle)"
         : "Let a drained node take tasks again",
     },
-    args: { ...configArgs, node: { type: "string", required: true, description: "Node name" } },
+    args: { ...configArgs, ...nodeArg },
     run: ({ args }) =>
-      runForNode(args, async (ctx, node) => {
+      withNodeContext(args, async (ctx, node) => {
         const dirs = nodeDirs(ctx.config.spool, node);
         await ctx.rt.fs.mkdirp(dirs.root);
         if (on) await ctx.rt.fs.writeDurable(dirs.drain, `${new Date().toISOString()}\n`);
@@ -26,3 +27,11 @@ function drainCommand(on: boolean) {
 
 export const drain = drainCommand(true);
 export const undrain = drainCommand(false);
+export const drainHelp: CommandHelp = {
+  examples: ["tiermv drain --node node-a    # then wait for `tiermv status` to show running 0"],
+  env: CONFIG_ENV,
+};
+export const undrainHelp: CommandHelp = {
+  examples: ["tiermv undrain --node node-a"],
+  env: CONFIG_ENV,
+};

@@ -2,8 +2,17 @@ import { defineCommand } from "citty";
 import { listSegments } from "../../jobs/events/outbox.ts";
 import { nodeDirs } from "../../jobs/spool/layout.ts";
 import { delay } from "../../jobs/util/async.ts";
-import { configArgs, nodeArg } from "../args.ts";
-import { runForNode } from "../context.ts";
+import { CONFIG_ENV, configArgs, nodeArg } from "../args.ts";
+import { withNodeContext } from "../context.ts";
+import type { CommandHelp } from "../help.ts";
+
+export const help: CommandHelp = {
+  examples: [
+    "tiermv events --node node-a | jq -c 'select(.outcome == \"failed\")'",
+    "tiermv events --node node-a --follow",
+  ],
+  env: CONFIG_ENV,
+};
 
 export default defineCommand({
   meta: {
@@ -16,7 +25,7 @@ export default defineCommand({
     follow: { type: "boolean", default: false, description: "Keep printing new events" },
   },
   run: ({ args }) =>
-    runForNode(args, async (ctx, node) => {
+    withNodeContext(args, async (ctx, node) => {
       const dirs = nodeDirs(ctx.config.spool, node);
       const printed = new Map<string, number>();
       for (;;) {

@@ -2,8 +2,17 @@ import { defineCommand } from "citty";
 import { consola } from "consola";
 import { recoverNode } from "../../jobs/recover.ts";
 import { UsageError } from "../../jobs/util/errors.ts";
-import { configArgs } from "../args.ts";
-import { runForNode, withNodeLock } from "../context.ts";
+import { configArgs, NODE_S3_ENV } from "../args.ts";
+import { withNodeContext, withNodeLock } from "../context.ts";
+import type { CommandHelp } from "../help.ts";
+
+export const help: CommandHelp = {
+  examples: [
+    "tiermv recover --node node-c            # asks; Enter means no",
+    "tiermv recover --node node-c --yes      # node-c is powered off for good",
+  ],
+  env: NODE_S3_ENV,
+};
 
 export default defineCommand({
   meta: {
@@ -13,7 +22,12 @@ export default defineCommand({
   },
   args: {
     ...configArgs,
-    node: { type: "string", required: true, description: "The node that is gone (must be down)" },
+    node: {
+      type: "string",
+      required: true,
+      valueHint: "NODE",
+      description: "The node that is gone (must be down)",
+    },
     yes: { type: "boolean", default: false, description: "Do not ask for confirmation" },
     force: {
       type: "boolean",
@@ -23,24 +37,29 @@ export default defineCommand({
     "stale-after": {
       type: "string",
       default: "60",
-      description: "Heartbeat age (s) that counts as dead",
+      valueHint: "SECONDS",
+      description: "Heartbeat age that counts as dead",
     },
   },
   run: ({ args }) =>
-    runForNode(args, async (ctx, node) => {
+    withNodeContext(args, async (ctx, node) => {
+      const staleAfter = Number(args["stale-after"]);
+      if (!Number.isFinite(staleAfter) || staleAfter < 0)
+        throw new UsageError(
+          `--stale-after must be a number of seconds, got "${args["stale-after"]}"`,
+        );
       if (!args.yes) {
         if (!process.stdin.isTTY)
           throw new UsageError("recover changes shared state: pass --yes to confirm");
         const ok = await consola.prompt(`Node "${node}" is powered off and will not come back?`, {
           type: "confirm",
+          initial: false,
+          cancel: "default",
         });
         if (ok !== true) throw new UsageError("Not confirmed: nothing done");
       }
       const s = await withNodeLock(ctx, node, () =>
-        recoverNode(ctx, node, {
-          force: args.force,
-          staleAfterMs: Number(args["stale-after"]) * 1000,
-        }),
+        recoverNode(ctx, node, { force: args.force, staleAfterMs: staleAfter * 1000 }),
       );
       if (!s) return;
       consola.success(

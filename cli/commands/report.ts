@@ -1,8 +1,14 @@
 import { defineCommand } from "citty";
 import { consola } from "consola";
 import { reportNode } from "../../jobs/report.ts";
-import { nodeOnceArgs } from "../args.ts";
-import { runForNode } from "../context.ts";
+import { CONFIG_ENV, nodeOnceArgs } from "../args.ts";
+import { withNodeContext } from "../context.ts";
+import type { CommandHelp } from "../help.ts";
+
+export const help: CommandHelp = {
+  examples: ["tiermv report --node node-a"],
+  env: CONFIG_ENV,
+};
 
 export default defineCommand({
   meta: {
@@ -11,7 +17,7 @@ export default defineCommand({
   },
   args: nodeOnceArgs,
   run: ({ args }) =>
-    runForNode(args, async (ctx, node) => {
+    withNodeContext(args, async (ctx, node) => {
       if (!ctx.config.kafka) {
         consola.info("No kafka configured: the outbox is the report (see `tiermv events`)");
         return;

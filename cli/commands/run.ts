@@ -3,19 +3,40 @@ import { consola } from "consola";
 import { assertKnownNode } from "../../jobs/context/config.ts";
 import type { JobContext } from "../../jobs/context/job_context.ts";
 import type { TickSummary } from "../../jobs/run_node.ts";
-import { runScheduler } from "../../jobs/scheduler.ts";
+import { runScheduler, type SchedulerSummary } from "../../jobs/scheduler.ts";
 import { nodeDirs } from "../../jobs/spool/layout.ts";
 import { listTasks } from "../../jobs/spool/queues.ts";
 import { UsageError } from "../../jobs/util/errors.ts";
-import { configArgs, jsonArg } from "../args.ts";
-import { guard, withContext, withNodeLocks } from "../context.ts";
+import { configArgs, jsonArg, NODE_S3_ENV } from "../args.ts";
+import { withContext, withNodeLocks } from "../context.ts";
+import { operatorReasons, tickDidSomething } from "../exit_codes.ts";
+import type { CommandHelp } from "../help.ts";
 import { startProgress } from "../progress.ts";
+
+export const help: CommandHelp = {
+  usage: ["[OPTIONS] --node NODE [--once | --watch]", "[OPTIONS] --all [--once | --watch]"],
+  examples: [
+    "tiermv run --node node-a --once          # cron: one tick; exit 1 if anything needs you",
+    "tiermv run --node node-a --watch         # systemd: tick every schedule.tickMs",
+    "tiermv run --all --once --json           # one host: dispatch and drain every node",
+  ],
+  env: NODE_S3_ENV,
+};
 
 function describe(s: TickSummary): string {
   const c = s.counts;
   const mib = (c.bytes / 1048576).toFixed(1);
   const rolled = s.rollback.reduce((n, r) => n + r.processed, 0);
   return `node ${s.node}: ${s.tasks.length} tasks, ${c.migrated} migrated (${mib} MiB), ${c.skipped} skipped, ${c.busy} busy, ${c.failed} failed, ${c.modified} modified, ${c.vanished} vanished, ${c.rejected + c.config} rejected, ${rolled} rolled back${s.draining ? " (draining)" : ""}`;
+}
+
+/** One line per node tick, at the level its outcome deserves. */
+function logTick(t: TickSummary): string[] {
+  const reasons = operatorReasons(t);
+  if (reasons.length > 0) consola.error(`${describe(t)}; needs an operator: ${reasons.join(", ")}`);
+  else if (t.counts.busy + t.counts.modified > 0) consola.warn(describe(t));
+  else consola.success(describe(t));
+  return reasons;
 }
 
 /** Entries in the nodes' pending and running tasks: the progress line's total (retries excluded). */
@@ -34,6 +55,14 @@ async function queuedFiles(ctx: JobContext, nodes: string[]): Promise<number> {
   return total;
 }
 
+/** Why the run needs an operator (exit 1): every node's reasons and rejected requests. */
+function runReasons(summary: SchedulerSummary): string[] {
+  const reasons = summary.nodes.flatMap((t) => operatorReasons(t).map((r) => `${t.node}: ${r}`));
+  if (summary.rejectedRequests > 0)
+    reasons.push(`${summary.rejectedRequests} requests rejected (inbox/bad/)`);
+  return reasons;
+}
+
 export default defineCommand({
   meta: {
     name: "run",
@@ -41,7 +70,7 @@ export default defineCommand({
   },
   args: {
     ...configArgs,
-    node: { type: "string", description: "Node name, as in the config" },
+    node: { type: "string", valueHint: "NODE", description: "Node name, as in the config" },
     all: {
       type: "boolean",
       default: false,
@@ -55,7 +84,7 @@ export default defineCommand({
     watch: {
       type: "boolean",
       default: false,
-      description: "Tick every schedule.tickMs until stopped or drained",
+      description: "Tick every schedule.tickMs until stopped (SIGTERM, SIGINT) or drained",
     },
     rebalance: {
       type: "boolean",
@@ -64,47 +93,70 @@ export default defineCommand({
     },
     ...jsonArg("Print the summary as JSON"),
   },
-  run: ({ args }) =>
-    guard(async () => {
-      if (args.all === (args.node !== undefined))
-        throw new UsageError("Give exactly one of --node N or --all");
-      if (args.once && args.watch) throw new UsageError("Give --once or --watch, not both");
-      await withContext(args, async (ctx) => {
-        const nodes = args.all ? ctx.config.nodes : [args.node ?? ""];
-        for (const node of nodes) assertKnownNode(ctx.config, node);
-        await withNodeLocks(ctx, nodes, async (mine) => {
-          const showProgress = process.stderr.isTTY && !args.json && !args.quiet && !args.watch;
-          const progress = showProgress ? startProgress(await queuedFiles(ctx, mine)) : null;
-          if (progress) ctx.onOutcome = progress.onOutcome;
-          const summary = await runScheduler(ctx, {
-            nodes: mine,
-            watch: args.watch,
-            dispatch: args.all,
-            rebalance: args.rebalance,
-            onTick:
-              args.watch && !args.json
-                ? (ticks) => {
-                    for (const t of ticks) consola.info(describe(t));
-                  }
-                : undefined,
-          });
-          progress?.stop();
-          if (args.json) {
-            const [only] = summary.nodes;
-            console.log(
-              JSON.stringify(
-                args.node && only
-                  ? { ...only, requests: summary.requests, moves: summary.moves }
-                  : summary,
-              ),
-            );
-          } else {
-            if (!args.watch) for (const t of summary.nodes) consola.success(describe(t));
-            if (summary.requests) consola.info(`${summary.requests} requests dispatched`);
-            if (summary.moves.length) consola.info(`${summary.moves.length} tasks rebalanced`);
-          }
-          if (summary.nodes.some((t) => t.skipped)) process.exitCode = 1;
+  async run({ args }) {
+    if (args.all === (args.node !== undefined))
+      throw new UsageError("Give exactly one of --node NODE or --all");
+    if (args.once && args.watch) throw new UsageError("Give --once or --watch, not both");
+    await withContext(args, async (ctx) => {
+      const nodes = args.all ? ctx.config.nodes : [args.node ?? ""];
+      for (const node of nodes) assertKnownNode(ctx.config, node);
+      await withNodeLocks(ctx, nodes, async (mine) => {
+        const showProgress = process.stderr.isTTY && !args.json && !args.quiet && !args.watch;
+        const progress = showProgress ? startProgress(await queuedFiles(ctx, mine)) : null;
+        if (progress) ctx.onOutcome = progress.onOutcome;
+        if (args.watch)
+          consola.info(
+            `Watching node ${mine.join(", ")} (tick every ${ctx.config.schedule.tickMs} ms)`,
+          );
+        const summary = await runScheduler(ctx, {
+          nodes: mine,
+          watch: args.watch,
+          dispatch: args.all,
+          rebalance: args.rebalance,
+          // An idle tick is quiet: only ticks that did something get a line.
+          onTick:
+            args.watch && !args.json
+              ? (ticks) => {
+                  for (const t of ticks) if (tickDidSomething(t)) logTick(t);
+                }
+              : undefined,
         });
+        progress?.stop();
+        const reasons = runReasons(summary);
+        if (args.json) {
+          const [only] = summary.nodes;
+          const base =
+            args.node && only
+              ? {
+                  ...only,
+                  requests: summary.requests,
+                  rejectedRequests: summary.rejectedRequests,
+                  moves: summary.moves,
+                }
+              : summary;
+          console.log(JSON.stringify({ ...base, needsOperator: reasons }));
+        } else if (!args.watch) {
+          for (const t of summary.nodes) logTick(t);
+          if (summary.requests) consola.info(`${summary.requests} requests dispatched`);
+          if (summary.rejectedRequests)
+            consola.error(`${summary.rejectedRequests} requests rejected (see inbox/bad/)`);
+          if (summary.moves.length) consola.info(`${summary.moves.length} tasks rebalanced`);
+        }
+        if (args.watch) {
+          const why =
+            summary.stoppedBecause === "signal"
+              ? `stopped by ${String(ctx.signal?.reason ?? "a signal")}`
+              : summary.stoppedBecause === "drained"
+                ? "every node it runs is draining and idle"
+                : summary.stoppedBecause;
+          consola.info(
+            `Watch of node ${mine.join(", ")} ends: ${why} (after ${summary.ticks} ticks)`,
+          );
+          // A watch's failures were logged as they happened; its own stop is clean (exit 0).
+          return;
+        }
+        if (reasons.length > 0) process.exitCode = 1;
       });
-    }),
+    });
+  },
 });

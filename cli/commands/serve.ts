@@ -5,8 +5,31 @@ import { createStatusApp } from "../../jobs/http/app.ts";
 import { submitRequest } from "../../jobs/submit.ts";
 import { UsageError } from "../../jobs/util/errors.ts";
 import { serveHttp } from "../../runtime/bun.ts";
-import { configArgs } from "../args.ts";
-import { guard, withContext } from "../context.ts";
+import { configArgs, S3_ENV } from "../args.ts";
+import { withContext } from "../context.ts";
+import type { CommandHelp } from "../help.ts";
+
+export const help: CommandHelp = {
+  examples: [
+    "tiermv serve                                             # 127.0.0.1:8787, no token",
+    "tiermv serve --listen 0.0.0.0:8787 --token-file /etc/tiermv/token",
+    "curl -s localhost:8787/status | jq .",
+  ],
+  env: S3_ENV,
+};
+
+async function readToken(file: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    const why = (err as { code?: string }).code ?? (err as Error).message;
+    throw new UsageError(`Cannot read --token-file "${file}": ${why}`);
+  }
+  const token = text.trim();
+  if (!token) throw new UsageError(`Token file "${file}" is empty`);
+  return token;
+}
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
 
@@ -29,42 +52,46 @@ export default defineCommand({
     listen: {
       type: "string",
       default: "127.0.0.1:8787",
+      valueHint: "HOST:PORT",
       description: "HOST:PORT (port 0: any free port)",
     },
     "token-file": {
       type: "string",
+      valueHint: "FILE",
       description: "File with the bearer token (required off loopback)",
     },
     "max-body": {
       type: "string",
       default: "1048576",
+      valueHint: "BYTES",
       description: "Largest request body in bytes",
     },
   },
-  run: ({ args }) =>
-    guard(async () => {
-      const { hostname, port } = parseListen(args.listen);
-      const tokenFile = args["token-file"];
-      if (!LOOPBACK.test(hostname) && !tokenFile) {
-        throw new UsageError(
-          `Refusing to listen on ${hostname} without --token-file: only loopback is open without a token`,
-        );
-      }
-      const token = tokenFile ? (await readFile(tokenFile, "utf8")).trim() : null;
-      if (tokenFile && !token) throw new UsageError(`Token file "${tokenFile}" is empty`);
-      await withContext(args, async (ctx) => {
-        const app = createStatusApp(ctx, {
-          token,
-          maxBodyBytes: Number(args["max-body"]),
-          submit: (request) => submitRequest(ctx, request),
-        });
-        const server = serveHttp(app.fetch, { hostname, port });
-        console.log(
-          `tiermv serve listening on http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${server.port}`,
-        );
-        // serve also finishes requests that reached the inbox without being dispatched.
-        await dispatchInboxUntilStopped(ctx);
-        await server.stop();
+  async run({ args }) {
+    const { hostname, port } = parseListen(args.listen);
+    const maxBodyBytes = Number(args["max-body"]);
+    if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1)
+      throw new UsageError(`--max-body must be a number of bytes, got "${args["max-body"]}"`);
+    const tokenFile = args["token-file"];
+    if (!LOOPBACK.test(hostname) && !tokenFile) {
+      throw new UsageError(
+        `Refusing to listen on ${hostname} without --token-file: only loopback is open without a token`,
+      );
+    }
+    const token = tokenFile ? await readToken(tokenFile) : null;
+    await withContext(args, async (ctx) => {
+      const app = createStatusApp(ctx, {
+        token,
+        maxBodyBytes,
+        submit: (request) => submitRequest(ctx, request),
       });
-    }),
+      const server = serveHttp(app.fetch, { hostname, port });
+      console.log(
+        `tiermv serve listening on http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${server.port}`,
+      );
+      // serve also finishes requests that reached the inbox without being dispatched.
+      await dispatchInboxUntilStopped(ctx);
+      await server.stop();
+    });
+  },
 });

@@ -1,7 +1,16 @@
 import { defineCommand } from "citty";
 import { clusterStatus, type NodeStatus } from "../../jobs/spool/node_status.ts";
-import { configArgs, jsonArg } from "../args.ts";
-import { runWithContext } from "../context.ts";
+import { CONFIG_ENV, configArgs, jsonArg } from "../args.ts";
+import { withContext } from "../context.ts";
+import type { CommandHelp } from "../help.ts";
+
+export const help: CommandHelp = {
+  examples: [
+    "tiermv status",
+    "tiermv status --json | jq '.[] | {node, pending, failed, failedTasks}'",
+  ],
+  env: CONFIG_ENV,
+};
 
 function age(ms: number | null): string {
   if (ms === null) return "never";
@@ -52,11 +61,12 @@ export default defineCommand({
     ...jsonArg("JSON instead of a table"),
   },
   run: ({ args }) =>
-    runWithContext(args, async (ctx) => {
+    withContext(args, async (ctx) => {
       const rows = await clusterStatus(ctx);
-      console.log(args.json ? JSON.stringify(rows) : table(rows));
-      if (!args.json)
-        for (const r of rows)
-          if (r.lastReportError) console.log(`${r.node}: last report failed: ${r.lastReportError}`);
+      if (args.json) return console.log(JSON.stringify(rows));
+      console.log(table(rows));
+      for (const r of rows) {
+        if (r.lastReportError) console.log(`${r.node}: last report failed: ${r.lastReportError}`);
+      }
     }),
 });

@@ -1,4 +1,5 @@
 import { createReadStream } from "node:fs";
+import { open } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { defineCommand } from "citty";
 import { consola } from "consola";
@@ -6,8 +7,31 @@ import { validateSubmitPaths } from "../../jobs/plan/walk.ts";
 import { STRATEGIES, type Strategy } from "../../jobs/spool/request_file.ts";
 import { submitRequest } from "../../jobs/submit.ts";
 import { UsageError } from "../../jobs/util/errors.ts";
-import { configArgs, jsonArg, pathsArg } from "../args.ts";
-import { guard, withContext } from "../context.ts";
+import { CONFIG_ENV, configArgs, jsonArg, pathsArg } from "../args.ts";
+import { withContext } from "../context.ts";
+import type { CommandHelp } from "../help.ts";
+import { canonicalArgs } from "../paths.ts";
+
+export const help: CommandHelp = {
+  usage: ["[OPTIONS] PATH...", "[OPTIONS] --from FILE"],
+  examples: [
+    "tiermv submit /mnt/ceph/data/projects/old",
+    "tiermv submit --strategy hash-dir --request-id batch-2026-11-25 /mnt/ceph/data/old",
+    "find /mnt/ceph/data/logs -type f -mtime +365 | tiermv submit --from -",
+  ],
+  env: CONFIG_ENV,
+};
+
+/** Opens --from at once, so a missing file is a usage error before anything is written. */
+async function checkReadable(source: string): Promise<void> {
+  if (source === "-") return;
+  try {
+    await (await open(source, "r")).close();
+  } catch (err) {
+    const why = (err as { code?: string }).code ?? (err as Error).message;
+    throw new UsageError(`Cannot read --from "${source}": ${why}`);
+  }
+}
 
 /** Streams one path per line from a file or stdin ("-"), skipping blank lines. */
 async function* linesOf(source: string): AsyncGenerator<string> {
@@ -26,53 +50,65 @@ export default defineCommand({
     ...configArgs,
     node: {
       type: "string",
+      valueHint: "NODE",
       description: "Pin the whole request to this node (bypasses the strategy)",
     },
-    strategy: { type: "string", description: "hash (default), hash-dir or round-robin" },
+    strategy: {
+      type: "enum",
+      options: [...STRATEGIES],
+      valueHint: "hash|hash-dir|round-robin",
+      description: "Placement of files on nodes; default: dispatch.strategy (hash)",
+    },
     "request-id": {
       type: "string",
-      description: "Idempotency key; default: a hash of the request",
+      valueHint: "ID",
+      description:
+        "Idempotency key: the same ID with the same request is answered, not redone; with another request it is refused. Default: a new request every time",
     },
-    from: { type: "string", description: "Read paths from FILE, one per line ('-' for stdin)" },
+    from: {
+      type: "string",
+      valueHint: "FILE",
+      description: "Read paths from FILE, one per line ('-' for stdin)",
+    },
     ...jsonArg("Print the result as JSON"),
     ...pathsArg("Files or directories under the source root"),
   },
-  run: ({ args }) =>
-    guard(async () => {
-      const positional = (args._ ?? []).map(String);
-      if (positional.length === 0 && !args.from)
-        throw new UsageError("Nothing to submit: give PATH... or --from FILE");
-      if (positional.length > 0 && args.from)
-        throw new UsageError("Give either PATH... or --from, not both");
-      const strategy = args.strategy as Strategy | undefined;
-      if (strategy !== undefined && !STRATEGIES.includes(strategy)) {
-        throw new UsageError(`Unknown strategy "${strategy}": use ${STRATEGIES.join(", ")}`);
-      }
-      await withContext(args, async (ctx) => {
-        // Arguments are checked here for a clear error at once; --from is checked by dispatch.
-        const paths = args.from
-          ? linesOf(args.from)
-          : await validateSubmitPaths(ctx.rt, ctx.config.root, positional);
-        const submitted = await submitRequest(ctx, {
-          paths,
-          requestId: args["request-id"],
-          strategy,
-          node: args.node,
-        });
-        const r = submitted.result;
-        if (args.json) return console.log(JSON.stringify(submitted));
-        if (!r)
-          return consola.info(`Request ${submitted.id} is being dispatched by another process`);
-        if (r.status === "rejected")
-          throw new UsageError(`Request ${submitted.id} rejected: ${r.reason}`);
-        const nodes = new Map<string, number>();
-        for (const t of r.tasks) nodes.set(t.node, (nodes.get(t.node) ?? 0) + t.files);
-        const spread = [...nodes].map(([n, f]) => `${n}: ${f}`).join(", ");
-        const verb = submitted.duplicate ? "was already dispatched" : "dispatched";
-        consola.success(
-          `Request ${submitted.id} ${verb}: ${r.files} files in ${r.tasks.length} tasks (${spread || "none"})`,
-        );
-        for (const t of r.tasks) console.log(t.id);
+  async run({ args }) {
+    const positional = (args._ ?? []).map(String);
+    if (positional.length === 0 && !args.from)
+      throw new UsageError("Nothing to submit: give PATH... or --from FILE");
+    if (positional.length > 0 && args.from)
+      throw new UsageError("Give either PATH... or --from, not both");
+    if (args.from) await checkReadable(args.from);
+    await withContext(args, async (ctx) => {
+      // Arguments are checked here for a clear error at once; --from is checked by dispatch.
+      const paths = args.from
+        ? linesOf(args.from)
+        : await validateSubmitPaths(
+            ctx.rt,
+            ctx.config.root,
+            await canonicalArgs(ctx.config, positional),
+            { shown: positional },
+          );
+      const submitted = await submitRequest(ctx, {
+        paths,
+        requestId: args["request-id"],
+        strategy: args.strategy as Strategy | undefined,
+        node: args.node,
       });
-    }),
+      const r = submitted.result;
+      if (args.json) return console.log(JSON.stringify(submitted));
+      if (!r) return consola.info(`Request ${submitted.id} is being dispatched by another process`);
+      if (r.status === "rejected")
+        throw new UsageError(`Request ${submitted.id} rejected: ${r.reason}`);
+      const nodes = new Map<string, number>();
+      for (const t of r.tasks) nodes.set(t.node, (nodes.get(t.node) ?? 0) + t.files);
+      const spread = [...nodes].map(([n, f]) => `${n}: ${f}`).join(", ");
+      const verb = submitted.duplicate ? "was already dispatched" : "dispatched";
+      consola.success(
+        `Request ${submitted.id} ${verb}: ${r.files} files in ${r.tasks.length} tasks (${spread || "none"})`,
+      );
+      for (const t of r.tasks) console.log(t.id);
+    });
+  },
 });

@@ -1,10 +1,31 @@
-import { createWriteStream } from "node:fs";
+import { open } from "node:fs/promises";
 import { defineCommand } from "citty";
 import { consola } from "consola";
 import { validateSubmitPaths } from "../../jobs/plan/walk.ts";
+import { UsageError } from "../../jobs/util/errors.ts";
 import { type Finding, verifyPaths } from "../../jobs/verify.ts";
-import { configArgs, jsonArg, pathsArg } from "../args.ts";
-import { runWithContext } from "../context.ts";
+import { configArgs, jsonArg, pathsArg, S3_ENV } from "../args.ts";
+import { withContext } from "../context.ts";
+import type { CommandHelp } from "../help.ts";
+import { canonicalArgs } from "../paths.ts";
+
+export const help: CommandHelp = {
+  examples: [
+    "tiermv verify                                  # the whole source root",
+    "tiermv verify --json /mnt/ceph/data/projects/old | jq -c 'select(.kind)'",
+    "tiermv verify --fix-report /tmp/findings.jsonl /mnt/ceph/data/projects",
+  ],
+  env: S3_ENV,
+};
+
+async function openReport(path: string) {
+  try {
+    return await open(path, "w");
+  } catch (err) {
+    const why = (err as { code?: string }).code ?? (err as Error).message;
+    throw new UsageError(`Cannot write --fix-report "${path}": ${why}`);
+  }
+}
 
 export default defineCommand({
   meta: {
@@ -15,21 +36,26 @@ export default defineCommand({
   args: {
     ...configArgs,
     ...jsonArg("One JSON object per finding, then a summary line"),
-    "fix-report": { type: "string", description: "Also write the findings to FILE (JSON lines)" },
+    "fix-report": {
+      type: "string",
+      valueHint: "FILE",
+      description: "Also write the findings to FILE (JSON lines)",
+    },
     ...pathsArg("Files or directories under the source root (default: the root)"),
   },
   run: ({ args }) =>
-    runWithContext(args, async (ctx) => {
+    withContext(args, async (ctx) => {
       const given = (args._ ?? []).map(String);
       const paths = await validateSubmitPaths(
         ctx.rt,
         ctx.config.root,
-        given.length > 0 ? given : [ctx.config.root],
+        given.length > 0 ? await canonicalArgs(ctx.config, given) : [ctx.config.root],
+        { shown: given },
       );
-      const file = args["fix-report"] ? createWriteStream(args["fix-report"]) : null;
+      const file = args["fix-report"] ? await openReport(args["fix-report"]) : null;
       const report = async (f: Finding) => {
         const line = JSON.stringify(f);
-        file?.write(`${line}\n`);
+        await file?.write(`${line}\n`);
         if (args.json) console.log(line);
         else
           console.log(
@@ -37,7 +63,7 @@ export default defineCommand({
           );
       };
       const s = await verifyPaths(ctx, paths, report);
-      await new Promise<void>((resolve) => (file ? file.end(resolve) : resolve()));
+      await file?.close();
       if (args.json) console.log(JSON.stringify({ summary: s }));
       else {
         const counts = Object.entries(s.findings)

@@ -4,6 +4,8 @@
  */
 import * as v from "valibot";
 import { ConfigError } from "../util/errors.ts";
+import { isUnknownKey } from "../util/schema_issues.ts";
+import { describeUnknownKey } from "./config_keys.ts";
 
 const NodeName = v.pipe(
   v.string(),
@@ -20,7 +22,7 @@ const Target = v.pipe(
 const PositiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
 const NonNegativeInt = v.pipe(v.number(), v.integer(), v.minValue(0));
 
-const S3Settings = v.object({
+const S3Settings = v.strictObject({
   endpoint: v.optional(v.pipe(v.string(), v.url())),
   region: v.optional(v.string(), "us-east-1"),
   forcePathStyle: v.optional(v.boolean(), true),
@@ -34,7 +36,7 @@ const S3Settings = v.object({
   requestTimeoutMs: v.optional(PositiveInt, 120_000),
 });
 
-const MigrateSettings = v.object({
+const MigrateSettings = v.strictObject({
   concurrency: v.optional(PositiveInt, 8),
   /** Retries of a transient upload failure before the file is failed (the field's default: 1). */
   uploadRetries: v.optional(NonNegativeInt, 1),
@@ -42,14 +44,14 @@ const MigrateSettings = v.object({
   statTimeoutMs: v.optional(PositiveInt, 10_000),
 });
 
-const RetrySettings = v.object({
+const RetrySettings = v.strictObject({
   busyBaseMs: v.optional(NonNegativeInt, 5_000),
   busyMaxMs: v.optional(NonNegativeInt, 5 * 60_000),
   /** A file whose attempts failed this many times is reported failed and not retried again. */
   maxFailedAttempts: v.optional(PositiveInt, 5),
 });
 
-const DispatchSettings = v.object({
+const DispatchSettings = v.strictObject({
   strategy: v.optional(v.picklist(["hash", "hash-dir", "round-robin"]), "hash"),
   /** Tasks are cut at this many files... */
   maxFiles: v.optional(PositiveInt, 500),
@@ -59,13 +61,13 @@ const DispatchSettings = v.object({
   batch: v.optional(PositiveInt, 5),
 });
 
-const ScheduleSettings = v.object({
+const ScheduleSettings = v.strictObject({
   tickMs: v.optional(PositiveInt, 5_000),
   /** A heartbeat older than this means the node is not live (rebalance, recover). */
   liveWithinMs: v.optional(PositiveInt, 60_000),
 });
 
-const RebalanceSettings = v.object({
+const RebalanceSettings = v.strictObject({
   intervalMs: v.optional(PositiveInt, 80_000),
   /** A node with more pending tasks than this gives some away. */
   threshold: v.optional(NonNegativeInt, 20),
@@ -73,13 +75,13 @@ const RebalanceSettings = v.object({
   maxMoves: v.optional(PositiveInt, 5),
 });
 
-const KafkaSettings = v.object({
+const KafkaSettings = v.strictObject({
   brokers: v.pipe(v.array(v.string()), v.minLength(1, "must name at least one broker")),
   topic: v.pipe(v.string(), v.minLength(1)),
   clientId: v.optional(v.string(), "tiermv"),
   ssl: v.optional(v.boolean(), false),
   sasl: v.optional(
-    v.object({
+    v.strictObject({
       mechanism: v.picklist(["plain", "scram-sha-256", "scram-sha-512"]),
       username: v.string(),
       password: v.string(),
@@ -91,11 +93,15 @@ const KafkaSettings = v.object({
   batch: v.optional(PositiveInt, 500),
 });
 
-export const ConfigSchema = v.object({
+export const ConfigSchema = v.strictObject({
   spool: AbsolutePath,
   root: AbsolutePath,
   target: Target,
-  nodes: v.pipe(v.array(NodeName), v.minLength(1, "must name at least one node")),
+  nodes: v.pipe(
+    v.array(NodeName),
+    v.minLength(1, "must name at least one node"),
+    v.check((nodes) => new Set(nodes).size === nodes.length, "must not name a node twice"),
+  ),
   s3: v.optional(S3Settings, {}),
   migrate: v.optional(MigrateSettings, {}),
   retry: v.optional(RetrySettings, {}),
@@ -106,14 +112,20 @@ export const ConfigSchema = v.object({
   kafka: v.optional(KafkaSettings),
 });
 
-export type Config = v.InferOutput<typeof ConfigSchema>;
+/** `rootAliases`: the root as written, when it differs from the resolved one (config_paths.ts). */
+export type Config = v.InferOutput<typeof ConfigSchema> & { rootAliases?: string[] };
 
-/** Validates a parsed config document; throws ConfigError naming the first bad field. */
+/**
+ * Validates a parsed config document; throws ConfigError naming the first bad field. An unknown
+ * key (a typo) is named first: it usually explains the other issues.
+ */
 export function parseConfig(document: unknown, source: string): Config {
   const result = v.safeParse(ConfigSchema, document);
   if (result.success) return normalise(result.output);
-  const issue = result.issues[0];
+  const issue = result.issues.find(isUnknownKey) ?? result.issues[0];
   const field = v.getDotPath(issue) ?? "(top level)";
+  if (isUnknownKey(issue))
+    throw new ConfigError(`Invalid config ${source}: ${describeUnknownKey(ConfigSchema, field)}`);
   throw new ConfigError(`Invalid config ${source}: field "${field}" ${issue.message}`);
 }
 

@@ -35,7 +35,8 @@ export interface SubmitRequest {
   node?: string;
 }
 
-const RequestBody = v.object({
+/** Unknown fields are refused (a misspelt "stratgy" must not silently mean the default). */
+const RequestBody = v.strictObject({
   paths: v.pipe(
     v.array(v.pipe(v.string(), v.startsWith("/", "must be an absolute path"))),
     v.minLength(1, "must name at least one path"),

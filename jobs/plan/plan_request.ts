@@ -8,7 +8,7 @@ import type { JobContext } from "../context/job_context.ts";
 import type { PlannedTask } from "../spool/ledger.ts";
 import { type RequestHeader, readRequest } from "../spool/request_file.ts";
 import { crashPoint } from "../util/crash_points.ts";
-import { relativeToRoot } from "../util/paths.ts";
+import { relativeToRoot, underResolvedRoot } from "../util/paths.ts";
 import { pickNode, placementKey } from "./rendezvous.ts";
 import { TaskBuilder } from "./task_builder.ts";
 import { type WalkStats, walkFiles } from "./walk.ts";
@@ -52,13 +52,14 @@ async function* expand(
       }
       continue;
     }
-    const path = item.path;
+    // A request written through the root as configured (a symlink) names the same files.
+    const path = underResolvedRoot(ctx.config, item.path);
     if (path !== ctx.config.root && relativeToRoot(ctx.config.root, path) === null) {
       throw new RejectedRequest(
         `line ${item.line}: "${path}" is not under the source root ${ctx.config.root}`,
       );
     }
-    batch.push(item);
+    batch.push({ path, line: item.line });
     if (batch.length >= STAT_BATCH) yield* flush();
   }
   yield* flush();

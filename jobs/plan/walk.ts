@@ -7,19 +7,24 @@ import type { Runtime } from "../../runtime/types.ts";
 import { UsageError } from "../util/errors.ts";
 import { absolutePath, relativeToRoot } from "../util/paths.ts";
 
-/** Checks every argument: absolute (after resolving against cwd), under root, existing. */
+/**
+ * Checks every argument: absolute (after resolving against cwd), under root, existing. `shown`
+ * are the arguments as the user wrote them (for the messages), when `args` were rewritten.
+ */
 export async function validateSubmitPaths(
   rt: Runtime,
   root: string,
   args: string[],
+  options: { shown?: string[] } = {},
 ): Promise<string[]> {
   const out: string[] = [];
-  for (const arg of args) {
+  for (const [i, arg] of args.entries()) {
+    const shown = options.shown?.[i] ?? arg;
     const absolute = absolutePath(rt.process.cwd(), arg);
     if (absolute !== root && relativeToRoot(root, absolute) === null) {
-      throw new UsageError(`Path "${arg}" is outside the source root ${root}`);
+      throw new UsageError(`Path "${shown}" is outside the source root ${root}`);
     }
-    if (!(await rt.fs.exists(absolute))) throw new UsageError(`Path "${arg}" does not exist`);
+    if (!(await rt.fs.exists(absolute))) throw new UsageError(`Path "${shown}" does not exist`);
     out.push(absolute);
   }
   return out;

@@ -25,3 +25,25 @@ export function absolutePath(cwd: string, path: string): string {
   }
   return `/${parts.join("/")}`;
 }
+
+/**
+ * `path` as seen under the resolved source root: a path written through the root as configured
+ * (a symlink, resolved once when the config is loaded) gets the resolved root instead, so the
+ * same file is the same path, key and placement whichever way it was named. Text only: cheap
+ * enough for every line of a million-path request.
+ */
+export function underResolvedRoot(
+  config: { root: string; rootAliases?: string[] },
+  path: string,
+): string {
+  for (const alias of config.rootAliases ?? []) {
+    if (path === alias) return config.root;
+    if (path.startsWith(`${alias}/`)) return `${config.root}${path.slice(alias.length)}`;
+  }
+  return path;
+}
+
+/** True when `inner` is `outer` or lies under it (both absolute and normalised). */
+export function isWithin(outer: string, inner: string): boolean {
+  return inner === outer || inner.startsWith(outer === "/" ? "/" : `${outer}/`);
+}

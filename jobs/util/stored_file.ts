@@ -8,6 +8,7 @@ import { isExists } from "../../runtime/errors.ts";
 import type { Runtime } from "../../runtime/types.ts";
 import { TiermvError } from "./errors.ts";
 import { newAttemptId } from "./ids.ts";
+import { isUnknownKey } from "./schema_issues.ts";
 
 /** A stored file that exists but is not what its schema says (torn, foreign, newer). */
 export class StoredFileError extends TiermvError {
@@ -38,9 +39,11 @@ export function parseJsonWith<T>(
   }
   const result = v.safeParse(schema, json);
   if (result.success) return { ok: true, value: result.output };
-  const issue = result.issues[0];
+  // An unknown field is named first: a typo usually explains the other issues.
+  const issue = result.issues.find(isUnknownKey) ?? result.issues[0];
   const where = v.getDotPath(issue) ?? options.topLevel ?? "value";
-  return { ok: false, why: `${where} ${issue.message}`, notJson: false, json };
+  const why = isUnknownKey(issue) ? `unknown field "${where}"` : `${where} ${issue.message}`;
+  return { ok: false, why, notJson: false, json };
 }
 
 /** Reads and validates a JSON file; null when it does not exist. Throws StoredFileError. */

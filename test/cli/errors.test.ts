@@ -76,7 +76,7 @@ test("a symlink pointing out of the root is not followed", async () => {
   expect(readFileSync(`${box.spool}/nodes/a/pending/${task}`, "utf8")).not.toContain("escape");
 });
 
-test("a malformed task line is reported with its line number; the other files still migrate", async () => {
+test("a malformed task line is reported with its line number; the other files still migrate; run exits 1", async () => {
   const box = sandbox({ target: "file:///tmp/unused" });
   box.setConfig({ target: `file://${box.dir}/out` });
   const good = box.file("good.txt", "good");
@@ -96,9 +96,10 @@ test("a malformed task line is reported with its line number; the other files st
     `${JSON.stringify(header)}\n{"path": 42}\nnot json\n${JSON.stringify({ path: good })}\n${JSON.stringify({ path: outside })}\n`,
   );
   const result = await cli(["run", "--node", "a", "--json"], box.env);
-  expect(result.code).toBe(0);
+  expect(result.code).toBe(1); // rejected entries need an operator
   const summary = lastJsonLine(result.stdout);
   expect(summary.counts).toMatchObject({ migrated: 1, rejected: 3 });
+  expect(summary.needsOperator).toEqual(["a: 3 rejected"]);
   expect(summary.tasks[0].result).toBe("failed");
   expect(result.stderr).toContain("line 2");
   expect(result.stderr).toContain("line 3");
@@ -109,7 +110,7 @@ test("a malformed task line is reported with its line number; the other files st
   );
 });
 
-test("a task whose header is garbage goes to bad/ with a reason, and the next task still runs", async () => {
+test("a task whose header is garbage goes to bad/ with a reason, the next task still runs, and run exits 1", async () => {
   const box = sandbox({ target: "file:///tmp/unused" });
   box.setConfig({ target: `file://${box.dir}/out` });
   const pending = `${box.spool}/nodes/a/pending`;
@@ -118,7 +119,10 @@ test("a task whose header is garbage goes to bad/ with a reason, and the next ta
   box.file("ok.txt", "ok");
   await cli(["submit", "--node", "a", box.src], box.env);
   const result = await cli(["run", "--node", "a", "--json"], box.env);
-  expect(result.code).toBe(0);
+  expect(result.code).toBe(1);
+  expect(lastJsonLine(result.stdout).needsOperator).toEqual([
+    "a: 1 unreadable tasks moved to bad/",
+  ]);
   expect(readFileSync(`${box.spool}/nodes/a/bad/t0-garbage.task.why`, "utf8")).toContain(
     "invalid header",
   );

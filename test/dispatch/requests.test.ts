@@ -115,7 +115,7 @@ test("bad requests are each moved to inbox/bad/ with a reason, and the good one 
     `${header("good")}\n${JSON.stringify({ path: good })}\n`,
   );
   const result = await cli(["dispatch", "--once"], box.env);
-  expect(result.code).toBe(0);
+  expect(result.code).toBe(1); // rejected requests need an operator
   const badDir = join(inbox, "bad");
   for (const id of Object.keys(bad)) {
     expect(existsSync(join(badDir, `${id}.jsonl`))).toBe(true);

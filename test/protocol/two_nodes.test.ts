@@ -165,7 +165,7 @@ test("a configuration error (no such bucket) stops the task and leaves every fil
   c.box.setConfig({ target: "s3://no-such-bucket-tiermv/x" });
   await cli(["submit", "--node", "a", c.box.src], c.box.env);
   const result = await runJson(["run", "--node", "a", "--json"], c.box.env);
-  expect(result.code).toBe(0);
+  expect(result.code).toBe(1); // a configuration error needs an operator
   const s = result.json;
   expect(s.counts.config).toBe(3);
   expect(s.tasks[0].result).toBe("failed");

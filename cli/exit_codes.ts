@@ -1,0 +1,54 @@
+/**
+ * What `run` exits with, decided in one place. 0: everything was done or waits on its own (a
+ * retry task, a later tick); 1: something needs an operator; 2 (usage, config) comes from errors.
+ * OUTCOME_EXIT is keyed by every per-file outcome, so a new outcome does not compile until it is
+ * given its place here (and in the README's exit-code table).
+ */
+import type { OutcomeKind } from "../jobs/file/outcome.ts";
+import type { TickSummary } from "../jobs/run_node.ts";
+
+/** "done" and "waits" keep exit 0; "operator" makes it 1. */
+export const OUTCOME_EXIT: Record<OutcomeKind, "done" | "waits" | "operator"> = {
+  migrated: "done",
+  skipped: "done",
+  vanished: "done",
+  /** Locked by another attempt: a retry task runs it later. */
+  busy: "waits",
+  /** Changed during the upload (our object deleted): the producer resubmits it. */
+  modified: "waits",
+  /** Upload failed after retries: journalled, rolled back, retried up to maxFailedAttempts. */
+  failed: "operator",
+  /** The target refused for a configuration reason: the task stopped (see `tiermv status`). */
+  config: "operator",
+  /** Not migratable as given (outside root, not a regular file, unreadable xattr). */
+  rejected: "operator",
+};
+
+/** Why one node's tick needs an operator; empty when it does not. */
+export function operatorReasons(t: TickSummary): string[] {
+  const reasons: string[] = [];
+  for (const [kind, exit] of Object.entries(OUTCOME_EXIT))
+    if (exit === "operator" && t.counts[kind as OutcomeKind] > 0)
+      reasons.push(`${t.counts[kind as OutcomeKind]} ${kind}`);
+  const bad = t.tasks.filter((task) => task.result === "bad").length;
+  if (bad > 0) reasons.push(`${bad} unreadable tasks moved to bad/`);
+  if (t.skipped) reasons.push(`cycle skipped: ${t.skipped}`);
+  const exhausted = t.rollback.reduce((n, r) => n + r.exhausted, 0);
+  if (exhausted > 0) reasons.push(`${exhausted} files given up after retry.maxFailedAttempts`);
+  const invalid = t.rollback.reduce((n, r) => n + r.invalid, 0);
+  if (invalid > 0) reasons.push(`${invalid} unreadable failed-files lines`);
+  const blocked = t.rollback.find((r) => r.blocked)?.blocked;
+  if (blocked) reasons.push(`rollback stopped: ${blocked}`);
+  return reasons;
+}
+
+/** True when the tick did anything worth a log line (an idle --watch tick stays quiet). */
+export function tickDidSomething(t: TickSummary): boolean {
+  return (
+    t.tasks.length > 0 ||
+    t.rollback.some((r) => r.processed > 0) ||
+    t.skipped !== undefined ||
+    (t.report?.shipped ?? 0) > 0 ||
+    t.report?.error !== undefined
+  );
+}

@@ -1,0 +1,116 @@
+/**
+ * Honest exit codes: `run` exits 1 when anything needs an operator and says so at level error,
+ * 0 when everything was done or waits on its own; `inspect` of a missing file exits 1; `recover`
+ * never proceeds without a yes (Enter means no; no terminal and no --yes is exit 2).
+ */
+import { expect, test } from "bun:test";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { newLock, readLock, tryLock } from "../../jobs/file/lock.ts";
+import { createRuntime } from "../../runtime/bun.ts";
+import { cli, lastJsonLine, REPO, sandbox } from "../helpers.ts";
+
+const rt = createRuntime();
+
+function jsonLines(stderr: string): { level: string; msg: string }[] {
+  return stderr
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+}
+
+test("run exits 1 when 30 of 30 files failed, and logs it at level error, not success", async () => {
+  // Nothing listens on port 1: every upload fails after its retry.
+  const box = sandbox({ target: "s3://no-such-endpoint/x", endpoint: "http://127.0.0.1:1" });
+  for (let i = 0; i < 30; i++) box.file(`f/${i}.txt`, `file ${i}`);
+  expect((await cli(["submit", "--node", "a", box.src], box.env)).code).toBe(0);
+  const env = { ...box.env, TIERMV_LOG: "json" };
+  const run = await cli(["run", "--node", "a", "--once"], env);
+  expect(run.code).toBe(1);
+  const summary = jsonLines(run.stderr).filter((l) => l.msg.startsWith("node a:"));
+  expect(summary).toHaveLength(1);
+  expect(summary[0]?.level).toBe("error");
+  expect(summary[0]?.msg).toContain("needs an operator");
+  expect(jsonLines(run.stderr).some((l) => l.level === "success")).toBe(false);
+  const json = await cli(["run", "--node", "a", "--json"], env);
+  expect(json.code).toBe(1);
+  expect(lastJsonLine(json.stdout).needsOperator.length).toBeGreaterThan(0);
+});
+
+test("run exits 0 when everything is done or waits on its own (a busy file goes to a retry task)", async () => {
+  const box = sandbox({ target: "file:///tmp/unused" });
+  box.setConfig({ target: `file://${box.dir}/out` });
+  const free = box.file("free.txt", "free");
+  const held = box.file("held.txt", "held");
+  // Another node's live attempt holds this file's lock.
+  const other = newLock({ node: "b", task: "t-other", attempt: "0badc0de", process: rt.process });
+  expect((await tryLock(rt, held, other)).acquired).toBe(true);
+  expect((await cli(["submit", "--node", "a", free, held], box.env)).code).toBe(0);
+  const run = await cli(["run", "--node", "a", "--json"], { ...box.env, TIERMV_LOG: "json" });
+  expect(run.code).toBe(0);
+  const summary = lastJsonLine(run.stdout);
+  expect(summary.counts).toMatchObject({ migrated: 1, busy: 1 });
+  expect(summary.needsOperator).toEqual([]);
+  const pending = readdirSync(join(box.spool, "nodes/a/pending")).filter((n) =>
+    n.endsWith(".task"),
+  );
+  expect(pending).toHaveLength(1); // the busy file's retry task
+  const text = await cli(["run", "--node", "a"], { ...box.env, TIERMV_LOG: "json" });
+  expect(text.code).toBe(0);
+  expect((await readLock(rt, held))?.node).toBe("b");
+});
+
+test("inspect of a missing file exits 1 and names it; the files next to it are still shown", async () => {
+  const box = sandbox({ target: "file:///tmp/unused" });
+  const there = box.file("there.txt", "x");
+  const missing = join(box.src, "missing.txt");
+  const result = await cli(["inspect", "--json", there, missing], box.env);
+  expect(result.code).toBe(1);
+  expect(result.stderr).toContain(`Cannot inspect "${missing}": no such file`);
+  const lines = result.stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
+  expect(lines).toEqual([
+    { path: there, lock: null, state: null },
+    { path: missing, error: "no such file" },
+  ]);
+});
+
+test("recover refuses without --yes when there is no terminal (exit 2), and Enter at its question means no", async () => {
+  const box = sandbox({ target: "file:///tmp/unused" });
+  box.setConfig({ target: `file://${box.dir}/out` });
+  const piped = await cli(["recover", "--node", "c"], box.env);
+  expect(piped.code).toBe(2);
+  expect(piped.stderr).toContain("pass --yes to confirm");
+  // On a terminal (script(1) gives it one), the default answer is No.
+  // A width, or the prompt is wrapped one character per line.
+  const command = `stty cols 200 rows 50; ${process.execPath} ${REPO}/cli/main.ts recover --node c`;
+  const proc = Bun.spawn(["script", "-qec", command, "/dev/null"], {
+    cwd: REPO,
+    env: { ...process.env, ...box.env, TIERMV_LOG: "text", TERM: "xterm" },
+    stdin: "pipe",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const reader = proc.stdout.getReader();
+  let shown = "";
+  while (!shown.includes("powered off")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`recover exited before asking: ${shown}`);
+    shown += new TextDecoder().decode(value);
+  }
+  expect(shown).toMatch(/○.*Yes.*\/.*●.*No/); // No is preselected
+  proc.stdin.write("\r");
+  await proc.stdin.flush();
+  const code = await proc.exited;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    shown += new TextDecoder().decode(value);
+  }
+  expect(shown).toContain("Not confirmed: nothing done");
+  expect(code).toBe(2);
+  expect(existsSync(join(box.spool, "nodes/c/failed-files.jsonl"))).toBe(false);
+});
