@@ -1,23 +1,29 @@
 /**
  * The producer: writes a request into `inbox/` (write, fsync, no-clobber link) and dispatches it
- * at once. A request id given by the client, or else derived from the request's content, makes
- * a repeated request an answer, not a second dispatch. A crash after the inbox write is finished
- * by `tiermv dispatch --once` (also part of `run --all` and `serve`).
+ * at once. A request without a client id gets a new id: a resubmit of the same paths is a new
+ * request (harmless: per-file state skips what is done, and a user who fixed credentials gets
+ * their files migrated). A client id (`--request-id`, HTTP `Idempotency-Key`) is explicit
+ * idempotency: its first use records a digest of the request, a repeat with the same request is
+ * answered from the ledger, one with another request is a conflict (RequestConflictError), on
+ * the CLI and over HTTP alike. A crash after the inbox write is finished by
+ * `tiermv dispatch --once` (also part of `run --all` and `serve`).
  */
 
 import type { JobContext } from "./context/job_context.ts";
 import { dispatchRequest } from "./dispatch.ts";
 import { spoolDirs } from "./spool/layout.ts";
-import { ledgerPaths, type RequestResult, readResult } from "./spool/ledger.ts";
+import { ledgerPaths, type RequestResult, readResult, recordFingerprint } from "./spool/ledger.ts";
 import {
-  publishRequest,
   REQUEST_ID,
   type RequestHeader,
   type Strategy,
+  stageRequest,
 } from "./spool/request_file.ts";
 import { delay } from "./util/async.ts";
-import { UsageError } from "./util/errors.ts";
-import { absolutePath } from "./util/paths.ts";
+import { RequestConflictError, UsageError } from "./util/errors.ts";
+import { newTaskId } from "./util/ids.ts";
+import { absolutePath, underResolvedRoot } from "./util/paths.ts";
+import { linkIntoPlace } from "./util/stored_file.ts";
 
 export interface SubmitOptions {
   paths: Iterable<string> | AsyncIterable<string>;
@@ -70,41 +76,49 @@ export async function submitRequest(
   }
   const spool = spoolDirs(config.spool);
   const waitMs = options.waitMs ?? 60_000;
-  if (options.requestId) {
-    const known = await readResult(rt, ledgerPaths(spool, options.requestId));
-    if (known) return { id: options.requestId, duplicate: true, result: known };
-  }
-  // Without a client id the id is a hash of what the request asks (not of when).
-  const hash = rt.hasher("sha256");
-  hash.update(`${strategy}\n${options.node ?? ""}\n`);
+  const id = options.requestId ?? newTaskId("q");
+  // What the request asks, as digested for a client id: strategy, node and every path in order.
+  const digest = rt.hasher("sha256");
+  digest.update(`tiermv-request\n${strategy}\n${options.node ?? ""}\n`);
   const cwd = rt.process.cwd();
-  async function* hashed() {
+  async function* absolute() {
     for await (const path of options.paths) {
-      const full = absolutePath(cwd, path);
-      hash.update(`${full}\n`);
+      const full = underResolvedRoot(config, absolutePath(cwd, path));
+      digest.update(`${full}\n`);
       yield full;
     }
   }
   const header: RequestHeader = {
     v: 1,
+    id,
     strategy,
     node: options.node,
     createdAt: new Date().toISOString(),
   };
-  if (options.requestId) header.id = options.requestId;
-  await rt.fs.mkdirp(spool.inbox);
-  // The file name is only known after the content has been hashed: publish under the id then.
-  let id = options.requestId ?? "";
-  const published = await publishRequest(rt, header, hashed(), {
-    tmpDir: spool.inboxTmp,
-    finalPath: () => {
-      // Content ids dedupe within a UTC day: resubmitting a tree tomorrow migrates its changes.
-      id ||= `h${hash.hex().slice(0, 32)}-${header.createdAt.slice(0, 10).replaceAll("-", "")}`;
-      return `${spool.inbox}/${id}.jsonl`;
-    },
-  });
-  if (!published) return { id, duplicate: true, result: await waitForResult(ctx, id, waitMs) };
-  const known = await readResult(rt, ledgerPaths(spool, id));
+  const staged = await stageRequest(rt, header, absolute(), spool.inboxTmp);
+  const ledger = ledgerPaths(spool, id);
+  if (options.requestId !== undefined) {
+    await rt.fs.mkdirp(spool.requests);
+    let used: Awaited<ReturnType<typeof recordFingerprint>>;
+    try {
+      used = await recordFingerprint(rt, ledger, digest.hex());
+    } catch (err) {
+      await rt.fs.remove(staged);
+      throw err;
+    }
+    if (used === "other") {
+      await rt.fs.remove(staged);
+      throw new RequestConflictError(id);
+    }
+    const known = await readResult(rt, ledger);
+    if (known) {
+      await rt.fs.remove(staged);
+      return { id, duplicate: true, result: known };
+    }
+  }
+  if (!(await linkIntoPlace(rt, staged, `${spool.inbox}/${id}.jsonl`)))
+    return { id, duplicate: true, result: await waitForResult(ctx, id, waitMs) };
+  const known = await readResult(rt, ledger);
   const outcome = await dispatchRequest(ctx, id);
   if (outcome.kind === "done") return { id, duplicate: known !== null, result: outcome.result };
   return { id, duplicate: false, result: await waitForResult(ctx, id, waitMs) };

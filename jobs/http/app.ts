@@ -7,13 +7,13 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import * as v from "valibot";
 import type { JobContext } from "../context/job_context.ts";
-import { nodeDirs, spoolDirs } from "../spool/layout.ts";
+import { nodeDirs } from "../spool/layout.ts";
 import type { RequestResult } from "../spool/ledger.ts";
 import { readMetrics } from "../spool/node_metrics.ts";
 import { clusterStatus } from "../spool/node_status.ts";
 import { REQUEST_ID, STRATEGIES, type Strategy } from "../spool/request_file.ts";
-import { httpStatusOf, TiermvError } from "../util/errors.ts";
-import { createAtomically, parseJsonWith } from "../util/stored_file.ts";
+import { httpStatusOf, RequestConflictError, TiermvError } from "../util/errors.ts";
+import { parseJsonWith } from "../util/stored_file.ts";
 import { renderMetrics } from "./prometheus.ts";
 import { readiness } from "./readiness.ts";
 
@@ -74,6 +74,8 @@ function requestIdFor(ctx: JobContext, key: string): string {
 export function createStatusApp(ctx: JobContext, options: AppOptions): Hono {
   const app = new Hono();
   app.onError((err) => {
+    if (err instanceof RequestConflictError)
+      return problem(422, "Idempotency-Key reused", err.message);
     if (err instanceof TiermvError)
       return problem(httpStatusOf(err), "Request failed", err.message);
     ctx.log.error(`HTTP handler failed: ${err.message}`);
@@ -123,29 +125,14 @@ export function createStatusApp(ctx: JobContext, options: AppOptions): Hono {
       if (!parsed.ok) return problem(400, "Invalid request", parsed.why);
       const body = parsed.value;
       const key = c.req.header("idempotency-key");
-      // Same key and same body: the same response; same key, other body: 422 (IETF draft).
-      const fingerprint = ctx.rt.hasher("sha256");
-      fingerprint.update(
-        JSON.stringify({
-          paths: body.paths,
-          strategy: body.strategy ?? null,
-          node: body.node ?? null,
-        }),
-      );
-      const digest = fingerprint.hex();
       let requestId: string | undefined;
       if (key !== undefined) {
         if (key.length === 0 || key.length > 255)
           return problem(400, "Invalid Idempotency-Key", "1 to 255 characters");
         requestId = requestIdFor(ctx, key);
-        const conflict = await recordFingerprint(ctx, requestId, digest);
-        if (conflict)
-          return problem(
-            422,
-            "Idempotency-Key reused",
-            `Key "${key}" was used with a different body`,
-          );
       }
+      // Same key and same body: the same response; same key, other body: 422 (IETF draft),
+      // decided by submit for the CLI's --request-id and this key alike.
       const submitted = await options.submit({
         paths: body.paths,
         requestId,
@@ -166,13 +153,4 @@ export function createStatusApp(ctx: JobContext, options: AppOptions): Hono {
     },
   );
   return app;
-}
-
-/** Stores the body digest for a key (O_EXCL); returns true when the key has another body. */
-async function recordFingerprint(ctx: JobContext, id: string, digest: string): Promise<boolean> {
-  const dir = spoolDirs(ctx.config.spool).requests;
-  await ctx.rt.fs.mkdirp(dir);
-  const path = `${dir}/${id}.fingerprint`;
-  if (await createAtomically(ctx.rt, path, digest)) return false;
-  return (await ctx.rt.fs.readText(path)).trim() !== digest;
 }

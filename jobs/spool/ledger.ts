@@ -36,6 +36,7 @@ export interface LedgerPaths {
   plan: string;
   staging: string;
   lock: string;
+  fingerprint: string;
 }
 
 export function ledgerPaths(dirs: SpoolDirs, id: string): LedgerPaths {
@@ -46,7 +47,29 @@ export function ledgerPaths(dirs: SpoolDirs, id: string): LedgerPaths {
     plan: `${base}.plan`,
     staging: `${base}.staging`,
     lock: `${base}.lock`,
+    fingerprint: `${base}.fingerprint`,
   };
+}
+
+/** What a client-given id was first used with: a digest of the request's body (requestDigest). */
+const FingerprintSchema = v.object({ v: v.literal(2), digest: v.string() });
+
+/**
+ * Records the body digest of a client-given id, first use wins (atomic, no-clobber). Returns
+ * "same" when this id was used with this body (or first now), "other" when with another body
+ * (a conflict), "unknown" when it was used before fingerprints covered every request (tiermv 0.1:
+ * such an id is answered from the ledger, as it was then).
+ */
+export async function recordFingerprint(
+  rt: Runtime,
+  paths: LedgerPaths,
+  digest: string,
+): Promise<"same" | "other" | "unknown"> {
+  const text = `${JSON.stringify({ v: 2, digest })}\n`;
+  if (await createAtomically(rt, paths.fingerprint, text)) return "same";
+  const stored = parseJsonWith(FingerprintSchema, await rt.fs.readText(paths.fingerprint));
+  if (!stored.ok) return "unknown";
+  return stored.value.digest === digest ? "same" : "other";
 }
 
 /** The answer to a request id, null while it has none. Throws StoredFileError if unreadable. */

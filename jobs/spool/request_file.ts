@@ -8,7 +8,7 @@ import { isUnreadableText } from "../../runtime/errors.ts";
 import type { Runtime } from "../../runtime/types.ts";
 import { RequestFormatError } from "../util/errors.ts";
 import { newAttemptId } from "../util/ids.ts";
-import { linkIntoPlace, parseJsonWith } from "../util/stored_file.ts";
+import { parseJsonWith } from "../util/stored_file.ts";
 import { writePathList } from "./path_list_file.ts";
 
 export const STRATEGIES = ["hash", "hash-dir", "round-robin"] as const;
@@ -66,18 +66,23 @@ export async function* readRequest(
 }
 
 /**
- * Writes a request to `tmpDir` and links it to `finalPath()` (asked once the paths are written,
- * so a content-derived id can name it). Returns false (and publishes nothing) when a request
- * with that id is already in the inbox.
+ * Writes a request under `tmpDir` (fsynced on close) and returns the temporary file; the caller
+ * publishes it with a no-clobber link (`linkIntoPlace`), so a second request with the same id
+ * never replaces the first, or removes it.
  */
-export async function publishRequest(
+export async function stageRequest(
   rt: Runtime,
   header: RequestHeader,
   paths: Iterable<string> | AsyncIterable<string>,
-  dirs: { tmpDir: string; finalPath: () => string },
-): Promise<boolean> {
-  await rt.fs.mkdirp(dirs.tmpDir);
-  const tmp = `${dirs.tmpDir}/${newAttemptId()}.partial`;
-  await writePathList(rt, tmp, header, paths);
-  return linkIntoPlace(rt, tmp, dirs.finalPath());
+  tmpDir: string,
+): Promise<string> {
+  await rt.fs.mkdirp(tmpDir);
+  const tmp = `${tmpDir}/${newAttemptId()}.partial`;
+  try {
+    await writePathList(rt, tmp, header, paths);
+  } catch (err) {
+    await rt.fs.remove(tmp);
+    throw err;
+  }
+  return tmp;
 }

@@ -11,6 +11,8 @@ export const ERROR_CODES = {
   CONFIG: { exit: 2, http: 400 },
   /** The command line or request asks for something impossible (bad path, unknown node...). */
   USAGE: { exit: 2, http: 400 },
+  /** A client-given request id (--request-id, Idempotency-Key) reused with another body. */
+  REQUEST_CONFLICT: { exit: 2, http: 422 },
   /** A task file cannot be read as a task: it goes to bad/ with the reason. */
   TASK_FORMAT: { exit: 1, http: 500 },
   /** A request file cannot be read as a request: it goes to inbox/bad/ with the reason. */
@@ -80,6 +82,16 @@ export class ConfigError extends TiermvError {
 export class UsageError extends TiermvError {
   constructor(message: string) {
     super("USAGE", message);
+  }
+}
+
+/** A request id that was first used with another body: nothing is done (exit 2, HTTP 422). */
+export class RequestConflictError extends TiermvError {
+  constructor(id: string) {
+    super(
+      "REQUEST_CONFLICT",
+      `Request id "${id}" was already used with a different request; nothing done (use a new id, or none)`,
+    );
   }
 }
 

@@ -1,0 +1,131 @@
+/**
+ * Requests and idempotency at the edges: a plain resubmit is a new request; a client-given id
+ * (`--request-id`, `Idempotency-Key`) answers a repeat of the same request and refuses another
+ * request under the same id, on the CLI (exit 2) and over HTTP (422), whichever was first.
+ */
+import { afterAll, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import { cli, lastJsonLine, sandbox, spawnCli } from "../helpers.ts";
+
+const servers: Subprocess[] = [];
+afterAll(() => {
+  for (const s of servers) s.kill("SIGTERM");
+});
+
+function fileBox() {
+  const box = sandbox({ target: "file:///tmp/unused" });
+  box.setConfig({ target: `file://${box.dir}/out` });
+  return box;
+}
+
+async function serve(box: ReturnType<typeof fileBox>): Promise<string> {
+  const proc = spawnCli(["serve", "--listen", "127.0.0.1:0"], box.env);
+  servers.push(proc);
+  const reader = proc.stdout.getReader();
+  let text = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`serve exited: ${await new Response(proc.stderr).text()}`);
+    text += new TextDecoder().decode(value);
+    const url = /listening on (http:\/\/\S+)/.exec(text)?.[1];
+    if (url) {
+      reader.releaseLock();
+      return url;
+    }
+  }
+}
+
+const post = (url: string, body: unknown, key?: string) =>
+  fetch(`${url}/v1/requests`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(key ? { "Idempotency-Key": key } : {}) },
+    body: JSON.stringify(body),
+  });
+
+test("a plain resubmit is a new request: after fixing the target, the same paths migrate", async () => {
+  const box = fileBox();
+  const files = [box.file("r/a.txt", "a"), box.file("r/b.txt", "b")];
+  // The target is a regular file, not a directory: a configuration error.
+  writeFileSync(join(box.dir, "broken"), "not a directory");
+  box.setConfig({ target: `file://${box.dir}/broken` });
+  const first = await cli(["submit", "--json", "--node", "a", `${box.src}/r`], box.env);
+  expect(first.code).toBe(0);
+  const failed = await cli(["run", "--node", "a", "--json"], box.env);
+  expect(failed.code).toBe(1);
+  expect(lastJsonLine(failed.stdout).counts.config).toBe(2);
+  box.setConfig({ target: `file://${box.dir}/out` });
+  const again = await cli(["submit", "--json", "--node", "a", `${box.src}/r`], box.env);
+  expect(again.code).toBe(0);
+  const [a, b] = [JSON.parse(first.stdout), JSON.parse(again.stdout)];
+  expect(b.id).not.toBe(a.id);
+  expect(b.duplicate).toBe(false);
+  expect(b.result.files).toBe(2);
+  const run = await cli(["run", "--node", "a", "--json"], box.env);
+  expect(run.code).toBe(0);
+  expect(lastJsonLine(run.stdout).counts.migrated).toBe(files.length);
+});
+
+test("--request-id: the same request is answered, another request under the same id is exit 2 and does nothing", async () => {
+  const box = fileBox();
+  const one = box.file("one.txt", "1");
+  const two = box.file("two.txt", "2");
+  const first = await cli(["submit", "--json", "--request-id", "batch-1", one], box.env);
+  expect(first.code).toBe(0);
+  const repeat = await cli(["submit", "--json", "--request-id", "batch-1", one], box.env);
+  expect(repeat.code).toBe(0);
+  expect(JSON.parse(repeat.stdout)).toMatchObject({ id: "batch-1", duplicate: true });
+  expect(JSON.parse(repeat.stdout).result).toEqual(JSON.parse(first.stdout).result);
+  const other = await cli(["submit", "--request-id", "batch-1", two], box.env);
+  expect(other.code).toBe(2);
+  expect(other.stderr.trim().split("\n")).toEqual([
+    'ERROR Request id "batch-1" was already used with a different request; nothing done (use a new id, or none)',
+  ]);
+  const strategy = await cli(
+    ["submit", "--request-id", "batch-1", "--strategy", "round-robin", one],
+    box.env,
+  );
+  expect(strategy.code).toBe(2);
+});
+
+test("an id is one request whichever way it came first: CLI then HTTP, HTTP then CLI", async () => {
+  const box = fileBox();
+  const one = box.file("one.txt", "1");
+  const two = box.file("two.txt", "2");
+  const url = await serve(box);
+  // CLI first.
+  const cliFirst = await cli(["submit", "--json", "--request-id", "from-cli", one], box.env);
+  expect(cliFirst.code).toBe(0);
+  const httpSame = await post(url, { paths: [one] }, "from-cli");
+  expect(httpSame.status).toBe(201);
+  expect((await httpSame.json()).tasks).toEqual(JSON.parse(cliFirst.stdout).result.tasks);
+  const httpOther = await post(url, { paths: [two] }, "from-cli");
+  expect(httpOther.status).toBe(422);
+  expect((await httpOther.json()).detail).toContain(
+    '"from-cli" was already used with a different request',
+  );
+  // HTTP first.
+  expect((await post(url, { paths: [two] }, "from-http")).status).toBe(201);
+  const cliSame = await cli(["submit", "--json", "--request-id", "from-http", two], box.env);
+  expect(cliSame.code).toBe(0);
+  expect(JSON.parse(cliSame.stdout).duplicate).toBe(true);
+  const cliOther = await cli(["submit", "--request-id", "from-http", one], box.env);
+  expect(cliOther.code).toBe(2);
+  expect(cliOther.stderr).toContain('"from-http" was already used with a different request');
+});
+
+test("an HTTP body with an unknown field is 400 naming the field; nothing is dispatched", async () => {
+  const box = fileBox();
+  const one = box.file("one.txt", "1");
+  const url = await serve(box);
+  const response = await post(url, { paths: [one], stratgy: "hash-dir" });
+  expect(response.status).toBe(400);
+  expect(response.headers.get("content-type")).toContain("application/problem+json");
+  expect(await response.json()).toMatchObject({
+    title: "Invalid request",
+    detail: 'unknown field "stratgy"',
+  });
+  const status = await (await fetch(`${url}/status`)).json();
+  expect(status.nodes.reduce((n: number, s: { pending: number }) => n + s.pending, 0)).toBe(0);
+});
