@@ -11,6 +11,7 @@ export const COMMANDS: Record<string, Loader> = {
   submit: () => import("./commands/submit.ts").then((m) => ({ command: m.default, help: m.help })),
   run: () => import("./commands/run.ts").then((m) => ({ command: m.default, help: m.help })),
   status: () => import("./commands/status.ts").then((m) => ({ command: m.default, help: m.help })),
+  retry: () => import("./commands/retry.ts").then((m) => ({ command: m.default, help: m.help })),
   inspect: () =>
     import("./commands/inspect.ts").then((m) => ({ command: m.default, help: m.help })),
   verify: () => import("./commands/verify.ts").then((m) => ({ command: m.default, help: m.help })),

@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { clusterStatus, type NodeStatus } from "../../jobs/spool/node_status.ts";
+import { clusterStatus, FAILED_SHOWN, type NodeStatus } from "../../jobs/spool/node_status.ts";
 import { CONFIG_ENV, configArgs, jsonArg } from "../args.ts";
 import { withContext } from "../context.ts";
 import type { CommandHelp } from "../help.ts";
@@ -67,6 +67,10 @@ export default defineCommand({
       console.log(table(rows));
       for (const r of rows) {
         if (r.lastReportError) console.log(`${r.node}: last report failed: ${r.lastReportError}`);
+        for (const f of r.failedTasks)
+          console.log(`${r.node}: task ${f.task} failed: ${f.why ?? "(no reason recorded)"}`);
+        if (r.failed > FAILED_SHOWN)
+          console.log(`${r.node}: ... and ${r.failed - FAILED_SHOWN} older failed tasks`);
       }
     }),
 });

@@ -11,6 +11,8 @@ export interface NodeDirs {
   done: string;
   failed: string;
   bad: string;
+  /** Failed tasks whose files `tiermv retry` put back to pending (kept for the record). */
+  retried: string;
   tmp: string;
   outbox: string;
   journal: string;
@@ -28,6 +30,7 @@ export function nodeDirs(spool: string, node: string): NodeDirs {
     done: `${root}/done`,
     failed: `${root}/failed`,
     bad: `${root}/bad`,
+    retried: `${root}/retried`,
     tmp: `${root}/pending/.tmp`,
     outbox: `${root}/outbox`,
     journal: `${root}/failed-files.jsonl`,

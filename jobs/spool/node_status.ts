@@ -2,6 +2,7 @@
  * Status of every node, read from the spool alone: queue depths, heartbeat age, drain flag,
  * outbox lag and the failed-files backlog. Read-only; safe to run anywhere, any time.
  */
+import { isNotFound } from "../../runtime/errors.ts";
 import type { JobContext } from "../context/job_context.ts";
 import { outboxLag, SEGMENT } from "../events/outbox.ts";
 import { lastReportError } from "../events/report_status.ts";
@@ -28,12 +29,32 @@ export interface NodeStatus {
   lastReportError: string | null;
   /** Journal lines that rollback has not processed yet. */
   failedBacklog: number;
+  /** The newest failed tasks (at most FAILED_SHOWN) and why each failed (its `.why`). */
+  failedTasks: { task: string; why: string | null }[];
+}
+
+/** Failed tasks listed with their reason; `failed` counts them all. */
+export const FAILED_SHOWN = 20;
+
+async function failedTasks(ctx: JobContext, dir: string, names: string[]) {
+  const out: NodeStatus["failedTasks"] = [];
+  for (const name of names.slice(-FAILED_SHOWN).reverse()) {
+    let why: string | null = null;
+    try {
+      why = (await ctx.rt.fs.readText(`${dir}/${name}.why`)).trim() || null;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    out.push({ task: name.replace(/\.task$/, ""), why });
+  }
+  return out;
 }
 
 export async function nodeStatus(ctx: JobContext, node: string): Promise<NodeStatus> {
   const { rt, config } = ctx;
   const dirs = nodeDirs(config.spool, node);
   const count = async (dir: string) => (await listTasks(rt, dir)).length;
+  const failed = await listTasks(rt, dirs.failed);
   const age = await heartbeatAgeMs(rt, dirs);
   const outbox = (await rt.fs.exists(dirs.outbox)) ? await rt.fs.readDir(dirs.outbox) : [];
   return {
@@ -41,7 +62,7 @@ export async function nodeStatus(ctx: JobContext, node: string): Promise<NodeSta
     pending: await count(dirs.pending),
     running: await count(dirs.running),
     done: await count(dirs.done),
-    failed: await count(dirs.failed),
+    failed: failed.length,
     bad: await count(dirs.bad),
     heartbeatAgeMs: age,
     live: age !== null && age < config.schedule.liveWithinMs,
@@ -50,6 +71,7 @@ export async function nodeStatus(ctx: JobContext, node: string): Promise<NodeSta
     outboxLag: await outboxLag(rt, dirs),
     lastReportError: await lastReportError(rt, dirs),
     failedBacklog: await journalBacklog(rt, dirs),
+    failedTasks: await failedTasks(ctx, dirs.failed, failed),
   };
 }
 
