@@ -6,11 +6,16 @@
 
 import type { JobContext } from "./context/job_context.ts";
 import { dispatchInbox } from "./dispatch.ts";
+import { pruneOutbox } from "./events/prune.ts";
 import { addCounts, emptyCounts, type OutcomeCounts } from "./file/outcome.ts";
 import { rebalanceOnce } from "./rebalance.ts";
 import { runNodeOnce, type TickSummary } from "./run_node.ts";
+import { nodeDirs } from "./spool/layout.ts";
 import type { Move } from "./spool/queues.ts";
 import { delay } from "./util/async.ts";
+
+/** `report.pruneAfterDays`: the outbox is pruned on the first tick, then at most this often. */
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
 
 export interface SchedulerOptions {
   nodes: string[];
@@ -45,6 +50,7 @@ export async function runScheduler(
     stoppedBecause: "once",
   };
   let lastRebalance = 0;
+  let lastPrune = 0;
   for (;;) {
     summary.ticks++;
     if (options.dispatch) {
@@ -58,6 +64,19 @@ export async function runScheduler(
       ticks.push(await runNodeOnce(ctx, node));
     }
     for (const t of ticks) addCounts(summary.counts, t.counts);
+    const days = ctx.config.report.pruneAfterDays;
+    if (days !== undefined && Date.now() - lastPrune >= PRUNE_EVERY_MS) {
+      for (const t of ticks) {
+        const dirs = nodeDirs(ctx.config.spool, t.node);
+        const pruned = await pruneOutbox(ctx.rt, dirs, {
+          olderThanDays: days,
+          kafka: ctx.config.kafka !== undefined,
+        });
+        if (pruned.segments > 0)
+          ctx.log.info(`Node ${t.node}: ${pruned.segments} outbox segments pruned`);
+      }
+      lastPrune = Date.now();
+    }
     summary.nodes = ticks;
     options.onTick?.(ticks);
     if (options.rebalance && Date.now() - lastRebalance >= ctx.config.rebalance.intervalMs) {

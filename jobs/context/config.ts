@@ -93,6 +93,11 @@ const KafkaSettings = v.strictObject({
   batch: v.optional(PositiveInt, 500),
 });
 
+const ReportSettings = v.strictObject({
+  /** Outbox segments older than this are pruned (shipped ones only, when Kafka is configured). */
+  pruneAfterDays: v.optional(v.pipe(v.number(), v.minValue(0))),
+});
+
 export const ConfigSchema = v.strictObject({
   spool: AbsolutePath,
   root: AbsolutePath,
@@ -110,6 +115,7 @@ export const ConfigSchema = v.strictObject({
   rebalance: v.optional(RebalanceSettings, {}),
   /** Without it the outbox is the report (`tiermv events`). */
   kafka: v.optional(KafkaSettings),
+  report: v.optional(ReportSettings, {}),
 });
 
 /** `rootAliases`: the root as written, when it differs from the resolved one (config_paths.ts). */
