@@ -17,10 +17,16 @@ export interface Measurement {
 const REPO = new URL("..", import.meta.url).pathname;
 
 /**
- * tiermv as operators run it: the installed entry point, started by its shebang (which sets
- * Bun's heap sizing), so never as `bun cli/main.ts`.
+ * tiermv as operators run it from an npm install: the installed entry point bin/tiermv (which
+ * sets Bun's heap sizing and runs the Bun installed next to it), so never as `bun cli/main.ts`.
  */
-export const TIERMV = `${REPO}cli/main.ts`;
+export const TIERMV = `${REPO}bin/tiermv`;
+
+/** `tiermv init` for a config whose spool does not exist yet (every command needs its marker). */
+export function initSpool(config: string): void {
+  const init = Bun.spawnSync([TIERMV, "init", "--config", config], { stderr: "pipe" });
+  if (init.exitCode !== 0) throw new Error(`tiermv init failed: ${init.stderr.toString()}`);
+}
 
 /** `env` with the project's own bun first on PATH, for the entry point's shebang. */
 export function withProjectBun(env: Record<string, string | undefined>) {
@@ -85,5 +91,6 @@ export function fileTargetConfig(
   const { root, nodes, extra } = settings;
   const target = `file://${join(dir, "out")}`;
   writeFileSync(path, JSON.stringify({ spool: join(dir, "spool"), root, target, nodes, ...extra }));
+  initSpool(path);
   return path;
 }

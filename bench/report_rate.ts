@@ -45,16 +45,25 @@ for (let s = 0; s * 5000 < EVENTS; s++) {
   );
 }
 const config = join(dir, "config.json");
+mkdirSync(join(dir, "data"), { recursive: true });
 writeFileSync(
   config,
   JSON.stringify({
     spool: join(dir, "spool"),
-    root: "/data",
+    root: join(dir, "data"),
     target: `file://${dir}/out`,
     nodes: ["a"],
     kafka: { brokers: kafka.brokers, topic: "bench-events" },
   }),
 );
+const init = Bun.spawnSync([
+  process.execPath,
+  join(REPO, "cli/main.ts"),
+  "init",
+  "--config",
+  config,
+]);
+if (init.exitCode !== 0) throw new Error(init.stderr.toString());
 const t0 = performance.now();
 const proc = Bun.spawnSync([process.execPath, join(REPO, "cli/main.ts"), "report", "--node", "a"], {
   env: { ...process.env, TIERMV_CONFIG: config },

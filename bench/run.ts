@@ -16,6 +16,7 @@ import { ACCESS_KEY, SECRET_KEY, startS3proxy } from "../test/services/s3proxy.t
 import { s3Client } from "../test/services/shared.ts";
 import {
   fileTargetConfig,
+  initSpool,
   type Measurement,
   measure,
   median,
@@ -194,6 +195,7 @@ async function runTool(
         dispatch: { maxFiles: 1000 },
       }),
     );
+    initSpool(config);
     const script = `${TIERMV} submit --node a --quiet ${w.dir} > /dev/null && ${TIERMV} run --node a --once --quiet`;
     const env: Record<string, string | undefined> = withProjectBun({
       ...baseEnv,

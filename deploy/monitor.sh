@@ -6,7 +6,7 @@
 set -euo pipefail
 node=${1:?usage: monitor.sh NODE}
 : "${TIERMV_CONFIG:?set TIERMV_CONFIG}"
-bin=${TIERMV_BIN:-/opt/tiermv/node_modules/.bin/tiermv}
+bin=${TIERMV_BIN:-/usr/local/bin/tiermv}
 log=${TIERMV_LOG_FILE:-/var/log/tiermv/$node.log}
 stale=${STALE_S:-120}
 spool=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["spool"])' "$TIERMV_CONFIG")
@@ -19,4 +19,4 @@ if pgrep -f "tiermv.* run --node $node --watch" > /dev/null; then
   exit 1
 fi
 echo "$(date -Is) starting scheduler for $node" >> "$log"
-TIERMV_LOG=json nohup "$bin" run --node "$node" --watch >> "$log" 2>&1 &
+TIERMV_LOG=json BUN_JSC_forceRAMSize=${BUN_JSC_forceRAMSize:-268435456} nohup "$bin" run --node "$node" --watch >> "$log" 2>&1 &

@@ -39,7 +39,12 @@ writeFileSync(
 function tiermv(...args: string[]): void {
   console.log(`\n$ tiermv ${args.join(" ")}`);
   const result = Bun.spawnSync([process.execPath, join(REPO, "cli/main.ts"), ...args], {
-    env: { ...process.env, TIERMV_CONFIG: config, TIERMV_LOCK_DIR: dir },
+    env: {
+      ...process.env,
+      TIERMV_CONFIG: config,
+      TIERMV_LOCK_DIR: dir,
+      TIERMV_LOG: process.env.TIERMV_LOG ?? "text",
+    },
     stdout: "inherit",
     stderr: "inherit",
   });
@@ -50,15 +55,16 @@ function tiermv(...args: string[]): void {
 }
 
 console.log(`Demo workspace: ${dir}\nConfig (${config}):\n${await Bun.file(config).text()}`);
-tiermv("submit", "--node", "demo", src);
+tiermv("init");
+tiermv("submit", "--node", "demo", "--request-id", "demo-1", src);
 tiermv("run", "--node", "demo", "--once");
 tiermv("inspect", join(src, "projects/alpha/results.csv"));
 console.log("\nObjects written under the file:// target:");
 for (const rel of Object.keys(files)) console.log(`  ${join(dir, "objects", rel)}`);
-console.log("\nThe same request again is answered from the ledger, not dispatched twice:");
-tiermv("submit", "--node", "demo", src);
+console.log("\nThe same request id again is answered from the ledger, not dispatched twice:");
+tiermv("submit", "--node", "demo", "--request-id", "demo-1", src);
 console.log(
   "\nA new request for the same tree: every file is committed and unchanged, so nothing uploads.",
 );
-tiermv("submit", "--node", "demo", "--request-id", "demo-again", src);
+tiermv("submit", "--node", "demo", src);
 tiermv("run", "--node", "demo", "--once");

@@ -24,7 +24,12 @@ const settings = {
   dispatch: { maxFiles: 40 },
 };
 writeFileSync(config, JSON.stringify(settings, null, 2));
-const env = { ...process.env, TIERMV_CONFIG: config, TIERMV_LOCK_DIR: dir };
+const env = {
+  ...process.env,
+  TIERMV_CONFIG: config,
+  TIERMV_LOCK_DIR: dir,
+  TIERMV_LOG: process.env.TIERMV_LOG ?? "text",
+};
 const tiermv = (...args: string[]) =>
   Bun.spawn([process.execPath, join(REPO, "cli/main.ts"), ...args], {
     env,
@@ -33,6 +38,7 @@ const tiermv = (...args: string[]) =>
   });
 
 console.log(`Workspace ${dir}: 200 files in 8 directories, nodes "left" and "right"\n`);
+if ((await tiermv("init").exited) !== 0) process.exit(1);
 const submit = tiermv("submit", "--strategy", "hash", src);
 console.log(
   `$ tiermv submit --strategy hash ${src}\n${(await new Response(submit.stdout).text()).trim()}\n`,
