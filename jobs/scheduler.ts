@@ -11,8 +11,10 @@ import { addCounts, emptyCounts, type OutcomeCounts } from "./file/outcome.ts";
 import { rebalanceOnce } from "./rebalance.ts";
 import { runNodeOnce, type TickSummary } from "./run_node.ts";
 import { nodeDirs } from "./spool/layout.ts";
+import { checkSpool } from "./spool/marker.ts";
 import type { Move } from "./spool/queues.ts";
-import { delay } from "./util/async.ts";
+import { deadline, delay } from "./util/async.ts";
+import { MountUnavailableError } from "./util/errors.ts";
 
 /** `report.pruneAfterDays`: the outbox is pruned on the first tick, then at most this often. */
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
@@ -52,6 +54,11 @@ export async function runScheduler(
   let lastRebalance = 0;
   let lastPrune = 0;
   for (;;) {
+    // Every tick, not only at start: a spool whose mount went away is never recreated locally.
+    const ms = ctx.config.migrate.statTimeoutMs;
+    await deadline(checkSpool(ctx.rt, ctx.config.spool), ms, {
+      onTimeout: () => new MountUnavailableError(ctx.config.spool, ms),
+    });
     summary.ticks++;
     if (options.dispatch) {
       const dispatched = await dispatchInbox(ctx);

@@ -2,6 +2,7 @@
 import type { JobContext } from "../context/job_context.ts";
 import { targetFor } from "../context/job_context.ts";
 import { openKafkaSink } from "../events/kafka_sink.ts";
+import { checkSpool } from "../spool/marker.ts";
 import { deadline } from "../util/async.ts";
 
 export interface Check {
@@ -34,7 +35,8 @@ export async function readiness(
   const [mount, target, kafka] = await Promise.all([
     timed(timeoutMs, "the shared mount", async () => {
       await ctx.rt.fs.stat(ctx.config.root);
-      await ctx.rt.fs.stat(ctx.config.spool);
+      // The marker, not only the directory: an unmounted mount point still exists.
+      await checkSpool(ctx.rt, ctx.config.spool);
     }),
     timed(timeoutMs, "the target", () =>
       targetFor(ctx, ctx.config.target).head(".tiermv-readyz-probe"),

@@ -9,12 +9,13 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  renameSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
 import { ConfigSchema } from "../../jobs/context/config.ts";
-import { cli, lastJsonLine, sandbox } from "../helpers.ts";
+import { cli, lastJsonLine, sandbox, spawnCli, waitFor } from "../helpers.ts";
 
 function fileBox() {
   const box = sandbox({ target: "file:///tmp/unused" });
@@ -183,4 +184,33 @@ test("every settings block of the config schema is strict (a block added later c
   };
   walk(ConfigSchema as unknown as Node, "");
   expect(loose).toEqual([]);
+});
+
+test("a spool that goes away under a running --watch and serve: the watch stops (exit 2) without recreating it, /readyz is 503", async () => {
+  const box = fileBox();
+  box.setConfig({ schedule: { tickMs: 30 } });
+  const watch = spawnCli(["run", "--node", "a", "--watch"], box.env);
+  const serve = spawnCli(["serve", "--listen", "127.0.0.1:0"], box.env);
+  try {
+    const reader = serve.stdout.getReader();
+    let text = "";
+    while (!/listening on (http:\/\/\S+)/.test(text))
+      text += new TextDecoder().decode((await reader.read()).value);
+    const url = /listening on (http:\/\/\S+)/.exec(text)?.[1];
+    await waitFor(() => existsSync(join(box.spool, "nodes/a/heartbeat")), "a first tick");
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    // The shared filesystem is unmounted: the spool path is gone.
+    renameSync(box.spool, `${box.spool}.away`);
+    expect(await watch.exited).toBe(2);
+    expect(await new Response(watch.stderr).text()).toContain(
+      `Spool "${box.spool}" does not exist: is the shared filesystem mounted?`,
+    );
+    expect(existsSync(box.spool)).toBe(false);
+    const ready = await fetch(`${url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect((await ready.json()).checks.mount.error).toContain("does not exist");
+  } finally {
+    watch.kill("SIGKILL");
+    serve.kill("SIGTERM");
+  }
 });
