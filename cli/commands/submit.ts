@@ -63,7 +63,7 @@ export default defineCommand({
       type: "string",
       valueHint: "ID",
       description:
-        "Idempotency key: the same ID with the same request is answered, not redone; with another request it is refused. Default: a new request every time",
+        "Idempotency key: a repeat is answered, another request under it refused (default: a new request)",
     },
     from: {
       type: "string",
