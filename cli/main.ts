@@ -2,6 +2,12 @@
 // forceRAMSize: JSC sizes its heap growth for 256 MiB of RAM instead of the whole machine's (a
 // heuristic, not a cap; Bun's equivalent of --max-old-space-size): ~30 MiB less peak RSS, same speed.
 /** tiermv: multi-node file migration from a shared filesystem to S3. Commands load lazily. */
-import { runCli } from "./run_cli.ts";
+const argv = process.argv.slice(2);
+if (argv.length === 1 && argv[0] === "--version") {
+  // Answered before anything else loads: monitoring probes call it often.
+  console.log((await import("../jobs/util/version.ts")).VERSION);
+} else {
+  await (await import("./run_cli.ts")).runCli(argv);
+}
 
-await runCli(process.argv.slice(2));
+export {}; // a module: top-level await

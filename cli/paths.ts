@@ -9,6 +9,8 @@
 import { realpath } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Config } from "../jobs/context/config.ts";
+import { deadline } from "../jobs/util/async.ts";
+import { MountUnavailableError } from "../jobs/util/errors.ts";
 import { absolutePath, underResolvedRoot } from "../jobs/util/paths.ts";
 
 export async function canonicalArg(config: Config, arg: string): Promise<string> {
@@ -22,6 +24,10 @@ export async function canonicalArg(config: Config, arg: string): Promise<string>
   }
 }
 
+/** Every argument canonical; bounded by `migrate.statTimeoutMs` like every look at the mount. */
 export function canonicalArgs(config: Config, args: string[]): Promise<string[]> {
-  return Promise.all(args.map((arg) => canonicalArg(config, arg)));
+  const ms = config.migrate.statTimeoutMs;
+  return deadline(Promise.all(args.map((arg) => canonicalArg(config, arg))), ms, {
+    onTimeout: () => new MountUnavailableError(config.root, ms),
+  });
 }
