@@ -224,7 +224,9 @@ test(
   async () => {
     const ceph = await cluster();
     const dir = await freshDir(ceph, "evict");
-    await mustExec(ceph, "node-a", ["sh", "-c", `printf a > ${dir}/held`]);
+    // fsync: an evicted client's unflushed writes are discarded with its session (this test once
+    // read "b" when node-a's "a" was still only in its ceph-fuse cache at the freeze).
+    await mustExec(ceph, "node-a", ["sh", "-c", `printf a > ${dir}/held && sync ${dir}/held`]);
     const before = ceph.fusePid("node-a");
     ceph.freeze("node-a");
     const began = Date.now();
