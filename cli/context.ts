@@ -19,7 +19,12 @@ export async function withContext<T>(
   const onSignal = () => controller.abort();
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
-  const ctx = createJobContext(createRuntime(), config, consola, controller.signal);
+  const ctx = createJobContext(
+    createRuntime({ mount: config.mount }),
+    config,
+    consola,
+    controller.signal,
+  );
   try {
     return await fn(ctx);
   } finally {

@@ -6,11 +6,16 @@
 const ERRNO_NAMES: Record<number, FsErrorCode> = {
   1: "EPERM",
   2: "ENOENT",
+  4: "EINTR",
   5: "EIO",
+  6: "ENXIO",
   7: "E2BIG",
+  9: "EBADF",
+  11: "EAGAIN",
   13: "EACCES",
   17: "EEXIST",
   20: "ENOTDIR",
+  21: "EISDIR",
   22: "EINVAL",
   28: "ENOSPC",
   34: "ERANGE",
@@ -18,6 +23,7 @@ const ERRNO_NAMES: Record<number, FsErrorCode> = {
   40: "ELOOP",
   61: "ENODATA",
   95: "ENOTSUP",
+  107: "ENOTCONN",
   116: "ESTALE",
 };
 
@@ -121,6 +127,28 @@ export async function wrap<T>(op: string, path: string, fn: () => Promise<T>): P
     return await fn();
   } catch (err) {
     throw fsError(err, op, path);
+  }
+}
+
+/**
+ * A call on the shared mount did not answer within its deadline ("deadline"), or so many threads
+ * are already stuck in it that calls fail fast until one comes back ("stuck"). The call is not
+ * cancelled: it may still complete later (a write or rename then lands late).
+ */
+export class MountUnavailableError extends Error {
+  override name = "MountUnavailableError";
+  readonly code = "MOUNT_UNAVAILABLE";
+  constructor(
+    readonly op: string,
+    readonly path: string,
+    readonly timeoutMs: number,
+    readonly reason: "deadline" | "stuck",
+  ) {
+    super(
+      reason === "deadline"
+        ? `The shared mount did not answer ${op} "${path}" within ${timeoutMs} ms`
+        : `The shared mount is not answering: ${op} "${path}" not tried (threads stuck in earlier calls past their ${timeoutMs} ms deadline)`,
+    );
   }
 }
 

@@ -83,7 +83,7 @@ export function sandbox(options: {
 }
 
 export function jobContext(config: Config): JobContext {
-  return createJobContext(createRuntime(), config, silentLog);
+  return createJobContext(createRuntime({ mount: config.mount }), config, silentLog);
 }
 
 export interface CliResult {
@@ -158,6 +158,13 @@ export async function waitFor<T>(
       throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
     await Bun.sleep(20);
   }
+}
+
+/** Makes a FIFO (a named pipe): opening it without O_NONBLOCK blocks until the other end opens. */
+export function mkfifo(path: string): string {
+  const made = Bun.spawnSync(["mkfifo", path]);
+  if (made.exitCode !== 0) throw new Error(`mkfifo ${path}: ${made.stderr.toString()}`);
+  return path;
 }
 
 export function randomBytes(size: number, seed = 1): Uint8Array {
