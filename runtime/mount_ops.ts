@@ -21,7 +21,7 @@ const { O_RDONLY, O_RDWR, O_WRONLY, O_CREAT, O_APPEND, O_NOFOLLOW, O_NONBLOCK } 
 // Linux's value; node:fs exports it on Linux, where alone this runs.
 const O_NOATIME = fs.constants.O_NOATIME ?? 0o1000000;
 /** Reads and hashes go in chunks of this size, reporting progress after each. */
-const CHUNK = 4 * 1024 * 1024;
+const CHUNK = 1024 * 1024;
 const encoder = new TextEncoder();
 
 function kindOf(entry: fs.Dirent): FileKind {

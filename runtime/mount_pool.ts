@@ -190,7 +190,9 @@ export class MountPool {
     this.starting++;
     port.onMessage((reply) => this.onReply(slot, reply));
     port.onError((error) => this.onWorkerError(slot, error));
-    port.post({ init: slot.abandonedId.buffer as SharedArrayBuffer });
+    // Progress well within the deadline, so that a long call that moves is never cut.
+    const progressMs = Math.max(1, Math.min(100, Math.floor(this.options.timeoutMs / 4)));
+    port.post({ init: slot.abandonedId.buffer as SharedArrayBuffer, progressMs });
   }
 
   private dispatch(slot: Slot, call: Call): void {

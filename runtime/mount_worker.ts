@@ -3,7 +3,8 @@
  * (a Uint8Array result is transferred, not copied). Shared by the Bun and Deno entry points, which
  * only supply the message port and the libc binding.
  *
- * Message protocol (main -> worker): `{init: SharedArrayBuffer}` once, then `{id, op, args}`.
+ * Message protocol (main -> worker): `{init: SharedArrayBuffer, progressMs}` once, then
+ * `{id, op, args}`.
  * Worker -> main: `{ready}` once, then per call `{id, progress}` (a long call is alive),
  * `{id, ok, value}`, `{id, ok: false, error}`, or `{id, skipped}` when the main thread had given up
  * on the call before it started (the abandoned-id slot of the shared buffer names it): a call
@@ -20,7 +21,7 @@ export type WireError =
   | { kind: "bug"; message: string };
 
 export type WorkerRequest =
-  | { init: SharedArrayBuffer }
+  | { init: SharedArrayBuffer; progressMs: number }
   | { id: number; op: OpName; args: unknown[] };
 
 export type WorkerReply =
@@ -35,9 +36,6 @@ export interface WorkerEnd {
   post(message: WorkerReply, transfer: ArrayBuffer[]): void;
 }
 
-/** A long call reports progress at most this often (each report restarts its deadline). */
-const PROGRESS_MS = 100;
-
 function toWire(err: unknown): WireError {
   if (err instanceof XattrError) return { kind: "xattr", code: err.code, attr: err.attr };
   const code = (err as { code?: unknown } | null)?.code;
@@ -48,11 +46,13 @@ function toWire(err: unknown): WireError {
 export function serveMountOps(end: WorkerEnd, libc: Libc): void {
   let current = 0;
   let lastProgress = 0;
+  // A long call reports progress at most this often (each report restarts its deadline).
+  let progressMs = 100;
   let abandoned: Int32Array<ArrayBufferLike> = new Int32Array(1);
   const ops = createMountOps(libc, {
     progress() {
       const now = performance.now();
-      if (now - lastProgress < PROGRESS_MS) return;
+      if (now - lastProgress < progressMs) return;
       lastProgress = now;
       end.post({ id: current, progress: true }, []);
     },
@@ -60,6 +60,7 @@ export function serveMountOps(end: WorkerEnd, libc: Libc): void {
   end.onMessage((message) => {
     if ("init" in message) {
       abandoned = new Int32Array(message.init);
+      progressMs = message.progressMs;
       return;
     }
     const { id, op, args } = message;
