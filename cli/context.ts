@@ -65,9 +65,23 @@ export function runForNode(
   });
 }
 
+/** Takes a node's single-instance lock; null (with a message) when a healthy instance has it. */
+async function tryNodeLock(ctx: JobContext, node: string) {
+  try {
+    const { liveWithinMs } = ctx.config.schedule;
+    return await acquireInstanceLock(ctx.rt, ctx.config.spool, node, { liveWithinMs });
+  } catch (err) {
+    // A stuck holder (zombie, or silent past liveWithinMs) is an error: exit 1 with its story.
+    if (!(err instanceof AlreadyRunningError) || err.holder.stuck) throw err;
+    consola.info(err.message);
+    return null;
+  }
+}
+
 /**
- * Runs `fn` holding the single-instance locks of `nodes`; nodes whose lock another process
- * holds are left out (with a message). `fn` gets the nodes it may run.
+ * Runs `fn` holding the single-instance locks of `nodes`; nodes whose lock a healthy process
+ * holds are left out (with a message). `fn` gets the nodes it may run. A node whose holder is
+ * stuck is left out too, and its error is thrown after `fn` ran for the others.
  */
 export async function withNodeLocks<T>(
   ctx: JobContext,
@@ -75,18 +89,22 @@ export async function withNodeLocks<T>(
   fn: (mine: string[]) => Promise<T>,
 ): Promise<T | undefined> {
   const held: { node: string; release(): Promise<void> }[] = [];
+  const stuck: AlreadyRunningError[] = [];
   try {
     for (const node of nodes) {
       try {
-        const lock = await acquireInstanceLock(ctx.rt, ctx.config.spool, node);
-        held.push({ node, release: lock.release });
+        const lock = await tryNodeLock(ctx, node);
+        if (lock) held.push({ node, release: lock.release });
       } catch (err) {
         if (!(err instanceof AlreadyRunningError)) throw err;
-        consola.info(err.message);
+        stuck.push(err);
       }
     }
-    if (held.length === 0) return undefined;
-    return await fn(held.map((h) => h.node));
+    const result = held.length === 0 ? undefined : await fn(held.map((h) => h.node));
+    const last = stuck.pop();
+    for (const err of stuck) consola.error(err.message);
+    if (last) throw last;
+    return result;
   } finally {
     for (const h of held) await h.release();
   }
@@ -94,21 +112,16 @@ export async function withNodeLocks<T>(
 
 /**
  * Runs `fn` holding this node's single-instance lock (run, rollback and recover of one node
- * never overlap on a host). When another instance holds it, says so and returns undefined.
+ * never overlap on a host). When a healthy instance holds it, says so and returns undefined; a
+ * stuck one throws AlreadyRunningError (exit 1).
  */
 export async function withNodeLock<T>(
   ctx: JobContext,
   node: string,
   fn: () => Promise<T>,
 ): Promise<T | undefined> {
-  let lock: Awaited<ReturnType<typeof acquireInstanceLock>>;
-  try {
-    lock = await acquireInstanceLock(ctx.rt, ctx.config.spool, node);
-  } catch (err) {
-    if (!(err instanceof AlreadyRunningError)) throw err;
-    consola.info(err.message);
-    return undefined;
-  }
+  const lock = await tryNodeLock(ctx, node);
+  if (!lock) return undefined;
   try {
     return await fn();
   } finally {

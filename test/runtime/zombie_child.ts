@@ -3,21 +3,20 @@
  * process-state and instance-lock tests. A pool thread of the runtime blocks in open(2) of a FIFO
  * with no writer (as on a stopped ceph-fuse); then the main thread exits by itself with
  * pthread_exit, so the thread group lives on with a zombie leader, which is what /proc shows for a
- * process that exited while one of its threads is stuck in the kernel. With LOCK, it first takes
- * that local lock (flock), which the zombie keeps holding. Prints its identity, then exits its
- * main thread. Usage: bun test/runtime/zombie_child.ts FIFO [LOCK]
+ * process that exited while one of its threads is stuck in the kernel. With SPOOL and NODE, it
+ * first takes that node's single-instance lock (TIERMV_LOCK_DIR), which the zombie keeps holding.
+ * Prints its identity, then exits its main thread.
+ * Usage: bun test/runtime/zombie_child.ts FIFO [SPOOL NODE]
  */
 import { dlopen, FFIType } from "bun:ffi";
 import { readdirSync, readFileSync, writeSync } from "node:fs";
+import { acquireInstanceLock } from "../../jobs/context/instance_lock.ts";
 import { createRuntime } from "../../runtime/bun.ts";
 
-const [fifo = "", lock] = process.argv.slice(2);
+const [fifo = "", spool, node] = process.argv.slice(2);
 const rt = createRuntime({ mount: { timeoutMs: 600_000 } });
 const identity = rt.process.identity();
-if (lock) {
-  const taken = rt.process.lockLocalFile(lock, JSON.stringify({ v: 1, identity }));
-  if (!taken.acquired) throw new Error(`lock ${lock} is held: ${taken.holder}`);
-}
+if (spool && node) await acquireInstanceLock(rt, spool, node, { liveWithinMs: 60_000 });
 rt.fs.readText(fifo).catch(() => {});
 
 // openat(2) is syscall 257 on x86_64: wait until a thread of ours is blocked in it.
