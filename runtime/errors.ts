@@ -12,18 +12,28 @@ const ERRNO_NAMES: Record<number, FsErrorCode> = {
   7: "E2BIG",
   9: "EBADF",
   11: "EAGAIN",
+  12: "ENOMEM",
   13: "EACCES",
+  16: "EBUSY",
   17: "EEXIST",
+  18: "EXDEV",
   20: "ENOTDIR",
   21: "EISDIR",
   22: "EINVAL",
+  24: "EMFILE",
   28: "ENOSPC",
+  30: "EROFS",
   34: "ERANGE",
   36: "ENAMETOOLONG",
+  39: "ENOTEMPTY",
   40: "ELOOP",
   61: "ENODATA",
   95: "ENOTSUP",
+  // A FUSE daemon that died (ENOTCONN), a CephFS client the MDS evicted and blocklisted
+  // (ESHUTDOWN: every call fails until a remount): mount-wide, not one file's problem.
   107: "ENOTCONN",
+  108: "ESHUTDOWN",
+  110: "ETIMEDOUT",
   116: "ESTALE",
 };
 
@@ -49,6 +59,8 @@ export type FsErrorCode =
   | "ENODATA"
   | "ENOTSUP"
   | "ESTALE"
+  | "ENOTCONN"
+  | "ESHUTDOWN"
   | "ELINETOOLONG"
   | "EILSEQ"
   | `E${string}`;
