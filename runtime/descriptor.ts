@@ -1,14 +1,20 @@
 /**
  * A descriptor opened on a mount worker, shared by every worker (descriptors are per process).
- * It is closed only when no call on it is in flight: closing it under a call stuck in the kernel
- * would let a new open reuse its number, and a late call could then act on another file.
+ * close() first waits for the calls its callers still wait for (each settles within the deadline),
+ * so a writer's fsync never comes after the caller moved on. The descriptor itself is closed only
+ * when no call on it is left in the kernel: closing it under a stuck call would let a new open
+ * reuse its number, and the late call could then act on another file.
  */
 import { FsError } from "./errors.ts";
 import type { MountOps, OpName } from "./mount_ops.ts";
 import type { CallMeta, MountPool } from "./mount_pool.ts";
 
 export class Descriptor {
+  /** Calls not yet returned by their thread (also those whose caller gave up). */
   private inFlight = 0;
+  /** Calls whose caller still waits. */
+  private awaited = 0;
+  private idle: (() => void)[] = [];
   private closed = false;
   private closing: Promise<void> | null = null;
 
@@ -30,18 +36,25 @@ export class Descriptor {
   ): Promise<ReturnType<MountOps[K]>> {
     if (this.closed) return Promise.reject(new FsError("EBADF", meta.op, this.path));
     this.inFlight++;
-    return this.pool.call(op, args, { ...meta, path: this.path, done: () => this.settled() });
+    this.awaited++;
+    const done = () => this.settled();
+    return this.pool.call(op, args, { ...meta, path: this.path, done }).finally(() => {
+      this.awaited--;
+      if (this.awaited === 0) for (const wake of this.idle.splice(0)) wake();
+    });
   }
 
   /**
-   * Closes it now, or as soon as the calls in flight return (then it resolves at once).
-   * Idempotent: only the first call can reject (the close itself timed out or failed).
+   * Closes it once its callers' calls have settled: now, or (while a call is stuck in the kernel)
+   * as soon as that call returns, and then it resolves at once. Idempotent: only the first call
+   * can reject (the close itself timed out or failed).
    */
-  close(): Promise<void> {
+  async close(): Promise<void> {
     if (this.closed) return (this.closing ?? Promise.resolve()).catch(() => {});
     this.closed = true;
-    if (this.inFlight === 0) this.closing = this.closeNow();
-    return this.closing ?? Promise.resolve();
+    if (this.awaited > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
+    if (this.inFlight === 0 && !this.closing) this.closing = this.closeNow();
+    return this.closing ?? undefined;
   }
 
   private settled(): void {
