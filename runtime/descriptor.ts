@@ -6,8 +6,9 @@
  * reuse its number, and the late call could then act on another file.
  */
 import { FsError } from "./errors.ts";
+import type { CallMeta } from "./mount_calls.ts";
 import type { MountOps, OpName } from "./mount_ops.ts";
-import type { CallMeta, MountPool } from "./mount_pool.ts";
+import type { MountPool } from "./mount_pool.ts";
 
 export class Descriptor {
   /** Calls not yet returned by their thread (also those whose caller gave up). */

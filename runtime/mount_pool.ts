@@ -25,18 +25,27 @@
  * message the thread sends (results come at least every timeout/4 ms): time queued behind busy
  * threads does not count (a busy pool is not a hung mount). When a batch goes silent, every call of
  * it that has no answer yet is rejected; those not started are never started. Idle threads are
- * unref'd: the pool never keeps a process alive. A process whose thread is stuck in the kernel cannot exit until the mount
- * answers (it stays a zombie): process.processState reports that.
+ * unref'd: the pool never keeps a process alive. A process whose thread is stuck in the kernel
+ * cannot exit until the mount answers (it stays a zombie): process.processState reports that.
  */
 
-import type { FsErrorCode } from "./errors.ts";
-import { FsError, MountUnavailableError, XattrError, XattrExistsError } from "./errors.ts";
+import { MountUnavailableError } from "./errors.ts";
+import {
+  BATCH,
+  batchable,
+  type Call,
+  type CallMeta,
+  OPENS,
+  READS,
+  SCRATCH_MAX,
+  SCRATCH_MIN,
+  toError,
+} from "./mount_calls.ts";
 import type { MountOps, OpName } from "./mount_ops.ts";
 import {
   decodeReply,
   encodeRequest,
   type InScratch,
-  type WireError,
   type WorkerEntry,
   type WorkerReply,
   type WorkerRequest,
@@ -63,37 +72,7 @@ export interface PoolOptions {
   spawn(): WorkerPort;
 }
 
-/** How a call reads in errors, and what the pool must know about it. */
-export interface CallMeta {
-  /** The operation as messages name it: "stat", "read", "rename"... (for xattrs: read, write...) */
-  op: string;
-  path: string;
-  /** The attribute, for XattrError. */
-  attr?: string;
-  /** A long call (hash, copy, big read): it never takes the last idle thread. */
-  bulk?: boolean;
-  /**
-   * For a read: where its bytes go. The result is then `into.subarray(0, n)` (no new buffer);
-   * without it a read resolves with a buffer of its own.
-   */
-  into?: Uint8Array;
-  /**
-   * Called once the call is over in its thread, or certain never to run: after its result, after
-   * a late return, or on a fast failure. Not called for a call still stuck in the kernel.
-   */
-  done?: () => void;
-}
-
 type Result<K extends OpName> = ReturnType<MountOps[K]>;
-
-interface Call {
-  id: number;
-  op: OpName;
-  args: unknown[];
-  meta: CallMeta;
-  resolve(value: unknown): void;
-  reject(error: unknown): void;
-}
 
 interface Slot {
   port: WorkerPort;
@@ -109,38 +88,6 @@ interface Slot {
   abandoned: boolean;
   /** When it was abandoned (for lateness in status). */
   abandonedAt: number;
-}
-
-/** Metadata calls per batch: enough to amortise a wake-up, small enough to stay prompt. */
-const BATCH = 32;
-
-/**
- * Reads land in the thread's scratch buffer when they fit (the argument index of their length):
- * the pool copies the bytes out before the thread takes another call. Allocating a fresh buffer
- * per read cost ~0.8 ms per MiB in page faults here, more than the read itself.
- */
-const READS: Partial<Record<OpName, number>> = { pread: 2, readRange: 2, readNext: 1 };
-const SCRATCH_MIN = 1024 * 1024;
-/** Larger reads get a buffer of their own (transferred): scratch memory stays bounded. */
-const SCRATCH_MAX = 16 * 1024 * 1024;
-
-/** Ops whose late result is a descriptor nobody will close: the pool closes it. */
-const OPENS: Partial<Record<OpName, (value: unknown) => number>> = {
-  open: (value) => (value as { fd: number }).fd,
-  openRead: (value) => value as number,
-  openWrite: (value) => value as number,
-};
-
-export function toError(error: WireError, meta: CallMeta): Error {
-  if (error.kind === "xattr") {
-    const code = error.code as FsErrorCode;
-    const attr = meta.attr ?? error.attr;
-    return code === "EEXIST"
-      ? new XattrExistsError(code, meta.op, meta.path, attr)
-      : new XattrError(code, meta.op, meta.path, attr);
-  }
-  if (error.kind === "fs") return new FsError(error.code as FsErrorCode, meta.op, meta.path);
-  return new Error(`Unexpected error in ${meta.op} "${meta.path}": ${error.message}`);
 }
 
 export class MountPool {
@@ -405,9 +352,4 @@ export class MountPool {
     }
     this.pump();
   }
-}
-
-/** Metadata calls share a batch; reads (one scratch buffer per thread) and long calls go alone. */
-function batchable(call: Call): boolean {
-  return !call.meta.bulk && READS[call.op] === undefined;
 }
