@@ -35,6 +35,13 @@ export interface Sandbox {
   setConfig(patch: Record<string, unknown>): Config;
 }
 
+/** A fresh temp dir, removed with the sandboxes after the run (test/preload.ts). */
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `tiermv-${prefix}-`));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 export function sandbox(options: {
   target: string;
   endpoint?: string;

@@ -4,11 +4,10 @@
  * error naming its pid, its state and how long its heartbeat has been silent.
  */
 import { expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { instanceLockPath } from "../../jobs/context/instance_lock.ts";
-import { cli, mkfifo, REPO, sandbox, spawnCli, waitFor } from "../helpers.ts";
+import { cli, mkfifo, REPO, sandbox, spawnCli, tempDir, waitFor } from "../helpers.ts";
 
 function lockOf(box: { env: Record<string, string>; spool: string }, node: string): string {
   return instanceLockPath(box.env.TIERMV_LOCK_DIR ?? "", box.spool, node);
@@ -59,7 +58,7 @@ test("a holder that stopped ticking (alive, heartbeat silent past liveWithinMs):
 test("a zombie holder (exited, a thread stuck in the kernel) keeps the node from running: exit 1, named as a zombie", async () => {
   const box = sandbox({ target: "file:///tmp/unused" });
   box.setConfig({ target: `file://${box.dir}/out` });
-  const fifo = mkfifo(join(mkdtempSync(join(tmpdir(), "tiermv-zombie-")), "fifo"));
+  const fifo = mkfifo(join(tempDir("zombie"), "fifo"));
   const zombie = Bun.spawn(
     [process.execPath, join(REPO, "test/runtime/zombie_child.ts"), fifo, box.spool, "a"],
     { env: { ...process.env, ...box.env }, stdout: "pipe", stderr: "inherit" },

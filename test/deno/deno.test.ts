@@ -1,8 +1,7 @@
 import { expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { mkfifo, REPO } from "../helpers.ts";
+import { mkfifo, REPO, tempDir } from "../helpers.ts";
 
 async function runDeno(
   script: string,
@@ -25,7 +24,7 @@ async function runDeno(
 }
 
 test("the migrate job runs unchanged under Deno against a file:// target", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "tiermv-deno-"));
+  const dir = tempDir("deno");
   mkdirSync(join(dir, "src/sub"), { recursive: true });
   writeFileSync(join(dir, "src/a.txt"), "hello from deno\n");
   writeFileSync(join(dir, "src/sub/b.bin"), new Uint8Array(70_000).fill(3));
@@ -41,7 +40,7 @@ test("the migrate job runs unchanged under Deno against a file:// target", async
 });
 
 test("under Deno: FileHandle ops, a FIFO that does not block, and a deadline on a call stuck in open(2)", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "tiermv-deno-rt-"));
+  const dir = tempDir("deno-rt");
   mkfifo(join(dir, "fifo"));
   const { out, err, code } = await runDeno("test/deno/runtime.deno.ts", dir);
   expect(err).toBe("");

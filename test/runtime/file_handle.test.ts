@@ -7,7 +7,6 @@ import { createHash } from "node:crypto";
 import {
   chmodSync,
   chownSync,
-  mkdtempSync,
   readFileSync,
   renameSync,
   statSync,
@@ -19,14 +18,14 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createRuntime } from "../../runtime/bun.ts";
 import { FsError, XattrExistsError } from "../../runtime/errors.ts";
-import { mkfifo, REPO } from "../helpers.ts";
+import { mkfifo, REPO, tempDir } from "../helpers.ts";
 
 const rt = createRuntime();
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 function tempFile(content: string | Uint8Array = "payload"): string {
-  const path = join(mkdtempSync(join(tmpdir(), "tiermv-handle-")), "f");
+  const path = join(tempDir("handle"), "f");
   writeFileSync(path, content);
   return path;
 }
@@ -142,7 +141,7 @@ test("O_NOATIME is refused (EPERM) on a file we do not own: the open retries wit
 });
 
 test("openFile never blocks on a FIFO: it opens, and fstat says it is not a regular file", async () => {
-  const fifo = mkfifo(join(mkdtempSync(join(tmpdir(), "tiermv-fifo-")), "pipe"));
+  const fifo = mkfifo(join(tempDir("fifo"), "pipe"));
   const started = performance.now();
   const handle = await rt.openFile(fifo, { mode: "read" });
   expect((await handle.stat()).kind).toBe("other");

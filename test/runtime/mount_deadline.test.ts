@@ -10,20 +10,18 @@ import {
   closeSync,
   constants,
   existsSync,
-  mkdtempSync,
   openSync,
   readdirSync,
   readlinkSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRuntime } from "../../runtime/bun.ts";
 import { MountUnavailableError } from "../../runtime/errors.ts";
-import { mkfifo, waitFor } from "../helpers.ts";
+import { mkfifo, tempDir, waitFor } from "../helpers.ts";
 
 function dir(): string {
-  return mkdtempSync(join(tmpdir(), "tiermv-deadline-"));
+  return tempDir("deadline");
 }
 
 /** The mount thaws: a writer opens the FIFO (the stuck open returns) and closes it (EOF). */

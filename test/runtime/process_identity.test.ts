@@ -1,11 +1,11 @@
 /** Process identity and state from /proc (BRIEF 5b): pid reuse, other machines, zombies. */
 import { expect, test } from "bun:test";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { hostname, tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { createRuntime } from "../../runtime/bun.ts";
 import type { ProcessIdentity } from "../../runtime/types.ts";
-import { mkfifo, REPO, waitFor } from "../helpers.ts";
+import { mkfifo, REPO, tempDir, waitFor } from "../helpers.ts";
 
 const rt = createRuntime();
 
@@ -59,7 +59,7 @@ test("another machine, boot or pid namespace cannot be decided here: elsewhere",
 });
 
 test("a process whose main thread exited while a thread is stuck in the kernel is a zombie, not dead", async () => {
-  const fifo = mkfifo(join(mkdtempSync(join(tmpdir(), "tiermv-zombie-")), "fifo"));
+  const fifo = mkfifo(join(tempDir("zombie"), "fifo"));
   const child = Bun.spawn([process.execPath, join(REPO, "test/runtime/zombie_child.ts"), fifo], {
     stdout: "pipe",
     stderr: "inherit",

@@ -1,16 +1,16 @@
 import { expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createRuntime } from "../../runtime/bun.ts";
 import { XattrError, XattrExistsError } from "../../runtime/errors.ts";
+import { tempDir } from "../helpers.ts";
 
 const rt = createRuntime();
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 function tempFile(): string {
-  const path = join(mkdtempSync(join(tmpdir(), "tiermv-xattr-")), "f");
+  const path = join(tempDir("xattr"), "f");
   writeFileSync(path, "payload");
   return path;
 }
