@@ -2,7 +2,7 @@
  * Loads the config named by --config or TIERMV_CONFIG, validates it, and resolves `root` and
  * `spool` through symlinks once: a root given as a symlink works, and a path written through it
  * is the same file everywhere (Config.rootAliases keeps the root as written). Refuses a spool
- * that overlaps the root. Every check is bounded by `migrate.statTimeoutMs`, so a hung mount is
+ * that overlaps the root. Every check is bounded by `mount.timeoutMs`, so a hung mount is
  * an error (exit 1), never a hung command.
  */
 import { readFile, realpath, stat } from "node:fs/promises";
@@ -66,14 +66,14 @@ export async function loadConfig(
   const file = args.config ?? process.env.TIERMV_CONFIG;
   if (!file) throw new ConfigError("No config: pass --config FILE or set TIERMV_CONFIG");
   const config = parseConfig(await readDocument(file), `"${file}"`);
-  const timeoutMs = config.migrate.statTimeoutMs;
+  const timeoutMs = config.mount.timeoutMs;
   const [root, spool] = await deadline(
     Promise.all([
       resolveRoot(config.root),
       resolveSpool(config.spool, options.spoolMayBeMissing === true),
     ]),
     timeoutMs,
-    { onTimeout: () => new MountUnavailableError(config.root, timeoutMs) },
+    { onTimeout: () => new MountUnavailableError("resolve", config.root, timeoutMs, "deadline") },
   );
   if (isWithin(root, spool) || isWithin(spool, root))
     throw new ConfigError(

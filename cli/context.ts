@@ -27,7 +27,7 @@ export async function withContext<T>(
 ): Promise<T> {
   configureLogging(args);
   const config = await loadConfig(args);
-  const rt = createRuntime();
+  const rt = createRuntime({ mount: config.mount });
   await spoolReady(rt, config, args.config ?? process.env.TIERMV_CONFIG);
   const controller = new AbortController();
   // The signal's name is the abort reason, so a command can say why it stopped.
@@ -50,9 +50,9 @@ async function spoolReady(
   config: Config,
   file: string | undefined,
 ): Promise<void> {
-  const ms = config.migrate.statTimeoutMs;
+  const ms = config.mount.timeoutMs;
   await deadline(checkSpool(rt, config.spool, file), ms, {
-    onTimeout: () => new MountUnavailableError(config.spool, ms),
+    onTimeout: () => new MountUnavailableError("check the spool marker in", config.spool, ms, "deadline"),
   });
 }
 
@@ -67,9 +67,23 @@ export function withNodeContext(
   });
 }
 
+/** Takes a node's single-instance lock; null (with a message) when a healthy instance has it. */
+async function tryNodeLock(ctx: JobContext, node: string) {
+  try {
+    const { liveWithinMs } = ctx.config.schedule;
+    return await acquireInstanceLock(ctx.rt, ctx.config.spool, node, { liveWithinMs });
+  } catch (err) {
+    // A stuck holder (zombie, or silent past liveWithinMs) is an error: exit 1 with its story.
+    if (!(err instanceof AlreadyRunningError) || err.holder.stuck) throw err;
+    consola.info(err.message);
+    return null;
+  }
+}
+
 /**
- * Runs `fn` holding the single-instance locks of `nodes`; nodes whose lock another process
- * holds are left out (with a message). `fn` gets the nodes it may run.
+ * Runs `fn` holding the single-instance locks of `nodes`; nodes whose lock a healthy process
+ * holds are left out (with a message). `fn` gets the nodes it may run. A node whose holder is
+ * stuck is left out too, and its error is thrown after `fn` ran for the others.
  */
 export async function withNodeLocks<T>(
   ctx: JobContext,
@@ -77,18 +91,22 @@ export async function withNodeLocks<T>(
   fn: (mine: string[]) => Promise<T>,
 ): Promise<T | undefined> {
   const held: { node: string; release(): Promise<void> }[] = [];
+  const stuck: AlreadyRunningError[] = [];
   try {
     for (const node of nodes) {
       try {
-        const lock = await acquireInstanceLock(ctx.rt, ctx.config.spool, node);
-        held.push({ node, release: lock.release });
+        const lock = await tryNodeLock(ctx, node);
+        if (lock) held.push({ node, release: lock.release });
       } catch (err) {
         if (!(err instanceof AlreadyRunningError)) throw err;
-        consola.info(err.message);
+        stuck.push(err);
       }
     }
-    if (held.length === 0) return undefined;
-    return await fn(held.map((h) => h.node));
+    const result = held.length === 0 ? undefined : await fn(held.map((h) => h.node));
+    const last = stuck.pop();
+    for (const err of stuck) consola.error(err.message);
+    if (last) throw last;
+    return result;
   } finally {
     for (const h of held) await h.release();
   }
@@ -96,21 +114,16 @@ export async function withNodeLocks<T>(
 
 /**
  * Runs `fn` holding this node's single-instance lock (run, rollback and recover of one node
- * never overlap on a host). When another instance holds it, says so and returns undefined.
+ * never overlap on a host). When a healthy instance holds it, says so and returns undefined; a
+ * stuck one throws AlreadyRunningError (exit 1).
  */
 export async function withNodeLock<T>(
   ctx: JobContext,
   node: string,
   fn: () => Promise<T>,
 ): Promise<T | undefined> {
-  let lock: Awaited<ReturnType<typeof acquireInstanceLock>>;
-  try {
-    lock = await acquireInstanceLock(ctx.rt, ctx.config.spool, node);
-  } catch (err) {
-    if (!(err instanceof AlreadyRunningError)) throw err;
-    consola.info(err.message);
-    return undefined;
-  }
+  const lock = await tryNodeLock(ctx, node);
+  if (!lock) return undefined;
   try {
     return await fn();
   } finally {

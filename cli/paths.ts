@@ -24,10 +24,10 @@ export async function canonicalArg(config: Config, arg: string): Promise<string>
   }
 }
 
-/** Every argument canonical; bounded by `migrate.statTimeoutMs` like every look at the mount. */
+/** Every argument canonical; bounded by `mount.timeoutMs` like every look at the mount. */
 export function canonicalArgs(config: Config, args: string[]): Promise<string[]> {
-  const ms = config.migrate.statTimeoutMs;
+  const ms = config.mount.timeoutMs;
   return deadline(Promise.all(args.map((arg) => canonicalArg(config, arg))), ms, {
-    onTimeout: () => new MountUnavailableError(config.root, ms),
+    onTimeout: () => new MountUnavailableError("resolve paths under", config.root, ms, "deadline"),
   });
 }

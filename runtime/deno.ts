@@ -1,76 +1,56 @@
-/** The Deno runtime: node:fs for files, Deno.dlopen to libc for xattrs (needs --allow-ffi). */
-import { errnoName, FsError } from "./errors.ts";
-import { nodeFs } from "./node_fs.ts";
-import { hasher, md5, md5File, md5Range } from "./node_hash.ts";
+/**
+ * The Deno runtime (needs --allow-ffi): every call on the shared mount runs on a pool of
+ * node:worker_threads workers doing synchronous node:fs and Deno.dlopen calls, each within a
+ * deadline (mount_pool.ts) -- the same pool, deadlines, bound and errors as under Bun.
+ *
+ * Why not `nonblocking: true` FFI symbols with node:fs promises: a non-blocking symbol runs on a
+ * thread of Deno's blocking pool and errno is per thread, so the errno read after it belongs to
+ * another thread (measured: an ENODATA came back as ENOENT or ENOTTY); the lock protocol needs
+ * EEXIST and ENODATA exactly. And Deno's node:fs stat rounds times (ctime to the second), which
+ * statx on the workers does not.
+ *
+ * Bounded: every call of fs, xattr, openFile handles, md5File and md5Range. Not bounded: the
+ * instance lock and /proc reads (local, direct calls), and nothing else touches the mount.
+ */
+import { Worker } from "node:worker_threads";
+import { bindLibc } from "./libc_deno.ts";
+import { type MountOptions, mountRuntime, type RuntimeOptions } from "./mount.ts";
+import type { WorkerPort } from "./mount_pool.ts";
+import { hasher, md5 } from "./node_hash.ts";
 import { createNodeProcess } from "./node_process.ts";
-import type { FetchHandler, FileKind, FileStat, HttpServer, Runtime, RuntimeFs } from "./types.ts";
-import { cString } from "./xattr_codec.ts";
-import { xattrOverLibc } from "./xattr_libc.ts";
+import type { FetchHandler, HttpServer, Runtime } from "./types.ts";
+
+export type { MountOptions, RuntimeOptions };
 
 // biome-ignore lint/suspicious/noExplicitAny: Deno's global is absent from Bun's type definitions.
 const DenoNs = (globalThis as any).Deno;
+const WORKER = new URL("./mount_worker_deno.ts", import.meta.url);
 
-const libc = DenoNs.dlopen("libc.so.6", {
-  getxattr: { parameters: ["buffer", "buffer", "buffer", "usize"], result: "isize" },
-  setxattr: { parameters: ["buffer", "buffer", "buffer", "usize", "i32"], result: "i32" },
-  removexattr: { parameters: ["buffer", "buffer"], result: "i32" },
-  listxattr: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
-  statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
-  __errno_location: { parameters: [], result: "pointer" },
-}).symbols;
-
-function errno(): number {
-  const location = libc.__errno_location();
-  return location === null ? 0 : new DenoNs.UnsafePointerView(location).getInt32(0);
-}
-
-const xattr = xattrOverLibc({
-  getxattr: (path, name, value, size) => Number(libc.getxattr(path, name, value, BigInt(size))),
-  setxattr: (path, name, value, size, flags) =>
-    libc.setxattr(path, name, value, BigInt(size), flags),
-  removexattr: (path, name) => libc.removexattr(path, name),
-  listxattr: (path, list, size) => Number(libc.listxattr(path, list, BigInt(size))),
-  errno,
-});
-
-// Deno's stat (and its node:fs bigint stat) rounds mtime to milliseconds; the protocol compares
-// nanoseconds with states that Bun wrote, so read them exactly with statx(2).
-const AT_FDCWD = -100;
-const AT_SYMLINK_NOFOLLOW = 0x100;
-const STATX_BASIC_STATS = 0x7ff;
-
-function kindOf(mode: number): FileKind {
-  const type = mode & 0o170000;
-  if (type === 0o100000) return "file";
-  if (type === 0o040000) return "dir";
-  if (type === 0o120000) return "symlink";
-  return "other";
-}
-
-function statx(path: string, flags: number, op: string): FileStat {
-  const buffer = new Uint8Array(256);
-  if (libc.statx(AT_FDCWD, cString(path), flags, STATX_BASIC_STATS, buffer) !== 0) {
-    throw new FsError(errnoName(errno()), op, path);
-  }
-  const view = new DataView(buffer.buffer);
-  const seconds = view.getBigInt64(112, true);
-  const nanos = BigInt(view.getUint32(120, true));
+// node:worker_threads, not Web Workers: Deno's Web Workers cannot be unref'd, so an idle pool
+// would keep every process alive.
+function spawnWorker(): WorkerPort {
+  const worker = new Worker(WORKER);
   return {
-    kind: kindOf(view.getUint16(28, true)),
-    ino: view.getBigUint64(32, true).toString(),
-    size: Number(view.getBigUint64(40, true)),
-    mtimeNs: (seconds * 1_000_000_000n + nanos).toString(),
+    post: (message) => worker.postMessage(message),
+    onMessage: (handler) => worker.on("message", handler),
+    onError: (handler) => worker.on("error", handler),
+    ref: () => worker.ref(),
+    unref: () => worker.unref(),
+    terminate: () => void worker.terminate(),
   };
 }
 
-const fs: RuntimeFs = {
-  ...nodeFs,
-  stat: async (path) => statx(path, 0, "stat"),
-  lstat: async (path) => statx(path, AT_SYMLINK_NOFOLLOW, "lstat"),
-};
+let mainLibc: ReturnType<typeof bindLibc> | undefined;
 
-export function createRuntime(): Runtime {
-  return { name: "deno", fs, xattr, process: createNodeProcess(), md5, md5File, md5Range, hasher };
+export function createRuntime(options: RuntimeOptions = {}): Runtime {
+  mainLibc ??= bindLibc();
+  return {
+    name: "deno",
+    ...mountRuntime(options.mount, spawnWorker),
+    process: createNodeProcess(mainLibc),
+    md5,
+    hasher,
+  };
 }
 
 /** Serves `fetch` with Deno.serve on hostname:port (port 0: a free one). */

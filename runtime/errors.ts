@@ -6,18 +6,34 @@
 const ERRNO_NAMES: Record<number, FsErrorCode> = {
   1: "EPERM",
   2: "ENOENT",
+  4: "EINTR",
   5: "EIO",
+  6: "ENXIO",
   7: "E2BIG",
+  9: "EBADF",
+  11: "EAGAIN",
+  12: "ENOMEM",
   13: "EACCES",
+  16: "EBUSY",
   17: "EEXIST",
+  18: "EXDEV",
   20: "ENOTDIR",
+  21: "EISDIR",
   22: "EINVAL",
+  24: "EMFILE",
   28: "ENOSPC",
+  30: "EROFS",
   34: "ERANGE",
   36: "ENAMETOOLONG",
+  39: "ENOTEMPTY",
   40: "ELOOP",
   61: "ENODATA",
   95: "ENOTSUP",
+  // A FUSE daemon that died (ENOTCONN), a CephFS client the MDS evicted and blocklisted
+  // (ESHUTDOWN: every call fails until a remount): mount-wide, not one file's problem.
+  107: "ENOTCONN",
+  108: "ESHUTDOWN",
+  110: "ETIMEDOUT",
   116: "ESTALE",
 };
 
@@ -43,6 +59,8 @@ export type FsErrorCode =
   | "ENODATA"
   | "ENOTSUP"
   | "ESTALE"
+  | "ENOTCONN"
+  | "ESHUTDOWN"
   | "ELINETOOLONG"
   | "EILSEQ"
   | `E${string}`;
@@ -121,6 +139,28 @@ export async function wrap<T>(op: string, path: string, fn: () => Promise<T>): P
     return await fn();
   } catch (err) {
     throw fsError(err, op, path);
+  }
+}
+
+/**
+ * A call on the shared mount did not answer within its deadline ("deadline"), or so many threads
+ * are already stuck in it that calls fail fast until one comes back ("stuck"). The call is not
+ * cancelled: it may still complete later (a write or rename then lands late).
+ */
+export class MountUnavailableError extends Error {
+  override name = "MountUnavailableError";
+  readonly code = "MOUNT_UNAVAILABLE";
+  constructor(
+    readonly op: string,
+    readonly path: string,
+    readonly timeoutMs: number,
+    readonly reason: "deadline" | "stuck",
+  ) {
+    super(
+      reason === "deadline"
+        ? `The shared mount did not answer ${op} "${path}" within ${timeoutMs} ms`
+        : `The shared mount is not answering: ${op} "${path}" not tried (threads stuck in earlier calls past their ${timeoutMs} ms deadline)`,
+    );
   }
 }
 

@@ -1,25 +1,18 @@
-/** The process half of the Runtime, on node:process and node:os (native in Bun and Deno). */
-import { readFileSync } from "node:fs";
+/** The process half of the Runtime, on node:process, node:os and /proc (native in Bun and Deno). */
 import { hostname } from "node:os";
 import process from "node:process";
 import { errorCode } from "./errors.ts";
+import type { LibcFile } from "./libc_file.ts";
+import { lockLocalFile } from "./local_lock.ts";
+import { processStateOf, readIdentity } from "./process_identity.ts";
 import type { RuntimeProcess } from "./types.ts";
 
-function readBootId(): string {
-  try {
-    return readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
-  } catch {
-    // Not Linux: fall back to a value that never matches another boot's by accident.
-    return `unknown-${hostname()}`;
-  }
-}
-
-export function createNodeProcess(): RuntimeProcess {
-  const bootId = readBootId();
+export function createNodeProcess(libc: LibcFile): RuntimeProcess {
+  const self = readIdentity();
   return {
     pid: process.pid,
     hostname: hostname(),
-    bootId,
+    bootId: self.boot,
     isAlive(pid) {
       try {
         process.kill(pid, 0);
@@ -32,5 +25,8 @@ export function createNodeProcess(): RuntimeProcess {
     env: (name) => process.env[name],
     cwd: () => process.cwd(),
     kill: (pid, signal) => void process.kill(pid, signal),
+    identity: () => ({ ...self }),
+    processState: (identity) => processStateOf(identity, self),
+    lockLocalFile: (path, content) => lockLocalFile(libc, path, content),
   };
 }

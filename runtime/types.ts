@@ -5,13 +5,26 @@
 
 export type FileKind = "file" | "dir" | "symlink" | "other";
 
-/** What the protocol compares to decide whether a file changed: size, mtime (ns) and inode. */
+/**
+ * A stat (statx(2) in both runtimes, so both report the same exact values). The protocol compares
+ * size, mtime and inode to decide whether a file changed, and ctime to catch a writer that restores
+ * mtime. Times are nanoseconds as decimal strings: exact, and JSON-safe unlike bigint.
+ */
 export interface FileStat {
   kind: FileKind;
   size: number;
-  /** Nanosecond mtime as a decimal string: exact, and JSON-safe unlike bigint. */
   mtimeNs: string;
   ino: string;
+  /** Changes on every data or metadata change, xattr writes included; nobody can set it back. */
+  ctimeNs: string;
+  atimeNs: string;
+  /** The device (st_dev): an inode number is unique only within one. */
+  dev: string;
+  /** Permission and type bits (st_mode). */
+  mode: number;
+  uid: number;
+  gid: number;
+  nlink: number;
 }
 
 export interface DirEntry {
@@ -19,11 +32,16 @@ export interface DirEntry {
   kind: FileKind;
 }
 
-/** File system calls. Every failure throws FsError with the errno name and the path. */
+/**
+ * File system calls on the shared mount (spool and source tree). Every failure throws FsError with
+ * the errno name and the path. Every call is bounded by the mount deadline: one that the mount does
+ * not answer in time throws MountUnavailableError, and may still take effect later (a rename or
+ * write stuck in the kernel completes when the mount thaws).
+ */
 export interface RuntimeFs {
   /** stat following symlinks. */
   stat(path: string): Promise<FileStat>;
-  /** stat of the link itself. */
+  /** stat of the link itself; with ino and ctime it answers "is my inode still at this path". */
   lstat(path: string): Promise<FileStat>;
   readDir(path: string): Promise<DirEntry[]>;
   /** Streams a text file line by line (without the newline); never loads it whole. */
@@ -65,7 +83,8 @@ export type XattrMode = "create" | "replace" | "any";
 /**
  * Extended attributes through libc (getxattr/setxattr/removexattr/listxattr). Calls follow
  * symlinks; callers only pass regular files. Failures throw XattrError (XattrExistsError for
- * EEXIST on mode "create", which is the exclusive lock primitive).
+ * EEXIST on mode "create", which is the exclusive lock primitive); a call the mount does not answer
+ * in time throws MountUnavailableError (and a write may still land later).
  */
 export interface RuntimeXattr {
   /** The value, or null when the attribute does not exist (ENODATA). */
@@ -75,6 +94,82 @@ export interface RuntimeXattr {
   remove(path: string, name: string): Promise<boolean>;
   list(path: string): Promise<string[]>;
 }
+
+/**
+ * One open file description of a file on the shared mount, for one attempt: the lock, the bytes
+ * and the state then belong to one inode whatever happens to the path (BRIEF 5b). Every method is
+ * bounded by the mount deadline (MountUnavailableError) like RuntimeFs; failures throw FsError or
+ * XattrError naming the path it was opened by. Methods after close() throw FsError EBADF.
+ */
+export interface FileHandle {
+  readonly path: string;
+  readonly mode: OpenMode;
+  /** False when O_NOATIME was refused (EPERM: a file we do not own) and reads may update atime. */
+  readonly noatime: boolean;
+  /** fstat of the open file. */
+  stat(): Promise<FileStat>;
+  /** fgetxattr: the value, or null when the attribute does not exist (ENODATA). */
+  getXattr(name: string): Promise<Uint8Array | null>;
+  /** fsetxattr; mode "create" throws XattrExistsError when the attribute exists. */
+  setXattr(name: string, value: Uint8Array, mode: XattrMode): Promise<void>;
+  /** fremovexattr; false when the attribute was not there. */
+  removeXattr(name: string): Promise<boolean>;
+  listXattr(): Promise<string[]>;
+  /** pread into `target` from `offset` until it is full or the file ends: returns the bytes read. */
+  readInto(offset: number, target: Uint8Array): Promise<number>;
+  /** MD5 digest of `length` bytes from `offset` (fewer at end of file), hashed where they are read. */
+  md5(offset: number, length: number): Promise<Uint8Array>;
+  /** ftruncate (needs mode "readwrite"). */
+  truncate(size: number): Promise<void>;
+  /** pwrite of all of `bytes` at `offset` (needs mode "readwrite"). */
+  write(offset: number, bytes: Uint8Array): Promise<void>;
+  /** futimens: mtime, and atime unless omitted (then atime is left as it is). */
+  setTimes(atimeNs: string | undefined, mtimeNs: string): Promise<void>;
+  /** fsync. */
+  sync(): Promise<void>;
+  /**
+   * Closes the descriptor; idempotent. While a call on it is stuck in a hung mount the descriptor
+   * stays open (closing it would let a new open reuse its number under the stuck call): it is
+   * closed when that call returns, and close() resolves at once.
+   */
+  close(): Promise<void>;
+}
+
+/** "read": O_RDONLY; "readwrite": O_RDWR (release and restore truncate and write). */
+export type OpenMode = "read" | "readwrite";
+
+/** Who holds something: a process on one machine, in one boot, started at one time. */
+export interface ProcessIdentity {
+  /** /etc/machine-id (else /var/lib/dbus/machine-id, else the hostname). */
+  machine: string;
+  /** /proc/sys/kernel/random/boot_id. */
+  boot: string;
+  pid: number;
+  /** Start time in clock ticks since boot (field 22 of /proc/<pid>/stat): tells pid reuse apart. */
+  start: string;
+  /** The pid namespace (/proc/self/ns/pid); pids in another one cannot be looked up here. */
+  pidNs?: string;
+}
+
+/**
+ * What can be said here about a process by its identity. "alive": it runs. "zombie": its main
+ * thread exited but a thread of it is still in the kernel (stuck in a hung mount): it still holds
+ * its descriptors and locks and may still act, so it counts as alive for every safety decision.
+ * "dead": no process with that pid and start time (pid reuse included), or one that has exited
+ * completely. "elsewhere": another machine, boot or pid namespace: undecidable here.
+ */
+export type ProcessState = "alive" | "zombie" | "dead" | "elsewhere";
+
+/** An exclusive flock(2) on a local file, released by the kernel when the process dies. */
+export interface LocalFileLock {
+  /** Empties the file and unlocks it (by closing it). Idempotent. */
+  release(): void;
+}
+
+export type LocalLockResult =
+  | { acquired: true; lock: LocalFileLock }
+  /** `holder` is the file's content as its holder wrote it (empty while it is being written). */
+  | { acquired: false; holder: string };
 
 export interface RuntimeProcess {
   readonly pid: number;
@@ -87,6 +182,33 @@ export interface RuntimeProcess {
   cwd(): string;
   /** Sends a signal; used for the test-only crash points (SIGKILL to itself). */
   kill(pid: number, signal: "SIGKILL" | "SIGTERM"): void;
+  /** This process's identity (read once from /proc). */
+  identity(): ProcessIdentity;
+  /** Whether the process named by `identity` still exists, read from /proc (never blocks). */
+  processState(identity: ProcessIdentity): ProcessState;
+  /**
+   * flock(LOCK_EX | LOCK_NB) on a local file (created if missing, never removed: removing a
+   * flock file lets two processes lock two different inodes). On success the file's content is
+   * replaced by `content`. Direct calls on the event loop: only for local files (/run, /tmp).
+   */
+  lockLocalFile(path: string, content: string): LocalLockResult;
+}
+
+/** The state of the thread pool that runs calls on the shared mount (for status and tests). */
+export interface MountStatus {
+  /** The per-call deadline, ms. */
+  readonly timeoutMs: number;
+  /** Threads serving calls, busy or idle. */
+  live: number;
+  busy: number;
+  /** Threads given up on (stuck in the kernel past their deadline), not yet returned. */
+  abandoned: number;
+  /** At this many abandoned threads every call fails fast until one returns. */
+  readonly maxStuckThreads: number;
+  /** Calls waiting for a thread. */
+  queued: number;
+  /** Calls that timed out and later returned (their thread rejoined the pool). */
+  lateReturns: number;
 }
 
 export interface Runtime {
@@ -94,16 +216,26 @@ export interface Runtime {
   readonly fs: RuntimeFs;
   readonly xattr: RuntimeXattr;
   readonly process: RuntimeProcess;
+  /**
+   * Opens `path` for one attempt: O_NOFOLLOW | O_NONBLOCK | O_NOATIME | O_CLOEXEC with O_RDONLY
+   * ("read") or O_RDWR ("readwrite"), retried without O_NOATIME on EPERM. Never blocks on a FIFO;
+   * opens whatever is there (refusing all but regular files is the caller's rule: check stat()).
+   * A symlink throws FsError ELOOP. Bounded by the mount deadline.
+   */
+  openFile(path: string, options: { mode: OpenMode }): Promise<FileHandle>;
+  /** The pool that bounds calls on the shared mount. */
+  mountStatus(): MountStatus;
   /** MD5 digest (for Content-MD5 and ETags), computed natively. */
   md5(data: Uint8Array): Uint8Array;
-  /** Hex MD5 of a whole file, streamed. */
+  /** Hex MD5 of a whole file, streamed (on the mount's threads, bounded like RuntimeFs). */
   md5File(path: string): Promise<string>;
   /** MD5 digest of `size` bytes of a file from `offset`, streamed. */
   md5Range(path: string, offset: number, size: number): Promise<Uint8Array>;
   /**
    * A byte range of a file as an HTTP request body that the runtime reads while sending it, so
    * the bytes never sit in the JS heap (Bun: a file-backed Blob). Absent where the runtime has
-   * none: callers read the range into memory instead.
+   * none: callers read the range into memory instead. NOT bounded by the mount deadline: Bun's
+   * fetch reads it on its own threads (a hung mount stalls the request until its timeout).
    */
   fileBody?(path: string, offset: number, size: number): Blob;
   /** An incremental hash (native), for content-derived ids of streamed requests. */

@@ -1,9 +1,10 @@
 /**
- * The xattr half of the Runtime over libc's getxattr/setxattr/removexattr/listxattr, shared by
- * the Bun and Deno bindings: each runtime only supplies the raw calls and a way to read errno.
+ * Extended attributes over libc, shared by the Bun and Deno bindings: each runtime only supplies
+ * the raw calls (path and descriptor variants) and a way to read errno. The calls here are
+ * synchronous: they run on the mount's worker threads (mount_worker.ts), never on the event loop.
  */
 import { xattrError } from "./errors.ts";
-import type { RuntimeXattr } from "./types.ts";
+import type { XattrMode } from "./types.ts";
 import {
   cString,
   ENODATA,
@@ -16,6 +17,7 @@ import {
 /** The raw libc calls, with sizes as plain numbers; each returns -1 on failure. */
 export interface LibcXattr {
   getxattr(path: Uint8Array, name: Uint8Array, value: Uint8Array, size: number): number;
+  fgetxattr(fd: number, name: Uint8Array, value: Uint8Array, size: number): number;
   setxattr(
     path: Uint8Array,
     name: Uint8Array,
@@ -23,22 +25,41 @@ export interface LibcXattr {
     size: number,
     flags: number,
   ): number;
+  fsetxattr(fd: number, name: Uint8Array, value: Uint8Array, size: number, flags: number): number;
   removexattr(path: Uint8Array, name: Uint8Array): number;
+  fremovexattr(fd: number, name: Uint8Array): number;
   listxattr(path: Uint8Array, list: Uint8Array, size: number): number;
+  flistxattr(fd: number, list: Uint8Array, size: number): number;
   /** errno of the last failed call, read right after it on the same thread. */
   errno(): number;
+}
+
+/** What an xattr call acts on: a path (following symlinks) or an open descriptor. */
+export type XattrTarget = { path: string } | { fd: number; path: string };
+
+export interface XattrCalls {
+  get(target: XattrTarget, name: string): Uint8Array | null;
+  set(target: XattrTarget, name: string, value: Uint8Array, mode: XattrMode): void;
+  remove(target: XattrTarget, name: string): boolean;
+  list(target: XattrTarget): string[];
 }
 
 // A non-empty buffer for empty values: FFI layers reject zero-length pointers.
 const EMPTY = new Uint8Array(1);
 
-export function xattrOverLibc(libc: LibcXattr): RuntimeXattr {
+/** Synchronous xattr calls; failures throw XattrError (XattrExistsError for EEXIST). */
+export function xattrCalls(libc: LibcXattr): XattrCalls {
+  const get = (t: XattrTarget, name: Uint8Array, value: Uint8Array, size: number) =>
+    "fd" in t
+      ? libc.fgetxattr(t.fd, name, value, size)
+      : libc.getxattr(cString(t.path), name, value, size);
   return {
-    async get(path, name) {
+    get(target, name) {
+      const cName = cString(name);
       let size = 4096;
       for (;;) {
         const buffer = new Uint8Array(size);
-        const n = libc.getxattr(cString(path), cString(name), buffer, size);
+        const n = get(target, cName, buffer, size);
         if (n >= 0) return buffer.slice(0, n);
         const code = libc.errno();
         if (code === ENODATA) return null;
@@ -46,24 +67,35 @@ export function xattrOverLibc(libc: LibcXattr): RuntimeXattr {
           size = XATTR_SIZE_MAX;
           continue;
         }
-        throw xattrError(code, "read", path, name);
+        throw xattrError(code, "read", target.path, name);
       }
     },
-    async set(path, name, value, mode) {
+    set(target, name, value, mode) {
       const data = value.length === 0 ? EMPTY : value;
-      const rc = libc.setxattr(cString(path), cString(name), data, value.length, modeFlags(mode));
-      if (rc !== 0) throw xattrError(libc.errno(), "write", path, name);
+      const flags = modeFlags(mode);
+      const rc =
+        "fd" in target
+          ? libc.fsetxattr(target.fd, cString(name), data, value.length, flags)
+          : libc.setxattr(cString(target.path), cString(name), data, value.length, flags);
+      if (rc !== 0) throw xattrError(libc.errno(), "write", target.path, name);
     },
-    async remove(path, name) {
-      if (libc.removexattr(cString(path), cString(name)) === 0) return true;
+    remove(target, name) {
+      const rc =
+        "fd" in target
+          ? libc.fremovexattr(target.fd, cString(name))
+          : libc.removexattr(cString(target.path), cString(name));
+      if (rc === 0) return true;
       const code = libc.errno();
       if (code === ENODATA) return false;
-      throw xattrError(code, "remove", path, name);
+      throw xattrError(code, "remove", target.path, name);
     },
-    async list(path) {
+    list(target) {
       const buffer = new Uint8Array(XATTR_SIZE_MAX);
-      const n = libc.listxattr(cString(path), buffer, XATTR_SIZE_MAX);
-      if (n < 0) throw xattrError(libc.errno(), "list", path, "*");
+      const n =
+        "fd" in target
+          ? libc.flistxattr(target.fd, buffer, XATTR_SIZE_MAX)
+          : libc.listxattr(cString(target.path), buffer, XATTR_SIZE_MAX);
+      if (n < 0) throw xattrError(libc.errno(), "list", target.path, "*");
       return parseNameList(buffer, n);
     },
   };

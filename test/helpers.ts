@@ -46,6 +46,13 @@ export interface Sandbox {
   setConfig(patch: Record<string, unknown>): Config;
 }
 
+/** A fresh temp dir, removed with the sandboxes after the run (test/preload.ts). */
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `tiermv-${prefix}-`));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 export function sandbox(options: {
   target: string;
   endpoint?: string;
@@ -95,7 +102,7 @@ export function sandbox(options: {
 }
 
 export function jobContext(config: Config): JobContext {
-  return createJobContext(createRuntime(), config, silentLog);
+  return createJobContext(createRuntime({ mount: config.mount }), config, silentLog);
 }
 
 export interface CliResult {
@@ -170,6 +177,13 @@ export async function waitFor<T>(
       throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
     await Bun.sleep(20);
   }
+}
+
+/** Makes a FIFO (a named pipe): opening it without O_NONBLOCK blocks until the other end opens. */
+export function mkfifo(path: string): string {
+  const made = Bun.spawnSync(["mkfifo", path]);
+  if (made.exitCode !== 0) throw new Error(`mkfifo ${path}: ${made.stderr.toString()}`);
+  return path;
 }
 
 export function randomBytes(size: number, seed = 1): Uint8Array {

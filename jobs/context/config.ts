@@ -41,7 +41,31 @@ const MigrateSettings = v.strictObject({
   /** Retries of a transient upload failure before the file is failed (the field's default: 1). */
   uploadRetries: v.optional(NonNegativeInt, 1),
   uploadRetryBaseMs: v.optional(NonNegativeInt, 500),
-  statTimeoutMs: v.optional(PositiveInt, 10_000),
+  /** Replaced by mount.timeoutMs, which bounds every call on the mount, not only the first stat. */
+  statTimeoutMs: v.optional(
+    v.custom<never>(
+      () => false,
+      'was replaced by "mount.timeoutMs" (a deadline on every call on the shared mount, not only stat): move the value there, or drop it for the default of 10000',
+    ),
+  ),
+});
+
+/**
+ * Calls on the shared mount (spool and source tree). Each runs on a worker thread with a deadline,
+ * so a hung mount (a stopped ceph-fuse, a lost MDS) never hangs the node: the call fails with
+ * MountUnavailableError, the cycle is skipped and the tasks stay pending.
+ */
+const MountSettings = v.strictObject({
+  /**
+   * Deadline of one call, ms: how long the mount may stay silent before it counts as hung. Long
+   * calls (hashes, copies) report progress, so this bounds silence, not the size of a file.
+   */
+  timeoutMs: v.optional(PositiveInt, 10_000),
+  /**
+   * A thread stuck past its deadline cannot be killed (it is in the kernel): it is abandoned and
+   * replaced. At this many abandoned threads every call fails fast until one of them returns.
+   */
+  maxStuckThreads: v.optional(PositiveInt, 4),
 });
 
 const RetrySettings = v.strictObject({
@@ -108,6 +132,7 @@ export const ConfigSchema = v.strictObject({
     v.check((nodes) => new Set(nodes).size === nodes.length, "must not name a node twice"),
   ),
   s3: v.optional(S3Settings, {}),
+  mount: v.optional(MountSettings, {}),
   migrate: v.optional(MigrateSettings, {}),
   retry: v.optional(RetrySettings, {}),
   dispatch: v.optional(DispatchSettings, {}),

@@ -1,7 +1,7 @@
 /**
  * What the per-file protocol works with: the job context plus the node, its task and its target,
- * and the two things every step needs: a stat bounded by a deadline, and the journal line that
- * hands a failed attempt (and its lock) to rollback.
+ * and the two things every step needs: a stat, and the journal line that hands a failed attempt
+ * (and its lock) to rollback.
  */
 import { isNotFound } from "../../runtime/errors.ts";
 import type { FileStat } from "../../runtime/types.ts";
@@ -9,8 +9,6 @@ import type { JobContext } from "../context/job_context.ts";
 import { appendJournal, type JournalEntry, newJournalEntry } from "../spool/journal.ts";
 import type { NodeDirs } from "../spool/layout.ts";
 import type { Target } from "../targets/target.ts";
-import { deadline } from "../util/async.ts";
-import { MountUnavailableError } from "../util/errors.ts";
 
 export interface FileJob extends JobContext {
   node: string;
@@ -22,15 +20,12 @@ export interface FileJob extends JobContext {
 }
 
 /**
- * lstat with a deadline: a hung mount must not hang the scheduler (throws
- * MountUnavailableError). Null when the file is gone.
+ * lstat; null when the file is gone. Like every call on the mount it is bounded by the runtime's
+ * deadline (mount.timeoutMs): a hung mount throws MountUnavailableError, never hangs the scheduler.
  */
 export async function statFile(job: FileJob, path: string): Promise<FileStat | null> {
-  const timeoutMs = job.config.migrate.statTimeoutMs;
   try {
-    return await deadline(job.rt.fs.lstat(path), timeoutMs, {
-      onTimeout: () => new MountUnavailableError(path, timeoutMs),
-    });
+    return await job.rt.fs.lstat(path);
   } catch (err) {
     if (isNotFound(err)) return null;
     throw err;

@@ -4,7 +4,13 @@
  * (2: usage or configuration, 1: failure) and the HTTP status of the serve API. Runtime errors
  * (FsError, XattrError) carry their errno name as `code` and count as failures.
  */
-import { FsError, XattrError } from "../../runtime/errors.ts";
+import { FsError, MountUnavailableError, XattrError } from "../../runtime/errors.ts";
+
+/**
+ * The shared mount did not answer a call in time (raised by the runtime, which bounds every call
+ * on the mount): skip this cycle, leave tasks pending.
+ */
+export { MountUnavailableError };
 
 export const ERROR_CODES = {
   /** The configuration is invalid or names something that does not exist. */
@@ -52,17 +58,26 @@ export abstract class TiermvError extends Error {
 
 /** The CLI's exit code for an error: from ERROR_CODES, 1 for anything else. */
 export function exitCodeOf(err: unknown): number {
-  return err instanceof TiermvError ? ERROR_CODES[err.code].exit : 1;
+  return hasErrorCode(err) ? ERROR_CODES[err.code].exit : 1;
 }
 
 /** The serve API's HTTP status for an error: from ERROR_CODES, 500 for anything else. */
 export function httpStatusOf(err: unknown): number {
-  return err instanceof TiermvError ? ERROR_CODES[err.code].http : 500;
+  return hasErrorCode(err) ? ERROR_CODES[err.code].http : 500;
+}
+
+function hasErrorCode(err: unknown): err is { code: ErrorCode } {
+  return err instanceof TiermvError || err instanceof MountUnavailableError;
 }
 
 /** Errors whose message is written for an operator: ours and the runtime's (path and errno). */
 export function isKnownError(err: unknown): err is Error {
-  return err instanceof TiermvError || err instanceof FsError || err instanceof XattrError;
+  return (
+    err instanceof TiermvError ||
+    err instanceof FsError ||
+    err instanceof XattrError ||
+    err instanceof MountUnavailableError
+  );
 }
 
 /** One line for an operator: a known error's message, else what happened, never a stack. */
@@ -115,15 +130,5 @@ export class TaskFormatError extends LineFormatError {
 export class RequestFormatError extends LineFormatError {
   constructor(requestPath: string, line: number, reason: string) {
     super("REQUEST_FORMAT", "Request", { file: requestPath, line, reason });
-  }
-}
-
-/** The shared mount did not answer a stat in time: skip this cycle, leave tasks pending. */
-export class MountUnavailableError extends TiermvError {
-  constructor(path: string, timeoutMs: number) {
-    super(
-      "MOUNT_UNAVAILABLE",
-      `The shared mount did not answer stat("${path}") within ${timeoutMs} ms`,
-    );
   }
 }

@@ -56,7 +56,8 @@ export async function soak(options: {
     nodes,
     extra: {
       // No upload retry: every cut or refused upload becomes a journalled failure and a rollback.
-      migrate: { concurrency: 6, uploadRetries: 0, uploadRetryBaseMs: 10, statTimeoutMs: 5000 },
+      migrate: { concurrency: 6, uploadRetries: 0, uploadRetryBaseMs: 10 },
+      mount: { timeoutMs: 5000 },
       retry: { busyBaseMs: 50, busyMaxMs: 1000, maxFailedAttempts: 1000 },
       schedule: { tickMs: 200 },
       dispatch: { maxFiles: 20 },

@@ -1,0 +1,104 @@
+/**
+ * The runtime layer under Deno: FileHandle ops on ext4 and a deadline on a call really stuck in
+ * open(2), through the same worker pool (node:worker_threads + synchronous Deno.dlopen). Prints
+ * one JSON line of findings for test/deno/deno.test.ts, which checks them; exits by itself (the
+ * pool never keeps a process alive).
+ * Usage: deno run --allow-all test/deno/runtime.deno.ts WORKDIR
+ */
+import { Buffer } from "node:buffer";
+import { createHash } from "node:crypto";
+import {
+  closeSync,
+  constants,
+  openSync,
+  readFileSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
+import { createRuntime } from "../../runtime/deno.ts";
+import { MountUnavailableError, XattrExistsError } from "../../runtime/errors.ts";
+
+const dir = process.argv[2] ?? "";
+const timeoutMs = 300;
+const rt = createRuntime({ mount: { timeoutMs, maxStuckThreads: 2 } });
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const out: Record<string, unknown> = { runtime: rt.name };
+
+// FileHandle ops on a regular file.
+const path = `${dir}/f`;
+const bytes = new Uint8Array(2 * 1024 * 1024 + 5).map((_, i) => (i * 11) % 256);
+writeFileSync(path, bytes);
+utimesSync(path, new Date("2001-02-03T04:05:06Z"), new Date("2001-02-03T04:05:06Z"));
+const atimeBefore = statSync(path, { bigint: true }).atimeNs.toString();
+const handle = await rt.openFile(path, { mode: "readwrite" });
+out.noatime = handle.noatime;
+await handle.setXattr("user.tiermv.lock", enc.encode("attempt-1"), "create");
+const again = await handle.setXattr("user.tiermv.lock", enc.encode("x"), "create").catch((e) => e);
+out.createTwice = again instanceof XattrExistsError ? again.code : String(again);
+out.lock = dec.decode((await handle.getXattr("user.tiermv.lock")) ?? new Uint8Array());
+out.missing = await handle.getXattr("user.absent");
+out.removeMissing = await handle.removeXattr("user.absent");
+out.listed = (await handle.listXattr()).includes("user.tiermv.lock");
+const part = new Uint8Array(1024 * 1024);
+out.readAt = (await handle.readInto(1024 * 1024, part)) === part.length;
+out.readBytesMatch = Buffer.compare(part, bytes.subarray(1024 * 1024, 2 * 1024 * 1024)) === 0;
+out.shortAtEof = await handle.readInto(bytes.length - 5, new Uint8Array(100));
+// In parallel, so that several threads use the one descriptor (Deno's node:fs would say EBADF in
+// every thread but the one that opened it: descriptors are opened and read through libc).
+const offsets = [0, 4096, 1024 * 1024, 2 * 1024 * 1024 - 4096];
+const reads = await Promise.all(
+  offsets.map(async (at) => {
+    const into = new Uint8Array(4096);
+    await handle.readInto(at, into);
+    return Buffer.compare(into, bytes.subarray(at, at + 4096)) === 0;
+  }),
+);
+out.parallelReads = reads.every(Boolean) && rt.mountStatus().live > 1;
+out.md5Matches =
+  Buffer.from(await handle.md5(3, 2_000_000)).toString("hex") ===
+  createHash("md5").update(bytes.subarray(3, 2_000_003)).digest("hex");
+out.atimeKept = statSync(path, { bigint: true }).atimeNs.toString() === atimeBefore;
+const stat = await handle.stat();
+const node = statSync(path, { bigint: true });
+out.statExact =
+  stat.mtimeNs === node.mtimeNs.toString() &&
+  stat.ino === node.ino.toString() &&
+  stat.size === bytes.length &&
+  stat.kind === "file";
+out.ctimeNsPrecise = !stat.ctimeNs.endsWith("000000000");
+await handle.truncate(0);
+await handle.write(0, enc.encode("rewritten"));
+await handle.setTimes(undefined, "1500000000123456789");
+await handle.sync();
+out.rewritten = readFileSync(path, "utf8");
+out.mtimeSet = (await rt.fs.stat(path)).mtimeNs;
+await handle.close();
+await handle.close();
+out.afterClose = await handle.stat().catch((e) => e.code);
+
+// A FIFO is opened without blocking.
+const fifo = `${dir}/fifo`;
+const fifoHandle = await rt.openFile(fifo, { mode: "read" });
+out.fifoKind = (await fifoHandle.stat()).kind;
+await fifoHandle.close();
+
+// A call stuck in open(2) of a FIFO without writer misses its deadline; timers keep firing.
+let ticks = 0;
+const timer = setInterval(() => ticks++, 10);
+const started = performance.now();
+const stuck = await rt.fs.readText(fifo).catch((e) => e);
+out.deadline = {
+  error: stuck instanceof MountUnavailableError ? stuck.reason : String(stuck),
+  waitedMs: Math.round(performance.now() - started),
+  ticks,
+};
+clearInterval(timer);
+out.healthyAfter = await rt.fs.readText(path);
+closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+for (let i = 0; i < 500 && rt.mountStatus().abandoned > 0; i++)
+  await new Promise((resolve) => setTimeout(resolve, 10));
+out.rejoined = rt.mountStatus();
+out.selfState = rt.process.processState(rt.process.identity());
+console.log(JSON.stringify(out));

@@ -1,0 +1,214 @@
+/**
+ * FileHandle on ext4 (temp dirs): one open file description per attempt (BRIEF 5b). Runtime calls
+ * are awaited with .catch, not expect().rejects (oven-sh/bun#43819, see xattr.test.ts).
+ */
+import { expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import {
+  chmodSync,
+  chownSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { createRuntime } from "../../runtime/bun.ts";
+import { FsError, XattrExistsError } from "../../runtime/errors.ts";
+import { mkfifo, REPO, tempDir } from "../helpers.ts";
+
+const rt = createRuntime();
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+function tempFile(content: string | Uint8Array = "payload"): string {
+  const path = join(tempDir("handle"), "f");
+  writeFileSync(path, content);
+  return path;
+}
+
+test("the lock and state xattrs follow the inode when the path is renamed", async () => {
+  const path = tempFile();
+  const handle = await rt.openFile(path, { mode: "read" });
+  const moved = `${path}.moved`;
+  renameSync(path, moved);
+  await handle.setXattr("user.tiermv.lock", enc.encode("attempt-1"), "create");
+  await handle.setXattr("user.tiermv.state", enc.encode("migrated"), "any");
+  // The path now names nothing; the inode, reached by its new name, carries both records.
+  expect(await rt.fs.exists(path)).toBe(false);
+  expect(dec.decode((await rt.xattr.get(moved, "user.tiermv.lock")) ?? new Uint8Array())).toBe(
+    "attempt-1",
+  );
+  expect(dec.decode((await handle.getXattr("user.tiermv.state")) ?? new Uint8Array())).toBe(
+    "migrated",
+  );
+  // "Is my inode still at this path": lstat of the path against fstat of the descriptor.
+  const mine = await handle.stat();
+  expect((await rt.fs.lstat(moved)).ino).toBe(mine.ino);
+  expect(await rt.fs.lstat(path).catch((e) => e.code)).toBe("ENOENT");
+  await handle.close();
+});
+
+test("xattrs on a descriptor: create is exclusive, a missing one reads null and removes false", async () => {
+  const handle = await rt.openFile(tempFile(), { mode: "read" });
+  await handle.setXattr("user.l", enc.encode("first"), "create");
+  const second = await handle.setXattr("user.l", enc.encode("second"), "create").catch((e) => e);
+  expect(second).toBeInstanceOf(XattrExistsError);
+  expect(second).toMatchObject({ code: "EEXIST", path: handle.path, attr: "user.l" });
+  expect(await handle.getXattr("user.absent")).toBeNull();
+  expect(await handle.removeXattr("user.absent")).toBe(false);
+  expect(await handle.listXattr()).toContain("user.l");
+  expect(await handle.removeXattr("user.l")).toBe(true);
+  expect(await handle.listXattr()).not.toContain("user.l");
+  const empty = new Uint8Array();
+  await handle.setXattr("user.empty", empty, "any");
+  expect((await handle.getXattr("user.empty"))?.length).toBe(0);
+  await handle.close();
+});
+
+test("fstat gives kind, size, exact ns times, ino, dev, mode, owner and links", async () => {
+  const path = tempFile("12345");
+  const handle = await rt.openFile(path, { mode: "read" });
+  const got = await handle.stat();
+  const want = statSync(path, { bigint: true });
+  expect(got).toEqual({
+    kind: "file",
+    size: 5,
+    mtimeNs: want.mtimeNs.toString(),
+    ino: want.ino.toString(),
+    ctimeNs: want.ctimeNs.toString(),
+    atimeNs: want.atimeNs.toString(),
+    dev: want.dev.toString(),
+    mode: Number(want.mode),
+    uid: Number(want.uid),
+    gid: Number(want.gid),
+    nlink: 1,
+  });
+  expect(await rt.fs.stat(path)).toEqual(got);
+  await handle.close();
+});
+
+test("an xattr write changes ctime, and nothing sets ctime back", async () => {
+  const handle = await rt.openFile(tempFile(), { mode: "readwrite" });
+  const before = await handle.stat();
+  await Bun.sleep(5); // ctime has the clock's granularity; a few ms apart makes the change visible
+  await handle.setXattr("user.tiermv.lock", enc.encode("a"), "create");
+  const after = await handle.stat();
+  expect(BigInt(after.ctimeNs)).toBeGreaterThan(BigInt(before.ctimeNs));
+  expect(after.mtimeNs).toBe(before.mtimeNs);
+  // Restoring mtime (what a careful writer does) changes ctime again.
+  await handle.setTimes(undefined, before.mtimeNs);
+  expect(BigInt((await handle.stat()).ctimeNs)).toBeGreaterThan(BigInt(after.ctimeNs));
+  await handle.close();
+});
+
+test("O_NOATIME: reading through the handle leaves atime as it was", async () => {
+  const path = tempFile("content that is read");
+  const past = new Date("2001-02-03T04:05:06Z");
+  utimesSync(path, past, past);
+  const before = statSync(path, { bigint: true }).atimeNs;
+  const handle = await rt.openFile(path, { mode: "read" });
+  expect(handle.noatime).toBe(true);
+  expect(await handle.readInto(0, new Uint8Array(64))).toBe(20);
+  await handle.md5(0, 20);
+  await handle.close();
+  expect(statSync(path, { bigint: true }).atimeNs).toBe(before);
+  // The control: a plain read of the same file does move atime (relatime: atime older than
+  // mtime), so the check above would see a read without O_NOATIME.
+  readFileSync(path);
+  expect(statSync(path, { bigint: true }).atimeNs).not.toBe(before);
+});
+
+test("O_NOATIME is refused (EPERM) on a file we do not own: the open retries without it", async () => {
+  // root has CAP_FOWNER, for which O_NOATIME always works: the open runs as another user.
+  const path = tempFile("not mine");
+  chmodSync(dirname(path), 0o755);
+  chownSync(path, 65534, 65534);
+  const script = join(REPO, "test/runtime/open_as_other.ts");
+  const proc = Bun.spawnSync(
+    ["setpriv", "--reuid=65533", "--regid=65533", "--clear-groups", process.execPath, script, path],
+    { env: { ...process.env, HOME: tmpdir(), TMPDIR: tmpdir() }, stderr: "pipe" },
+  );
+  expect(proc.stderr.toString()).toBe("");
+  expect(JSON.parse(proc.stdout.toString())).toEqual({ uid: 65533, noatime: false, read: "not" });
+  // As the owner (root here), O_NOATIME is granted.
+  const owner = await rt.openFile(path, { mode: "read" });
+  expect(owner.noatime).toBe(true);
+  await owner.close();
+});
+
+test("openFile never blocks on a FIFO: it opens, and fstat says it is not a regular file", async () => {
+  const fifo = mkfifo(join(tempDir("fifo"), "pipe"));
+  const started = performance.now();
+  const handle = await rt.openFile(fifo, { mode: "read" });
+  expect((await handle.stat()).kind).toBe("other");
+  await handle.close();
+  expect(performance.now() - started).toBeLessThan(1000);
+});
+
+test("a symlink is refused (O_NOFOLLOW): ELOOP", async () => {
+  const path = tempFile();
+  symlinkSync(path, `${path}.link`);
+  const error = await rt.openFile(`${path}.link`, { mode: "read" }).catch((e) => e);
+  expect(error).toBeInstanceOf(FsError);
+  expect(error).toMatchObject({ code: "ELOOP", path: `${path}.link` });
+});
+
+test("readInto reads each range at its own offset (also in parallel), short at end of file", async () => {
+  const bytes = new Uint8Array(3 * 1024 * 1024 + 17).map((_, i) => (i * 7) % 251);
+  const handle = await rt.openFile(tempFile(bytes), { mode: "read" });
+  const offsets = [2 * 1024 * 1024, 0, 1024 * 1024, 5];
+  const parts = offsets.map((at) => ({ at, buffer: new Uint8Array(1024 * 1024) }));
+  const counts = await Promise.all(parts.map((p) => handle.readInto(p.at, p.buffer)));
+  expect(counts).toEqual(offsets.map(() => 1024 * 1024));
+  for (const p of parts) expect(p.buffer).toEqual(bytes.subarray(p.at, p.at + 1024 * 1024));
+  const tail = new Uint8Array(100);
+  expect(await handle.readInto(bytes.length - 17, tail)).toBe(17);
+  expect(tail.subarray(0, 17)).toEqual(bytes.subarray(bytes.length - 17));
+  expect(await handle.readInto(bytes.length + 10, tail)).toBe(0);
+  await handle.close();
+});
+
+test("md5 of a range is the digest of exactly those bytes", async () => {
+  const bytes = new Uint8Array(9 * 1024 * 1024 + 3).map((_, i) => (i * 13) % 256);
+  const handle = await rt.openFile(tempFile(bytes), { mode: "read" });
+  const digest = (b: Uint8Array) => createHash("md5").update(b).digest("hex");
+  const hex = (d: Uint8Array) => Buffer.from(d).toString("hex");
+  expect(hex(await handle.md5(0, bytes.length))).toBe(digest(bytes));
+  expect(hex(await handle.md5(4 * 1024 * 1024 + 1, 5_000_000))).toBe(
+    digest(bytes.subarray(4 * 1024 * 1024 + 1, 4 * 1024 * 1024 + 1 + 5_000_000)),
+  );
+  expect(hex(await handle.md5(bytes.length - 3, 100))).toBe(digest(bytes.subarray(-3)));
+  await handle.close();
+});
+
+test("a readwrite handle truncates, writes at an offset, sets exact times and syncs", async () => {
+  const path = tempFile("old content, longer than the new one");
+  const handle = await rt.openFile(path, { mode: "readwrite" });
+  const atime = statSync(path, { bigint: true }).atimeNs.toString();
+  await handle.truncate(0);
+  await handle.write(4, enc.encode("tail"));
+  await handle.write(0, enc.encode("head"));
+  const mtimeNs = "1500000000123456789";
+  await handle.setTimes(undefined, mtimeNs);
+  await handle.sync();
+  expect(await handle.stat()).toMatchObject({ size: 8, mtimeNs, atimeNs: atime });
+  await handle.setTimes("1400000000000000001", mtimeNs);
+  expect((await handle.stat()).atimeNs).toBe("1400000000000000001");
+  await handle.close();
+  expect(readFileSync(path, "utf8")).toBe("headtail");
+});
+
+test("a read handle cannot write; close is idempotent and later calls fail with EBADF", async () => {
+  const handle = await rt.openFile(tempFile(), { mode: "read" });
+  expect(await handle.write(0, enc.encode("x")).catch((e) => e.code)).toBe("EBADF");
+  expect(await handle.truncate(0).catch((e) => e.code)).toBe("EINVAL");
+  await handle.close();
+  await handle.close();
+  const after = await handle.stat().catch((e) => e);
+  expect(after).toBeInstanceOf(FsError);
+  expect(after).toMatchObject({ code: "EBADF", path: handle.path });
+});
