@@ -52,7 +52,8 @@ async function spoolReady(
 ): Promise<void> {
   const ms = config.mount.timeoutMs;
   await deadline(checkSpool(rt, config.spool, file), ms, {
-    onTimeout: () => new MountUnavailableError("check the spool marker in", config.spool, ms, "deadline"),
+    onTimeout: () =>
+      new MountUnavailableError("check the spool marker in", config.spool, ms, "deadline"),
   });
 }
 

@@ -57,7 +57,8 @@ export async function runScheduler(
     // Every tick, not only at start: a spool whose mount went away is never recreated locally.
     const ms = ctx.config.mount.timeoutMs;
     await deadline(checkSpool(ctx.rt, ctx.config.spool), ms, {
-      onTimeout: () => new MountUnavailableError("check the spool marker in", ctx.config.spool, ms, "deadline"),
+      onTimeout: () =>
+        new MountUnavailableError("check the spool marker in", ctx.config.spool, ms, "deadline"),
     });
     summary.ticks++;
     if (options.dispatch) {

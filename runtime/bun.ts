@@ -12,7 +12,14 @@ import type { FetchHandler, HttpServer, Runtime } from "./types.ts";
 
 export type { MountOptions, RuntimeOptions };
 
-const WORKER = new URL("./mount_worker_bun.ts", import.meta.url).href;
+/**
+ * The pool's thread entry. In a `bun build --compile` binary this module is bundled into the
+ * entry chunk, whose URL is the binary's virtual root, while the worker is embedded under its
+ * source path (scripts/build.ts passes it as an extra entrypoint): name it from that root.
+ */
+const WORKER = import.meta.url.includes("/$bunfs/")
+  ? "/$bunfs/root/runtime/mount_bun_worker.ts"
+  : new URL("./mount_bun_worker.ts", import.meta.url).href;
 
 function spawnWorker(): WorkerPort {
   // smol: a smaller heap per thread (measured on 200k-path dispatch: peak RSS 155 -> 141 MiB, no

@@ -24,7 +24,7 @@ export type { MountOptions, RuntimeOptions };
 
 // biome-ignore lint/suspicious/noExplicitAny: Deno's global is absent from Bun's type definitions.
 const DenoNs = (globalThis as any).Deno;
-const WORKER = new URL("./mount_worker_deno.ts", import.meta.url);
+const WORKER = new URL("./mount_deno_worker.ts", import.meta.url);
 
 // node:worker_threads, not Web Workers: Deno's Web Workers cannot be unref'd, so an idle pool
 // would keep every process alive.

@@ -7,7 +7,7 @@ import { bindLibc } from "./libc_deno.ts";
 import { serveMountOps } from "./mount_worker.ts";
 
 const port = parentPort;
-if (!port) throw new Error("mount_worker_deno.ts runs only as a worker thread");
+if (!port) throw new Error("mount_deno_worker.ts runs only as a worker thread");
 
 serveMountOps(
   {
