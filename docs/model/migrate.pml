@@ -29,8 +29,10 @@
      first; until then the process is a zombie, which counts as alive);
    - GC removes all the names it chose in one step (no reader decides on two GC'd names);
    - the design's narrowing checks (e.<n> still absent before each store write) are left out,
-     except under FENCED, where that check is the fence: leaving a check out only adds
-     behaviours;
+     except under FENCED and WINDOW, where that check is the fence: leaving a check out only
+     adds behaviours;
+   - WINDOW: time is only an order; the window W is one step of a cleaner after it saw the
+     decision (see window() and README.md);
    - ctime is the content version: xattr writes that also change ctime are not modelled (they
      can only turn a commit into a needless `modified`).
 
@@ -62,6 +64,8 @@
      -DDESIGN_WINDOW_ARRIVAL     (WINDOW) the store refuses a late request only if it has not
                                  arrived yet: one that arrived (SigV4 checked) and whose body is
                                  still streaming is applied at any later time.
+   Other variants: -DWINDOW_MODIFIED_DELETE (WINDOW) the modified path sends a DELETE key of
+   its own object as a write of the epoch (signed, checked, ambiguous when unanswered).
    The fixes modelled by default: resolution compares ctime too; a rollback line whose epoch is
    absent and below max is done; the fence check includes n == max (FENCED).
    Mutants: -DMUT_* below; check.sh and README.md say what each removes.
