@@ -29,8 +29,10 @@
      first; until then the process is a zombie, which counts as alive);
    - GC removes all the names it chose in one step (no reader decides on two GC'd names);
    - the design's narrowing checks (e.<n> still absent before each store write) are left out,
-     except under FENCED, where that check is the fence: leaving a check out only adds
-     behaviours;
+     except under FENCED and WINDOW, where that check is the fence: leaving a check out only
+     adds behaviours;
+   - WINDOW: time is only an order; the window W is one step of a cleaner after it saw the
+     decision (see window() and README.md);
    - ctime is the content version: xattr writes that also change ctime are not modelled (they
      can only turn a commit into a needless `modified`).
 
@@ -38,14 +40,32 @@
      (default)        versioned: a PUT adds version <attempt>; deletes name a version.
      -DUNVERSIONED    one object at the key; PUT overwrites, DELETE removes whatever is there.
      -DSYNC_STORE     no late arrival: every request lands when sent (a reply may be lost).
-     -DFENCED         (with UNVERSIONED) the fix to section 8: every upload is multipart with its
-                      upload id recorded in the spool before the check "e.<n> absent and n is
-                      max", cleanup aborts the recorded id (a Complete after an Abort gets 404),
-                      and nothing is ever deleted by key.
+     -DFENCED         (with UNVERSIONED) the all-multipart fence, section 8's alternative: every
+                      upload is multipart with its upload id recorded in the spool before the
+                      check "e.<n> absent and n is max", cleanup aborts the recorded id (a
+                      Complete after an Abort gets 404), and nothing is ever deleted by key.
+     -DWINDOW         (with UNVERSIONED) the time-window fence, section 8's default: single PUTs;
+                      every store write is signed (SigV4: it carries its signing time), then
+                      checked ("e.<n> absent and n is max"), then sent; a holder decides normally
+                      only when every write it sent got an answer, else `failed` marked
+                      ambiguous; the cleanup of an ambiguous or revoked epoch waits the window W
+                      (modelled: one step, taken by the cleaner after it saw e.<n> decided, after
+                      which every write of the epoch signed before that step is refused by the
+                      store; a write is "armed" once its check passed and may be sent, and
+                      applied, at any time until then); an unambiguous failure is cleaned at
+                      once; nothing is ever deleted by key. Multipart ids and their abort are
+                      not modelled (not a safety guard under WINDOW; a PUT stands for a Complete).
    Design as handed over, where the model found it wrong (each is expected to be reported):
      -DDESIGN_RESOLVE_NO_CTIME   own-dead resolution compares size/mtime/ino only (section 7);
      -DDESIGN_D1_STRICT          D1 as section 5 states it: one outcome per epoch, ever;
-     -DDESIGN_REPORT_AS_WRITTEN  the holder reports `migrated` as soon as its create succeeds.
+     -DDESIGN_REPORT_AS_WRITTEN  the holder reports `migrated` as soon as its create succeeds;
+     -DDESIGN_WINDOW_AT          (WINDOW) a revoked epoch's window is measured from e.<n>.at, a
+                                 time the revoker read before its create;
+     -DDESIGN_WINDOW_ARRIVAL     (WINDOW) the store refuses a late request only if it has not
+                                 arrived yet: one that arrived (SigV4 checked) and whose body is
+                                 still streaming is applied at any later time.
+   Other variants: -DWINDOW_MODIFIED_DELETE (WINDOW) the modified path sends a DELETE key of
+   its own object as a write of the epoch (signed, checked, ambiguous when unanswered).
    The fixes modelled by default: resolution compares ctime too; a rollback line whose epoch is
    absent and below max is done; the fence check includes n == max (FENCED).
    Mutants: -DMUT_* below; check.sh and README.md say what each removes.
@@ -130,6 +150,21 @@ byte jl[ME];                 /* journal line of attempt a: its epoch (0: none or
 bit  rec[ME];                /* spool: the upload id of attempt a is recorded */
 bit  abrt[ME];               /* store: the upload id of attempt a is aborted */
 #endif
+#ifdef WINDOW
+bit  sgd[ME];                /* by attempt: its current write is signed (X-Amz-Date set) */
+bit  xpd[ME];                /* by attempt: that write can no longer be accepted (signed before
+                                a window that has passed: 403 RequestTimeTooSkewed) */
+bit  amb[ME];                /* e.<n> is `failed` marked ambiguous */
+#ifdef DESIGN_WINDOW_AT
+bit  pre[ME];                /* by attempt: its write was signed before the revoker read e.<n>.at */
+#define PRE0(a) pre[a] = 0
+#else
+#define PRE0(a) skip
+#endif
+#define AMB0(j) amb[j] = 0
+#else
+#define AMB0(j) skip
+#endif
 
 #ifdef UNVERSIONED
 bit  oex; byte oatt; byte ocont; byte ometa; byte oct;
@@ -174,6 +209,11 @@ bit  fin[3];
 /* ---------------------------------------------------------------- the store */
 /* a request lands: its effect at the store */
 inline land(kind, att, cont, meta, ct, cl) {
+#ifdef WINDOW
+  if
+  :: !cl && xpd[att] -> r = REJ                        /* 403 RequestTimeTooSkewed */
+  :: else ->
+#endif
   if
   :: kind == PUT || kind == COMPL ->
 #ifdef FENCED
@@ -205,19 +245,33 @@ inline land(kind, att, cont, meta, ct, cl) {
      oex = 0; oatt = 0; ocont = 0; ometa = 0; oct = 0; r = OK
 #endif
   fi
+#ifdef WINDOW
+  fi
+#endif
 }
 
 /* A request whose sender waits for the reply lands at the send: the time it spends in flight
    is, for everyone else, a pause of its sender before the send. One that its sender gives up
    on (timeout) stays queued and lands at any later time, or never. */
 byte qk; byte qa; byte qcont; byte qmeta; byte qct; bit qcl;
+#ifdef DESIGN_WINDOW_ARRIVAL
+bit  qarr;                   /* the queued request has arrived (SigV4 checked), body streaming */
+#define QARR0 qarr = 0
+#else
+#define QARR0 skip
+#endif
 
 #if MAXTO > 0
 active proctype store() {
   byte r;
 end:
-  atomic { qk != 0 -> land(qk, qa, qcont, qmeta, qct, qcl);
-           qk = 0; qa = 0; qcont = 0; qmeta = 0; qct = 0; qcl = 0; r = 0 }
+  do
+  :: atomic { qk != 0 -> land(qk, qa, qcont, qmeta, qct, qcl);
+              qk = 0; qa = 0; qcont = 0; qmeta = 0; qct = 0; qcl = 0; QARR0; r = 0 }
+#ifdef DESIGN_WINDOW_ARRIVAL
+  :: atomic { qk != 0 && !qarr -> qarr = 1 }       /* arrives; applied when its body ends */
+#endif
+  od
 }
 #endif
 
@@ -236,7 +290,16 @@ inline request(kind, att, cont, meta, ct, cl, who) {
   }
 }
 
-/* decide e.<n> by create. On EEXIST: got = 0, o = the outcome found, cc = c.<n>. */
+#ifdef WINDOW
+#define AMBSET(n) amb[n] = (am && o == FAIL)   /* `failed`, marked ambiguous */
+#define AMBGET(n) am = amb[n]
+#else
+#define AMBSET(n) skip
+#define AMBGET(n) skip
+#endif
+
+/* decide e.<n> by create (am: a `failed` outcome is ambiguous). On EEXIST: got = 0, o = the
+   outcome found, cc = c.<n>, am = its ambiguity mark. */
 inline decide(n, o, self, ver, meta, gc) {
 #ifdef MUT_DECIDE_SET
   if :: true ->
@@ -248,21 +311,62 @@ inline decide(n, o, self, ver, meta, gc) {
 #else
      assert(!dec[n] || n < SNOW || o != COMM);        /* D1: a re-decided epoch never counts */
 #endif
-     e[n] = o; dec[n] = 1; eself[n] = self;
+     e[n] = o; dec[n] = 1; eself[n] = self; AMBSET(n);
      if :: o == COMM -> sver[n] = ver; smeta[n] = meta; sgc[n] = gc
         :: else -> sver[n] = 0; smeta[n] = 0; sgc[n] = 0 fi;
      got = 1
-  :: else -> o = e[n]; cc = c[n]; got = 0
+  :: else -> o = e[n]; cc = c[n]; AMBGET(n); got = 0
   fi
 }
 
+#ifdef WINDOW
+#if defined(MUT_WINDOW_NO_WAIT_AMBIGUOUS)
+#define WAITS (o == REVK)            /* an ambiguous failure is cleaned at once */
+#elif defined(MUT_WINDOW_NO_WAIT_REVOKED)
+#define WAITS (am)                   /* a revoked epoch is cleaned at once */
+#else
+#define WAITS (o == REVK || am)      /* ambiguous or revoked: wait the window */
+#endif
+/* The window W passes for epoch m: one step of a cleaner that has seen e.<m> decided. Every
+   write of m's attempts signed before it can no longer be accepted by the store. A write
+   signed later survives (the forbidden order of MUT_WINDOW_CHECK_FIRST, or a write signed
+   after the revoker read e.<m>.at under DESIGN_WINDOW_AT). */
+inline window(m, who) {
+  atomic {
+    CPX(who);
+    j = 1;
+    do
+    :: j < ME ->
+       if
+#ifdef DESIGN_WINDOW_AT
+       :: ep[j] == m && sgd[j] && (o != REVK || pre[j]) -> xpd[j] = 1  /* W from e.<m>.at */
+#else
+       :: ep[j] == m && sgd[j] -> xpd[j] = 1
+#endif
+       :: else -> skip
+       fi; j++
+    :: else -> break
+    od; j = 0;
+#ifdef DESIGN_WINDOW_ARRIVAL
+    if :: qk != 0 && qarr && !qcl -> xpd[qa] = 0 :: else -> skip fi;  /* arrived: not refused */
+#endif
+    if :: qk != 0 && !qcl && xpd[qa] ->                  /* the store will refuse it: drop it */
+          qk = 0; qa = 0; qcont = 0; qmeta = 0; qct = 0; QARR0
+       :: else -> skip fi
+  }
+}
+#endif
+
 /* cleanup of epoch m of attempt x (e.<m> failed or revoked, no c.<m>), then c.<m> */
 inline clean(m, x, who) {
+#ifdef WINDOW
+  if :: WAITS -> window(m, who) :: else -> skip fi;   /* o, am: the outcome the cleaner saw */
+#endif
 #ifdef FENCED
   atomic { CPX(who); h = rec[x] };                 /* the upload id recorded in the spool */
   if :: atomic { h -> CPX(who); abrt[x] = 1; h = 0 }   /* AbortMultipartUpload */
      :: else -> skip fi;
-#else
+#elif !defined(WINDOW) || defined(MUT_WINDOW_DELETE_ROLLBACK)
   do
   :: atomic {
        CPX(who);
@@ -305,6 +409,12 @@ inline clean(m, x, who) {
 proctype node(byte id; byte inc) {
   byte a, m, n, x, o, rm, rc, r, i, j, y, cfc, hm, hc, mask;
   bit got, cc, h, resume;
+#ifdef WINDOW
+  bit am;                                         /* the outcome is (or was found) ambiguous */
+#define AM0 am = 0
+#else
+#define AM0 skip
+#endif
   resume = (inc > 1);
 again:
   do
@@ -320,6 +430,9 @@ view:                                             /* view: flistxattr, fgetxattr
      atomic {
        CP;
        m = MAX; o = e[m]; x = l[m];
+#ifdef WINDOW
+       am = amb[m];
+#endif
        if
        :: FREE(m) ->
           if
@@ -330,7 +443,7 @@ view:                                             /* view: flistxattr, fgetxattr
        :: o == FAIL && !c[m] && x != 0 && OWNER(x) == id -> goto cleanheld  /* own failed epoch */
        :: else -> goto visited                                             /* busy */
        fi;
-       m = 0; o = 0; x = 0
+       m = 0; o = 0; x = 0; AM0
      };
      atomic {                                     /* take epoch n */
        CP;
@@ -362,6 +475,16 @@ view:                                             /* view: flistxattr, fgetxattr
               if :: e[n] != NONE || MAX != n -> goto visited :: else -> skip fi };
 #endif
 #endif
+#ifdef WINDOW
+#ifndef MUT_WINDOW_CHECK_FIRST
+     atomic { CP; sgd[a] = 1; xpd[a] = 0; PRE0(a) };          /* sign: X-Amz-Date = now */
+#endif
+     atomic { CP;                                 /* the check: still our live epoch? */
+              if :: e[n] != NONE || MAX != n -> sgd[a] = 0; goto visited :: else -> skip fi };
+#ifdef MUT_WINDOW_CHECK_FIRST
+     atomic { CP; sgd[a] = 1; xpd[a] = 0; PRE0(a) };          /* signed after its check */
+#endif
+#endif
      atomic {
        assert(legit[a] && HOLDERS <= 1);                      /* I3' */
        assert(dec[n] || SNOW == 0 || smeta[SNOW] != rm)       /* ONCE */
@@ -375,6 +498,14 @@ view:                                             /* view: flistxattr, fgetxattr
      request(PUT, a, fc, rm, rc, 0, id);
 #endif
      atomic {                                     /* verify: fstat */
+#ifdef WINDOW
+       if :: r != TO -> sgd[a] = 0 :: else -> skip fi;      /* answered: done with */
+#ifdef MUT_WINDOW_DECIDE_UNANSWERED
+       am = 0;                                    /* no answer, decided as if answered */
+#else
+       am = (r == TO);                            /* no answer: ambiguous */
+#endif
+#endif
        if :: r != OK -> r = 0; goto failed :: else -> r = 0 fi;
        CP;
        cfc = fc;
@@ -398,7 +529,16 @@ decide_own:
               if :: got -> got = 0; goto gc :: else -> goto visited fi };   /* EEXIST: revoked */
 
 modified:
-#ifndef FENCED
+#if defined(WINDOW) && defined(WINDOW_MODIFIED_DELETE)
+     /* a DELETE by key of its own object, sent as a write of the epoch: signed, checked, and
+        ambiguous if unanswered (rules 2 and 3 applied to it; rule 1 broken) */
+     atomic { CP; sgd[a] = 1; xpd[a] = 0; PRE0(a) };
+     atomic { CP; if :: e[n] != NONE || MAX != n -> sgd[a] = 0; goto visited :: else -> skip fi };
+     atomic { assert(legit[a] && HOLDERS <= 1) };             /* I3' */
+     request(DELK, a, 0, 0, 0, 0, id);
+     atomic { if :: r != TO -> sgd[a] = 0 :: else -> skip fi;
+              if :: r == TO -> r = 0; am = 1; goto failed :: else -> r = 0 fi };
+#elif !defined(FENCED) && (!defined(WINDOW) || defined(MUT_WINDOW_DELETE_MODIFIED))
      atomic { assert(legit[a]) };                              /* I3' */
 #ifdef UNVERSIONED
      request(DELK, a, 0, 0, 0, 0, id);
@@ -445,7 +585,8 @@ gc:                                               /* GC by the holder: view, the
           :: mask & (1 << j) ->
              assert(j != SNOW);                                 /* D1: s never goes back */
              assert(j < MAX || !HAS(j));                        /* D1: max never goes back */
-             l[j] = 0; e[j] = NONE; c[j] = 0; eself[j] = 0; sver[j] = 0; smeta[j] = 0; sgc[j] = 0
+             l[j] = 0; e[j] = NONE; c[j] = 0; eself[j] = 0; sver[j] = 0; smeta[j] = 0; sgc[j] = 0;
+             AMB0(j)
           :: else -> skip
           fi; j++
        :: else -> break
@@ -455,7 +596,7 @@ gc:                                               /* GC by the holder: view, the
 
 cleanheld:                                        /* our node's failed epoch m: clean it now */
      clean(m, x, id);
-     atomic { x = 0; m = 0; goto view };
+     atomic { x = 0; m = 0; o = 0; AM0; goto view };
 
 resolve:                                          /* own dead attempt x of epoch m */
      atomic {
@@ -477,21 +618,28 @@ resolve:                                          /* own dead attempt x of epoch
        :: else -> o = FAIL; hm = 0
        fi; h = 0; hc = 0
      };
-     atomic { CP; decide(m, o, 0, x, hm, cfc); hm = 0; cfc = 0;
+     atomic { CP;
+#ifdef WINDOW
+              am = 1;                             /* its writes may be in flight: ambiguous */
+#endif
+              decide(m, o, 0, x, hm, cfc); hm = 0; cfc = 0;
               if :: got && o == FAIL -> got = 0 :: else -> got = 0; goto resolved fi };
      atomic { CP; jl[x] = m };                            /* journal */
      clean(m, x, id);
 resolved:
-     atomic { o = 0; cc = 0; m = 0; x = 0; goto view };
+     atomic { o = 0; cc = 0; m = 0; x = 0; AM0; goto view };
 
 visited:                                          /* rollback: this node's journal lines */
-     atomic { a = 0; n = 0; o = 0; rm = 0; rc = 0; cfc = 0; cc = 0; m = 0; x = 0; y = FIRST(id) };
+     atomic { a = 0; n = 0; o = 0; rm = 0; rc = 0; cfc = 0; cc = 0; m = 0; x = 0; AM0; y = FIRST(id) };
      do
      :: atomic {
           do :: y < FIRST(id) + 2 && jl[y] == 0 -> y++ :: else -> break od;
           if :: y == FIRST(id) + 2 -> y = 0; break :: else -> skip fi;
           CP;
           n = jl[y]; m = MAX; o = e[n]; cc = c[n]; x = l[n];  /* read the line, view */
+#ifdef WINDOW
+          am = amb[n];
+#endif
           if
           :: o == NONE && x == y && n == m && !alive[y] -> skip   /* decide failed on behalf */
           :: o == NONE && (x != y || n != m || alive[y]) -> goto cursor   /* GC'd: done */
@@ -499,14 +647,18 @@ visited:                                          /* rollback: this node's journ
           fi;
           m = 0; x = 0
         };
-        atomic { CP; o = FAIL; decide(n, o, 0, 0, 0, 0) };
+        atomic { CP; o = FAIL;
+#ifdef WINDOW
+                 am = 1;                          /* on behalf of a dead attempt: ambiguous */
+#endif
+                 decide(n, o, 0, 0, 0, 0) };
 rbclean:
         if
         :: (o == FAIL || o == REVK) && !cc -> clean(n, y, id)
         :: else -> skip
         fi;
 cursor:
-        atomic { CP; jl[y] = 0; n = 0; m = 0; o = 0; cc = 0; x = 0; got = 0 }   /* the cursor */
+        atomic { CP; jl[y] = 0; n = 0; m = 0; o = 0; cc = 0; x = 0; got = 0; AM0 }   /* the cursor */
      od;
      resume = 0
   od;
@@ -521,7 +673,7 @@ crashed:
 #endif
     resume = 1;
     a = 0; m = 0; n = 0; x = 0; o = 0; rm = 0; rc = 0; r = 0; i = 0; j = 0; y = 0;
-    cfc = 0; hm = 0; hc = 0; mask = 0; got = 0; cc = 0; h = 0;
+    cfc = 0; hm = 0; hc = 0; mask = 0; got = 0; cc = 0; h = 0; AM0;
     goto again
   };
 theend:
@@ -551,12 +703,27 @@ active proctype writer() {
 proctype recover() {
   byte m, x, o, r;
   bit got, cc, h;
+#ifdef WINDOW
+  byte j; bit am;
+#endif
   atomic {                                 /* N: the node holding the file's epoch max */
     m = MAX; o = e[m]; x = l[m]; cc = c[m];
+#ifdef WINDOW
+    am = amb[m];
+#endif
     if :: x != 0 -> skip :: else -> goto done fi
   };
   if
   :: o == NONE ->
+#ifdef DESIGN_WINDOW_AT
+     atomic {                              /* at = now (the time e.<m> will carry) */
+       j = 1;
+       do
+       :: j < ME -> if :: ep[j] == m && sgd[j] -> pre[j] = 1 :: else -> skip fi; j++
+       :: else -> break
+       od; j = 0
+     };
+#endif
 #ifndef MUT_CLEAN_UNDECIDED
      atomic { o = REVK; decide(m, o, 0, 0, 0, 0) }
 #else
