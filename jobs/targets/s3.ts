@@ -1,37 +1,51 @@
 /**
- * The S3 target (@aws-sdk/client-s3), one method per S3 operation. Every PUT and part carries
- * Content-MD5, which every S3-compatible server checks; the SDK's own CRC32 headers are off unless
- * configured, because several servers reject them. The SDK's retries are off too: migrate owns
- * the retry policy. A failed multipart upload is aborted.
+ * The S3 target (@aws-sdk/client-s3 through the fetch handler, kept-alive connections, one client
+ * per gateway). The SDK's CRC32 headers are off unless configured (several stores reject them)
+ * and its retries are off (the caller owns the retry policy; the gateway pool fails over).
+ * Uploads: s3_put.ts; listings: s3_listing.ts; probe: s3_probe.ts; what differs between RGW
+ * and s3proxy: docs/design.md, "Stores: what differs and what we rely on".
  */
 import {
+  AbortMultipartUploadCommand,
   DeleteObjectCommand,
+  GetBucketVersioningCommand,
   GetObjectCommand,
   HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
 import { FetchHttpHandler } from "@smithy/fetch-http-handler";
 import type { Runtime } from "../../runtime/types.ts";
 import type { Config } from "../context/config.ts";
-import { BodySource, base64 } from "./s3_body.ts";
-import { httpStatus, s3Call, toTargetError, unquote } from "./s3_call.ts";
-import { MultipartUploads } from "./s3_multipart.ts";
+import { TargetError } from "./errors.ts";
+import { BodyReader } from "./s3_body.ts";
+import { toTargetError, unquote, versionOf } from "./s3_errors.ts";
+import { GatewayError, GatewayPool } from "./s3_gateways.ts";
+import { addWriteGuard } from "./s3_guard.ts";
+import { listAll, listVersions } from "./s3_listing.ts";
+import { metaFromHeaders } from "./s3_meta.ts";
+import { probeS3 } from "./s3_probe.ts";
+import { putObject } from "./s3_put.ts";
 import {
+  type FenceMode,
   joinKey,
-  metaFromHeaders,
-  metaToHeaders,
-  type ObjectInfo,
-  type ObjectMeta,
+  type PutOptions,
+  type StoredObject,
   type Target,
-  TargetError,
-  type UploadSource,
+  type UploadBody,
+  type UploadMeta,
+  type WriteGuard,
 } from "./target.ts";
 
-type S3Settings = Config["s3"];
+export type S3Settings = Config["s3"];
+type Credentials = { accessKeyId: string; secretAccessKey: string };
 
-export function createS3Target(rt: Runtime, url: string, config: Config): Target {
+/** Parses s3://bucket/prefix; throws a config TargetError otherwise. */
+export function createS3Target(
+  rt: Runtime,
+  url: string,
+  config: Config,
+  options: { credentials?: Credentials } = {},
+): Target {
   const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(url);
   if (!match?.[1])
     throw new TargetError("config", {
@@ -39,128 +53,206 @@ export function createS3Target(rt: Runtime, url: string, config: Config): Target
       key: url,
       detail: "not an s3://bucket/prefix URL",
     });
-  return new S3Target(rt, { url, bucket: match[1], prefix: match[2] ?? "", s3: config.s3 });
+  return new S3Target(
+    rt,
+    { url, bucket: match[1], prefix: match[2] ?? "", s3: config.s3 },
+    options,
+  );
 }
 
-function createClient(s3: S3Settings): S3Client {
+function createClient(s3: S3Settings, endpoint: string | undefined, credentials?: Credentials) {
   const checksums = s3.checksums === "when_supported" ? "WHEN_SUPPORTED" : "WHEN_REQUIRED";
   return new S3Client({
-    endpoint: s3.endpoint,
+    endpoint,
     region: s3.region,
     forcePathStyle: s3.forcePathStyle,
     maxAttempts: 1,
     requestChecksumCalculation: checksums,
     responseChecksumValidation: checksums,
+    ...(credentials ? { credentials } : {}),
     // fetch, not node:http, with connections kept alive and reused (docs/design.md section 4).
     requestHandler: new FetchHttpHandler({ keepAlive: true, requestTimeout: s3.requestTimeoutMs }),
   });
 }
 
-class S3Target implements Target {
-  readonly url: string;
-  private readonly bucket: string;
-  private readonly prefix: string;
-  private readonly s3: S3Settings;
-  private readonly client: S3Client;
-  private readonly bodies: BodySource;
-  private readonly multipart: MultipartUploads;
+/** What s3_put, s3_listing and s3_probe share with the target. */
+export interface S3Context {
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly settings: S3Settings;
+  readonly pool: GatewayPool;
+  readonly bodies: BodyReader;
+  /** The fence, opening the target first if needed. */
+  fenceMode(): Promise<FenceMode>;
+  /** The fence if `open()` has run, else null (no request). */
+  knownFence(): FenceMode | null;
+  /** Sends through the gateway pool; failures become TargetErrors (a guard's error passes). */
+  call<T>(
+    what: { op: string; key: string },
+    send: (client: S3Client) => Promise<T>,
+    options?: { signal?: AbortSignal; everyGateway?: boolean },
+  ): Promise<T>;
+  head(key: string, versionId?: string | null): Promise<StoredObject | null>;
+  delete(key: string, versionId: string | null, options?: { guard?: WriteGuard }): Promise<void>;
+}
 
-  constructor(rt: Runtime, where: { url: string; bucket: string; prefix: string; s3: S3Settings }) {
-    this.url = where.url;
-    this.bucket = where.bucket;
-    this.prefix = where.prefix;
-    this.s3 = where.s3;
-    this.client = createClient(this.s3);
-    this.bodies = new BodySource(rt, Math.max(this.s3.maxBufferBytes, this.s3.partSize));
-    this.multipart = new MultipartUploads(this.client, this.bucket, this.bodies, this.s3);
+class S3Target implements Target, S3Context {
+  readonly url: string;
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly settings: S3Settings;
+  readonly pool: GatewayPool;
+  readonly bodies: BodyReader;
+  private opened: FenceMode | null = null;
+  private opening: Promise<FenceMode> | null = null;
+
+  constructor(
+    rt: Runtime,
+    where: { url: string; bucket: string; prefix: string; s3: S3Settings },
+    options: { credentials?: Credentials },
+  ) {
+    ({ url: this.url, bucket: this.bucket, prefix: this.prefix, s3: this.settings } = where);
+    const s3 = this.settings;
+    const endpoints = s3.endpoints ?? [s3.endpoint];
+    const gateways = endpoints.map((endpoint) => ({
+      endpoint: endpoint ?? `(AWS, ${s3.region})`,
+      client: createClient(s3, endpoint, options.credentials),
+    }));
+    const backoff = { backoffMs: s3.gatewayBackoffMs, maxBackoffMs: s3.gatewayBackoffMaxMs };
+    this.pool = new GatewayPool(gateways, backoff);
+    this.bodies = new BodyReader(rt, Math.max(s3.maxBufferBytes, s3.partSize));
+  }
+
+  get fence(): FenceMode {
+    if (this.opened === null) throw new Error(`Target ${this.url}: fence read before open()`);
+    return this.opened;
+  }
+
+  async call<T>(
+    what: { op: string; key: string },
+    send: (client: S3Client) => Promise<T>,
+    options: { signal?: AbortSignal; everyGateway?: boolean } = {},
+  ): Promise<T> {
+    try {
+      return await this.pool.send(send, options);
+    } catch (err) {
+      if (!(err instanceof GatewayError)) throw err;
+      throw toTargetError(err.failure, { ...what, endpoint: err.endpoint });
+    }
+  }
+
+  open(): Promise<void> {
+    return this.fenceMode().then(() => {});
+  }
+
+  async fenceMode(): Promise<FenceMode> {
+    if (this.opened) return this.opened;
+    this.opening ??= this.call({ op: "read the versioning of", key: this.bucket }, (client) =>
+      client.send(new GetBucketVersioningCommand({ Bucket: this.bucket })),
+    )
+      .then((out): FenceMode => (out.Status === "Enabled" ? "versioned" : "unversioned"))
+      .catch((err: unknown): FenceMode => {
+        // s3proxy answers 501 NotImplemented: a store without versioning.
+        if (err instanceof TargetError && err.status === 501) return "unversioned";
+        throw err;
+      })
+      .finally(() => {
+        this.opening = null;
+      });
+    const fence = await this.opening;
+    this.opened = fence;
+    return fence;
+  }
+
+  knownFence(): FenceMode | null {
+    return this.opened;
   }
 
   keyFor(relativePath: string): string {
     return joinKey(this.prefix, relativePath);
   }
 
-  put(key: string, source: UploadSource, meta: ObjectMeta, signal?: AbortSignal) {
-    return source.size > this.s3.multipartThreshold
-      ? this.multipart.put(key, source, meta, signal)
-      : this.putSingle(key, source, meta, signal);
+  put(key: string, body: UploadBody, meta: UploadMeta, options: PutOptions = {}) {
+    return putObject(this, { key, body, meta }, options);
   }
 
-  private async putSingle(
-    key: string,
-    source: UploadSource,
-    meta: ObjectMeta,
-    signal?: AbortSignal,
-  ) {
-    const range = { path: source.path, offset: 0, size: source.size };
-    const out = await this.bodies.withBody(key, range, (body, md5, length) =>
-      s3Call("upload", key, () =>
-        this.client.send(
-          new PutObjectCommand({
-            Bucket: this.bucket,
-            Key: key,
-            Body: body,
-            ContentLength: length,
-            ContentMD5: base64(md5),
-            Metadata: metaToHeaders(meta),
-          }),
-          { abortSignal: signal },
-        ),
-      ),
-    );
-    return { etag: unquote(out.ETag) };
-  }
-
-  async head(key: string): Promise<ObjectInfo | null> {
+  async head(key: string, versionId?: string | null): Promise<StoredObject | null> {
+    const input = { Bucket: this.bucket, Key: key, VersionId: versionId ?? undefined };
     try {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-      const meta = metaFromHeaders(out.Metadata);
-      return { size: out.ContentLength ?? 0, etag: unquote(out.ETag), meta };
-    } catch (err) {
-      if (httpStatus(err) === 404) return null;
-      throw toTargetError(err, "read metadata of", key);
-    }
-  }
-
-  async delete(key: string): Promise<void> {
-    await s3Call("delete", key, () =>
-      this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })),
-    );
-  }
-
-  /** Only safe while holding the file's lock (see Target). */
-  abortIncompleteUploads(key: string): Promise<number> {
-    return this.multipart.abortIncomplete(key);
-  }
-
-  async get(key: string): Promise<Uint8Array | null> {
-    try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      return out.Body ? await out.Body.transformToByteArray() : new Uint8Array();
-    } catch (err) {
-      if ((err as { name?: string }).name === "NoSuchKey") return null;
-      throw toTargetError(err, "read", key);
-    }
-  }
-
-  async *list(): AsyncIterable<string> {
-    const { bucket, prefix } = this;
-    let token: string | undefined;
-    do {
-      const out = await s3Call("list", prefix, () =>
-        this.client.send(
-          new ListObjectsV2Command({
-            Bucket: bucket,
-            Prefix: prefix || undefined,
-            ContinuationToken: token,
-          }),
-        ),
+      const out = await this.call({ op: "read metadata of", key }, (client) =>
+        client.send(new HeadObjectCommand(input)),
       );
-      for (const item of out.Contents ?? []) if (item.Key) yield item.Key;
-      token = out.IsTruncated ? out.NextContinuationToken : undefined;
-    } while (token);
+      return {
+        key,
+        versionId: versionOf(out.VersionId),
+        etag: unquote(out.ETag),
+        size: out.ContentLength ?? 0,
+        meta: metaFromHeaders(out.Metadata),
+      };
+    } catch (err) {
+      // 404: no such key or version; 405: the version is a delete marker (no object).
+      if (err instanceof TargetError && (err.status === 404 || err.status === 405)) return null;
+      throw err;
+    }
+  }
+
+  versionsOf(key: string): AsyncIterable<StoredObject> {
+    return listVersions(this, key);
+  }
+
+  async delete(key: string, versionId: string | null, options: { guard?: WriteGuard } = {}) {
+    const fence = await this.fenceMode();
+    if ((fence === "versioned") !== (versionId !== null))
+      throw new Error(
+        `Target ${this.url} is ${fence}: delete of "${key}" needs ${fence === "versioned" ? "a version id" : "no version id"}`,
+      );
+    const input = { Bucket: this.bucket, Key: key, VersionId: versionId ?? undefined };
+    await this.call({ op: "delete", key }, (client) => {
+      const command = new DeleteObjectCommand(input);
+      addWriteGuard(command.middlewareStack, "DeleteObject", options.guard);
+      return client.send(command);
+    });
+  }
+
+  async abortUpload(key: string, uploadId: string): Promise<boolean> {
+    const input = { Bucket: this.bucket, Key: key, UploadId: uploadId };
+    try {
+      await this.call({ op: "abort multipart upload of", key }, (client) =>
+        client.send(new AbortMultipartUploadCommand(input)),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof TargetError && err.status === 404) return false;
+      throw err;
+    }
+  }
+
+  async read(key: string, versionId?: string | null): Promise<Uint8Array | null> {
+    const input = { Bucket: this.bucket, Key: key, VersionId: versionId ?? undefined };
+    try {
+      return await this.call({ op: "read", key }, async (client) => {
+        const out = await client.send(new GetObjectCommand(input));
+        return out.Body ? await out.Body.transformToByteArray() : new Uint8Array();
+      });
+    } catch (err) {
+      if (err instanceof TargetError && (err.status === 404 || err.status === 405)) return null;
+      throw err;
+    }
+  }
+
+  list(): AsyncIterable<{ key: string; versionId: string | null }> {
+    return listAll(this);
+  }
+
+  probe(): Promise<void> {
+    return probeS3(this, this.url);
+  }
+
+  gateways() {
+    return this.pool.states();
   }
 
   close(): void {
-    this.client.destroy();
+    this.pool.destroy();
   }
 }

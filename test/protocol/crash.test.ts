@@ -122,7 +122,10 @@ test("kill -9 mid-upload (request sent, response pending), then restart: every f
   await expectAllCommitted(c, 6);
 });
 
-test("kill -9 in the middle of a multipart upload: the restart aborts the incomplete upload and migrates the file", async () => {
+// Until protocol v2 records each attempt's upload id (WriteGuard.onUploadId), nobody knows the
+// dead attempt's id: rollback no longer aborts "every incomplete upload of the key" (that could
+// abort another attempt's upload), so the dead one stays (no object, its parts billed).
+test("kill -9 in the middle of a multipart upload: the restart migrates the file; the dead attempt's incomplete upload is left, not guessed at", async () => {
   await using c = await startCluster(["a"]);
   c.box.file("big/large.bin", randomBytes(17 * 1024 * 1024, 77));
   await c.submit("a", [c.box.src]);
@@ -139,7 +142,7 @@ test("kill -9 in the middle of a multipart upload: the restart aborts the incomp
   c.proxies.a?.release();
   await c.quiesce();
   const after = await client.send(new ListMultipartUploadsCommand({ Bucket: c.bucket }));
-  expect(after.Uploads ?? []).toEqual([]);
+  expect((after.Uploads ?? []).length).toBe(1);
   client.destroy();
   const report = await checkInvariants(c);
   expect(report.violations).toEqual([]);
