@@ -120,9 +120,12 @@ export class GatewayPool {
   }
 
   private markDown(gateway: Gateway, err: unknown): void {
-    gateway.failures++;
-    const period = this.options.backoffMs * 2 ** (gateway.failures - 1);
-    gateway.downUntil = this.now() + Math.min(period, this.options.maxBackoffMs);
+    // Requests in flight when it failed fail too: one outage, one period (not one per request).
+    if (gateway.downUntil <= this.now()) {
+      gateway.failures++;
+      const period = this.options.backoffMs * 2 ** (gateway.failures - 1);
+      gateway.downUntil = this.now() + Math.min(period, this.options.maxBackoffMs);
+    }
     const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
     const status = e.$metadata?.httpStatusCode;
     gateway.lastError = `${e.name ?? "Error"}${status ? ` (HTTP ${status})` : ""}: ${e.message ?? String(err)}`;

@@ -104,7 +104,10 @@ export interface GatewayState {
   /** The last failure that took it out (kept after it is back, for status). */
   lastError: string | null;
   lastErrorAt: string | null;
-  /** Faults in a row (0 after a response that is not a fault); the backoff doubles with each. */
+  /**
+   * Periods out in a row (0 after a response that is not a fault); the backoff doubles with
+   * each. Requests that fail while it is already out do not count again.
+   */
   failures: number;
 }
 
