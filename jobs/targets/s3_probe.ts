@@ -12,6 +12,9 @@ import { putObject } from "./s3_put.ts";
 import { joinKey, type Target } from "./target.ts";
 import { bytesBody } from "./upload_body.ts";
 
+/** The names the SDK gives errors of a response without a body (a HEAD's). */
+const BODYLESS = new Set(["Unknown", "NotFound", "Forbidden", "BadRequest"]);
+
 /** What an operator should check, by what the probe met. */
 function checkFor(err: TargetError): string {
   const code = err.storeCode ?? "";
@@ -35,11 +38,18 @@ export async function probeS3(
   const key = joinKey(s3.prefix, `.tiermv-probe/${newAttemptId()}`);
   const options = { everyGateway: true };
   try {
-    await s3.call(
-      { op: "HEAD the bucket", key: s3.bucket },
-      (client) => client.send(new HeadBucketCommand({ Bucket: s3.bucket })),
-      options,
-    );
+    const head = await s3
+      .call(
+        { op: "HEAD the bucket", key: s3.bucket },
+        (client) => client.send(new HeadBucketCommand({ Bucket: s3.bucket })),
+        options,
+      )
+      .catch((err: unknown) => err);
+    // A HEAD response has no body, so no error code: a 403 may be bad credentials or a policy,
+    // a 404 a missing bucket. The PUT below answers with the code; report that one.
+    if (head instanceof TargetError && !(head.status && BODYLESS.has(head.storeCode ?? "")))
+      throw head;
+    if (head instanceof Error && !(head instanceof TargetError)) throw head;
     await s3.fenceMode();
     const meta = { attempt: "probe", epoch: 0, size: 1, mtimeNs: "0", ino: "0" };
     // A plain single PUT, unguarded: the probe key is nobody's file.
