@@ -130,9 +130,9 @@ export function createFileTarget(rt: Runtime, url: string): Target {
         }
       });
     },
-    head(key, versionId) {
+    async head(key, versionId) {
       unversioned(key, versionId);
-      return guarded("read metadata of", key, async (): Promise<StoredObject | null> => {
+      return await guarded("read metadata of", key, async (): Promise<StoredObject | null> => {
         const path = pathOf(key);
         if (!(await rt.fs.exists(path))) return null;
         const stat = await rt.fs.stat(path);
@@ -153,18 +153,18 @@ export function createFileTarget(rt: Runtime, url: string): Target {
       const current = await target.head(key);
       if (current) yield current;
     },
-    delete(key, versionId, options = {}) {
+    async delete(key, versionId, options = {}) {
       unversioned(key, versionId);
-      return guarded("delete", key, async () => {
+      return await guarded("delete", key, async () => {
         await guardCall(options.guard, "DeleteObject", pathOf(key));
         await rt.fs.remove(pathOf(key));
       });
     },
     // Writes go to a temporary name and are renamed: there are no uploads to abort.
     abortUpload: async () => false,
-    read(key, versionId) {
+    async read(key, versionId) {
       unversioned(key, versionId);
-      return guarded("read", key, async () => {
+      return await guarded("read", key, async () => {
         const path = pathOf(key);
         if (!(await rt.fs.exists(path))) return null;
         const stat = await rt.fs.stat(path);

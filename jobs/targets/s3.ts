@@ -2,27 +2,20 @@
  * The S3 target (@aws-sdk/client-s3 through the fetch handler, kept-alive connections, one client
  * per gateway). The SDK's CRC32 headers are off unless configured (several stores reject them)
  * and its retries are off (the caller owns the retry policy; the gateway pool fails over).
- * Uploads: s3_put.ts; listings: s3_listing.ts; probe: s3_probe.ts; what differs between RGW
+ * Uploads: s3_put.ts; HEAD, GET, DELETE, abort: s3_objects.ts; listings: s3_listing.ts; probe:
+ * s3_probe.ts; gateways: s3_gateways.ts; what differs between RGW
  * and s3proxy: docs/design.md, "Stores: what differs and what we rely on".
  */
-import {
-  AbortMultipartUploadCommand,
-  DeleteObjectCommand,
-  GetBucketVersioningCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  S3Client,
-} from "@aws-sdk/client-s3";
+import { GetBucketVersioningCommand, S3Client } from "@aws-sdk/client-s3";
 import { FetchHttpHandler } from "@smithy/fetch-http-handler";
 import type { Runtime } from "../../runtime/types.ts";
 import type { Config } from "../context/config.ts";
 import { TargetError } from "./errors.ts";
 import { BodyReader } from "./s3_body.ts";
-import { toTargetError, unquote, versionOf } from "./s3_errors.ts";
+import { toTargetError } from "./s3_errors.ts";
 import { GatewayError, GatewayPool } from "./s3_gateways.ts";
-import { addWriteGuard } from "./s3_guard.ts";
 import { listAll, listVersions } from "./s3_listing.ts";
-import { metaFromHeaders } from "./s3_meta.ts";
+import { abortUpload, deleteObject, headObject, readObject } from "./s3_objects.ts";
 import { probeS3 } from "./s3_probe.ts";
 import { putObject } from "./s3_put.ts";
 import {
@@ -75,7 +68,7 @@ function createClient(s3: S3Settings, endpoint: string | undefined, credentials?
   });
 }
 
-/** What s3_put, s3_listing and s3_probe share with the target. */
+/** What the s3_*.ts modules share with the target. */
 export interface S3Context {
   readonly bucket: string;
   readonly prefix: string;
@@ -176,24 +169,8 @@ class S3Target implements Target, S3Context {
     return putObject(this, { key, body, meta }, options);
   }
 
-  async head(key: string, versionId?: string | null): Promise<StoredObject | null> {
-    const input = { Bucket: this.bucket, Key: key, VersionId: versionId ?? undefined };
-    try {
-      const out = await this.call({ op: "read metadata of", key }, (client) =>
-        client.send(new HeadObjectCommand(input)),
-      );
-      return {
-        key,
-        versionId: versionOf(out.VersionId),
-        etag: unquote(out.ETag),
-        size: out.ContentLength ?? 0,
-        meta: metaFromHeaders(out.Metadata),
-      };
-    } catch (err) {
-      // 404: no such key or version; 405: the version is a delete marker (no object).
-      if (err instanceof TargetError && (err.status === 404 || err.status === 405)) return null;
-      throw err;
-    }
+  head(key: string, versionId?: string | null): Promise<StoredObject | null> {
+    return headObject(this, key, versionId);
   }
 
   versionsOf(key: string): AsyncIterable<StoredObject> {
@@ -206,38 +183,15 @@ class S3Target implements Target, S3Context {
       throw new Error(
         `Target ${this.url} is ${fence}: delete of "${key}" needs ${fence === "versioned" ? "a version id" : "no version id"}`,
       );
-    const input = { Bucket: this.bucket, Key: key, VersionId: versionId ?? undefined };
-    await this.call({ op: "delete", key }, (client) => {
-      const command = new DeleteObjectCommand(input);
-      addWriteGuard(command.middlewareStack, "DeleteObject", options.guard);
-      return client.send(command);
-    });
+    await deleteObject(this, { key, versionId }, options.guard);
   }
 
-  async abortUpload(key: string, uploadId: string): Promise<boolean> {
-    const input = { Bucket: this.bucket, Key: key, UploadId: uploadId };
-    try {
-      await this.call({ op: "abort multipart upload of", key }, (client) =>
-        client.send(new AbortMultipartUploadCommand(input)),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof TargetError && err.status === 404) return false;
-      throw err;
-    }
+  abortUpload(key: string, uploadId: string): Promise<boolean> {
+    return abortUpload(this, key, uploadId);
   }
 
-  async read(key: string, versionId?: string | null): Promise<Uint8Array | null> {
-    const input = { Bucket: this.bucket, Key: key, VersionId: versionId ?? undefined };
-    try {
-      return await this.call({ op: "read", key }, async (client) => {
-        const out = await client.send(new GetObjectCommand(input));
-        return out.Body ? await out.Body.transformToByteArray() : new Uint8Array();
-      });
-    } catch (err) {
-      if (err instanceof TargetError && (err.status === 404 || err.status === 405)) return null;
-      throw err;
-    }
+  read(key: string, versionId?: string | null): Promise<Uint8Array | null> {
+    return readObject(this, key, versionId);
   }
 
   list(): AsyncIterable<{ key: string; versionId: string | null }> {

@@ -8,7 +8,6 @@
  * computed from part MD5s (s3proxy's filesystem-nio2 backend answers a plain MD5 instead).
  */
 import {
-  AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   PutObjectCommand,
@@ -20,6 +19,7 @@ import type { S3Context } from "./s3.ts";
 import { unquote, versionOf } from "./s3_errors.ts";
 import { addWriteGuard } from "./s3_guard.ts";
 import { metaToHeaders } from "./s3_meta.ts";
+import { abortUpload } from "./s3_objects.ts";
 import type { ObjectMeta, PutOptions, StoredObject, UploadBody, UploadMeta } from "./target.ts";
 
 interface Upload {
@@ -142,12 +142,7 @@ async function putMultipart(
     return { etag: done.ETag, versionId: done.VersionId };
   } catch (err) {
     // No orphaned parts stay billed; if this abort fails too, the recorded id lets rollback do it.
-    const input = { Bucket: s3.bucket, Key: key, UploadId: uploadId };
-    await s3
-      .call({ op: "abort multipart upload of", key }, (client) =>
-        client.send(new AbortMultipartUploadCommand(input)),
-      )
-      .catch(() => {});
+    await abortUpload(s3, key, uploadId).catch(() => false);
     throw err;
   }
 }
