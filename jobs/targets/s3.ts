@@ -12,7 +12,7 @@ import type { Runtime } from "../../runtime/types.ts";
 import type { Config } from "../context/config.ts";
 import { TargetError } from "./errors.ts";
 import { BodyReader } from "./s3_body.ts";
-import { toTargetError } from "./s3_errors.ts";
+import { toTargetError, transportErrors } from "./s3_errors.ts";
 import { GatewayError, GatewayPool } from "./s3_gateways.ts";
 import { listAll, listVersions } from "./s3_listing.ts";
 import { abortUpload, deleteObject, headObject, readObject } from "./s3_objects.ts";
@@ -55,7 +55,7 @@ export function createS3Target(
 
 function createClient(s3: S3Settings, endpoint: string | undefined, credentials?: Credentials) {
   const checksums = s3.checksums === "when_supported" ? "WHEN_SUPPORTED" : "WHEN_REQUIRED";
-  return new S3Client({
+  const client = new S3Client({
     endpoint,
     region: s3.region,
     forcePathStyle: s3.forcePathStyle,
@@ -66,6 +66,12 @@ function createClient(s3: S3Settings, endpoint: string | undefined, credentials?
     // fetch, not node:http, with connections kept alive and reused (docs/design.md section 4).
     requestHandler: new FetchHttpHandler({ keepAlive: true, requestTimeout: s3.requestTimeoutMs }),
   });
+  client.middlewareStack.add(transportErrors(), {
+    step: "deserialize",
+    priority: "low",
+    name: "tiermvTransportErrors",
+  });
+  return client;
 }
 
 /** What the s3_*.ts modules share with the target. */
@@ -113,7 +119,11 @@ class S3Target implements Target, S3Context {
     }));
     const backoff = { backoffMs: s3.gatewayBackoffMs, maxBackoffMs: s3.gatewayBackoffMaxMs };
     this.pool = new GatewayPool(gateways, backoff);
-    this.bodies = new BodyReader(rt, Math.max(s3.maxBufferBytes, s3.partSize));
+    const maxBufferBytes = Math.max(s3.maxBufferBytes, s3.partSize);
+    this.bodies = new BodyReader(rt, {
+      maxBufferBytes,
+      asBytes: s3.checksums === "when_supported",
+    });
   }
 
   get fence(): FenceMode {

@@ -27,22 +27,30 @@ export function base64(bytes: Uint8Array): string {
 export class BodyReader {
   private readonly budget: BufferBudget;
 
+  /**
+   * `asBytes`: send the Uint8Array itself (s3.checksums "when_supported": the SDK's CRC32 needs
+   * bytes it can hash, and fails on a Blob with "Unable to calculate hash for flowing readable
+   * stream"; it then also SHA-256-signs the payload).
+   */
   constructor(
     private readonly rt: Runtime,
-    maxBufferBytes: number,
+    options: { maxBufferBytes: number; asBytes: boolean },
   ) {
-    this.budget = new BufferBudget(maxBufferBytes);
+    this.budget = new BufferBudget(options.maxBufferBytes);
+    this.asBytes = options.asBytes;
   }
 
+  private readonly asBytes: boolean;
+
   /**
-   * Runs `send` with `length` bytes of `body` from `offset` as a Blob and their MD5 (base64).
+   * Runs `send` with `length` bytes of `body` from `offset` (a Blob) and their MD5 (base64).
    * A short read (the source shrank) is a permanent error of this upload: nothing is sent.
    * The budget is held until `send` settles.
    */
   async withRange<T>(
     key: string,
     range: { body: UploadBody; offset: number; length: number },
-    send: (blob: Blob, md5: string) => Promise<T>,
+    send: (body: Blob | Uint8Array, md5: string) => Promise<T>,
   ): Promise<T> {
     const { body, offset, length } = range;
     const buffer = await this.budget.acquire(length);
@@ -61,7 +69,8 @@ export class BodyReader {
         });
       // The budget's buffers are plain ArrayBuffers (never shared).
       const bytes = buffer as Uint8Array<ArrayBuffer>;
-      return await send(new Blob([bytes]), base64(this.rt.md5(bytes)));
+      const md5 = base64(this.rt.md5(bytes));
+      return await send(this.asBytes ? bytes : new Blob([bytes]), md5);
     } finally {
       this.budget.release(buffer);
     }

@@ -5,7 +5,9 @@
  *
  * | response                                                         | kind      | gateway fault |
  * |------------------------------------------------------------------|-----------|---------------|
- * | none: refused, reset, DNS, request timeout                        | transient | yes           |
+ * | none, sent: refused, reset, DNS, request timeout                  | transient | yes           |
+ * | none, never sent (the SDK failed before the handler: a bug, or a  | permanent | no            |
+ * |   checksum it cannot compute)                                    |           |               |
  * | 500, 502, 503 (SlowDown too: one rule), 504, other 5xx but 501    | transient | yes           |
  * | 429 (throttling: the same rule as 503), 408                      | transient | yes           |
  * | NoSuchBucket, InvalidBucketName, PermanentRedirect               | config    | no            |
@@ -20,7 +22,35 @@
  * only its TargetUnavailableError stops the tick. RGW answers a Complete after an Abort with 500
  * InternalError (s3proxy: 404): transient by this table, and harmless, since no object results.
  */
+import type { DeserializeMiddleware } from "@smithy/types";
 import { TargetError, type TargetErrorKind } from "./errors.ts";
+
+const SENT = Symbol("tiermv.sent");
+
+/**
+ * Marks what the HTTP handler throws (the request was handed to the network: refused, reset,
+ * DNS, timeout) apart from what the SDK throws before sending. Added to every client at the
+ * innermost place (step deserialize, priority low), so it wraps the handler alone.
+ */
+export function transportErrors<I extends object, O extends object>(): DeserializeMiddleware<I, O> {
+  return (next) => async (args) => {
+    try {
+      return await next(args);
+    } catch (err) {
+      throw markSent(err);
+    }
+  };
+}
+
+/** Marks an error as a failure of a request that was sent (also a reset while reading a body). */
+export function markSent(err: unknown): unknown {
+  if (err !== null && typeof err === "object") Object.assign(err, { [SENT]: true });
+  return err;
+}
+
+function wasSent(err: unknown): boolean {
+  return err !== null && typeof err === "object" && SENT in err;
+}
 
 const CONFIG_ERRORS = new Set([
   "NoSuchBucket",
@@ -48,7 +78,8 @@ export function httpStatus(err: unknown): number | undefined {
   return (err as SdkError).$metadata?.httpStatusCode;
 }
 
-/** What the gateway pool fails over: every transient error (no response, 5xx but 501, 429, 408). */
+/** What the gateway pool fails over: every transient error (sent without a response, 5xx but
+ * 501, 429, 408). */
 export function isGatewayFault(err: unknown): boolean {
   return errorKind(err) === "transient";
 }
@@ -58,8 +89,9 @@ export function errorKind(err: unknown): TargetErrorKind {
   const status = httpStatus(err);
   if (name && CONFIG_ERRORS.has(name)) return "config";
   if (status === 401 || status === 403) return "config";
+  if (status === undefined) return wasSent(err) ? "transient" : "permanent";
   if (status === 501) return "permanent";
-  if (status === undefined || status >= 500 || status === 429 || status === 408) return "transient";
+  if (status >= 500 || status === 429 || status === 408) return "transient";
   return "permanent";
 }
 

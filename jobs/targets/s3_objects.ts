@@ -10,7 +10,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { TargetError } from "./errors.ts";
 import type { S3Context } from "./s3.ts";
-import { unquote, versionOf } from "./s3_errors.ts";
+import { markSent, unquote, versionOf } from "./s3_errors.ts";
 import { addWriteGuard } from "./s3_guard.ts";
 import { metaFromHeaders } from "./s3_meta.ts";
 import type { StoredObject, WriteGuard } from "./target.ts";
@@ -51,7 +51,10 @@ export async function readObject(
   try {
     return await s3.call({ op: "read", key }, async (client) => {
       const out = await client.send(new GetObjectCommand(input));
-      return out.Body ? await out.Body.transformToByteArray() : new Uint8Array();
+      // A reset while the body streams is a transport failure too.
+      return out.Body
+        ? await out.Body.transformToByteArray().catch((e) => Promise.reject(markSent(e)))
+        : new Uint8Array();
     });
   } catch (err) {
     if (missing(err)) return null;

@@ -73,11 +73,11 @@ type Sent = { etag: string | undefined; versionId: string | undefined };
 function putSingle(s3: S3Context, upload: Upload & { meta: ObjectMeta }, options: PutOptions) {
   const { key, body, meta } = upload;
   const range = { body, offset: 0, length: body.size };
-  return s3.bodies.withRange(key, range, async (blob, md5): Promise<Sent> => {
+  return s3.bodies.withRange(key, range, async (data, md5): Promise<Sent> => {
     const input = {
       Bucket: s3.bucket,
       Key: key,
-      Body: blob,
+      Body: data,
       ContentLength: body.size,
       ContentMD5: md5,
       Metadata: metaToHeaders(meta),
@@ -160,13 +160,13 @@ function uploadParts(
   return mapLimit(numbers, partConcurrency, async (partNumber) => {
     const offset = (partNumber - 1) * partSize;
     const range = { body, offset, length: Math.min(partSize, body.size - offset) };
-    const out = await s3.bodies.withRange(key, range, (blob, md5) => {
+    const out = await s3.bodies.withRange(key, range, (data, md5) => {
       const input = {
         Bucket: s3.bucket,
         Key: key,
         UploadId: uploadId,
         PartNumber: partNumber,
-        Body: blob,
+        Body: data,
         ContentLength: range.length,
         ContentMD5: md5,
       };

@@ -5,6 +5,7 @@
 import { expect, test } from "bun:test";
 import { createServer } from "node:http";
 import type { S3Client } from "@aws-sdk/client-s3";
+import { markSent } from "../../../jobs/targets/s3_errors.ts";
 import { GatewayError, GatewayPool } from "../../../jobs/targets/s3_gateways.ts";
 import { TargetError, TargetUnavailableError } from "../../../jobs/targets/target.ts";
 import { bytesBody } from "../../../jobs/targets/upload_body.ts";
@@ -124,7 +125,7 @@ test("backoff: one period per outage, doubling per period in a row up to the max
             name: "AccessDenied",
             $metadata: { httpStatusCode: 403 },
           });
-        throw new TypeError("ECONNREFUSED");
+        throw markSent(new TypeError("ECONNREFUSED")); // as the handler's errors are marked
       },
     }) as unknown as S3Client;
   const pool = new GatewayPool(

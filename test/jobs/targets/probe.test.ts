@@ -4,7 +4,7 @@
  */
 import { afterAll, expect, test } from "bun:test";
 import { createS3Target } from "../../../jobs/targets/s3.ts";
-import { errorKind, isGatewayFault } from "../../../jobs/targets/s3_errors.ts";
+import { errorKind, isGatewayFault, markSent } from "../../../jobs/targets/s3_errors.ts";
 import { TargetError, TargetUnavailableError } from "../../../jobs/targets/target.ts";
 import { bytesBody } from "../../../jobs/targets/upload_body.ts";
 import { cephService } from "../../services/shared.ts";
@@ -57,9 +57,11 @@ test("the error table: transient and gateway faults, config (ask probe), permane
       name,
       $metadata: status === undefined ? {} : { httpStatusCode: status },
     });
+  const sent = (err: Error) => markSent(err) as Error;
   const rows: [Error, string, boolean][] = [
-    [new TypeError("ECONNREFUSED"), "transient", true],
-    [sdk("TimeoutError"), "transient", true],
+    [sent(new TypeError("ECONNREFUSED")), "transient", true],
+    [sent(sdk("TimeoutError")), "transient", true],
+    [new Error("Unable to calculate hash for flowing readable stream"), "permanent", false],
     [sdk("InternalError", 500), "transient", true],
     [sdk("SlowDown", 503), "transient", true],
     [sdk("TooManyRequests", 429), "transient", true],

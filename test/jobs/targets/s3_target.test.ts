@@ -51,6 +51,38 @@ for (const name of STORES) {
     target.close();
   });
 
+  test(`[${name}] checksums: the default sends Content-MD5 and no CRC32 and works; "when_supported" adds CRC32 (RGW accepts it, s3proxy answers 501)`, async () => {
+    const s = await store(name);
+    for (const checksums of ["when_required", "when_supported"]) {
+      const { target } = await targetOn(s, { s3: { checksums } });
+      const headers: Record<string, string>[] = [];
+      const guard = {
+        beforeSend: async (_: string, request: { headers: Readonly<Record<string, string>> }) => {
+          headers.push({ ...request.headers });
+        },
+      };
+      await target.open();
+      const result = await target
+        .put("t/c", bytesBody(new Uint8Array([1, 2, 3])), meta("a-c", 3), { guard })
+        .then(
+          () => "stored",
+          (e: TargetError) => `${e.status} ${e.storeCode}`,
+        );
+      const part = headers.find((h) => h["content-md5"]) ?? {};
+      expect(part["content-md5"]).toBeString();
+      if (checksums === "when_required") {
+        expect(result).toBe("stored");
+        expect(part["x-amz-checksum-crc32"]).toBeUndefined();
+        expect(part["x-amz-content-sha256"]).toBe("UNSIGNED-PAYLOAD");
+        expect(await target.read("t/c")).toEqual(new Uint8Array([1, 2, 3]));
+      } else {
+        expect(part["x-amz-checksum-crc32"]).toBeString();
+        expect(result).toBe(name === "rgw" ? "stored" : "501 NotImplemented");
+      }
+      target.close();
+    }
+  });
+
   test(`[${name}] metadata of protocol v1 objects reads as epoch 0 without ctime; foreign objects have none`, async () => {
     const s = await store(name);
     const { target, bucket } = await targetOn(s);
