@@ -7,7 +7,7 @@
  */
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CreateBucketCommand } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { createRuntime } from "../runtime/bun.ts";
 import { ACCESS_KEY, SECRET_KEY, startS3proxy } from "../test/services/s3proxy.ts";
 import { s3Client } from "../test/services/shared.ts";
@@ -83,6 +83,12 @@ async function main() {
           TIERMV_CONFIG: config,
           TIERMV_LOCK_DIR: run,
         });
+        const listing = s3Client(s3.endpoint);
+        const listed = await listing.send(new ListObjectsV2Command({ Bucket: bucket }));
+        listing.destroy();
+        const stored = (listed.Contents ?? []).filter((o) => !o.Key?.endsWith("/")).length;
+        if (stored !== files.length)
+          throw new Error(`${label}: ${stored} of ${files.length} objects stored:\n${m.stdout}`);
         const mibs = (files.length * 256) / m.wall;
         console.log(
           `round ${round + 1} ${label}: ${mibs.toFixed(1)} MiB/s, ${m.rssMiB.toFixed(0)} MiB RSS, ${m.cpu.toFixed(1)} s CPU`,
