@@ -159,12 +159,14 @@ class S3Target implements Target, S3Context {
         if (err instanceof TargetError && err.status === 501) return "unversioned";
         throw err;
       })
+      .then((fence) => {
+        this.opened = fence;
+        return fence;
+      })
       .finally(() => {
         this.opening = null;
       });
-    const fence = await this.opening;
-    this.opened = fence;
-    return fence;
+    return await this.opening;
   }
 
   knownFence(): FenceMode | null {
