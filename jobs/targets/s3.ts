@@ -2,17 +2,17 @@
  * The S3 target (@aws-sdk/client-s3 through the fetch handler, kept-alive connections, one client
  * per gateway). The SDK's CRC32 headers are off unless configured (several stores reject them)
  * and its retries are off (the caller owns the retry policy; the gateway pool fails over).
- * Uploads: s3_put.ts; HEAD, GET, DELETE, abort: s3_objects.ts; listings: s3_listing.ts; probe:
- * s3_probe.ts; gateways: s3_gateways.ts; what differs between RGW
- * and s3proxy: docs/design.md, "Stores: what differs and what we rely on".
+ * Clients: s3_client.ts; uploads: s3_put.ts; HEAD, GET, DELETE, abort: s3_objects.ts; listings:
+ * s3_listing.ts; probe: s3_probe.ts; gateways: s3_gateways.ts; what differs between RGW and
+ * s3proxy: docs/design.md, "Stores: what differs and what we rely on".
  */
-import { GetBucketVersioningCommand, S3Client } from "@aws-sdk/client-s3";
-import { FetchHttpHandler } from "@smithy/fetch-http-handler";
+import { GetBucketVersioningCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { Runtime } from "../../runtime/types.ts";
 import type { Config } from "../context/config.ts";
 import { TargetError } from "./errors.ts";
 import { BodyReader } from "./s3_body.ts";
-import { toTargetError, transportErrors } from "./s3_errors.ts";
+import { type Credentials, createClient } from "./s3_client.ts";
+import { toTargetError } from "./s3_errors.ts";
 import { GatewayError, GatewayPool } from "./s3_gateways.ts";
 import { listAll, listVersions } from "./s3_listing.ts";
 import { abortUpload, deleteObject, headObject, readObject } from "./s3_objects.ts";
@@ -30,7 +30,6 @@ import {
 } from "./target.ts";
 
 export type S3Settings = Config["s3"];
-type Credentials = { accessKeyId: string; secretAccessKey: string };
 
 /** Parses s3://bucket/prefix; throws a config TargetError otherwise. */
 export function createS3Target(
@@ -51,27 +50,6 @@ export function createS3Target(
     { url, bucket: match[1], prefix: match[2] ?? "", s3: config.s3 },
     options,
   );
-}
-
-function createClient(s3: S3Settings, endpoint: string | undefined, credentials?: Credentials) {
-  const checksums = s3.checksums === "when_supported" ? "WHEN_SUPPORTED" : "WHEN_REQUIRED";
-  const client = new S3Client({
-    endpoint,
-    region: s3.region,
-    forcePathStyle: s3.forcePathStyle,
-    maxAttempts: 1,
-    requestChecksumCalculation: checksums,
-    responseChecksumValidation: checksums,
-    ...(credentials ? { credentials } : {}),
-    // fetch, not node:http, with connections kept alive and reused (docs/design.md section 4).
-    requestHandler: new FetchHttpHandler({ keepAlive: true, requestTimeout: s3.requestTimeoutMs }),
-  });
-  client.middlewareStack.add(transportErrors(), {
-    step: "deserialize",
-    priority: "low",
-    name: "tiermvTransportErrors",
-  });
-  return client;
 }
 
 /** What the s3_*.ts modules share with the target. */
