@@ -115,9 +115,11 @@ async function findOrphans(
 ) {
   const target = targetFor(ctx, ctx.config.target);
   const base = target.keyFor("");
-  const seen = new Set<string>();
-  for await (const key of target.list()) {
-    if (key.endsWith("/") || seen.has(key)) continue;
+  // The versions of one key come together in a listing: count the key once.
+  let previous: string | null = null;
+  for await (const { key } of target.list()) {
+    if (key.endsWith("/") || key === previous) continue;
+    previous = key;
     if (
       !prefixes.some(
         (p) => key === p || key.startsWith(p.endsWith("/") || p === base ? p : `${p}/`),

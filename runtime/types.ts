@@ -231,13 +231,6 @@ export interface Runtime {
   md5File(path: string): Promise<string>;
   /** MD5 digest of `size` bytes of a file from `offset`, streamed. */
   md5Range(path: string, offset: number, size: number): Promise<Uint8Array>;
-  /**
-   * A byte range of a file as an HTTP request body that the runtime reads while sending it, so
-   * the bytes never sit in the JS heap (Bun: a file-backed Blob). Absent where the runtime has
-   * none: callers read the range into memory instead. NOT bounded by the mount deadline: Bun's
-   * fetch reads it on its own threads (a hung mount stalls the request until its timeout).
-   */
-  fileBody?(path: string, offset: number, size: number): Blob;
   /** An incremental hash (native), for content-derived ids of streamed requests. */
   hasher(algorithm: "sha256" | "md5"): Hasher;
 }

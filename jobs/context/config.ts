@@ -22,8 +22,17 @@ const Target = v.pipe(
 const PositiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
 const NonNegativeInt = v.pipe(v.number(), v.integer(), v.minValue(0));
 
+const Url = v.pipe(v.string(), v.url());
+
 const S3Settings = v.strictObject({
-  endpoint: v.optional(v.pipe(v.string(), v.url())),
+  /** One gateway; `endpoints` for a store reached through several (not both). */
+  endpoint: v.optional(Url),
+  endpoints: v.optional(v.pipe(v.array(Url), v.minLength(1, "must name at least one endpoint"))),
+  /** A gateway that fails is out of rotation this long, doubling per fault in a row, to the max. */
+  gatewayBackoffMs: v.optional(PositiveInt, 2_000),
+  gatewayBackoffMaxMs: v.optional(PositiveInt, 60_000),
+  /** Keys per listing page (ListObjectsV2, ListObjectVersions); at most 1000. */
+  listPageSize: v.optional(v.pipe(PositiveInt, v.maxValue(1000)), 1000),
   region: v.optional(v.string(), "us-east-1"),
   forcePathStyle: v.optional(v.boolean(), true),
   /** The SDK's CRC32 headers break several S3-compatible servers: only when an API requires it. */
@@ -131,7 +140,16 @@ export const ConfigSchema = v.strictObject({
     v.minLength(1, "must name at least one node"),
     v.check((nodes) => new Set(nodes).size === nodes.length, "must not name a node twice"),
   ),
-  s3: v.optional(S3Settings, {}),
+  s3: v.optional(
+    v.pipe(
+      S3Settings,
+      v.check(
+        (s) => !(s.endpoint && s.endpoints),
+        'sets both "endpoint" and "endpoints": use "endpoints" alone for several gateways',
+      ),
+    ),
+    {},
+  ),
   mount: v.optional(MountSettings, {}),
   migrate: v.optional(MigrateSettings, {}),
   retry: v.optional(RetrySettings, {}),

@@ -150,8 +150,9 @@ async function underLock(
 
   // 3. upload.
   let etag: string;
+  let versionId: string | null;
   try {
-    ({ etag } = await uploadWithRetry(job, { path, key, stat: locked, attempt }));
+    ({ etag, versionId } = await uploadWithRetry(job, { path, key, stat: locked, attempt }));
   } catch (err) {
     if (err instanceof TargetError && err.kind === "config")
       return { kind: "config", path, error: err.message };
@@ -166,7 +167,8 @@ async function underLock(
   const after = await statFile(job, path);
   if (!after || !sameVersion(locked, after)) {
     try {
-      await job.target.delete(key);
+      // Exactly our own upload: its version on a versioned bucket, the key otherwise.
+      await job.target.delete(key, versionId);
     } catch (err) {
       const error = `changed during upload; deleting our object failed: ${(err as Error).message}`;
       await journalFailure(job, { path, key, attempt, error });

@@ -18,7 +18,6 @@ export interface RollbackResult {
   releasedLock: boolean;
   /** The file still exists and is not committed: it should be migrated again. */
   needsRetry: boolean;
-  abortedUploads: number;
 }
 
 /** The committed state, "unreadable" if garbage is there (then never delete), null if none. */
@@ -41,12 +40,14 @@ export async function rollbackEntry(ctx: JobContext, entry: JournalEntry): Promi
     (state !== null && state.key === entry.key && state.target === entry.target);
   let deletedObject = false;
   if (object?.meta?.attempt === entry.attempt && !namedByState) {
-    await target.delete(entry.key);
+    // By its version on a versioned bucket: exactly the object the HEAD showed.
+    await target.delete(entry.key, object.versionId);
     deletedObject = true;
   }
-  // A failed or killed multipart upload of this attempt may linger; we still hold the lock, so
-  // no other attempt can be uploading this key.
-  const aborted = await target.abortIncompleteUploads(entry.key);
+  // No abort of incomplete multipart uploads: v1's journal does not know this attempt's upload
+  // id, and aborting every upload of the key could abort another attempt's (issue 15.4). A
+  // node killed mid-multipart leaves its upload behind (no object, parts billed) until
+  // protocol v2 records the id (WriteGuard.onUploadId) and rollback aborts exactly that one.
   crashPoint(ctx.rt, "mid-rollback");
   let releasedLock = false;
   let needsRetry = false;
@@ -57,5 +58,5 @@ export async function rollbackEntry(ctx: JobContext, entry: JournalEntry): Promi
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }
-  return { deletedObject, releasedLock, needsRetry, abortedUploads: aborted };
+  return { deletedObject, releasedLock, needsRetry };
 }

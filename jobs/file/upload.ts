@@ -3,7 +3,8 @@
  * and version, retried with exponential backoff on transient errors (network, 5xx, throttling).
  */
 import type { FileStat } from "../../runtime/types.ts";
-import { TargetError } from "../targets/target.ts";
+import { type StoredObject, TargetError } from "../targets/target.ts";
+import { pathBody } from "../targets/upload_body.ts";
 import { delay } from "../util/async.ts";
 import type { FileJob } from "./file_job.ts";
 
@@ -11,13 +12,15 @@ import type { FileJob } from "./file_job.ts";
 export async function uploadWithRetry(
   job: FileJob,
   upload: { path: string; key: string; stat: FileStat; attempt: string },
-): Promise<{ etag: string }> {
+): Promise<StoredObject> {
   const { path, key, stat, attempt } = upload;
   const { uploadRetries, uploadRetryBaseMs } = job.config.migrate;
-  const meta = { attempt, size: stat.size, mtimeNs: stat.mtimeNs, ino: stat.ino };
+  // Protocol v1 has no epochs: its objects carry epoch 0, as v2 reads v1 objects.
+  const meta = { attempt, epoch: 0, size: stat.size, mtimeNs: stat.mtimeNs, ino: stat.ino };
+  const body = pathBody(job.rt, path, stat.size);
   for (let tryNumber = 0; ; tryNumber++) {
     try {
-      return await job.target.put(key, { path, size: stat.size }, meta, job.signal);
+      return await job.target.put(key, body, meta, { signal: job.signal });
     } catch (err) {
       const retryable = err instanceof TargetError && err.kind === "transient";
       if (!retryable || tryNumber >= uploadRetries) throw err;

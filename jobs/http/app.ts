@@ -6,7 +6,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import * as v from "valibot";
-import type { JobContext } from "../context/job_context.ts";
+import { type JobContext, targetFor } from "../context/job_context.ts";
 import { nodeDirs } from "../spool/layout.ts";
 import type { RequestResult } from "../spool/ledger.ts";
 import { readMetrics } from "../spool/node_metrics.ts";
@@ -95,7 +95,11 @@ export function createStatusApp(ctx: JobContext, options: AppOptions): Hono {
     const ready = await readiness(ctx);
     return c.json(ready, ready.ok ? 200 : 503);
   });
-  app.get("/status", async (c) => c.json({ nodes: await clusterStatus(ctx) }));
+  // Gateways as this serve process sees them (its /readyz requests go through the same pool).
+  const gateways = () => targetFor(ctx, ctx.config.target).gateways();
+  app.get("/status", async (c) =>
+    c.json({ nodes: await clusterStatus(ctx), gateways: gateways() }),
+  );
   app.get("/metrics", async (c) => {
     const nodes = [];
     for (const status of await clusterStatus(ctx)) {
@@ -104,7 +108,7 @@ export function createStatusApp(ctx: JobContext, options: AppOptions): Hono {
         metrics: await readMetrics(ctx.rt, nodeDirs(ctx.config.spool, status.node)),
       });
     }
-    return c.body(renderMetrics(nodes), 200, {
+    return c.body(renderMetrics(nodes, gateways()), 200, {
       "content-type": "text/plain; version=0.0.4; charset=utf-8",
     });
   });

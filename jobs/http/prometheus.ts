@@ -2,6 +2,7 @@
 
 import { DURATION_BUCKETS, type NodeMetrics } from "../spool/node_metrics.ts";
 import type { NodeStatus } from "../spool/node_status.ts";
+import type { GatewayState } from "../targets/target.ts";
 
 /** Every metric family, in output order: its type and help text. */
 const FAMILIES: Record<string, [type: string, help: string]> = {
@@ -17,6 +18,11 @@ const FAMILIES: Record<string, [type: string, help: string]> = {
   tiermv_node_draining: ["gauge", "1 while the node is draining."],
   tiermv_outbox_lag_events: ["gauge", "Result events not yet shipped to Kafka."],
   tiermv_failed_files_backlog: ["gauge", "Failed-files journal lines not yet rolled back."],
+  tiermv_gateway_up: ["gauge", "1 while the S3 gateway is in rotation (as this process sees it)."],
+  tiermv_gateway_down_seconds: [
+    "gauge",
+    "Seconds until an S3 gateway is back in rotation (0: up).",
+  ],
 };
 
 const escapeLabel = (value: string) =>
@@ -47,8 +53,17 @@ class Samples {
   }
 }
 
-export function renderMetrics(nodes: { status: NodeStatus; metrics: NodeMetrics }[]): string {
+export function renderMetrics(
+  nodes: { status: NodeStatus; metrics: NodeMetrics }[],
+  gateways: GatewayState[] = [],
+): string {
   const out = new Samples();
+  const now = Date.now();
+  for (const g of gateways) {
+    out.add("tiermv_gateway_up", { endpoint: g.endpoint }, g.up ? 1 : 0);
+    const until = g.downUntil ? Math.max(0, (Date.parse(g.downUntil) - now) / 1000) : 0;
+    out.add("tiermv_gateway_down_seconds", { endpoint: g.endpoint }, until);
+  }
   for (const { status: s, metrics: m } of nodes) {
     const node = s.node;
     for (const [outcome, n] of Object.entries(m.files))

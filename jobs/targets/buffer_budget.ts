@@ -1,6 +1,6 @@
 /**
- * Bounds the bytes of file content held in memory for uploads: bodies under 1 MiB, and every body
- * on a runtime that cannot send a file-backed one (Deno); see s3_body.ts. Without a bound,
+ * Bounds the bytes of file content held in memory for uploads: every body and part is read into
+ * a buffer from here (s3_body.ts). Without a bound,
  * 8 files x 4 parts x 16 MiB are in flight at once and garbage collection lags behind (W2 peaked
  * at 1,692 MiB RSS: bench/results/2026-11-25-before-buffer-budget.md). Large buffers are reused,
  * so the heap stays at the budget.

@@ -1,31 +1,41 @@
 /**
  * The `file:///dir` target: objects are files under a local directory, written to a temporary
- * name and renamed into place (so a reader never sees half an object). The object's metadata
- * lives in its `user.tiermv.object` xattr, the file-target twin of S3 user metadata.
+ * name and renamed into place (a reader never sees half an object). The object's metadata lives
+ * in its `user.tiermv.object` xattr, the twin of S3 user metadata. Unversioned: no version ids,
+ * no multipart (nothing to abort), a write guard runs before the rename and before a delete.
+ * The body is read whole into memory before it is written (the runtime has no binary streaming
+ * writer yet): fine for tests and small local setups, not for files larger than memory.
  */
-
 import * as v from "valibot";
 import { errorCode } from "../../runtime/errors.ts";
 import type { Runtime } from "../../runtime/types.ts";
 import { newAttemptId } from "../util/ids.ts";
 import { parseJsonWith, StoredFileError } from "../util/stored_file.ts";
-import { joinKey, type ObjectInfo, type ObjectMeta, type Target, TargetError } from "./target.ts";
+import { GuardRefusal, TargetError, TargetUnavailableError } from "./errors.ts";
+import {
+  joinKey,
+  type ObjectMeta,
+  type StoredObject,
+  type Target,
+  type WriteGuard,
+} from "./target.ts";
 
 /** A directory we may not write, or that is not one: the configuration is wrong. */
-const CONFIG_CODES = new Set(["EACCES", "EROFS", "ENOTDIR"]);
+const CONFIG_CODES = new Set(["EACCES", "EPERM", "EROFS", "ENOTDIR"]);
 const META_ATTR = "user.tiermv.object";
 const TMP_DIR = ".tiermv-tmp";
 
-/** The object's metadata record in its xattr: the S3 user metadata of this target, and its ETag. */
-const ObjectRecordSchema = v.object({
-  v: v.literal(1),
+/** The record in the xattr; v1 (protocol v1) had no epoch and no ctime. */
+const RecordSchema = v.object({
+  v: v.union([v.literal(1), v.literal(2)]),
   attempt: v.string(),
+  epoch: v.optional(v.number(), 0),
   size: v.number(),
   mtimeNs: v.string(),
   ino: v.string(),
+  ctimeNs: v.optional(v.string()),
   etag: v.string(),
 });
-type ObjectRecord = v.InferOutput<typeof ObjectRecordSchema>;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -33,14 +43,44 @@ export function createFileTarget(rt: Runtime, url: string): Target {
   const dir = decodeURIComponent(url.slice("file://".length)).replace(/\/+$/, "");
   const tmpDir = `${dir}/${TMP_DIR}`;
   const pathOf = (key: string) => `${dir}/${key}`;
+  const unversioned = (key: string, versionId: string | null | undefined) => {
+    if (versionId != null)
+      throw new Error(`Target ${url} is unversioned: "${key}" has no version ${versionId}`);
+  };
 
-  async function guard<T>(op: string, key: string, fn: () => Promise<T>): Promise<T> {
+  async function guarded<T>(op: string, key: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof TargetError) throw err;
+      if (err instanceof GuardRefusal) throw err.refusal;
+      if (err instanceof TargetError || !errorCode(err)) throw err;
       const kind = CONFIG_CODES.has(errorCode(err) ?? "") ? "config" : "transient";
-      throw new TargetError(kind, { op, key, detail: (err as Error).message, cause: err });
+      const storeCode = errorCode(err);
+      throw new TargetError(kind, {
+        op,
+        key,
+        detail: (err as Error).message,
+        cause: err,
+        storeCode,
+      });
+    }
+  }
+
+  async function guardCall(
+    guard: WriteGuard | undefined,
+    op: "PutObject" | "DeleteObject",
+    path: string,
+  ) {
+    const request = {
+      method: op === "PutObject" ? "PUT" : "DELETE",
+      endpoint: url,
+      path,
+      headers: {},
+    };
+    try {
+      await guard?.beforeSend(op, request);
+    } catch (err) {
+      throw new GuardRefusal(err);
     }
   }
 
@@ -53,47 +93,78 @@ export function createFileTarget(rt: Runtime, url: string): Target {
     }
   }
 
-  return {
+  const target: Target = {
     url,
+    fence: "unversioned",
+    open: async () => {},
     keyFor: (relativePath) => joinKey("", relativePath),
-    put(key, source, meta: ObjectMeta) {
-      return guard("upload", key, async () => {
+    put(key, body, meta, options = {}) {
+      return guarded("upload", key, async (): Promise<StoredObject> => {
+        const bytes = new Uint8Array(body.size);
+        let got = 0;
+        while (got < body.size) {
+          const n = await body.readInto(got, bytes.subarray(got));
+          if (n <= 0) break;
+          got += n;
+        }
+        if (got < body.size)
+          throw new TargetError("permanent", {
+            op: "upload",
+            key,
+            detail: `the source shrank while it was read (${got} of ${body.size} bytes there)`,
+          });
         const finalPath = pathOf(key);
         const tmpPath = `${tmpDir}/${meta.attempt}-${newAttemptId()}`;
         await rt.fs.mkdirp(tmpDir);
         await rt.fs.mkdirp(finalPath.slice(0, finalPath.lastIndexOf("/")));
         try {
-          await rt.fs.copyFile(source.path, tmpPath);
-          const etag = await rt.md5File(tmpPath);
-          const record = JSON.stringify({ v: 1, ...meta, etag } satisfies ObjectRecord);
+          await rt.fs.writeDurable(tmpPath, bytes);
+          const etag = [...rt.md5(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
+          const record = JSON.stringify({ v: 2, ...meta, etag });
           await rt.xattr.set(tmpPath, META_ATTR, encoder.encode(record), "any");
+          await guardCall(options.guard, "PutObject", finalPath);
           await rt.fs.rename(tmpPath, finalPath);
-          return { etag };
+          return { key, versionId: null, etag, size: body.size, meta: { ...meta } };
         } finally {
           await rt.fs.remove(tmpPath);
         }
       });
     },
-    head(key) {
-      return guard("read metadata of", key, async (): Promise<ObjectInfo | null> => {
+    async head(key, versionId) {
+      unversioned(key, versionId);
+      return await guarded("read metadata of", key, async (): Promise<StoredObject | null> => {
         const path = pathOf(key);
         if (!(await rt.fs.exists(path))) return null;
         const stat = await rt.fs.stat(path);
         const raw = await rt.xattr.get(path, META_ATTR);
-        if (raw === null) return { size: stat.size, etag: await rt.md5File(path), meta: null };
-        const record = parseJsonWith(ObjectRecordSchema, decoder.decode(raw));
+        if (raw === null) {
+          const etag = await rt.md5File(path);
+          return { key, versionId: null, size: stat.size, etag, meta: null };
+        }
+        const record = parseJsonWith(RecordSchema, decoder.decode(raw));
         if (!record.ok) throw new StoredFileError(`${path} (${META_ATTR})`, record.why);
-        const { etag, attempt, size, mtimeNs, ino } = record.value;
-        return { size: stat.size, etag, meta: { attempt, size, mtimeNs, ino } };
+        const { etag, attempt, epoch, size, mtimeNs, ino, ctimeNs } = record.value;
+        const meta: ObjectMeta = { attempt, epoch, size, mtimeNs, ino };
+        if (ctimeNs !== undefined) meta.ctimeNs = ctimeNs;
+        return { key, versionId: null, size: stat.size, etag, meta };
       });
     },
-    // Writes go to a temporary name and are renamed: nothing incomplete stays under a key.
-    abortIncompleteUploads: async () => 0,
-    delete(key) {
-      return guard("delete", key, () => rt.fs.remove(pathOf(key)));
+    async *versionsOf(key) {
+      const current = await target.head(key);
+      if (current) yield current;
     },
-    get(key) {
-      return guard("read", key, async () => {
+    async delete(key, versionId, options = {}) {
+      unversioned(key, versionId);
+      return await guarded("delete", key, async () => {
+        await guardCall(options.guard, "DeleteObject", pathOf(key));
+        await rt.fs.remove(pathOf(key));
+      });
+    },
+    // Writes go to a temporary name and are renamed: there are no uploads to abort.
+    abortUpload: async () => false,
+    async read(key, versionId) {
+      unversioned(key, versionId);
+      return await guarded("read", key, async () => {
         const path = pathOf(key);
         if (!(await rt.fs.exists(path))) return null;
         const stat = await rt.fs.stat(path);
@@ -101,8 +172,23 @@ export function createFileTarget(rt: Runtime, url: string): Target {
       });
     },
     async *list() {
-      if (await rt.fs.exists(dir)) yield* walk(dir, "");
+      if (await rt.fs.exists(dir))
+        for await (const key of walk(dir, "")) yield { key, versionId: null };
     },
+    async probe() {
+      const path = `${tmpDir}/probe-${newAttemptId()}`;
+      try {
+        await rt.fs.mkdirp(tmpDir);
+        await rt.fs.writeDurable(path, "probe");
+        await rt.fs.remove(path);
+      } catch (err) {
+        const reason = `cannot write "${path}": ${(err as Error).message}`;
+        const check = "that the directory exists, is mounted and writable by this user";
+        throw new TargetUnavailableError(url, { endpoints: [], reason, check }, { cause: err });
+      }
+    },
+    gateways: () => [],
     close() {},
   };
+  return target;
 }

@@ -1,37 +1,43 @@
 /**
- * The S3 target (@aws-sdk/client-s3), one method per S3 operation. Every PUT and part carries
- * Content-MD5, which every S3-compatible server checks; the SDK's own CRC32 headers are off unless
- * configured, because several servers reject them. The SDK's retries are off too: migrate owns
- * the retry policy. A failed multipart upload is aborted.
+ * The S3 target (@aws-sdk/client-s3 through the fetch handler, kept-alive connections, one client
+ * per gateway). The SDK's CRC32 headers are off unless configured (several stores reject them)
+ * and its retries are off (the caller owns the retry policy; the gateway pool fails over).
+ * Clients: s3_client.ts; uploads: s3_put.ts; HEAD, GET, DELETE, abort: s3_objects.ts; listings:
+ * s3_listing.ts; probe: s3_probe.ts; gateways: s3_gateways.ts; what differs between RGW and
+ * s3proxy: docs/design.md, "Stores: what differs and what we rely on".
  */
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-} from "@aws-sdk/client-s3";
-import { FetchHttpHandler } from "@smithy/fetch-http-handler";
+import { GetBucketVersioningCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { Runtime } from "../../runtime/types.ts";
 import type { Config } from "../context/config.ts";
-import { BodySource, base64 } from "./s3_body.ts";
-import { httpStatus, s3Call, toTargetError, unquote } from "./s3_call.ts";
-import { MultipartUploads } from "./s3_multipart.ts";
+import { TargetError } from "./errors.ts";
+import { BodyReader } from "./s3_body.ts";
+import { type Credentials, createClient } from "./s3_client.ts";
+import { toTargetError } from "./s3_errors.ts";
+import { GatewayError, GatewayPool } from "./s3_gateways.ts";
+import { listAll, listVersions } from "./s3_listing.ts";
+import { abortUpload, deleteObject, headObject, readObject } from "./s3_objects.ts";
+import { probeS3 } from "./s3_probe.ts";
+import { putObject } from "./s3_put.ts";
 import {
+  type FenceMode,
   joinKey,
-  metaFromHeaders,
-  metaToHeaders,
-  type ObjectInfo,
-  type ObjectMeta,
+  type PutOptions,
+  type StoredObject,
   type Target,
-  TargetError,
-  type UploadSource,
+  type UploadBody,
+  type UploadMeta,
+  type WriteGuard,
 } from "./target.ts";
 
-type S3Settings = Config["s3"];
+export type S3Settings = Config["s3"];
 
-export function createS3Target(rt: Runtime, url: string, config: Config): Target {
+/** Parses s3://bucket/prefix; throws a config TargetError otherwise. */
+export function createS3Target(
+  rt: Runtime,
+  url: string,
+  config: Config,
+  options: { credentials?: Credentials } = {},
+): Target {
   const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(url);
   if (!match?.[1])
     throw new TargetError("config", {
@@ -39,128 +45,158 @@ export function createS3Target(rt: Runtime, url: string, config: Config): Target
       key: url,
       detail: "not an s3://bucket/prefix URL",
     });
-  return new S3Target(rt, { url, bucket: match[1], prefix: match[2] ?? "", s3: config.s3 });
+  return new S3Target(
+    rt,
+    { url, bucket: match[1], prefix: match[2] ?? "", s3: config.s3 },
+    options,
+  );
 }
 
-function createClient(s3: S3Settings): S3Client {
-  const checksums = s3.checksums === "when_supported" ? "WHEN_SUPPORTED" : "WHEN_REQUIRED";
-  return new S3Client({
-    endpoint: s3.endpoint,
-    region: s3.region,
-    forcePathStyle: s3.forcePathStyle,
-    maxAttempts: 1,
-    requestChecksumCalculation: checksums,
-    responseChecksumValidation: checksums,
-    // fetch, not node:http, with connections kept alive and reused (docs/design.md section 4).
-    requestHandler: new FetchHttpHandler({ keepAlive: true, requestTimeout: s3.requestTimeoutMs }),
-  });
+/** What the s3_*.ts modules share with the target. */
+export interface S3Context {
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly settings: S3Settings;
+  readonly pool: GatewayPool;
+  readonly bodies: BodyReader;
+  /** The fence, opening the target first if needed. */
+  fenceMode(): Promise<FenceMode>;
+  /** The fence if `open()` has run, else null (no request). */
+  knownFence(): FenceMode | null;
+  /** Sends through the gateway pool; failures become TargetErrors (a guard's error passes). */
+  call<T>(
+    what: { op: string; key: string },
+    send: (client: S3Client) => Promise<T>,
+    options?: { signal?: AbortSignal; everyGateway?: boolean },
+  ): Promise<T>;
+  head(key: string, versionId?: string | null): Promise<StoredObject | null>;
+  delete(key: string, versionId: string | null, options?: { guard?: WriteGuard }): Promise<void>;
 }
 
-class S3Target implements Target {
+class S3Target implements Target, S3Context {
   readonly url: string;
-  private readonly bucket: string;
-  private readonly prefix: string;
-  private readonly s3: S3Settings;
-  private readonly client: S3Client;
-  private readonly bodies: BodySource;
-  private readonly multipart: MultipartUploads;
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly settings: S3Settings;
+  readonly pool: GatewayPool;
+  readonly bodies: BodyReader;
+  private opened: FenceMode | null = null;
+  private opening: Promise<FenceMode> | null = null;
 
-  constructor(rt: Runtime, where: { url: string; bucket: string; prefix: string; s3: S3Settings }) {
-    this.url = where.url;
-    this.bucket = where.bucket;
-    this.prefix = where.prefix;
-    this.s3 = where.s3;
-    this.client = createClient(this.s3);
-    this.bodies = new BodySource(rt, Math.max(this.s3.maxBufferBytes, this.s3.partSize));
-    this.multipart = new MultipartUploads(this.client, this.bucket, this.bodies, this.s3);
+  constructor(
+    rt: Runtime,
+    where: { url: string; bucket: string; prefix: string; s3: S3Settings },
+    options: { credentials?: Credentials },
+  ) {
+    ({ url: this.url, bucket: this.bucket, prefix: this.prefix, s3: this.settings } = where);
+    const s3 = this.settings;
+    const endpoints = s3.endpoints ?? [s3.endpoint];
+    const gateways = endpoints.map((endpoint) => ({
+      endpoint: endpoint ?? `(AWS, ${s3.region})`,
+      client: createClient(s3, endpoint, options.credentials),
+    }));
+    const backoff = { backoffMs: s3.gatewayBackoffMs, maxBackoffMs: s3.gatewayBackoffMaxMs };
+    this.pool = new GatewayPool(gateways, backoff);
+    const maxBufferBytes = Math.max(s3.maxBufferBytes, s3.partSize);
+    this.bodies = new BodyReader(rt, {
+      maxBufferBytes,
+      asBytes: s3.checksums === "when_supported",
+    });
+  }
+
+  get fence(): FenceMode {
+    if (this.opened === null) throw new Error(`Target ${this.url}: fence read before open()`);
+    return this.opened;
+  }
+
+  async call<T>(
+    what: { op: string; key: string },
+    send: (client: S3Client) => Promise<T>,
+    options: { signal?: AbortSignal; everyGateway?: boolean } = {},
+  ): Promise<T> {
+    try {
+      return await this.pool.send(send, options);
+    } catch (err) {
+      if (!(err instanceof GatewayError)) throw err;
+      throw toTargetError(err.failure, { ...what, endpoint: err.endpoint });
+    }
+  }
+
+  open(): Promise<void> {
+    return this.fenceMode().then(() => {});
+  }
+
+  async fenceMode(): Promise<FenceMode> {
+    if (this.opened) return this.opened;
+    this.opening ??= this.call({ op: "read the versioning of", key: this.bucket }, (client) =>
+      client.send(new GetBucketVersioningCommand({ Bucket: this.bucket })),
+    )
+      .then((out): FenceMode => (out.Status === "Enabled" ? "versioned" : "unversioned"))
+      .catch((err: unknown): FenceMode => {
+        // s3proxy answers 501 NotImplemented: a store without versioning.
+        if (err instanceof TargetError && err.status === 501) return "unversioned";
+        throw err;
+      })
+      .then((fence) => {
+        this.opened = fence;
+        return fence;
+      })
+      .finally(() => {
+        this.opening = null;
+      });
+    return await this.opening;
+  }
+
+  knownFence(): FenceMode | null {
+    return this.opened;
   }
 
   keyFor(relativePath: string): string {
     return joinKey(this.prefix, relativePath);
   }
 
-  put(key: string, source: UploadSource, meta: ObjectMeta, signal?: AbortSignal) {
-    return source.size > this.s3.multipartThreshold
-      ? this.multipart.put(key, source, meta, signal)
-      : this.putSingle(key, source, meta, signal);
+  put(key: string, body: UploadBody, meta: UploadMeta, options: PutOptions = {}) {
+    return putObject(this, { key, body, meta }, options);
   }
 
-  private async putSingle(
-    key: string,
-    source: UploadSource,
-    meta: ObjectMeta,
-    signal?: AbortSignal,
-  ) {
-    const range = { path: source.path, offset: 0, size: source.size };
-    const out = await this.bodies.withBody(key, range, (body, md5, length) =>
-      s3Call("upload", key, () =>
-        this.client.send(
-          new PutObjectCommand({
-            Bucket: this.bucket,
-            Key: key,
-            Body: body,
-            ContentLength: length,
-            ContentMD5: base64(md5),
-            Metadata: metaToHeaders(meta),
-          }),
-          { abortSignal: signal },
-        ),
-      ),
-    );
-    return { etag: unquote(out.ETag) };
+  head(key: string, versionId?: string | null): Promise<StoredObject | null> {
+    return headObject(this, key, versionId);
   }
 
-  async head(key: string): Promise<ObjectInfo | null> {
-    try {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-      const meta = metaFromHeaders(out.Metadata);
-      return { size: out.ContentLength ?? 0, etag: unquote(out.ETag), meta };
-    } catch (err) {
-      if (httpStatus(err) === 404) return null;
-      throw toTargetError(err, "read metadata of", key);
-    }
+  versionsOf(key: string): AsyncIterable<StoredObject> {
+    return listVersions(this, key);
   }
 
-  async delete(key: string): Promise<void> {
-    await s3Call("delete", key, () =>
-      this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })),
-    );
-  }
-
-  /** Only safe while holding the file's lock (see Target). */
-  abortIncompleteUploads(key: string): Promise<number> {
-    return this.multipart.abortIncomplete(key);
-  }
-
-  async get(key: string): Promise<Uint8Array | null> {
-    try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      return out.Body ? await out.Body.transformToByteArray() : new Uint8Array();
-    } catch (err) {
-      if ((err as { name?: string }).name === "NoSuchKey") return null;
-      throw toTargetError(err, "read", key);
-    }
-  }
-
-  async *list(): AsyncIterable<string> {
-    const { bucket, prefix } = this;
-    let token: string | undefined;
-    do {
-      const out = await s3Call("list", prefix, () =>
-        this.client.send(
-          new ListObjectsV2Command({
-            Bucket: bucket,
-            Prefix: prefix || undefined,
-            ContinuationToken: token,
-          }),
-        ),
+  async delete(key: string, versionId: string | null, options: { guard?: WriteGuard } = {}) {
+    const fence = await this.fenceMode();
+    if ((fence === "versioned") !== (versionId !== null))
+      throw new Error(
+        `Target ${this.url} is ${fence}: delete of "${key}" needs ${fence === "versioned" ? "a version id" : "no version id"}`,
       );
-      for (const item of out.Contents ?? []) if (item.Key) yield item.Key;
-      token = out.IsTruncated ? out.NextContinuationToken : undefined;
-    } while (token);
+    await deleteObject(this, { key, versionId }, options.guard);
+  }
+
+  abortUpload(key: string, uploadId: string): Promise<boolean> {
+    return abortUpload(this, key, uploadId);
+  }
+
+  read(key: string, versionId?: string | null): Promise<Uint8Array | null> {
+    return readObject(this, key, versionId);
+  }
+
+  list(): AsyncIterable<{ key: string; versionId: string | null }> {
+    return listAll(this);
+  }
+
+  probe(): Promise<void> {
+    return probeS3(this, this.url);
+  }
+
+  gateways() {
+    return this.pool.states();
   }
 
   close(): void {
-    this.client.destroy();
+    this.pool.destroy();
   }
 }

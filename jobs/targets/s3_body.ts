@@ -1,17 +1,22 @@
 /**
- * Upload bodies for S3: a byte range of a file, with its MD5 (every PUT and part carries
- * Content-MD5, which the store checks). From 1 MiB up, bodies are file-backed where the runtime
- * can send them so (Bun), never copied into the heap; the rest are read into buffers from a
- * budget (see buffer_budget.ts), always given back.
+ * Request bodies for S3: a byte range of an UploadBody read into a buffer of the byte budget
+ * (buffer_budget.ts), hashed for Content-MD5 (every PUT and part carries it; every
+ * S3-compatible store checks it), and sent as a Blob, exactly the bytes hashed. A Blob, not the
+ * Uint8Array: the SDK SHA-256-hashes a Uint8Array payload for its signature (a second pass over
+ * every byte on the event loop) and sends a Blob as UNSIGNED-PAYLOAD; Content-MD5 already
+ * protects the bytes. Bun copies the bytes into the Blob, so a request never reads a buffer that
+ * has gone back to the pool.
+ *
+ * There is no file-backed body any more (it was `rt.fileBody(path)`, a Blob that Bun's fetch
+ * read while sending): it read by path, not from the attempt's descriptor, so the bytes could
+ * come from another inode than the one locked; and Bun read it on its own threads, where a hung
+ * mount blocks them with no deadline of ours. Reading through UploadBody keeps every read of
+ * the source in the caller's hands (its descriptor, its deadlines).
  */
 import type { Runtime } from "../../runtime/types.ts";
 import { BufferBudget } from "./buffer_budget.ts";
-import { TargetError } from "./target.ts";
-
-/** Bodies from this size up are sent file-backed where the runtime can. */
-const FILE_BODY_MIN = 1 << 20;
-
-export type Send<T> = (body: Uint8Array | Blob, md5: Uint8Array, length: number) => Promise<T>;
+import { TargetError } from "./errors.ts";
+import type { UploadBody } from "./target.ts";
 
 export function base64(bytes: Uint8Array): string {
   let text = "";
@@ -19,60 +24,55 @@ export function base64(bytes: Uint8Array): string {
   return btoa(text);
 }
 
-export class BodySource {
+export class BodyReader {
   private readonly budget: BufferBudget;
 
+  /**
+   * `asBytes`: send the Uint8Array itself (s3.checksums "when_supported": the SDK's CRC32 needs
+   * bytes it can hash, and fails on a Blob with "Unable to calculate hash for flowing readable
+   * stream"; it then also SHA-256-signs the payload).
+   */
   constructor(
     private readonly rt: Runtime,
-    maxBufferBytes: number,
+    options: { maxBufferBytes: number; asBytes: boolean },
   ) {
-    this.budget = new BufferBudget(maxBufferBytes);
+    this.budget = new BufferBudget(options.maxBufferBytes);
+    this.asBytes = options.asBytes;
   }
 
+  private readonly asBytes: boolean;
+
   /**
-   * Runs `send` with a body for `range.size` bytes of `range.path` from `range.offset`, its MD5
-   * and its length (less than `size` when the file shrank before it was read into memory).
+   * Runs `send` with `length` bytes of `body` from `offset` (a Blob) and their MD5 (base64).
+   * A short read (the source shrank) is a permanent error of this upload: nothing is sent.
+   * The budget is held until `send` settles.
    */
-  async withBody<T>(
+  async withRange<T>(
     key: string,
-    range: { path: string; offset: number; size: number },
-    send: Send<T>,
+    range: { body: UploadBody; offset: number; length: number },
+    send: (body: Blob | Uint8Array, md5: string) => Promise<T>,
   ): Promise<T> {
-    const { rt } = this;
-    const { path, offset, size } = range;
-    if (rt.fileBody && size >= FILE_BODY_MIN) {
-      const md5 = await rt.md5Range(path, offset, size);
-      try {
-        return await send(rt.fileBody(path, offset, size), md5, size);
-      } catch (err) {
-        throw await this.explainShrunk(err, key, path, offset + size);
-      }
-    }
-    const body = await this.budget.acquire(size);
+    const { body, offset, length } = range;
+    const buffer = await this.budget.acquire(length);
     try {
-      const got = await rt.fs.readInto(path, offset, body);
-      const sent = got === size ? body : body.subarray(0, got);
-      // A file that shrank: send what is there; the verify step then sees the change.
-      return await send(sent, rt.md5(sent), sent.length);
+      let got = 0;
+      while (got < length) {
+        const n = await body.readInto(offset + got, buffer.subarray(got));
+        if (n <= 0) break;
+        got += n;
+      }
+      if (got < length)
+        throw new TargetError("permanent", {
+          op: "upload",
+          key,
+          detail: `the source shrank while it was read (${offset + got} of ${body.size} bytes there)`,
+        });
+      // The budget's buffers are plain ArrayBuffers (never shared).
+      const bytes = buffer as Uint8Array<ArrayBuffer>;
+      const md5 = base64(this.rt.md5(bytes));
+      return await send(this.asBytes ? bytes : new Blob([bytes]), md5);
     } finally {
-      this.budget.release(body);
+      this.budget.release(buffer);
     }
-  }
-
-  /**
-   * A file-backed body is read while it is sent: a file that shrank or vanished since its MD5
-   * makes the request fail in ways that look like other faults (a 403 for a short body). Say
-   * what happened instead, so it is journalled as a failure of this file, not of the target.
-   */
-  private async explainShrunk(err: unknown, key: string, path: string, end: number) {
-    const now = await this.rt.fs.stat(path).catch(() => null);
-    if (now && now.size >= end) return err;
-    const what = now ? `shrank to ${now.size} bytes` : "vanished";
-    return new TargetError("permanent", {
-      op: "upload",
-      key: key,
-      detail: `"${path}" ${what} while it was sent`,
-      cause: err,
-    });
   }
 }

@@ -1,89 +1,172 @@
 /**
- * Where objects go. Two implementations: S3 (s3.ts) and a local directory
- * (file.ts). Every object carries the metadata of the attempt that wrote it, which is
- * what rollback and stale-lock resolution compare before deleting or committing anything.
+ * Where objects go: S3-compatible stores (s3.ts) and a local directory (file.ts), behind one
+ * interface. Every object carries the metadata of the attempt that wrote it, which is what
+ * rollback and resolution compare before deleting or committing anything. On a versioned bucket
+ * every write adds a version and every state, HEAD and DELETE of the protocol names one, so a
+ * late request cannot destroy a committed object (docs/protocol-v2 section 8). Errors: see
+ * errors.ts (TargetError kinds, TargetUnavailableError).
  */
-import { TiermvError } from "../util/errors.ts";
 
-/** Metadata stored with every object. */
+/** "versioned": the bucket has versioning Enabled; states then name version ids. */
+export type FenceMode = "versioned" | "unversioned";
+
+/** Metadata stored with every object (S3 user metadata; an xattr on file://). */
 export interface ObjectMeta {
   attempt: string;
+  /** The protocol epoch of the attempt; 0 on objects written by protocol v1, which had none. */
+  epoch: number;
   size: number;
   mtimeNs: string;
   ino: string;
+  /** ctime (ns) of the stat under the lock, for resolution (protocol v2); absent on v1 objects. */
+  ctimeNs?: string;
+  /** Set by `put` on multipart objects: restore checks bytes against a multipart ETag with it. */
+  partSize?: number;
 }
 
-export interface ObjectInfo {
-  size: number;
+/** What a caller passes to `put`: `partSize` is the target's to record. */
+export type UploadMeta = Omit<ObjectMeta, "partSize">;
+
+export interface StoredObject {
+  key: string;
+  /** The version id on a versioned target; null on an unversioned one. */
+  versionId: string | null;
+  /**
+   * Unquoted, always one the store gave (a response or a HEAD), never computed: a plain MD5 for
+   * a single PUT; for a multipart object "<md5 of part md5s>-<parts>" on most stores, but a
+   * plain MD5 on s3proxy's filesystem-nio2 backend.
+   */
   etag: string;
+  size: number;
   /** null when the object has no (or unreadable) tiermv metadata: written by someone else. */
   meta: ObjectMeta | null;
 }
 
-export interface UploadSource {
+/**
+ * The bytes of one upload. The target reads only through `readInto` (into buffers of its byte
+ * budget), hashes what it read for Content-MD5 and sends exactly those bytes, so the digest
+ * always describes the bytes sent. The protocol passes a body backed by its one descriptor;
+ * `pathBody` (upload_body.ts) reads by path for v1 callers.
+ */
+export interface UploadBody {
+  readonly size: number;
+  /** Fills `target` from `offset`; returns the bytes read (fewer only at end of file). */
+  readInto(offset: number, target: Uint8Array): Promise<number>;
+}
+
+/** The store writes a guard sees, by their S3 names (file:// uses PutObject and DeleteObject). */
+export type WriteOp =
+  | "PutObject"
+  | "CreateMultipartUpload"
+  | "UploadPart"
+  | "CompleteMultipartUpload"
+  | "DeleteObject";
+
+/** The signed request about to be sent (headers lower-case; `authorization` is set on S3). */
+export interface OutgoingRequest {
+  method: string;
+  endpoint: string;
   path: string;
-  size: number;
+  headers: Readonly<Record<string, string>>;
+}
+
+export interface WriteGuard {
+  /**
+   * Called for every store write (PutObject, Create/UploadPart/Complete multipart, DeleteObject;
+   * never for AbortMultipartUpload, which only ever removes an attempt's own unfinished upload),
+   * AFTER the request is signed and BEFORE it is sent, again for every resend (another gateway).
+   * Throwing stops the request: nothing is sent, and put/delete reject with the thrown error,
+   * unchanged (a put that had created a multipart upload aborts it first). Signing first bounds
+   * a late arrival: a request that passed the check and was then delayed (a pause, a slow
+   * network) lands at most the store's clock-skew window (15 min) after it was signed, or is
+   * refused (RequestTimeTooSkewed on RGW and s3proxy, docs/ceph.md).
+   */
+  beforeSend(op: WriteOp, request: OutgoingRequest): Promise<void>;
+  /**
+   * Called with the upload id after CreateMultipartUpload and before the first part is signed
+   * (record it durably here, so rollback and recover can abort exactly this upload). Throwing
+   * aborts the upload and rejects the put with the thrown error.
+   */
+  onUploadId?(uploadId: string): Promise<void>;
+}
+
+export interface PutOptions {
+  signal?: AbortSignal;
+  guard?: WriteGuard;
+}
+
+/** One S3 gateway as this process sees it (status, /metrics). */
+export interface GatewayState {
+  endpoint: string;
+  up: boolean;
+  /** ISO time until which it is out of rotation; null when up. */
+  downUntil: string | null;
+  /** The last failure that took it out (kept after it is back, for status). */
+  lastError: string | null;
+  lastErrorAt: string | null;
+  /**
+   * Periods out in a row (0 after a response that is not a fault); the backoff doubles with
+   * each. Requests that fail while it is already out do not count again.
+   */
+  failures: number;
 }
 
 export interface Target {
   /** The target URL as configured, recorded in committed states. */
   readonly url: string;
+  /** Known after `open()` (reading it before throws). file:// is always "unversioned". */
+  readonly fence: FenceMode;
+  /**
+   * Probes the bucket's versioning once (GetBucketVersioning: "Enabled" is versioned; Suspended,
+   * never set, or a 501/NotImplemented store is unversioned). Idempotent; a failure is not
+   * remembered (the next call probes again). Other methods open the target themselves when
+   * they need the fence. Throws TargetError (NoSuchBucket: config).
+   */
+  open(): Promise<void>;
   /** The object key of a source path relative to the root (prefix + relative path). */
   keyFor(relativePath: string): string;
-  /** Uploads `source` to `key`; throws TargetError. A failed multipart upload is aborted. */
-  put(
-    key: string,
-    source: UploadSource,
-    meta: ObjectMeta,
-    signal?: AbortSignal,
-  ): Promise<{ etag: string }>;
-  head(key: string): Promise<ObjectInfo | null>;
-  /** Deletes the object; a missing object is not an error. */
-  delete(key: string): Promise<void>;
   /**
-   * Aborts multipart uploads of exactly `key` that never completed (a process killed mid-upload
-   * leaves them; they are billed and invisible). Only safe while holding the file's lock.
-   * Returns how many were aborted.
+   * Uploads `body` to `key` with `meta`; resolves only once the store has the whole object, with
+   * its version id (versioned) and an ETag the store gave. Bodies up to `multipartThreshold` go
+   * as one PutObject, larger ones multipart (parts in parallel, each with Content-MD5); on an
+   * unversioned target a guarded put is always multipart (one part for a small file), because
+   * only a multipart upload can be fenced there: the guard records its id (onUploadId) and
+   * checks before every part and before Complete, and aborting the id fences a late Complete.
+   * A failed multipart upload is aborted (best effort). Throws TargetError, or the guard's error.
    */
-  abortIncompleteUploads(key: string): Promise<number>;
-  /** Reads an object whole (tests and verify). */
-  get(key: string): Promise<Uint8Array | null>;
-  /** Lists keys under the target prefix (verify, tests). */
-  list(): AsyncIterable<string>;
+  put(key: string, body: UploadBody, meta: UploadMeta, options?: PutOptions): Promise<StoredObject>;
+  /** HEAD of the key (its current version) or of exactly `versionId`; null when missing. */
+  head(key: string, versionId?: string | null): Promise<StoredObject | null>;
+  /**
+   * Every stored version of exactly `key` (not of longer keys it prefixes; delete markers
+   * skipped), newest first, from a paged listing with a HEAD per version for its metadata.
+   * Unversioned: the current object, if any.
+   */
+  versionsOf(key: string): AsyncIterable<StoredObject>;
+  /**
+   * Versioned: deletes exactly that version (throws on null: a DELETE by key would only add a
+   * delete marker). Unversioned: deletes the key (throws unless versionId is null). A missing
+   * object or version is not an error. Guarded like a put.
+   */
+  delete(key: string, versionId: string | null, options?: { guard?: WriteGuard }): Promise<void>;
+  /**
+   * Aborts exactly this multipart upload (never "every incomplete upload of the key"). True when
+   * aborted, false when the store does not know it (NoSuchUpload: completed or aborted before).
+   */
+  abortUpload(key: string, uploadId: string): Promise<boolean>;
+  /** Reads an object (or exactly one version) whole (tests, verify); null when missing. */
+  read(key: string, versionId?: string | null): Promise<Uint8Array | null>;
+  /** Every object under the prefix, paged; every version of each on a versioned target. */
+  list(): AsyncIterable<{ key: string; versionId: string | null }>;
+  /**
+   * Target-wide health: HEAD the bucket, PUT a small probe key and DELETE it (by its version on
+   * a versioned bucket, so nothing stays). With several gateways it succeeds through any one.
+   * Throws TargetUnavailableError naming the endpoint(s), the bucket and what to check.
+   */
+  probe(): Promise<void>;
+  /** Each gateway's state (empty for file://), for status and /metrics. */
+  gateways(): GatewayState[];
   close(): void;
-}
-
-export type TargetErrorKind = "transient" | "config" | "permanent";
-
-/**
- * A target operation failed. `transient`: network, 5xx, throttling (retry with backoff);
- * `config`: no bucket, access denied (stop the task); `permanent`: this request will not succeed.
- */
-export class TargetError extends TiermvError {
-  constructor(
-    readonly kind: TargetErrorKind,
-    failed: { op: string; key: string; detail: string; cause?: unknown },
-  ) {
-    const { op, key, detail, cause } = failed;
-    super("TARGET", `Cannot ${op} "${key}": ${detail}`, { cause });
-  }
-}
-
-export function metaToHeaders(meta: ObjectMeta): Record<string, string> {
-  return {
-    attempt: meta.attempt,
-    size: String(meta.size),
-    "mtime-ns": meta.mtimeNs,
-    ino: meta.ino,
-  };
-}
-
-export function metaFromHeaders(headers: Record<string, string> | undefined): ObjectMeta | null {
-  if (!headers?.attempt || headers.size === undefined || !headers["mtime-ns"] || !headers.ino)
-    return null;
-  const size = Number(headers.size);
-  if (!Number.isSafeInteger(size)) return null;
-  return { attempt: headers.attempt, size, mtimeNs: headers["mtime-ns"], ino: headers.ino };
 }
 
 /** Joins a prefix and a relative path into a key without doubled or leading slashes. */
@@ -91,3 +174,5 @@ export function joinKey(prefix: string, relativePath: string): string {
   const clean = prefix.replace(/^\/+|\/+$/g, "");
   return clean ? `${clean}/${relativePath}` : relativePath;
 }
+
+export { TargetError, type TargetErrorKind, TargetUnavailableError } from "./errors.ts";

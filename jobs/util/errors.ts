@@ -33,6 +33,8 @@ export const ERROR_CODES = {
   XATTR_PAYLOAD: { exit: 1, http: 500 },
   /** A target (S3, file://) operation failed; TargetError.kind says how. */
   TARGET: { exit: 1, http: 500 },
+  /** The target as a whole failed its probe (every gateway down, bucket or credentials wrong). */
+  TARGET_UNAVAILABLE: { exit: 1, http: 503 },
   /** A stored JSON file (plan, heartbeat, ledger lock...) is not what its schema says. */
   STORED_FILE: { exit: 1, http: 500 },
   /** Recover could not finish the lost node's rollback (its target is unreachable). */

@@ -7,6 +7,8 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import parsePrometheus from "parse-prometheus-text-format";
 import { cli, type Sandbox, sandbox, spawnCli } from "../helpers.ts";
+import { startFaultProxy } from "../services/fault_proxy.ts";
+import { newBucket, s3Service } from "../services/shared.ts";
 
 const servers: Subprocess[] = [];
 afterAll(() => {
@@ -171,4 +173,29 @@ test("with a token every endpoint but /healthz needs the bearer token; off loopb
   const open = await cli(["serve", "--listen", "0.0.0.0:0"], box.env);
   expect(open.code).toBe(2);
   expect(open.stderr).toContain("--token-file");
+});
+
+test("status and metrics show each S3 gateway: one refusing is down after a readyz request moved to the other", async () => {
+  const s3 = await s3Service();
+  await using up = await startFaultProxy(s3.port);
+  await using refusing = await startFaultProxy(s3.port);
+  refusing.setMode("refuse");
+  const bucket = await newBucket(s3.endpoint);
+  const box = sandbox({ target: `s3://${bucket}/m` });
+  box.setConfig({ s3: { endpoints: [refusing.endpoint, up.endpoint] } });
+  const url = await serve(box);
+  // The first request goes to the refusing gateway, fails over to the other: ready.
+  expect((await fetch(`${url}/readyz`)).status).toBe(200);
+  const { gateways } = await (await fetch(`${url}/status`)).json();
+  expect(gateways).toMatchObject([
+    { endpoint: refusing.endpoint, up: false, failures: 1 },
+    { endpoint: up.endpoint, up: true, failures: 0, lastError: null },
+  ]);
+  expect(gateways[0].lastError).toBeString();
+  const families = parsePrometheus(await (await fetch(`${url}/metrics`)).text());
+  const upFamily = families.find((f: { name: string }) => f.name === "tiermv_gateway_up");
+  expect(upFamily.metrics).toEqual([
+    { labels: { endpoint: refusing.endpoint }, value: "0" },
+    { labels: { endpoint: up.endpoint }, value: "1" },
+  ]);
 });

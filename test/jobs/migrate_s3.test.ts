@@ -52,7 +52,7 @@ test("a mixed tree is migrated byte-identical, with state and object metadata re
 
   for (const [rel, data] of Object.entries(files)) {
     const path = `${box.src}/${rel}`;
-    const object = await target.get(`archive/${rel}`);
+    const object = await target.read(`archive/${rel}`);
     expect(object).not.toBeNull();
     expect(Buffer.compare(Buffer.from(object ?? []), Buffer.from(data))).toBe(0);
     const state = await readState(rt, path);
@@ -65,11 +65,14 @@ test("a mixed tree is migrated byte-identical, with state and object metadata re
       ino: stat.ino,
     });
     const head = await target.head(`archive/${rel}`);
+    const multipart = data.length > box.config.s3.multipartThreshold;
     expect(head?.meta).toEqual({
       attempt: state?.attempt ?? "",
+      epoch: 0,
       size: data.length,
       mtimeNs: stat.mtimeNs,
       ino: stat.ino,
+      ...(multipart ? { partSize: box.config.s3.partSize } : {}),
     });
     expect(await rt.xattr.get(path, "user.tiermv.lock")).toBeNull();
   }
@@ -153,7 +156,7 @@ test("kill -9 of the run process mid-task, then a rerun, completes the task with
     const path = `${box.src}/${rel}`;
     const state = await readState(rt, path);
     expect(state?.key).toBe(`archive/${rel}`);
-    expect(Buffer.from((await target.get(`archive/${rel}`)) ?? [])).toEqual(Buffer.from(data));
+    expect(Buffer.from((await target.read(`archive/${rel}`)) ?? [])).toEqual(Buffer.from(data));
     expect(await rt.xattr.get(path, "user.tiermv.lock")).toBeNull();
   }
   target.close();

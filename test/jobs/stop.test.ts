@@ -18,10 +18,16 @@ test("a stop during an upload's retry backoff ends the wait: the file fails at o
   });
   const path = box.file("f.bin", "data");
   await submitRequest(createJobContext(rt, box.config, silentLog), { paths: [path], node: "a" });
-  // Every copy to the file target fails with EIO: a transient error, retried after 60 s.
+  // Every write into the file target fails with EIO: a transient error, retried after 60 s.
   const failing: Runtime = {
     ...rt,
-    fs: { ...rt.fs, copyFile: async (from) => Promise.reject(new FsError("EIO", "copy", from)) },
+    fs: {
+      ...rt.fs,
+      writeDurable: async (to, data) =>
+        to.includes("/out/.tiermv-tmp/")
+          ? Promise.reject(new FsError("EIO", "write", to))
+          : rt.fs.writeDurable(to, data),
+    },
   };
   const controller = new AbortController();
   const started = Date.now();

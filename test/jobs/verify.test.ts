@@ -3,6 +3,7 @@ import { appendFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { LOCK_ATTR } from "../../jobs/file/lock.ts";
 import { createS3Target } from "../../jobs/targets/s3.ts";
+import { bytesBody } from "../../jobs/targets/upload_body.ts";
 import { createRuntime } from "../../runtime/bun.ts";
 import { startCluster } from "../cluster.ts";
 import { cli, lastJsonLine, randomBytes } from "../helpers.ts";
@@ -25,9 +26,9 @@ test("verify is clean after a migration, then names every kind of problem and ex
   const target = createS3Target(rt, c.box.config.target, c.box.config);
   const [stale, , , locked] = files as [string, string, string, string];
   appendFileSync(stale, "changed"); // stale state
-  await target.delete("m/v/1.bin"); // missing object
-  const bogus = { attempt: "bogus", size: 3, mtimeNs: "1", ino: "1" };
-  await target.put("m/v/2.bin", { path: c.box.file("tmp/other.bin", "abc"), size: 3 }, bogus); // wrong object
+  await target.delete("m/v/1.bin", null); // missing object
+  const bogus = { attempt: "bogus", epoch: 0, size: 3, mtimeNs: "1", ino: "1" };
+  await target.put("m/v/2.bin", bytesBody(new TextEncoder().encode("abc")), bogus); // wrong object
   const foreign = {
     v: 1,
     node: "b",
@@ -44,7 +45,7 @@ test("verify is clean after a migration, then names every kind of problem and ex
     new TextEncoder().encode(JSON.stringify(foreign)),
     "create",
   ); // leftover lock
-  await target.put("m/v/orphan.bin", { path: c.box.file("tmp/orphan.bin", "o"), size: 1 }, bogus); // orphan
+  await target.put("m/v/orphan.bin", bytesBody(new TextEncoder().encode("o")), bogus); // orphan
   await rt.xattr.set(
     files[4] ?? "",
     "user.tiermv.state",

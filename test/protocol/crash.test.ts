@@ -122,7 +122,12 @@ test("kill -9 mid-upload (request sent, response pending), then restart: every f
   await expectAllCommitted(c, 6);
 });
 
-test("kill -9 in the middle of a multipart upload: the restart aborts the incomplete upload and migrates the file", async () => {
+// Until protocol v2 records each attempt's upload id (WriteGuard.onUploadId), nobody knows the
+// dead attempt's id: rollback no longer aborts "every incomplete upload of the key" (that could
+// abort another attempt's upload), so the dead one stays (no object, its parts billed; on
+// s3proxy's filesystem backend its parts are even listed as objects). Aborting it by its id,
+// as v2's rollback will, removes it.
+test("kill -9 in the middle of a multipart upload: the restart migrates the file; the dead attempt's incomplete upload is left, not guessed at", async () => {
   await using c = await startCluster(["a"]);
   c.box.file("big/large.bin", randomBytes(17 * 1024 * 1024, 77));
   await c.submit("a", [c.box.src]);
@@ -139,7 +144,13 @@ test("kill -9 in the middle of a multipart upload: the restart aborts the incomp
   c.proxies.a?.release();
   await c.quiesce();
   const after = await client.send(new ListMultipartUploadsCommand({ Bucket: c.bucket }));
-  expect(after.Uploads ?? []).toEqual([]);
+  expect((after.Uploads ?? []).length).toBe(1);
+  const [dead] = after.Uploads ?? [];
+  const target = createS3Target(rt, c.box.config.target, c.box.config);
+  expect(await target.abortUpload(dead?.Key ?? "", dead?.UploadId ?? "")).toBe(true);
+  target.close();
+  const gone = await client.send(new ListMultipartUploadsCommand({ Bucket: c.bucket }));
+  expect(gone.Uploads ?? []).toEqual([]);
   client.destroy();
   const report = await checkInvariants(c);
   expect(report.violations).toEqual([]);

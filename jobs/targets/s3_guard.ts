@@ -1,0 +1,57 @@
+/**
+ * The write guard as an SDK middleware: placed right after the SDK's signing middleware
+ * ("httpSigningMiddleware" in @smithy/core 3.41, step finalizeRequest; the S3 Express signer
+ * overrides it under the same name), so it runs once the request carries its Authorization
+ * header and before the handler sends it. Every try is signed and guarded anew (the SDK's own
+ * retries are off; a resend to another gateway builds a new command).
+ */
+import type { FinalizeRequestMiddleware, MiddlewareStack } from "@smithy/types";
+import { GuardRefusal } from "./errors.ts";
+import type { OutgoingRequest, WriteGuard, WriteOp } from "./target.ts";
+
+export const SIGNING_MIDDLEWARE = "httpSigningMiddleware";
+
+interface RequestShape {
+  method?: string;
+  protocol?: string;
+  hostname?: string;
+  port?: number;
+  path?: string;
+  headers?: Record<string, string>;
+}
+
+function outgoing(request: RequestShape): OutgoingRequest {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers ?? {}))
+    headers[name.toLowerCase()] = value;
+  const port = request.port ? `:${request.port}` : "";
+  return {
+    method: request.method ?? "",
+    endpoint: `${request.protocol ?? "http:"}//${request.hostname ?? ""}${port}`,
+    path: request.path ?? "",
+    headers,
+  };
+}
+
+/** Adds the guard to one command's middleware stack (a no-op without a guard). */
+export function addWriteGuard<I extends object, O extends object>(
+  stack: MiddlewareStack<I, O>,
+  op: WriteOp,
+  guard: WriteGuard | undefined,
+): void {
+  if (!guard) return;
+  const middleware: FinalizeRequestMiddleware<I, O> = (next) => async (args) => {
+    try {
+      await guard.beforeSend(op, outgoing(args.request as RequestShape));
+    } catch (err) {
+      throw new GuardRefusal(err);
+    }
+    return next(args);
+  };
+  stack.addRelativeTo(middleware, {
+    name: "tiermvWriteGuard",
+    relation: "after",
+    toMiddleware: SIGNING_MIDDLEWARE,
+    override: true,
+  });
+}

@@ -1,0 +1,92 @@
+/**
+ * One object (or one version of it): HEAD, GET, DELETE, and the abort of one multipart upload.
+ * Missing is null (HEAD, GET) or not an error (DELETE); a delete marker's version is missing too.
+ */
+import {
+  AbortMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+} from "@aws-sdk/client-s3";
+import { TargetError } from "./errors.ts";
+import type { S3Context } from "./s3.ts";
+import { markSent, unquote, versionOf } from "./s3_errors.ts";
+import { addWriteGuard } from "./s3_guard.ts";
+import { metaFromHeaders } from "./s3_meta.ts";
+import type { StoredObject, WriteGuard } from "./target.ts";
+
+/** 404: no such key, version or upload; 405: that version is a delete marker (RGW, S3). */
+const missing = (err: unknown) =>
+  err instanceof TargetError && (err.status === 404 || err.status === 405);
+
+export async function headObject(
+  s3: S3Context,
+  key: string,
+  versionId?: string | null,
+): Promise<StoredObject | null> {
+  const input = { Bucket: s3.bucket, Key: key, VersionId: versionId ?? undefined };
+  try {
+    const out = await s3.call({ op: "read metadata of", key }, (client) =>
+      client.send(new HeadObjectCommand(input)),
+    );
+    return {
+      key,
+      versionId: versionOf(out.VersionId),
+      etag: unquote(out.ETag),
+      size: out.ContentLength ?? 0,
+      meta: metaFromHeaders(out.Metadata),
+    };
+  } catch (err) {
+    if (missing(err)) return null;
+    throw err;
+  }
+}
+
+export async function readObject(
+  s3: S3Context,
+  key: string,
+  versionId?: string | null,
+): Promise<Uint8Array | null> {
+  const input = { Bucket: s3.bucket, Key: key, VersionId: versionId ?? undefined };
+  try {
+    return await s3.call({ op: "read", key }, async (client) => {
+      const out = await client.send(new GetObjectCommand(input));
+      // A reset while the body streams is a transport failure too.
+      return out.Body
+        ? await out.Body.transformToByteArray().catch((e) => Promise.reject(markSent(e)))
+        : new Uint8Array();
+    });
+  } catch (err) {
+    if (missing(err)) return null;
+    throw err;
+  }
+}
+
+/** DELETE of the key, or of exactly `versionId`; the caller checked the pair against the fence. */
+export async function deleteObject(
+  s3: S3Context,
+  object: { key: string; versionId: string | null },
+  guard: WriteGuard | undefined,
+): Promise<void> {
+  const { key, versionId } = object;
+  const input = { Bucket: s3.bucket, Key: key, VersionId: versionId ?? undefined };
+  await s3.call({ op: "delete", key }, (client) => {
+    const command = new DeleteObjectCommand(input);
+    addWriteGuard(command.middlewareStack, "DeleteObject", guard);
+    return client.send(command);
+  });
+}
+
+/** True when aborted; false when the store does not know the id (completed or aborted). */
+export async function abortUpload(s3: S3Context, key: string, uploadId: string): Promise<boolean> {
+  const input = { Bucket: s3.bucket, Key: key, UploadId: uploadId };
+  try {
+    await s3.call({ op: "abort multipart upload of", key }, (client) =>
+      client.send(new AbortMultipartUploadCommand(input)),
+    );
+    return true;
+  } catch (err) {
+    if (err instanceof TargetError && err.status === 404) return false;
+    throw err;
+  }
+}

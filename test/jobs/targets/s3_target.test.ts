@@ -1,0 +1,275 @@
+/**
+ * The S3 target against both stores (s3proxy 2.6, RGW 16.2): bodies, metadata, multipart ETags,
+ * versioned and unversioned buckets, listings, a late Complete, per-key errors. Guards, gateways
+ * and the probe have their own files.
+ */
+import { afterAll, expect, test } from "bun:test";
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+} from "@aws-sdk/client-s3";
+import { TargetError } from "../../../jobs/targets/target.ts";
+import { bytesBody } from "../../../jobs/targets/upload_body.ts";
+import { randomBytes } from "../../helpers.ts";
+import { cephService } from "../../services/shared.ts";
+import { md5Hex, meta, SMALL_PARTS, STORES, store, targetOn } from "./stores.ts";
+
+afterAll(async () => (await cephService().catch(() => null))?.stop());
+
+const collect = async <T>(items: AsyncIterable<T>) => {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+};
+
+for (const name of STORES) {
+  test(`[${name}] empty, small and multipart uploads are byte-identical, with the store's ETags and our metadata`, async () => {
+    const { target } = await targetOn(await store(name), { s3: SMALL_PARTS });
+    for (const size of [0, 1000, (1 << 20) + 3]) {
+      const data = randomBytes(size, size + 1);
+      const put = await target.put(`t/s${size}`, bytesBody(data), meta("a-1", size));
+      expect(put).toEqual({
+        key: `t/s${size}`,
+        versionId: null,
+        etag: md5Hex(data),
+        size,
+        meta: meta("a-1", size),
+      });
+      expect(Buffer.from((await target.read(`t/s${size}`)) ?? [])).toEqual(Buffer.from(data));
+    }
+    const big = randomBytes(12 * 1024 * 1024 + 17, 5);
+    const put = await target.put("t/multipart", bytesBody(big), meta("a-2", big.length));
+    expect(put.meta).toEqual({ ...meta("a-2", big.length), partSize: SMALL_PARTS.partSize });
+    const head = await target.head("t/multipart");
+    // The ETag is the store's own: "-3" for three parts on both (RGW's Complete gave none).
+    expect(put.etag).toMatch(/^[0-9a-f]{32}-3$/);
+    expect(head).toEqual({ ...put, versionId: null });
+    expect(Buffer.from((await target.read("t/multipart")) ?? [])).toEqual(Buffer.from(big));
+    target.close();
+  });
+
+  test(`[${name}] checksums: the default sends Content-MD5 and no CRC32 and works; "when_supported" adds CRC32 (RGW accepts it, s3proxy answers 501)`, async () => {
+    const s = await store(name);
+    for (const checksums of ["when_required", "when_supported"]) {
+      const { target } = await targetOn(s, { s3: { checksums } });
+      const headers: Record<string, string>[] = [];
+      const guard = {
+        beforeSend: async (_: string, request: { headers: Readonly<Record<string, string>> }) => {
+          headers.push({ ...request.headers });
+        },
+      };
+      await target.open();
+      const result = await target
+        .put("t/c", bytesBody(new Uint8Array([1, 2, 3])), meta("a-c", 3), { guard })
+        .then(
+          () => "stored",
+          (e: TargetError) => `${e.status} ${e.storeCode}`,
+        );
+      const part = headers.find((h) => h["content-md5"]) ?? {};
+      expect(part["content-md5"]).toBeString();
+      if (checksums === "when_required") {
+        expect(result).toBe("stored");
+        expect(part["x-amz-checksum-crc32"]).toBeUndefined();
+        expect(part["x-amz-content-sha256"]).toBe("UNSIGNED-PAYLOAD");
+        expect(await target.read("t/c")).toEqual(new Uint8Array([1, 2, 3]));
+      } else {
+        expect(part["x-amz-checksum-crc32"]).toBeString();
+        expect(result).toBe(name === "rgw" ? "stored" : "501 NotImplemented");
+      }
+      target.close();
+    }
+  });
+
+  test(`[${name}] metadata of protocol v1 objects reads as epoch 0 without ctime; foreign objects have none`, async () => {
+    const s = await store(name);
+    const { target, bucket } = await targetOn(s);
+    const client = s.client();
+    const v1 = { attempt: "old", size: "1", "mtime-ns": "5", ino: "6" };
+    await client.send(
+      new PutObjectCommand({ Bucket: bucket, Key: "t/v1", Body: "x", Metadata: v1 }),
+    );
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: "t/foreign", Body: "y" }));
+    client.destroy();
+    expect((await target.head("t/v1"))?.meta).toEqual({
+      attempt: "old",
+      epoch: 0,
+      size: 1,
+      mtimeNs: "5",
+      ino: "6",
+    });
+    expect((await target.head("t/foreign"))?.meta).toBeNull();
+    expect(await target.head("t/missing")).toBeNull();
+    expect(await target.read("t/missing")).toBeNull();
+    target.close();
+  });
+
+  test(`[${name}] a source that shrank while it was read fails as that upload's permanent error, storing nothing`, async () => {
+    const { target } = await targetOn(await store(name), { s3: SMALL_PARTS });
+    const data = randomBytes(1 << 20, 8);
+    // The body says 6 MiB (the size locked before the upload); the file now holds 1 MiB.
+    const shrunk = { size: 6 << 20, readInto: bytesBody(data).readInto };
+    for (const key of ["t/shrunk-single", "t/shrunk-multipart"]) {
+      const small = key.endsWith("single");
+      const body = small ? { ...shrunk, size: 2 << 20 } : shrunk;
+      const error = await target.put(key, body, meta("a-3", body.size)).catch((e) => e);
+      expect(error).toBeInstanceOf(TargetError);
+      expect(error.kind).toBe("permanent");
+      expect(error.message).toContain("the source shrank while it was read");
+      expect(await target.head(key)).toBeNull();
+    }
+    target.close();
+  });
+
+  test(`[${name}] a key the store refuses is that key's error (RGW: 400, permanent; s3proxy: 500, transient), and probe() passes`, async () => {
+    const { target } = await targetOn(await store(name));
+    // 1,100 bytes: over S3's 1,024 (RGW checks); one 1,100-byte path component, which
+    // s3proxy's filesystem backend cannot create (ENAMETOOLONG surfaces as a 500).
+    const key = `t/${"k".repeat(1100)}`;
+    const error = await target
+      .put(key, bytesBody(new Uint8Array([1])), meta("a-4", 1))
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(TargetError);
+    expect({ kind: error.kind, status: error.status }).toEqual(
+      name === "rgw" ? { kind: "permanent", status: 400 } : { kind: "transient", status: 500 },
+    );
+    // Neither is target-wide by itself: the probe says the target is fine.
+    await target.probe();
+    target.close();
+  });
+
+  test(`[${name}] an unversioned bucket: fence "unversioned", delete by key only, versionsOf is the current object`, async () => {
+    const { target } = await targetOn(await store(name));
+    expect(() => target.fence).toThrow("fence read before open()");
+    await target.open();
+    expect(target.fence).toBe("unversioned");
+    await target.put("t/k", bytesBody(new Uint8Array([1])), meta("a-5", 1));
+    const second = await target.put("t/k", bytesBody(new Uint8Array([2])), meta("a-6", 1));
+    expect(await collect(target.versionsOf("t/k"))).toEqual([second]);
+    expect(await collect(target.versionsOf("t/none"))).toEqual([]);
+    await expect(target.delete("t/k", "some-version")).rejects.toThrow("needs no version id");
+    await target.delete("t/k", null);
+    await target.delete("t/k", null); // missing is not an error
+    expect(await target.head("t/k")).toBeNull();
+    target.close();
+  });
+
+  test(`[${name}] list pages through every object under the prefix`, async () => {
+    const { target } = await targetOn(await store(name), { s3: { listPageSize: 2 } });
+    for (let i = 0; i < 5; i++)
+      await target.put(`t/l${i}`, bytesBody(new Uint8Array([i])), meta(`a-${i}`, 1));
+    const listed = await collect(target.list());
+    expect(listed).toEqual([0, 1, 2, 3, 4].map((i) => ({ key: `t/l${i}`, versionId: null })));
+    target.close();
+  });
+
+  test(`[${name}] abortUpload fences a late Complete: no object results (RGW 500, s3proxy 404)`, async () => {
+    const s = await store(name);
+    const { target } = await targetOn(s);
+    let aborted: boolean[] = [];
+    const guard = {
+      uploadId: "",
+      async onUploadId(id: string) {
+        guard.uploadId = id;
+      },
+      // A revoker aborts the recorded id after our check and before the Complete lands.
+      async beforeSend(op: string) {
+        if (op === "CompleteMultipartUpload")
+          aborted = [
+            await target.abortUpload("t/late", guard.uploadId),
+            await target.abortUpload("t/late", guard.uploadId),
+          ];
+      },
+    };
+    // Unversioned and guarded: multipart even for 3 bytes.
+    const error = await target
+      .put("t/late", bytesBody(new Uint8Array([1, 2, 3])), meta("a-7", 3), { guard })
+      .catch((e) => e);
+    expect(aborted).toEqual([true, false]);
+    expect(error).toBeInstanceOf(TargetError);
+    expect(error.status).toBe(name === "rgw" ? 500 : 404);
+    expect(await target.head("t/late")).toBeNull();
+    target.close();
+  });
+}
+
+test("[rgw] CompleteMultipartUpload answers an empty ETag: the target takes the one HEAD gives", async () => {
+  const s = await store("rgw");
+  const { target, bucket } = await targetOn(s, { s3: SMALL_PARTS });
+  const client = s.client();
+  // What the store does: an empty ETag in the Complete response...
+  const { UploadId } = await client.send(
+    new CreateMultipartUploadCommand({ Bucket: bucket, Key: "t/raw" }),
+  );
+  const part = await client.send(
+    new UploadPartCommand({ Bucket: bucket, Key: "t/raw", UploadId, PartNumber: 1, Body: "abc" }),
+  );
+  const done = await client.send(
+    new CompleteMultipartUploadCommand({
+      Bucket: bucket,
+      Key: "t/raw",
+      UploadId,
+      MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] },
+    }),
+  );
+  client.destroy();
+  expect(done.ETag ?? "").toBe("");
+  // ...and what the target records: the HEAD's, never "" and never computed.
+  const data = randomBytes(6 * 1024 * 1024, 11);
+  const put = await target.put("t/mp", bytesBody(data), meta("a-8", data.length));
+  expect(put.etag).toMatch(/^[0-9a-f]{32}-2$/);
+  expect((await target.head("t/mp"))?.etag).toBe(put.etag);
+  target.close();
+});
+
+test("[rgw] a versioned bucket: every put names its version; head, read and delete act on exactly one", async () => {
+  const { target } = await targetOn(await store("rgw"), { versioned: true, s3: SMALL_PARTS });
+  await target.open();
+  expect(target.fence).toBe("versioned");
+  const first = await target.put("t/k", bytesBody(new Uint8Array([1])), meta("a-1", 1));
+  const second = await target.put("t/k", bytesBody(new Uint8Array([2])), meta("a-2", 1));
+  expect(first.versionId).toBeString();
+  expect(second.versionId).toBeString();
+  expect(first.versionId).not.toBe(second.versionId);
+  expect(await target.head("t/k", first.versionId)).toEqual(first);
+  expect(await target.head("t/k")).toEqual(second);
+  expect(await target.read("t/k", first.versionId)).toEqual(new Uint8Array([1]));
+  await expect(target.delete("t/k", null)).rejects.toThrow("needs a version id");
+  await target.delete("t/k", first.versionId);
+  await target.delete("t/k", first.versionId); // missing is not an error
+  expect(await target.head("t/k", first.versionId)).toBeNull();
+  expect(await target.head("t/k")).toEqual(second);
+  // Multipart too: the version id comes from Complete, the ETag from a HEAD of that version.
+  const data = randomBytes(6 * 1024 * 1024, 12);
+  const third = await target.put("t/k", bytesBody(data), meta("a-3", data.length));
+  expect(third.versionId).toBeString();
+  expect(third.etag).toMatch(/^[0-9a-f]{32}-2$/);
+  expect(await target.head("t/k", third.versionId)).toEqual(third);
+  expect(await target.head("t/k", second.versionId)).toEqual(second);
+  target.close();
+});
+
+test("[rgw] versionsOf pages through every version of exactly the key, newest first, skipping delete markers", async () => {
+  const s = await store("rgw");
+  const { target, bucket } = await targetOn(s, { versioned: true, s3: { listPageSize: 2 } });
+  const puts = [];
+  for (let i = 0; i < 5; i++)
+    puts.push(await target.put("t/k", bytesBody(new Uint8Array([i])), meta(`a-${i}`, 1)));
+  await target.put("t/k.1", bytesBody(new Uint8Array([9])), meta("other", 1));
+  await target.put("t/k/x", bytesBody(new Uint8Array([9])), meta("other", 1));
+  const client = s.client();
+  await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: "t/k" })); // a delete marker
+  client.destroy();
+  const versions = [];
+  for await (const v of target.versionsOf("t/k")) versions.push(v);
+  expect(versions).toEqual(puts.reverse());
+  const all = [];
+  for await (const v of target.list()) all.push(v);
+  expect(all.length).toBe(7);
+  expect(all.filter((v) => v.key === "t/k").map((v) => v.versionId)).toEqual(
+    versions.map((v) => v.versionId),
+  );
+  target.close();
+});
