@@ -1,0 +1,230 @@
+/**
+ * The per-file records of protocol v2 (docs/protocol-v2.md section 2), each an xattr on the
+ * file's inode, created once with XATTR_CREATE under a name that is never reused:
+ * - `l.<n>` (take): the attempt that took epoch n;
+ * - `e.<n>` (decide): epoch n's outcome, written by whoever decides it first;
+ * - `c.<n>` (clean): the store cleanup of a failed/revoked/interrupted epoch is done.
+ * The only removals are garbage collection (gc.ts). A v1 `user.tiermv.state` reads as epoch 0's
+ * state; a v1 `user.tiermv.lock` makes the file busy (every node must be drained to upgrade).
+ * Schemas and their named-option constructors live together here.
+ */
+import * as v from "valibot";
+import type { FileStat, ProcessIdentity } from "../../runtime/types.ts";
+
+export const PREFIX = "user.tiermv.";
+/** Protocol v1's committed state: read as the state of epoch 0. */
+export const V1_STATE = "user.tiermv.state";
+/** Protocol v1's lock: a v2 attempt treats the file as busy while it exists. */
+export const V1_LOCK = "user.tiermv.lock";
+
+export type RecordKind = "l" | "e" | "c";
+
+export function recordName(kind: RecordKind, n: number): string {
+  return `${PREFIX}${kind}.${n}`;
+}
+
+const NAME = /^user\.tiermv\.([lec])\.([1-9][0-9]{0,14})$/;
+
+/** The kind and epoch of a v2 record name; null for any other name. */
+export function parseRecordName(name: string): { kind: RecordKind; n: number } | null {
+  const match = NAME.exec(name);
+  return match ? { kind: match[1] as RecordKind, n: Number(match[2]) } : null;
+}
+
+const Epoch = v.pipe(v.number(), v.integer(), v.minValue(1));
+
+const ProcSchema = v.object({
+  machine: v.string(),
+  boot: v.string(),
+  pid: v.number(),
+  start: v.string(),
+  pidNs: v.optional(v.string()),
+});
+
+/** `l.<n>`: who took epoch n, with the process identity that says whether it is alive. */
+export const TakeSchema = v.object({
+  v: v.literal(2),
+  n: Epoch,
+  attempt: v.string(),
+  action: v.picklist(["migrate"]),
+  node: v.string(),
+  task: v.string(),
+  proc: ProcSchema,
+  key: v.string(),
+  target: v.string(),
+  at: v.string(),
+});
+export type Take = v.InferOutput<typeof TakeSchema>;
+
+export function newTake(fields: {
+  n: number;
+  attempt: string;
+  node: string;
+  task: string;
+  proc: ProcessIdentity;
+  key: string;
+  target: string;
+}): Take {
+  const { n, attempt, node, task, proc, key, target } = fields;
+  const at = new Date().toISOString();
+  return { v: 2, n, attempt, action: "migrate", node, task, proc: { ...proc }, key, target, at };
+}
+
+const StateFields = {
+  state: v.literal("migrated"),
+  target: v.string(),
+  key: v.string(),
+  etag: v.string(),
+  size: v.number(),
+  mtimeNs: v.string(),
+  ino: v.string(),
+  attempt: v.string(),
+  node: v.string(),
+  task: v.string(),
+  at: v.string(),
+};
+
+/** A committed state: which object (version) holds which version of the file. */
+export const StateSchema = v.object({
+  v: v.literal(2),
+  ...StateFields,
+  /** The object's version id on a versioned bucket (every read and delete names it). */
+  versionId: v.optional(v.string()),
+  /** ctime of the stat under the epoch (the baseline of verify). */
+  ctimeNs: v.optional(v.string()),
+});
+export type State = v.InferOutput<typeof StateSchema>;
+
+/** Protocol v1's `user.tiermv.state` (no version id, no ctime). */
+export const V1StateSchema = v.object({ v: v.literal(1), ...StateFields });
+
+/** A v1 state in v2's shape (what epoch 0 commits). */
+export function stateOfV1(old: v.InferOutput<typeof V1StateSchema>): State {
+  return { ...old, v: 2 };
+}
+
+/** The version of the file a state (or an object) records. */
+export interface Version {
+  size: number;
+  mtimeNs: string;
+  ino: string;
+  ctimeNs: string;
+}
+
+export function newState(fields: {
+  target: string;
+  key: string;
+  versionId: string | null;
+  etag: string;
+  version: Version;
+  attempt: string;
+  node: string;
+  task: string;
+}): State {
+  const { target, key, versionId, etag, attempt, node, task } = fields;
+  const { size, mtimeNs, ino, ctimeNs } = fields.version;
+  const at = new Date().toISOString();
+  const state: State = {
+    v: 2,
+    state: "migrated",
+    target,
+    key,
+    etag,
+    size,
+    mtimeNs,
+    ino,
+    ctimeNs,
+    attempt,
+    node,
+    task,
+    at,
+  };
+  if (versionId !== null) state.versionId = versionId;
+  return state;
+}
+
+export const OUTCOMES = [
+  "committed",
+  "skipped",
+  "modified",
+  "vanished",
+  "moved",
+  "aborted",
+  "failed",
+  "interrupted",
+  "revoked",
+] as const;
+export type EpochOutcome = (typeof OUTCOMES)[number];
+
+/** Outcomes whose store writes may have left something behind: the epoch stays held until c.<n>. */
+export function needsCleanup(outcome: EpochOutcome): boolean {
+  return outcome === "failed" || outcome === "revoked" || outcome === "interrupted";
+}
+
+/** Who decided: the holder itself, or someone on its behalf. */
+export type DeciderRole = "holder" | "resolver" | "rollback" | "revoker";
+
+const BySchema = v.object({
+  node: v.string(),
+  role: v.picklist(["holder", "resolver", "rollback", "revoker"]),
+});
+
+/** `e.<n>`: epoch n's outcome; `committed` carries the state, nothing else does. */
+export const OutcomeSchema = v.pipe(
+  v.object({
+    v: v.literal(2),
+    n: Epoch,
+    attempt: v.string(),
+    outcome: v.picklist(OUTCOMES),
+    by: BySchema,
+    state: v.optional(StateSchema),
+    error: v.optional(v.string()),
+    /** Unversioned bucket, window fence: a store write of the epoch got no answer. */
+    ambiguous: v.optional(v.boolean()),
+    at: v.string(),
+  }),
+  v.check((o) => (o.outcome === "committed") === (o.state !== undefined), "state and outcome"),
+);
+export type Outcome = v.InferOutput<typeof OutcomeSchema>;
+
+export function newOutcome(fields: {
+  n: number;
+  attempt: string;
+  outcome: EpochOutcome;
+  by: { node: string; role: DeciderRole };
+  state?: State;
+  error?: string;
+  ambiguous?: boolean;
+}): Outcome {
+  const { n, attempt, outcome, by, state, error, ambiguous } = fields;
+  const record: Outcome = {
+    v: 2,
+    n,
+    attempt,
+    outcome,
+    by: { ...by },
+    at: new Date().toISOString(),
+  };
+  if (state) record.state = state;
+  if (error !== undefined) record.error = error.slice(0, 512);
+  if (ambiguous) record.ambiguous = true;
+  return record;
+}
+
+/** `c.<n>`: the cleanup of epoch n is done; the file is free for epoch n+1. */
+export const CleanSchema = v.object({
+  v: v.literal(2),
+  n: Epoch,
+  by: BySchema,
+  at: v.string(),
+});
+export type Clean = v.InferOutput<typeof CleanSchema>;
+
+export function newClean(fields: { n: number; by: { node: string; role: DeciderRole } }): Clean {
+  return { v: 2, n: fields.n, by: { ...fields.by }, at: new Date().toISOString() };
+}
+
+/** The version a stat describes (the descriptor's fstat). */
+export function versionOf(stat: FileStat): Version {
+  return { size: stat.size, mtimeNs: stat.mtimeNs, ino: stat.ino, ctimeNs: stat.ctimeNs };
+}
