@@ -121,7 +121,9 @@ async function verifyAndCommit(held: Held, stored: StoredObject): Promise<FileOu
   // Path-based on purpose: the only way to ask whether our inode is still at this path.
   const here = await inodeAt(job, file.path);
   if (changed || here !== locked.ino) {
-    const outcome: EpochOutcome = changed ? "modified" : here === null ? "vanished" : "moved";
+    // A rename also moves ctime: the path's inode is asked first.
+    const outcome: EpochOutcome =
+      here === null ? "vanished" : here !== locked.ino ? "moved" : "modified";
     return await discard(held, stored, outcome);
   }
   const state = newState({
