@@ -78,10 +78,14 @@ export function sandbox(options: {
     root: src,
     target: options.target,
     nodes: options.nodes ?? ["a", "b", "c"],
-    s3: { ...TEST_S3, endpoint: options.endpoint },
     migrate: { uploadRetryBaseMs: 10 },
     retry: { busyBaseMs: 0, busyMaxMs: 0 },
     ...options.extra,
+    s3: {
+      ...TEST_S3,
+      endpoint: options.endpoint,
+      ...(options.extra?.s3 as Record<string, unknown> | undefined),
+    },
   };
   const box: Sandbox = {
     dir,

@@ -8,8 +8,8 @@
  *             that applies uploads whose answers are lost, while probes and HEADs work;
  * - "hold":   forward the request, keep the response of a write until `release()` (a stalled
  *             upload; reads such as the versioning probe and HEADs are answered);
- * - "stall":  keep the REQUEST (it has not arrived at the store) until `release()`, even after
- *             its client gave up: a request in flight. At `release()` a held request whose
+ * - "stall":  keep the REQUEST of a write (it has not arrived at the store) until `release()`,
+ *             even after its client gave up: a request in flight (reads are served). At `release()` a held request whose
  *             signing time (`X-Amz-Date`) is older than `skewLimitMs` is refused with 403
  *             RequestTimeTooSkewed, as a store refuses it when it arrives; a younger one is
  *             delivered and applied (the late write of docs/protocol-v2.md section 8);
@@ -110,9 +110,10 @@ export async function startFaultProxy(
         return;
       }
       bytesUp += chunk.length;
-      if (WRITE.test(chunk.subarray(0, 8).toString("latin1"))) conn.write = true;
-      else if (/^(GET|HEAD) /.test(chunk.subarray(0, 8).toString("latin1"))) conn.write = false;
-      if (mode === "stall" || conn.stalled) {
+      const head = chunk.subarray(0, 8).toString("latin1");
+      const starts = WRITE.test(head) || /^(GET|HEAD) /.test(head);
+      if (starts) conn.write = WRITE.test(head);
+      if ((mode === "stall" && starts && conn.write) || conn.stalled) {
         conn.stalled ??= [];
         conn.stalled.push(chunk);
         return;
