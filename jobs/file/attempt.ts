@@ -141,7 +141,7 @@ async function verifyAndCommit(held: Held, stored: StoredObject): Promise<FileOu
   if (!decided.decided)
     return revoked(held, "recover decided this epoch first: the commit is void");
   crashPoint(job.rt, "after-commit");
-  await forgetUploads(job.rt, job.dirs, attempt);
+  if (held.guard.uploadIds.length > 0) await forgetUploads(job.rt, job.dirs, attempt);
   // Report-late-commit (model fix): a re-created e.<n> below the current state never counts.
   if (!decided.counts)
     return revoked(held, "the epoch was revoked and garbage-collected: this commit never counts");
@@ -217,7 +217,9 @@ async function settle(
   const record = newOutcome({ n, attempt, outcome, by: holder(job), ...extra });
   const decided = await decideAsHolder(file.handle, record);
   if (!decided.decided) return revoked(held, "recover decided this epoch first");
-  if (outcome !== "failed") await forgetUploads(job.rt, job.dirs, attempt);
+  // A single PUT records nothing: no call on the spool in the common case.
+  if (outcome !== "failed" && held.guard.uploadIds.length > 0)
+    await forgetUploads(job.rt, job.dirs, attempt);
   return result();
 }
 

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { checkInvariants, startCluster } from "../cluster.ts";
 import { cli, randomBytes } from "../helpers.ts";
-import { stateOf } from "../records.ts";
+import { recordsOf, stateOf } from "../records.ts";
 import { newBucket, s3Client } from "../services/shared.ts";
 
 async function bytesAt(endpoint: string, bucket: string, key: string): Promise<Buffer | null> {
@@ -78,4 +78,15 @@ test("a changed target: every file is migrated again to the new one (same key), 
     expect(await bytesAt(c.endpoint, other, state?.key)).not.toBeNull();
   }
   expect((await cli(["verify", "--json"], c.box.env)).code).toBe(0);
+});
+
+test("the protocol cannot be switched off: a run with TIERMV_BENCH_NO_XATTR=1 still takes, decides and records every file (issue 15.5)", async () => {
+  await using c = await startCluster(["a"]);
+  const path = c.box.file("bench/f.bin", randomBytes(700, 5));
+  await c.submit("a", [path]);
+  const run = await c.runJson("a", { TIERMV_BENCH_NO_XATTR: "1" });
+  expect(run.json.counts.migrated).toBe(1);
+  const records = await recordsOf(path);
+  expect(records.l.get(1)).toMatchObject({ node: "a" });
+  expect(records.e.get(1)).toMatchObject({ outcome: "committed" });
 });
