@@ -7,9 +7,10 @@
  */
 import { errorCode, isNotFound } from "../../runtime/errors.ts";
 import { relativeToRoot } from "../util/paths.ts";
-import { attemptEpoch, skippedFor } from "./attempt.ts";
+import { attemptEpoch } from "./attempt.ts";
 import type { FileJob, OpenFile } from "./file_job.ts";
 import { settleHold } from "./held.ts";
+import { skippedFor } from "./held_epoch.ts";
 import { busy, type FileOutcome } from "./outcome.ts";
 import { isCommitFor, readView, type View } from "./view.ts";
 import { XattrPayloadError } from "./xattr_record.ts";
