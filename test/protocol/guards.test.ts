@@ -3,7 +3,7 @@
  * this node's own dead attempts and recover.
  */
 import { expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
+import { appendFileSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseConfig } from "../../jobs/context/config.ts";
 import { createJobContext, silentLog } from "../../jobs/context/job_context.ts";
@@ -16,7 +16,7 @@ import { createS3Target } from "../../jobs/targets/s3.ts";
 import { createRuntime } from "../../runtime/bun.ts";
 import type { FileHandle, Runtime } from "../../runtime/types.ts";
 import { checkInvariants, startCluster } from "../cluster.ts";
-import { cli, lastJsonLine, randomBytes } from "../helpers.ts";
+import { cli, lastJsonLine, randomBytes, tempDir, waitFor } from "../helpers.ts";
 import { heldOf, holderOf, putRecord, recordsOf, stateOf, takeRecord } from "../records.ts";
 
 const rt = createRuntime();
@@ -183,4 +183,84 @@ test("recover: a lost node's epochs are revoked and cleaned and its running task
   ).toBeGreaterThan(0);
   await c.quiesce();
   expect((await checkInvariants(c)).violations).toEqual([]);
+});
+
+/** A runtime whose descriptors answer their first flistxattr with `first` (a stale view). */
+function staleFirstView(first: string[]): Runtime {
+  let served = false;
+  return {
+    ...rt,
+    async openFile(path, options) {
+      const handle = await rt.openFile(path, options);
+      const listXattr: FileHandle["listXattr"] = async () => {
+        if (served) return handle.listXattr();
+        served = true;
+        return first;
+      };
+      return Object.assign(Object.create(handle), { listXattr, path: handle.path });
+    },
+  };
+}
+
+test("the view after the take: a late take of a garbage-collected epoch is abandoned at once (busy), nothing uploaded, nothing decided", async () => {
+  await using c = await startCluster(["a", "b"]);
+  const path = c.box.file("gc/late.bin", randomBytes(900, 13));
+  // b commits epochs 1 and 2: GC removes every record of epoch 1.
+  await c.submit("b", [path]);
+  await c.quiesce();
+  appendFileSync(path, "v2");
+  await c.submit("b", [path]);
+  await c.quiesce();
+  expect([...(await recordsOf(path)).e.keys()]).toEqual([2]);
+  // a's view was taken before any epoch existed (it paused between its view and its take):
+  // its create of l.1 succeeds, because GC removed that name.
+  await c.submit("a", [path]);
+  c.proxies.a?.resetCounters();
+  const configA = parseConfig(JSON.parse(readFileSync(c.configOf("a"), "utf8")), "a");
+  const tick = await runNodeOnce(createJobContext(staleFirstView([]), configA, silentLog), "a");
+  expect(tick.counts).toMatchObject({ busy: 1, skipped: 0, revoked: 0, migrated: 0 });
+  expect(c.proxies.a?.bytesUp).toBe(0);
+  const records = await recordsOf(path);
+  expect(records.l.get(1)?.node).toBe("a"); // the late take, abandoned
+  expect(records.e.has(1)).toBe(false);
+  expect((await checkInvariants(c)).violations).toEqual([]);
+});
+
+test("the write guard: a holder revoked before its first write sends nothing and reports revoked", async () => {
+  await using c = await startCluster(["a"]);
+  const path = c.box.file("g/revoked-early.bin", randomBytes(20_000, 14));
+  await c.submit("a", [path]);
+  // a pauses at its fstat after the take (before any store write).
+  let stats = 0;
+  let reached = false;
+  let release = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const hooked: Runtime = {
+    ...rt,
+    async openFile(p, options) {
+      const handle = await rt.openFile(p, options);
+      const stat: FileHandle["stat"] = async () => {
+        if (++stats === 2) {
+          reached = true;
+          await gate;
+        }
+        return handle.stat();
+      };
+      return Object.assign(Object.create(handle), { stat, path: handle.path });
+    },
+  };
+  const configA = parseConfig(JSON.parse(readFileSync(c.configOf("a"), "utf8")), "a");
+  const tick = runNodeOnce(createJobContext(hooked, configA, silentLog), "a");
+  await waitFor(() => reached, "a to hold epoch 1 before its upload");
+  const env = { ...c.box.env, TIERMV_LOCK_DIR: tempDir("other-host") };
+  expect((await cli(["recover", "--node", "a", "--yes", "--force"], env)).code).toBe(0);
+  release();
+  const summary = await tick;
+  expect(summary.counts).toMatchObject({ revoked: 1, migrated: 0 });
+  // Its PUT was never sent: no object at the key.
+  const target = createS3Target(rt, c.box.config.target, c.box.config);
+  expect(await target.head("m/g/revoked-early.bin")).toBeNull();
+  target.close();
 });
