@@ -4,7 +4,7 @@
  * rotates between rounds, into a fresh bucket. Reports medians of files/s, MiB/s, peak RSS and
  * CPU seconds, the ratio of tiermv to the best peer, a ceiling probe, the protocol's overhead
  * (W1 with the xattr protocol disabled) and W4 (peak RSS of one 1,000,000-entry task).
- * Usage: bench/run [--only W1,W2,W3,W4] [--rounds 3] [--tools tiermv,rclone,aws,tiermv-no-xattr,sdk-loop]
+ * Usage: bench/run [--only W1,W2,W3,W4] [--rounds 3] [--tools tiermv,rclone,aws,sdk-loop]
  */
 
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -156,13 +156,13 @@ async function stripState(dir: string) {
   for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
     if (!entry.isFile()) continue;
     const path = join(entry.parentPath, entry.name);
-    await rt.xattr.remove(path, "user.tiermv.state");
-    await rt.xattr.remove(path, "user.tiermv.lock");
+    for (const name of await rt.xattr.list(path))
+      if (name.startsWith("user.tiermv.")) await rt.xattr.remove(path, name);
   }
 }
 
 /** sdk-loop: not a peer, the least a Bun + SDK client pays per file (bench/sdk_put_loop.ts). */
-type Tool = "tiermv" | "tiermv-no-xattr" | "rclone" | "aws" | "sdk-loop";
+type Tool = "tiermv" | "rclone" | "aws" | "sdk-loop";
 
 async function runTool(
   tool: Tool,
@@ -203,7 +203,6 @@ async function runTool(
       TIERMV_LOCK_DIR: dir,
       TIERMV_LOG: "json",
     });
-    if (tool === "tiermv-no-xattr") env.TIERMV_BENCH_NO_XATTR = "1";
     return measure(["sh", "-c", script], env, serverPid);
   }
   if (tool === "sdk-loop") {
@@ -335,9 +334,7 @@ async function main() {
     let n = 0;
     for (const w of loads) {
       const all: Tool[] =
-        w.name === "W1"
-          ? ["tiermv", "rclone", "aws", "tiermv-no-xattr", "sdk-loop"]
-          : ["tiermv", "rclone", "aws"];
+        w.name === "W1" ? ["tiermv", "rclone", "aws", "sdk-loop"] : ["tiermv", "rclone", "aws"];
       const tools = all.filter((t) => !onlyTools || onlyTools.includes(t));
       const byTool = new Map<Tool, Measurement[]>(tools.map((t) => [t, []]));
       for (let round = 0; round < rounds; round++) {
@@ -410,16 +407,6 @@ function writeReport(rows: Row[], ceiling: string, w4row: string) {
         : "";
       lines.push(
         `| ${name} (${r.workload.description}) | ${r.tool} | ${fmt(s.fps, 0)} | ${fmt(s.mibs)} | ${fmt(s.rss, 0)} MiB | ${fmt(s.cpu)} | ${fmt(s.serverCpu)} | ${fmt(s.busy * 100, 0)}% | ${ratio} |`,
-      );
-    }
-    const full = group.find((r) => r.tool === "tiermv");
-    const bare = group.find((r) => r.tool === "tiermv-no-xattr");
-    if (full && bare) {
-      const a = median(full.runs.map((m) => m.wall));
-      const b = median(bare.runs.map((m) => m.wall));
-      // After the table: a line inside it would cut it in two.
-      notes.push(
-        `Protocol overhead on ${name} (lock, state re-check, commit, unlock xattrs): ${fmt(((a - b) / a) * 100)}% of wall time (${fmt(a, 2)} s with, ${fmt(b, 2)} s without).`,
       );
     }
   }

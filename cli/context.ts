@@ -4,7 +4,7 @@
  * Errors propagate to cli/run_cli.ts, the one place that turns them into a line and an exit code.
  */
 import { consola } from "consola";
-import { assertKnownNode, type Config } from "../jobs/context/config.ts";
+import { assertKnownNode, type Config, liveWithinMs } from "../jobs/context/config.ts";
 import { AlreadyRunningError, acquireInstanceLock } from "../jobs/context/instance_lock.ts";
 import { closeTargets, createJobContext, type JobContext } from "../jobs/context/job_context.ts";
 import { checkSpool } from "../jobs/spool/marker.ts";
@@ -71,10 +71,10 @@ export function withNodeContext(
 /** Takes a node's single-instance lock; null (with a message) when a healthy instance has it. */
 async function tryNodeLock(ctx: JobContext, node: string) {
   try {
-    const { liveWithinMs } = ctx.config.schedule;
-    return await acquireInstanceLock(ctx.rt, ctx.config.spool, node, { liveWithinMs });
+    const live = liveWithinMs(ctx.config);
+    return await acquireInstanceLock(ctx.rt, ctx.config.spool, node, { liveWithinMs: live });
   } catch (err) {
-    // A stuck holder (zombie, or silent past liveWithinMs) is an error: exit 1 with its story.
+    // A stuck holder (zombie, or silent for 6 heartbeats) is an error: exit 1 with its story.
     if (!(err instanceof AlreadyRunningError) || err.holder.stuck) throw err;
     consola.info(err.message);
     return null;

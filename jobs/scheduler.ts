@@ -10,6 +10,7 @@ import { pruneOutbox } from "./events/prune.ts";
 import { addCounts, emptyCounts, type OutcomeCounts } from "./file/outcome.ts";
 import { rebalanceOnce } from "./rebalance.ts";
 import { runNodeOnce, type TickSummary } from "./run_node.ts";
+import { startHeartbeats } from "./spool/heartbeat.ts";
 import { nodeDirs } from "./spool/layout.ts";
 import { checkSpool } from "./spool/marker.ts";
 import type { Move } from "./spool/queues.ts";
@@ -42,6 +43,21 @@ export async function runScheduler(
   ctx: JobContext,
   options: SchedulerOptions,
 ): Promise<SchedulerSummary> {
+  // Every node this process runs stays live for its whole life (with --all, a node whose turn
+  // has not come yet too; each tick also beats for its own node).
+  const beats = startHeartbeats(
+    ctx.rt,
+    options.nodes.map((node) => ({ node, dirs: nodeDirs(ctx.config.spool, node) })),
+    { everyMs: ctx.config.schedule.heartbeatMs, log: ctx.log },
+  );
+  try {
+    return await schedule(ctx, options);
+  } finally {
+    beats.stop();
+  }
+}
+
+async function schedule(ctx: JobContext, options: SchedulerOptions): Promise<SchedulerSummary> {
   const summary: SchedulerSummary = {
     ticks: 0,
     requests: 0,

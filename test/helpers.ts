@@ -53,6 +53,13 @@ export function tempDir(prefix: string): string {
   return dir;
 }
 
+/**
+ * The store settings of every test config: a skew limit (the store's, see the fault proxy's
+ * `stall` mode), a request deadline and a late-write window small enough for tests. The window
+ * fence refuses a window below skew + deadline.
+ */
+export const TEST_S3 = { storeSkewLimitMs: 500, requestTimeoutMs: 6000, lateWriteWindowMs: 7000 };
+
 export function sandbox(options: {
   target: string;
   endpoint?: string;
@@ -71,10 +78,14 @@ export function sandbox(options: {
     root: src,
     target: options.target,
     nodes: options.nodes ?? ["a", "b", "c"],
-    s3: { endpoint: options.endpoint },
     migrate: { uploadRetryBaseMs: 10 },
     retry: { busyBaseMs: 0, busyMaxMs: 0 },
     ...options.extra,
+    s3: {
+      ...TEST_S3,
+      endpoint: options.endpoint,
+      ...(options.extra?.s3 as Record<string, unknown> | undefined),
+    },
   };
   const box: Sandbox = {
     dir,
@@ -90,7 +101,9 @@ export function sandbox(options: {
       return path;
     },
     setConfig(patch) {
-      document = { ...document, ...patch };
+      // A patched s3 block keeps the test store settings unless it sets them itself.
+      const s3 = patch.s3 ? { s3: { ...TEST_S3, ...(patch.s3 as object) } } : {};
+      document = { ...document, ...patch, ...s3 };
       writeFileSync(configPath, JSON.stringify(document, null, 2));
       box.config = parseConfig(document, configPath);
       initSpoolDir(box.config.spool, box.config.nodes);

@@ -30,6 +30,8 @@ function table(rows: NodeStatus[]): string {
     "state",
     "outbox-lag",
     "failed-files",
+    "waiting",
+    "unreadable-locks",
   ];
   const body = rows.map((r) => [
     r.node,
@@ -42,6 +44,8 @@ function table(rows: NodeStatus[]): string {
     r.draining ? "draining" : r.live ? "live" : "stale",
     String(r.outboxLag),
     String(r.failedBacklog),
+    String(r.waitingCleanups),
+    String(r.unreadableLocks),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? "").length)));
   const line = (cells: string[]) =>

@@ -43,6 +43,24 @@ const S3Settings = v.strictObject({
   /** File content held in memory for uploads at once (bodies need their MD5 before sending). */
   maxBufferBytes: v.optional(PositiveInt, 64 * 1024 * 1024),
   requestTimeoutMs: v.optional(PositiveInt, 120_000),
+  /**
+   * How an unversioned bucket is fenced against late writes (docs/protocol-v2.md section 8):
+   * "window" (single PUTs, every write signed, checked, sent; an ambiguous or revoked epoch is
+   * cleaned only after lateWriteWindowMs) or "multipart" (every upload multipart, checked after
+   * its upload id is recorded; no clock assumption, three requests for a small file).
+   */
+  unversionedFence: v.optional(v.picklist(["window", "multipart"]), "window"),
+  /**
+   * The store's clock-skew limit: it refuses a request signed longer ago than this (SigV4: 15
+   * min on RGW and s3proxy, docs/ceph.md). A property of the store, not a tuning knob.
+   */
+  storeSkewLimitMs: v.optional(PositiveInt, 15 * 60_000),
+  /**
+   * W of the window fence: the cleanup of an ambiguous or revoked epoch waits this long after
+   * the cleaner saw it decided. Must cover the skew limit, the request deadline, the store's own
+   * time from a write's arrival to its effect and the clocks' error (W >= S + D + 3m).
+   */
+  lateWriteWindowMs: v.optional(PositiveInt, 20 * 60_000),
 });
 
 const MigrateSettings = v.strictObject({
@@ -82,6 +100,13 @@ const RetrySettings = v.strictObject({
   busyMaxMs: v.optional(NonNegativeInt, 5 * 60_000),
   /** A file whose attempts failed this many times is reported failed and not retried again. */
   maxFailedAttempts: v.optional(PositiveInt, 5),
+  /** A file busy for longer than this (its retries included) is reported `stuck`, with its holder. */
+  busyMaxAgeMs: v.optional(PositiveInt, 24 * 60 * 60_000),
+  /**
+   * An unreadable take record (`l.<n>`) whose file's ctime is older than this is stale: verify
+   * reports it, and migrate, rollback and recover clear it like a dead attempt's.
+   */
+  unreadableLockGraceMs: v.optional(PositiveInt, 10 * 60_000),
 });
 
 const DispatchSettings = v.strictObject({
@@ -96,9 +121,27 @@ const DispatchSettings = v.strictObject({
 
 const ScheduleSettings = v.strictObject({
   tickMs: v.optional(PositiveInt, 5_000),
-  /** A heartbeat older than this means the node is not live (rebalance, recover). */
-  liveWithinMs: v.optional(PositiveInt, 60_000),
+  /**
+   * A node rewrites its heartbeat this often, also while a task runs. It is live while its
+   * heartbeat is younger than HEARTBEATS_LIVE heartbeats (rebalance, recover, the instance lock).
+   */
+  heartbeatMs: v.optional(PositiveInt, 10_000),
+  /** Replaced by heartbeatMs: liveness is derived from the heartbeat interval. */
+  liveWithinMs: v.optional(
+    v.custom<never>(
+      () => false,
+      'was replaced by "schedule.heartbeatMs" (a node is live while its heartbeat is younger than 6 heartbeats): set heartbeatMs to a sixth of the value, or drop it for the default of 10000',
+    ),
+  ),
 });
+
+/** A node is live while its heartbeat is younger than this many heartbeat intervals. */
+export const HEARTBEATS_LIVE = 6;
+
+/** How young a node's heartbeat must be for the node to count as live (6 heartbeats). */
+export function liveWithinMs(config: Config): number {
+  return HEARTBEATS_LIVE * config.schedule.heartbeatMs;
+}
 
 const RebalanceSettings = v.strictObject({
   intervalMs: v.optional(PositiveInt, 80_000),
@@ -146,6 +189,10 @@ export const ConfigSchema = v.strictObject({
       v.check(
         (s) => !(s.endpoint && s.endpoints),
         'sets both "endpoint" and "endpoints": use "endpoints" alone for several gateways',
+      ),
+      v.check(
+        (s) => s.lateWriteWindowMs >= s.storeSkewLimitMs + s.requestTimeoutMs,
+        'sets "lateWriteWindowMs" below "storeSkewLimitMs" + "requestTimeoutMs": a late write could land after the window (docs/protocol-v2.md section 8)',
       ),
     ),
     {},

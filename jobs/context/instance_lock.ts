@@ -6,7 +6,7 @@
  *
  * A second instance says plainly why it cannot run: a holder that is a zombie (it exited, but a
  * thread of it is stuck in a hung mount, so it keeps its lock and may still act) or that is alive
- * but silent (heartbeat older than schedule.liveWithinMs) is an operator's problem, reported as an
+ * but silent (heartbeat older than 6 schedule.heartbeatMs) is an operator's problem, reported as an
  * error (`stuck`); a healthy holder is the normal overlap of cron runs.
  */
 import * as v from "valibot";
@@ -127,7 +127,7 @@ function describe(r: {
       : `heartbeat ${duration(beat.ageMs)} ago`;
   const over =
     (silentMs ?? 0) > r.liveWithinMs
-      ? ` (more than schedule.liveWithinMs, ${duration(r.liveWithinMs)})`
+      ? ` (more than 6 heartbeats of schedule.heartbeatMs, ${duration(r.liveWithinMs)})`
       : "";
   const silentFor = beat.unreadable
     ? heartbeat

@@ -3,13 +3,16 @@
  * outbox lag and the failed-files backlog. Read-only; safe to run anywhere, any time.
  */
 import { isNotFound } from "../../runtime/errors.ts";
+import { liveWithinMs } from "../context/config.ts";
 import type { JobContext } from "../context/job_context.ts";
 import { outboxLag, SEGMENT } from "../events/outbox.ts";
 import { lastReportError } from "../events/report_status.ts";
 import { heartbeatAgeMs } from "./heartbeat.ts";
 import { journalBacklog } from "./journal.ts";
 import { nodeDirs } from "./layout.ts";
+import { readMetrics } from "./node_metrics.ts";
 import { listTasks } from "./queues.ts";
+import { waitingCleanups } from "./windows.ts";
 
 export interface NodeStatus {
   node: string;
@@ -29,6 +32,10 @@ export interface NodeStatus {
   lastReportError: string | null;
   /** Journal lines that rollback has not processed yet. */
   failedBacklog: number;
+  /** Cleanups waiting for the late-write window (unversioned bucket, window fence). */
+  waitingCleanups: number;
+  /** Unreadable take records met by migrate so far (cumulative, from metrics.json). */
+  unreadableLocks: number;
   /** The newest failed tasks (at most FAILED_SHOWN) and why each failed (its `.why`). */
   failedTasks: { task: string; why: string | null }[];
 }
@@ -65,12 +72,14 @@ export async function nodeStatus(ctx: JobContext, node: string): Promise<NodeSta
     failed: failed.length,
     bad: await count(dirs.bad),
     heartbeatAgeMs: age,
-    live: age !== null && age < config.schedule.liveWithinMs,
+    live: age !== null && age < liveWithinMs(config),
     draining: await rt.fs.exists(dirs.drain),
     outboxSegments: outbox.filter((e) => SEGMENT.test(e.name)).length,
     outboxLag: await outboxLag(rt, dirs),
     lastReportError: await lastReportError(rt, dirs),
     failedBacklog: await journalBacklog(rt, dirs),
+    waitingCleanups: (await waitingCleanups(rt, dirs)).waiting.length,
+    unreadableLocks: (await readMetrics(rt, dirs)).unreadableLocks,
     failedTasks: await failedTasks(ctx, dirs.failed, failed),
   };
 }

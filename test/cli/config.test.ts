@@ -160,7 +160,7 @@ test("a root given as a symlink works, and paths through it are the same files i
     clean: true,
   });
   const inspect = await cli(["inspect", "--json", `${link}/d/two.txt`], box.env);
-  expect(JSON.parse(inspect.stdout).state).toMatchObject({ key: "d/two.txt" });
+  expect(JSON.parse(inspect.stdout).current.state).toMatchObject({ key: "d/two.txt" });
   // A directory symlink inside the root that leads out of it is refused, named as given.
   mkdirSync(join(box.dir, "elsewhere"));
   writeFileSync(join(box.dir, "elsewhere/secret.txt"), "s");

@@ -1,11 +1,8 @@
 import { expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { readState } from "../../jobs/file/state.ts";
-import { createRuntime } from "../../runtime/bun.ts";
 import { cli, lastJsonLine, sandbox } from "../helpers.ts";
-
-const rt = createRuntime();
+import { stateOf } from "../records.ts";
 
 test("an invalid config names the bad field and exits 2", async () => {
   const box = sandbox({ target: "file:///tmp/unused" });
@@ -104,7 +101,7 @@ test("a malformed task line is reported with its line number; the other files st
   expect(result.stderr).toContain("line 2");
   expect(result.stderr).toContain("line 3");
   expect(result.stderr).toContain("not under the source root");
-  expect((await readState(rt, good))?.key).toBe("good.txt");
+  expect((await stateOf(good))?.key).toBe("good.txt");
   expect(readFileSync(`${box.spool}/nodes/a/failed/t-malformed.task.why`, "utf8")).toContain(
     "3 rejected",
   );

@@ -29,10 +29,10 @@ test("a lock file that names a live pid does not block: only a held flock does (
   expect(readFileSync(lockOf(box, "a"), "utf8")).toBe("");
 });
 
-test("a holder that stopped ticking (alive, heartbeat silent past liveWithinMs): the second run exits 1 and says so", async () => {
+test("a holder that stopped ticking (alive, heartbeat silent for 6 heartbeats): the second run exits 1 and says so", async () => {
   const box = sandbox({
     target: "file:///tmp/unused",
-    extra: { schedule: { tickMs: 50, liveWithinMs: 1000 } },
+    extra: { schedule: { tickMs: 50, heartbeatMs: 160 } },
   });
   box.setConfig({ target: `file://${box.dir}/out` });
   const first = spawnCli(["run", "--node", "a", "--watch"], box.env);
@@ -47,7 +47,7 @@ test("a holder that stopped ticking (alive, heartbeat silent past liveWithinMs):
     const said = second.stdout + second.stderr;
     expect(said).toContain(`looks stuck: pid ${first.pid} is alive`);
     expect(said).toMatch(/its heartbeat has been silent for \d+(\.\d)? s/);
-    expect(said).toContain("schedule.liveWithinMs");
+    expect(said).toContain("schedule.heartbeatMs");
   } finally {
     first.kill("SIGCONT");
     first.kill("SIGTERM");

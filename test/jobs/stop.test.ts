@@ -1,16 +1,16 @@
 import { expect, test } from "bun:test";
 import { createJobContext, silentLog } from "../../jobs/context/job_context.ts";
-import { readLock } from "../../jobs/file/lock.ts";
 import { runNodeOnce } from "../../jobs/run_node.ts";
 import { submitRequest } from "../../jobs/submit.ts";
 import { createRuntime } from "../../runtime/bun.ts";
 import { FsError } from "../../runtime/errors.ts";
 import type { Runtime } from "../../runtime/types.ts";
 import { sandbox } from "../helpers.ts";
+import { holderOf } from "../records.ts";
 
 const rt = createRuntime();
 
-test("a stop during an upload's retry backoff ends the wait: the file fails at once and keeps its lock for rollback", async () => {
+test("a stop during an upload's retry backoff ends the wait: the file fails at once and its epoch stays held for rollback", async () => {
   const box = sandbox({ target: "file:///tmp/unused" });
   box.setConfig({
     target: `file://${box.dir}/out`,
@@ -36,5 +36,5 @@ test("a stop during an upload's retry backoff ends the wait: the file fails at o
   const tick = await runNodeOnce(ctx, "a");
   expect(Date.now() - started).toBeLessThan(10_000);
   expect(tick.counts.failed).toBe(1);
-  expect((await readLock(rt, path))?.node).toBe("a");
+  expect((await holderOf(path))?.node).toBe("a");
 });
