@@ -1,6 +1,10 @@
 /**
  * Builds a job context for a command: the config (validated, root and spool resolved), the spool
- * checked for its marker (`tiermv init`), a runtime and a signal that SIGINT/SIGTERM abort.
+ * checked for its marker (`tiermv init`), a runtime and what SIGINT/SIGTERM do. A command that
+ * honours `ctx.signal` (run, serve, events --follow) asks for `onSignal: "abort"`: the signal
+ * aborts it and it stops in its own way. Every other command stops at once with exit 130 (SIGINT)
+ * or 143 (SIGTERM): its jobs are idempotent and safe to kill at any line (a rerun finishes
+ * them), and a signal that only aborted a signal nobody reads was a Ctrl-C that did nothing.
  * Errors propagate to cli/run_cli.ts, the one place that turns them into a line and an exit code.
  */
 import { consola } from "consola";
@@ -20,10 +24,28 @@ export interface CommonArgs {
   verbose?: boolean;
 }
 
+export interface ContextOptions {
+  /**
+   * "abort": SIGINT/SIGTERM abort `ctx.signal` and the command stops in its own way (it must
+   * read the signal). "exit" (the default): the command stops at once, exit 128 + the signal.
+   */
+  onSignal?: "abort" | "exit";
+}
+
+const SIGNAL_NUMBERS = { SIGINT: 2, SIGTERM: 15 } as const;
+
+/** Stops the process for `signal` at once: one line, exit 128 + its number (130, 143). */
+function exitForSignal(signal: NodeJS.Signals): never {
+  const code = 128 + (SIGNAL_NUMBERS[signal as keyof typeof SIGNAL_NUMBERS] ?? 0);
+  consola.warn(`Stopped by ${signal} (exit ${code}): a rerun finishes what this one started`);
+  process.exit(code);
+}
+
 /** Runs `fn` with a context; every target is closed afterwards. */
 export async function withContext<T>(
   args: CommonArgs,
   fn: (ctx: JobContext) => Promise<T>,
+  options: ContextOptions = {},
 ): Promise<T> {
   configureLogging(args);
   const config = await loadConfig(args);
@@ -31,7 +53,10 @@ export async function withContext<T>(
   await spoolReady(rt, config, args.config ?? process.env.TIERMV_CONFIG);
   const controller = new AbortController();
   // The signal's name is the abort reason, so a command can say why it stopped.
-  const onSignal = (signal: NodeJS.Signals) => controller.abort(signal);
+  const onSignal = (signal: NodeJS.Signals) => {
+    controller.abort(signal);
+    if (options.onSignal !== "abort") exitForSignal(signal);
+  };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   const ctx = createJobContext(rt, config, consola, controller.signal);
@@ -42,6 +67,17 @@ export async function withContext<T>(
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
+}
+
+/**
+ * withContext for a command that reads `ctx.signal` and stops in its own way when SIGINT or
+ * SIGTERM aborts it (run, serve): see ContextOptions.
+ */
+export function withStoppableContext<T>(
+  args: CommonArgs,
+  fn: (ctx: JobContext) => Promise<T>,
+): Promise<T> {
+  return withContext(args, fn, { onSignal: "abort" });
 }
 
 /** The spool's marker check, bounded like every other look at the shared mount. */
@@ -61,11 +97,16 @@ async function spoolReady(
 export function withNodeContext(
   args: CommonArgs & { node: string },
   fn: (ctx: JobContext, node: string) => Promise<void>,
+  options: ContextOptions = {},
 ): Promise<void> {
-  return withContext(args, async (ctx) => {
-    assertKnownNode(ctx.config, args.node);
-    await fn(ctx, args.node);
-  });
+  return withContext(
+    args,
+    async (ctx) => {
+      assertKnownNode(ctx.config, args.node);
+      await fn(ctx, args.node);
+    },
+    options,
+  );
 }
 
 /** Takes a node's single-instance lock; null (with a message) when a healthy instance has it. */

@@ -150,17 +150,19 @@ export function filesUnder(dir: string): string[] {
   return out;
 }
 
-export function spawnCli(
+/** Starts `tiermv ARGS...`; `stdin: "pipe"` gives the test its standard input to write. */
+export function spawnCli<In extends "ignore" | "pipe" = "ignore">(
   args: string[],
   env: Record<string, string> = {},
-): Subprocess<"ignore", "pipe", "pipe"> {
+  options: { stdin?: In } = {},
+): Subprocess<In, "pipe", "pipe"> {
   return Bun.spawn([BUN, CLI, ...args], {
     cwd: REPO,
     env: { ...process.env, ...s3Env(), TIERMV_LOG: "text", ...env },
-    stdin: "ignore",
+    stdin: options.stdin ?? "ignore",
     stdout: "pipe",
     stderr: "pipe",
-  });
+  }) as Subprocess<In, "pipe", "pipe">;
 }
 
 /** Polls `check` until it returns a truthy value; never sleeps blindly. */

@@ -25,21 +25,25 @@ export default defineCommand({
     follow: { type: "boolean", default: false, description: "Keep printing new events" },
   },
   run: ({ args }) =>
-    withNodeContext(args, async (ctx, node) => {
-      const dirs = nodeDirs(ctx.config.spool, node);
-      const printed = new Map<string, number>();
-      for (;;) {
-        for (const { name } of await listSegments(ctx.rt, dirs)) {
-          let line = 0;
-          const seen = printed.get(name) ?? 0;
-          for await (const text of ctx.rt.fs.readLines(`${dirs.outbox}/${name}`)) {
-            if (++line > seen && text) console.log(text);
+    withNodeContext(
+      args,
+      async (ctx, node) => {
+        const dirs = nodeDirs(ctx.config.spool, node);
+        const printed = new Map<string, number>();
+        for (;;) {
+          for (const { name } of await listSegments(ctx.rt, dirs)) {
+            let line = 0;
+            const seen = printed.get(name) ?? 0;
+            for await (const text of ctx.rt.fs.readLines(`${dirs.outbox}/${name}`)) {
+              if (++line > seen && text) console.log(text);
+            }
+            printed.set(name, line);
           }
-          printed.set(name, line);
+          if (!args.follow || ctx.signal?.aborted) return;
+          await delay(1000, { signal: ctx.signal });
+          if (ctx.signal?.aborted) return;
         }
-        if (!args.follow || ctx.signal?.aborted) return;
-        await delay(1000, { signal: ctx.signal });
-        if (ctx.signal?.aborted) return;
-      }
-    }),
+      },
+      { onSignal: args.follow ? "abort" : "exit" },
+    ),
 });

@@ -8,7 +8,7 @@ import { nodeDirs } from "../../jobs/spool/layout.ts";
 import { listTasks } from "../../jobs/spool/queues.ts";
 import { UsageError } from "../../jobs/util/errors.ts";
 import { configArgs, jsonArg, NODE_S3_ENV } from "../args.ts";
-import { withContext, withNodeLocks } from "../context.ts";
+import { withNodeLocks, withStoppableContext } from "../context.ts";
 import { operatorReasons, tickDidSomething } from "../exit_codes.ts";
 import type { CommandHelp } from "../help.ts";
 import { startProgress } from "../progress.ts";
@@ -97,7 +97,7 @@ export default defineCommand({
     if (args.all === (args.node !== undefined))
       throw new UsageError("Give exactly one of --node NODE or --all");
     if (args.once && args.watch) throw new UsageError("Give --once or --watch, not both");
-    await withContext(args, async (ctx) => {
+    await withStoppableContext(args, async (ctx) => {
       const nodes = args.all ? ctx.config.nodes : [args.node ?? ""];
       for (const node of nodes) assertKnownNode(ctx.config, node);
       await withNodeLocks(ctx, nodes, async (mine) => {

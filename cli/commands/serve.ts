@@ -6,7 +6,7 @@ import { submitRequest } from "../../jobs/submit.ts";
 import { UsageError } from "../../jobs/util/errors.ts";
 import { serveHttp } from "../../runtime/bun.ts";
 import { configArgs, S3_ENV } from "../args.ts";
-import { withContext } from "../context.ts";
+import { withStoppableContext } from "../context.ts";
 import type { CommandHelp } from "../help.ts";
 
 export const help: CommandHelp = {
@@ -79,7 +79,7 @@ export default defineCommand({
       );
     }
     const token = tokenFile ? await readToken(tokenFile) : null;
-    await withContext(args, async (ctx) => {
+    await withStoppableContext(args, async (ctx) => {
       const app = createStatusApp(ctx, {
         token,
         maxBodyBytes,
