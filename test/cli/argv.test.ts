@@ -62,6 +62,25 @@ test("an unknown command, a stray argument, a missing value or a wrong value is 
   }
 });
 
+test("an option given twice or contradictory flags are exit 2 with one line, never last-wins", async () => {
+  const box = fileBox();
+  const cases: [string[], string][] = [
+    [["run", "--node", "a", "--node", "b"], '--node is given twice ("--node" again): give it once'],
+    [["status", "--config", "x", "--config=y"], '--config is given twice ("--config=y" again)'],
+    [["status", "--json", "--json"], "--json is given twice"],
+    [["status", "--quiet", "--verbose"], "Give --quiet or --verbose, not both"],
+    [["run", "--node", "a", "--once", "--watch"], "Give --once or --watch, not both"],
+  ];
+  for (const [args, message] of cases) {
+    const result = await cli(args, box.env);
+    expect({ args, code: result.code }).toEqual({ args, code: 2 });
+    expect(oneLine(result.stderr)).toHaveLength(1);
+    expect(result.stderr).toContain(message);
+  }
+  // Nothing ran: node b has no heartbeat.
+  expect(existsSync(join(box.spool, "nodes/b/heartbeat"))).toBe(false);
+});
+
 test("usage errors never print a stack trace: --token-file and --from that do not exist", async () => {
   const box = fileBox();
   const token = await cli(["serve", "--listen", "0.0.0.0:0", "--token-file", "/missing"], box.env);
