@@ -16,6 +16,7 @@ import { deadline } from "../jobs/util/async.ts";
 import { MountUnavailableError } from "../jobs/util/errors.ts";
 import { createRuntime } from "../runtime/bun.ts";
 import { loadConfig } from "./config.ts";
+import { lockDir } from "./lock_dir.ts";
 import { configureLogging } from "./logging.ts";
 
 export interface CommonArgs {
@@ -113,7 +114,10 @@ export function withNodeContext(
 async function tryNodeLock(ctx: JobContext, node: string) {
   try {
     const { liveWithinMs } = ctx.config.schedule;
-    return await acquireInstanceLock(ctx.rt, ctx.config.spool, node, { liveWithinMs });
+    return await acquireInstanceLock(ctx.rt, ctx.config.spool, node, {
+      liveWithinMs,
+      dir: lockDir(),
+    });
   } catch (err) {
     // A stuck holder (zombie, or silent past liveWithinMs) is an error: exit 1 with its story.
     if (!(err instanceof AlreadyRunningError) || err.holder.stuck) throw err;
