@@ -64,12 +64,15 @@ const MigrateSettings = v.strictObject({
  * so a hung mount (a stopped ceph-fuse, a lost MDS) never hangs the node: the call fails with
  * MountUnavailableError, the cycle is skipped and the tasks stay pending.
  */
+/** mount.timeoutMs's default: also the deadline of reading the config file itself. */
+export const MOUNT_TIMEOUT_DEFAULT_MS = 10_000;
+
 const MountSettings = v.strictObject({
   /**
    * Deadline of one call, ms: how long the mount may stay silent before it counts as hung. Long
    * calls (hashes, copies) report progress, so this bounds silence, not the size of a file.
    */
-  timeoutMs: v.optional(PositiveInt, 10_000),
+  timeoutMs: v.optional(PositiveInt, MOUNT_TIMEOUT_DEFAULT_MS),
   /**
    * A thread stuck past its deadline cannot be killed (it is in the kernel): it is abandoned and
    * replaced. At this many abandoned threads every call fails fast until one of them returns.

@@ -15,7 +15,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { ConfigSchema } from "../../jobs/context/config.ts";
-import { cli, lastJsonLine, sandbox, spawnCli, waitFor } from "../helpers.ts";
+import { cli, lastJsonLine, mkfifo, sandbox, spawnCli, waitFor } from "../helpers.ts";
 
 function fileBox() {
   const box = sandbox({ target: "file:///tmp/unused" });
@@ -55,6 +55,30 @@ test("unknown config keys are refused and named with exit 2, at every level", as
   expect(kafak.code).toBe(2);
   expect(kafak.stderr).toContain('"kafak" is not a setting (did you mean "kafka"?)');
   expect(kafak.stderr).not.toMatch(/^\s+at /m);
+});
+
+test("a config that is a FIFO, a directory or missing is exit 2 at once, saying so in words", async () => {
+  const box = fileBox();
+  const fifo = mkfifo(join(box.dir, "config.fifo"));
+  // A FIFO without a writer blocks open(2) forever: it is refused before it is opened.
+  const started = Date.now();
+  const piped = await cli(["status", "--config", fifo], box.env);
+  expect(Date.now() - started).toBeLessThan(5_000);
+  expect(piped.code).toBe(2);
+  expect(piped.stderr.trim()).toBe(
+    `ERROR Config "${fifo}" is not a regular file (a FIFO, socket or device)`,
+  );
+  const dir = await cli(["status", "--config", box.dir], box.env);
+  expect(dir.code).toBe(2);
+  expect(dir.stderr.trim()).toBe(`ERROR Config "${box.dir}" is a directory, not a file`);
+  const missing = await cli(["status", "--config", "/nope.json"], box.env);
+  expect(missing.code).toBe(2);
+  expect(missing.stderr.trim()).toBe('ERROR Cannot read config "/nope.json": does not exist');
+  const root = await statusWith(box, { root: join(box.dir, "no-such-root") });
+  expect(root.code).toBe(2);
+  expect(root.stderr.trim()).toBe(
+    `ERROR Source root "${join(box.dir, "no-such-root")}" does not exist`,
+  );
 });
 
 test("a node named twice is refused with exit 2", async () => {
