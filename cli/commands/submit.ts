@@ -6,7 +6,7 @@ import { consola } from "consola";
 import { validateSubmitPaths } from "../../jobs/plan/walk.ts";
 import { STRATEGIES, type Strategy } from "../../jobs/spool/request_file.ts";
 import { submitRequest } from "../../jobs/submit.ts";
-import { UsageError } from "../../jobs/util/errors.ts";
+import { errnoInWords, UsageError } from "../../jobs/util/errors.ts";
 import { CONFIG_ENV, configArgs, jsonArg, pathsArg } from "../args.ts";
 import { withContext } from "../context.ts";
 import type { CommandHelp } from "../help.ts";
@@ -28,8 +28,7 @@ async function checkReadable(source: string): Promise<void> {
   try {
     await (await open(source, "r")).close();
   } catch (err) {
-    const why = (err as { code?: string }).code ?? (err as Error).message;
-    throw new UsageError(`Cannot read --from "${source}": ${why}`);
+    throw new UsageError(`Cannot read --from "${source}": ${errnoInWords(err)}`);
   }
 }
 

@@ -2,8 +2,9 @@ import { open } from "node:fs/promises";
 import { defineCommand } from "citty";
 import { consola } from "consola";
 import { validateSubmitPaths } from "../../jobs/plan/walk.ts";
-import { UsageError } from "../../jobs/util/errors.ts";
+import { errnoInWords, UsageError } from "../../jobs/util/errors.ts";
 import { type Finding, verifyPaths } from "../../jobs/verify.ts";
+import { isNotFound } from "../../runtime/errors.ts";
 import { configArgs, jsonArg, pathsArg, S3_ENV } from "../args.ts";
 import { withContext } from "../context.ts";
 import type { CommandHelp } from "../help.ts";
@@ -22,7 +23,7 @@ async function openReport(path: string) {
   try {
     return await open(path, "w");
   } catch (err) {
-    const why = (err as { code?: string }).code ?? (err as Error).message;
+    const why = isNotFound(err) ? "its directory does not exist" : errnoInWords(err);
     throw new UsageError(`Cannot write --fix-report "${path}": ${why}`);
   }
 }

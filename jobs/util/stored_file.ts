@@ -8,7 +8,7 @@ import { isExists } from "../../runtime/errors.ts";
 import type { Runtime } from "../../runtime/types.ts";
 import { TiermvError } from "./errors.ts";
 import { newAttemptId } from "./ids.ts";
-import { isUnknownKey } from "./schema_issues.ts";
+import { describeIssue, isUnknownKey } from "./schema_issues.ts";
 
 /** A stored file that exists but is not what its schema says (torn, foreign, newer). */
 export class StoredFileError extends TiermvError {
@@ -42,7 +42,7 @@ export function parseJsonWith<T>(
   // An unknown field is named first: a typo usually explains the other issues.
   const issue = result.issues.find(isUnknownKey) ?? result.issues[0];
   const where = v.getDotPath(issue) ?? options.topLevel ?? "value";
-  const why = isUnknownKey(issue) ? `unknown field "${where}"` : `${where} ${issue.message}`;
+  const why = isUnknownKey(issue) ? `unknown field "${where}"` : `${where} ${describeIssue(issue)}`;
   return { ok: false, why, notJson: false, json };
 }
 

@@ -85,13 +85,17 @@ test("usage errors never print a stack trace: --token-file and --from that do no
   const box = fileBox();
   const token = await cli(["serve", "--listen", "0.0.0.0:0", "--token-file", "/missing"], box.env);
   expect(token.code).toBe(2);
-  expect(oneLine(token.stderr)).toEqual(['ERROR Cannot read --token-file "/missing": ENOENT']);
+  expect(oneLine(token.stderr)).toEqual([
+    'ERROR Cannot read --token-file "/missing": does not exist',
+  ]);
   const from = await cli(["submit", "--from", "/missing"], box.env);
   expect(from.code).toBe(2);
-  expect(oneLine(from.stderr)).toEqual(['ERROR Cannot read --from "/missing": ENOENT']);
+  expect(oneLine(from.stderr)).toEqual(['ERROR Cannot read --from "/missing": does not exist']);
   const report = await cli(["verify", "--fix-report", "/missing/dir/f.jsonl"], box.env);
   expect(report.code).toBe(2);
-  expect(oneLine(report.stderr)[0]).toContain('Cannot write --fix-report "/missing/dir/f.jsonl"');
+  expect(oneLine(report.stderr)).toEqual([
+    'ERROR Cannot write --fix-report "/missing/dir/f.jsonl": its directory does not exist',
+  ]);
   for (const r of [token, from, report]) expect(r.stderr).not.toMatch(/^\s+at /m);
 });
 
