@@ -97,6 +97,25 @@ test("a spool inside the source root is refused with exit 2", async () => {
   expect(result.stderr).toContain("overlap; the spool must live outside the root");
 });
 
+test("a file:// target inside the root or the spool (or around them) is refused with exit 2", async () => {
+  const box = fileBox();
+  box.file("p/a.txt", "a");
+  for (const [target, what] of [
+    [`file://${box.src}/archive`, "source root"],
+    [`file://${box.dir}`, "source root"],
+    [`file://${box.spool}/objects`, "spool"],
+  ] as const) {
+    const result = await statusWith(box, { target });
+    expect({ target, code: result.code }).toEqual({ target, code: 2 });
+    expect(result.stderr).toContain(`the target "${target}" and the ${what}`);
+    expect(result.stderr).toContain("a file:// target must live outside both");
+    const submit = await cli(["submit", `${box.src}/p`], box.env);
+    expect(submit.code).toBe(2);
+  }
+  // Nothing was ever written into the root.
+  expect(existsSync(join(box.src, "archive"))).toBe(false);
+});
+
 test("a missing spool is exit 2 and is never created; init creates it and every command then runs", async () => {
   const box = fileBox();
   const spool = join(box.dir, "new-spool");
