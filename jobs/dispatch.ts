@@ -11,6 +11,7 @@
 import { isNotFound } from "../runtime/errors.ts";
 import type { JobContext } from "./context/job_context.ts";
 import { planRequest, RejectedRequest } from "./plan/plan_request.ts";
+import { inboxPath, listInbox, moveToBad } from "./spool/inbox.ts";
 import { ensureNodeDirs, nodeDirs, type SpoolDirs, spoolDirs } from "./spool/layout.ts";
 import {
   createEntry,
@@ -24,9 +25,11 @@ import {
   writePlan,
   writeResult,
 } from "./spool/ledger.ts";
+import { requestIdProblem } from "./spool/request_file.ts";
 import { delay } from "./util/async.ts";
 import { crashPoint } from "./util/crash_points.ts";
-import { RequestFormatError } from "./util/errors.ts";
+import { describeError, isMountWide, RequestFormatError } from "./util/errors.ts";
+import { StoredFileError } from "./util/stored_file.ts";
 
 export type DispatchOutcome =
   | { kind: "done"; result: RequestResult }
@@ -54,6 +57,16 @@ async function publish(ctx: JobContext, ledger: LedgerPaths, tasks: PlannedTask[
   for (const node of ensured) await ctx.rt.fs.syncDir(nodeDirs(ctx.config.spool, node).pending);
 }
 
+const rejected = (id: string, reason: string): RequestResult => ({
+  v: 1,
+  id,
+  status: "rejected",
+  files: 0,
+  tasks: [],
+  reason,
+  at: new Date().toISOString(),
+});
+
 async function reject(
   ctx: JobContext,
   spool: SpoolDirs,
@@ -62,18 +75,8 @@ async function reject(
   reason: string,
 ) {
   const { rt } = ctx;
-  await rt.fs.mkdirp(spool.inboxBad);
-  await rt.fs.writeDurable(`${spool.inboxBad}/${id}.jsonl.why`, `${reason}\n`);
-  await rt.fs.rename(`${spool.inbox}/${id}.jsonl`, `${spool.inboxBad}/${id}.jsonl`);
-  const result: RequestResult = {
-    v: 1,
-    id,
-    status: "rejected",
-    files: 0,
-    tasks: [],
-    reason,
-    at: new Date().toISOString(),
-  };
+  await moveToBad(rt, spool, id, reason);
+  const result = rejected(id, reason);
   await writeResult(rt, ledger, result);
   await rt.fs.removeTree(ledger.staging);
   ctx.log.error(`Request ${id} rejected: ${reason}`);
@@ -84,8 +87,17 @@ async function reject(
 export async function dispatchRequest(ctx: JobContext, id: string): Promise<DispatchOutcome> {
   const { rt } = ctx;
   const spool = spoolDirs(ctx.config.spool);
+  const requestPath = inboxPath(spool, id);
+  // An id that names one of the ledger's own files (left by an older version, which accepted
+  // it) would dispatch on top of another request's ledger: set aside, the ledger untouched.
+  const idProblem = requestIdProblem(id);
+  if (idProblem) {
+    if (!(await rt.fs.exists(requestPath))) return { kind: "missing" };
+    const reason = `request id "${id}" cannot be used: ${idProblem}`;
+    await moveToBad(rt, spool, id, reason);
+    return { kind: "done", result: rejected(id, reason) };
+  }
   const ledger = ledgerPaths(spool, id);
-  const requestPath = `${spool.inbox}/${id}.jsonl`;
   await rt.fs.mkdirp(spool.requests);
   const done = await readResult(rt, ledger);
   if (done) {
@@ -145,21 +157,42 @@ export async function dispatchRequest(ctx: JobContext, id: string): Promise<Disp
   }
 }
 
-/** Dispatches every request waiting in the inbox (a crashed submitter's, or the HTTP API's). */
-export async function dispatchInbox(ctx: JobContext): Promise<RequestResult[]> {
+export interface InboxSummary {
+  /** Requests dispatched or rejected (rejected ones moved to inbox/bad/). */
+  results: RequestResult[];
+  /** Requests that could not be dispatched this time and stay in the inbox, with the error. */
+  failed: { id: string; error: string }[];
+}
+
+/**
+ * Dispatches every request waiting in the inbox (a crashed submitter's, or the HTTP API's). One
+ * broken request never blocks the others: one whose ledger files are unreadable (not what their
+ * schema says) is moved to inbox/bad/ with the reason; any other error leaves it in the inbox for
+ * the next round and is reported. Only a mount-wide failure stops the round (thrown).
+ */
+export async function dispatchInbox(ctx: JobContext): Promise<InboxSummary> {
   const spool = spoolDirs(ctx.config.spool);
-  if (!(await ctx.rt.fs.exists(spool.inbox))) return [];
-  const names = (await ctx.rt.fs.readDir(spool.inbox))
-    .filter((e) => e.kind === "file" && e.name.endsWith(".jsonl"))
-    .map((e) => e.name)
-    .sort();
-  const results: RequestResult[] = [];
-  for (const name of names) {
+  const summary: InboxSummary = { results: [], failed: [] };
+  for (const id of await listInbox(ctx.rt, spool)) {
     if (ctx.signal?.aborted) break;
-    const outcome = await dispatchRequest(ctx, name.slice(0, -".jsonl".length));
-    if (outcome.kind === "done") results.push(outcome.result);
+    try {
+      const outcome = await dispatchRequest(ctx, id);
+      if (outcome.kind === "done") summary.results.push(outcome.result);
+    } catch (err) {
+      if (isMountWide(err)) throw err;
+      if (err instanceof StoredFileError && (await ctx.rt.fs.exists(inboxPath(spool, id)))) {
+        const reason = `its ledger cannot be read: ${err.message}`;
+        await moveToBad(ctx.rt, spool, id, reason);
+        ctx.log.error(`Request ${id} set aside in inbox/bad/: ${reason}`);
+        summary.results.push(rejected(id, reason));
+        continue;
+      }
+      const error = describeError(err);
+      ctx.log.error(`Request ${id} stays in the inbox, not dispatched this time: ${error}`);
+      summary.failed.push({ id, error });
+    }
   }
-  return results;
+  return summary;
 }
 
 /**

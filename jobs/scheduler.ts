@@ -32,6 +32,8 @@ export interface SchedulerSummary {
   requests: number;
   /** Requests that dispatch rejected (moved to inbox/bad/ with a reason). */
   rejectedRequests: number;
+  /** Requests that could not be dispatched (an error, logged); they stay in the inbox. */
+  undispatchedRequests: number;
   counts: OutcomeCounts;
   moves: Move[];
   nodes: TickSummary[];
@@ -46,6 +48,7 @@ export async function runScheduler(
     ticks: 0,
     requests: 0,
     rejectedRequests: 0,
+    undispatchedRequests: 0,
     counts: emptyCounts(),
     moves: [],
     nodes: [],
@@ -62,9 +65,10 @@ export async function runScheduler(
     });
     summary.ticks++;
     if (options.dispatch) {
-      const dispatched = await dispatchInbox(ctx);
-      summary.requests += dispatched.length;
-      summary.rejectedRequests += dispatched.filter((r) => r.status === "rejected").length;
+      const { results, failed } = await dispatchInbox(ctx);
+      summary.requests += results.length;
+      summary.rejectedRequests += results.filter((r) => r.status === "rejected").length;
+      summary.undispatchedRequests += failed.length;
     }
     const ticks: TickSummary[] = [];
     for (const node of options.nodes) {

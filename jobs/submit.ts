@@ -14,8 +14,8 @@ import { dispatchRequest } from "./dispatch.ts";
 import { spoolDirs } from "./spool/layout.ts";
 import { ledgerPaths, type RequestResult, readResult, recordFingerprint } from "./spool/ledger.ts";
 import {
-  REQUEST_ID,
   type RequestHeader,
+  requestIdProblem,
   type Strategy,
   stageRequest,
 } from "./spool/request_file.ts";
@@ -69,11 +69,8 @@ export async function submitRequest(
       `Unknown node "${options.node}": the config names ${config.nodes.join(", ")}`,
     );
   }
-  if (options.requestId !== undefined && !REQUEST_ID.test(options.requestId)) {
-    throw new UsageError(
-      `Invalid request id "${options.requestId}": use 1-128 letters, digits, '.', '_' or '-'`,
-    );
-  }
+  const idProblem = options.requestId === undefined ? null : requestIdProblem(options.requestId);
+  if (idProblem) throw new UsageError(`Invalid request id "${options.requestId}": ${idProblem}`);
   const spool = spoolDirs(config.spool);
   const waitMs = options.waitMs ?? 60_000;
   const id = options.requestId ?? newTaskId("q");

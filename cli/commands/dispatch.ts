@@ -21,13 +21,14 @@ export default defineCommand({
   },
   run: ({ args }) =>
     withContext(args, async (ctx) => {
-      const results = await dispatchInbox(ctx);
+      const { results, failed } = await dispatchInbox(ctx);
       for (const r of results) {
         if (r.status === "rejected") consola.error(`Request ${r.id} rejected: ${r.reason}`);
         else consola.success(`Request ${r.id}: ${r.files} files in ${r.tasks.length} tasks`);
       }
-      if (results.length === 0) consola.info("Inbox empty");
-      // A rejected request needs an operator (its reason is in inbox/bad/<id>.jsonl.why).
-      if (results.some((r) => r.status === "rejected")) process.exitCode = 1;
+      if (results.length + failed.length === 0) consola.info("Inbox empty");
+      // A rejected request needs an operator (its reason is in inbox/bad/<id>.jsonl.why), and so
+      // does one that could not be dispatched (logged as it happened; it stays in the inbox).
+      if (failed.length > 0 || results.some((r) => r.status === "rejected")) process.exitCode = 1;
     }),
 });

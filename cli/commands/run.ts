@@ -60,6 +60,10 @@ function runReasons(summary: SchedulerSummary): string[] {
   const reasons = summary.nodes.flatMap((t) => operatorReasons(t).map((r) => `${t.node}: ${r}`));
   if (summary.rejectedRequests > 0)
     reasons.push(`${summary.rejectedRequests} requests rejected (inbox/bad/)`);
+  if (summary.undispatchedRequests > 0)
+    reasons.push(
+      `${summary.undispatchedRequests} requests could not be dispatched (still in inbox/)`,
+    );
   return reasons;
 }
 
@@ -131,6 +135,7 @@ export default defineCommand({
                   ...only,
                   requests: summary.requests,
                   rejectedRequests: summary.rejectedRequests,
+                  undispatchedRequests: summary.undispatchedRequests,
                   moves: summary.moves,
                 }
               : summary;

@@ -107,15 +107,35 @@ export async function readPlan(rt: Runtime, paths: LedgerPaths): Promise<Planned
   return tasks.map((t) => (t as { value: PlannedTask }).value);
 }
 
-/** Creates the ledger entry with O_EXCL; returns false when it existed already. */
-export async function createEntry(rt: Runtime, paths: LedgerPaths, body: object): Promise<boolean> {
+const EntrySchema = v.object({
+  v: v.literal(1),
+  id: v.string(),
+  acceptedAt: v.string(),
+  by: v.string(),
+});
+export type LedgerEntry = v.InferOutput<typeof EntrySchema>;
+
+/**
+ * Creates the ledger entry with O_EXCL; returns false when it existed already. An existing entry
+ * must be this request's own (left by a dispatch that crashed after creating it): anything else
+ * at its path (another request's file, garbage) throws StoredFileError, so the request is not
+ * dispatched on top of someone else's ledger.
+ */
+export async function createEntry(
+  rt: Runtime,
+  paths: LedgerPaths,
+  entry: LedgerEntry,
+): Promise<boolean> {
   try {
-    await rt.fs.createExclusive(paths.entry, `${JSON.stringify(body)}\n`);
+    await rt.fs.createExclusive(paths.entry, `${JSON.stringify(entry)}\n`);
     return true;
   } catch (err) {
-    if (isExists(err)) return false;
-    throw err;
+    if (!isExists(err)) throw err;
   }
+  const found = await readJsonFile(rt, paths.entry, EntrySchema);
+  if (found && found.id !== entry.id)
+    throw new StoredFileError(paths.entry, `the ledger entry of request "${found.id}"`);
+  return false;
 }
 
 /** The dispatch lock's content. Locks written before they carried `v` are read as version 1. */

@@ -15,6 +15,22 @@ export const STRATEGIES = ["hash", "hash-dir", "round-robin"] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 export const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
+/**
+ * The names the ledger gives a request's own files (`requests/<id>.plan`...) and temporary files:
+ * an id that ends like one would share a file with another request (`--request-id job.plan` is
+ * request "job"'s plan), so it is refused.
+ */
+const RESERVED_SUFFIX = /\.(result\.json|plan|staging|lock|fingerprint|tmp|partial|why)$/;
+
+/** Why `id` cannot be a request id, or null when it can. */
+export function requestIdProblem(id: string): string | null {
+  if (!REQUEST_ID.test(id)) return "use 1-128 letters, digits, '.', '_' or '-'";
+  const suffix = RESERVED_SUFFIX.exec(id)?.[0];
+  if (suffix)
+    return `it ends in "${suffix}", which names the ledger's own files (requests/<id>${suffix}): use another id`;
+  return null;
+}
+
 export const RequestHeaderSchema = v.object({
   v: v.literal(1),
   /** Optional: the file name is the id; when present the two must agree. */

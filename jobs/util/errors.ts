@@ -88,6 +88,20 @@ export function describeError(err: unknown): string {
   return `Unexpected error: ${err instanceof Error ? err.message : String(err)}`;
 }
 
+/** errno names that fail every call on the mount, not one path: the mount itself is gone. */
+const MOUNT_WIDE_CODES = new Set(["ENOTCONN", "ESHUTDOWN", "EIO", "ESTALE"]);
+
+/**
+ * True when an error is about the shared mount as a whole (it did not answer in time, its FUSE
+ * daemon died, the client was evicted, the handle went stale): the command stops, rather than
+ * blaming one path and going on to the next.
+ */
+export function isMountWide(err: unknown): boolean {
+  if (err instanceof MountUnavailableError) return true;
+  const isFsCall = err instanceof FsError || err instanceof XattrError;
+  return isFsCall && MOUNT_WIDE_CODES.has(err.code);
+}
+
 /** What a file system error means for the path it names, in words (errno name for the rest). */
 const ERRNO_WORDS: Record<string, string> = {
   ENOENT: "does not exist",
