@@ -105,6 +105,10 @@ test("an id is one request whichever way it came first: CLI then HTTP, HTTP then
   expect((await httpOther.json()).detail).toContain(
     '"from-cli" was already used with a different request',
   );
+  // A key that ends like a ledger file is a key like any other (hashed into a request id).
+  const ledgerLike = await post(url, { paths: [one] }, "job.plan");
+  expect(ledgerLike.status).toBe(201);
+  expect((await ledgerLike.json()).id).toMatch(/^k[0-9a-f]{40}$/);
   // HTTP first.
   expect((await post(url, { paths: [two] }, "from-http")).status).toBe(201);
   const cliSame = await cli(["submit", "--json", "--request-id", "from-http", two], box.env);
