@@ -79,8 +79,7 @@ async function reject(
   const result = rejected(id, reason);
   await writeResult(rt, ledger, result);
   await rt.fs.removeTree(ledger.staging);
-  ctx.log.error(`Request ${id} rejected: ${reason}`);
-  return result;
+  return result; // said once, by whoever asked: submit's error, dispatch's list, run's log
 }
 
 /** Dispatches one request of the inbox (idempotent; see the module comment). */
@@ -123,11 +122,11 @@ export async function dispatchRequest(ctx: JobContext, id: string): Promise<Disp
       by: rt.process.hostname,
     });
     crashPoint(rt, "dispatch-after-ledger");
-    let tasks = await readPlan(rt, ledger);
-    if (!tasks) {
+    let plan = await readPlan(rt, ledger);
+    if (!plan) {
       try {
-        tasks = await planRequest(ctx, { id, path: requestPath, staging: ledger.staging });
-        await writePlan(rt, ledger, tasks);
+        plan = await planRequest(ctx, { id, path: requestPath, staging: ledger.staging });
+        await writePlan(rt, ledger, plan);
       } catch (err) {
         if (err instanceof RejectedRequest || err instanceof RequestFormatError) {
           return { kind: "done", result: await reject(ctx, spool, id, ledger, err.message) };
@@ -136,6 +135,7 @@ export async function dispatchRequest(ctx: JobContext, id: string): Promise<Disp
       }
       crashPoint(rt, "dispatch-after-plan");
     }
+    const { tasks, leftOut } = plan;
     await publish(ctx, ledger, tasks);
     const files = tasks.reduce((n, t) => n + t.files, 0);
     const result: RequestResult = {
@@ -144,6 +144,7 @@ export async function dispatchRequest(ctx: JobContext, id: string): Promise<Disp
       status: "dispatched",
       files,
       tasks,
+      ...(leftOut ? { leftOut } : {}),
       at: new Date().toISOString(),
     };
     await writeResult(rt, ledger, result);
@@ -183,7 +184,6 @@ export async function dispatchInbox(ctx: JobContext): Promise<InboxSummary> {
       if (err instanceof StoredFileError && (await ctx.rt.fs.exists(inboxPath(spool, id)))) {
         const reason = `its ledger cannot be read: ${err.message}`;
         await moveToBad(ctx.rt, spool, id, reason);
-        ctx.log.error(`Request ${id} set aside in inbox/bad/: ${reason}`);
         summary.results.push(rejected(id, reason));
         continue;
       }
@@ -203,7 +203,9 @@ export async function dispatchInbox(ctx: JobContext): Promise<InboxSummary> {
 export async function dispatchInboxUntilStopped(ctx: JobContext): Promise<void> {
   while (!ctx.signal?.aborted) {
     try {
-      await dispatchInbox(ctx);
+      const { results } = await dispatchInbox(ctx);
+      for (const r of results)
+        if (r.status === "rejected") ctx.log.error(`Request ${r.id} rejected: ${r.reason}`);
     } catch (err) {
       ctx.log.warn(`Dispatch of the inbox failed: ${(err as Error).message}`);
     }

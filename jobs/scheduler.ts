@@ -34,6 +34,8 @@ export interface SchedulerSummary {
   rejectedRequests: number;
   /** Requests that could not be dispatched (an error, logged); they stay in the inbox. */
   undispatchedRequests: number;
+  /** Paths of dispatched requests that cannot be migrated (a symlink, special file, unreadable). */
+  refusedPaths: number;
   counts: OutcomeCounts;
   moves: Move[];
   nodes: TickSummary[];
@@ -49,6 +51,7 @@ export async function runScheduler(
     requests: 0,
     rejectedRequests: 0,
     undispatchedRequests: 0,
+    refusedPaths: 0,
     counts: emptyCounts(),
     moves: [],
     nodes: [],
@@ -67,7 +70,13 @@ export async function runScheduler(
     if (options.dispatch) {
       const { results, failed } = await dispatchInbox(ctx);
       summary.requests += results.length;
-      summary.rejectedRequests += results.filter((r) => r.status === "rejected").length;
+      for (const r of results) {
+        if (r.status === "rejected") {
+          summary.rejectedRequests++;
+          ctx.log.error(`Request ${r.id} rejected: ${r.reason}`);
+        }
+        summary.refusedPaths += r.leftOut?.refused ?? 0;
+      }
       summary.undispatchedRequests += failed.length;
     }
     const ticks: TickSummary[] = [];

@@ -60,6 +60,8 @@ function runReasons(summary: SchedulerSummary): string[] {
   const reasons = summary.nodes.flatMap((t) => operatorReasons(t).map((r) => `${t.node}: ${r}`));
   if (summary.rejectedRequests > 0)
     reasons.push(`${summary.rejectedRequests} requests rejected (inbox/bad/)`);
+  if (summary.refusedPaths > 0)
+    reasons.push(`${summary.refusedPaths} paths refused at dispatch (see the requests' results)`);
   if (summary.undispatchedRequests > 0)
     reasons.push(
       `${summary.undispatchedRequests} requests could not be dispatched (still in inbox/)`,
@@ -136,6 +138,7 @@ export default defineCommand({
                   requests: summary.requests,
                   rejectedRequests: summary.rejectedRequests,
                   undispatchedRequests: summary.undispatchedRequests,
+                  refusedPaths: summary.refusedPaths,
                   moves: summary.moves,
                 }
               : summary;

@@ -156,7 +156,8 @@ export function createStatusApp(ctx: JobContext, options: AppOptions): Hono {
       if (r.status === "rejected") {
         return problem(400, "Request rejected", `Request ${r.id}: ${r.reason}`);
       }
-      return c.json({ id: r.id, status: r.status, files: r.files, tasks: r.tasks }, 201);
+      const { id, status, files, tasks, leftOut } = r;
+      return c.json({ id, status, files, tasks, ...(leftOut ? { leftOut } : {}) }, 201);
     },
   );
   return app;

@@ -43,7 +43,17 @@ export const RequestHeaderSchema = v.object({
 });
 export type RequestHeader = v.InferOutput<typeof RequestHeaderSchema>;
 
-const PathLineSchema = v.object({ path: v.pipe(v.string(), v.minLength(1)) });
+/** `line`: the line of the producer's input that named the path (`submit --from`), if any. */
+const PathLineSchema = v.object({
+  path: v.pipe(v.string(), v.minLength(1)),
+  line: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+});
+
+/** A path of a request, with the line of the producer's input that named it when known. */
+export interface RequestPath {
+  path: string;
+  line?: number;
+}
 
 /** A request line longer than this is not a path: the request is rejected. */
 export const MAX_REQUEST_LINE_BYTES = 16 * 1024;
@@ -58,11 +68,15 @@ function parseLine<T>(
   return parsed.value;
 }
 
-/** Streams a request: the header first, then its paths. Throws RequestFormatError. */
+/**
+ * Streams a request: the header first, then its paths (`line`: in the request file, for format
+ * errors; `source`: the producer's input line, for messages about the path). Throws
+ * RequestFormatError.
+ */
 export async function* readRequest(
   rt: Runtime,
   path: string,
-): AsyncGenerator<{ header: RequestHeader } | { path: string; line: number }> {
+): AsyncGenerator<{ header: RequestHeader } | { path: string; line: number; source?: number }> {
   let line = 0;
   try {
     for await (const text of rt.fs.readLines(path, { maxLineBytes: MAX_REQUEST_LINE_BYTES })) {
@@ -72,7 +86,8 @@ export async function* readRequest(
         continue;
       }
       if (text.trim() === "") continue;
-      yield { path: parseLine(PathLineSchema, text, { path, line }).path, line };
+      const entry = parseLine(PathLineSchema, text, { path, line });
+      yield { path: entry.path, line, source: entry.line };
     }
   } catch (err) {
     if (isUnreadableText(err)) throw new RequestFormatError(path, line + 1, (err as Error).message);
@@ -89,7 +104,7 @@ export async function* readRequest(
 export async function stageRequest(
   rt: Runtime,
   header: RequestHeader,
-  paths: Iterable<string> | AsyncIterable<string>,
+  paths: Iterable<RequestPath> | AsyncIterable<RequestPath>,
   tmpDir: string,
 ): Promise<string> {
   await rt.fs.mkdirp(tmpDir);
