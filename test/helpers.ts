@@ -165,6 +165,31 @@ export function spawnCli<In extends "ignore" | "pipe" = "ignore">(
   }) as Subprocess<In, "pipe", "pipe">;
 }
 
+/**
+ * Reads a process's output as it comes: `until` waits for a match in everything read so far and
+ * fails at once (with what was read) if the stream ends first, never spinning on a closed stream.
+ */
+export function streamText(stream: ReadableStream<Uint8Array>) {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  return {
+    get text() {
+      return text;
+    },
+    async until(pattern: RegExp, what: string): Promise<RegExpExecArray> {
+      for (;;) {
+        const match = pattern.exec(text);
+        if (match) return match;
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`The output ended before ${what}; it was:\n${text}`);
+        text += decoder.decode(value, { stream: true });
+      }
+    },
+    release: () => reader.releaseLock(),
+  };
+}
+
 /** Polls `check` until it returns a truthy value; never sleeps blindly. */
 export async function waitFor<T>(
   check: () => T | Promise<T>,
