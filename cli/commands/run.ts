@@ -30,13 +30,47 @@ function describe(s: TickSummary): string {
   return `node ${s.node}: ${s.tasks.length} tasks, ${c.migrated} migrated (${mib} MiB), ${c.skipped} skipped, ${c.busy} busy, ${c.failed} failed, ${c.modified} modified, ${c.vanished} vanished, ${c.rejected + c.config} rejected, ${rolled} rolled back${s.draining ? " (draining)" : ""}`;
 }
 
-/** One line per node tick, at the level its outcome deserves. */
+/** One line per node tick, at the level its outcome deserves (success only for work done). */
 function logTick(t: TickSummary): string[] {
   const reasons = operatorReasons(t);
   if (reasons.length > 0) consola.error(`${describe(t)}; needs an operator: ${reasons.join(", ")}`);
   else if (t.counts.busy + t.counts.modified > 0) consola.warn(describe(t));
-  else consola.success(describe(t));
+  else if (t.tasks.length > 0) consola.success(describe(t));
+  else consola.info(describe(t));
   return reasons;
+}
+
+/**
+ * A --watch's log between ticks: a warning that every tick repeats (Kafka unreachable, said by
+ * each tick's report) is written when it first appears or changes and then only at debug level,
+ * until a tick passes without it; Kafka coming back is said once. ~35k lines a day for one
+ * unreachable broker otherwise.
+ */
+function watchLog(log: JobContext["log"]) {
+  let previous = new Set<string>();
+  let current = new Set<string>();
+  const kafkaDown = new Map<string, string>();
+  return {
+    log: {
+      ...log,
+      warn(message: string, ...rest: unknown[]) {
+        current.add(message);
+        if (previous.has(message)) log.debug(message, ...rest);
+        else log.warn(message, ...rest);
+      },
+    },
+    endTick(ticks: TickSummary[]) {
+      [previous, current] = [current, new Set()];
+      for (const t of ticks) {
+        if (!t.report) continue;
+        if (t.report.error !== undefined) kafkaDown.set(t.node, t.report.error);
+        else if (kafkaDown.delete(t.node))
+          consola.info(
+            `Node ${t.node}: Kafka reachable again (${t.report.shipped} events shipped)`,
+          );
+      }
+    },
+  };
 }
 
 /** Entries in the nodes' pending and running tasks: the progress line's total (retries excluded). */
@@ -110,22 +144,25 @@ export default defineCommand({
         const showProgress = process.stderr.isTTY && !args.json && !args.quiet && !args.watch;
         const progress = showProgress ? startProgress(await queuedFiles(ctx, mine)) : null;
         if (progress) ctx.onOutcome = progress.onOutcome;
-        if (args.watch)
+        const watching = args.watch ? watchLog(ctx.log) : null;
+        if (watching) {
+          ctx.log = watching.log;
           consola.info(
             `Watching node ${mine.join(", ")} (tick every ${ctx.config.schedule.tickMs} ms)`,
           );
+        }
         const summary = await runScheduler(ctx, {
           nodes: mine,
           watch: args.watch,
           dispatch: args.all,
           rebalance: args.rebalance,
           // An idle tick is quiet: only ticks that did something get a line.
-          onTick:
-            args.watch && !args.json
-              ? (ticks) => {
-                  for (const t of ticks) if (tickDidSomething(t)) logTick(t);
-                }
-              : undefined,
+          onTick: watching
+            ? (ticks) => {
+                if (!args.json) for (const t of ticks) if (tickDidSomething(t)) logTick(t);
+                watching.endTick(ticks);
+              }
+            : undefined,
         });
         progress?.stop();
         const reasons = runReasons(summary);

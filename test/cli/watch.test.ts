@@ -3,7 +3,7 @@
  * and the watch says why it stopped: a signal, or every node it runs drained and idle.
  */
 import { expect, test } from "bun:test";
-import { statSync, writeFileSync } from "node:fs";
+import { mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { sandbox, spawnCli, waitFor } from "../helpers.ts";
 
@@ -71,4 +71,28 @@ test("a --watch whose node is drained and idle ends by itself and says so", asyn
   const msgs = jsonLines(await new Response(proc.stderr).text()).map((l) => l.msg);
   expect(msgs.at(-1)).toMatch(/^Watch of node a ends: every node it runs is draining and idle/);
   expect(msgs).toHaveLength(2);
+});
+
+test("an idle --watch with Kafka down says so once, not every tick, and logs no success line", async () => {
+  const box = sandbox({ target: "file:///tmp/unused" });
+  const kafka = { brokers: ["127.0.0.1:1"], topic: "t", timeoutMs: 5000 };
+  box.setConfig({ target: `file://${box.dir}/out`, schedule: { tickMs: 30 }, kafka });
+  // A sealed segment waits to be shipped: every tick's report tries, and fails.
+  const outbox = join(box.spool, "nodes/a/outbox");
+  mkdirSync(outbox, { recursive: true });
+  writeFileSync(join(outbox, "t1.000000.jsonl"), `${JSON.stringify({ v: 1, eventId: "e" })}\n`);
+  const proc = spawnCli(["run", "--node", "a", "--watch"], { ...box.env, TIERMV_LOG: "json" });
+  try {
+    await waitTicks(box.spool, 6);
+    proc.kill("SIGTERM");
+    expect(await proc.exited).toBe(0);
+    const lines = jsonLines(await new Response(proc.stderr).text());
+    const kafkaLines = lines.filter((l) => l.msg.includes("Kafka"));
+    expect(kafkaLines).toHaveLength(1);
+    expect(kafkaLines[0]?.level).toBe("warn");
+    expect(lines.filter((l) => l.level === "success")).toEqual([]);
+    expect(lines).toHaveLength(3); // watching, Kafka unreachable, the end
+  } finally {
+    proc.kill("SIGKILL");
+  }
 });
