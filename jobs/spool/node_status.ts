@@ -6,10 +6,12 @@ import { isNotFound } from "../../runtime/errors.ts";
 import type { JobContext } from "../context/job_context.ts";
 import { outboxLag, SEGMENT } from "../events/outbox.ts";
 import { lastReportError } from "../events/report_status.ts";
+import { TaskFormatError } from "../util/errors.ts";
 import { heartbeatAgeMs } from "./heartbeat.ts";
 import { journalBacklog } from "./journal.ts";
 import { nodeDirs } from "./layout.ts";
 import { listTasks } from "./queues.ts";
+import { readTaskHeader } from "./task_file.ts";
 
 export interface NodeStatus {
   node: string;
@@ -21,11 +23,16 @@ export interface NodeStatus {
   heartbeatAgeMs: number | null;
   live: boolean;
   draining: boolean;
+  /**
+   * Pending tasks that name another target than the config's: a task keeps the target it was
+   * created with, so these still migrate there after `target` was changed.
+   */
+  pendingOtherTarget: number;
   /** Outbox segments not yet shipped. */
   outboxSegments: number;
   /** Events waiting in the outbox (the report lag). */
   outboxLag: number;
-  /** The last report's error, if the last report failed. */
+  /** The last report's error, if the last report failed (null when Kafka is not configured). */
   lastReportError: string | null;
   /** Journal lines that rollback has not processed yet. */
   failedBacklog: number;
@@ -50,16 +57,32 @@ async function failedTasks(ctx: JobContext, dir: string, names: string[]) {
   return out;
 }
 
+/** Pending tasks whose header names another target than `target` (unreadable ones not counted). */
+async function otherTarget(ctx: JobContext, dir: string, names: string[]): Promise<number> {
+  let other = 0;
+  for (const name of names) {
+    try {
+      if ((await readTaskHeader(ctx.rt, `${dir}/${name}`)).target !== ctx.config.target) other++;
+    } catch (err) {
+      // Claimed meanwhile, or unreadable (run moves it to bad/ and says why).
+      if (!isNotFound(err) && !(err instanceof TaskFormatError)) throw err;
+    }
+  }
+  return other;
+}
+
 export async function nodeStatus(ctx: JobContext, node: string): Promise<NodeStatus> {
   const { rt, config } = ctx;
   const dirs = nodeDirs(config.spool, node);
   const count = async (dir: string) => (await listTasks(rt, dir)).length;
   const failed = await listTasks(rt, dirs.failed);
+  const pending = await listTasks(rt, dirs.pending);
   const age = await heartbeatAgeMs(rt, dirs);
   const outbox = (await rt.fs.exists(dirs.outbox)) ? await rt.fs.readDir(dirs.outbox) : [];
   return {
     node,
-    pending: await count(dirs.pending),
+    pending: pending.length,
+    pendingOtherTarget: await otherTarget(ctx, dirs.pending, pending),
     running: await count(dirs.running),
     done: await count(dirs.done),
     failed: failed.length,
@@ -69,7 +92,8 @@ export async function nodeStatus(ctx: JobContext, node: string): Promise<NodeSta
     draining: await rt.fs.exists(dirs.drain),
     outboxSegments: outbox.filter((e) => SEGMENT.test(e.name)).length,
     outboxLag: await outboxLag(rt, dirs),
-    lastReportError: await lastReportError(rt, dirs),
+    // Without Kafka nothing is reported: an error of a report from before is no news.
+    lastReportError: config.kafka ? await lastReportError(rt, dirs) : null,
     failedBacklog: await journalBacklog(rt, dirs),
     failedTasks: await failedTasks(ctx, dirs.failed, failed),
   };
