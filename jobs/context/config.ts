@@ -136,8 +136,11 @@ const KafkaSettings = v.strictObject({
 });
 
 const ReportSettings = v.strictObject({
-  /** Outbox segments older than this are pruned (shipped ones only, when Kafka is configured). */
-  pruneAfterDays: v.optional(v.pipe(v.number(), v.minValue(0))),
+  /**
+   * Outbox segments older than this many days are pruned (shipped ones only, when Kafka is
+   * configured). At least 1: 0 deleted the whole report at once.
+   */
+  pruneAfterDays: v.optional(v.pipe(v.number(), v.minValue(1))),
 });
 
 export const ConfigSchema = v.strictObject({
