@@ -11,7 +11,7 @@ import { consola } from "consola";
 import { assertKnownNode, type Config } from "../jobs/context/config.ts";
 import { AlreadyRunningError, acquireInstanceLock } from "../jobs/context/instance_lock.ts";
 import { closeTargets, createJobContext, type JobContext } from "../jobs/context/job_context.ts";
-import { checkSpool } from "../jobs/spool/marker.ts";
+import { assertSameNodes, checkSpool } from "../jobs/spool/marker.ts";
 import { deadline } from "../jobs/util/async.ts";
 import { MountUnavailableError } from "../jobs/util/errors.ts";
 import { createRuntime } from "../runtime/bun.ts";
@@ -81,17 +81,21 @@ export function withStoppableContext<T>(
   return withContext(args, fn, { onSignal: "abort" });
 }
 
-/** The spool's marker check, bounded like every other look at the shared mount. */
+/**
+ * The spool's marker check, bounded like every other look at the shared mount: the spool is
+ * initialised, and for the nodes the config names.
+ */
 async function spoolReady(
   rt: ReturnType<typeof createRuntime>,
   config: Config,
   file: string | undefined,
 ): Promise<void> {
   const ms = config.mount.timeoutMs;
-  await deadline(checkSpool(rt, config.spool, file), ms, {
+  const marker = await deadline(checkSpool(rt, config.spool, file), ms, {
     onTimeout: () =>
       new MountUnavailableError("check the spool marker in", config.spool, ms, "deadline"),
   });
+  assertSameNodes(marker, config, file);
 }
 
 /** withContext for a command that acts for one node, which the config must name. */

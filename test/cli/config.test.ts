@@ -141,6 +141,28 @@ test("a missing spool is exit 2 and is never created; init creates it and every 
   expect((await cli(["run", "--node", "a"], box.env)).code).toBe(0);
 });
 
+test("a config whose nodes differ from the spool's (marker) is refused with exit 2 until init records them", async () => {
+  const box = fileBox();
+  const file = box.file("f.txt", "x");
+  const added = {
+    ...JSON.parse(readFileSync(box.configPath, "utf8")),
+    nodes: ["a", "b", "c", "d"],
+  };
+  writeFileSync(box.configPath, JSON.stringify(added));
+  for (const args of [["status"], ["submit", file], ["run", "--node", "d"]]) {
+    const result = await cli(args, box.env);
+    expect({ args, code: result.code }).toEqual({ args, code: 2 });
+    expect(result.stderr).toContain(
+      `The config names the nodes a, b, c, d but the spool "${box.spool}" was initialised for a, b, c: after changing nodes, run "tiermv init --config ${box.configPath}"`,
+    );
+  }
+  expect((await cli(["init"], box.env)).code).toBe(0);
+  expect((await cli(["submit", "--node", "d", file], box.env)).code).toBe(0);
+  // The same nodes in another order are the same nodes.
+  writeFileSync(box.configPath, JSON.stringify({ ...added, nodes: ["d", "c", "b", "a"] }));
+  expect((await cli(["status"], box.env)).code).toBe(0);
+});
+
 test("a spool without the marker (tiermv 0.1) is refused until init adopts it unchanged", async () => {
   const box = fileBox();
   box.file("f.txt", "x");
