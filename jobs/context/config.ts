@@ -173,7 +173,7 @@ export const ConfigSchema = v.strictObject({
   report: v.optional(ReportSettings, {}),
 });
 
-/** `rootAliases`: the root as written, when it differs from the resolved one (config_paths.ts). */
+/** `rootAliases`: the root as written, when it differs from the resolved one (cli/config.ts). */
 export type Config = v.InferOutput<typeof ConfigSchema> & { rootAliases?: string[] };
 
 /**
