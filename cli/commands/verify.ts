@@ -71,8 +71,12 @@ export default defineCommand({
           .filter(([, n]) => n > 0)
           .map(([k, n]) => `${n} ${k}`)
           .join(", ");
+        // Every file is one of the three: committed (its state matches it), not migrated (no
+        // state), or with a state that is stale or unreadable (reported as a finding).
+        const other = s.files - s.committed - s.unmigrated;
+        const otherText = other > 0 ? `, ${other} with a stale or unreadable state` : "";
         consola.info(
-          `${s.files} files (${s.committed} committed, ${s.unmigrated} not migrated), ${s.objects} objects: ${s.clean ? "clean" : counts}`,
+          `${s.files} files (${s.committed} committed, ${s.unmigrated} not migrated${otherText}), ${s.objects} objects: ${s.clean ? "clean" : counts}`,
         );
       }
       if (!s.clean) process.exitCode = 1;

@@ -59,14 +59,20 @@ export async function readJsonFile<T>(
 }
 
 /**
- * Replaces `path` with `text` durably: written to `<path>.tmp`, fsynced, renamed over it. A crash
- * leaves the old or the new content, never a mix. For files with a single writer (a node's own
- * cursors and heartbeat, a request's ledger files under its dispatch lock).
+ * Replaces `path` with `text` durably: written to a temporary name of its own
+ * (`<path>.<random>.tmp`), fsynced, renamed over it. A crash leaves the old or the new content,
+ * never a mix, and two writers at once each publish a whole file (the last rename wins) instead
+ * of writing into one shared temporary file. A failed write removes its temporary file.
  */
 export async function replaceDurably(rt: Runtime, path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp`;
-  await rt.fs.writeDurable(tmp, text);
-  await rt.fs.rename(tmp, path);
+  const tmp = `${path}.${newAttemptId()}.tmp`;
+  try {
+    await rt.fs.writeDurable(tmp, text);
+    await rt.fs.rename(tmp, path);
+  } catch (err) {
+    await rt.fs.remove(tmp).catch(() => {});
+    throw err;
+  }
 }
 
 /**
