@@ -8,7 +8,6 @@
  *    skipped), then write the result and clear the inbox.
  * A crash at any point followed by a rerun gives exactly the planned tasks, none twice.
  */
-import { isNotFound } from "../runtime/errors.ts";
 import type { JobContext } from "./context/job_context.ts";
 import { planRequest, RejectedRequest } from "./plan/plan_request.ts";
 import { inboxPath, listInbox, moveToBad } from "./spool/inbox.ts";
@@ -29,7 +28,7 @@ import { requestIdProblem } from "./spool/request_file.ts";
 import { delay } from "./util/async.ts";
 import { crashPoint } from "./util/crash_points.ts";
 import { describeError, isMountWide, RequestFormatError } from "./util/errors.ts";
-import { StoredFileError } from "./util/stored_file.ts";
+import { renameIfPresent, StoredFileError } from "./util/stored_file.ts";
 
 export type DispatchOutcome =
   | { kind: "done"; result: RequestResult }
@@ -44,14 +43,12 @@ async function publish(ctx: JobContext, ledger: LedgerPaths, tasks: PlannedTask[
       await ensureNodeDirs(ctx.rt, dirs);
       ensured.add(task.node);
     }
-    try {
-      await ctx.rt.fs.rename(
-        `${ledger.staging}/${task.id}.task`,
-        `${dirs.pending}/${task.id}.task`,
-      );
-    } catch (err) {
-      if (!isNotFound(err)) throw err; // published before a crash
-    }
+    // Not in the staging any more: published before a crash.
+    await renameIfPresent(
+      ctx.rt,
+      `${ledger.staging}/${task.id}.task`,
+      `${dirs.pending}/${task.id}.task`,
+    );
     if (i === 0) crashPoint(ctx.rt, "dispatch-mid-publish");
   }
   for (const node of ensured) await ctx.rt.fs.syncDir(nodeDirs(ctx.config.spool, node).pending);

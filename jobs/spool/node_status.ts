@@ -2,11 +2,11 @@
  * Status of every node, read from the spool alone: queue depths, heartbeat age, drain flag,
  * outbox lag and the failed-files backlog. Read-only; safe to run anywhere, any time.
  */
-import { isNotFound } from "../../runtime/errors.ts";
 import type { JobContext } from "../context/job_context.ts";
 import { outboxLag, SEGMENT } from "../events/outbox.ts";
 import { lastReportError } from "../events/report_status.ts";
 import { TaskFormatError } from "../util/errors.ts";
+import { readNote, unlessMissing } from "../util/stored_file.ts";
 import { heartbeatAgeMs } from "./heartbeat.ts";
 import { journalBacklog } from "./journal.ts";
 import { nodeDirs } from "./layout.ts";
@@ -46,12 +46,7 @@ export const FAILED_SHOWN = 20;
 async function failedTasks(ctx: JobContext, dir: string, names: string[]) {
   const out: NodeStatus["failedTasks"] = [];
   for (const name of names.slice(-FAILED_SHOWN).reverse()) {
-    let why: string | null = null;
-    try {
-      why = (await ctx.rt.fs.readText(`${dir}/${name}.why`)).trim() || null;
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    const why = await readNote(ctx.rt, `${dir}/${name}.why`);
     out.push({ task: name.replace(/\.task$/, ""), why });
   }
   return out;
@@ -62,10 +57,10 @@ async function otherTarget(ctx: JobContext, dir: string, names: string[]): Promi
   let other = 0;
   for (const name of names) {
     try {
-      if ((await readTaskHeader(ctx.rt, `${dir}/${name}`)).target !== ctx.config.target) other++;
+      const header = await unlessMissing(readTaskHeader(ctx.rt, `${dir}/${name}`));
+      if (header && header.target !== ctx.config.target) other++; // null: claimed meanwhile
     } catch (err) {
-      // Claimed meanwhile, or unreadable (run moves it to bad/ and says why).
-      if (!isNotFound(err) && !(err instanceof TaskFormatError)) throw err;
+      if (!(err instanceof TaskFormatError)) throw err; // run moves it to bad/ and says why
     }
   }
   return other;

@@ -4,7 +4,7 @@
  * torn, foreign or newer file is an error that names the file instead of a crash further on.
  */
 import * as v from "valibot";
-import { isExists } from "../../runtime/errors.ts";
+import { isExists, isNotFound } from "../../runtime/errors.ts";
 import type { Runtime } from "../../runtime/types.ts";
 import { TiermvError } from "./errors.ts";
 import { newAttemptId } from "./ids.ts";
@@ -115,4 +115,27 @@ export async function linkIntoPlace(rt: Runtime, tmp: string, path: string): Pro
   } finally {
     await rt.fs.remove(tmp);
   }
+}
+
+/** `work`'s value, or null when it fails because its path does not exist (ENOENT, ENOTDIR). */
+export async function unlessMissing<T>(work: Promise<T>): Promise<T | null> {
+  try {
+    return await work;
+  } catch (err) {
+    if (isNotFound(err)) return null;
+    throw err;
+  }
+}
+
+/**
+ * Renames `from` to `to`; false when `from` is not there (another process moved it first, or a
+ * rerun after a crash finds it moved already): in a queue of renames that is not an error.
+ */
+export async function renameIfPresent(rt: Runtime, from: string, to: string): Promise<boolean> {
+  return (await unlessMissing(rt.fs.rename(from, to).then(() => true))) ?? false;
+}
+
+/** A small note (a `.why` file): its trimmed text, or null when it is missing or empty. */
+export async function readNote(rt: Runtime, path: string): Promise<string | null> {
+  return (await unlessMissing(rt.fs.readText(path)))?.trim() || null;
 }
