@@ -15,7 +15,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { ConfigSchema } from "../../jobs/context/config.ts";
-import { cli, lastJsonLine, mkfifo, sandbox, spawnCli, waitFor } from "../helpers.ts";
+import { cli, lastJsonLine, mkfifo, sandbox, spawnCli, startServe, waitFor } from "../helpers.ts";
 
 function fileBox() {
   const box = sandbox({ target: "file:///tmp/unused" });
@@ -255,13 +255,9 @@ test("a spool that goes away under a running --watch and serve: the watch stops 
   const box = fileBox();
   box.setConfig({ schedule: { tickMs: 30 } });
   const watch = spawnCli(["run", "--node", "a", "--watch"], box.env);
-  const serve = spawnCli(["serve", "--listen", "127.0.0.1:0"], box.env);
+  await using serve = await startServe(box);
+  const { url } = serve;
   try {
-    const reader = serve.stdout.getReader();
-    let text = "";
-    while (!/listening on (http:\/\/\S+)/.test(text))
-      text += new TextDecoder().decode((await reader.read()).value);
-    const url = /listening on (http:\/\/\S+)/.exec(text)?.[1];
     await waitFor(() => existsSync(join(box.spool, "nodes/a/heartbeat")), "a first tick");
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
     // The shared filesystem is unmounted: the spool path is gone.
@@ -276,6 +272,5 @@ test("a spool that goes away under a running --watch and serve: the watch stops 
     expect((await ready.json()).checks.mount.error).toContain("does not exist");
   } finally {
     watch.kill("SIGKILL");
-    serve.kill("SIGTERM");
   }
 });

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { readState } from "../../jobs/file/state.ts";
 import { createRuntime } from "../../runtime/bun.ts";
-import { cli, lastJsonLine, sandbox } from "../helpers.ts";
+import { cli, lastJsonLine, sandbox, taskHeader } from "../helpers.ts";
 
 const rt = createRuntime();
 
@@ -127,18 +127,11 @@ test("a malformed task line is reported with its line number; the other files st
   const good = box.file("good.txt", "good");
   const pending = `${box.spool}/nodes/a/pending`;
   Bun.spawnSync(["mkdir", "-p", pending]);
-  const header = {
-    v: 1,
-    id: "t-malformed",
-    requestId: "r1",
-    createdAt: new Date().toISOString(),
-    target: box.config.target,
-    options: {},
-  };
+  const header = taskHeader("t-malformed", box.config.target, "r1");
   const outside = "/etc/passwd";
   writeFileSync(
     `${pending}/t-malformed.task`,
-    `${JSON.stringify(header)}\n{"path": 42}\nnot json\n${JSON.stringify({ path: good })}\n${JSON.stringify({ path: outside })}\n`,
+    `${header}\n{"path": 42}\nnot json\n${JSON.stringify({ path: good })}\n${JSON.stringify({ path: outside })}\n`,
   );
   const result = await cli(["run", "--node", "a", "--json"], box.env);
   expect(result.code).toBe(1); // rejected entries need an operator

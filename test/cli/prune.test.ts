@@ -6,22 +6,9 @@
 import { expect, test } from "bun:test";
 import { mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cli, sandbox } from "../helpers.ts";
+import { cli, eventLine, sandbox } from "../helpers.ts";
 
 const DAY_S = 24 * 60 * 60;
-
-function event(i: number): string {
-  return JSON.stringify({
-    v: 1,
-    eventId: `e${i}`,
-    requestId: "r",
-    taskId: "t",
-    node: "a",
-    path: `/p/${i}`,
-    outcome: "migrated",
-    at: new Date().toISOString(),
-  });
-}
 
 /** An outbox with an old and a recent sealed segment, and an old one of a running task. */
 function outboxBox(extra: Record<string, unknown> = {}, options = { running: true }) {
@@ -34,7 +21,7 @@ function outboxBox(extra: Record<string, unknown> = {}, options = { running: tru
   const old = Date.now() / 1000 - 40 * DAY_S;
   const write = (name: string, lines: number, ageS?: number) => {
     const path = join(outbox, name);
-    writeFileSync(path, `${Array.from({ length: lines }, (_, i) => event(i)).join("\n")}\n`);
+    writeFileSync(path, `${Array.from({ length: lines }, (_, i) => eventLine(i)).join("\n")}\n`);
     if (ageS !== undefined) utimesSync(path, ageS, ageS);
   };
   write("t-old.000000.jsonl", 3, old);
@@ -76,7 +63,7 @@ test("with Kafka configured, only old shipped segments and stale cursors go: an 
   const { box, outbox } = outboxBox({ kafka });
   const old = Date.now() / 1000 - 40 * DAY_S;
   // t-shipped (old) and t-recent were fully shipped (cursors cover every line) but not deleted.
-  writeFileSync(join(outbox, "t-shipped.000000.jsonl"), `${event(1)}\n`);
+  writeFileSync(join(outbox, "t-shipped.000000.jsonl"), `${eventLine(1)}\n`);
   utimesSync(join(outbox, "t-shipped.000000.jsonl"), old, old);
   writeFileSync(join(outbox, "t-shipped.000000.jsonl.cursor"), "1\n");
   writeFileSync(join(outbox, "t-recent.000000.jsonl.cursor"), "2\n");

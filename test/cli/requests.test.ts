@@ -3,16 +3,10 @@
  * (`--request-id`, `Idempotency-Key`) answers a repeat of the same request and refuses another
  * request under the same id, on the CLI (exit 2) and over HTTP (422), whichever was first.
  */
-import { afterAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Subprocess } from "bun";
-import { cli, lastJsonLine, sandbox, spawnCli } from "../helpers.ts";
-
-const servers: Subprocess[] = [];
-afterAll(() => {
-  for (const s of servers) s.kill("SIGTERM");
-});
+import { cli, lastJsonLine, sandbox, startServe } from "../helpers.ts";
 
 function fileBox() {
   const box = sandbox({ target: "file:///tmp/unused" });
@@ -21,20 +15,7 @@ function fileBox() {
 }
 
 async function serve(box: ReturnType<typeof fileBox>): Promise<string> {
-  const proc = spawnCli(["serve", "--listen", "127.0.0.1:0"], box.env);
-  servers.push(proc);
-  const reader = proc.stdout.getReader();
-  let text = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`serve exited: ${await new Response(proc.stderr).text()}`);
-    text += new TextDecoder().decode(value);
-    const url = /listening on (http:\/\/\S+)/.exec(text)?.[1];
-    if (url) {
-      reader.releaseLock();
-      return url;
-    }
-  }
+  return (await startServe(box)).url; // owned: stopped at the end of the run
 }
 
 const post = (url: string, body: unknown, key?: string) =>

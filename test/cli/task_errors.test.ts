@@ -5,21 +5,16 @@
 import { expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cli, lastJsonLine, sandbox } from "../helpers.ts";
+import { cli, lastJsonLine, sandbox, taskHeader } from "../helpers.ts";
 
 test("a task whose line 18 is not UTF-8: the 16 uploads in flight finish, are counted and have their events", async () => {
   const box = sandbox({ target: "file:///tmp/unused" });
   box.setConfig({ target: `file://${box.dir}/out`, migrate: { concurrency: 16 } });
   const files = Array.from({ length: 16 }, (_, i) => box.file(`f/${i}.bin`, `content ${i}`));
-  const header = {
-    v: 1,
-    id: "t-broken",
-    requestId: "r",
-    createdAt: new Date().toISOString(),
-    target: box.config.target,
-    options: {},
-  };
-  const text = [header, ...files.map((path) => ({ path }))].map((l) => JSON.stringify(l));
+  const text = [
+    taskHeader("t-broken", box.config.target),
+    ...files.map((p) => JSON.stringify({ path: p })),
+  ];
   const pending = join(box.spool, "nodes/a/pending");
   mkdirSync(pending, { recursive: true });
   const bytes = Buffer.concat([
