@@ -12,6 +12,7 @@ import { withNodeLocks, withStoppableContext } from "../context.ts";
 import { operatorReasons, tickDidSomething } from "../exit_codes.ts";
 import type { CommandHelp } from "../help.ts";
 import { startProgress } from "../progress.ts";
+import { watchLog } from "../watch_log.ts";
 
 export const help: CommandHelp = {
   usage: ["[OPTIONS] --node NODE [--once | --watch]", "[OPTIONS] --all [--once | --watch]"],
@@ -38,39 +39,6 @@ function logTick(t: TickSummary): string[] {
   else if (t.tasks.length > 0) consola.success(describe(t));
   else consola.info(describe(t));
   return reasons;
-}
-
-/**
- * A --watch's log between ticks: a warning that every tick repeats (Kafka unreachable, said by
- * each tick's report) is written when it first appears or changes and then only at debug level,
- * until a tick passes without it; Kafka coming back is said once. ~35k lines a day for one
- * unreachable broker otherwise.
- */
-function watchLog(log: JobContext["log"]) {
-  let previous = new Set<string>();
-  let current = new Set<string>();
-  const kafkaDown = new Map<string, string>();
-  return {
-    log: {
-      ...log,
-      warn(message: string, ...rest: unknown[]) {
-        current.add(message);
-        if (previous.has(message)) log.debug(message, ...rest);
-        else log.warn(message, ...rest);
-      },
-    },
-    endTick(ticks: TickSummary[]) {
-      [previous, current] = [current, new Set()];
-      for (const t of ticks) {
-        if (!t.report) continue;
-        if (t.report.error !== undefined) kafkaDown.set(t.node, t.report.error);
-        else if (kafkaDown.delete(t.node))
-          consola.info(
-            `Node ${t.node}: Kafka reachable again (${t.report.shipped} events shipped)`,
-          );
-      }
-    },
-  };
 }
 
 /** Entries in the nodes' pending and running tasks: the progress line's total (retries excluded). */
