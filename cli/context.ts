@@ -4,7 +4,7 @@
  * honours `ctx.signal` (run, serve, events --follow) asks for `onSignal: "abort"`: the signal
  * aborts it and it stops in its own way. Every other command stops at once with exit 130 (SIGINT)
  * or 143 (SIGTERM): its jobs are idempotent and safe to kill at any line (a rerun finishes
- * them), and a signal that only aborted a signal nobody reads was a Ctrl-C that did nothing.
+ * them); aborting a signal that such a command never reads made Ctrl-C do nothing.
  * Errors propagate to cli/run_cli.ts, the one place that turns them into a line and an exit code.
  */
 import { consola } from "consola";
@@ -38,7 +38,7 @@ const SIGNAL_NUMBERS = { SIGINT: 2, SIGTERM: 15 } as const;
 /** Stops the process for `signal` at once: one line, exit 128 + its number (130, 143). */
 function exitForSignal(signal: NodeJS.Signals): never {
   const code = 128 + (SIGNAL_NUMBERS[signal as keyof typeof SIGNAL_NUMBERS] ?? 0);
-  consola.warn(`Stopped by ${signal} (exit ${code}): a rerun finishes what this one started`);
+  consola.warn(`Stopped by ${signal} before it finished (exit ${code})`);
   process.exit(code);
 }
 
