@@ -48,13 +48,15 @@ export function operatorReasons(t: TickSummary): string[] {
   return reasons;
 }
 
-/** True when the tick did anything worth a log line (an idle --watch tick stays quiet). */
+/**
+ * True when the tick did anything worth a log line (an idle --watch tick stays quiet). A report
+ * that failed is not activity: Kafka's state is logged when it changes (run.ts), not every tick.
+ */
 export function tickDidSomething(t: TickSummary): boolean {
   return (
     t.tasks.length > 0 ||
     t.rollback.some((r) => r.processed > 0) ||
     t.skipped !== undefined ||
-    (t.report?.shipped ?? 0) > 0 ||
-    t.report?.error !== undefined
+    (t.report?.shipped ?? 0) > 0
   );
 }

@@ -33,6 +33,10 @@ export interface SchedulerSummary {
   requests: number;
   /** Requests that dispatch rejected (moved to inbox/bad/ with a reason). */
   rejectedRequests: number;
+  /** Requests that could not be dispatched (an error, logged); they stay in the inbox. */
+  undispatchedRequests: number;
+  /** Paths of dispatched requests that cannot be migrated (a symlink, special file, unreadable). */
+  refusedPaths: number;
   counts: OutcomeCounts;
   moves: Move[];
   nodes: TickSummary[];
@@ -62,6 +66,8 @@ async function schedule(ctx: JobContext, options: SchedulerOptions): Promise<Sch
     ticks: 0,
     requests: 0,
     rejectedRequests: 0,
+    undispatchedRequests: 0,
+    refusedPaths: 0,
     counts: emptyCounts(),
     moves: [],
     nodes: [],
@@ -78,9 +84,16 @@ async function schedule(ctx: JobContext, options: SchedulerOptions): Promise<Sch
     });
     summary.ticks++;
     if (options.dispatch) {
-      const dispatched = await dispatchInbox(ctx);
-      summary.requests += dispatched.length;
-      summary.rejectedRequests += dispatched.filter((r) => r.status === "rejected").length;
+      const { results, failed } = await dispatchInbox(ctx);
+      summary.requests += results.length;
+      for (const r of results) {
+        if (r.status === "rejected") {
+          summary.rejectedRequests++;
+          ctx.log.error(`Request ${r.id} rejected: ${r.reason}`);
+        }
+        summary.refusedPaths += r.leftOut?.refused ?? 0;
+      }
+      summary.undispatchedRequests += failed.length;
     }
     const ticks: TickSummary[] = [];
     for (const node of options.nodes) {

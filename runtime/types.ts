@@ -102,9 +102,10 @@ export interface RuntimeXattr {
 
 /**
  * One open file description of a file on the shared mount, for one attempt: the lock, the bytes
- * and the state then belong to one inode whatever happens to the path (BRIEF 5b). Every method is
- * bounded by the mount deadline (MountUnavailableError) like RuntimeFs; failures throw FsError or
- * XattrError naming the path it was opened by. Methods after close() throw FsError EBADF.
+ * and the state then belong to one inode whatever happens to the path (docs/protocol-v2.md,
+ * section 4). Every method is bounded by the mount deadline (MountUnavailableError) like
+ * RuntimeFs; failures throw FsError or XattrError naming the path it was opened by. Methods after
+ * close() throw FsError EBADF.
  */
 export interface FileHandle {
   readonly path: string;

@@ -15,7 +15,7 @@ import {
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { createRuntime } from "../runtime/bun.ts";
-import { cli, lastJsonLine, type Sandbox, sandbox, spawnCli } from "./helpers.ts";
+import { cli, eventLine, lastJsonLine, type Sandbox, sandbox, spawnCli } from "./helpers.ts";
 import { stateOf } from "./records.ts";
 import { consumeAll } from "./report/kafka_helpers.ts";
 import { kafkaBrokers } from "./services/shared.ts";
@@ -171,17 +171,7 @@ test(`outbox: ${outboxCases.length} corrupt lines are quarantined with their rea
   const b = box();
   const outbox = join(b.spool, "nodes/a/outbox");
   mkdirSync(outbox, { recursive: true });
-  const good = (i: number) =>
-    JSON.stringify({
-      v: 1,
-      eventId: `e${i}`,
-      requestId: "r",
-      taskId: "t",
-      node: "a",
-      path: `/p/${i}`,
-      outcome: "migrated",
-      at: new Date().toISOString(),
-    });
+  const good = eventLine;
   const lines = [
     good(0),
     ...outboxCases.map((c) => readFileSync(join(CORPUS, c.file), "utf8").trim()),

@@ -70,6 +70,10 @@ export default defineCommand({
       if (args.json) return console.log(JSON.stringify(rows));
       console.log(table(rows));
       for (const r of rows) {
+        if (r.pendingOtherTarget > 0)
+          console.log(
+            `${r.node}: ${r.pendingOtherTarget} pending tasks name another target than the config's ${ctx.config.target}: they migrate to the target they name`,
+          );
         if (r.lastReportError) console.log(`${r.node}: last report failed: ${r.lastReportError}`);
         for (const f of r.failedTasks)
           console.log(`${r.node}: task ${f.task} failed: ${f.why ?? "(no reason recorded)"}`);

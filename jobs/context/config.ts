@@ -4,7 +4,7 @@
  */
 import * as v from "valibot";
 import { ConfigError } from "../util/errors.ts";
-import { isUnknownKey } from "../util/schema_issues.ts";
+import { describeIssue, isUnknownKey } from "../util/schema_issues.ts";
 import { describeUnknownKey } from "./config_keys.ts";
 
 const NodeName = v.pipe(
@@ -12,11 +12,17 @@ const NodeName = v.pipe(
   v.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "must be letters, digits, '.', '_' or '-'"),
 );
 const AbsolutePath = v.pipe(v.string(), v.startsWith("/", "must be an absolute path"));
+/** S3's bucket naming rule (the part of it a regex can check). */
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const Target = v.pipe(
   v.string(),
-  v.regex(
-    /^(s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?|file:\/\/\/.+)$/,
-    "must be s3://bucket/prefix or file:///dir",
+  v.check(
+    (url) => /^file:\/\/\/.+$/.test(url) || BUCKET.test(/^s3:\/\/([^/]*)/.exec(url)?.[1] ?? ""),
+    (issue) => {
+      const bucket = /^s3:\/\/([^/]*)/.exec(String(issue.input))?.[1];
+      if (bucket === undefined) return "must be s3://bucket/prefix or file:///dir";
+      return `names the bucket "${bucket}", which is not a valid bucket name: 3 to 63 lowercase letters, digits, '.' or '-', beginning and ending with a letter or digit`;
+    },
   ),
 );
 const PositiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
@@ -82,12 +88,15 @@ const MigrateSettings = v.strictObject({
  * so a hung mount (a stopped ceph-fuse, a lost MDS) never hangs the node: the call fails with
  * MountUnavailableError, the cycle is skipped and the tasks stay pending.
  */
+/** mount.timeoutMs's default: also the deadline of reading the config file itself. */
+export const MOUNT_TIMEOUT_DEFAULT_MS = 10_000;
+
 const MountSettings = v.strictObject({
   /**
    * Deadline of one call, ms: how long the mount may stay silent before it counts as hung. Long
    * calls (hashes, copies) report progress, so this bounds silence, not the size of a file.
    */
-  timeoutMs: v.optional(PositiveInt, 10_000),
+  timeoutMs: v.optional(PositiveInt, MOUNT_TIMEOUT_DEFAULT_MS),
   /**
    * A thread stuck past its deadline cannot be killed (it is in the kernel): it is abandoned and
    * replaced. At this many abandoned threads every call fails fast until one of them returns.
@@ -170,8 +179,11 @@ const KafkaSettings = v.strictObject({
 });
 
 const ReportSettings = v.strictObject({
-  /** Outbox segments older than this are pruned (shipped ones only, when Kafka is configured). */
-  pruneAfterDays: v.optional(v.pipe(v.number(), v.minValue(0))),
+  /**
+   * Outbox segments older than this many days are pruned (shipped ones only, when Kafka is
+   * configured). At least 1: 0 deleted the whole report at once.
+   */
+  pruneAfterDays: v.optional(v.pipe(v.number(), v.minValue(1))),
 });
 
 export const ConfigSchema = v.strictObject({
@@ -208,7 +220,7 @@ export const ConfigSchema = v.strictObject({
   report: v.optional(ReportSettings, {}),
 });
 
-/** `rootAliases`: the root as written, when it differs from the resolved one (config_paths.ts). */
+/** `rootAliases`: the root as written, when it differs from the resolved one (cli/config.ts). */
 export type Config = v.InferOutput<typeof ConfigSchema> & { rootAliases?: string[] };
 
 /**
@@ -216,13 +228,27 @@ export type Config = v.InferOutput<typeof ConfigSchema> & { rootAliases?: string
  * key (a typo) is named first: it usually explains the other issues.
  */
 export function parseConfig(document: unknown, source: string): Config {
+  if (typeof document !== "object" || document === null || Array.isArray(document)) {
+    const got = Array.isArray(document) ? "a list" : JSON.stringify(document);
+    throw new ConfigError(`Invalid config ${source}: the config must be a JSON object, got ${got}`);
+  }
   const result = v.safeParse(ConfigSchema, document);
-  if (result.success) return normalise(result.output);
+  if (result.success) return checkRelations(normalise(result.output), source);
   const issue = result.issues.find(isUnknownKey) ?? result.issues[0];
   const field = v.getDotPath(issue) ?? "(top level)";
   if (isUnknownKey(issue))
     throw new ConfigError(`Invalid config ${source}: ${describeUnknownKey(ConfigSchema, field)}`);
-  throw new ConfigError(`Invalid config ${source}: field "${field}" ${issue.message}`);
+  throw new ConfigError(`Invalid config ${source}: field "${field}" ${describeIssue(issue)}`);
+}
+
+/** Settings that are valid one by one but not together. */
+function checkRelations(config: Config, source: string): Config {
+  const { busyBaseMs, busyMaxMs } = config.retry;
+  if (busyBaseMs > busyMaxMs)
+    throw new ConfigError(
+      `Invalid config ${source}: "retry.busyBaseMs" (${busyBaseMs}) is larger than "retry.busyMaxMs" (${busyMaxMs}): the backoff starts at the first and is capped by the second`,
+    );
+  return config;
 }
 
 function normalise(config: Config): Config {

@@ -7,18 +7,10 @@ import { expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { createRuntime } from "../../runtime/bun.ts";
-import { cli, lastJsonLine, REPO, sandbox } from "../helpers.ts";
+import { cli, jsonLines, lastJsonLine, REPO, sandbox } from "../helpers.ts";
 import { holderOf, putRecord, takeRecord } from "../records.ts";
 
 const rt = createRuntime();
-
-function jsonLines(stderr: string): { level: string; msg: string }[] {
-  return stderr
-    .trim()
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
-}
 
 test("run exits 1 when 30 of 30 files failed, and logs it at level error, not success", async () => {
   // Nothing listens on port 1: every upload fails after its retry.

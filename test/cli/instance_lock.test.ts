@@ -6,6 +6,7 @@
 import { expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { RUN_LOCK_DIR, TMP_LOCK_DIR } from "../../cli/lock_dir.ts";
 import { instanceLockPath } from "../../jobs/context/instance_lock.ts";
 import { cli, mkfifo, REPO, sandbox, spawnCli, tempDir, waitFor } from "../helpers.ts";
 
@@ -81,4 +82,28 @@ test("a zombie holder (exited, a thread stuck in the kernel) keeps the node from
   }
   // Once the zombie is gone the kernel has released its lock: the node runs again.
   expect((await cli(["run", "--node", "a", "--once"], box.env)).code).toBe(0);
+});
+
+test("the lock directory is fixed per host: a second run from a shell with another TMPDIR is refused", async () => {
+  const box = sandbox({ target: "file:///tmp/unused", extra: { schedule: { tickMs: 50 } } });
+  box.setConfig({ target: `file://${box.dir}/out` });
+  // No TIERMV_LOCK_DIR: the default directory, whatever TMPDIR says.
+  const { TIERMV_LOCK_DIR: _, ...shared } = box.env;
+  const env = (tmp: string) => ({ ...shared, TMPDIR: tempDir(tmp) });
+  const first = spawnCli(["run", "--node", "a", "--watch"], env("service"));
+  try {
+    await waitFor(
+      () => existsSync(join(box.spool, "nodes/a/heartbeat")),
+      "the first scheduler's heartbeat",
+    );
+    const second = await cli(["run", "--node", "a", "--once"], env("operator"));
+    expect(second.code).toBe(0);
+    const said = second.stdout + second.stderr;
+    expect(said).toContain(`Node "a" is already running here (pid ${first.pid}`);
+    const dir = existsSync(RUN_LOCK_DIR) ? RUN_LOCK_DIR : TMP_LOCK_DIR;
+    expect(said).toContain(instanceLockPath(dir, box.spool, "a"));
+  } finally {
+    first.kill("SIGTERM");
+    await first.exited;
+  }
 });

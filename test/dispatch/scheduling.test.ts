@@ -142,15 +142,19 @@ test("a second scheduler for the same node on one host exits 0 with a message", 
   const box = sandbox({ target: "file:///tmp/unused", extra: { schedule: { tickMs: 50 } } });
   box.setConfig({ target: `file://${box.dir}/out` });
   const first = spawnCli(["run", "--node", "a", "--watch"], box.env);
-  await waitFor(
-    () => existsSync(join(box.spool, "nodes/a/heartbeat")),
-    "the first scheduler's heartbeat",
-  );
-  const second = await cli(["run", "--node", "a", "--once"], box.env);
-  expect(second.code).toBe(0);
-  expect(second.stdout + second.stderr).toContain("already running");
-  first.kill("SIGTERM");
-  expect(await first.exited).toBe(0);
+  try {
+    await waitFor(
+      () => existsSync(join(box.spool, "nodes/a/heartbeat")),
+      "the first scheduler's heartbeat",
+    );
+    const second = await cli(["run", "--node", "a", "--once"], box.env);
+    expect(second.code).toBe(0);
+    expect(second.stdout + second.stderr).toContain("already running");
+    first.kill("SIGTERM");
+    expect(await first.exited).toBe(0);
+  } finally {
+    first.kill("SIGKILL");
+  }
 });
 
 test("run --all and two run --node processes reach the same final state for the same input", async () => {
