@@ -51,8 +51,9 @@ function assertAllAccess(): void {
   try {
     readFileSync("/proc/self/stat");
   } catch (err) {
-    if (!(err instanceof DenoNs.errors.NotCapable || err instanceof DenoNs.errors.PermissionDenied))
-      return; // not a permission problem: identity falls back as under Bun
+    // NotCapable since Deno 2.0 (PermissionDenied before).
+    const refusals = [DenoNs.errors.NotCapable, DenoNs.errors.PermissionDenied].filter(Boolean);
+    if (!refusals.some((refusal) => err instanceof refusal)) return; // not a permission problem: identity falls back as under Bun
     throw new RuntimeSetupError(
       "tiermv under Deno needs --allow-all (deno task tiermv, or deno run -A cli/main.ts): Deno lets only --allow-all read /proc, which names the processes that hold locks",
     );
