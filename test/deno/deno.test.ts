@@ -44,10 +44,12 @@ test("deno task tiermv runs the CLI from the caller's directory: relative paths 
   const box = sandbox({ target: "file:///tmp/unused" });
   box.setConfig({ target: `file://${box.dir}/out` });
   box.file("rel/a.txt", "through deno task\n");
+  // As from an operator's shell: `npm test` sets INIT_CWD, which deno task would keep.
+  const { INIT_CWD: _, ...env } = process.env;
   const task = (args: string[]) =>
     Bun.spawn([DENO, "task", "--quiet", "--config", join(REPO, "deno.json"), "tiermv", ...args], {
       cwd: box.src,
-      env: { ...process.env, ...box.env, TIERMV_LOG: "text" },
+      env: { ...env, ...box.env, TIERMV_LOG: "text" },
       stdout: "pipe",
       stderr: "pipe",
     });
