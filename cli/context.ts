@@ -14,7 +14,7 @@ import { closeTargets, createJobContext, type JobContext } from "../jobs/context
 import { assertSameNodes, checkSpool } from "../jobs/spool/marker.ts";
 import { deadline } from "../jobs/util/async.ts";
 import { MountUnavailableError } from "../jobs/util/errors.ts";
-import { createRuntime } from "../runtime/bun.ts";
+import { createRuntime } from "../runtime/host.ts";
 import { loadConfig } from "./config.ts";
 import { lockDir } from "./lock_dir.ts";
 import { configureLogging } from "./logging.ts";

@@ -12,7 +12,9 @@
  * Bounded: every call of fs, xattr, openFile handles, md5File and md5Range. Not bounded: the
  * instance lock and /proc reads (local, direct calls), and nothing else touches the mount.
  */
+import { readFileSync } from "node:fs";
 import { Worker } from "node:worker_threads";
+import { RuntimeSetupError } from "./errors.ts";
 import { bindLibc } from "./libc_deno.ts";
 import { type MountOptions, mountRuntime, type RuntimeOptions } from "./mount.ts";
 import type { WorkerPort } from "./mount_pool.ts";
@@ -40,9 +42,28 @@ function spawnWorker(): WorkerPort {
   };
 }
 
+/**
+ * Deno lets only --allow-all read /proc, and without /proc a process has no identity (boot id,
+ * start time): locks of other runtimes' processes would look stale and be taken over. Refuse to
+ * run rather than guess. (--allow-ffi, needed for xattrs, grants as much anyway.)
+ */
+function assertAllAccess(): void {
+  try {
+    readFileSync("/proc/self/stat");
+  } catch (err) {
+    // NotCapable since Deno 2.0 (PermissionDenied before).
+    const refusals = [DenoNs.errors.NotCapable, DenoNs.errors.PermissionDenied].filter(Boolean);
+    if (!refusals.some((refusal) => err instanceof refusal)) return; // not a permission problem: identity falls back as under Bun
+    throw new RuntimeSetupError(
+      "tiermv under Deno needs --allow-all (deno task tiermv, or deno run -A cli/main.ts): Deno lets only --allow-all read /proc, which names the processes that hold locks",
+    );
+  }
+}
+
 let mainLibc: ReturnType<typeof bindLibc> | undefined;
 
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
+  if (!mainLibc) assertAllAccess();
   mainLibc ??= bindLibc();
   return {
     name: "deno",

@@ -106,6 +106,15 @@ export class XattrExistsError extends XattrError {
   override name = "XattrExistsError";
 }
 
+/**
+ * The runtime cannot work as started (under Deno: without the permissions it needs). Exit 2: the
+ * command line that starts tiermv is wrong, not the spool or the data.
+ */
+export class RuntimeSetupError extends Error {
+  override name = "RuntimeSetupError";
+  readonly code = "RUNTIME_SETUP";
+}
+
 /** A failed file system call, with the errno name and the path. */
 export class FsError extends Error {
   override name = "FsError";

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import type { Subprocess } from "bun";
 import { createRuntime } from "../runtime/bun.ts";
+import type { CliRuntime } from "./cli_runtime.ts";
 import {
   type CliResult,
   cli,
@@ -42,15 +43,22 @@ export interface Cluster extends AsyncDisposable {
   /** Starts `run --json` of one node in the background; disposal kills it if still running. */
   spawnRun(node: string): Subprocess<"ignore", "pipe", "pipe">;
   submit(node: string, paths: string[]): Promise<CliResult>;
+  /** `tiermv ARGS... --config <node's config>` under the node's runtime. */
+  cliOf(node: string, args: string[]): Promise<CliResult>;
   /** Runs every node (concurrently) until all queues and journals are empty. */
   quiesce(maxRounds?: number): Promise<number>;
   /** Kills the node processes it spawned and stops the proxies (idempotent). */
   stop(): Promise<void>;
 }
 
+/**
+ * `runtimes`: the runtime each node's processes (run, submit, rollback through `cliOf`) run
+ * under; Bun for a node not named.
+ */
 export async function startCluster(
   nodes: string[],
   extra: Record<string, unknown> = {},
+  options: { runtimes?: Record<string, CliRuntime> } = {},
 ): Promise<Cluster> {
   const s3 = await s3Service();
   const bucket = await newBucket(s3.endpoint);
@@ -73,9 +81,10 @@ export async function startCluster(
     configs[node] = path;
   }
   const configOf = (node: string) => configs[node] ?? box.configPath;
+  const runtimeOf = (node: string) => ({ runtime: options.runtimes?.[node] ?? "bun" });
   const runArgs = (node: string) => ["run", "--node", node, "--json", "--config", configOf(node)];
   const run = (node: string, env: Record<string, string> = {}) =>
-    cli(runArgs(node), { ...box.env, ...env });
+    cli(runArgs(node), { ...box.env, ...env }, runtimeOf(node));
   const spawned: Subprocess[] = [];
   let stopped: Promise<void> | null = null;
   const stop = () => {
@@ -99,12 +108,17 @@ export async function startCluster(
       return { ...result, json: lastJsonLine(result.stdout) };
     },
     spawnRun(node) {
-      const proc = spawnCli(runArgs(node), box.env);
+      const proc = spawnCli(runArgs(node), box.env, runtimeOf(node));
       spawned.push(proc);
       return proc;
     },
     submit: (node, paths) =>
-      cli(["submit", "--node", node, "--config", configOf(node), ...paths], box.env),
+      cli(
+        ["submit", "--node", node, "--config", configOf(node), ...paths],
+        box.env,
+        runtimeOf(node),
+      ),
+    cliOf: (node, args) => cli([...args, "--config", configOf(node)], box.env, runtimeOf(node)),
     async quiesce(maxRounds = 40) {
       for (let round = 1; round <= maxRounds; round++) {
         if (isQuiet(box.spool, nodes)) return round - 1;

@@ -42,6 +42,9 @@ const isJobModule = (path: string) => /^jobs\/[^/]+\.ts$/.test(path);
 /** The runtime files that jobs may use: the interface and the typed errors, no runtime code. */
 const NEUTRAL_RUNTIME = ["runtime/types.ts", "runtime/errors.ts"];
 
+/** What cli/ may import from runtime/: the seam that picks Bun or Deno, and the neutral parts. */
+const CLI_RUNTIME = ["runtime/host.ts", ...NEUTRAL_RUNTIME];
+
 /** Each rule names who it applies to and which imports it refuses, with the reason. */
 const RULES: { from: (file: string) => boolean; refuses: (target: string) => string | null }[] = [
   {
@@ -65,7 +68,12 @@ const RULES: { from: (file: string) => boolean; refuses: (target: string) => str
   },
   {
     from: (f) => f.startsWith("cli/"),
-    refuses: (t) => (/^(test|bench|scripts)\//.test(t) ? "cli never imports tests" : null),
+    refuses: (t) =>
+      /^(test|bench|scripts)\//.test(t)
+        ? "cli never imports tests"
+        : t.startsWith("runtime/") && !CLI_RUNTIME.includes(t)
+          ? "cli takes its runtime from runtime/host.ts (Bun or Deno), never one adapter"
+          : null,
   },
 ];
 

@@ -7,12 +7,12 @@ import { type Config, parseConfig } from "../jobs/context/config.ts";
 import { createJobContext, type JobContext, silentLog } from "../jobs/context/job_context.ts";
 import { SPOOL_MARKER, SPOOL_MARKER_VERSION } from "../jobs/spool/marker.ts";
 import { createRuntime } from "../runtime/bun.ts";
+import { CLI_MAIN, type CliRuntime, cliArgv } from "./cli_runtime.ts";
 import { own } from "./services/owned.ts";
 import { s3Env } from "./services/shared.ts";
 
 export const REPO = join(import.meta.dir, "..");
-export const CLI = join(REPO, "cli/main.ts");
-const BUN = process.execPath;
+export const CLI = CLI_MAIN;
 
 for (const [k, v] of Object.entries(s3Env())) process.env[k] = v;
 
@@ -125,9 +125,18 @@ export interface CliResult {
   stderr: string;
 }
 
+/** Under which runtime a test's `tiermv` process runs (Bun unless a twin test says otherwise). */
+export interface CliOptions {
+  runtime?: CliRuntime;
+}
+
 /** Runs `tiermv ARGS...` as a real process and waits for it. */
-export async function cli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  const proc = spawnCli(args, env);
+export async function cli(
+  args: string[],
+  env: Record<string, string> = {},
+  options: CliOptions = {},
+): Promise<CliResult> {
+  const proc = spawnCli(args, env, options);
   const [stdout, stderr, code] = await Promise.all([
     new Response(proc.stdout).text(),
     new Response(proc.stderr).text(),
@@ -148,8 +157,9 @@ export function lastJsonLine(stdout: string): Json {
 export async function runJson(
   args: string[],
   env: Record<string, string> = {},
+  options: CliOptions = {},
 ): Promise<CliResult & { json: Json }> {
-  const result = await cli(args, env);
+  const result = await cli(args, env, options);
   return { ...result, json: lastJsonLine(result.stdout) };
 }
 
@@ -172,9 +182,9 @@ export function filesUnder(dir: string): string[] {
 export function spawnCli<In extends "ignore" | "pipe" = "ignore">(
   args: string[],
   env: Record<string, string> = {},
-  options: { stdin?: In } = {},
+  options: CliOptions & { stdin?: In } = {},
 ): Subprocess<In, "pipe", "pipe"> {
-  const proc = Bun.spawn([BUN, CLI, ...args], {
+  const proc = Bun.spawn([...cliArgv(options.runtime ?? "bun"), ...args], {
     cwd: REPO,
     env: { ...process.env, ...s3Env(), TIERMV_LOG: "text", ...env },
     stdin: options.stdin ?? "ignore",
@@ -199,8 +209,12 @@ export interface Served extends AsyncDisposable {
 }
 
 /** Starts `tiermv serve --listen 127.0.0.1:0` and waits for its URL (fails if it exits first). */
-export async function startServe(box: Sandbox, extra: string[] = []): Promise<Served> {
-  const proc = spawnCli(["serve", "--listen", "127.0.0.1:0", ...extra], box.env);
+export async function startServe(
+  box: Sandbox,
+  extra: string[] = [],
+  options: CliOptions = {},
+): Promise<Served> {
+  const proc = spawnCli(["serve", "--listen", "127.0.0.1:0", ...extra], box.env, options);
   const out = streamText(proc.stdout);
   try {
     const match = await out.until(/listening on (http:\/\/\S+)/, "serve's URL");

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { consola } from "consola";
 import { initSpool } from "../../jobs/spool/marker.ts";
-import { createRuntime } from "../../runtime/bun.ts";
+import { createRuntime } from "../../runtime/host.ts";
 import { CONFIG_ENV, configArgs } from "../args.ts";
 import { loadConfig } from "../config.ts";
 import type { CommandHelp } from "../help.ts";

@@ -2,8 +2,8 @@ import { defineCommand } from "citty";
 import { consola } from "consola";
 import { readFileRecords } from "../../jobs/file/inspect_file.ts";
 import { UsageError } from "../../jobs/util/errors.ts";
-import { createRuntime } from "../../runtime/bun.ts";
 import { isNotFound } from "../../runtime/errors.ts";
+import { createRuntime } from "../../runtime/host.ts";
 import { jsonArg, pathsArg } from "../args.ts";
 import type { CommandHelp } from "../help.ts";
 

@@ -4,7 +4,13 @@
  * (2: usage or configuration, 1: failure) and the HTTP status of the serve API. Runtime errors
  * (FsError, XattrError) carry their errno name as `code` and count as failures.
  */
-import { errorCode, FsError, MountUnavailableError, XattrError } from "../../runtime/errors.ts";
+import {
+  errorCode,
+  FsError,
+  MountUnavailableError,
+  RuntimeSetupError,
+  XattrError,
+} from "../../runtime/errors.ts";
 
 /**
  * The shared mount did not answer a call in time (raised by the runtime, which bounds every call
@@ -39,6 +45,8 @@ export const ERROR_CODES = {
   STORED_FILE: { exit: 1, http: 500 },
   /** Recover could not finish the lost node's rollback (its target is unreachable). */
   RECOVER_BLOCKED: { exit: 1, http: 500 },
+  /** The runtime was started without what it needs (Deno without --allow-all). */
+  RUNTIME_SETUP: { exit: 2, http: 500 },
 } as const satisfies Record<string, { exit: 1 | 2; http: number }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -69,7 +77,11 @@ export function httpStatusOf(err: unknown): number {
 }
 
 function hasErrorCode(err: unknown): err is { code: ErrorCode } {
-  return err instanceof TiermvError || err instanceof MountUnavailableError;
+  return (
+    err instanceof TiermvError ||
+    err instanceof MountUnavailableError ||
+    err instanceof RuntimeSetupError
+  );
 }
 
 /** Errors whose message is written for an operator: ours and the runtime's (path and errno). */
@@ -78,7 +90,8 @@ export function isKnownError(err: unknown): err is Error {
     err instanceof TiermvError ||
     err instanceof FsError ||
     err instanceof XattrError ||
-    err instanceof MountUnavailableError
+    err instanceof MountUnavailableError ||
+    err instanceof RuntimeSetupError
   );
 }
 

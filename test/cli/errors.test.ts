@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { CLI_RUNTIMES } from "../cli_runtime.ts";
 import { cli, lastJsonLine, sandbox, taskHeader } from "../helpers.ts";
 import { stateOf } from "../records.ts";
 
@@ -46,20 +47,25 @@ test("config errors are plain sentences: the value's rule, never valibot's wordi
   }
 });
 
-test("serve on a port in use says so and what to do, exit 2", async () => {
-  const box = sandbox({ target: "file:///tmp/unused" });
-  box.setConfig({ target: `file://${box.dir}/out` });
-  const taken = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("") });
-  try {
-    const result = await cli(["serve", "--listen", `127.0.0.1:${taken.port}`], box.env);
-    expect(result.code).toBe(2);
-    expect(result.stderr.trim()).toBe(
-      `ERROR Port ${taken.port} on 127.0.0.1 is in use: stop the other server or pass --listen HOST:PORT`,
-    );
-  } finally {
-    taken.stop(true);
-  }
-});
+test.each(CLI_RUNTIMES)(
+  "serve on a port in use says so and what to do, exit 2 (%s)",
+  async (runtime) => {
+    const box = sandbox({ target: "file:///tmp/unused" });
+    box.setConfig({ target: `file://${box.dir}/out` });
+    const taken = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("") });
+    try {
+      const result = await cli(["serve", "--listen", `127.0.0.1:${taken.port}`], box.env, {
+        runtime,
+      });
+      expect(result.code).toBe(2);
+      expect(result.stderr.trim()).toBe(
+        `ERROR Port ${taken.port} on 127.0.0.1 is in use: stop the other server or pass --listen HOST:PORT`,
+      );
+    } finally {
+      taken.stop(true);
+    }
+  },
+);
 
 test("a config that is not JSON, or missing, exits 2 with the file named", async () => {
   const box = sandbox({ target: "file:///tmp/unused" });

@@ -8,6 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { RUN_LOCK_DIR, TMP_LOCK_DIR } from "../../cli/lock_dir.ts";
 import { instanceLockPath } from "../../jobs/context/instance_lock.ts";
+import type { CliRuntime } from "../cli_runtime.ts";
 import { cli, mkfifo, REPO, sandbox, spawnCli, tempDir, waitFor } from "../helpers.ts";
 
 function lockOf(box: { env: Record<string, string>; spool: string }, node: string): string {
@@ -30,31 +31,42 @@ test("a lock file that names a live pid does not block: only a held flock does (
   expect(readFileSync(lockOf(box, "a"), "utf8")).toBe("");
 });
 
-test("a holder that stopped ticking (alive, heartbeat silent for 6 heartbeats): the second run exits 1 and says so", async () => {
-  const box = sandbox({
-    target: "file:///tmp/unused",
-    extra: { schedule: { tickMs: 50, heartbeatMs: 160 } },
-  });
-  box.setConfig({ target: `file://${box.dir}/out` });
-  const first = spawnCli(["run", "--node", "a", "--watch"], box.env);
-  try {
-    const beat = join(box.spool, "nodes/a/heartbeat");
-    await waitFor(() => existsSync(beat), "the first scheduler's heartbeat");
-    first.kill("SIGSTOP"); // a process that hangs (as in a hung mount) but exists
-    const lastBeat = () => Date.parse(JSON.parse(readFileSync(beat, "utf8")).at);
-    await waitFor(() => Date.now() - lastBeat() > 1500, "the heartbeat to go silent");
-    const second = await cli(["run", "--node", "a", "--once"], box.env);
-    expect(second.code).toBe(1);
-    const said = second.stdout + second.stderr;
-    expect(said).toContain(`looks stuck: pid ${first.pid} is alive`);
-    expect(said).toMatch(/its heartbeat has been silent for \d+(\.\d)? s/);
-    expect(said).toContain("schedule.heartbeatMs");
-  } finally {
-    first.kill("SIGCONT");
-    first.kill("SIGTERM");
-    await first.exited;
-  }
-});
+// The holder and the second run under either runtime: the lock and the identity in it are the
+// same whichever runtime wrote them.
+const HOLDERS: [string, CliRuntime, CliRuntime][] = [
+  ["bun holds, bun asks", "bun", "bun"],
+  ["bun holds, deno asks", "bun", "deno"],
+  ["deno holds, bun asks", "deno", "bun"],
+];
+
+test.each(HOLDERS)(
+  "a holder that stopped ticking (alive, heartbeat silent for 6 heartbeats): the second run exits 1 and says so (%s)",
+  async (_, holder, asker) => {
+    const box = sandbox({
+      target: "file:///tmp/unused",
+      extra: { schedule: { tickMs: 50, heartbeatMs: 160 } },
+    });
+    box.setConfig({ target: `file://${box.dir}/out` });
+    const first = spawnCli(["run", "--node", "a", "--watch"], box.env, { runtime: holder });
+    try {
+      const beat = join(box.spool, "nodes/a/heartbeat");
+      await waitFor(() => existsSync(beat), "the first scheduler's heartbeat");
+      first.kill("SIGSTOP"); // a process that hangs (as in a hung mount) but exists
+      const lastBeat = () => Date.parse(JSON.parse(readFileSync(beat, "utf8")).at);
+      await waitFor(() => Date.now() - lastBeat() > 1500, "the heartbeat to go silent");
+      const second = await cli(["run", "--node", "a", "--once"], box.env, { runtime: asker });
+      expect(second.code).toBe(1);
+      const said = second.stdout + second.stderr;
+      expect(said).toContain(`looks stuck: pid ${first.pid} is alive`);
+      expect(said).toMatch(/its heartbeat has been silent for \d+(\.\d)? s/);
+      expect(said).toContain("schedule.heartbeatMs");
+    } finally {
+      first.kill("SIGCONT");
+      first.kill("SIGTERM");
+      await first.exited;
+    }
+  },
+);
 
 test("a zombie holder (exited, a thread stuck in the kernel) keeps the node from running: exit 1, named as a zombie", async () => {
   const box = sandbox({ target: "file:///tmp/unused" });

@@ -1,14 +1,15 @@
 import { expect, test } from "bun:test";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { mkfifo, REPO, tempDir } from "../helpers.ts";
+import { DENO, denoTaskFlags } from "../cli_runtime.ts";
+import { cli, lastJsonLine, mkfifo, REPO, sandbox, tempDir } from "../helpers.ts";
+import { stateOf } from "../records.ts";
 
 async function runDeno(
   script: string,
   dir: string,
 ): Promise<{ out: string; err: string; code: number }> {
-  const deno = join(REPO, "node_modules/.bin/deno");
-  const proc = Bun.spawn([deno, "run", "--allow-all", "--quiet", script, dir], {
+  const proc = Bun.spawn([DENO, "run", ...denoTaskFlags(), "--quiet", script, dir], {
     cwd: REPO,
     stdout: "pipe",
     stderr: "pipe",
@@ -37,6 +38,56 @@ test("the migrate job runs unchanged under Deno against a file:// target", async
   expect(result.states.map((s: { key: string }) => s.key)).toEqual(["a.txt", "sub/b.bin"]);
   expect(readFileSync(join(dir, "out/a.txt"), "utf8")).toBe("hello from deno\n");
   expect(readFileSync(join(dir, "out/sub/b.bin")).length).toBe(70_000);
+});
+
+test("deno task tiermv runs the CLI from the caller's directory: relative paths are the caller's, as with bin/tiermv", async () => {
+  const box = sandbox({ target: "file:///tmp/unused" });
+  box.setConfig({ target: `file://${box.dir}/out` });
+  box.file("rel/a.txt", "through deno task\n");
+  // As from an operator's shell: `npm test` sets INIT_CWD, which deno task would keep.
+  const { INIT_CWD: _, ...env } = process.env;
+  const task = (args: string[]) =>
+    Bun.spawn([DENO, "task", "--quiet", "--config", join(REPO, "deno.json"), "tiermv", ...args], {
+      cwd: box.src,
+      env: { ...env, ...box.env, TIERMV_LOG: "text" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+  const submit = task(["submit", "--node", "a", "--json", "rel"]);
+  expect(await submit.exited).toBe(0);
+  expect(JSON.parse(await new Response(submit.stdout).text()).result.files).toBe(1);
+  const run = task(["run", "--node", "a", "--once", "--json"]);
+  expect(await run.exited).toBe(0);
+  expect(lastJsonLine(await new Response(run.stdout).text()).counts.migrated).toBe(1);
+  expect(readFileSync(join(box.dir, "out/rel/a.txt"), "utf8")).toBe("through deno task\n");
+  expect((await stateOf(join(box.src, "rel/a.txt")))?.key).toBe("rel/a.txt");
+});
+
+test("under Deno without --allow-all a command refuses to run (exit 2): only --allow-all reads /proc, which names lock holders", async () => {
+  const box = sandbox({ target: "file:///tmp/unused" });
+  const proc = Bun.spawn(
+    [
+      DENO,
+      "run",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-ffi",
+      "--allow-sys",
+      join(REPO, "cli/main.ts"),
+      "status",
+    ],
+    {
+      cwd: REPO,
+      env: { ...process.env, ...box.env, TIERMV_LOG: "text" },
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+  );
+  expect(await proc.exited).toBe(2);
+  expect(await new Response(proc.stderr).text()).toContain("tiermv under Deno needs --allow-all");
+  // The same command with deno.json's flags runs.
+  expect((await cli(["status"], box.env, { runtime: "deno" })).code).toBe(0);
 });
 
 test("under Deno: FileHandle ops, a FIFO that does not block, and a deadline on a call stuck in open(2)", async () => {
@@ -68,6 +119,17 @@ test("under Deno: FileHandle ops, a FIFO that does not block, and a deadline on 
     healthyAfter: "rewritten",
     rejoined: { abandoned: 0, lateReturns: 1 },
     selfState: "alive",
+    ctimeNsPrecise: true,
+    pathXattr: {
+      value: "by path",
+      createTwice: "EEXIST",
+      listed: true,
+      removed: true,
+      missing: null,
+    },
+    symlink: "ELOOP",
+    flock: { first: true, second: "held by the first", afterRelease: true },
+    identity: { start: true, boot: true, reusedPid: "dead", otherBoot: "elsewhere" },
   });
   expect(r.deadline.error).toBe("deadline");
   expect(r.deadline.waitedMs).toBeGreaterThanOrEqual(295);

@@ -13,6 +13,7 @@ import {
   openSync,
   readFileSync,
   statSync,
+  symlinkSync,
   utimesSync,
   writeFileSync,
 } from "node:fs";
@@ -77,6 +78,43 @@ out.mtimeSet = (await rt.fs.stat(path)).mtimeNs;
 await handle.close();
 await handle.close();
 out.afterClose = await handle.stat().catch((e) => e.code);
+
+// The path API of xattrs (the protocol's v1 records and tools use it).
+await rt.xattr.set(path, "user.tiermv.p", enc.encode("by path"), "create");
+const pathTwice = await rt.xattr
+  .set(path, "user.tiermv.p", enc.encode("x"), "create")
+  .catch((e) => e);
+out.pathXattr = {
+  value: dec.decode((await rt.xattr.get(path, "user.tiermv.p")) ?? new Uint8Array()),
+  createTwice: pathTwice instanceof XattrExistsError ? pathTwice.code : String(pathTwice),
+  listed: (await rt.xattr.list(path)).includes("user.tiermv.p"),
+  removed: await rt.xattr.remove(path, "user.tiermv.p"),
+  missing: await rt.xattr.get(path, "user.tiermv.p"),
+};
+
+// O_NOFOLLOW: a symlink is refused.
+symlinkSync(path, `${path}.link`);
+out.symlink = await rt.openFile(`${path}.link`, { mode: "read" }).then(
+  () => "opened",
+  (e) => e.code,
+);
+
+// The instance lock: flock on a local file; a second open file description cannot take it.
+const lockPath = `${dir}/instance.lock`;
+const first = rt.process.lockLocalFile(lockPath, "held by the first");
+const second = rt.process.lockLocalFile(lockPath, "held by the second");
+const flock = { first: first.acquired, second: second.acquired ? "acquired" : second.holder };
+if (first.acquired) first.lock.release();
+out.flock = { ...flock, afterRelease: rt.process.lockLocalFile(lockPath, "third").acquired };
+
+// Process identity from /proc: this process alive, the same pid with another start time dead.
+const me = rt.process.identity();
+out.identity = {
+  start: /^\d+$/.test(me.start),
+  boot: me.boot === readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim(),
+  reusedPid: rt.process.processState({ ...me, start: String(Number(me.start) + 1) }),
+  otherBoot: rt.process.processState({ ...me, boot: "another-boot" }),
+};
 
 // A FIFO is opened without blocking.
 const fifo = `${dir}/fifo`;

@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { CliRuntime } from "../cli_runtime.ts";
 import { cli, sandbox, spawnCli } from "../helpers.ts";
 import { allTasks } from "./spool_view.ts";
 
@@ -37,24 +38,40 @@ test("a second request with the same id is answered with the first one's result,
   expect(b.duplicate).toBe(false);
 });
 
-test("two concurrent submitters with the same id: the request is dispatched exactly once", async () => {
-  const box = sandbox({ target: "file:///tmp/unused", extra: { dispatch: { maxFiles: 20 } } });
-  const files = tree(box, 200);
-  for (let round = 0; round < 8; round++) {
-    const id = `concurrent-${round}`;
-    const procs = [0, 1].map(() =>
-      spawnCli(["submit", "--json", "--request-id", id, box.src], box.env),
-    );
-    const outs = await Promise.all(
-      procs.map(async (p) => ({ code: await p.exited, out: await new Response(p.stdout).text() })),
-    );
-    expect(outs.map((o) => o.code)).toEqual([0, 0]);
-    const results = outs.map((o) => JSON.parse(o.out));
-    expect(results.filter((r) => r.duplicate).length).toBe(1);
-    expect(results[0].result).toEqual(results[1].result);
-    everyPathOnce(box.spool, files, id);
-  }
-});
+// Two Bun submitters, and a Bun and a Deno submitter racing for the same request.
+const SUBMITTERS: [string, CliRuntime[]][] = [
+  ["bun and bun", ["bun", "bun"]],
+  ["bun and deno", ["bun", "deno"]],
+];
+
+test.each(SUBMITTERS)(
+  "two concurrent submitters (%s) with the same id: the request is dispatched exactly once",
+  async (_, runtimes) => {
+    const box = sandbox({ target: "file:///tmp/unused", extra: { dispatch: { maxFiles: 20 } } });
+    const files = tree(box, 200);
+    for (let round = 0; round < 8; round++) {
+      const id = `concurrent-${round}`;
+      const procs = runtimes.map((runtime) =>
+        spawnCli(["submit", "--json", "--request-id", id, box.src], box.env, { runtime }),
+      );
+      const outs = await Promise.all(
+        procs.map(async (p) => ({
+          code: await p.exited,
+          out: await new Response(p.stdout).text(),
+          err: await new Response(p.stderr).text(),
+        })),
+      );
+      expect(outs.map((o) => (o.code === 0 ? "" : `${o.code} ${o.err} ${o.out}`))).toEqual([
+        "",
+        "",
+      ]);
+      const results = outs.map((o) => JSON.parse(o.out));
+      expect(results.filter((r) => r.duplicate).length).toBe(1);
+      expect(results[0].result).toEqual(results[1].result);
+      everyPathOnce(box.spool, files, id);
+    }
+  },
+);
 
 const CRASH_POINTS = [
   "dispatch-after-ledger",
@@ -64,17 +81,24 @@ const CRASH_POINTS = [
   "dispatch-after-result",
 ];
 
-for (const point of CRASH_POINTS) {
-  test(`kill -9 of dispatch at ${point}, then a rerun: exactly the planned tasks, none twice, none missing`, async () => {
+// Every crash point under Bun; one under Deno (the same dispatch job, the same crash point).
+const CRASHES: [string, CliRuntime][] = [
+  ...CRASH_POINTS.map((point): [string, CliRuntime] => [point, "bun"]),
+  ["dispatch-mid-publish", "deno"],
+];
+
+for (const [point, runtime] of CRASHES) {
+  test(`kill -9 of dispatch at ${point} (${runtime}), then a rerun: exactly the planned tasks, none twice, none missing`, async () => {
     const box = sandbox({ target: "file:///tmp/unused", extra: { dispatch: { maxFiles: 15 } } });
     const files = tree(box, 100);
-    const crashed = await cli(["submit", "--request-id", "crashy", box.src], {
-      ...box.env,
-      TIERMV_CRASH_AT: point,
-    });
+    const crashed = await cli(
+      ["submit", "--request-id", "crashy", box.src],
+      { ...box.env, TIERMV_CRASH_AT: point },
+      { runtime },
+    );
     expect(crashed.code).toBe(137);
     const before = allTasks(box.spool).map((t) => t.id);
-    const rerun = await cli(["dispatch", "--once"], box.env);
+    const rerun = await cli(["dispatch", "--once"], box.env, { runtime });
     expect(rerun.code).toBe(0);
     const tasks = everyPathOnce(box.spool, files);
     // Tasks published before the crash are kept as they were, not re-cut.

@@ -8,6 +8,7 @@ import { ensureNodeDirs, nodeDirs } from "../../jobs/spool/layout.ts";
 import { claimTask } from "../../jobs/spool/queues.ts";
 import { createRuntime } from "../../runtime/bun.ts";
 import type { Runtime } from "../../runtime/types.ts";
+import { CLI_RUNTIMES } from "../cli_runtime.ts";
 import { cli, runJson, sandbox, spawnCli, waitFor } from "../helpers.ts";
 import { clearRecords, stateOf } from "../records.ts";
 import { allTasks } from "./spool_view.ts";
@@ -115,6 +116,43 @@ test("rebalance moves pending tasks from an overloaded node to the least loaded 
   for (const m of moves) expect(m).toMatchObject({ from: "a", to: "b" });
   expect(readdirSync(dirs.c?.pending ?? "").filter((n) => n.endsWith(".task"))).toEqual([]);
 });
+
+test.each(CLI_RUNTIMES)(
+  "run --rebalance moves the newest pending tasks of an overloaded node to the live one that ran, which then migrates them (%s)",
+  async (runtime) => {
+    const box = sandbox({
+      target: "file:///tmp/unused",
+      extra: { rebalance: { threshold: 4, maxMoves: 3 }, dispatch: { maxFiles: 1 } },
+    });
+    box.setConfig({ target: `file://${box.dir}/out` });
+    for (let i = 0; i < 10; i++) box.file(`r/${i}.txt`, `rebalanced ${i}`);
+    expect((await cli(["submit", "--node", "a", box.src], box.env, { runtime })).code).toBe(0);
+    const before = allTasks(box.spool)
+      .map((t) => t.id)
+      .sort();
+    expect(before.length).toBe(10);
+    // b beats in its tick, so it is the only live node: it gets a's three newest tasks.
+    const rebalanced = await runJson(
+      ["run", "--node", "b", "--rebalance", "--once", "--json"],
+      box.env,
+      {
+        runtime,
+      },
+    );
+    expect(rebalanced.code).toBe(0);
+    expect(rebalanced.json.moves).toEqual(
+      before.slice(-3).map((id) => ({ task: `${id}.task`, from: "a", to: "b" })),
+    );
+    const pending = allTasks(box.spool, ["pending"]);
+    expect(pending.filter((t) => t.node === "a").length).toBe(7);
+    expect(pending.filter((t) => t.node === "b").map((t) => t.id)).toEqual(before.slice(-3));
+    const run = await runJson(["run", "--node", "b", "--once", "--json"], box.env, { runtime });
+    expect(run.json.counts.migrated).toBe(3);
+    const migrated = allTasks(box.spool, ["done"]).flatMap((t) => t.paths);
+    for (const path of migrated) expect((await stateOf(path))?.node).toBe("b");
+    expect(migrated.length).toBe(3);
+  },
+);
 
 test("drain: running work finishes, nothing new is claimed, --watch exits; undrain resumes", async () => {
   const box = sandbox({ target: "file:///tmp/unused", extra: { schedule: { tickMs: 100 } } });

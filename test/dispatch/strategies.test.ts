@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
 import { pickNode, placementKey } from "../../jobs/plan/rendezvous.ts";
+import { CLI_RUNTIMES } from "../cli_runtime.ts";
 import { cli, sandbox } from "../helpers.ts";
 import { allTasks } from "./spool_view.ts";
 
@@ -44,20 +45,23 @@ function tree(box: ReturnType<typeof sandbox>, dirs: number, perDir: number): st
   return out;
 }
 
-test("dispatch by hash: every file in exactly one task, on the node that wins its path, tasks cut at maxFiles", async () => {
-  const box = sandbox({ target: "file:///tmp/unused", extra: { dispatch: { maxFiles: 25 } } });
-  const files = tree(box, 6, 40);
-  const result = await cli(["submit", "--json", box.src], box.env);
-  expect(result.code).toBe(0);
-  const tasks = allTasks(box.spool);
-  const seen = tasks.flatMap((t) => t.paths);
-  expect(seen.sort()).toEqual([...files].sort());
-  for (const t of tasks) {
-    expect(t.paths.length).toBeLessThanOrEqual(25);
-    for (const p of t.paths) expect(pickNode(box.config.nodes, p)).toBe(t.node);
-  }
-  expect(new Set(tasks.map((t) => t.node)).size).toBe(3);
-});
+test.each(CLI_RUNTIMES)(
+  "dispatch by hash: every file in exactly one task, on the node that wins its path, tasks cut at maxFiles (%s)",
+  async (runtime) => {
+    const box = sandbox({ target: "file:///tmp/unused", extra: { dispatch: { maxFiles: 25 } } });
+    const files = tree(box, 6, 40);
+    const result = await cli(["submit", "--json", box.src], box.env, { runtime });
+    expect(result.code).toBe(0);
+    const tasks = allTasks(box.spool);
+    const seen = tasks.flatMap((t) => t.paths);
+    expect(seen.sort()).toEqual([...files].sort());
+    for (const t of tasks) {
+      expect(t.paths.length).toBeLessThanOrEqual(25);
+      for (const p of t.paths) expect(pickNode(box.config.nodes, p)).toBe(t.node);
+    }
+    expect(new Set(tasks.map((t) => t.node)).size).toBe(3);
+  },
+);
 
 test("dispatch by hash-dir keeps each directory on one node", async () => {
   const box = sandbox({ target: "file:///tmp/unused" });

@@ -5,12 +5,17 @@ import { expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import parsePrometheus from "parse-prometheus-text-format";
-import { cli, type Sandbox, sandbox, startServe } from "../helpers.ts";
+import { CLI_RUNTIMES } from "../cli_runtime.ts";
+import { type CliOptions, cli, type Sandbox, sandbox, startServe } from "../helpers.ts";
 import { startFaultProxy } from "../services/fault_proxy.ts";
 import { newBucket, s3Service } from "../services/shared.ts";
 
-async function serve(box: Sandbox, extra: string[] = []): Promise<string> {
-  return (await startServe(box, extra)).url; // owned: stopped at the end of the run
+async function serve(
+  box: Sandbox,
+  extra: string[] = [],
+  options: CliOptions = {},
+): Promise<string> {
+  return (await startServe(box, extra, options)).url; // owned: stopped at the end of the run
 }
 
 function fileBox() {
@@ -26,88 +31,100 @@ const post = (url: string, body: unknown, headers: Record<string, string> = {}) 
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
 
-test("healthz, readyz, status and metrics answer; status and metrics match the spool after a run", async () => {
-  const box = fileBox();
-  for (let i = 0; i < 12; i++) box.file(`m/${i}.txt`, `metric ${i}`);
-  await cli(["submit", "--node", "a", box.src], box.env);
-  await cli(["run", "--node", "a"], box.env);
-  await cli(["submit", "--node", "b", "--request-id", "later", box.src], box.env); // left pending
-  const url = await serve(box);
-  expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ ok: true });
-  const ready = await fetch(`${url}/readyz`);
-  expect(ready.status).toBe(200);
-  expect((await ready.json()).checks).toMatchObject({ mount: { ok: true }, target: { ok: true } });
-  const status = (await (await fetch(`${url}/status`)).json()).nodes;
-  expect(status.find((n: { node: string }) => n.node === "a")).toMatchObject({
-    pending: 0,
-    running: 0,
-    done: 1,
-    failed: 0,
-    live: true,
-  });
-  expect(status.find((n: { node: string }) => n.node === "b")).toMatchObject({
-    pending: 1,
-    done: 0,
-  });
-  const metrics = await fetch(`${url}/metrics`);
-  expect(metrics.headers.get("content-type")).toContain("text/plain");
-  const text = await metrics.text();
-  const families = parsePrometheus(text);
-  const family = (name: string) => families.find((f: { name: string }) => f.name === name);
-  const files = family("tiermv_files_total");
-  expect(files.type).toBe("COUNTER");
-  expect(files.metrics).toContainEqual({ labels: { node: "a", outcome: "migrated" }, value: "12" });
-  const queue = family("tiermv_queue_tasks").metrics;
-  expect(queue).toContainEqual({ labels: { node: "b", queue: "pending" }, value: "1" });
-  expect(queue).toContainEqual({ labels: { node: "a", queue: "done" }, value: "1" });
-  const histogram = family("tiermv_file_duration_seconds");
-  expect(histogram.type).toBe("HISTOGRAM");
-  // This parser flattens labelled histograms, so read node a's series from the text itself.
-  expect(text).toContain('tiermv_file_duration_seconds_bucket{node="a",le="+Inf"} 12\n');
-  expect(text).toContain('tiermv_file_duration_seconds_count{node="a"} 12\n');
-  expect(family("tiermv_migrated_bytes_total").metrics[0].value).toBe(String(10 * 8 + 2 * 9)); // "metric 0".."metric 11"
-  expect(
-    family("tiermv_heartbeat_age_seconds").metrics.find(
-      (m: { labels: { node: string } }) => m.labels.node === "c",
-    ).value,
-  ).toBe("-1");
-});
+test.each(CLI_RUNTIMES)(
+  "healthz, readyz, status and metrics answer; status and metrics match the spool after a run (%s)",
+  async (runtime) => {
+    const box = fileBox();
+    for (let i = 0; i < 12; i++) box.file(`m/${i}.txt`, `metric ${i}`);
+    await cli(["submit", "--node", "a", box.src], box.env, { runtime });
+    await cli(["run", "--node", "a"], box.env, { runtime });
+    await cli(["submit", "--node", "b", "--request-id", "later", box.src], box.env, { runtime }); // left pending
+    const url = await serve(box, [], { runtime });
+    expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ ok: true });
+    const ready = await fetch(`${url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect((await ready.json()).checks).toMatchObject({
+      mount: { ok: true },
+      target: { ok: true },
+    });
+    const status = (await (await fetch(`${url}/status`)).json()).nodes;
+    expect(status.find((n: { node: string }) => n.node === "a")).toMatchObject({
+      pending: 0,
+      running: 0,
+      done: 1,
+      failed: 0,
+      live: true,
+    });
+    expect(status.find((n: { node: string }) => n.node === "b")).toMatchObject({
+      pending: 1,
+      done: 0,
+    });
+    const metrics = await fetch(`${url}/metrics`);
+    expect(metrics.headers.get("content-type")).toContain("text/plain");
+    const text = await metrics.text();
+    const families = parsePrometheus(text);
+    const family = (name: string) => families.find((f: { name: string }) => f.name === name);
+    const files = family("tiermv_files_total");
+    expect(files.type).toBe("COUNTER");
+    expect(files.metrics).toContainEqual({
+      labels: { node: "a", outcome: "migrated" },
+      value: "12",
+    });
+    const queue = family("tiermv_queue_tasks").metrics;
+    expect(queue).toContainEqual({ labels: { node: "b", queue: "pending" }, value: "1" });
+    expect(queue).toContainEqual({ labels: { node: "a", queue: "done" }, value: "1" });
+    const histogram = family("tiermv_file_duration_seconds");
+    expect(histogram.type).toBe("HISTOGRAM");
+    // This parser flattens labelled histograms, so read node a's series from the text itself.
+    expect(text).toContain('tiermv_file_duration_seconds_bucket{node="a",le="+Inf"} 12\n');
+    expect(text).toContain('tiermv_file_duration_seconds_count{node="a"} 12\n');
+    expect(family("tiermv_migrated_bytes_total").metrics[0].value).toBe(String(10 * 8 + 2 * 9)); // "metric 0".."metric 11"
+    expect(
+      family("tiermv_heartbeat_age_seconds").metrics.find(
+        (m: { labels: { node: string } }) => m.labels.node === "c",
+      ).value,
+    ).toBe("-1");
+  },
+);
 
-test("POST /v1/requests: same key and body gives the same response, another body 422, concurrent duplicates dispatch once", async () => {
-  const box = fileBox();
-  const paths = Array.from({ length: 5 }, (_, i) => box.file(`h/${i}.txt`, `h${i}`));
-  const url = await serve(box);
-  const first = await post(url, { paths }, { "Idempotency-Key": "key-1" });
-  expect(first.status).toBe(201);
-  const firstBody = await first.json();
-  expect(firstBody).toMatchObject({ id: "key-1", status: "dispatched", files: 5 });
-  const again = await post(url, { paths }, { "Idempotency-Key": "key-1" });
-  expect(again.status).toBe(201);
-  expect(await again.json()).toEqual(firstBody);
-  const reuse = await post(url, { paths: paths.slice(1) }, { "Idempotency-Key": "key-1" });
-  expect(reuse.status).toBe(422);
-  expect(reuse.headers.get("content-type")).toContain("application/problem+json");
-  const concurrent = await Promise.all(
-    Array.from({ length: 6 }, () =>
-      post(url, { paths, strategy: "round-robin" }, { "Idempotency-Key": "key-2" }),
-    ),
-  );
-  const bodies = await Promise.all(concurrent.map((r) => r.json()));
-  expect(concurrent.map((r) => r.status)).toEqual([201, 201, 201, 201, 201, 201]);
-  for (const b of bodies) expect(b).toEqual(bodies[0]);
-  const tasks = (await (await fetch(`${url}/status`)).json()).nodes.reduce(
-    (n: number, s: { pending: number }) => n + s.pending,
-    0,
-  );
-  expect(tasks).toBe(firstBody.tasks.length + bodies[0].tasks.length);
-  // Without a key, every request is a new one (per-file state skips what is done).
-  const plainA = await post(url, { paths: paths.slice(0, 2) });
-  const plainB = await post(url, { paths: paths.slice(0, 2) });
-  expect([plainA.status, plainB.status]).toEqual([201, 201]);
-  const [bodyA, bodyB] = [await plainA.json(), await plainB.json()];
-  expect(bodyB.id).not.toBe(bodyA.id);
-  expect(bodyB.files).toBe(2);
-});
+test.each(CLI_RUNTIMES)(
+  "POST /v1/requests: same key and body gives the same response, another body 422, concurrent duplicates dispatch once (%s)",
+  async (runtime) => {
+    const box = fileBox();
+    const paths = Array.from({ length: 5 }, (_, i) => box.file(`h/${i}.txt`, `h${i}`));
+    const url = await serve(box, [], { runtime });
+    const first = await post(url, { paths }, { "Idempotency-Key": "key-1" });
+    expect(first.status).toBe(201);
+    const firstBody = await first.json();
+    expect(firstBody).toMatchObject({ id: "key-1", status: "dispatched", files: 5 });
+    const again = await post(url, { paths }, { "Idempotency-Key": "key-1" });
+    expect(again.status).toBe(201);
+    expect(await again.json()).toEqual(firstBody);
+    const reuse = await post(url, { paths: paths.slice(1) }, { "Idempotency-Key": "key-1" });
+    expect(reuse.status).toBe(422);
+    expect(reuse.headers.get("content-type")).toContain("application/problem+json");
+    const concurrent = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        post(url, { paths, strategy: "round-robin" }, { "Idempotency-Key": "key-2" }),
+      ),
+    );
+    const bodies = await Promise.all(concurrent.map((r) => r.json()));
+    expect(concurrent.map((r) => r.status)).toEqual([201, 201, 201, 201, 201, 201]);
+    for (const b of bodies) expect(b).toEqual(bodies[0]);
+    const tasks = (await (await fetch(`${url}/status`)).json()).nodes.reduce(
+      (n: number, s: { pending: number }) => n + s.pending,
+      0,
+    );
+    expect(tasks).toBe(firstBody.tasks.length + bodies[0].tasks.length);
+    // Without a key, every request is a new one (per-file state skips what is done).
+    const plainA = await post(url, { paths: paths.slice(0, 2) });
+    const plainB = await post(url, { paths: paths.slice(0, 2) });
+    expect([plainA.status, plainB.status]).toEqual([201, 201]);
+    const [bodyA, bodyB] = [await plainA.json(), await plainB.json()];
+    expect(bodyB.id).not.toBe(bodyA.id);
+    expect(bodyB.files).toBe(2);
+  },
+);
 
 test("bad bodies: too large 413, malformed 400, wrong content type 415, invalid fields 400, path outside root 400; all problem details", async () => {
   const box = fileBox();

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { appendFileSync, readdirSync } from "node:fs";
 import { createS3Target } from "../../jobs/targets/s3.ts";
 import { createRuntime } from "../../runtime/bun.ts";
+import { CLI_RUNTIMES } from "../cli_runtime.ts";
 import { cli, lastJsonLine, randomBytes, sandbox, spawnCli, waitFor } from "../helpers.ts";
 import { holderOf, stateOf } from "../records.ts";
 import { type FaultProxy, startFaultProxy } from "../services/fault_proxy.ts";
@@ -31,56 +32,59 @@ async function s3Box(via: "direct" | "proxy" = "direct") {
   return { box, bucket, target };
 }
 
-test("a mixed tree is migrated byte-identical, with state and object metadata recorded", async () => {
-  const { box, target } = await s3Box();
-  const files: Record<string, Uint8Array> = {
-    "empty.bin": new Uint8Array(),
-    "one.bin": new Uint8Array([7]),
-    "big/seventeen MiB.bin": randomBytes(17 * 1024 * 1024, 3),
-    "nested/deeper/still/ü ñ 日本.txt": new TextEncoder().encode("non-ascii name\n"),
-    "with space.txt": new TextEncoder().encode("spaces\n"),
-  };
-  for (const [rel, data] of Object.entries(files)) box.file(rel, data);
-  const submit = await cli(["submit", "--node", "a", box.src], box.env);
-  expect(submit.code).toBe(0);
-  const run = await cli(["run", "--node", "a", "--once", "--json"], box.env);
-  expect(run.stderr).not.toContain("ERROR");
-  expect(run.code).toBe(0);
-  const summary = lastJsonLine(run.stdout);
-  expect(summary.counts.migrated).toBe(5);
-  expect(summary.tasks[0].result).toBe("done");
+test.each(CLI_RUNTIMES)(
+  "a mixed tree is migrated byte-identical (single PUTs and a multipart upload), with state and object metadata recorded (%s)",
+  async (runtime) => {
+    const { box, target } = await s3Box();
+    const files: Record<string, Uint8Array> = {
+      "empty.bin": new Uint8Array(),
+      "one.bin": new Uint8Array([7]),
+      "big/seventeen MiB.bin": randomBytes(17 * 1024 * 1024, 3),
+      "nested/deeper/still/ü ñ 日本.txt": new TextEncoder().encode("non-ascii name\n"),
+      "with space.txt": new TextEncoder().encode("spaces\n"),
+    };
+    for (const [rel, data] of Object.entries(files)) box.file(rel, data);
+    const submit = await cli(["submit", "--node", "a", box.src], box.env, { runtime });
+    expect(submit.code).toBe(0);
+    const run = await cli(["run", "--node", "a", "--once", "--json"], box.env, { runtime });
+    expect(run.stderr).not.toContain("ERROR");
+    expect(run.code).toBe(0);
+    const summary = lastJsonLine(run.stdout);
+    expect(summary.counts.migrated).toBe(5);
+    expect(summary.tasks[0].result).toBe("done");
 
-  for (const [rel, data] of Object.entries(files)) {
-    const path = `${box.src}/${rel}`;
-    const object = await target.read(`archive/${rel}`);
-    expect(object).not.toBeNull();
-    expect(Buffer.compare(Buffer.from(object ?? []), Buffer.from(data))).toBe(0);
-    const state = await stateOf(path);
-    const stat = await rt.fs.stat(path);
-    expect(state).toMatchObject({
-      state: "migrated",
-      key: `archive/${rel}`,
-      size: data.length,
-      mtimeNs: stat.mtimeNs,
-      ino: stat.ino,
-    });
-    const head = await target.head(`archive/${rel}`);
-    const multipart = data.length > box.config.s3.multipartThreshold;
-    expect(head?.meta).toEqual({
-      attempt: state?.attempt ?? "",
-      epoch: 1,
-      size: data.length,
-      mtimeNs: stat.mtimeNs,
-      ino: stat.ino,
-      ctimeNs: state?.ctimeNs,
-      ...(multipart ? { partSize: box.config.s3.partSize } : {}),
-    });
-    expect(await holderOf(path)).toBeNull();
-  }
-  // The 17 MiB file went multipart: S3 marks multipart ETags with a part count.
-  expect((await target.head("archive/big/seventeen MiB.bin"))?.etag).toMatch(/-3$/);
-  target.close();
-});
+    for (const [rel, data] of Object.entries(files)) {
+      const path = `${box.src}/${rel}`;
+      const object = await target.read(`archive/${rel}`);
+      expect(object).not.toBeNull();
+      expect(Buffer.compare(Buffer.from(object ?? []), Buffer.from(data))).toBe(0);
+      const state = await stateOf(path);
+      const stat = await rt.fs.stat(path);
+      expect(state).toMatchObject({
+        state: "migrated",
+        key: `archive/${rel}`,
+        size: data.length,
+        mtimeNs: stat.mtimeNs,
+        ino: stat.ino,
+      });
+      const head = await target.head(`archive/${rel}`);
+      const multipart = data.length > box.config.s3.multipartThreshold;
+      expect(head?.meta).toEqual({
+        attempt: state?.attempt ?? "",
+        epoch: 1,
+        size: data.length,
+        mtimeNs: stat.mtimeNs,
+        ino: stat.ino,
+        ctimeNs: state?.ctimeNs,
+        ...(multipart ? { partSize: box.config.s3.partSize } : {}),
+      });
+      expect(await holderOf(path)).toBeNull();
+    }
+    // The 17 MiB file went multipart: S3 marks multipart ETags with a part count.
+    expect((await target.head("archive/big/seventeen MiB.bin"))?.etag).toMatch(/-3$/);
+    target.close();
+  },
+);
 
 test("a rerun of the same files is a no-op: no request reaches S3", async () => {
   const { box, target } = await s3Box("proxy");

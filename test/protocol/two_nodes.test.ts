@@ -7,6 +7,7 @@ import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { HeadObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { CLI_RUNTIMES, type CliRuntime } from "../cli_runtime.ts";
 import { checkInvariants, expectAllCommitted, startCluster } from "../cluster.ts";
 import { cli, randomBytes, runJson, waitFor } from "../helpers.ts";
 import { holderOf, stateOf } from "../records.ts";
@@ -48,41 +49,60 @@ function migratedEvents(spool: string, nodes: string[]): Map<string, Set<string>
   return byPath;
 }
 
-test("success/success: both nodes run the same files at once; each file is committed exactly once", async () => {
-  await using c = await startCluster(["a", "b"]);
-  const files = makeFiles(c, 40);
-  await c.submit("a", [c.box.src]);
-  await c.submit("b", [c.box.src]);
-  const [ra, rb] = await Promise.all([c.run("a"), c.run("b")]);
-  expect(ra.code).toBe(0);
-  expect(rb.code).toBe(0);
-  const report = await expectAllCommitted(c, 40);
-  expect(report.objects).toBe(40);
-  // Exactly one migrated event (one commit) per file across both nodes.
-  const events = migratedEvents(c.box.spool, c.nodes);
-  expect(events.size).toBe(40);
-  for (const path of files) expect(events.get(path)?.size).toBe(1);
-});
+// Twice: two Bun nodes, and a Bun node racing a Deno node (the protocol must not care which
+// runtime holds a file's epoch).
+const PAIRS: [string, Record<string, CliRuntime>][] = [
+  ["bun and bun", { a: "bun", b: "bun" }],
+  ["bun and deno", { a: "bun", b: "deno" }],
+];
 
-test("fail/success: the failed attempt keeps its epoch, the other node is busy, and after rollback it succeeds", async () => {
-  await using c = await startCluster(["a", "b"]);
-  const files = makeFiles(c, 6);
-  await c.submit("a", [c.box.src]);
-  await c.submit("b", [c.box.src]);
-  c.proxies.a?.setMode("cut-writes"); // uploads reach s3proxy; their responses are lost
-  const a = (await c.runJson("a")).json;
-  expect(a.counts.failed).toBe(6);
-  // Every PUT went unanswered: ambiguous, so the cleanups wait for the late-write window and
-  // the epochs stay held meanwhile.
-  expect(a.rollback.at(-1).waiting).toBe(6);
-  for (const path of files) expect((await holderOf(path))?.node).toBe("a");
-  expect((await objectKeys(c.endpoint, c.bucket)).length).toBe(6); // stray objects of a's attempts
-  const b = (await c.runJson("b")).json;
-  expect(b.counts.busy).toBe(6);
-  expect(c.proxies.b?.connections).toBe(0); // busy means no upload at all
-  c.proxies.a?.setMode("pass");
-  await expectAllCommitted(c, 6);
-});
+// A Deno node's held epoch makes the Bun node busy, as a Bun node's does.
+const FAILING_FIRST: [string, Record<string, CliRuntime>][] = [
+  ["bun fails, bun busy", { a: "bun", b: "bun" }],
+  ["deno fails, bun busy", { a: "deno", b: "bun" }],
+];
+
+test.each(PAIRS)(
+  "success/success (%s): both nodes run the same files at once; each file is committed exactly once",
+  async (_, runtimes) => {
+    await using c = await startCluster(["a", "b"], {}, { runtimes });
+    const files = makeFiles(c, 40);
+    await c.submit("a", [c.box.src]);
+    await c.submit("b", [c.box.src]);
+    const [ra, rb] = await Promise.all([c.run("a"), c.run("b")]);
+    expect(ra.code).toBe(0);
+    expect(rb.code).toBe(0);
+    const report = await expectAllCommitted(c, 40);
+    expect(report.objects).toBe(40);
+    // Exactly one migrated event (one commit) per file across both nodes.
+    const events = migratedEvents(c.box.spool, c.nodes);
+    expect(events.size).toBe(40);
+    for (const path of files) expect(events.get(path)?.size).toBe(1);
+  },
+);
+
+test.each(FAILING_FIRST)(
+  "fail/success (%s): the failed attempt keeps its epoch, the other node is busy, and after rollback it succeeds",
+  async (_, runtimes) => {
+    await using c = await startCluster(["a", "b"], {}, { runtimes });
+    const files = makeFiles(c, 6);
+    await c.submit("a", [c.box.src]);
+    await c.submit("b", [c.box.src]);
+    c.proxies.a?.setMode("cut-writes"); // uploads reach s3proxy; their responses are lost
+    const a = (await c.runJson("a")).json;
+    expect(a.counts.failed).toBe(6);
+    // Every PUT went unanswered: ambiguous, so the cleanups wait for the late-write window and
+    // the epochs stay held meanwhile.
+    expect(a.rollback.at(-1).waiting).toBe(6);
+    for (const path of files) expect((await holderOf(path))?.node).toBe("a");
+    expect((await objectKeys(c.endpoint, c.bucket)).length).toBe(6); // stray objects of a's attempts
+    const b = (await c.runJson("b")).json;
+    expect(b.counts.busy).toBe(6);
+    expect(c.proxies.b?.connections).toBe(0); // busy means no upload at all
+    c.proxies.a?.setMode("pass");
+    await expectAllCommitted(c, 6);
+  },
+);
 
 test("success/fail: while one node holds the locks the failing node never uploads, and ends skipping", async () => {
   await using c = await startCluster(["a", "b"]);
@@ -108,34 +128,35 @@ test("success/fail: while one node holds the locks the failing node never upload
   expect(report.committed).toBe(6);
 });
 
-test("fail/fail: each failure is rolled back under its own lock; nothing is left, then a clean run commits all", async () => {
-  await using c = await startCluster(["a", "b"]);
-  const files = makeFiles(c, 5);
-  await c.submit("a", [c.box.src]);
-  await c.submit("b", [c.box.src]);
-  c.proxies.a?.setMode("cut");
-  c.proxies.b?.setMode("cut");
-  expect((await c.runJson("a")).json.counts.failed).toBe(5);
-  expect((await c.runJson("b")).json.counts.busy).toBe(5);
-  c.proxies.a?.setMode("pass");
-  const rolledA = await cli(["rollback", "--node", "a", "--config", c.configOf("a")], c.box.env);
-  expect(rolledA.code).toBe(0);
-  expect(await objectKeys(c.endpoint, c.bucket)).toEqual([]);
-  // b's retry task now wins the locks and fails in turn; a's retry is busy.
-  expect((await c.runJson("b")).json.counts.failed).toBe(5);
-  for (const path of files) expect((await holderOf(path))?.node).toBe("b");
-  expect((await c.runJson("a")).json.counts.busy).toBe(5);
-  c.proxies.b?.setMode("pass");
-  expect(
-    (await cli(["rollback", "--node", "b", "--config", c.configOf("b")], c.box.env)).code,
-  ).toBe(0);
-  expect(await objectKeys(c.endpoint, c.bucket)).toEqual([]);
-  for (const path of files) {
-    expect(await holderOf(path)).toBeNull();
-    expect(await stateOf(path)).toBeNull();
-  }
-  await expectAllCommitted(c, 5);
-});
+test.each(CLI_RUNTIMES)(
+  "fail/fail (%s): each failure after a cut connection is rolled back under its own lock; nothing is left, then a clean run commits all",
+  async (runtime) => {
+    await using c = await startCluster(["a", "b"], {}, { runtimes: { a: runtime, b: runtime } });
+    const files = makeFiles(c, 5);
+    await c.submit("a", [c.box.src]);
+    await c.submit("b", [c.box.src]);
+    c.proxies.a?.setMode("cut");
+    c.proxies.b?.setMode("cut");
+    expect((await c.runJson("a")).json.counts.failed).toBe(5);
+    expect((await c.runJson("b")).json.counts.busy).toBe(5);
+    c.proxies.a?.setMode("pass");
+    const rolledA = await c.cliOf("a", ["rollback", "--node", "a"]);
+    expect(rolledA.code).toBe(0);
+    expect(await objectKeys(c.endpoint, c.bucket)).toEqual([]);
+    // b's retry task now wins the locks and fails in turn; a's retry is busy.
+    expect((await c.runJson("b")).json.counts.failed).toBe(5);
+    for (const path of files) expect((await holderOf(path))?.node).toBe("b");
+    expect((await c.runJson("a")).json.counts.busy).toBe(5);
+    c.proxies.b?.setMode("pass");
+    expect((await c.cliOf("b", ["rollback", "--node", "b"])).code).toBe(0);
+    expect(await objectKeys(c.endpoint, c.bucket)).toEqual([]);
+    for (const path of files) {
+      expect(await holderOf(path)).toBeNull();
+      expect(await stateOf(path)).toBeNull();
+    }
+    await expectAllCommitted(c, 5);
+  },
+);
 
 test("the incident: a duplicated request on two nodes, one failing after its upload reached S3, loses no committed object", async () => {
   for (let round = 0; round < 3; round++) {

@@ -4,6 +4,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { CLI_RUNTIMES, type CliRuntime } from "../cli_runtime.ts";
 import { cli, lastJsonLine, sandbox } from "../helpers.ts";
 import { type KafkaService, startKafka } from "../services/kafka.ts";
 import { kafkaBrokers } from "../services/shared.ts";
@@ -32,33 +33,36 @@ function box(extra: Record<string, unknown> = {}) {
 }
 
 /** 40 files migrated by node a with no Kafka configured yet, and a fresh topic on the broker. */
-async function migratedWithoutKafka() {
+async function migratedWithoutKafka(runtime: CliRuntime = "bun") {
   const { brokers } = await kafkaBrokers();
   const topic = newTopic();
   await createTopic(brokers, topic);
   const b = box();
-  await cli(["submit", "--node", "a", b.src], b.env);
-  expect((await cli(["run", "--node", "a"], b.env)).code).toBe(0);
+  await cli(["submit", "--node", "a", b.src], b.env, { runtime });
+  expect((await cli(["run", "--node", "a"], b.env, { runtime })).code).toBe(0);
   return { brokers, topic, b };
 }
 
-test("the events of a migration arrive on the topic exactly as the outbox holds them, keyed by path", async () => {
-  const { brokers, topic, b } = await migratedWithoutKafka(); // the outbox is the report
-  const outbox = outboxLines(b.spool, "a");
-  expect(outbox.length).toBe(41); // 40 files + the task event
-  const events = await cli(["events", "--node", "a"], b.env);
-  expect(events.stdout.trim().split("\n")).toEqual(outbox);
-  b.setConfig({ kafka: { brokers, topic } });
-  const report = await cli(["report", "--node", "a"], b.env);
-  expect(report.code).toBe(0);
-  const consumed = await consumeAll(brokers, topic);
-  expect(consumed.map((m) => m.value).sort()).toEqual([...outbox].sort());
-  for (const m of consumed) {
-    const event = JSON.parse(m.value);
-    expect(m.key).toBe(event.path || event.taskId);
-  }
-  expect(outboxLines(b.spool, "a")).toEqual([]); // shipped segments are deleted
-});
+test.each(CLI_RUNTIMES)(
+  "the events of a migration arrive on the topic exactly as the outbox holds them, keyed by path (%s)",
+  async (runtime) => {
+    const { brokers, topic, b } = await migratedWithoutKafka(runtime); // the outbox is the report
+    const outbox = outboxLines(b.spool, "a");
+    expect(outbox.length).toBe(41); // 40 files + the task event
+    const events = await cli(["events", "--node", "a"], b.env, { runtime });
+    expect(events.stdout.trim().split("\n")).toEqual(outbox);
+    b.setConfig({ kafka: { brokers, topic } });
+    const report = await cli(["report", "--node", "a"], b.env, { runtime });
+    expect(report.code).toBe(0);
+    const consumed = await consumeAll(brokers, topic);
+    expect(consumed.map((m) => m.value).sort()).toEqual([...outbox].sort());
+    for (const m of consumed) {
+      const event = JSON.parse(m.value);
+      expect(m.key).toBe(event.path || event.taskId);
+    }
+    expect(outboxLines(b.spool, "a")).toEqual([]); // shipped segments are deleted
+  },
+);
 
 test("broker down mid-run: migration completes, events wait; broker back: every event arrives", async () => {
   const kafka = await startKafka();
