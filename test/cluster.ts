@@ -7,9 +7,16 @@
 import { expect } from "bun:test";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  ListObjectVersionsCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
 import type { Subprocess } from "bun";
 import { createRuntime } from "../runtime/bun.ts";
+import { type ClusterKind, LOCAL, type Placement } from "./cluster_kinds.ts";
 import {
   type CliResult,
   cli,
@@ -24,7 +31,6 @@ import {
 } from "./helpers.ts";
 import { currentOf, heldOf, recordsOf } from "./records.ts";
 import { type FaultProxy, startFaultProxy } from "./services/fault_proxy.ts";
-import { newBucket, s3Client, s3Service } from "./services/shared.ts";
 
 const rt = createRuntime();
 
@@ -35,7 +41,13 @@ export interface Cluster extends AsyncDisposable {
   endpoint: string;
   nodes: string[];
   proxies: Record<string, FaultProxy>;
+  /** Where it runs: the store, the bucket's versioning, each node's mount namespace. */
+  place: Placement;
+  /** The checker's own S3 client for the cluster's store. */
+  s3(): S3Client;
   configOf(node: string): string;
+  /** Any `tiermv` command as node `node` (in its namespace, with its config and store access). */
+  cli(node: string, args: string[], env?: Record<string, string>): Promise<CliResult>;
   run(node: string, env?: Record<string, string>): Promise<CliResult>;
   /** `run --json` of one node, with its summary parsed. */
   runJson(node: string, env?: Record<string, string>): Promise<CliResult & { json: Json }>;
@@ -51,10 +63,19 @@ export interface Cluster extends AsyncDisposable {
 export async function startCluster(
   nodes: string[],
   extra: Record<string, unknown> = {},
+  kind: ClusterKind = LOCAL,
 ): Promise<Cluster> {
-  const s3 = await s3Service();
-  const bucket = await newBucket(s3.endpoint);
-  const box = sandbox({ target: `s3://${bucket}/m`, endpoint: s3.endpoint, nodes, extra });
+  const place = await kind.place();
+  const bucket = place.bucket;
+  const s3 = { endpoint: place.endpoint, port: place.port };
+  const box = sandbox({
+    target: `s3://${bucket}/m`,
+    endpoint: s3.endpoint,
+    nodes,
+    extra,
+    data: place.data,
+  });
+  Object.assign(box.env, place.env);
   const proxies: Record<string, FaultProxy> = {};
   const configs: Record<string, string> = {};
   const storeSkew = (extra.s3 as { storeSkewLimitMs?: number } | undefined)?.storeSkewLimitMs;
@@ -74,8 +95,9 @@ export async function startCluster(
   }
   const configOf = (node: string) => configs[node] ?? box.configPath;
   const runArgs = (node: string) => ["run", "--node", node, "--json", "--config", configOf(node)];
-  const run = (node: string, env: Record<string, string> = {}) =>
-    cli(runArgs(node), { ...box.env, ...env });
+  const nodeCli = (node: string, args: string[], env: Record<string, string> = {}) =>
+    cli(args, { ...box.env, ...env }, { nsPid: place.nsPidOf(node) });
+  const run = (node: string, env: Record<string, string> = {}) => nodeCli(node, runArgs(node), env);
   const spawned: Subprocess[] = [];
   let stopped: Promise<void> | null = null;
   const stop = () => {
@@ -92,19 +114,30 @@ export async function startCluster(
     endpoint: s3.endpoint,
     nodes,
     proxies,
+    place,
+    s3: place.client,
     configOf,
+    cli: (node, args, env) =>
+      nodeCli(node, args.includes("--config") ? args : [...args, "--config", configOf(node)], env),
     run,
     async runJson(node, env) {
       const result = await run(node, env);
       return { ...result, json: lastJsonLine(result.stdout) };
     },
     spawnRun(node) {
-      const proc = spawnCli(runArgs(node), box.env);
+      const proc = spawnCli(runArgs(node), box.env, { nsPid: place.nsPidOf(node) });
       spawned.push(proc);
       return proc;
     },
     submit: (node, paths) =>
-      cli(["submit", "--node", node, "--config", configOf(node), ...paths], box.env),
+      nodeCli(node, [
+        "submit",
+        "--node",
+        node,
+        "--config",
+        configOf(node),
+        ...paths.map(box.nodePath),
+      ]),
     async quiesce(maxRounds = 40) {
       for (let round = 1; round <= maxRounds; round++) {
         if (isQuiet(box.spool, nodes)) return round - 1;
@@ -217,7 +250,7 @@ export async function checkInvariants(
     orphanAllowed?: (key: string) => boolean;
   } = {},
 ): Promise<InvariantReport> {
-  const client = s3Client(c.endpoint);
+  const client = c.s3();
   const report: InvariantReport = { files: 0, committed: 0, objects: 0, locks: 0, violations: [] };
   const named = new Set<string>();
   for (const path of filesUnder(c.box.src)) {
@@ -243,8 +276,8 @@ export async function checkInvariants(
     }
     report.committed++;
     const key = String(state.key);
-    named.add(key);
     const VersionId = state.versionId;
+    named.add(c.place.versioned ? `${key} ${VersionId}` : key);
     try {
       const head = await client.send(
         new HeadObjectCommand({ Bucket: c.bucket, Key: key, VersionId }),
@@ -266,21 +299,53 @@ export async function checkInvariants(
       );
     }
   }
+  for (const stored of await storedObjects(client, c.bucket, c.place.versioned)) {
+    report.objects++;
+    const name = c.place.versioned ? `${stored.key} ${stored.versionId}` : stored.key;
+    if (!named.has(name) && !options.orphanAllowed?.(stored.key))
+      report.violations.push(`orphan object ${name}`);
+  }
+  client.destroy();
+  return report;
+}
+
+/**
+ * Every object in the bucket; in a versioned one every version (a failed attempt's late write is
+ * a version that no state names) and every delete marker, which no cleanup should leave.
+ */
+async function storedObjects(
+  client: S3Client,
+  bucket: string,
+  versioned: boolean,
+): Promise<{ key: string; versionId?: string }[]> {
+  const out: { key: string; versionId?: string }[] = [];
+  if (versioned) {
+    let keyMarker: string | undefined;
+    let versionMarker: string | undefined;
+    do {
+      const page = await client.send(
+        new ListObjectVersionsCommand({
+          Bucket: bucket,
+          KeyMarker: keyMarker,
+          VersionIdMarker: versionMarker,
+        }),
+      );
+      for (const v of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])])
+        out.push({ key: v.Key ?? "", versionId: v.VersionId });
+      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+      versionMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
+    } while (keyMarker);
+    return out;
+  }
   let token: string | undefined;
   do {
     const page = await client.send(
-      new ListObjectsV2Command({ Bucket: c.bucket, ContinuationToken: token }),
+      new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }),
     );
-    for (const item of page.Contents ?? []) {
-      const key = item.Key ?? "";
-      // s3proxy's filesystem backend lists directories as "dir/" keys: not objects.
-      if (key.endsWith("/")) continue;
-      report.objects++;
-      if (!named.has(key) && !options.orphanAllowed?.(key))
-        report.violations.push(`orphan object ${key}`);
-    }
+    // s3proxy's filesystem backend lists directories as "dir/" keys: not objects.
+    for (const item of page.Contents ?? [])
+      if (!item.Key?.endsWith("/")) out.push({ key: item.Key ?? "" });
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
-  client.destroy();
-  return report;
+  return out;
 }
