@@ -46,6 +46,8 @@ export interface Cluster extends AsyncDisposable {
   /** The checker's own S3 client for the cluster's store. */
   s3(): S3Client;
   configOf(node: string): string;
+  /** `box.setConfig` that reaches the nodes too (their configs are copies of the box's). */
+  setConfig(patch: Record<string, unknown>): void;
   /** Any `tiermv` command as node `node` (in its namespace, with its config and store access). */
   cli(node: string, args: string[], env?: Record<string, string>): Promise<CliResult>;
   run(node: string, env?: Record<string, string>): Promise<CliResult>;
@@ -85,14 +87,18 @@ export async function startCluster(
       skewLimitMs: storeSkew ?? TEST_S3.storeSkewLimitMs,
     });
     proxies[node] = proxy;
-    const path = join(box.dir, `config-${node}.json`);
-    const document = JSON.parse(readFileSync(box.configPath, "utf8"));
-    writeFileSync(
-      path,
-      JSON.stringify({ ...document, s3: { ...document.s3, endpoint: proxy.endpoint } }),
-    );
-    configs[node] = path;
+    configs[node] = join(box.dir, `config-${node}.json`);
   }
+  // Each node's config is the box's with the store reached through the node's own proxy.
+  const writeNodeConfigs = () => {
+    const document = JSON.parse(readFileSync(box.configPath, "utf8"));
+    for (const node of nodes) {
+      const endpoint = proxies[node]?.endpoint;
+      const nodeConfig = { ...document, s3: { ...document.s3, endpoint } };
+      writeFileSync(configs[node] ?? "", JSON.stringify(nodeConfig));
+    }
+  };
+  writeNodeConfigs();
   const configOf = (node: string) => configs[node] ?? box.configPath;
   const runArgs = (node: string) => ["run", "--node", node, "--json", "--config", configOf(node)];
   const nodeCli = (node: string, args: string[], env: Record<string, string> = {}) =>
@@ -117,6 +123,10 @@ export async function startCluster(
     place,
     s3: place.client,
     configOf,
+    setConfig(patch) {
+      box.setConfig(patch);
+      writeNodeConfigs();
+    },
     cli: (node, args, env) =>
       nodeCli(node, args.includes("--config") ? args : [...args, "--config", configOf(node)], env),
     run,
