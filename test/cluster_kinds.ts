@@ -32,11 +32,18 @@ export interface Placement {
 export interface ClusterKind {
   /** Prefixed to test names ("" for the local kind, whose names stay as they were). */
   label: string;
+  /**
+   * A `mount.timeoutMs` for tests that shorten it: long enough for the filesystem's normal slow
+   * calls. On CephFS a call on a file another client just wrote can wait 5.0 s for the capability
+   * recall (docs/ceph.md), which a 5 s deadline reports as a hung mount.
+   */
+  mountTimeoutMs: number;
   place(): Promise<Placement>;
 }
 
 export const LOCAL: ClusterKind = {
   label: "",
+  mountTimeoutMs: 5000,
   async place() {
     const s3 = await s3Service();
     return {
@@ -62,6 +69,7 @@ export function cephKind(options: {
   const label = { rgw: "RGW", "rgw-versioned": "RGW versioned", s3proxy: "s3proxy" }[options.store];
   return {
     label: `CephFS + ${label}: `,
+    mountTimeoutMs: 15_000,
     async place() {
       const ceph = await cephService();
       const nsPidOf = (node: string) => {

@@ -61,7 +61,7 @@ export async function soak(options: {
     extra: {
       // No upload retry: every cut or refused upload becomes a journalled failure and a rollback.
       migrate: { concurrency: 6, uploadRetries: 0, uploadRetryBaseMs: 10 },
-      mount: { timeoutMs: 5000 },
+      mount: { timeoutMs: (options.kind ?? LOCAL).mountTimeoutMs },
       retry: { busyBaseMs: 50, busyMaxMs: 1000, maxFailedAttempts: 1000 },
       schedule: { tickMs: 200 },
       dispatch: { maxFiles: 20 },
@@ -218,13 +218,12 @@ export async function soak(options: {
       ),
     );
     for (const r of runs) if (r.code !== 0) throw new Error(`quiesce run failed: ${r.stderr}`);
-    const status = JSON.parse(
-      (
-        await cli(["status", "--json", "--config", box.configPath], box.env, {
-          nsPid: place.nsPidOf("a"),
-        })
-      ).stdout,
-    );
+    const statusRun = await cli(["status", "--json", "--config", box.configPath], box.env, {
+      nsPid: place.nsPidOf("a"),
+    });
+    if (statusRun.code !== 0)
+      throw new Error(`status failed (${statusRun.code}): ${statusRun.stderr}`);
+    const status = JSON.parse(statusRun.stdout);
     const busy = status.some(
       (s: {
         pending: number;

@@ -33,7 +33,7 @@ async function objectKeys(c: Cluster): Promise<string[]> {
 }
 
 /** Migrated event ids by path (as the nodes name it). */
-function migratedEvents(spool: string, nodes: string[]): Map<string, Set<string>> {
+export function migratedEvents(spool: string, nodes: string[]): Map<string, Set<string>> {
   const byPath = new Map<string, Set<string>>();
   for (const node of nodes) {
     const dir = join(spool, "nodes", node, "outbox");
