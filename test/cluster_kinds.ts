@@ -38,12 +38,15 @@ export interface ClusterKind {
    * recall (docs/ceph.md), which a 5 s deadline reports as a hung mount.
    */
   mountTimeoutMs: number;
+  /** Rounds of a test that repeats a race with other seeds (each costs more on CephFS). */
+  rounds: number;
   place(): Promise<Placement>;
 }
 
 export const LOCAL: ClusterKind = {
   label: "",
   mountTimeoutMs: 5000,
+  rounds: 3,
   async place() {
     const s3 = await s3Service();
     return {
@@ -70,6 +73,7 @@ export function cephKind(options: {
   return {
     label: `CephFS + ${label}: `,
     mountTimeoutMs: 15_000,
+    rounds: 1,
     async place() {
       const ceph = await cephService();
       const nsPidOf = (node: string) => {

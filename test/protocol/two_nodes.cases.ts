@@ -140,7 +140,7 @@ export function twoNodeTests(kind: ClusterKind): void {
   });
 
   test(`${kind.label}the incident: a duplicated request on two nodes, one failing after its upload reached S3, loses no committed object`, async () => {
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < kind.rounds; round++) {
       await using c = await startCluster(["a", "b"], {}, kind);
       const files = makeFiles(c, 30);
       await c.submit("a", [c.box.src]);
