@@ -5,22 +5,14 @@
  */
 
 import { expect } from "bun:test";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import {
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  ListObjectVersionsCommand,
-  type S3Client,
-} from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
 import type { Subprocess } from "bun";
-import { createRuntime } from "../runtime/bun.ts";
 import { type ClusterKind, LOCAL, type Placement } from "./cluster_kinds.ts";
 import {
   type CliResult,
   cli,
-  filesUnder,
   type Json,
   lastJsonLine,
   type Sandbox,
@@ -29,10 +21,12 @@ import {
   TEST_S3,
   waitFor,
 } from "./helpers.ts";
-import { currentOf, heldOf, recordsOf } from "./records.ts";
+import { checkInvariants, type InvariantReport } from "./invariants.ts";
 import { type FaultProxy, startFaultProxy } from "./services/fault_proxy.ts";
+import { isQuiet, onlyWindowsLeft, windowsDue } from "./spool_quiet.ts";
 
-const rt = createRuntime();
+export { checkInvariants, type InvariantReport } from "./invariants.ts";
+export { isQuiet, waitingWindows } from "./spool_quiet.ts";
 
 /** A cluster of node processes; `await using` stops its proxies and processes whatever happens. */
 export interface Cluster extends AsyncDisposable {
@@ -180,182 +174,4 @@ export async function expectAllCommitted(c: Cluster, committed: number): Promise
   expect(report.violations).toEqual([]);
   expect(report.committed).toBe(committed);
   return report;
-}
-
-function countLines(path: string): number {
-  if (!existsSync(path)) return 0;
-  return readFileSync(path, "utf8")
-    .split("\n")
-    .filter((l) => l.length > 0).length;
-}
-
-/** Cleanups of `nodes` waiting for the late-write window (windows/*.json). */
-export function waitingWindows(spool: string, nodes: string[]): number {
-  let count = 0;
-  for (const node of nodes) {
-    const dir = join(spool, "nodes", node, "windows");
-    if (existsSync(dir)) count += readdirSync(dir).filter((n) => n.endsWith(".json")).length;
-  }
-  return count;
-}
-
-/** No pending or running task, every journal line processed, no cleanup waiting. */
-export function isQuiet(spool: string, nodes: string[]): boolean {
-  if (waitingWindows(spool, nodes) > 0) return false;
-  for (const node of nodes) {
-    const dir = join(spool, "nodes", node);
-    const tasks = (q: string) =>
-      existsSync(join(dir, q)) ? readdirSync(join(dir, q)).filter((n) => n.endsWith(".task")) : [];
-    if (tasks("pending").length > 0 || tasks("running").length > 0) return false;
-    const cursorFile = join(dir, "failed-files.cursor");
-    const cursor = existsSync(cursorFile) ? Number(readFileSync(cursorFile, "utf8").trim()) : 0;
-    if (countLines(join(dir, "failed-files.jsonl")) !== cursor) return false;
-  }
-  return true;
-}
-
-/** Nothing left but cleanups waiting for their window. */
-function onlyWindowsLeft(spool: string, nodes: string[]): boolean {
-  if (waitingWindows(spool, nodes) === 0) return false;
-  for (const node of nodes) {
-    const dir = join(spool, "nodes", node, "pending");
-    if (existsSync(dir) && readdirSync(dir).some((n) => n.endsWith(".task"))) return false;
-  }
-  return true;
-}
-
-/** When the last waiting window of `nodes` is due (its reading plus the test window). */
-function windowsDue(spool: string, nodes: string[]): number {
-  let due = 0;
-  for (const node of nodes) {
-    const dir = join(spool, "nodes", node, "windows");
-    if (!existsSync(dir)) continue;
-    for (const name of readdirSync(dir).filter((n) => n.endsWith(".json"))) {
-      const since = JSON.parse(readFileSync(join(dir, name), "utf8")).since;
-      due = Math.max(due, since + TEST_S3.lateWriteWindowMs);
-    }
-  }
-  return due;
-}
-
-export interface InvariantReport {
-  files: number;
-  committed: number;
-  objects: number;
-  locks: number;
-  violations: string[];
-}
-
-/**
- * Checks I1 (the current state, when it is a commit for the file's path and matches its size,
- * mtime and inode, names an object (version) with the file's bytes and the committing attempt),
- * no epoch left held (undecided or waiting for cleanup), every file committed (unless allowed),
- * and no object that no committed state names (unless allowed). Reads protocol v2's records
- * with its own parsing (test/records.ts).
- */
-export async function checkInvariants(
-  c: Cluster,
-  options: {
-    uncommitted?: (path: string) => boolean;
-    orphanAllowed?: (key: string) => boolean;
-  } = {},
-): Promise<InvariantReport> {
-  const client = c.s3();
-  const report: InvariantReport = { files: 0, committed: 0, objects: 0, locks: 0, violations: [] };
-  const named = new Set<string>();
-  for (const path of filesUnder(c.box.src)) {
-    report.files++;
-    const stat = await rt.fs.stat(path);
-    const records = await recordsOf(path);
-    const state = currentOf(records)?.state ?? null;
-    const held = heldOf(records);
-    if (held || records.v1Lock) {
-      report.locks++;
-      report.violations.push(`epoch ${held?.n} left held on ${path}`);
-    }
-    const ownKey = `m/${path.slice(c.box.src.length + 1)}`;
-    const matches =
-      state !== null &&
-      state.key === ownKey &&
-      state.size === stat.size &&
-      state.mtimeNs === stat.mtimeNs &&
-      state.ino === stat.ino;
-    if (!matches) {
-      if (!options.uncommitted?.(path)) report.violations.push(`not committed: ${path}`);
-      continue;
-    }
-    report.committed++;
-    const key = String(state.key);
-    const VersionId = state.versionId;
-    named.add(c.place.versioned ? `${key} ${VersionId}` : key);
-    try {
-      const head = await client.send(
-        new HeadObjectCommand({ Bucket: c.bucket, Key: key, VersionId }),
-      );
-      if (head.Metadata?.attempt !== state.attempt) {
-        report.violations.push(
-          `I1: ${key} carries attempt ${head.Metadata?.attempt}, state says ${state.attempt}`,
-        );
-      }
-      const body = await (
-        await client.send(new GetObjectCommand({ Bucket: c.bucket, Key: key, VersionId }))
-      ).Body?.transformToByteArray();
-      if (!body || Buffer.compare(Buffer.from(body), readFileSync(path)) !== 0) {
-        report.violations.push(`I1: ${key} differs from ${path}`);
-      }
-    } catch (err) {
-      report.violations.push(
-        `I1: committed ${path} has no object at ${key}: ${(err as Error).name}`,
-      );
-    }
-  }
-  for (const stored of await storedObjects(client, c.bucket, c.place.versioned)) {
-    report.objects++;
-    const name = c.place.versioned ? `${stored.key} ${stored.versionId}` : stored.key;
-    if (!named.has(name) && !options.orphanAllowed?.(stored.key))
-      report.violations.push(`orphan object ${name}`);
-  }
-  client.destroy();
-  return report;
-}
-
-/**
- * Every object in the bucket; in a versioned one every version (a failed attempt's late write is
- * a version that no state names) and every delete marker, which no cleanup should leave.
- */
-async function storedObjects(
-  client: S3Client,
-  bucket: string,
-  versioned: boolean,
-): Promise<{ key: string; versionId?: string }[]> {
-  const out: { key: string; versionId?: string }[] = [];
-  if (versioned) {
-    let keyMarker: string | undefined;
-    let versionMarker: string | undefined;
-    do {
-      const page = await client.send(
-        new ListObjectVersionsCommand({
-          Bucket: bucket,
-          KeyMarker: keyMarker,
-          VersionIdMarker: versionMarker,
-        }),
-      );
-      for (const v of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])])
-        out.push({ key: v.Key ?? "", versionId: v.VersionId });
-      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
-      versionMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
-    } while (keyMarker);
-    return out;
-  }
-  let token: string | undefined;
-  do {
-    const page = await client.send(
-      new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }),
-    );
-    // s3proxy's filesystem backend lists directories as "dir/" keys: not objects.
-    for (const item of page.Contents ?? [])
-      if (!item.Key?.endsWith("/")) out.push({ key: item.Key ?? "" });
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return out;
 }
