@@ -37,8 +37,13 @@ export function initSpoolDir(spool: string, nodes: string[]): void {
 
 export interface Sandbox {
   dir: string;
+  /** The source tree and the spool, as this test process reaches them (see `SharedData`). */
   src: string;
   spool: string;
+  /** A path as the node processes name it (in their config, arguments and records). */
+  nodePath(path: string): string;
+  /** A path the nodes name, as this test process reaches it. */
+  viewPath(path: string): string;
   configPath: string;
   config: Config;
   /** Environment that isolates this sandbox's instance locks. */
@@ -61,22 +66,41 @@ export function tempDir(prefix: string): string {
  */
 export const TEST_S3 = { storeSkewLimitMs: 500, requestTimeoutMs: 6000, lateWriteWindowMs: 7000 };
 
+/**
+ * Where the source tree and the spool live when not on local disk: under `dir` as the nodes see
+ * it (a CephFS mount in their own mount namespaces), reached by the test process at `view + dir`
+ * (`/proc/<pid>/root` of a process in a namespace that has the mount).
+ */
+export interface SharedData {
+  view: string;
+  dir: string;
+}
+
 export function sandbox(options: {
   target: string;
   endpoint?: string;
   nodes?: string[];
   extra?: Record<string, unknown>;
+  data?: SharedData;
 }): Sandbox {
+  // Config and instance locks stay local (each host has its own); the data may be shared.
   const dir = mkdtempSync(join(tmpdir(), "tiermv-test-"));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const src = join(dir, "src");
-  const spool = join(dir, "spool");
+  const view = options.data?.view ?? "";
+  const data = options.data ? mkdtempSync(join(view + options.data.dir, "tiermv-test-")) : dir;
+  // Shared data is left to the cluster's teardown (its whole filesystem goes): removing it here,
+  // through a third client, waited seconds per file for the nodes' clients to give up their caps.
+  const nodePath = (path: string) =>
+    view && path.startsWith(`${view}/`) ? path.slice(view.length) : path;
+  const viewPath = (path: string) => (view && !path.startsWith(`${view}/`) ? view + path : path);
+  const src = join(data, "src");
+  const spool = join(data, "spool");
   const locks = join(dir, "locks");
   for (const d of [src, spool, locks]) mkdirSync(d, { recursive: true });
   const configPath = join(dir, "config.json");
   let document: Record<string, unknown> = {
-    spool,
-    root: src,
+    spool: nodePath(spool),
+    root: nodePath(src),
     target: options.target,
     nodes: options.nodes ?? ["a", "b", "c"],
     migrate: { uploadRetryBaseMs: 10 },
@@ -92,6 +116,8 @@ export function sandbox(options: {
     dir,
     src,
     spool,
+    nodePath,
+    viewPath,
     configPath,
     config: parseConfig(document, configPath),
     env: { TIERMV_LOCK_DIR: locks, TIERMV_CONFIG: configPath },
@@ -107,7 +133,7 @@ export function sandbox(options: {
       document = { ...document, ...patch, ...s3 };
       writeFileSync(configPath, JSON.stringify(document, null, 2));
       box.config = parseConfig(document, configPath);
-      initSpoolDir(box.config.spool, box.config.nodes);
+      initSpoolDir(viewPath(box.config.spool), box.config.nodes);
       return box.config;
     },
   };
@@ -128,6 +154,8 @@ export interface CliResult {
 /** Under which runtime a test's `tiermv` process runs (Bun unless a twin test says otherwise). */
 export interface CliOptions {
   runtime?: CliRuntime;
+  /** Run in this process's mount namespace (a Ceph node's own client). */
+  nsPid?: number;
 }
 
 /** Runs `tiermv ARGS...` as a real process and waits for it. */
@@ -184,7 +212,11 @@ export function spawnCli<In extends "ignore" | "pipe" = "ignore">(
   env: Record<string, string> = {},
   options: CliOptions & { stdin?: In } = {},
 ): Subprocess<In, "pipe", "pipe"> {
-  const proc = Bun.spawn([...cliArgv(options.runtime ?? "bun"), ...args], {
+  // In a node's mount namespace when given (nsenter execs: the pid is tiermv's own).
+  const enter = options.nsPid
+    ? ["nsenter", "-t", String(options.nsPid), "-m", `--wd=${REPO}`, "--"]
+    : [];
+  const proc = Bun.spawn([...enter, ...cliArgv(options.runtime ?? "bun"), ...args], {
     cwd: REPO,
     env: { ...process.env, ...s3Env(), TIERMV_LOG: "text", ...env },
     stdin: options.stdin ?? "ignore",

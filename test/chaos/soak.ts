@@ -4,6 +4,8 @@
  * of nodes; proxies that refuse, cut mid-body, stall or randomly cut; Kafka stopped and started;
  * a writer modifying and deleting source files; requests submitted twice and overlapping. Then
  * quiesce and run the independent checker. `npm run chaos -- --faults 1000 --seed 7`.
+ * `kind` places it (test/cluster_kinds.ts): local disk and s3proxy by default; on CephFS every
+ * node runs in its own ceph-fuse client's namespace and the writer works through a fourth view.
  */
 import {
   appendFileSync,
@@ -15,12 +17,12 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { type ClusterKind, LOCAL } from "../cluster_kinds.ts";
 import { cli, randomBytes, sandbox, spawnCli } from "../helpers.ts";
 import { xorshift } from "../prng.ts";
 import { consumeAll } from "../report/kafka_helpers.ts";
 import { type FaultProxy, startFaultProxy } from "../services/fault_proxy.ts";
 import { startKafka } from "../services/kafka.ts";
-import { newBucket, s3Client, s3Service } from "../services/shared.ts";
 import { type CheckReport, check } from "./checker.ts";
 
 export interface SoakResult {
@@ -37,6 +39,7 @@ export async function soak(options: {
   faults: number;
   seed: number;
   log?: (line: string) => void;
+  kind?: ClusterKind;
 }): Promise<SoakResult> {
   const started = Date.now();
   const log = options.log ?? (() => {});
@@ -44,26 +47,28 @@ export async function soak(options: {
   const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)] as T;
   // Whatever happens below (a failed check, an exception), every process started here is stopped.
   await using cleanup = new AsyncDisposableStack();
-  const s3 = await s3Service();
+  const place = await (options.kind ?? LOCAL).place();
   const kafka = cleanup.use(await startKafka());
   const topic = `chaos-${options.seed}`;
   await kafka.createTopic(topic, 3);
-  const bucket = await newBucket(s3.endpoint);
+  const bucket = place.bucket;
   const nodes = ["a", "b", "c"];
   const box = sandbox({
     target: `s3://${bucket}/c`,
-    endpoint: s3.endpoint,
+    endpoint: place.endpoint,
+    data: place.data,
     nodes,
     extra: {
       // No upload retry: every cut or refused upload becomes a journalled failure and a rollback.
       migrate: { concurrency: 6, uploadRetries: 0, uploadRetryBaseMs: 10 },
-      mount: { timeoutMs: 5000 },
+      mount: { timeoutMs: (options.kind ?? LOCAL).mountTimeoutMs },
       retry: { busyBaseMs: 50, busyMaxMs: 1000, maxFailedAttempts: 1000 },
       schedule: { tickMs: 200 },
       dispatch: { maxFiles: 20 },
       kafka: { brokers: kafka.brokers, topic, timeoutMs: 1500 },
     },
   });
+  Object.assign(box.env, place.env);
   const files: string[] = [];
   for (let i = 0; i < 150; i++)
     files.push(
@@ -76,7 +81,7 @@ export async function soak(options: {
   const proxies: Record<string, FaultProxy> = {};
   const configs: Record<string, string> = {};
   for (const node of nodes) {
-    proxies[node] = cleanup.use(await startFaultProxy(s3.port));
+    proxies[node] = cleanup.use(await startFaultProxy(place.port));
     const doc = JSON.parse(readFileSync(box.configPath, "utf8"));
     configs[node] = join(box.dir, `config-${node}.json`);
     writeFileSync(
@@ -98,6 +103,7 @@ export async function soak(options: {
     watchers[node] = spawnCli(
       ["run", "--node", node, "--watch", "--quiet", "--config", configs[node] ?? ""],
       box.env,
+      { nsPid: place.nsPidOf(node) },
     );
   };
   let submits = 0;
@@ -111,9 +117,10 @@ export async function soak(options: {
         `chaos-${++submits}`,
         "--config",
         configs[node] ?? "",
-        ...paths,
+        ...paths.map(box.nodePath),
       ],
       box.env,
+      { nsPid: place.nsPidOf(node) },
     );
 
   for (const node of nodes) startNode(node);
@@ -205,13 +212,18 @@ export async function soak(options: {
   for (let round = 0; ; round++) {
     const runs = await Promise.all(
       nodes.map((n) =>
-        cli(["run", "--node", n, "--once", "--quiet", "--config", configs[n] ?? ""], box.env),
+        cli(["run", "--node", n, "--once", "--quiet", "--config", configs[n] ?? ""], box.env, {
+          nsPid: place.nsPidOf(n),
+        }),
       ),
     );
     for (const r of runs) if (r.code !== 0) throw new Error(`quiesce run failed: ${r.stderr}`);
-    const status = JSON.parse(
-      (await cli(["status", "--json", "--config", box.configPath], box.env)).stdout,
-    );
+    const statusRun = await cli(["status", "--json", "--config", box.configPath], box.env, {
+      nsPid: place.nsPidOf("a"),
+    });
+    if (statusRun.code !== 0)
+      throw new Error(`status failed (${statusRun.code}): ${statusRun.stderr}`);
+    const status = JSON.parse(statusRun.stdout);
     const busy = status.some(
       (s: {
         pending: number;
@@ -232,7 +244,7 @@ export async function soak(options: {
     const o = JSON.parse(e.value).outcome as string;
     outcomes[o] = (outcomes[o] ?? 0) + 1;
   }
-  const client = s3Client(s3.endpoint);
+  const client = place.client();
   const report = await check({
     src: box.src,
     spool: box.spool,
@@ -253,8 +265,11 @@ export async function soak(options: {
     rollbacks: report.journalLines,
     seconds: (Date.now() - started) / 1000,
   };
-  rmSync(join(box.dir, "src"), { recursive: true, force: true });
-  mkdirSync(join(box.dir, "src"));
+  // Local disk: free the source tree now (a shared filesystem goes with its cluster).
+  if (!place.data) {
+    rmSync(box.src, { recursive: true, force: true });
+    mkdirSync(box.src);
+  }
   return result;
 }
 

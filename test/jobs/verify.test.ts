@@ -6,6 +6,7 @@ import { bytesBody } from "../../jobs/targets/upload_body.ts";
 import { createRuntime } from "../../runtime/bun.ts";
 import { CLI_RUNTIMES } from "../cli_runtime.ts";
 import { startCluster } from "../cluster.ts";
+import { LOCAL } from "../cluster_kinds.ts";
 import { cli, lastJsonLine, randomBytes } from "../helpers.ts";
 import { putRecord, takeRecord } from "../records.ts";
 import { newBucket } from "../services/shared.ts";
@@ -15,7 +16,7 @@ const rt = createRuntime();
 test.each(CLI_RUNTIMES)(
   "verify is clean after a migration, then names every kind of problem and exits 1 (%s)",
   async (runtime) => {
-    await using c = await startCluster(["a"], {}, { runtimes: { a: runtime } });
+    await using c = await startCluster(["a"], {}, LOCAL, { runtimes: { a: runtime } });
     const files = Array.from({ length: 9 }, (_, i) =>
       c.box.file(`v/${i}.bin`, randomBytes(500 + i, i + 1)),
     );

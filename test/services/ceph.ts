@@ -47,9 +47,13 @@ client reconnect stale = true
 /**
  * The cluster `npm test` shares between all test files: Ceph's own eviction (blocklisting), but
  * after 30 s instead of 60. A test that gets a node evicted remounts it (`remount(node)`), so
- * the node works again for later tests.
+ * the node works again for later tests. Three clients: the chaos run's three nodes; in the
+ * two-node suites node-c is the checker's own client (test/cluster_kinds.ts).
  */
-export const SUITE_CEPH_OPTIONS = { sessionTimeoutSec: 30 } as const;
+export const SUITE_CEPH_OPTIONS: { sessionTimeoutSec: number; nodes: string[] } = {
+  sessionTimeoutSec: 30,
+  nodes: ["node-a", "node-b", "node-c"],
+};
 
 /**
  * Installs (when missing) and starts a cluster with one client per node. Throws CephStartError
