@@ -2,7 +2,9 @@
  * One scheduler tick for one node: heartbeat (and a heartbeat timer while the tick runs), resume this node's own `running/` tasks (a crashed
  * run left them), roll back journalled failures, then claim and run due pending tasks until none
  * is left or the node is draining. Everything it needs is on disk, so any tick can be killed and
- * the next one resumes. A hung mount skips the cycle: the task goes back to pending.
+ * the next one resumes (at most retry.maxTaskResumes times: then the task goes to failed/). A
+ * mount or target unavailable as a whole (a probe failed, isolate.ts) stops the tick: the task
+ * goes back to pending, and `unavailable` says which and why (status and /readyz show it).
  */
 
 import type { JobContext } from "./context/job_context.ts";
@@ -14,9 +16,11 @@ import { type RollbackSummary, rollbackNode } from "./rollback.ts";
 import { startHeartbeats, writeHeartbeat } from "./spool/heartbeat.ts";
 import { ensureNodeDirs, type NodeDirs, nodeDirs } from "./spool/layout.ts";
 import { claimTask, finishTask, listTasks } from "./spool/queues.ts";
+import { countResume, forgetResumes } from "./spool/resumes.ts";
 import { isDue } from "./spool/retry_task.ts";
+import { TargetUnavailableError } from "./targets/target.ts";
 import { crashPoint } from "./util/crash_points.ts";
-import { MountUnavailableError } from "./util/errors.ts";
+import { MountDownError, MountUnavailableError } from "./util/errors.ts";
 
 export interface TickSummary {
   node: string;
@@ -24,8 +28,10 @@ export interface TickSummary {
   counts: OutcomeCounts;
   rollback: RollbackSummary[];
   draining: boolean;
-  /** Set when the cycle was cut short (mount unavailable). */
+  /** Set when the cycle was cut short (mount or target unavailable): the error's message. */
   skipped?: string;
+  /** What was unavailable, when the cycle was cut short by it. */
+  unavailable?: { what: "mount" | "target"; error: string };
   report?: ReportSummary;
 }
 
@@ -65,16 +71,27 @@ async function tick(
       const result = await migrateTask(ctx, node, dirs, name);
       summary.tasks.push(result);
       addCounts(summary.counts, result.counts);
+      await forgetResumes(ctx.rt, dirs, name);
     } catch (err) {
-      if (!(err instanceof MountUnavailableError)) throw err;
+      const what = unavailableWhat(err);
+      if (!what) throw err;
       await finishTask(ctx.rt, dirs, name, "pending");
-      summary.skipped = err.message;
-      ctx.log.error(`${err.message}: task ${name} returned to pending, cycle skipped`);
+      summary.skipped = (err as Error).message;
+      summary.unavailable = { what, error: (err as Error).message };
+      ctx.log.error(`${summary.skipped}: task ${name} returned to pending, cycle skipped`);
+      // Kept when the task crashed the run (a program error): the next resume counts on it.
+      await forgetResumes(ctx.rt, dirs, name);
     }
   };
 
   for (const name of await listTasks(ctx.rt, dirs.running)) {
     if (summary.skipped || ctx.signal?.aborted) return summary;
+    if (!(await countResume(ctx.rt, dirs, name, ctx.config.retry.maxTaskResumes))) {
+      ctx.log.error(`Task ${name} moved to failed/: resumed too often without finishing`);
+      const counts = emptyCounts();
+      summary.tasks.push({ task: name, result: "exhausted", counts, why: "resumed too often" });
+      continue;
+    }
     ctx.log.info(`Resuming task ${name}`);
     await run(name);
   }
@@ -98,6 +115,13 @@ async function tick(
   summary.rollback.push(await rollbackNode(ctx, dirs));
   if (ctx.config.kafka) summary.report = await reportSafely(ctx, node);
   return summary;
+}
+
+/** "mount" or "target" when `err` says that one is unavailable as a whole (the tick stops). */
+function unavailableWhat(err: unknown): "mount" | "target" | null {
+  if (err instanceof MountUnavailableError || err instanceof MountDownError) return "mount";
+  if (err instanceof TargetUnavailableError) return "target";
+  return null;
 }
 
 /** Kafka trouble never stops migration: the error is recorded for `status` and events wait. */
