@@ -18,6 +18,7 @@ import { ensureNodeDirs, type NodeDirs, nodeDirs } from "./spool/layout.ts";
 import { claimTask, finishTask, listTasks } from "./spool/queues.ts";
 import { countResume, forgetResumes } from "./spool/resumes.ts";
 import { isDue } from "./spool/retry_task.ts";
+import { clearUnavailable, recordUnavailable } from "./spool/unavailable.ts";
 import { TargetUnavailableError } from "./targets/target.ts";
 import { crashPoint } from "./util/crash_points.ts";
 import { MountDownError, MountUnavailableError } from "./util/errors.ts";
@@ -78,6 +79,7 @@ async function tick(
       await finishTask(ctx.rt, dirs, name, "pending");
       summary.skipped = (err as Error).message;
       summary.unavailable = { what, error: (err as Error).message };
+      await noteUnavailable(ctx, dirs, summary.unavailable);
       ctx.log.error(`${summary.skipped}: task ${name} returned to pending, cycle skipped`);
       // Kept when the task crashed the run (a program error): the next resume counts on it.
       await forgetResumes(ctx.rt, dirs, name);
@@ -113,8 +115,22 @@ async function tick(
     if (!claimed) break;
   }
   summary.rollback.push(await rollbackNode(ctx, dirs));
+  if (!summary.unavailable) await clearUnavailable(ctx.rt, dirs);
   if (ctx.config.kafka) summary.report = await reportSafely(ctx, node);
   return summary;
+}
+
+/** Best effort: with the mount down, the spool (on the mount) may not take it either. */
+async function noteUnavailable(
+  ctx: JobContext,
+  dirs: NodeDirs,
+  found: { what: "mount" | "target"; error: string },
+): Promise<void> {
+  try {
+    await recordUnavailable(ctx.rt, dirs, found);
+  } catch (err) {
+    ctx.log.warn(`Could not record the unavailability for status: ${(err as Error).message}`);
+  }
 }
 
 /** "mount" or "target" when `err` says that one is unavailable as a whole (the tick stops). */
