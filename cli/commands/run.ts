@@ -118,6 +118,12 @@ export default defineCommand({
     if (args.once && args.watch) throw new UsageError("Give --once or --watch, not both");
     await withStoppableContext(args, async (ctx) => {
       const nodes = args.all ? ctx.config.nodes : [args.node ?? ""];
+      // Said when the stop arrives: what happens next, and how long it may take.
+      ctx.signal?.addEventListener("abort", () =>
+        consola.info(
+          `Stopping on ${String(ctx.signal?.reason)}: no new files; uploads in flight may finish within shutdown.graceMs (${ctx.config.shutdown.graceMs} ms)`,
+        ),
+      );
       for (const node of nodes) assertKnownNode(ctx.config, node);
       await withNodeLocks(ctx, nodes, async (mine) => {
         const showProgress = process.stderr.isTTY && !args.json && !args.quiet && !args.watch;
