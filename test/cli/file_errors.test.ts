@@ -15,7 +15,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import { cli, lastJsonLine, type Sandbox, sandbox, taskHeader } from "../helpers.ts";
+import { cli, lastJsonLine, type Sandbox, sandbox, startServe, taskHeader } from "../helpers.ts";
 import { stateOf } from "../records.ts";
 import { newBucket, s3Service } from "../services/shared.ts";
 
@@ -81,6 +81,11 @@ test("an immutable file (EPERM) is that file's error: the task finishes, the nod
   // status says why the task failed.
   const status = await cli(["status"], box.env);
   expect(status.stdout).toContain("1 error");
+  {
+    await using served = await startServe(box);
+    const metrics = await (await fetch(`${served.url}/metrics`)).text();
+    expect(metrics).toContain('tiermv_files_total{node="a",outcome="error"} 1');
+  }
   // The node goes on: the next task runs.
   const next = box.file("d-next.txt", "next");
   expect((await cli(["submit", "--node", "a", next], box.env)).code).toBe(0);
