@@ -4,7 +4,7 @@
  * file, its object present and byte-identical, no unreferenced object, no lock left.
  */
 import { expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { HeadObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { checkInvariants, expectAllCommitted, startCluster } from "../cluster.ts";
@@ -157,17 +157,20 @@ test("the incident: a duplicated request on two nodes, one failing after its upl
   }
 });
 
-test("a configuration error (no such bucket) stops the task and leaves every file untouched", async () => {
+test("a missing bucket (the target unavailable as a whole) stops the tick, the task stays pending, every file untouched", async () => {
   await using c = await startCluster(["a"]);
   const files = makeFiles(c, 3);
   c.box.setConfig({ target: "s3://no-such-bucket-tiermv/x" });
   await cli(["submit", "--node", "a", c.box.src], c.box.env);
   const result = await runJson(["run", "--node", "a", "--json"], c.box.env);
-  expect(result.code).toBe(1); // a configuration error needs an operator
+  expect(result.code).toBe(1); // an unavailable target needs an operator
   const s = result.json;
-  expect(s.counts.config).toBe(3);
-  expect(s.tasks[0].result).toBe("failed");
-  expect(s.tasks[0].why).toContain("NoSuchBucket");
+  expect(s.unavailable.what).toBe("target");
+  expect(s.unavailable.error).toContain("NoSuchBucket");
+  expect(s.counts).toMatchObject({ migrated: 0, failed: 0, error: 0 });
+  expect(
+    readdirSync(join(c.box.spool, "nodes/a/pending")).filter((n) => n.endsWith(".task")),
+  ).toHaveLength(1);
   for (const path of files) {
     expect(await holderOf(path)).toBeNull();
     expect(await stateOf(path)).toBeNull();
