@@ -14,6 +14,7 @@ import type { JobContext } from "./context/job_context.ts";
 import { targetFor } from "./context/job_context.ts";
 import { eventOf, taskEvent } from "./events/event.ts";
 import { OutboxWriter } from "./events/outbox.ts";
+import { unavailableOf } from "./file/failure_scope.ts";
 import { type FileJob, migrateFile } from "./file/migrate_file.ts";
 import { emptyCounts, type FileOutcome, type OutcomeCounts } from "./file/outcome.ts";
 import type { NodeDirs } from "./spool/layout.ts";
@@ -32,8 +33,11 @@ export interface TaskSummary {
   /**
    * "stopped": a stop (SIGTERM) left entries unvisited; the task is back in pending/.
    * "exhausted": resumed retry.maxTaskResumes times without finishing; moved to failed/.
+   * "unavailable": the mount or the target is unavailable as a whole (`unavailable` says which
+   * and why); the task is back in pending/ and the tick stops.
    */
-  result: "done" | "failed" | "bad" | "stopped" | "exhausted";
+  result: "done" | "failed" | "bad" | "stopped" | "exhausted" | "unavailable";
+  unavailable?: { what: "mount" | "target"; error: string };
   counts: OutcomeCounts;
   why?: string;
 }
@@ -107,15 +111,32 @@ export async function migrateTask(
         }
         // Tasks written before the root was resolved name it as configured (a symlink).
         const path = underResolvedRoot(ctx.config, entry.path);
-        return record(await migrateFile(job, path), entry.line, started);
+        await record(await migrateFile(job, path), entry.line, started);
+        // The file's outcome is recorded, then the tick stops (the probe found the target down).
+        if (job.halt) throw job.halt;
       },
     );
   } catch (err) {
-    // The events of the files that were done are kept, whatever stops the task.
-    await outbox.flush();
+    // The events of the files that were done are kept, whatever stops the task (not when the
+    // mount itself is gone: they are written again when the files are visited again).
+    await outbox.flush().catch((flushed) => {
+      if (!unavailableOf(err)) throw flushed;
+    });
     if (err instanceof StopRequested) {
       await finishTask(ctx.rt, dirs, name, "pending");
       return { task: name, result: "stopped", counts, why: "stopped before its end" };
+    }
+    const what = unavailableOf(err);
+    if (what) {
+      await finishTask(ctx.rt, dirs, name, "pending");
+      const error = (err as Error).message;
+      return {
+        task: name,
+        result: "unavailable",
+        counts,
+        why: error,
+        unavailable: { what, error },
+      };
     }
     if (!(err instanceof TaskFormatError)) throw err;
     // Entries before the broken line ran normally; the task itself is not a valid task.

@@ -9,6 +9,7 @@
 
 import type { JobContext } from "./context/job_context.ts";
 import { KafkaUnavailableError } from "./events/kafka_sink.ts";
+import { unavailableOf } from "./file/failure_scope.ts";
 import { addCounts, emptyCounts, type OutcomeCounts } from "./file/outcome.ts";
 import { migrateTask, type TaskSummary } from "./migrate.ts";
 import { type ReportSummary, reportNode } from "./report.ts";
@@ -19,9 +20,7 @@ import { claimTask, finishTask, listTasks } from "./spool/queues.ts";
 import { countResume, forgetResumes } from "./spool/resumes.ts";
 import { isDue } from "./spool/retry_task.ts";
 import { clearUnavailable, recordUnavailable } from "./spool/unavailable.ts";
-import { TargetUnavailableError } from "./targets/target.ts";
 import { crashPoint } from "./util/crash_points.ts";
-import { MountDownError, MountUnavailableError } from "./util/errors.ts";
 
 export interface TickSummary {
   node: string;
@@ -72,18 +71,23 @@ async function tick(
       const result = await migrateTask(ctx, node, dirs, name);
       summary.tasks.push(result);
       addCounts(summary.counts, result.counts);
+      if (result.unavailable) await stopTick(name, result.unavailable);
       await forgetResumes(ctx.rt, dirs, name);
     } catch (err) {
-      const what = unavailableWhat(err);
+      // Before the task's entries ran (its header on a hung mount): back to pending here.
+      const what = unavailableOf(err);
       if (!what) throw err;
       await finishTask(ctx.rt, dirs, name, "pending");
-      summary.skipped = (err as Error).message;
-      summary.unavailable = { what, error: (err as Error).message };
-      await noteUnavailable(ctx, dirs, summary.unavailable);
-      ctx.log.error(`${summary.skipped}: task ${name} returned to pending, cycle skipped`);
+      await stopTick(name, { what, error: (err as Error).message });
       // Kept when the task crashed the run (a program error): the next resume counts on it.
       await forgetResumes(ctx.rt, dirs, name);
     }
+  };
+  const stopTick = async (name: string, found: { what: "mount" | "target"; error: string }) => {
+    summary.skipped = found.error;
+    summary.unavailable = found;
+    await noteUnavailable(ctx, dirs, found);
+    ctx.log.error(`${found.error}: task ${name} returned to pending, cycle skipped`);
   };
 
   for (const name of await listTasks(ctx.rt, dirs.running)) {
@@ -131,13 +135,6 @@ async function noteUnavailable(
   } catch (err) {
     ctx.log.warn(`Could not record the unavailability for status: ${(err as Error).message}`);
   }
-}
-
-/** "mount" or "target" when `err` says that one is unavailable as a whole (the tick stops). */
-function unavailableWhat(err: unknown): "mount" | "target" | null {
-  if (err instanceof MountUnavailableError || err instanceof MountDownError) return "mount";
-  if (err instanceof TargetUnavailableError) return "target";
-  return null;
 }
 
 /** Kafka trouble never stops migration: the error is recorded for `status` and events wait. */

@@ -104,12 +104,17 @@ async function uploadFailed(held: Held, err: unknown, ambiguous: boolean): Promi
   const scope = failureScope(err);
   if (scope === "target" || scope === "target-down") {
     const down = await targetDown(job, err);
-    if (down) {
-      // Decided before the tick stops, so no take is left undecided (the outcome is not
-      // reported: the task goes back to pending and visits the file again).
-      if (nothingStored) await settle(held, "aborted", () => busy(file.path, "target down"));
-      else await fail(held, message, ambiguous);
+    if (down && nothingStored) {
+      // Nothing can land: the epoch is given back (decided `aborted`), nothing is journalled,
+      // and the file has no outcome (its task goes back to pending and visits it again).
+      await settle(held, "aborted", () => busy(file.path, "target down"));
       throw down;
+    }
+    if (down) {
+      // A write may land later: the protocol's rule wins (journalled, held until cleaned); the
+      // file's outcome is recorded, then the task stops (migrate.ts reads job.halt).
+      job.halt = down;
+      return await fail(held, message, ambiguous);
     }
   }
   // A read of the file failed in a way that could be mount-wide: a failed probe of the root

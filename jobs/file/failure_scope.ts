@@ -18,6 +18,7 @@
  */
 import { errorCode, FsError, MountUnavailableError, XattrError } from "../../runtime/errors.ts";
 import { TargetError, TargetUnavailableError } from "../targets/target.ts";
+import { MountDownError } from "../util/errors.ts";
 
 export type FailureScope =
   /** This file's alone: its outcome is `error`. */
@@ -60,6 +61,16 @@ export function failureScope(err: unknown): FailureScope {
   if (err instanceof FsError || err instanceof XattrError)
     return FILE_ERRNOS.has(err.code) ? "file" : "mount";
   return "program";
+}
+
+/**
+ * "mount" or "target" when `err` says that one is unavailable as a whole (a probe failed, or a
+ * call on the spool missed its deadline): the tick stops and the task goes back to pending.
+ */
+export function unavailableOf(err: unknown): "mount" | "target" | null {
+  if (err instanceof MountUnavailableError || err instanceof MountDownError) return "mount";
+  if (err instanceof TargetUnavailableError) return "target";
+  return null;
 }
 
 /** The code an `error` outcome records: the errno name or the store's error code. */

@@ -18,6 +18,11 @@ export interface FileJob extends JobContext {
    * flight at a SIGTERM may finish first (graceful stop).
    */
   uploadSignal?: AbortSignal;
+  /**
+   * Set when a file's probe found the target down after its epoch had to be journalled (a write
+   * may have been sent): the file's outcome is recorded, then the task stops with this error.
+   */
+  halt?: Error;
   /** Paths this process is migrating right now: a duplicate entry is busy, not a second upload. */
   inFlight: Set<string>;
   /** Unreadable take records met (status counts them). */

@@ -113,8 +113,9 @@ test("fail/fail: each failure is rolled back under its own lock; nothing is left
   const files = makeFiles(c, 5);
   await c.submit("a", [c.box.src]);
   await c.submit("b", [c.box.src]);
-  c.proxies.a?.setMode("cut");
-  c.proxies.b?.setMode("cut");
+  // Every write of the files is refused with an answer (503; the probe passes): failures.
+  c.proxies.a?.setMode("error-writes");
+  c.proxies.b?.setMode("error-writes");
   expect((await c.runJson("a")).json.counts.failed).toBe(5);
   expect((await c.runJson("b")).json.counts.busy).toBe(5);
   c.proxies.a?.setMode("pass");
