@@ -12,18 +12,32 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  rmSync,
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import { cli, lastJsonLine, type Sandbox, sandbox, startServe, taskHeader } from "../helpers.ts";
+import {
+  cli,
+  lastJsonLine,
+  type Sandbox,
+  sandbox,
+  spawnCli,
+  startServe,
+  taskHeader,
+  waitFor,
+} from "../helpers.ts";
 import { stateOf } from "../records.ts";
+import { startFaultProxy } from "../services/fault_proxy.ts";
 import { newBucket, s3Service } from "../services/shared.ts";
 
 let endpoint = "";
+let port = 0;
 const immutable: string[] = [];
 
 beforeAll(async () => {
-  endpoint = (await s3Service()).endpoint;
+  const s3 = await s3Service();
+  endpoint = s3.endpoint;
+  port = s3.port;
 });
 // An immutable file cannot be removed with its sandbox: clear the flag first.
 afterAll(() => {
@@ -112,7 +126,7 @@ test("a file not readable by the node's user (EACCES) is that file's error; the 
   expect((await stateOf(secret)) ?? null).toBeNull();
 });
 
-test("a path too long for the kernel (ENAMETOOLONG) and a key too long for the store (400) are each that file's error", async () => {
+test("a path too long for the kernel (ENAMETOOLONG) and a key over S3's 1,024 bytes (S3 answers 400) are each that file's error", async () => {
   const box = await s3Box();
   const ok = box.file("ok.txt", "ok");
   // A key over S3's 1024 bytes (S3 answers 400 KeyTooLongError; refused before it is sent):
@@ -142,6 +156,33 @@ test("a path too long for the kernel (ENAMETOOLONG) and a key too long for the s
   expect(byPath.get(longKey)?.error).toContain("KeyTooLongError");
   expect(tasksIn(box, "running")).toEqual([]);
   expect(tasksIn(box, "failed")).toEqual(["t-long.task"]);
+});
+
+test("a file deleted while its upload is in flight is vanished: nothing committed, the task goes on, run exits 0", async () => {
+  const proxy = await startFaultProxy(port);
+  try {
+    const bucket = await newBucket(endpoint);
+    const box = sandbox({
+      target: `s3://${bucket}/archive`,
+      endpoint: proxy.endpoint,
+      extra: { migrate: { concurrency: 1 } },
+    });
+    const doomed = box.file("a-doomed.txt", "doomed");
+    const kept = box.file("b-kept.txt", "kept");
+    expect((await cli(["submit", "--node", "a", box.src], box.env)).code).toBe(0);
+    proxy.setMode("stall"); // the first upload stays in flight
+    const run = spawnCli(["run", "--node", "a", "--once", "--json"], box.env);
+    await waitFor(() => proxy.stalled > 0, "the first upload to be in flight");
+    rmSync(doomed);
+    proxy.release();
+    expect(await run.exited).toBe(0);
+    const summary = lastJsonLine(await new Response(run.stdout).text());
+    expect(summary.counts).toMatchObject({ vanished: 1, migrated: 1, error: 0, failed: 0 });
+    expect((await stateOf(kept))?.key).toBe("archive/b-kept.txt");
+    expect(tasksIn(box, "done")).toHaveLength(1);
+  } finally {
+    await proxy.stop();
+  }
 });
 
 async function cliAs(prefix: string[], args: string[], env: Record<string, string>) {
