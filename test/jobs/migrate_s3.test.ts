@@ -161,6 +161,21 @@ test("kill -9 of the run process mid-task, then a rerun, completes the task with
   expect(readdirSync(`${box.spool}/nodes/a/done`).filter((n) => n.endsWith(".task")).length).toBe(
     1,
   );
+  // A write the kill cut mid-request is unknown to the store: its epoch is failed (ambiguous) and
+  // cleaned only after lateWriteWindowMs, so its file waits as busy in a retry task. Every other
+  // file is migrated now; the waiting ones by the runs after the window.
+  const first = lastJsonLine(rerun.stdout).counts;
+  expect(first.migrated + first.busy).toBe(files.length);
+  expect(first.failed ?? 0).toBe(0);
+  await waitFor(
+    async () => {
+      await cli(["run", "--node", "a"], box.env);
+      for (const [rel] of files) if (!(await stateOf(`${box.src}/${rel}`))) return false;
+      return true;
+    },
+    "the waiting files migrated after the late-write window",
+    60_000,
+  );
   for (const [rel, data] of files) {
     const path = `${box.src}/${rel}`;
     const state = await stateOf(path);
