@@ -7,7 +7,7 @@
  * The node's client is remounted afterwards.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CLI, sandbox, waitFor } from "../helpers.ts";
 import type { CephService } from "../services/ceph.ts";
@@ -77,6 +77,10 @@ test(
       expect(queue("pending")).toHaveLength(1);
       expect(queue("running")).toEqual([]);
       expect(queue("failed")).toEqual([]);
+      // What status and /metrics read (the spool is local here, so it could be written).
+      const note = JSON.parse(readFileSync(join(box.spool, "nodes/a/unavailable.json"), "utf8"));
+      expect(note).toMatchObject({ what: "mount" });
+      expect(note.error).toContain("ENOTCONN");
       // The next run, with the mount still dead, stops at its start: exit 1 (not a config
       // error), the mount named.
       const dead = await ceph.exec("node-a", tiermv(["run", "--node", "a", "--once"]), { env });
