@@ -10,9 +10,14 @@ import { readFile, realpath, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { type Config, MOUNT_TIMEOUT_DEFAULT_MS, parseConfig } from "../jobs/context/config.ts";
 import { deadline } from "../jobs/util/async.ts";
-import { ConfigError, errnoInWords, MountUnavailableError } from "../jobs/util/errors.ts";
+import {
+  ConfigError,
+  errnoInWords,
+  MountDownError,
+  MountUnavailableError,
+} from "../jobs/util/errors.ts";
 import { isWithin } from "../jobs/util/paths.ts";
-import { isNotFound } from "../runtime/errors.ts";
+import { errorCode, isNotFound } from "../runtime/errors.ts";
 
 /** The config's text; a directory, FIFO or device is refused before it is opened. */
 async function readConfigText(file: string): Promise<string> {
@@ -48,9 +53,19 @@ async function resolveRoot(root: string): Promise<string> {
     return real;
   } catch (err) {
     if (err instanceof ConfigError) throw err;
+    // A mount that is gone (a dead FUSE daemon, an evicted client) is not a configuration
+    // error: exit 1 and the mount named, as when it goes away during a run.
+    if (MOUNT_GONE.has(errorCode(err) ?? ""))
+      throw new MountDownError(root, {
+        first: "resolve the source root",
+        probe: errnoInWords(err),
+      });
     throw new ConfigError(`Source root "${root}" ${errnoInWords(err)}`);
   }
 }
+
+/** errno names of a mount that is there but does not work (failure_scope.ts: mount-wide). */
+const MOUNT_GONE = new Set(["ENOTCONN", "ESTALE", "EIO", "ESHUTDOWN"]);
 
 /** The spool's real path; with `mayBeMissing` (init) a missing spool resolves via its parent. */
 async function resolveSpool(spool: string, mayBeMissing: boolean): Promise<string> {

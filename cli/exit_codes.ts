@@ -24,8 +24,13 @@ export const OUTCOME_EXIT: Record<OutcomeKind, "done" | "waits" | "operator"> = 
   revoked: "operator",
   /** Upload failed after retries: journalled, rolled back, retried up to maxFailedAttempts. */
   failed: "operator",
-  /** The target refused for a configuration reason: the task stopped (see `tiermv status`). */
-  config: "operator",
+  /**
+   * An error of this file alone (EACCES, EPERM, ENAMETOOLONG, a key the store refuses, an
+   * AccessDenied the target's probe does not reproduce): the task went on without it.
+   */
+  error: "operator",
+  /** A stop aborted its upload after shutdown.graceMs: its task, back in pending/, runs it again. */
+  interrupted: "waits",
   /** Not migratable as given (outside root, not a regular file, unreadable xattr). */
   rejected: "operator",
 };
@@ -39,6 +44,9 @@ export function operatorReasons(t: TickSummary): string[] {
   const bad = t.tasks.filter((task) => task.result === "bad").length;
   if (bad > 0) reasons.push(`${bad} unreadable tasks moved to bad/`);
   if (t.skipped) reasons.push(`cycle skipped: ${t.skipped}`);
+  if (t.unavailable) reasons.push(`${t.unavailable.what} unavailable: ${t.unavailable.error}`);
+  const resumed = t.tasks.filter((task) => task.result === "exhausted").length;
+  if (resumed > 0) reasons.push(`${resumed} tasks failed after retry.maxTaskResumes resumes`);
   const exhausted = t.rollback.reduce((n, r) => n + r.exhausted, 0);
   if (exhausted > 0) reasons.push(`${exhausted} files given up after retry.maxFailedAttempts`);
   const invalid = t.rollback.reduce((n, r) => n + r.invalid, 0);
@@ -57,6 +65,7 @@ export function tickDidSomething(t: TickSummary): boolean {
     t.tasks.length > 0 ||
     t.rollback.some((r) => r.processed > 0) ||
     t.skipped !== undefined ||
+    t.unavailable !== undefined ||
     (t.report?.shipped ?? 0) > 0
   );
 }

@@ -1,16 +1,20 @@
 /**
  * The migrate job: runs one claimed task (in `running/`) to the end. Streams the task's entries
  * with at most `migrate.concurrency` files in flight, records every outcome as an event, puts
- * busy files into a retry task, then moves the task to `done/` (or `failed/` when any file
- * failed). Idempotent: killed at any line, the task stays in `running/` and a rerun resumes it;
- * files already committed are skipped by their state. Throws MountUnavailableError (the caller
- * returns the task to pending) and program errors; per-file problems are outcomes.
+ * busy files into a retry task, then moves the task to `done/` (or `failed/` with a `.why`
+ * when a file needs an operator). Idempotent: killed at any line, the task stays in `running/`
+ * and a rerun resumes it; files already committed are skipped by their state. A stop (ctx.signal)
+ * starts no further file: the files in flight finish (or are interrupted after
+ * shutdown.graceMs), and the task goes back to `pending/` ("stopped"). Throws
+ * MountUnavailableError, MountDownError and TargetUnavailableError (the caller returns the task
+ * to pending and stops the tick) and program errors; per-file problems are outcomes.
  */
 import { isNotFound } from "../runtime/errors.ts";
 import type { JobContext } from "./context/job_context.ts";
 import { targetFor } from "./context/job_context.ts";
 import { eventOf, taskEvent } from "./events/event.ts";
 import { OutboxWriter } from "./events/outbox.ts";
+import { unavailableOf } from "./file/failure_scope.ts";
 import { type FileJob, migrateFile } from "./file/migrate_file.ts";
 import { emptyCounts, type FileOutcome, type OutcomeCounts } from "./file/outcome.ts";
 import type { NodeDirs } from "./spool/layout.ts";
@@ -18,6 +22,7 @@ import { DurationHistogram, recordTask } from "./spool/node_metrics.ts";
 import { finishTask, quarantineTask } from "./spool/queues.ts";
 import { publishRetryTask } from "./spool/retry_task.ts";
 import { readTaskEntries, readTaskHeader, type TaskHeader } from "./spool/task_file.ts";
+import { graceSignal } from "./util/async.ts";
 import { crashPoint } from "./util/crash_points.ts";
 import { TaskFormatError } from "./util/errors.ts";
 import { underResolvedRoot } from "./util/paths.ts";
@@ -25,7 +30,14 @@ import { forEachLimit } from "./util/pool.ts";
 
 export interface TaskSummary {
   task: string;
-  result: "done" | "failed" | "bad";
+  /**
+   * "stopped": a stop (SIGTERM) left entries unvisited; the task is back in pending/.
+   * "exhausted": resumed retry.maxTaskResumes times without finishing; moved to failed/.
+   * "unavailable": the mount or the target is unavailable as a whole (`unavailable` says which
+   * and why); the task is back in pending/ and the tick stops.
+   */
+  result: "done" | "failed" | "bad" | "stopped" | "exhausted" | "unavailable";
+  unavailable?: { what: "mount" | "target"; error: string };
   counts: OutcomeCounts;
   why?: string;
 }
@@ -55,13 +67,13 @@ export async function migrateTask(
     target: targetFor(ctx, header.target),
     inFlight: new Set(),
     seen: { unreadableLocks: 0 },
+    uploadSignal: graceSignal(ctx.signal, ctx.config.shutdown.graceMs),
   };
   // Busy files are retried until they have been busy for retry.busyMaxAgeMs, then `stuck`.
   const busySince = header.options.busySince ?? Date.now();
   const outbox = await OutboxWriter.forTask(ctx.rt, dirs, header.id);
   const busy: string[] = [];
   const durations = new DurationHistogram();
-  let configError: string | null = null;
 
   const record = async (found: FileOutcome, line: number, started: number) => {
     const outcome = stuckIfTooLong(ctx, found, busySince);
@@ -70,7 +82,6 @@ export async function migrateTask(
     durations.observe(Date.now() - started);
     ctx.onOutcome?.(outcome);
     if (outcome.kind === "busy") busy.push(outcome.path);
-    if (outcome.kind === "config") configError ??= outcome.error;
     if (outcome.kind !== "migrated" && outcome.kind !== "skipped")
       ctx.log.warn(
         `${outcome.kind}: ${outcome.path}${"error" in outcome ? `: ${outcome.error}` : ""}`,
@@ -92,26 +103,43 @@ export async function migrateTask(
       ctx.config.migrate.concurrency,
       async (entry) => {
         const started = Date.now();
+        // A stop starts no further file: the rest of the task stays for the next run.
+        if (ctx.signal?.aborted) throw new StopRequested();
         if ("error" in entry) {
           const error = `task ${header.id} line ${entry.line}: ${entry.error}`;
           return record({ kind: "rejected", path: "", error }, entry.line, started);
         }
-        // After a configuration error the task stops touching files; the rest are reported.
-        if (configError)
-          return record(
-            { kind: "config", path: entry.path, error: configError },
-            entry.line,
-            started,
-          );
         // Tasks written before the root was resolved name it as configured (a symlink).
         const path = underResolvedRoot(ctx.config, entry.path);
-        return record(await migrateFile(job, path), entry.line, started);
+        await record(await migrateFile(job, path), entry.line, started);
+        // The file's outcome is recorded, then the tick stops (the probe found the target down).
+        if (job.halt) throw job.halt;
       },
     );
   } catch (err) {
+    // The events of the files that were done are kept, whatever stops the task (not when the
+    // mount itself is gone: they are written again when the files are visited again).
+    await outbox.flush().catch((flushed) => {
+      if (!unavailableOf(err)) throw flushed;
+    });
+    if (err instanceof StopRequested) {
+      await finishTask(ctx.rt, dirs, name, "pending");
+      return { task: name, result: "stopped", counts, why: "stopped before its end" };
+    }
+    const what = unavailableOf(err);
+    if (what) {
+      await finishTask(ctx.rt, dirs, name, "pending");
+      const error = (err as Error).message;
+      return {
+        task: name,
+        result: "unavailable",
+        counts,
+        why: error,
+        unavailable: { what, error },
+      };
+    }
     if (!(err instanceof TaskFormatError)) throw err;
     // Entries before the broken line ran normally; the task itself is not a valid task.
-    await outbox.flush();
     await quarantineTask(ctx.rt, dirs, dirs.running, name, err.message);
     ctx.log.error(`${err.message}: moved to bad/`);
     return { task: name, result: "bad", counts, why: err.message };
@@ -129,18 +157,13 @@ export async function migrateTask(
       busySince,
     });
   }
-  const failed =
-    counts.failed + counts.config + counts.rejected + counts.revoked + counts.stuck > 0;
+  const failed = counts.failed + counts.error + counts.rejected + counts.revoked + counts.stuck > 0;
   const source = { requestId: header.requestId, taskId: header.id, node };
   await outbox.add(taskEvent(source, failed ? "failed" : "done", counts));
   await outbox.flush();
   await recordTask(ctx.rt, dirs, failed ? "failed" : "done", counts, durations);
   crashPoint(ctx.rt, "before-finish");
-  const why =
-    configError ??
-    (failed
-      ? `${counts.failed} failed, ${counts.rejected} rejected, ${counts.revoked} revoked, ${counts.stuck} stuck`
-      : undefined);
+  const why = failed ? whyFailed(counts) : undefined;
   const whyFile = `${dirs.failed}/${name}.why`;
   if (why && failed) await ctx.rt.fs.writeDurable(whyFile, `${why}\n`);
   try {
@@ -153,6 +176,18 @@ export async function migrateTask(
     return { task: name, result: "failed", counts, why: "returned to pending by recover" };
   }
   return { task: name, result: failed ? "failed" : "done", counts, why };
+}
+
+/** A stop was asked for (ctx.signal): no further entry is started. */
+class StopRequested extends Error {}
+
+/** The `.why` of a failed task: the outcomes that need an operator, e.g. "1 error, 2 failed". */
+function whyFailed(counts: OutcomeCounts): string {
+  const kinds = ["error", "failed", "rejected", "revoked", "stuck"] as const;
+  return kinds
+    .filter((k) => counts[k] > 0)
+    .map((k) => `${counts[k]} ${k}`)
+    .join(", ");
 }
 
 /** A busy file whose retries have lasted `retry.busyMaxAgeMs` is reported `stuck`, not retried. */

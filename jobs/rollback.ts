@@ -142,7 +142,8 @@ function retryLater(
   entry: JournalEntry,
   result: RollbackResult,
 ): void {
-  if (!result.needsRetry) return;
+  // An interrupted attempt (graceful stop) is no failure: its task, back in pending/, visits it.
+  if (!result.needsRetry || entry.interrupted) return;
   if (entry.tries >= ctx.config.retry.maxFailedAttempts) {
     summary.exhausted++;
     ctx.log.error(

@@ -61,6 +61,17 @@ export async function runScheduler(
   }
 }
 
+/**
+ * The wait before the next tick: tickMs, or after ticks stopped by an unavailable mount or target,
+ * tickMs doubled per such tick in a row, capped at schedule.unavailableBackoffMaxMs.
+ */
+export function nextTickMs(ctx: JobContext, unavailableTicks: number): number {
+  const { tickMs, unavailableBackoffMaxMs } = ctx.config.schedule;
+  if (unavailableTicks === 0) return tickMs;
+  const backoff = tickMs * 2 ** Math.min(unavailableTicks, 30);
+  return Math.max(tickMs, Math.min(backoff, unavailableBackoffMaxMs));
+}
+
 async function schedule(ctx: JobContext, options: SchedulerOptions): Promise<SchedulerSummary> {
   const summary: SchedulerSummary = {
     ticks: 0,
@@ -75,6 +86,8 @@ async function schedule(ctx: JobContext, options: SchedulerOptions): Promise<Sch
   };
   let lastRebalance = 0;
   let lastPrune = 0;
+  /** Ticks in a row stopped by an unavailable mount or target: the backoff doubles with each. */
+  let unavailableTicks = 0;
   for (;;) {
     // Every tick, not only at start: a spool whose mount went away is never recreated locally.
     const ms = ctx.config.mount.timeoutMs;
@@ -98,8 +111,12 @@ async function schedule(ctx: JobContext, options: SchedulerOptions): Promise<Sch
     const ticks: TickSummary[] = [];
     for (const node of options.nodes) {
       if (ctx.signal?.aborted) break;
-      ticks.push(await runNodeOnce(ctx, node));
+      const tick = await runNodeOnce(ctx, node);
+      ticks.push(tick);
+      // The mount and the target are shared by every node this process runs.
+      if (tick.unavailable) break;
     }
+    unavailableTicks = ticks.some((t) => t.unavailable) ? unavailableTicks + 1 : 0;
     for (const t of ticks) addCounts(summary.counts, t.counts);
     const days = ctx.config.report.pruneAfterDays;
     if (days !== undefined && Date.now() - lastPrune >= PRUNE_EVERY_MS) {
@@ -120,11 +137,17 @@ async function schedule(ctx: JobContext, options: SchedulerOptions): Promise<Sch
       summary.moves.push(...(await rebalanceOnce(ctx)));
       lastRebalance = Date.now();
     }
-    if (!options.watch) return summary;
+    if (!options.watch)
+      return ctx.signal?.aborted ? { ...summary, stoppedBecause: "signal" } : summary;
     if (ctx.signal?.aborted) return { ...summary, stoppedBecause: "signal" };
     if (ticks.length > 0 && ticks.every((t) => t.draining))
       return { ...summary, stoppedBecause: "drained" };
-    await delay(ctx.config.schedule.tickMs, { signal: ctx.signal });
+    const waitMs = nextTickMs(ctx, unavailableTicks);
+    if (unavailableTicks > 0)
+      ctx.log.warn(
+        `Next tick in ${waitMs} ms (backoff: ${unavailableTicks} ticks in a row stopped)`,
+      );
+    await delay(waitMs, { signal: ctx.signal });
     if (ctx.signal?.aborted) return { ...summary, stoppedBecause: "signal" };
   }
 }

@@ -16,6 +16,7 @@ import { type Finding, type FindingKind, verifyFile } from "./file/verify_file.t
 import { readView } from "./file/view.ts";
 import { XattrPayloadError } from "./file/xattr_record.ts";
 import { type WalkStats, walkFiles } from "./plan/walk.ts";
+import { PROBE_DIR } from "./targets/s3_probe.ts";
 import { relativeToRoot } from "./util/paths.ts";
 
 export type { Finding, FindingKind } from "./file/verify_file.ts";
@@ -75,7 +76,8 @@ async function findStrays(
   // The versions of one key come together in a listing: read the file's state once per key.
   let previous = { key: "", state: null as State | null | "unreadable" };
   for await (const { key, versionId } of target.list()) {
-    if (key.endsWith("/") || !under(key)) continue;
+    // The target's probe keys are tiermv's own, never a file's (s3_probe.ts).
+    if (key.endsWith("/") || !under(key) || key.startsWith(`${base}${PROBE_DIR}/`)) continue;
     s.objects++;
     const path = `${ctx.config.root}/${key.slice(base.length)}`;
     if (previous.key !== key) previous = { key, state: await stateAt(ctx, path) };

@@ -27,7 +27,7 @@ import { type FaultProxy, startFaultProxy } from "./services/fault_proxy.ts";
 import { isQuiet, onlyWindowsLeft, windowsDue } from "./spool_quiet.ts";
 
 export { checkInvariants, type InvariantReport } from "./invariants.ts";
-export { isQuiet, waitingWindows } from "./spool_quiet.ts";
+export { isQuiet, waitingWindows, windowsDue } from "./spool_quiet.ts";
 
 /** A cluster of node processes; `await using` stops its proxies and processes whatever happens. */
 export interface Cluster extends AsyncDisposable {

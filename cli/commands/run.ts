@@ -28,7 +28,7 @@ function describe(s: TickSummary): string {
   const c = s.counts;
   const mib = (c.bytes / 1048576).toFixed(1);
   const rolled = s.rollback.reduce((n, r) => n + r.processed, 0);
-  return `node ${s.node}: ${s.tasks.length} tasks, ${c.migrated} migrated (${mib} MiB), ${c.skipped} skipped, ${c.busy} busy, ${c.failed} failed, ${c.modified} modified, ${c.vanished} vanished, ${c.rejected + c.config} rejected, ${rolled} rolled back${s.draining ? " (draining)" : ""}`;
+  return `node ${s.node}: ${s.tasks.length} tasks, ${c.migrated} migrated (${mib} MiB), ${c.skipped} skipped, ${c.busy} busy, ${c.failed} failed, ${c.modified} modified, ${c.vanished} vanished, ${c.error} errors, ${c.rejected} rejected, ${c.interrupted} interrupted, ${rolled} rolled back${s.draining ? " (draining)" : ""}`;
 }
 
 /** One line per node tick, at the level its outcome deserves (success only for work done). */
@@ -71,6 +71,17 @@ function runReasons(summary: SchedulerSummary): string[] {
   return reasons;
 }
 
+/** The one line of a stopped run: what the stop left for the next run. */
+function stopLine(ctx: JobContext, summary: SchedulerSummary): string {
+  const back = summary.nodes.flatMap((t) => t.tasks).filter((t) => t.result === "stopped");
+  const interrupted = summary.counts.interrupted;
+  const cut =
+    interrupted > 0
+      ? `, ${interrupted} uploads interrupted after shutdown.graceMs (${ctx.config.shutdown.graceMs} ms)`
+      : "";
+  return `Stopped by ${String(ctx.signal?.reason ?? "a signal")}: ${back.length} tasks back in pending/ for the next run${cut}`;
+}
+
 export default defineCommand({
   meta: {
     name: "run",
@@ -107,6 +118,12 @@ export default defineCommand({
     if (args.once && args.watch) throw new UsageError("Give --once or --watch, not both");
     await withStoppableContext(args, async (ctx) => {
       const nodes = args.all ? ctx.config.nodes : [args.node ?? ""];
+      // Said when the stop arrives: what happens next, and how long it may take.
+      ctx.signal?.addEventListener("abort", () =>
+        consola.info(
+          `Stopping on ${String(ctx.signal?.reason)}: no new files; uploads in flight may finish within shutdown.graceMs (${ctx.config.shutdown.graceMs} ms)`,
+        ),
+      );
       for (const node of nodes) assertKnownNode(ctx.config, node);
       await withNodeLocks(ctx, nodes, async (mine) => {
         const showProgress = process.stderr.isTTY && !args.json && !args.quiet && !args.watch;
@@ -154,6 +171,11 @@ export default defineCommand({
           if (summary.rejectedRequests)
             consola.error(`${summary.rejectedRequests} requests rejected (see inbox/bad/)`);
           if (summary.moves.length) consola.info(`${summary.moves.length} tasks rebalanced`);
+        }
+        if (summary.stoppedBecause === "signal" && !args.watch) {
+          // A stop is clean (exit 0): the rest of the tasks waits in pending/ for the next run.
+          consola.info(stopLine(ctx, summary));
+          return;
         }
         if (args.watch) {
           const why =

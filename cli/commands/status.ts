@@ -74,6 +74,10 @@ export default defineCommand({
           console.log(
             `${r.node}: ${r.pendingOtherTarget} pending tasks name another target than the config's ${ctx.config.target}: they migrate to the target they name`,
           );
+        if (r.unavailable)
+          console.log(
+            `${r.node}: last tick stopped at ${r.unavailable.at}: ${r.unavailable.what} unavailable: ${r.unavailable.error}`,
+          );
         if (r.lastReportError) console.log(`${r.node}: last report failed: ${r.lastReportError}`);
         for (const f of r.failedTasks)
           console.log(`${r.node}: task ${f.task} failed: ${f.why ?? "(no reason recorded)"}`);

@@ -116,6 +116,19 @@ const RetrySettings = v.strictObject({
    * reports it, and migrate, rollback and recover clear it like a dead attempt's.
    */
   unreadableLockGraceMs: v.optional(PositiveInt, 10 * 60_000),
+  /**
+   * A task found in `running/` (a run that crashed or was killed while it ran it) is resumed at
+   * most this many times; then it goes to `failed/` with a `.why` (`tiermv retry` brings it back).
+   */
+  maxTaskResumes: v.optional(PositiveInt, 3),
+});
+
+const ShutdownSettings = v.strictObject({
+  /**
+   * SIGTERM/SIGINT: uploads in flight may finish within this long; then they are aborted
+   * (outcome `interrupted`). Below the systemd unit's TimeoutStopSec (120 s, deploy/).
+   */
+  graceMs: v.optional(NonNegativeInt, 90_000),
 });
 
 const DispatchSettings = v.strictObject({
@@ -135,6 +148,11 @@ const ScheduleSettings = v.strictObject({
    * heartbeat is younger than HEARTBEATS_LIVE heartbeats (rebalance, recover, the instance lock).
    */
   heartbeatMs: v.optional(PositiveInt, 10_000),
+  /**
+   * `--watch` after a tick stopped by an unavailable mount or target: the next tick waits
+   * tickMs, doubling with each such tick in a row, up to this.
+   */
+  unavailableBackoffMaxMs: v.optional(PositiveInt, 5 * 60_000),
   /** Replaced by heartbeatMs: liveness is derived from the heartbeat interval. */
   liveWithinMs: v.optional(
     v.custom<never>(
@@ -212,6 +230,7 @@ export const ConfigSchema = v.strictObject({
   mount: v.optional(MountSettings, {}),
   migrate: v.optional(MigrateSettings, {}),
   retry: v.optional(RetrySettings, {}),
+  shutdown: v.optional(ShutdownSettings, {}),
   dispatch: v.optional(DispatchSettings, {}),
   schedule: v.optional(ScheduleSettings, {}),
   rebalance: v.optional(RebalanceSettings, {}),

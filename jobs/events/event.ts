@@ -81,9 +81,16 @@ export function eventOf(outcome: FileOutcome, src: EventSource): ResultEvent {
       const error = `busy since ${outcome.busySince}, held by ${outcome.holder}`;
       return { ...base, eventId: generic, outcome: "stuck", error };
     }
-    case "config":
     case "rejected":
       return { ...base, eventId: generic, outcome: outcome.kind, error: outcome.error };
+    case "error": {
+      const error = outcome.code ? `${outcome.code}: ${outcome.error}` : outcome.error;
+      return { ...base, eventId: generic, outcome: "error", error };
+    }
+    case "interrupted": {
+      const { key, attempt } = outcome;
+      return { ...base, eventId: `${attempt}:interrupted`, outcome: "interrupted", key, attempt };
+    }
     case "vanished":
       return { ...base, eventId: generic, outcome: "vanished" };
   }

@@ -6,12 +6,14 @@
  * A failure journals the epoch, then decides it `failed`: it stays held until rollback cleans it.
  */
 import { MountUnavailableError } from "../../runtime/errors.ts";
-import { type StoredObject, TargetError } from "../targets/target.ts";
+import { type StoredObject, TargetError, TargetUnavailableError } from "../targets/target.ts";
 import { crashPoint } from "../util/crash_points.ts";
 import { newAttemptId } from "../util/ids.ts";
 import { EpochGuard, EpochLostError } from "./epoch_guard.ts";
+import { failureCode, failureScope } from "./failure_scope.ts";
 import type { FileJob, OpenFile } from "./file_job.ts";
-import { fail, type Held, revoked, settle, skippedFor } from "./held_epoch.ts";
+import { fail, type Held, interrupt, revoked, settle, skippedFor } from "./held_epoch.ts";
+import { probeMount, probeTarget } from "./isolate.ts";
 import { abandonAttempt } from "./liveness.ts";
 import { busy, type FileOutcome } from "./outcome.ts";
 import { newTake, recordName } from "./records.ts";
@@ -35,8 +37,10 @@ export async function attemptEpoch(job: FileJob, file: OpenFile, n: number): Pro
   try {
     return await held(job, file, { n, attempt });
   } catch (err) {
-    // A call on the mount timed out and may still land: do nothing more on this epoch.
-    if (err instanceof MountUnavailableError) abandonAttempt(attempt);
+    // A call on the mount failed or timed out (and may still land): do nothing more on this
+    // epoch. It stays undecided; once no call of ours is stuck, the next visit resolves it as
+    // this node's own dead attempt (docs/protocol-v2.md section 7).
+    abandonAttempt(attempt);
     throw err;
   }
 }
@@ -64,28 +68,79 @@ async function held(
 }
 
 async function upload(held: Held): Promise<FileOutcome> {
-  const { job, file, n, attempt, locked, guard } = held;
+  const { job, file, guard } = held;
   let fence: StoreFence = "versioned";
   let stored: StoredObject;
   try {
     fence = await storeFence(job.config, job.target);
-    stored = await uploadWithRetry(job, { ...file, stat: locked, attempt, n, guard });
+    const { locked: stat, attempt, n } = held;
+    stored = await uploadWithRetry(job, { ...file, stat, attempt, n, guard });
   } catch (err) {
     if (err instanceof EpochLostError) return revoked(held, err.message);
     if (err instanceof MountUnavailableError) throw err; // undecided; resolved once we are gone
-    const ambiguous = unansweredIsAmbiguous(fence) && guard.unanswered > 0;
-    const config = err instanceof TargetError && err.kind === "config";
-    if (config && !ambiguous && guard.uploadIds.length === 0)
-      return await settle(held, "aborted", () => ({
-        kind: "config",
-        path: file.path,
-        error: (err as Error).message,
-      }));
-    return await fail(held, (err as Error).message, ambiguous);
+    return await uploadFailed(held, err, unansweredIsAmbiguous(fence) && guard.unanswered > 0);
   }
   // Rule 3 of the window fence: an unanswered write may land later, even if a retry succeeded.
   if (unansweredIsAmbiguous(fence) && guard.unanswered > 0)
     return await fail(held, `${guard.unanswered} store writes got no answer`, true);
   crashPoint(job.rt, "after-upload");
   return await verifyAndCommit(held, stored);
+}
+
+/**
+ * A failed upload. Nothing can land when every write sent got an answer (an error status, a
+ * refused connection) and no multipart upload exists: the epoch is then given back, decided
+ * `aborted` (docs/protocol-v2.md section 2: nothing stored, no cleanup, the file is free).
+ * Otherwise safety wins: journal and decide `failed` (held until rollback cleans it).
+ * A target-wide error confirmed by the probe is thrown after the decision (the tick stops);
+ * one the probe does not reproduce, or a 400 for this key, is the file's `error`.
+ */
+async function uploadFailed(held: Held, err: unknown, ambiguous: boolean): Promise<FileOutcome> {
+  const { job, file, guard } = held;
+  const message = (err as Error).message;
+  // A stop (SIGTERM) cut the upload or its retries: journalled once, decided `interrupted`.
+  if (job.signal?.aborted) return await interrupt(held, message, ambiguous);
+  const nothingStored = guard.unanswered === 0 && guard.uploadIds.length === 0;
+  const scope = failureScope(err);
+  if (scope === "target" || scope === "target-down") {
+    const down = await targetDown(job, err);
+    if (down && nothingStored) {
+      // Nothing can land: the epoch is given back (decided `aborted`), nothing is journalled,
+      // and the file has no outcome (its task goes back to pending and visits it again).
+      await settle(held, "aborted", () => busy(file.path, "target down"));
+      throw down;
+    }
+    if (down) {
+      // A write may land later: the protocol's rule wins (journalled, held until cleaned); the
+      // file's outcome is recorded, then the task stops (migrate.ts reads job.halt).
+      job.halt = down;
+      return await fail(held, message, ambiguous);
+    }
+  }
+  // A read of the file failed in a way that could be mount-wide: a failed probe of the root
+  // throws (the epoch stays undecided, abandoned: attemptEpoch), a passing one makes it the file's.
+  if (scope === "mount") await probeMount(job, err);
+  const transient = err instanceof TargetError && err.kind === "transient";
+  if (nothingStored && !transient && scope !== "program") {
+    const code = failureCode(err);
+    return await settle(held, "aborted", () => ({
+      kind: "error",
+      path: file.path,
+      error: message,
+      ...(code ? { code } : {}),
+    }));
+  }
+  return await fail(held, message, ambiguous);
+}
+
+/** The target's probe after `err`: its TargetUnavailableError when it failed, else null. */
+async function targetDown(job: FileJob, err: unknown): Promise<TargetUnavailableError | null> {
+  if (err instanceof TargetUnavailableError) return err;
+  try {
+    await probeTarget(job, err);
+    return null;
+  } catch (probed) {
+    if (probed instanceof TargetUnavailableError) return probed;
+    throw probed;
+  }
 }

@@ -13,6 +13,16 @@ export interface FileJob extends JobContext {
   dirs: NodeDirs;
   task: { id: string; requestId: string; retry: number };
   target: Target;
+  /**
+   * Aborts store requests in flight: `shutdown.graceMs` after `signal` (the stop), so uploads in
+   * flight at a SIGTERM may finish first (graceful stop).
+   */
+  uploadSignal?: AbortSignal;
+  /**
+   * Set when a file's probe found the target down after its epoch had to be journalled (a write
+   * may have been sent): the file's outcome is recorded, then the task stops with this error.
+   */
+  halt?: Error;
   /** Paths this process is migrating right now: a duplicate entry is busy, not a second upload. */
   inFlight: Set<string>;
   /** Unreadable take records met (status counts them). */
@@ -39,6 +49,8 @@ export interface FailedEpoch {
   error: string;
   /** The task of the attempt (a crashed run's, when resolving it). */
   task?: string;
+  /** A graceful stop aborted it: not a failed attempt (no retry task, tries unchanged). */
+  interrupted?: true;
 }
 
 /**
@@ -59,7 +71,8 @@ export async function journalFailure(job: FileJob, failed: FailedEpoch): Promise
     task: failed.task ?? job.task.id,
     requestId: job.task.requestId,
     error: failed.error,
-    tries: job.task.retry + 1,
+    tries: failed.interrupted ? job.task.retry : job.task.retry + 1,
+    ...(failed.interrupted ? { interrupted: true as const } : {}),
   });
   await appendJournal(job.rt, job.dirs, entry);
   return entry;

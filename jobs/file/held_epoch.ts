@@ -43,17 +43,8 @@ export async function settle(
 
 /** Journal, then decide `failed`: the epoch stays held until the rollback job cleans it. */
 export async function fail(held: Held, error: string, ambiguous: boolean): Promise<FileOutcome> {
-  const { job, file, n, attempt, locked, guard } = held;
-  await journalFailure(job, {
-    path: file.path,
-    ino: locked.ino,
-    epoch: n,
-    attempt,
-    key: file.key,
-    target: job.target.url,
-    uploadIds: guard.uploadIds,
-    error,
-  });
+  const { job, file, attempt } = held;
+  await journalEpoch(held, error);
   crashPoint(job.rt, "after-journal");
   return await settle(
     held,
@@ -68,6 +59,41 @@ export async function fail(held: Held, error: string, ambiguous: boolean): Promi
     }),
     { error, ambiguous },
   );
+}
+
+/**
+ * A graceful stop aborted the upload: journal once (marked interrupted), decide `interrupted`
+ * (cleaned like a failure, ambiguous on an unversioned bucket with the window fence: the cut
+ * write may still land), never counted against retry.maxFailedAttempts.
+ */
+export async function interrupt(
+  held: Held,
+  error: string,
+  ambiguous: boolean,
+): Promise<FileOutcome> {
+  const { file, attempt } = held;
+  await journalEpoch(held, `interrupted by a stop: ${error}`, true);
+  return await settle(
+    held,
+    "interrupted",
+    () => ({ kind: "interrupted", path: file.path, key: file.key, attempt }),
+    { error, ambiguous },
+  );
+}
+
+function journalEpoch(held: Held, error: string, interrupted?: true) {
+  const { job, file, n, attempt, locked, guard } = held;
+  return journalFailure(job, {
+    path: file.path,
+    ino: locked.ino,
+    epoch: n,
+    attempt,
+    key: file.key,
+    target: job.target.url,
+    uploadIds: guard.uploadIds,
+    error,
+    ...(interrupted ? { interrupted } : {}),
+  });
 }
 
 export function revoked(held: Held, error: string): FileOutcome {

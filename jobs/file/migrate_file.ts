@@ -11,6 +11,7 @@ import { attemptEpoch } from "./attempt.ts";
 import type { FileJob, OpenFile } from "./file_job.ts";
 import { settleHold } from "./held.ts";
 import { skippedFor } from "./held_epoch.ts";
+import { isolateFailure } from "./isolate.ts";
 import { busy, type FileOutcome } from "./outcome.ts";
 import { isCommitFor, readView, type View } from "./view.ts";
 import { XattrPayloadError } from "./xattr_record.ts";
@@ -20,8 +21,20 @@ export type { FileJob } from "./file_job.ts";
 /** Views to settle a held file before giving up as busy (someone decided meanwhile). */
 const ROUNDS = 3;
 
-/** Migrates one file. Throws only for failures of the program (mount unavailable, bugs). */
+/**
+ * Migrates one file. An error of this file alone is its outcome `error` (isolate.ts); throws
+ * MountDownError or TargetUnavailableError when a probe shows the mount or the target down
+ * (the tick stops), and failures of the program.
+ */
 export async function migrateFile(job: FileJob, path: string): Promise<FileOutcome> {
+  try {
+    return await migratePath(job, path);
+  } catch (err) {
+    return await isolateFailure(job, path, err);
+  }
+}
+
+async function migratePath(job: FileJob, path: string): Promise<FileOutcome> {
   const rel = relativeToRoot(job.config.root, path);
   if (rel === null)
     return {

@@ -54,8 +54,18 @@ export type FileOutcome =
    * whatever it uploaded is void and cleaned by the revoker; nothing is committed.
    */
   | { kind: "revoked"; path: string; key: string; attempt: string; error: string }
-  /** The target refused for a configuration reason: the task stops, the file is untouched. */
-  | { kind: "config"; path: string; error: string }
+  /**
+   * An error of this file alone (failure_scope.ts): EACCES, EPERM (immutable), ENAMETOOLONG, a
+   * key the store refuses (400), an AccessDenied the target's probe does not reproduce. `code`:
+   * the errno name or the store's error code. Nothing is committed; the task goes on.
+   */
+  | { kind: "error"; path: string; error: string; code?: string }
+  /**
+   * A graceful stop (SIGTERM/SIGINT) aborted this file's upload after the grace period: the epoch
+   * is journalled once and decided `interrupted` (cleaned like a failure, never counted against
+   * retry.maxFailedAttempts); the file runs again with its task.
+   */
+  | { kind: "interrupted"; path: string; key: string; attempt: string }
   /** Not migratable as given (outside root, not a regular file, unreadable record): untouched. */
   | { kind: "rejected"; path: string; error: string };
 
@@ -71,7 +81,8 @@ export const OUTCOME_KINDS: OutcomeKind[] = [
   "vanished",
   "failed",
   "revoked",
-  "config",
+  "error",
+  "interrupted",
   "rejected",
 ];
 

@@ -34,13 +34,14 @@ export async function uploadWithRetry(
   const body = handleBody(handle, size);
   for (let tryNumber = 0; ; tryNumber++) {
     try {
-      return await job.target.put(key, body, meta, { signal: job.signal, guard });
+      // Not job.signal: a stop lets the upload in flight finish within shutdown.graceMs.
+      return await job.target.put(key, body, meta, { signal: job.uploadSignal, guard });
     } catch (err) {
       const retryable = err instanceof TargetError && err.kind === "transient";
-      if (!retryable || tryNumber >= uploadRetries) throw err;
+      if (!retryable || tryNumber >= uploadRetries || job.signal?.aborted) throw err;
       job.log.warn(`Retrying upload of "${handle.path}" after: ${(err as Error).message}`);
       await delay(uploadRetryBaseMs * 2 ** tryNumber, { signal: job.signal });
-      // Stopping: this attempt fails as it is (journalled, epoch held) instead of retrying.
+      // Stopping: no new try; the attempt is interrupted as it is (journalled, epoch held).
       if (job.signal?.aborted) throw err;
     }
   }

@@ -20,6 +20,10 @@ const FAMILIES: Record<string, [type: string, help: string]> = {
   tiermv_failed_files_backlog: ["gauge", "Failed-files journal lines not yet rolled back."],
   tiermv_waiting_cleanups: ["gauge", "Failed or revoked epochs waiting for the late-write window."],
   tiermv_unreadable_locks_total: ["counter", "Unreadable take records (l.<n>) met by migrate."],
+  tiermv_unavailable: [
+    "gauge",
+    "1 when the node's last tick stopped because the mount or the target was unavailable.",
+  ],
   tiermv_gateway_up: ["gauge", "1 while the S3 gateway is in rotation (as this process sees it)."],
   tiermv_gateway_down_seconds: [
     "gauge",
@@ -88,6 +92,8 @@ export function renderMetrics(
     out.add("tiermv_failed_files_backlog", { node }, s.failedBacklog);
     out.add("tiermv_waiting_cleanups", { node }, s.waitingCleanups);
     out.add("tiermv_unreadable_locks_total", { node }, m.unreadableLocks);
+    for (const what of ["mount", "target"])
+      out.add("tiermv_unavailable", { node, what }, s.unavailable?.what === what ? 1 : 0);
   }
   return out.render();
 }

@@ -1,4 +1,4 @@
-/** /readyz checks: the shared mount, the target and Kafka, each bounded by a timeout. */
+/** /readyz checks: the shared mount, the target (its probe) and Kafka, each bounded by a timeout. */
 import type { JobContext } from "../context/job_context.ts";
 import { targetFor } from "../context/job_context.ts";
 import { openKafkaSink } from "../events/kafka_sink.ts";
@@ -38,9 +38,9 @@ export async function readiness(
       // The marker, not only the directory: an unmounted mount point still exists.
       await checkSpool(ctx.rt, ctx.config.spool);
     }),
-    timed(timeoutMs, "the target", () =>
-      targetFor(ctx, ctx.config.target).head(".tiermv-readyz-probe"),
-    ),
+    // The target's probe: HEAD the bucket, PUT and DELETE a probe key (a HEAD of a key
+    // answered "ok" for a missing bucket or wrong credentials); its error names what to check.
+    timed(timeoutMs, "the target", () => targetFor(ctx, ctx.config.target).probe()),
     ctx.config.kafka
       ? timed(timeoutMs, "Kafka", async () => {
           const kafkaSettings = ctx.config.kafka;

@@ -34,6 +34,11 @@ export const JournalEntrySchema = v.object({
   error: v.string(),
   /** How many attempts at this file failed so far, this one included. */
   tries: v.optional(v.number(), 1),
+  /**
+   * A graceful stop aborted the attempt (outcome `interrupted`): cleaned like a failure, but not
+   * a failed attempt (no retry task; the task, back in pending/, visits the file again).
+   */
+  interrupted: v.optional(v.literal(true)),
   at: v.string(),
 });
 export type JournalEntry = v.InferOutput<typeof JournalEntrySchema>;
@@ -52,6 +57,7 @@ export function newJournalEntry(fields: {
   requestId: string;
   error: string;
   tries: number;
+  interrupted?: true;
 }): JournalEntry {
   return { v: 2, ...fields, uploadIds: [...fields.uploadIds], at: new Date().toISOString() };
 }

@@ -14,6 +14,7 @@ import { nodeDirs } from "./layout.ts";
 import { readMetrics } from "./node_metrics.ts";
 import { listTasks } from "./queues.ts";
 import { readTaskHeader } from "./task_file.ts";
+import { lastUnavailable, type Unavailable } from "./unavailable.ts";
 import { waitingCleanups } from "./windows.ts";
 
 export interface NodeStatus {
@@ -43,6 +44,8 @@ export interface NodeStatus {
   waitingCleanups: number;
   /** Unreadable take records met by migrate so far (cumulative, from metrics.json). */
   unreadableLocks: number;
+  /** What stopped the node's last tick (mount or target unavailable), null when it ran. */
+  unavailable: Unavailable | null;
   /** The newest failed tasks (at most FAILED_SHOWN) and why each failed (its `.why`). */
   failedTasks: { task: string; why: string | null }[];
 }
@@ -100,6 +103,7 @@ export async function nodeStatus(ctx: JobContext, node: string): Promise<NodeSta
     waitingCleanups: (await waitingCleanups(rt, dirs)).waiting.length,
     unreadableLocks: (await readMetrics(rt, dirs)).unreadableLocks,
     failedTasks: await failedTasks(ctx, dirs.failed, failed),
+    unavailable: await lastUnavailable(rt, dirs),
   };
 }
 

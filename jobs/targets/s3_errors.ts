@@ -73,6 +73,19 @@ type SdkError = {
   $metadata?: { httpStatusCode?: number };
 };
 
+/** Connection errors that prove the request never reached the store (refused, name unknown). */
+const NEVER_DELIVERED = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ConnectionRefused"]);
+
+/**
+ * True when a failed request cannot land later: the connection was refused or the gateway's name
+ * did not resolve, so no byte of it reached any store (the write guard counts it as answered).
+ */
+export function neverDelivered(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  const cause = (err as { cause?: { code?: unknown } }).cause?.code;
+  return NEVER_DELIVERED.has(String(code)) || NEVER_DELIVERED.has(String(cause));
+}
+
 /** The HTTP status of an SDK error, undefined when no response arrived. */
 export function httpStatus(err: unknown): number | undefined {
   return (err as SdkError).$metadata?.httpStatusCode;

@@ -7,7 +7,7 @@
  */
 import type { FinalizeRequestMiddleware, MiddlewareStack } from "@smithy/types";
 import { GuardRefusal } from "./errors.ts";
-import { httpStatus } from "./s3_errors.ts";
+import { httpStatus, neverDelivered } from "./s3_errors.ts";
 import type { OutgoingRequest, WriteGuard, WriteOp } from "./target.ts";
 
 export const SIGNING_MIDDLEWARE = "httpSigningMiddleware";
@@ -52,8 +52,9 @@ export function addWriteGuard<I extends object, O extends object>(
       guard.afterSend?.(op, true);
       return out;
     } catch (err) {
-      // A response with an error status is an answer; no status means none came back.
-      guard.afterSend?.(op, httpStatus(err) !== undefined);
+      // A response with an error status is an answer; no status means none came back, unless
+      // the request provably never left (connection refused, unknown name): it cannot land.
+      guard.afterSend?.(op, httpStatus(err) !== undefined || neverDelivered(err));
       throw err;
     }
   };

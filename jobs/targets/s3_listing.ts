@@ -26,23 +26,27 @@ export async function* listVersions(s3: S3Context, key: string): AsyncIterable<S
   }
 }
 
-/** Every object under the prefix; every version of each on a versioned bucket. */
+/**
+ * Every object under the prefix (or under `under`, a longer key prefix); every version of each on
+ * a versioned bucket.
+ */
 export async function* listAll(
   s3: S3Context,
+  under: string = s3.prefix,
 ): AsyncIterable<{ key: string; versionId: string | null }> {
   if ((await s3.fenceMode()) === "versioned") {
-    for await (const page of versionPages(s3, s3.prefix)) yield* page;
+    for await (const page of versionPages(s3, under)) yield* page;
     return;
   }
   let token: string | undefined;
   do {
     const input = {
       Bucket: s3.bucket,
-      Prefix: s3.prefix || undefined,
+      Prefix: under || undefined,
       ContinuationToken: token,
       MaxKeys: s3.settings.listPageSize,
     };
-    const out = await s3.call({ op: "list", key: s3.prefix }, (client) =>
+    const out = await s3.call({ op: "list", key: under }, (client) =>
       client.send(new ListObjectsV2Command(input)),
     );
     // Keys ending in "/" are s3proxy's filesystem directories listed as objects; tiermv never

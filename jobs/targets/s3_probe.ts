@@ -8,6 +8,7 @@ import { HeadBucketCommand } from "@aws-sdk/client-s3";
 import { newAttemptId } from "../util/ids.ts";
 import { TargetError, TargetUnavailableError } from "./errors.ts";
 import type { S3Context } from "./s3.ts";
+import { listAll } from "./s3_listing.ts";
 import { putObject } from "./s3_put.ts";
 import { joinKey, type Target } from "./target.ts";
 import { bytesBody } from "./upload_body.ts";
@@ -31,11 +32,28 @@ function checkFor(err: TargetError): string {
   return "the store's response above";
 }
 
+/** Where probe keys go, under the target's prefix: tiermv's own, never a file's key. */
+export const PROBE_DIR = ".tiermv-probe";
+
+/**
+ * Deletes what earlier probes left (a probe whose PUT got no answer may have stored its key
+ * anyway). Probe keys are nobody's file: deleting them by key, even one another process is still
+ * probing with, is harmless (that probe's DELETE then finds nothing). Best effort.
+ */
+async function sweepProbeKeys(s3: S3Context): Promise<void> {
+  try {
+    for await (const { key, versionId } of listAll(s3, joinKey(s3.prefix, `${PROBE_DIR}/`)))
+      await s3.delete(key, versionId);
+  } catch (err) {
+    if (!(err instanceof TargetError)) throw err;
+  }
+}
+
 export async function probeS3(
   s3: S3Context & Pick<Target, "gateways">,
   url: string,
 ): Promise<void> {
-  const key = joinKey(s3.prefix, `.tiermv-probe/${newAttemptId()}`);
+  const key = joinKey(s3.prefix, `${PROBE_DIR}/${newAttemptId()}`);
   const options = { everyGateway: true };
   try {
     const head = await s3
@@ -55,6 +73,7 @@ export async function probeS3(
     // A plain single PUT, unguarded: the probe key is nobody's file.
     const stored = await putObject(s3, { key, body: bytesBody(new Uint8Array([1])), meta }, {});
     await s3.delete(key, stored.versionId);
+    await sweepProbeKeys(s3);
   } catch (err) {
     if (!(err instanceof TargetError)) throw err;
     const down = s3.gateways().filter((g) => !g.up).length;

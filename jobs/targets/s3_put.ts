@@ -22,6 +22,9 @@ import { metaToHeaders } from "./s3_meta.ts";
 import { abortUpload } from "./s3_objects.ts";
 import type { ObjectMeta, PutOptions, StoredObject, UploadBody, UploadMeta } from "./target.ts";
 
+/** S3's longest key, in UTF-8 bytes. */
+export const MAX_KEY_BYTES = 1024;
+
 interface Upload {
   key: string;
   body: UploadBody;
@@ -34,6 +37,16 @@ export async function putObject(
   options: PutOptions,
 ): Promise<StoredObject> {
   const { key, body } = upload;
+  const keyBytes = new TextEncoder().encode(key).length;
+  // S3 refuses such a key with 400 KeyTooLongError (some stores fail otherwise, s3proxy's
+  // filesystem backend with a 500): refused here, for this key alone, before anything is sent.
+  if (keyBytes > MAX_KEY_BYTES)
+    throw new TargetError("permanent", {
+      op: "upload",
+      key: `${key.slice(0, 80)}...`,
+      detail: `KeyTooLongError: the key is ${keyBytes} bytes; S3 allows at most ${MAX_KEY_BYTES} (shorten the path or the prefix)`,
+      storeCode: "KeyTooLongError",
+    });
   // Only a guarded put needs the fence before it starts (an unguarded one must not wait for
   // a versioning probe: v1 callers, the probe key).
   const fence = options.guard ? await s3.fenceMode() : s3.knownFence();

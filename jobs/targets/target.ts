@@ -84,8 +84,9 @@ export interface WriteGuard {
   beforeSend(op: WriteOp, request: OutgoingRequest): Promise<void>;
   /**
    * Called once for every write that `beforeSend` let through: `answered` is true when a response
-   * came back (an error status is an answer), false when none did (a deadline, a cut connection,
-   * a stop): such a write may still land later (docs/protocol-v2.md section 8, rule 3).
+   * came back (an error status is an answer) or the request provably never reached a store (the
+   * connection was refused, the name did not resolve), false when none did (a deadline, a cut
+   * connection, a stop): such a write may still land later (docs/protocol-v2.md section 8, rule 3).
    */
   afterSend?(op: WriteOp, answered: boolean): void;
   /**

@@ -47,3 +47,23 @@ export function delay(ms: number, options: { signal?: AbortSignal } = {}): Promi
     signal?.addEventListener("abort", done, { once: true });
   });
 }
+
+/**
+ * A signal that aborts `graceMs` after `stop` does (graceful stop: work in flight may finish
+ * within the grace). Undefined without a stop signal. The grace timer never keeps a process alive
+ * (unref), so a process whose work finished exits at once.
+ */
+export function graceSignal(
+  stop: AbortSignal | undefined,
+  graceMs: number,
+): AbortSignal | undefined {
+  if (!stop) return undefined;
+  const controller = new AbortController();
+  const start = () => {
+    const timer = setTimeout(() => controller.abort(stop.reason), graceMs);
+    (timer as { unref?: () => void }).unref?.();
+  };
+  if (stop.aborted) start();
+  else stop.addEventListener("abort", start, { once: true });
+  return controller.signal;
+}

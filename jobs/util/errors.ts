@@ -184,3 +184,22 @@ export class RequestFormatError extends LineFormatError {
     super("REQUEST_FORMAT", "Request", { file: requestPath, line, reason });
   }
 }
+
+/**
+ * The shared mount failed its probe (a stat of the source root through the mount pool, with its
+ * deadline) after a call on a file failed in a way that could be mount-wide: the tick stops, the
+ * task goes back to pending untouched, and the next tick tries again.
+ */
+export class MountDownError extends TiermvError {
+  constructor(
+    readonly root: string,
+    readonly why: { first: string; probe: string },
+    options?: ErrorOptions,
+  ) {
+    super(
+      "MOUNT_UNAVAILABLE",
+      `The shared mount of ${root} is unavailable: ${why.probe} (after: ${why.first}). Check that it is mounted and its client answers (mount, dmesg, the ceph-fuse or kernel client log)`,
+      options,
+    );
+  }
+}

@@ -9,13 +9,20 @@ import { join } from "node:path";
 import { createRuntime } from "../../runtime/bun.ts";
 import { cli, jsonLines, lastJsonLine, REPO, sandbox } from "../helpers.ts";
 import { holderOf, putRecord, takeRecord } from "../records.ts";
+import { startFaultProxy } from "../services/fault_proxy.ts";
+import { newBucket, s3Service } from "../services/shared.ts";
 
 const rt = createRuntime();
 
 test("run exits 1 when 30 of 30 files failed, and logs it at level error, not success", async () => {
-  // Nothing listens on port 1: every upload fails after its retry.
-  const box = sandbox({ target: "s3://no-such-endpoint/x", endpoint: "http://127.0.0.1:1" });
+  // The store answers every write of a file with 503 (its probe passes): every upload fails
+  // after its retry, file by file.
+  const s3 = await s3Service();
+  await using proxy = await startFaultProxy(s3.port);
+  const bucket = await newBucket(s3.endpoint);
+  const box = sandbox({ target: `s3://${bucket}/x`, endpoint: proxy.endpoint });
   for (let i = 0; i < 30; i++) box.file(`f/${i}.txt`, `file ${i}`);
+  proxy.setMode("error-writes");
   expect((await cli(["submit", "--node", "a", box.src], box.env)).code).toBe(0);
   const env = { ...box.env, TIERMV_LOG: "json" };
   const run = await cli(["run", "--node", "a", "--once"], env);
@@ -25,6 +32,7 @@ test("run exits 1 when 30 of 30 files failed, and logs it at level error, not su
   expect(summary[0]?.level).toBe("error");
   expect(summary[0]?.msg).toContain("needs an operator");
   expect(jsonLines(run.stderr).some((l) => l.level === "success")).toBe(false);
+  expect(summary[0]?.msg).toContain("30 failed");
   const json = await cli(["run", "--node", "a", "--json"], env);
   expect(json.code).toBe(1);
   expect(lastJsonLine(json.stdout).needsOperator.length).toBeGreaterThan(0);

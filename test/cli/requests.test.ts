@@ -4,7 +4,7 @@
  * request under the same id, on the CLI (exit 2) and over HTTP (422), whichever was first.
  */
 import { expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cli, lastJsonLine, sandbox, startServe } from "../helpers.ts";
 
@@ -35,8 +35,12 @@ test("a plain resubmit is a new request: after fixing the target, the same paths
   expect(first.code).toBe(0);
   const failed = await cli(["run", "--node", "a", "--json"], box.env);
   expect(failed.code).toBe(1);
-  expect(lastJsonLine(failed.stdout).counts.config).toBe(2);
-  box.setConfig({ target: `file://${box.dir}/out` });
+  // The target as a whole is unavailable: the task waits in pending/, no file was touched.
+  expect(failed.stderr).toContain("is unavailable");
+  expect(lastJsonLine(failed.stdout).counts.migrated).toBe(0);
+  // The operator fixes the target (a directory where the file was) and resubmits.
+  rmSync(join(box.dir, "broken"));
+  mkdirSync(join(box.dir, "broken"));
   const again = await cli(["submit", "--json", "--node", "a", `${box.src}/r`], box.env);
   expect(again.code).toBe(0);
   const [a, b] = [JSON.parse(first.stdout), JSON.parse(again.stdout)];

@@ -50,7 +50,8 @@ test("an idle --watch is quiet, works when a task arrives, and says it stopped o
       expect.stringContaining("1 tasks, 1 migrated"),
     ]);
     expect(msgs.at(-1)).toMatch(/^Watch of node a ends: stopped by SIGTERM \(after \d+ ticks\)$/);
-    expect(lines.length).toBe(3);
+    expect(msgs.filter((m) => m.startsWith("Stopping on SIGTERM"))).toHaveLength(1);
+    expect(lines.length).toBe(4);
   } finally {
     proc.kill("SIGKILL");
   }
@@ -90,7 +91,7 @@ test("an idle --watch with Kafka down says so once, not every tick, and logs no 
     expect(kafkaLines).toHaveLength(1);
     expect(kafkaLines[0]?.level).toBe("warn");
     expect(lines.filter((l) => l.level === "success")).toEqual([]);
-    expect(lines).toHaveLength(3); // watching, Kafka unreachable, the end
+    expect(lines).toHaveLength(4); // watching, Kafka unreachable, the stop, the end
   } finally {
     proc.kill("SIGKILL");
   }

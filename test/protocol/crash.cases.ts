@@ -10,7 +10,13 @@ import { join } from "node:path";
 import { ListMultipartUploadsCommand } from "@aws-sdk/client-s3";
 import { createS3Target } from "../../jobs/targets/s3.ts";
 import { createRuntime } from "../../runtime/bun.ts";
-import { type Cluster, checkInvariants, expectAllCommitted, startCluster } from "../cluster.ts";
+import {
+  type Cluster,
+  checkInvariants,
+  expectAllCommitted,
+  startCluster,
+  windowsDue,
+} from "../cluster.ts";
 import type { ClusterKind } from "../cluster_kinds.ts";
 import { randomBytes, waitFor } from "../helpers.ts";
 import { holderOf, stateOf } from "../records.ts";
@@ -103,11 +109,17 @@ export function crashTests(kind: ClusterKind): void {
     c.setConfig({ migrate: { concurrency: 2, uploadRetries: 0, uploadRetryBaseMs: 1 } });
     for (let i = 0; i < 6; i++) c.box.file(`r/${i}.bin`, randomBytes(2000 + i, i + 3));
     await c.submit("a", [c.box.src]);
-    c.proxies.a?.setMode("cut"); // nothing reaches the store: the run's own rollback is blocked
+    // Writes reach the store but their answers never come back: the probe (its PUT) finds the
+    // target down and the tick stops; the files in flight sent writes without an answer, so their
+    // epochs are journalled (the protocol's rule), and the run's own rollback is blocked.
+    c.proxies.a?.setMode("cut-writes");
     await c.run("a");
     c.proxies.a?.setMode("pass");
+    expect(journalLines(c.box.spool)).toBeGreaterThanOrEqual(1);
+    // Those epochs are ambiguous (a write without an answer): their cleanup waits the window.
+    await waitFor(() => Date.now() >= windowsDue(c.box.spool, ["a"]), "the late-write windows");
     const rollback = await c.cli("a", ["rollback", "--node", "a"], {
-      TIERMV_CRASH_AT: "mid-rollback:2",
+      TIERMV_CRASH_AT: "mid-rollback:1",
     });
     expect(rollback.code).toBe(KILLED);
     await expectAllCommitted(c, 6);

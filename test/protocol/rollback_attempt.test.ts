@@ -99,7 +99,9 @@ test("a journal line whose epoch was cleaned and garbage-collected is done: the 
   writeFileSync(join(c.box.spool, "nodes/a/failed-files.cursor"), "0\n");
   const behind = c.box.file("g/behind.bin", randomBytes(900, 24));
   await c.submit("a", [behind]);
-  c.proxies.a?.setMode("cut"); // nothing reaches the store: an unambiguous failure
+  // Every write of the file is refused with an answer (503; the probe passes): nothing can
+  // land, an unambiguous failure.
+  c.proxies.a?.setMode("error-writes");
   expect((await c.runJson("a")).json.counts.failed).toBe(1);
   c.proxies.a?.setMode("pass");
   const rollback = await cli(["rollback", "--node", "a"], c.box.env);

@@ -14,10 +14,21 @@
  *             RequestTimeTooSkewed, as a store refuses it when it arrives; a younger one is
  *             delivered and applied (the late write of docs/protocol-v2.md section 8);
  * - "flaky":  like pass, but each response chunk is cut with probability `flakiness` (seeded).
+ * - "error-writes": answer every write (PUT, POST, DELETE) with 503 SlowDown without forwarding
+ *             it, except the target's probe keys (`.tiermv-probe/`): a store that refuses the
+ *             writes of the files, with an answer (nothing can land), while its probe passes.
  */
 import { connect, createServer, type Server, type Socket } from "node:net";
 
-export type FaultMode = "pass" | "refuse" | "cut" | "cut-writes" | "hold" | "stall" | "flaky";
+export type FaultMode =
+  | "pass"
+  | "refuse"
+  | "cut"
+  | "cut-writes"
+  | "hold"
+  | "stall"
+  | "flaky"
+  | "error-writes";
 
 export interface FaultProxy extends AsyncDisposable {
   endpoint: string;
@@ -50,10 +61,26 @@ interface Conn {
   clientGone: boolean;
   /** The request being answered is a write (for "cut-writes"). */
   write: boolean;
+  /** "error-writes": bytes of the refused request still to come before the 503 is sent. */
+  refusing: number | null;
 }
 
 const WRITE = /^(PUT|POST|DELETE) /;
 const AMZ_DATE = /x-amz-date:\s*(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z/i;
+
+/** A request for one of the target's probe keys (s3_probe.ts). */
+function isProbe(request: Buffer): boolean {
+  const line = request.subarray(0, 2048).toString("latin1").split("\r\n", 1)[0] ?? "";
+  return line.includes(".tiermv-probe/");
+}
+
+/** Header plus body length of a request whose headers are all in its first chunk. */
+function requestLength(first: Buffer): number {
+  const text = first.toString("latin1");
+  const end = text.indexOf("\r\n\r\n");
+  const length = /\r\ncontent-length:\s*(\d+)/i.exec(text.slice(0, end))?.[1];
+  return end + 4 + Number(length ?? 0);
+}
 
 /** The signing time of a request from its X-Amz-Date header (ms), NaN when it has none. */
 export function signedAt(request: Buffer): number {
@@ -101,6 +128,7 @@ export async function startFaultProxy(
       stalled: null,
       clientGone: false,
       write: false,
+      refusing: null,
     };
     live.add(conn);
     client.on("data", (chunk: Buffer) => {
@@ -113,6 +141,21 @@ export async function startFaultProxy(
       const head = chunk.subarray(0, 8).toString("latin1");
       const starts = WRITE.test(head) || /^(GET|HEAD) /.test(head);
       if (starts) conn.write = WRITE.test(head);
+      if (mode === "error-writes" && starts && conn.write && !isProbe(chunk))
+        conn.refusing = requestLength(chunk);
+      if (conn.refusing !== null) {
+        conn.refusing -= chunk.length;
+        if (conn.refusing <= 0) {
+          conn.refusing = null;
+          const body =
+            "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
+          client.end(
+            `HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/xml\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+          );
+          upstream.destroy();
+        }
+        return;
+      }
       if ((mode === "stall" && starts && conn.write) || conn.stalled) {
         conn.stalled ??= [];
         conn.stalled.push(chunk);

@@ -123,19 +123,29 @@ for (const name of STORES) {
     target.close();
   });
 
-  test(`[${name}] a key the store refuses is that key's error (RGW: 400, permanent; s3proxy: 500, transient), and probe() passes`, async () => {
+  test(`[${name}] a key over 1,024 bytes is refused before it is sent (permanent, KeyTooLongError); a 300-byte path component is s3proxy's 500 (transient), RGW stores it; probe() passes`, async () => {
     const { target } = await targetOn(await store(name));
-    // 1,100 bytes: over S3's 1,024 (RGW checks); one 1,100-byte path component, which
-    // s3proxy's filesystem backend cannot create (ENAMETOOLONG surfaces as a 500).
-    const key = `t/${"k".repeat(1100)}`;
+    // Over S3's 1,024 bytes: AWS and RGW answer 400 KeyTooLongError, s3proxy's filesystem
+    // backend a 500; refused here for every store, before a request is made.
+    const long = `t/${"k".repeat(1100)}`;
     const error = await target
-      .put(key, bytesBody(new Uint8Array([1])), meta("a-4", 1))
+      .put(long, bytesBody(new Uint8Array([1])), meta("a-4", 1))
       .catch((e) => e);
     expect(error).toBeInstanceOf(TargetError);
-    expect({ kind: error.kind, status: error.status }).toEqual(
-      name === "rgw" ? { kind: "permanent", status: 400 } : { kind: "transient", status: 500 },
-    );
-    // Neither is target-wide by itself: the probe says the target is fine.
+    expect({ kind: error.kind, status: error.status, code: error.storeCode }).toEqual({
+      kind: "permanent",
+      status: undefined,
+      code: "KeyTooLongError",
+    });
+    // Under 1,024 bytes, but one path component longer than a file name may be: s3proxy's
+    // filesystem backend cannot create it (ENAMETOOLONG surfaces as a 500); RGW has no such limit.
+    const component = `t/${"k".repeat(300)}`;
+    const put = await target
+      .put(component, bytesBody(new Uint8Array([1])), meta("a-4", 1))
+      .catch((e) => e);
+    if (name === "rgw") expect(put.key).toBe(component);
+    else expect({ kind: put.kind, status: put.status }).toEqual({ kind: "transient", status: 500 });
+    // Neither is target-wide: the probe says the target is fine.
     await target.probe();
     target.close();
   });
