@@ -12,7 +12,7 @@ import { HeadObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { CLI_RUNTIMES, type CliRuntime } from "../cli_runtime.ts";
 import { type Cluster, checkInvariants, expectAllCommitted, startCluster } from "../cluster.ts";
 import type { ClusterKind } from "../cluster_kinds.ts";
-import { lastJsonLine, randomBytes, waitFor } from "../helpers.ts";
+import { randomBytes, waitFor } from "../helpers.ts";
 import { holderOf, stateOf } from "../records.ts";
 
 function makeFiles(
