@@ -134,6 +134,12 @@ export interface FileHandle {
   /** fsync. */
   sync(): Promise<void>;
   /**
+   * flock(LOCK_EX | LOCK_NB) on this open file description: true when taken, false when another
+   * description (any process, any CephFS client) holds it. Held until close() or the process's
+   * death; never waits (tiering: release and restore exclude each other and cooperating writers).
+   */
+  tryLock(): Promise<boolean>;
+  /**
    * Closes the descriptor; idempotent. While a call on it is stuck in a hung mount the descriptor
    * stays open (closing it would let a new open reuse its number under the stuck call): it is
    * closed when that call returns, and close() resolves at once.

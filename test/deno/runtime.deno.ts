@@ -68,6 +68,10 @@ out.statExact =
   stat.size === bytes.length &&
   stat.kind === "file";
 out.ctimeNsPrecise = !stat.ctimeNs.endsWith("000000000");
+out.flockFirst = await handle.tryLock();
+const second = await rt.openFile(path, { mode: "read" });
+out.flockSecond = await second.tryLock();
+await second.close();
 await handle.truncate(0);
 await handle.write(0, enc.encode("rewritten"));
 await handle.setTimes(undefined, "1500000000123456789");
@@ -76,6 +80,9 @@ out.rewritten = readFileSync(path, "utf8");
 out.mtimeSet = (await rt.fs.stat(path)).mtimeNs;
 await handle.close();
 await handle.close();
+const third = await rt.openFile(path, { mode: "read" });
+out.flockAfterClose = await third.tryLock();
+await third.close();
 out.afterClose = await handle.stat().catch((e) => e.code);
 
 // A FIFO is opened without blocking.
