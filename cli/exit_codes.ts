@@ -28,6 +28,16 @@ export const OUTCOME_EXIT: Record<OutcomeKind, "done" | "waits" | "operator"> = 
   config: "operator",
   /** Not migratable as given (outside root, not a regular file, unreadable xattr). */
   rejected: "operator",
+  /** Released (tiering): the file is a stub, its bytes in the store. */
+  released: "done",
+  /** Restored into the same inode and verified. */
+  restored: "done",
+  /** Left as it was with a reason (release's checks; migrate meeting a released stub). */
+  refused: "operator",
+  /** The object a released file names is missing or different: the stub is untouched. */
+  lost: "operator",
+  /** A released file someone wrote to: never overwritten; an operator decides. */
+  dirty: "operator",
 };
 
 /** Why one node's tick needs an operator; empty when it does not. */

@@ -86,6 +86,22 @@ export function eventOf(outcome: FileOutcome, src: EventSource): ResultEvent {
       return { ...base, eventId: generic, outcome: outcome.kind, error: outcome.error };
     case "vanished":
       return { ...base, eventId: generic, outcome: "vanished" };
+    case "released":
+    case "restored": {
+      const { key, bytes } = outcome;
+      return { ...base, eventId: generic, outcome: outcome.kind, key, bytes };
+    }
+    case "refused":
+      return { ...base, eventId: generic, outcome: "refused", error: outcome.reason };
+    case "lost":
+    case "dirty":
+      return {
+        ...base,
+        eventId: generic,
+        outcome: outcome.kind,
+        key: outcome.key,
+        error: outcome.reason,
+      };
   }
 }
 

@@ -12,6 +12,7 @@ import type { FileJob, OpenFile } from "./file_job.ts";
 import { settleHold } from "./held.ts";
 import { skippedFor } from "./held_epoch.ts";
 import { busy, type FileOutcome } from "./outcome.ts";
+import { refuseReleased } from "./stub.ts";
 import { isCommitFor, readView, type View } from "./view.ts";
 import { XattrPayloadError } from "./xattr_record.ts";
 
@@ -64,6 +65,8 @@ async function migrateOpen(job: FileJob, file: OpenFile): Promise<FileOutcome> {
   for (let round = 0; round < ROUNDS; round++) {
     const view = await viewOrReject(file);
     if (!("names" in view)) return view;
+    const released = refuseReleased(file.path, view.current?.state, stat);
+    if (released) return released;
     if (isCommitFor(view.current?.state, identity))
       return skippedFor(file.path, view.current.state, job.task.id);
     const settled = await settleHold(job, file, view);

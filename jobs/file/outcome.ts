@@ -57,7 +57,28 @@ export type FileOutcome =
   /** The target refused for a configuration reason: the task stops, the file is untouched. */
   | { kind: "config"; path: string; error: string }
   /** Not migratable as given (outside root, not a regular file, unreadable record): untouched. */
-  | { kind: "rejected"; path: string; error: string };
+  | { kind: "rejected"; path: string; error: string }
+  // Tiering (docs/tiering.md).
+  /**
+   * Released: the state says `released`, the file is a stub. `already`: it was before;
+   * `dryRun`: every check passed, nothing was done.
+   */
+  | {
+      kind: "released";
+      path: string;
+      key: string;
+      bytes: number;
+      already?: boolean;
+      dryRun?: boolean;
+    }
+  /** Restored into the same inode and verified. `already`: nothing to restore (migrated). */
+  | { kind: "restored"; path: string; key: string; bytes: number; already?: boolean }
+  /** Left as it was, with the reason: release's checks, or migrate meeting a released stub. */
+  | { kind: "refused"; path: string; reason: string }
+  /** Restore: the object the released state names is missing or different; stub untouched. */
+  | { kind: "lost"; path: string; key: string; reason: string }
+  /** A released file someone wrote to: its bytes are the file now; never overwritten. */
+  | { kind: "dirty"; path: string; key: string; reason: string };
 
 export type OutcomeKind = FileOutcome["kind"];
 
@@ -73,6 +94,11 @@ export const OUTCOME_KINDS: OutcomeKind[] = [
   "revoked",
   "config",
   "rejected",
+  "released",
+  "restored",
+  "refused",
+  "lost",
+  "dirty",
 ];
 
 /**

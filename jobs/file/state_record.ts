@@ -8,7 +8,6 @@ import * as v from "valibot";
 import type { FileStat } from "../../runtime/types.ts";
 
 const StateFields = {
-  state: v.literal("migrated"),
   target: v.string(),
   key: v.string(),
   etag: v.string(),
@@ -24,7 +23,11 @@ const StateFields = {
 /** A committed state: which object (version) holds which version of the file. */
 export const StateSchema = v.object({
   v: v.literal(2),
+  /** "released" (docs/tiering.md): the file is a stub; size, mtimeNs, ino are the original's. */
+  state: v.picklist(["migrated", "released"]),
   ...StateFields,
+  /** When release decided it (a `released` state). */
+  releasedAt: v.optional(v.string()),
   /** The object's version id on a versioned bucket (every read and delete names it). */
   versionId: v.optional(v.string()),
   /** ctime of the stat under the epoch (the baseline of verify). */
@@ -33,7 +36,11 @@ export const StateSchema = v.object({
 export type State = v.InferOutput<typeof StateSchema>;
 
 /** Protocol v1's `user.tiermv.state` (no version id, no ctime). */
-export const V1StateSchema = v.object({ v: v.literal(1), ...StateFields });
+export const V1StateSchema = v.object({
+  v: v.literal(1),
+  state: v.literal("migrated"),
+  ...StateFields,
+});
 
 /** A v1 state in v2's shape (what epoch 0 commits). */
 export function stateOfV1(old: v.InferOutput<typeof V1StateSchema>): State {

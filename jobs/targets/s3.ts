@@ -184,6 +184,10 @@ class S3Target implements Target, S3Context {
     return readObject(this, key, versionId);
   }
 
+  readRange(key: string, versionId: string | null, offset: number, length: number) {
+    return readObject(this, key, versionId, { offset, length });
+  }
+
   list(): AsyncIterable<{ key: string; versionId: string | null }> {
     return listAll(this);
   }

@@ -46,8 +46,15 @@ export async function readObject(
   s3: S3Context,
   key: string,
   versionId?: string | null,
+  range?: { offset: number; length: number },
 ): Promise<Uint8Array | null> {
-  const input = { Bucket: s3.bucket, Key: key, VersionId: versionId ?? undefined };
+  if (range && range.length <= 0) return new Uint8Array();
+  const input = {
+    Bucket: s3.bucket,
+    Key: key,
+    VersionId: versionId ?? undefined,
+    Range: range ? `bytes=${range.offset}-${range.offset + range.length - 1}` : undefined,
+  };
   try {
     return await s3.call({ op: "read", key }, async (client) => {
       const out = await client.send(new GetObjectCommand(input));
@@ -58,6 +65,8 @@ export async function readObject(
     });
   } catch (err) {
     if (missing(err)) return null;
+    // 416: the range starts at or after the end of the object: nothing there to read.
+    if (range && err instanceof TargetError && err.status === 416) return new Uint8Array();
     throw err;
   }
 }

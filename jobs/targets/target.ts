@@ -163,6 +163,16 @@ export interface Target {
   abortUpload(key: string, uploadId: string): Promise<boolean>;
   /** Reads an object (or exactly one version) whole (tests, verify); null when missing. */
   read(key: string, versionId?: string | null): Promise<Uint8Array | null>;
+  /**
+   * Reads `length` bytes from `offset` of an object (or exactly one version): fewer at its end;
+   * null when missing. Restore reads in ranges so its memory stays bounded by one chunk.
+   */
+  readRange(
+    key: string,
+    versionId: string | null,
+    offset: number,
+    length: number,
+  ): Promise<Uint8Array | null>;
   /** Every object under the prefix, paged; every version of each on a versioned target. */
   list(): AsyncIterable<{ key: string; versionId: string | null }>;
   /**

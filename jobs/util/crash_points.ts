@@ -19,7 +19,14 @@ export type CrashPoint =
   | "dispatch-after-plan"
   | "dispatch-mid-publish"
   | "dispatch-after-result"
-  | "report-after-send";
+  | "report-after-send"
+  | "release-after-take"
+  | "release-after-decide"
+  | "release-after-truncate"
+  | "restore-after-take"
+  | "restore-mid-copy"
+  | "restore-after-copy"
+  | "restore-after-times";
 
 const hits = new Map<string, number>();
 

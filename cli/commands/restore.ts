@@ -1,0 +1,27 @@
+import { defineCommand } from "citty";
+import { configArgs, jsonArg, NODE_S3_ENV, nodeArg, pathsArg } from "../args.ts";
+import type { CommandHelp } from "../help.ts";
+import { runTier } from "./tier_command.ts";
+
+export const help: CommandHelp = {
+  examples: [
+    "tiermv restore --node node-a /mnt/ceph/data/projects/old/report.pdf",
+    "tiermv restore --node node-a --json /mnt/ceph/data/projects/old | jq -c 'select(.kind != \"restored\")'",
+  ],
+  env: NODE_S3_ENV,
+};
+
+export default defineCommand({
+  meta: {
+    name: "restore",
+    description:
+      "Bring released files' bytes back into the same inodes, verified, mtime restored (exit 1 if a file is lost or dirty)",
+  },
+  args: {
+    ...configArgs,
+    ...nodeArg,
+    ...jsonArg("One JSON line per file, then a summary line"),
+    ...pathsArg("Files or directories under the source root"),
+  },
+  run: ({ args }) => runTier(args, "restore"),
+});

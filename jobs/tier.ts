@@ -1,0 +1,73 @@
+/**
+ * `tiermv release` and `tiermv restore` run in this process for the files under the given paths
+ * (docs/tiering.md): at most `migrate.concurrency` files at a time, each under its own flock and
+ * epoch, every outcome counted and handed to `onOutcome`. The paths are walked streamed
+ * (directories recursively; links and special files left out and counted).
+ */
+import type { JobContext } from "./context/job_context.ts";
+import { targetFor } from "./context/job_context.ts";
+import type { FileJob } from "./file/file_job.ts";
+import { addCounts, emptyCounts, type FileOutcome, type OutcomeCounts } from "./file/outcome.ts";
+import { type ReleaseOptions, releaseFile } from "./file/release.ts";
+import { restoreFile } from "./file/restore.ts";
+import { type WalkStats, walkFiles } from "./plan/walk.ts";
+import { ensureNodeDirs, nodeDirs } from "./spool/layout.ts";
+import { newTaskId } from "./util/ids.ts";
+import { forEachLimit } from "./util/pool.ts";
+
+export type TierAction = "release" | "restore";
+
+export interface TierSummary {
+  counts: OutcomeCounts;
+  /** Bytes freed (release) or written back (restore), from the released sizes. */
+  bytes: number;
+  walk: WalkStats;
+}
+
+export async function tierPaths(
+  ctx: JobContext,
+  node: string,
+  action: TierAction,
+  paths: string[],
+  options: ReleaseOptions = {},
+): Promise<TierSummary> {
+  const dirs = nodeDirs(ctx.config.spool, node);
+  await ensureNodeDirs(ctx.rt, dirs);
+  const id = newTaskId(action === "release" ? "rel" : "rst");
+  const job: FileJob = {
+    ...ctx,
+    node,
+    dirs,
+    task: { id, requestId: id, retry: 0 },
+    target: targetFor(ctx, ctx.config.target),
+    inFlight: new Set(),
+    seen: { unreadableLocks: 0 },
+  };
+  const counts = emptyCounts();
+  let bytes = 0;
+  const walk: WalkStats = {
+    files: 0,
+    skippedLinks: 0,
+    skippedOther: 0,
+    onProblem: (problem) => record({ kind: "vanished", path: problem.path }),
+  };
+  const record = (outcome: FileOutcome) => {
+    counts[outcome.kind]++;
+    const done = outcome.kind === "released" || outcome.kind === "restored";
+    if (done && !outcome.already && !("dryRun" in outcome && outcome.dryRun))
+      bytes += outcome.bytes;
+    ctx.onOutcome?.(outcome);
+  };
+  await forEachLimit(
+    walkFiles(ctx.rt, paths, walk),
+    ctx.config.migrate.concurrency,
+    async (path) => {
+      if (path.startsWith(`${ctx.config.spool}/`)) return;
+      record(
+        action === "release" ? await releaseFile(job, path, options) : await restoreFile(job, path),
+      );
+    },
+  );
+  counts.bytes = bytes;
+  return { counts: addCounts(emptyCounts(), counts), bytes, walk };
+}
