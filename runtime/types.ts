@@ -192,8 +192,8 @@ export interface RuntimeProcess {
   isAlive(pid: number): boolean;
   env(name: string): string | undefined;
   cwd(): string;
-  /** Sends a signal; used for the test-only crash points (SIGKILL to itself). */
-  kill(pid: number, signal: "SIGKILL" | "SIGTERM"): void;
+  /** Sends a signal; used for the test-only crash and pause points (SIGKILL, SIGSTOP to itself). */
+  kill(pid: number, signal: "SIGKILL" | "SIGTERM" | "SIGSTOP"): void;
   /** This process's identity (read once from /proc). */
   identity(): ProcessIdentity;
   /** Whether the process named by `identity` still exists, read from /proc (never blocks). */

@@ -83,6 +83,7 @@ async function restoreHeld(held: TierHeld): Promise<FileOutcome> {
       `its bytes give ETag ${etag} after the copy, not ${state.etag}: written to during the restore`,
     );
   await handle.sync();
+  crashPoint(job.rt, "restore-before-times");
   // The last fence: a write after the verify must not get the original mtime back.
   const now = await handle.stat();
   if (now.ctimeNs !== copied.baseline.ctimeNs || now.size !== state.size)

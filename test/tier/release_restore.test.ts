@@ -117,7 +117,9 @@ test("an object deleted or overwritten behind tiermv's back: release refuses; af
   );
   const release = await t.tier("release", [gone as string, other as string]);
   expect(release.code).toBe(1);
-  const reasons = Object.fromEntries(release.outcomes.map((o) => [o.path, `${o.kind}: ${o.reason}`]));
+  const reasons = Object.fromEntries(
+    release.outcomes.map((o) => [o.path, `${o.kind}: ${o.reason}`]),
+  );
   expect(reasons[gone as string]).toStartWith("refused: its object archive/gone.bin is missing");
   expect(reasons[other as string]).toStartWith("refused: its object archive/other.bin differs");
   expect(statSync(gone as string).size).toBe(4000);

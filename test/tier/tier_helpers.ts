@@ -3,7 +3,7 @@
  * `tiermv run`, and the `release` / `restore` commands run as real processes.
  */
 import { expect } from "bun:test";
-import { statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { createS3Target } from "../../jobs/targets/s3.ts";
 import type { Target } from "../../jobs/targets/target.ts";
 import { createRuntime } from "../../runtime/bun.ts";
@@ -69,4 +69,15 @@ export function identityOf(path: string) {
 
 export function mtimeNsOf(path: string): string {
   return statSync(path, { bigint: true }).mtimeNs.toString();
+}
+
+/** Waits until process `pid` is stopped (state T in /proc/<pid>/stat: it hit a pause point). */
+export async function stoppedAt(pid: number): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    if (state === "T") return;
+    await Bun.sleep(50);
+  }
+  throw new Error(`process ${pid} never reached its pause point`);
 }
