@@ -60,11 +60,13 @@ async function refusalOf(
       reason: `written to since its release (${stat.size} bytes now)`,
     };
   }
-  if (state.key !== file.key || state.target !== job.target.url)
+  // This path's key on this target, and the descriptor's version (model: mutant-release-other-key).
+  const identity = { key: file.key, target: job.target.url, stat };
+  if (state.key !== identity.key || state.target !== identity.target)
     return refused(
       `its state names ${state.target} ${state.key}, not this path's key on this target (renamed, or the target changed): migrate it first`,
     );
-  if (!isCommitFor(state, { key: file.key, target: job.target.url, stat }))
+  if (!isCommitFor(state, identity))
     return refused("changed since it was migrated (size, mtime or inode): migrate it first");
   if ((await handle.getXattr(NORELEASE)) !== null) return refused(`marked ${NORELEASE}`);
   return undefined;
