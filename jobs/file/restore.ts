@@ -12,6 +12,7 @@ import { crashPoint } from "../util/crash_points.ts";
 import { etagCheckable, fileEtag } from "./content_etag.ts";
 import type { FileJob } from "./file_job.ts";
 import type { FileOutcome } from "./outcome.ts";
+import { noSpaceReason } from "./quota.ts";
 import type { EpochOutcome, State } from "./records.ts";
 import { copyInto } from "./restore_copy.ts";
 import { decideTier, revokedTier, type TierHeld, withTierEpoch } from "./tier_file.ts";
@@ -74,8 +75,19 @@ async function restoreHeld(held: TierHeld): Promise<FileOutcome> {
     return await settleTier(held, "refused", { kind: "refused", path, reason }, reason);
   }
   const copied = await copyInto(job, handle, state);
-  if (!copied.ok)
-    return copied.kind === "lost" ? await lost(copied.reason) : await dirty(copied.reason);
+  if (!copied.ok) {
+    if (copied.kind === "lost") return await lost(copied.reason);
+    if (copied.kind === "dirty") return await dirty(copied.reason);
+    const error = await noSpaceReason(job.rt, path, job.config.root, copied.code);
+    const failed: FileOutcome = {
+      kind: "failed",
+      path,
+      key: state.key,
+      attempt: held.attempt,
+      error,
+    };
+    return await settleTier(held, "aborted", failed, error);
+  }
   crashPoint(job.rt, "restore-after-copy");
   const etag = await fileEtag(job.rt, handle, state.size, state.etag, partSize);
   if (etag !== state.etag)

@@ -7,6 +7,7 @@
  * baseline (`mutant-restore-no-chunk-fence`). A write landing between a check and its pwrite, or
  * between the pwrite and the fstat after it, is overwritten: I6's window.
  */
+import { errorCode } from "../../runtime/errors.ts";
 import type { FileHandle, FileStat } from "../../runtime/types.ts";
 import { crashPoint } from "../util/crash_points.ts";
 import type { FileJob } from "./file_job.ts";
@@ -18,7 +19,10 @@ export const RESTORE_CHUNK = 8 * 1024 * 1024;
 export type CopyResult =
   /** The file holds the object's bytes; `baseline` is the fstat after the last write. */
   | { ok: true; baseline: FileStat; resumedAt: number }
-  | { ok: false; kind: "dirty" | "lost"; reason: string };
+  | { ok: false; kind: "dirty"; reason: string }
+  | { ok: false; kind: "lost"; reason: string }
+  /** ENOSPC or EDQUOT: our bytes were taken back out, the file is as the restore found it. */
+  | { ok: false; kind: "nospace"; code: "ENOSPC" | "EDQUOT" };
 
 const dirty = (reason: string): CopyResult => ({ ok: false, kind: "dirty", reason });
 const lost = (reason: string): CopyResult => ({ ok: false, kind: "lost", reason });
@@ -44,6 +48,7 @@ export async function copyInto(
   state: State,
 ): Promise<CopyResult> {
   let base = await handle.stat();
+  const start = base;
   if (base.size > state.size)
     return dirty(
       `written to since its release: ${base.size} bytes, longer than the released ${state.size}`,
@@ -69,7 +74,16 @@ export async function copyInto(
       return dirty(
         `written to during the restore (at ${offset} of ${state.size} bytes): stopped, nothing overwritten`,
       );
-    await handle.write(offset, bytes);
+    try {
+      await handle.write(offset, bytes);
+    } catch (err) {
+      const code = errorCode(err);
+      if (code !== "ENOSPC" && code !== "EDQUOT") throw err;
+      // Out of space (a full filesystem, a CephFS quota): leave the file as we found it.
+      await handle.truncate(start.size);
+      await handle.setTimes(undefined, start.mtimeNs);
+      return { ok: false, kind: "nospace", code };
+    }
     crashPoint(job.rt, "restore-mid-copy");
     base = await handle.stat();
   }
