@@ -23,13 +23,18 @@ export type { Finding, FindingKind } from "./file/verify_file.ts";
 export interface VerifySummary {
   files: number;
   committed: number;
+  /** Released files whose object is there and whose stub is still empty. */
+  released: number;
   unmigrated: number;
   objects: number;
   findings: Record<FindingKind, number>;
   clean: boolean;
 }
 
+// `lost` first: a released file whose object is gone is data loss.
 const KINDS: FindingKind[] = [
+  "lost",
+  "dirty",
   "stale-state",
   "key-mismatch",
   "target-mismatch",
@@ -103,6 +108,7 @@ export async function verifyPaths(
   const s: VerifySummary = {
     files: 0,
     committed: 0,
+    released: 0,
     unmigrated: 0,
     objects: 0,
     findings,
@@ -120,6 +126,7 @@ export async function verifyPaths(
     const key = target.keyFor(relativeToRoot(ctx.config.root, path) ?? "");
     const verdict = await verifyFile(ctx, { path, key }, count);
     if (verdict === "committed") s.committed++;
+    if (verdict === "released") s.released++;
     if (verdict === "unmigrated") s.unmigrated++;
   }
   const prefixes = paths.map((p) =>
