@@ -6,6 +6,8 @@
  */
 import type { JobContext } from "./context/job_context.ts";
 import { targetFor } from "./context/job_context.ts";
+import { eventOf } from "./events/event.ts";
+import { OutboxWriter } from "./events/outbox.ts";
 import type { FileJob } from "./file/file_job.ts";
 import { addCounts, emptyCounts, type FileOutcome, type OutcomeCounts } from "./file/outcome.ts";
 import { type ReleaseOptions, releaseFile } from "./file/release.ts";
@@ -44,15 +46,21 @@ export async function tierPaths(
     seen: { unreadableLocks: 0 },
   };
   const counts = emptyCounts();
+  const gone: string[] = [];
   let bytes = 0;
   const walk: WalkStats = {
     files: 0,
     skippedLinks: 0,
     skippedOther: 0,
-    onProblem: (problem) => record({ kind: "vanished", path: problem.path }),
+    onProblem: (problem) => gone.push(problem.path),
   };
-  const record = (outcome: FileOutcome) => {
+  // Events (released, restored, lost, dirty...) go through the node's outbox to Kafka (`report`).
+  const outbox = await OutboxWriter.forTask(ctx.rt, dirs, id);
+  let line = 0;
+  const record = async (outcome: FileOutcome, started = Date.now()) => {
     counts[outcome.kind]++;
+    const source = { requestId: id, taskId: id, node, line: ++line, ms: Date.now() - started };
+    if (!("dryRun" in outcome && outcome.dryRun)) await outbox.add(eventOf(outcome, source));
     const done = outcome.kind === "released" || outcome.kind === "restored";
     if (done && !outcome.already && !("dryRun" in outcome && outcome.dryRun))
       bytes += outcome.bytes;
@@ -63,11 +71,15 @@ export async function tierPaths(
     ctx.config.migrate.concurrency,
     async (path) => {
       if (path.startsWith(`${ctx.config.spool}/`)) return;
-      record(
+      const started = Date.now();
+      await record(
         action === "release" ? await releaseFile(job, path, options) : await restoreFile(job, path),
+        started,
       );
     },
   );
+  for (const path of gone) await record({ kind: "vanished", path });
+  await outbox.flush();
   counts.bytes = bytes;
   return { counts: addCounts(emptyCounts(), counts), bytes, walk };
 }

@@ -4,7 +4,8 @@
  * names is checked before release and before restore.
  */
 import { expect, test } from "bun:test";
-import { appendFileSync, chmodSync, readFileSync, statSync } from "node:fs";
+import { appendFileSync, chmodSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { cli, randomBytes } from "../helpers.ts";
 import { s3Client } from "../services/shared.ts";
@@ -55,6 +56,17 @@ test("release then restore: byte-identical, same inode, mode, owner and mtime; s
     expect(mtimeNsOf(path)).toBe(before[i]?.mtime as string);
     expect(await currentState(path)).toMatchObject({ state: "migrated", etag: objects[i]?.etag });
   }
+  // Each release and restore left its events in the node's outbox, for `report` to ship.
+  const events = readdirSync(join(t.box.spool, "nodes/a/outbox"))
+    .filter((name) => name.endsWith(".jsonl"))
+    .flatMap((name) =>
+      readFileSync(join(t.box.spool, "nodes/a/outbox", name), "utf8")
+        .trim()
+        .split("\n"),
+    )
+    .map((l) => JSON.parse(l));
+  expect(events.filter((e) => e.outcome === "released" && e.bytes === 17 * MiB)).toHaveLength(2);
+  expect(events.filter((e) => e.outcome === "restored")).toHaveLength(4);
   // The archived copy stayed valid: a second release HEADs it and uploads nothing.
   const second = await t.tier("release", [t.box.src]);
   expect(second.json.counts).toMatchObject({ released: 4 });
