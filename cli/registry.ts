@@ -29,6 +29,7 @@ export const COMMANDS: Record<string, Loader> = {
   report: () => import("./commands/report.ts").then((m) => ({ command: m.default, help: m.help })),
   events: () => import("./commands/events.ts").then((m) => ({ command: m.default, help: m.help })),
   serve: () => import("./commands/serve.ts").then((m) => ({ command: m.default, help: m.help })),
+  scan: () => import("./commands/scan.ts").then((m) => ({ command: m.default, help: m.help })),
   ls: () => import("./commands/ls.ts").then((m) => ({ command: m.default, help: m.help })),
   release: () =>
     import("./commands/release.ts").then((m) => ({ command: m.default, help: m.help })),

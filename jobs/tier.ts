@@ -26,13 +26,34 @@ export interface TierSummary {
   walk: WalkStats;
 }
 
-export async function tierPaths(
+export function tierPaths(
   ctx: JobContext,
   node: string,
   action: TierAction,
   paths: string[],
   options: ReleaseOptions = {},
 ): Promise<TierSummary> {
+  const walk: WalkStats = { files: 0, skippedLinks: 0, skippedOther: 0 };
+  return tierFiles(
+    ctx,
+    node,
+    action,
+    (gone) => {
+      walk.onProblem = (problem) => gone.push(problem.path);
+      return walkFiles(ctx.rt, paths, walk);
+    },
+    options,
+  ).then((s) => ({ ...s, walk }));
+}
+
+/** Runs `action` over the files `files` yields (`gone`: paths found missing meanwhile). */
+export async function tierFiles(
+  ctx: JobContext,
+  node: string,
+  action: TierAction,
+  files: (gone: string[]) => AsyncIterable<string>,
+  options: ReleaseOptions = {},
+): Promise<Omit<TierSummary, "walk">> {
   const dirs = nodeDirs(ctx.config.spool, node);
   await ensureNodeDirs(ctx.rt, dirs);
   const id = newTaskId(action === "release" ? "rel" : "rst");
@@ -48,12 +69,6 @@ export async function tierPaths(
   const counts = emptyCounts();
   const gone: string[] = [];
   let bytes = 0;
-  const walk: WalkStats = {
-    files: 0,
-    skippedLinks: 0,
-    skippedOther: 0,
-    onProblem: (problem) => gone.push(problem.path),
-  };
   // Events (released, restored, lost, dirty...) go through the node's outbox to Kafka (`report`).
   const outbox = await OutboxWriter.forTask(ctx.rt, dirs, id);
   let line = 0;
@@ -66,20 +81,16 @@ export async function tierPaths(
       bytes += outcome.bytes;
     ctx.onOutcome?.(outcome);
   };
-  await forEachLimit(
-    walkFiles(ctx.rt, paths, walk),
-    ctx.config.migrate.concurrency,
-    async (path) => {
-      if (path.startsWith(`${ctx.config.spool}/`)) return;
-      const started = Date.now();
-      await record(
-        action === "release" ? await releaseFile(job, path, options) : await restoreFile(job, path),
-        started,
-      );
-    },
-  );
+  await forEachLimit(files(gone), ctx.config.migrate.concurrency, async (path) => {
+    if (path.startsWith(`${ctx.config.spool}/`)) return;
+    const started = Date.now();
+    await record(
+      action === "release" ? await releaseFile(job, path, options) : await restoreFile(job, path),
+      started,
+    );
+  });
   for (const path of gone) await record({ kind: "vanished", path });
   await outbox.flush();
   counts.bytes = bytes;
-  return { counts: addCounts(emptyCounts(), counts), bytes, walk };
+  return { counts: addCounts(emptyCounts(), counts), bytes };
 }

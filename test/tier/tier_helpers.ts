@@ -3,7 +3,7 @@
  * `tiermv run`, and the `release` / `restore` commands run as real processes.
  */
 import { expect } from "bun:test";
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync, statSync, utimesSync } from "node:fs";
 import { createS3Target } from "../../jobs/targets/s3.ts";
 import type { Target } from "../../jobs/targets/target.ts";
 import { createRuntime } from "../../runtime/bun.ts";
@@ -17,7 +17,7 @@ export interface TierBox {
   box: Sandbox;
   target: Target;
   /** Writes files (relative path -> bytes) and migrates them with `submit` + `run`. */
-  migrate(files: Record<string, Uint8Array>): Promise<string[]>;
+  migrate(files: Record<string, Uint8Array>, options?: { mtime?: Date }): Promise<string[]>;
   tier(
     action: "release" | "restore",
     paths: string[],
@@ -35,8 +35,10 @@ export async function tierBox(extra: Record<string, unknown> = {}): Promise<Tier
   return {
     box,
     target,
-    async migrate(files) {
+    async migrate(files, options = {}) {
       const paths = Object.entries(files).map(([rel, data]) => box.file(rel, data));
+      const { mtime } = options;
+      if (mtime) for (const p of paths) utimesSync(p, mtime, mtime);
       const id = `req-${++requests}`;
       const submit = await cli(["submit", "--node", "a", "--request-id", id, ...paths], box.env);
       expect(submit.code).toBe(0);
