@@ -38,6 +38,8 @@ export const OUTCOME_EXIT: Record<OutcomeKind, "done" | "waits" | "operator"> = 
   lost: "operator",
   /** A released file someone wrote to: never overwritten; an operator decides. */
   dirty: "operator",
+  /** `tiermv remove`: the archived copy is deleted; the file is on the hot tier only. */
+  removed: "done",
 };
 
 /** Why one node's tick needs an operator; empty when it does not. */

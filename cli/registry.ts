@@ -31,6 +31,7 @@ export const COMMANDS: Record<string, Loader> = {
   serve: () => import("./commands/serve.ts").then((m) => ({ command: m.default, help: m.help })),
   scan: () => import("./commands/scan.ts").then((m) => ({ command: m.default, help: m.help })),
   ls: () => import("./commands/ls.ts").then((m) => ({ command: m.default, help: m.help })),
+  remove: () => import("./commands/remove.ts").then((m) => ({ command: m.default, help: m.help })),
   release: () =>
     import("./commands/release.ts").then((m) => ({ command: m.default, help: m.help })),
   restore: () =>

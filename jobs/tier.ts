@@ -11,13 +11,14 @@ import { OutboxWriter } from "./events/outbox.ts";
 import type { FileJob } from "./file/file_job.ts";
 import { addCounts, emptyCounts, type FileOutcome, type OutcomeCounts } from "./file/outcome.ts";
 import { type ReleaseOptions, releaseFile } from "./file/release.ts";
+import { removeFile } from "./file/remove.ts";
 import { restoreFile } from "./file/restore.ts";
 import { type WalkStats, walkFiles } from "./plan/walk.ts";
 import { ensureNodeDirs, nodeDirs } from "./spool/layout.ts";
 import { newTaskId } from "./util/ids.ts";
 import { forEachLimit } from "./util/pool.ts";
 
-export type TierAction = "release" | "restore";
+export type TierAction = "release" | "restore" | "remove";
 
 export interface TierSummary {
   counts: OutcomeCounts;
@@ -56,7 +57,7 @@ export async function tierFiles(
 ): Promise<Omit<TierSummary, "walk">> {
   const dirs = nodeDirs(ctx.config.spool, node);
   await ensureNodeDirs(ctx.rt, dirs);
-  const id = newTaskId(action === "release" ? "rel" : "rst");
+  const id = newTaskId(action.slice(0, 3));
   const job: FileJob = {
     ...ctx,
     node,
@@ -85,7 +86,11 @@ export async function tierFiles(
     if (path.startsWith(`${ctx.config.spool}/`)) return;
     const started = Date.now();
     await record(
-      action === "release" ? await releaseFile(job, path, options) : await restoreFile(job, path),
+      await { release: releaseFile, restore: restoreFile, remove: removeFile }[action](
+        job,
+        path,
+        options,
+      ),
       started,
     );
   });

@@ -87,6 +87,7 @@ async function findStrays(
     const state = previous.state;
     if (state === "unreadable") continue;
     const named =
+      state?.state !== "removed" &&
       state?.key === key &&
       state.target === ctx.config.target &&
       (versionId === null || state.versionId === versionId);

@@ -55,7 +55,7 @@ export async function runTier(
     const counted = Object.entries(s.counts)
       .filter(([kind, n]) => n > 0 && kind !== "bytes" && kind !== "unreadableLocks")
       .map(([kind, n]) => `${n} ${kind}`);
-    const verb = action === "release" ? "freed" : "restored";
+    const verb = { release: "freed", restore: "restored", remove: "no longer archived" }[action];
     const dry = options.dryRun ? " (dry run: nothing changed)" : "";
     const line = `${action}: ${counted.join(", ") || "no files"}; ${(s.bytes / MiB).toFixed(1)} MiB ${verb}${dry}`;
     if (args.json)

@@ -91,6 +91,8 @@ export function eventOf(outcome: FileOutcome, src: EventSource): ResultEvent {
       const { key, bytes } = outcome;
       return { ...base, eventId: generic, outcome: outcome.kind, key, bytes };
     }
+    case "removed":
+      return { ...base, eventId: generic, outcome: "removed", key: outcome.key };
     case "refused":
       return { ...base, eventId: generic, outcome: "refused", error: outcome.reason };
     case "lost":

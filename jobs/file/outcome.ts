@@ -78,7 +78,9 @@ export type FileOutcome =
   /** Restore: the object the released state names is missing or different; stub untouched. */
   | { kind: "lost"; path: string; key: string; reason: string }
   /** A released file someone wrote to: its bytes are the file now; never overwritten. */
-  | { kind: "dirty"; path: string; key: string; reason: string };
+  | { kind: "dirty"; path: string; key: string; reason: string }
+  /** `tiermv remove`: the archived copy (its version) is deleted; the file is not migrated now. */
+  | { kind: "removed"; path: string; key: string; versionId: string };
 
 export type OutcomeKind = FileOutcome["kind"];
 
@@ -99,6 +101,7 @@ export const OUTCOME_KINDS: OutcomeKind[] = [
   "refused",
   "lost",
   "dirty",
+  "removed",
 ];
 
 /**

@@ -47,7 +47,7 @@ export const TakeSchema = v.object({
   v: v.literal(2),
   n: Epoch,
   attempt: v.string(),
-  action: v.picklist(["migrate", "release", "restore"]),
+  action: v.picklist(["migrate", "release", "restore", "remove"]),
   node: v.string(),
   task: v.string(),
   proc: ProcSchema,
@@ -92,12 +92,18 @@ export const OUTCOMES = [
   "refused",
   "lost",
   "dirty",
+  "removed",
 ] as const;
 export type EpochOutcome = (typeof OUTCOMES)[number];
 
 /** Outcomes that carry a state (the state that counts is the highest epoch with one). */
 export function carriesState(outcome: EpochOutcome): boolean {
-  return outcome === "committed" || outcome === "released" || outcome === "restored";
+  return (
+    outcome === "committed" ||
+    outcome === "released" ||
+    outcome === "restored" ||
+    outcome === "removed"
+  );
 }
 
 /** Outcomes whose store writes may have left something behind: the epoch stays held until c.<n>. */

@@ -46,6 +46,7 @@ async function refusalOf(
   const stat = await handle.stat();
   const refused = (reason: string): FileOutcome => ({ kind: "refused", path, reason });
   if (!state) return refused("not migrated: no state");
+  if (state.state === "removed") return refused("not migrated: its archived copy was removed");
   if (state.state === "released") {
     if (stat.size === 0)
       return { kind: "released", path, key: state.key, bytes: state.size, already: true };

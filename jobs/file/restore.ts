@@ -21,7 +21,7 @@ export function restoreFile(job: FileJob, path: string): Promise<FileOutcome> {
   return withTierEpoch(job, path, "restore", {
     before: async (file, view) => {
       const state = view.current?.state;
-      if (!state)
+      if (!state || state.state === "removed")
         return { kind: "refused", path: file.path, reason: "not migrated: nothing to restore" };
       if (state.state === "released") return null;
       return {

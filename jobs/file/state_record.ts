@@ -23,8 +23,11 @@ const StateFields = {
 /** A committed state: which object (version) holds which version of the file. */
 export const StateSchema = v.object({
   v: v.literal(2),
-  /** "released" (docs/tiering.md): the file is a stub; size, mtimeNs, ino are the original's. */
-  state: v.picklist(["migrated", "released"]),
+  /**
+   * "released" (docs/tiering.md): the file is a stub; size, mtimeNs, ino are the original's.
+   * "removed": `tiermv remove` deleted the object (version) it names; the file is not archived.
+   */
+  state: v.picklist(["migrated", "released", "removed"]),
   ...StateFields,
   /** When release decided it (a `released` state). */
   releasedAt: v.optional(v.string()),

@@ -82,7 +82,7 @@ export async function withTierEpoch(
 async function lockedEpoch(
   job: FileJob,
   file: OpenFile,
-  action: "release" | "restore",
+  action: Exclude<TakeAction, "migrate">,
   steps: Parameters<typeof withTierEpoch>[3],
 ): Promise<FileOutcome> {
   const { handle, path } = file;

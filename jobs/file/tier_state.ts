@@ -18,7 +18,8 @@ export interface TierInfo {
 
 export function tierOf(view: View, stat: FileStat): TierInfo {
   const state = view.current?.state;
-  if (!state) return { tier: "unmigrated", size: stat.size, archivedSize: null, key: null };
+  if (!state || state.state === "removed")
+    return { tier: "unmigrated", size: stat.size, archivedSize: null, key: null };
   const info = { size: stat.size, archivedSize: state.size, key: state.key };
   if (state.state === "released") return { ...info, tier: stat.size === 0 ? "released" : "dirty" };
   const same = state.size === stat.size && state.mtimeNs === stat.mtimeNs && state.ino === stat.ino;

@@ -104,7 +104,7 @@ async function checkState(
 ): Promise<FileVerdict> {
   const { path, view } = file;
   const current = view.current;
-  if (!current) return "unmigrated";
+  if (!current || current.state.state === "removed") return "unmigrated";
   const { state } = current;
   const at = { path, key: state.key };
   if (state.key !== file.key)

@@ -9,6 +9,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { ListObjectVersionsCommand } from "@aws-sdk/client-s3";
 import { SPOOL_MARKER, SPOOL_MARKER_VERSION } from "../../jobs/spool/marker.ts";
 import { CLI, tempDir } from "../helpers.ts";
 import type { CephService } from "../services/ceph.ts";
@@ -69,7 +70,7 @@ async function tierOnCeph(ceph: CephService, name: string) {
   };
   const tiermv = (args: string[], node = "node-a") =>
     ceph.exec(node, [process.execPath, CLI, ...args], { env, timeoutMs: 300_000 });
-  return { src, tiermv };
+  return { src, tiermv, bucket };
 }
 
 test(
@@ -126,7 +127,7 @@ test(
   "node-a releases while node-b restores the same files through two ceph-fuse clients, 4 rounds: each file is a stub or itself",
   async () => {
     const ceph = await cluster();
-    const { src, tiermv } = await tierOnCeph(ceph, "tier-race");
+    const { src, tiermv, bucket: rgwBucket } = await tierOnCeph(ceph, "tier-race");
     const dir = join(src, "r");
     await sh(
       ceph,
@@ -158,6 +159,35 @@ test(
     expect((await tiermv(["restore", "--node", "node-a", dir])).code).toBe(0);
     expect(await sh(ceph, `cd ${dir} && md5sum f*.bin`, "node-b")).toBe(sums);
     expect(kinds.has("released") && kinds.has("restored")).toBe(true);
+
+    // remove (a versioned bucket): the archived copy of a file that is not released goes, by
+    // its version; a released file's is refused.
+    await tiermv(["release", "--node", "node-a", join(dir, "f2.bin")]);
+    const remove = await tiermv([
+      "remove",
+      "--node",
+      "node-a",
+      "--json",
+      join(dir, "f1.bin"),
+      join(dir, "f2.bin"),
+    ]);
+    expect(remove.code).toBe(1);
+    const removed = remove.stdout
+      .trim()
+      .split("\n")
+      .slice(0, -1)
+      .map((l) => JSON.parse(l));
+    const byName = Object.fromEntries(removed.map((o) => [o.path.split("/").at(-1), o]));
+    expect(byName["f1.bin"]).toMatchObject({ kind: "removed" });
+    expect(byName["f2.bin"]).toMatchObject({ kind: "refused" });
+    const client = ceph.s3Client();
+    const listing = (await tiermv(["ls", "--json", dir])).stdout;
+    expect(listing).toContain(`"tier":"unmigrated"`);
+    const versions = await client.send(
+      new ListObjectVersionsCommand({ Bucket: rgwBucket, Prefix: "archive/r/f1.bin" }),
+    );
+    expect(versions.Versions ?? []).toHaveLength(0);
+    client.destroy();
     console.log(`outcome kinds seen across the two clients: ${[...kinds].sort().join(", ")}`);
   },
   TIMEOUT,

@@ -159,3 +159,20 @@ test("--dry-run counts what would be freed and frees nothing", async () => {
   for (const p of paths) expect(statSync(p).size).toBeGreaterThan(0);
   t.target.close();
 });
+
+test("remove refuses on an unversioned bucket (a late DELETE by key could remove a later commit) and for a released file", async () => {
+  const t = await tierBox();
+  const [kept, released] = await t.migrate({
+    "kept.bin": randomBytes(3000, 31),
+    "rel.bin": randomBytes(3000, 32),
+  });
+  await t.tier("release", [released as string]);
+  const remove = await t.tier("remove", [kept as string, released as string]);
+  expect(remove.code).toBe(1);
+  const reasons = Object.fromEntries(remove.outcomes.map((o) => [o.path, o.reason]));
+  expect(reasons[kept as string]).toContain("needs a versioned bucket");
+  expect(reasons[released as string]).toContain("only copy");
+  expect(await t.target.head("archive/kept.bin")).not.toBeNull();
+  expect(await t.target.head("archive/rel.bin")).not.toBeNull();
+  t.target.close();
+});

@@ -19,7 +19,7 @@ export interface TierBox {
   /** Writes files (relative path -> bytes) and migrates them with `submit` + `run`. */
   migrate(files: Record<string, Uint8Array>, options?: { mtime?: Date }): Promise<string[]>;
   tier(
-    action: "release" | "restore",
+    action: "release" | "restore" | "remove",
     paths: string[],
     extra?: string[],
     env?: Record<string, string>,
