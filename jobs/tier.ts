@@ -15,6 +15,7 @@ import { removeFile } from "./file/remove.ts";
 import { restoreFile } from "./file/restore.ts";
 import { type WalkStats, walkFiles } from "./plan/walk.ts";
 import { ensureNodeDirs, nodeDirs } from "./spool/layout.ts";
+import { DurationHistogram, recordTier } from "./spool/node_metrics.ts";
 import { newTaskId } from "./util/ids.ts";
 import { forEachLimit } from "./util/pool.ts";
 
@@ -73,8 +74,17 @@ export async function tierFiles(
   // Events (released, restored, lost, dirty...) go through the node's outbox to Kafka (`report`).
   const outbox = await OutboxWriter.forTask(ctx.rt, dirs, id);
   let line = 0;
+  const restores = new DurationHistogram();
+  let releasedBytes = 0;
+  let restoredBytes = 0;
   const record = async (outcome: FileOutcome, started = Date.now()) => {
     counts[outcome.kind]++;
+    const fresh = (outcome.kind === "released" || outcome.kind === "restored") && !outcome.already;
+    if (fresh && outcome.kind === "restored") {
+      restoredBytes += outcome.bytes;
+      restores.observe(Date.now() - started);
+    }
+    if (fresh && outcome.kind === "released" && !outcome.dryRun) releasedBytes += outcome.bytes;
     const source = { requestId: id, taskId: id, node, line: ++line, ms: Date.now() - started };
     if (!("dryRun" in outcome && outcome.dryRun)) await outbox.add(eventOf(outcome, source));
     const done = outcome.kind === "released" || outcome.kind === "restored";
@@ -96,6 +106,8 @@ export async function tierFiles(
   });
   for (const path of gone) await record({ kind: "vanished", path });
   await outbox.flush();
+  if (!options.dryRun)
+    await recordTier(ctx.rt, dirs, { counts, releasedBytes, restoredBytes }, restores);
   counts.bytes = bytes;
   return { counts: addCounts(emptyCounts(), counts), bytes };
 }

@@ -20,6 +20,9 @@ const FAMILIES: Record<string, [type: string, help: string]> = {
   tiermv_failed_files_backlog: ["gauge", "Failed-files journal lines not yet rolled back."],
   tiermv_waiting_cleanups: ["gauge", "Failed or revoked epochs waiting for the late-write window."],
   tiermv_unreadable_locks_total: ["counter", "Unreadable take records (l.<n>) met by migrate."],
+  tiermv_released_bytes_total: ["counter", "Bytes freed on the hot tier by release."],
+  tiermv_restored_bytes_total: ["counter", "Bytes written back by restore."],
+  tiermv_restore_duration_seconds: ["histogram", "Time per restored file."],
   tiermv_gateway_up: ["gauge", "1 while the S3 gateway is in rotation (as this process sees it)."],
   tiermv_gateway_down_seconds: [
     "gauge",
@@ -88,6 +91,14 @@ export function renderMetrics(
     out.add("tiermv_failed_files_backlog", { node }, s.failedBacklog);
     out.add("tiermv_waiting_cleanups", { node }, s.waitingCleanups);
     out.add("tiermv_unreadable_locks_total", { node }, m.unreadableLocks);
+    out.add("tiermv_released_bytes_total", { node }, m.tier.releasedBytes);
+    out.add("tiermv_restored_bytes_total", { node }, m.tier.restoredBytes);
+    const restore = "tiermv_restore_duration_seconds";
+    for (const [i, le] of DURATION_BUCKETS.entries())
+      out.add(restore, { node, le: String(le) }, m.tier.restoreBuckets[i] ?? 0, "_bucket");
+    out.add(restore, { node, le: "+Inf" }, m.tier.restoreCount, "_bucket");
+    out.add(restore, { node }, m.tier.restoreSum, "_sum");
+    out.add(restore, { node }, m.tier.restoreCount, "_count");
   }
   return out.render();
 }

@@ -26,8 +26,24 @@ const MetricsSchema = v.object({
   count: v.number(),
   /** Unreadable take records met by migrate (busy while fresh, cleared once stale). */
   unreadableLocks: v.optional(v.number(), 0),
+  /** Tiering (docs/tiering.md): bytes freed and written back, and restore latency per file. */
+  tier: v.optional(
+    v.object({
+      releasedBytes: v.number(),
+      restoredBytes: v.number(),
+      restoreBuckets: v.array(v.number()),
+      restoreSum: v.number(),
+      restoreCount: v.number(),
+    }),
+    () => emptyTier(),
+  ),
 });
 export type NodeMetrics = v.InferOutput<typeof MetricsSchema>;
+
+function emptyTier() {
+  const restoreBuckets = DURATION_BUCKETS.map(() => 0);
+  return { releasedBytes: 0, restoredBytes: 0, restoreBuckets, restoreSum: 0, restoreCount: 0 };
+}
 
 export function emptyMetrics(): NodeMetrics {
   return {
@@ -39,6 +55,7 @@ export function emptyMetrics(): NodeMetrics {
     sum: 0,
     count: 0,
     unreadableLocks: 0,
+    tier: emptyTier(),
   };
 }
 
@@ -84,5 +101,28 @@ export async function recordTask(
   m.buckets = m.buckets.map((n, i) => n + (durations.buckets[i] ?? 0));
   m.sum += durations.sum;
   m.count += durations.count;
+  await replaceDurably(rt, pathOf(dirs), JSON.stringify(m));
+}
+
+/**
+ * A release, restore or remove run's figures (jobs/tier.ts). Those runs do not hold the node's
+ * instance lock: one racing the node's own update can lose the other's increment (operational
+ * figures; the events are the record).
+ */
+export async function recordTier(
+  rt: Runtime,
+  dirs: NodeDirs,
+  run: { counts: OutcomeCounts; releasedBytes: number; restoredBytes: number },
+  restores: DurationHistogram,
+): Promise<void> {
+  const m = await readMetrics(rt, dirs);
+  for (const kind of OUTCOME_KINDS)
+    if (run.counts[kind]) m.files[kind] = (m.files[kind] ?? 0) + run.counts[kind];
+  const t = m.tier;
+  t.releasedBytes += run.releasedBytes;
+  t.restoredBytes += run.restoredBytes;
+  t.restoreBuckets = t.restoreBuckets.map((n, i) => n + (restores.buckets[i] ?? 0));
+  t.restoreSum += restores.sum;
+  t.restoreCount += restores.count;
   await replaceDurably(rt, pathOf(dirs), JSON.stringify(m));
 }

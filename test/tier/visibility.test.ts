@@ -6,7 +6,7 @@
 import { expect, test } from "bun:test";
 import { appendFileSync } from "node:fs";
 import { DeleteObjectCommand } from "@aws-sdk/client-s3";
-import { cli, lastJsonLine, randomBytes } from "../helpers.ts";
+import { cli, lastJsonLine, randomBytes, startServe } from "../helpers.ts";
 import { s3Client } from "../services/shared.ts";
 import { tierBox } from "./tier_helpers.ts";
 
@@ -75,5 +75,25 @@ test("ls and inspect show released (with the original size), dirty, changed, mig
   expect(Object.keys(summary.findings)[0]).toBe("lost");
   const text = await cli(["verify", t.box.src], t.box.env);
   expect(text.stderr).toMatch(/ERROR.*lost.*gone\.bin/);
+  t.target.close();
+});
+
+test("status and /metrics count bytes released and restored and restore latency per node", async () => {
+  const t = await tierBox();
+  const paths = await t.migrate({
+    "a.bin": randomBytes(300_000, 57),
+    "b.bin": randomBytes(500_000, 58),
+  });
+  await t.tier("release", paths);
+  await t.tier("restore", [paths[0] as string]);
+  const status = await cli(["status", "--json"], t.box.env);
+  const a = JSON.parse(status.stdout).find((r: { node: string }) => r.node === "a");
+  expect(a).toMatchObject({ releasedBytes: 800_000, restoredBytes: 300_000 });
+  await using served = await startServe(t.box);
+  const text = await (await fetch(`${served.url}/metrics`)).text();
+  expect(text).toContain('tiermv_released_bytes_total{node="a"} 800000');
+  expect(text).toContain('tiermv_restored_bytes_total{node="a"} 300000');
+  expect(text).toContain('tiermv_restore_duration_seconds_count{node="a"} 1');
+  expect(text).toContain('tiermv_files_total{node="a",outcome="released"} 2');
   t.target.close();
 });
