@@ -13,11 +13,18 @@ import { eventOf, taskEvent } from "./events/event.ts";
 import { OutboxWriter } from "./events/outbox.ts";
 import { type FileJob, migrateFile } from "./file/migrate_file.ts";
 import { emptyCounts, type FileOutcome, type OutcomeCounts } from "./file/outcome.ts";
+import { releaseFile } from "./file/release.ts";
+import { restoreFile } from "./file/restore.ts";
 import type { NodeDirs } from "./spool/layout.ts";
 import { DurationHistogram, recordTask } from "./spool/node_metrics.ts";
 import { finishTask, quarantineTask } from "./spool/queues.ts";
 import { publishRetryTask } from "./spool/retry_task.ts";
-import { readTaskEntries, readTaskHeader, type TaskHeader } from "./spool/task_file.ts";
+import {
+  readTaskEntries,
+  readTaskHeader,
+  type TaskAction,
+  type TaskHeader,
+} from "./spool/task_file.ts";
 import { crashPoint } from "./util/crash_points.ts";
 import { TaskFormatError } from "./util/errors.ts";
 import { underResolvedRoot } from "./util/paths.ts";
@@ -58,6 +65,7 @@ export async function migrateTask(
   };
   // Busy files are retried until they have been busy for retry.busyMaxAgeMs, then `stuck`.
   const busySince = header.options.busySince ?? Date.now();
+  const action = header.options.action ?? "migrate";
   const outbox = await OutboxWriter.forTask(ctx.rt, dirs, header.id);
   const busy: string[] = [];
   const durations = new DurationHistogram();
@@ -105,7 +113,7 @@ export async function migrateTask(
           );
         // Tasks written before the root was resolved name it as configured (a symlink).
         const path = underResolvedRoot(ctx.config, entry.path);
-        return record(await migrateFile(job, path), entry.line, started);
+        return record(await runEntry(job, action, path), entry.line, started);
       },
     );
   } catch (err) {
@@ -127,6 +135,7 @@ export async function migrateTask(
       retry,
       reason: "busy",
       busySince,
+      action: header.options.action,
     });
   }
   const failed =
@@ -161,4 +170,11 @@ function stuckIfTooLong(ctx: JobContext, outcome: FileOutcome, busySince: number
     return outcome;
   const since = new Date(busySince).toISOString();
   return { kind: "stuck", path: outcome.path, holder: outcome.holder, busySince: since };
+}
+
+/** One entry of a task, by the task's action (docs/tiering.md for release and restore). */
+function runEntry(job: FileJob, action: TaskAction, path: string): Promise<FileOutcome> {
+  if (action === "release") return releaseFile(job, path);
+  if (action === "restore") return restoreFile(job, path);
+  return migrateFile(job, path);
 }

@@ -1,0 +1,50 @@
+/**
+ * `submit --action release|restore`: the request is dispatched into tasks like a migrate request
+ * and run by the nodes' schedulers (`run`), in parallel per node; a busy file gets a retry task
+ * with the same action.
+ */
+import { expect, test } from "bun:test";
+import { readFileSync, statSync } from "node:fs";
+import { cli, lastJsonLine, randomBytes } from "../helpers.ts";
+import { tierBox } from "./tier_helpers.ts";
+
+test("submit --action release, run: the nodes release the files; submit --action restore, run: they are back", async () => {
+  const t = await tierBox();
+  const files: Record<string, Uint8Array> = {};
+  for (let i = 0; i < 9; i++) files[`s/${i}.bin`] = randomBytes(100_000 + i, 70 + i);
+  const paths = await t.migrate(files);
+
+  const release = await cli(["submit", "--action", "release", "--json", t.box.src], t.box.env);
+  expect(release.code).toBe(0);
+  const nodes = new Set(
+    JSON.parse(release.stdout).result.tasks.map((task: { node: string }) => task.node),
+  );
+  const runs = await Promise.all(
+    ["a", "b", "c"].map((n) => cli(["run", "--node", n, "--once", "--json"], t.box.env)),
+  );
+  const released = runs.reduce((n, r) => n + (lastJsonLine(r.stdout).counts?.released ?? 0), 0);
+  expect(released).toBe(9);
+  expect(nodes.size).toBeGreaterThan(1);
+  for (const p of paths) expect(statSync(p).size).toBe(0);
+
+  const restore = await cli(["submit", "--action", "restore", t.box.src], t.box.env);
+  expect(restore.code).toBe(0);
+  const back = await Promise.all(
+    ["a", "b", "c"].map((n) => cli(["run", "--node", n, "--once", "--json"], t.box.env)),
+  );
+  for (const r of back) expect(r.code).toBe(0);
+  expect(back.reduce((n, r) => n + (lastJsonLine(r.stdout).counts?.restored ?? 0), 0)).toBe(9);
+  for (const p of paths) {
+    const rel = p.slice(t.box.src.length + 1);
+    expect(Buffer.compare(readFileSync(p), Buffer.from(files[rel] as Uint8Array))).toBe(0);
+  }
+  // The same paths as a release under another id are another request: the action is digested.
+  const again = await cli(
+    ["submit", "--request-id", "same", "--action", "release", t.box.src],
+    t.box.env,
+  );
+  expect(again.code).toBe(0);
+  const conflict = await cli(["submit", "--request-id", "same", t.box.src], t.box.env);
+  expect(conflict.code).toBe(2);
+  t.target.close();
+});
