@@ -5,7 +5,7 @@
  */
 import { expect, test } from "bun:test";
 import { readFileSync, statSync } from "node:fs";
-import { cli, lastJsonLine, randomBytes } from "../helpers.ts";
+import { cli, lastJsonLine, randomBytes, startServe } from "../helpers.ts";
 import { tierBox } from "./tier_helpers.ts";
 
 test("submit --action release, run: the nodes release the files; submit --action restore, run: they are back", async () => {
@@ -46,5 +46,35 @@ test("submit --action release, run: the nodes release the files; submit --action
   expect(again.code).toBe(0);
   const conflict = await cli(["submit", "--request-id", "same", t.box.src], t.box.env);
   expect(conflict.code).toBe(2);
+  t.target.close();
+});
+
+test("POST /v1/restores: the same idempotency rules as requests, and the nodes restore the files", async () => {
+  const t = await tierBox();
+  const paths = await t.migrate({
+    "h/a.bin": randomBytes(50_000, 81),
+    "h/b.bin": randomBytes(60_000, 82),
+  });
+  await t.tier("release", paths);
+  await using served = await startServe(t.box);
+  const post = (key: string, body: unknown) =>
+    fetch(`${served.url}/v1/restores`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "idempotency-key": key },
+      body: JSON.stringify(body),
+    });
+  const first = await post("restore-1", { paths });
+  expect(first.status).toBe(201);
+  const answer = await first.json();
+  expect(answer.files).toBe(2);
+  const repeat = await post("restore-1", { paths });
+  expect(repeat.status).toBe(201);
+  expect((await repeat.json()).id).toBe(answer.id);
+  expect((await post("restore-1", { paths: [paths[0]] })).status).toBe(422);
+  const runs = await Promise.all(
+    ["a", "b", "c"].map((n) => cli(["run", "--node", n, "--once", "--json"], t.box.env)),
+  );
+  expect(runs.reduce((n, r) => n + (lastJsonLine(r.stdout).counts?.restored ?? 0), 0)).toBe(2);
+  for (const p of paths) expect(statSync(p).size).toBeGreaterThan(0);
   t.target.close();
 });
