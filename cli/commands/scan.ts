@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import { consola } from "consola";
+import type { Config } from "../../jobs/context/config.ts";
 import { type Policy, parseAge, parseSize } from "../../jobs/plan/policy.ts";
 import { validateSubmitPaths } from "../../jobs/plan/walk.ts";
 import { emptyScan, selectFiles } from "../../jobs/scan.ts";
@@ -22,8 +23,30 @@ export const help: CommandHelp = {
 
 const MiB = 1024 * 1024;
 
-function policyOf(args: Record<string, unknown>): Policy {
-  const action = String(args.action ?? "release");
+/** The config's policy `name` as scan flags (the flags given on the command line win). */
+function policyFlags(config: Config, name: string): Record<string, unknown> {
+  const p = config.policies[name];
+  if (!p)
+    throw new UsageError(
+      `No policy "${name}" in the config (policies: ${Object.keys(config.policies).join(", ") || "none"})`,
+    );
+  return {
+    action: p.action,
+    "older-than": p.olderThan,
+    "atime-older-than": p.atimeOlderThan,
+    "larger-than": p.largerThan,
+    include: p.include?.join(","),
+    exclude: p.exclude?.join(","),
+  };
+}
+
+function policyOf(given: Record<string, unknown>, config: Config): Policy {
+  const fromConfig = given.policy ? policyFlags(config, String(given.policy)) : {};
+  const args = { ...fromConfig };
+  for (const [k, val] of Object.entries(given))
+    if (val !== undefined && k !== "action") args[k] = val;
+  args.action = given.action ?? fromConfig.action ?? "release";
+  const action = String(args.action);
   if (action !== "migrate" && action !== "release")
     throw new UsageError(`--action must be migrate or release, not "${action}"`);
   const policy: Policy = { action };
@@ -60,11 +83,15 @@ export default defineCommand({
   args: {
     ...configArgs,
     ...nodeArg,
+    policy: {
+      type: "string",
+      valueHint: "NAME",
+      description: "A policy of the config's `policies` (flags given here override its fields)",
+    },
     action: {
       type: "string",
-      default: "release",
       valueHint: "migrate|release",
-      description: "What the selected files are for",
+      description: "What the selected files are for (default: release, or the policy's)",
     },
     "older-than": {
       type: "string",
@@ -88,7 +115,7 @@ export default defineCommand({
   },
   run: ({ args }) =>
     withNodeContext(args, async (ctx, node) => {
-      const policy = policyOf(args);
+      const policy = policyOf(args, ctx.config);
       const given = (args._ ?? []).map(String);
       const paths = await validateSubmitPaths(
         ctx.rt,

@@ -4,7 +4,7 @@
  * `--action migrate` prints paths for `submit --from -`.
  */
 import { expect, test } from "bun:test";
-import { statSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { cli, randomBytes } from "../helpers.ts";
 import { rt, tierBox } from "./tier_helpers.ts";
 
@@ -86,5 +86,31 @@ test("scan selects by mtime/ctime age, size, globs and marks; --dry-run changes 
     t.box.env,
   );
   expect(migrate.stdout.trim().split("\n")).toEqual([fresh]);
+  t.target.close();
+});
+
+test("a policy from the config (scan --policy NAME, for cron lines); an invalid one is refused at load", async () => {
+  const t = await tierBox();
+  const [big, small] = await t.migrate(
+    { "k/big.bin": randomBytes(2_000_000, 66), "k/small.bin": randomBytes(1000, 67) },
+    { mtime: old },
+  );
+  t.box.setConfig({
+    policies: { nightly: { action: "release", olderThan: "0s", largerThan: "1MiB" } },
+  });
+  const run = await cli(["scan", "--node", "a", "--policy", "nightly", t.box.src], t.box.env);
+  expect(run.code).toBe(0);
+  expect(statSync(big as string).size).toBe(0);
+  expect(statSync(small as string).size).toBe(1000);
+  const unknown = await cli(["scan", "--node", "a", "--policy", "weekly", t.box.src], t.box.env);
+  expect(unknown.code).toBe(2);
+  expect(unknown.stderr).toContain('No policy "weekly"');
+  // Written as an operator would: the config check refuses it before anything runs.
+  const document = JSON.parse(readFileSync(t.box.configPath, "utf8"));
+  document.policies = { bad: { action: "release", olderThan: "30 days" } };
+  writeFileSync(t.box.configPath, JSON.stringify(document));
+  const bad = await cli(["scan", "--node", "a", "--policy", "bad", t.box.src], t.box.env);
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toContain("policies.bad.olderThan");
   t.target.close();
 });
