@@ -38,6 +38,8 @@ export const OUTCOME_EXIT: Record<OutcomeKind, "done" | "waits" | "operator"> = 
   lost: "operator",
   /** A released file someone wrote to: never overwritten; an operator decides. */
   dirty: "operator",
+  /** The object is in an archive class and its restore is in progress: a retry task takes it. */
+  "restore-pending": "waits",
   /** `tiermv remove`: the archived copy is deleted; the file is on the hot tier only. */
   removed: "done",
 };

@@ -77,7 +77,8 @@ export async function migrateTask(
     if (outcome.kind === "migrated") counts.bytes += outcome.bytes;
     durations.observe(Date.now() - started);
     ctx.onOutcome?.(outcome);
-    if (outcome.kind === "busy") busy.push(outcome.path);
+    // A file busy, or waiting for its archived object to be readable, is retried later.
+    if (outcome.kind === "busy" || outcome.kind === "restore-pending") busy.push(outcome.path);
     if (outcome.kind === "config") configError ??= outcome.error;
     if (outcome.kind !== "migrated" && outcome.kind !== "skipped")
       ctx.log.warn(

@@ -31,6 +31,14 @@ const NonNegativeInt = v.pipe(v.number(), v.integer(), v.minValue(0));
 
 const Url = v.pipe(v.string(), v.url());
 
+export const STORAGE_CLASSES = [
+  "STANDARD",
+  "STANDARD_IA",
+  "GLACIER_IR",
+  "GLACIER",
+  "DEEP_ARCHIVE",
+] as const;
+
 const S3Settings = v.strictObject({
   /** One gateway; `endpoints` for a store reached through several (not both). */
   endpoint: v.optional(Url),
@@ -68,6 +76,12 @@ const S3Settings = v.strictObject({
    * time from a write's arrival to its effect and the clocks' error (W >= S + D + 3m).
    */
   lateWriteWindowMs: v.optional(PositiveInt, 20 * 60_000),
+  /**
+   * The storage class of every upload (recorded in the state). Objects in GLACIER or
+   * DEEP_ARCHIVE are restored with RestoreObject first: restore reports `restore-pending` until
+   * the store makes them readable (docs/tiering.md).
+   */
+  storageClass: v.optional(v.picklist(STORAGE_CLASSES)),
 });
 
 const MigrateSettings = v.strictObject({

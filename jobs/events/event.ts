@@ -91,6 +91,8 @@ export function eventOf(outcome: FileOutcome, src: EventSource): ResultEvent {
       const { key, bytes } = outcome;
       return { ...base, eventId: generic, outcome: outcome.kind, key, bytes };
     }
+    case "restore-pending":
+      return { ...base, eventId: generic, outcome: outcome.kind, key: outcome.key };
     case "removed":
       return { ...base, eventId: generic, outcome: "removed", key: outcome.key };
     case "refused":

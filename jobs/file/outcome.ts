@@ -79,6 +79,11 @@ export type FileOutcome =
   | { kind: "lost"; path: string; key: string; reason: string }
   /** A released file someone wrote to: its bytes are the file now; never overwritten. */
   | { kind: "dirty"; path: string; key: string; reason: string }
+  /**
+   * Restore: the object is in an archive class (GLACIER, DEEP_ARCHIVE) and not readable yet; its
+   * restore was requested (RestoreObject) or is in progress. The stub is untouched; retried.
+   */
+  | { kind: "restore-pending"; path: string; key: string; storageClass: string }
   /** `tiermv remove`: the archived copy (its version) is deleted; the file is not migrated now. */
   | { kind: "removed"; path: string; key: string; versionId: string };
 
@@ -102,6 +107,7 @@ export const OUTCOME_KINDS: OutcomeKind[] = [
   "lost",
   "dirty",
   "removed",
+  "restore-pending",
 ];
 
 /**

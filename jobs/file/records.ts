@@ -93,6 +93,7 @@ export const OUTCOMES = [
   "lost",
   "dirty",
   "removed",
+  "pending",
 ] as const;
 export type EpochOutcome = (typeof OUTCOMES)[number];
 

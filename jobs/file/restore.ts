@@ -6,7 +6,8 @@
  * check ctime once more and put the original mtime back (`mutant-restore-no-times-fence`), then
  * decide `restored` with the `migrated` state of the same object: a second release uploads
  * nothing. A crash anywhere leaves a prefix of the object's bytes, which the next restore
- * continues.
+ * continues. An object in GLACIER or DEEP_ARCHIVE is first restored by the store (RestoreObject):
+ * `restore-pending` until it is readable, the stub untouched.
  */
 import { crashPoint } from "../util/crash_points.ts";
 import { etagCheckable, fileEtag } from "./content_etag.ts";
@@ -16,6 +17,9 @@ import { noSpaceReason } from "./quota.ts";
 import type { EpochOutcome, State } from "./records.ts";
 import { copyInto } from "./restore_copy.ts";
 import { decideTier, revokedTier, type TierHeld, withTierEpoch } from "./tier_file.ts";
+
+/** How long the store keeps a restored copy of an archived object readable. */
+const RESTORE_DAYS = 7;
 
 export function restoreFile(job: FileJob, path: string): Promise<FileOutcome> {
   return withTierEpoch(job, path, "restore", {
@@ -68,6 +72,15 @@ async function restoreHeld(held: TierHeld): Promise<FileOutcome> {
     return await lost(
       `its object ${state.key} differs from the released file (size ${object.size}, ETag ${object.etag}; released ${state.size}, ${state.etag})`,
     );
+  // An archived object is not readable until the store restores it (RestoreObject, hours).
+  const archived = object.storageClass === "GLACIER" || object.storageClass === "DEEP_ARCHIVE";
+  if (archived && object.restore !== "done") {
+    if (object.restore !== "ongoing")
+      await job.target.requestRestore(state.key, state.versionId ?? null, RESTORE_DAYS);
+    const storageClass = object.storageClass as string;
+    const pending: FileOutcome = { kind: "restore-pending", path, key: state.key, storageClass };
+    return await settleTier(held, "pending", pending, `${storageClass}: restore requested`);
+  }
   const partSize = object.meta?.partSize;
   const uncheckable = etagCheckable(state.etag, partSize);
   if (uncheckable) {

@@ -31,6 +31,8 @@ export const StateSchema = v.object({
   ...StateFields,
   /** When release decided it (a `released` state). */
   releasedAt: v.optional(v.string()),
+  /** The storage class the upload asked for (`s3.storageClass`); absent: the bucket's default. */
+  storageClass: v.optional(v.string()),
   /** The object's version id on a versioned bucket (every read and delete names it). */
   versionId: v.optional(v.string()),
   /** ctime of the stat under the epoch (the baseline of verify). */
@@ -67,6 +69,7 @@ export function newState(fields: {
   attempt: string;
   node: string;
   task: string;
+  storageClass?: string;
 }): State {
   const { target, key, versionId, etag, attempt, node, task } = fields;
   const { size, mtimeNs, ino, ctimeNs } = fields.version;
@@ -87,6 +90,7 @@ export function newState(fields: {
     at,
   };
   if (versionId !== null) state.versionId = versionId;
+  if (fields.storageClass) state.storageClass = fields.storageClass;
   return state;
 }
 

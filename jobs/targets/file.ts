@@ -182,6 +182,8 @@ export function createFileTarget(rt: Runtime, url: string): Target {
         return rt.fs.readRange(path, 0, stat.size);
       });
     },
+    // A directory has no archive classes: nothing to restore first.
+    requestRestore: async () => false,
     async readRange(key, versionId, offset, length) {
       unversioned(key, versionId);
       return await guarded("read", key, async () => {
