@@ -110,14 +110,18 @@ export function startArchiveStore(): ArchiveStore {
             "The operation is not valid for the object's storage class",
           );
         const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.get("range") ?? "");
-        if (!range) return new Response(Buffer.from(o.data), { status: 200, headers: headersOf(o) });
+        if (!range)
+          return new Response(Buffer.from(o.data), { status: 200, headers: headersOf(o) });
         const from = Number(range[1]);
         const to = Math.min(Number(range[2]), o.data.length - 1);
         if (from >= o.data.length) return error(416, "InvalidRange", key);
         const h = headersOf(o);
         h.set("content-length", String(to - from + 1));
         h.set("content-range", `bytes ${from}-${to}/${o.data.length}`);
-        return new Response(Buffer.from(o.data.subarray(from, to + 1)), { status: 206, headers: h });
+        return new Response(Buffer.from(o.data.subarray(from, to + 1)), {
+          status: 206,
+          headers: h,
+        });
       }
       return error(501, "NotImplemented", `${req.method} ${url.search}`);
     },
