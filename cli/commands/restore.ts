@@ -20,8 +20,13 @@ export default defineCommand({
   args: {
     ...configArgs,
     ...nodeArg,
+    force: {
+      type: "boolean",
+      default: false,
+      description: "Also restore dirty files: their bytes written since the release are dropped",
+    },
     ...jsonArg("One JSON line per file, then a summary line"),
     ...pathsArg("Files or directories under the source root"),
   },
-  run: ({ args }) => runTier(args, "restore"),
+  run: ({ args }) => runTier(args, "restore", { force: args.force }),
 });

@@ -34,7 +34,7 @@ function describe(outcome: FileOutcome): string {
 export async function runTier(
   args: CommonArgs & { node: string; json?: boolean; _?: string[] },
   action: TierAction,
-  options: { verifyContent?: boolean; dryRun?: boolean } = {},
+  options: { verifyContent?: boolean; dryRun?: boolean; force?: boolean } = {},
 ): Promise<void> {
   await withNodeContext(args, async (ctx, node) => {
     const given = (args._ ?? []).map(String);

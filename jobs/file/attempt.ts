@@ -60,7 +60,7 @@ async function held(
   const taken: Held = { job, file, n, attempt, locked, guard };
   const current = view.current?.state;
   // Released since our view before the take: never upload a stub (docs/tiering.md).
-  const released = refuseReleased(path, current, locked);
+  const released = await refuseReleased(job, path, current, locked);
   if (released) return await settle(taken, "refused", () => released);
   if (isCommitFor(current, { key, target, stat: locked }))
     return await settle(taken, "skipped", () => skippedFor(path, current, job.task.id));

@@ -65,7 +65,7 @@ async function migrateOpen(job: FileJob, file: OpenFile): Promise<FileOutcome> {
   for (let round = 0; round < ROUNDS; round++) {
     const view = await viewOrReject(file);
     if (!("names" in view)) return view;
-    const released = refuseReleased(file.path, view.current?.state, stat);
+    const released = await refuseReleased(job, file.path, view.current?.state, stat);
     if (released) return released;
     if (isCommitFor(view.current?.state, identity))
       return skippedFor(file.path, view.current.state, job.task.id);

@@ -18,6 +18,8 @@ import { isCommitFor, readView, type View } from "./view.ts";
 export const NORELEASE = "user.tiermv.norelease";
 
 export interface ReleaseOptions {
+  /** restore --force: overwrite a dirty stub's bytes with the archived ones. */
+  force?: boolean;
   /** Also compare the file's bytes with the state's ETag (MD5, or multipart from the part size). */
   verifyContent?: boolean;
   /** Check everything, take no epoch, free nothing: `refused` or `released` as it would be. */

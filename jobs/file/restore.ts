@@ -21,7 +21,11 @@ import { decideTier, revokedTier, type TierHeld, withTierEpoch } from "./tier_fi
 /** How long the store keeps a restored copy of an archived object readable. */
 const RESTORE_DAYS = 7;
 
-export function restoreFile(job: FileJob, path: string): Promise<FileOutcome> {
+export function restoreFile(
+  job: FileJob,
+  path: string,
+  options: { force?: boolean } = {},
+): Promise<FileOutcome> {
   return withTierEpoch(job, path, "restore", {
     before: async (file, view) => {
       const state = view.current?.state;
@@ -36,7 +40,7 @@ export function restoreFile(job: FileJob, path: string): Promise<FileOutcome> {
         already: true,
       };
     },
-    held: restoreHeld,
+    held: (held) => restoreHeld(held, options),
   });
 }
 
@@ -51,7 +55,7 @@ async function settleTier(
   return decided ? result : revokedTier(held, outcome);
 }
 
-async function restoreHeld(held: TierHeld): Promise<FileOutcome> {
+async function restoreHeld(held: TierHeld, options: { force?: boolean }): Promise<FileOutcome> {
   const { job, file, view } = held;
   const { handle, path } = file;
   crashPoint(job.rt, "restore-after-take");
@@ -87,7 +91,7 @@ async function restoreHeld(held: TierHeld): Promise<FileOutcome> {
     const reason = `cannot verify the bytes: ${uncheckable}`;
     return await settleTier(held, "refused", { kind: "refused", path, reason }, reason);
   }
-  const copied = await copyInto(job, handle, state);
+  const copied = await copyInto(job, handle, state, options);
   if (!copied.ok) {
     if (copied.kind === "lost") return await lost(copied.reason);
     if (copied.kind === "dirty") return await dirty(copied.reason);

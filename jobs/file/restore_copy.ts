@@ -42,19 +42,14 @@ async function objectRange(job: FileJob, state: State, offset: number, length: n
   return bytes;
 }
 
-export async function copyInto(
-  job: FileJob,
-  handle: FileHandle,
-  state: State,
-): Promise<CopyResult> {
-  let base = await handle.stat();
-  const start = base;
-  if (base.size > state.size)
+/** Why the file is not a prefix of the object's bytes (null: it is), or that the object went. */
+async function notPrefix(job: FileJob, handle: FileHandle, state: State, size: number) {
+  if (size > state.size)
     return dirty(
-      `written to since its release: ${base.size} bytes, longer than the released ${state.size}`,
+      `written to since its release: ${size} bytes, longer than the released ${state.size}`,
     );
-  for (let offset = 0; offset < base.size; offset += RESTORE_CHUNK) {
-    const length = Math.min(RESTORE_CHUNK, base.size - offset);
+  for (let offset = 0; offset < size; offset += RESTORE_CHUNK) {
+    const length = Math.min(RESTORE_CHUNK, size - offset);
     const expected = await objectRange(job, state, offset, length);
     if (typeof expected === "string") return lost(expected);
     const found = new Uint8Array(length);
@@ -64,6 +59,26 @@ export async function copyInto(
         `written to since its release: its bytes differ from the archived ones within [${offset}, ${offset + length})`,
       );
   }
+  return null;
+}
+
+/**
+ * `force` (restore --force, an operator's decision): a dirty file's own bytes are dropped
+ * (truncated) and the archived ones written instead.
+ */
+export async function copyInto(
+  job: FileJob,
+  handle: FileHandle,
+  state: State,
+  options: { force?: boolean } = {},
+): Promise<CopyResult> {
+  let base = await handle.stat();
+  const start = base;
+  const problem = await notPrefix(job, handle, state, base.size);
+  if (problem?.ok === false && problem.kind === "dirty" && options.force) {
+    await handle.truncate(0);
+    base = await handle.stat();
+  } else if (problem) return problem;
   const resumedAt = base.size;
   for (let offset = base.size; offset < state.size; offset += RESTORE_CHUNK) {
     const length = Math.min(RESTORE_CHUNK, state.size - offset);

@@ -187,6 +187,21 @@ test(
       new ListObjectVersionsCommand({ Bucket: rgwBucket, Prefix: "archive/r/f1.bin" }),
     );
     expect(versions.Versions ?? []).toHaveLength(0);
+
+    // A dirty stub on a versioned bucket: migrating it again adds a version; the released bytes
+    // keep theirs (nothing deletes a committed attempt's version).
+    const f3 = join(dir, "f3.bin");
+    await tiermv(["release", "--node", "node-a", f3]);
+    await sh(ceph, `printf 'new bytes' >> ${f3}`);
+    expect(
+      (await tiermv(["submit", "--node", "node-a", "--request-id", "dirty-again", f3])).code,
+    ).toBe(0);
+    const again = await tiermv(["run", "--node", "node-a", "--once", "--json"]);
+    expect(JSON.parse(again.stdout.trim().split("\n").at(-1) as string).counts.migrated).toBe(1);
+    const kept = await client.send(
+      new ListObjectVersionsCommand({ Bucket: rgwBucket, Prefix: "archive/r/f3.bin" }),
+    );
+    expect(kept.Versions ?? []).toHaveLength(2);
     client.destroy();
     console.log(`outcome kinds seen across the two clients: ${[...kinds].sort().join(", ")}`);
   },

@@ -111,6 +111,10 @@ test("migrate never uploads a released stub nor a stub written to (dirty); resto
   expect(byPath[dirty as string]).toMatchObject({ kind: "dirty" });
   expect(readFileSync(dirty as string, "utf8")).toBe("new bytes written into the stub");
   expect(await currentState(dirty as string)).toMatchObject({ state: "released" });
+  // The operator decides: restore --force drops the new bytes for the archived ones.
+  const forced = await t.tier("restore", [dirty as string], ["--force"]);
+  expect(forced.outcomes[0]).toMatchObject({ kind: "restored" });
+  expect(Buffer.compare(readFileSync(dirty as string), Buffer.from(randomBytes(6000, 5)))).toBe(0);
   t.target.close();
 });
 
