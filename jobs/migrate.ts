@@ -16,7 +16,7 @@ import { emptyCounts, type FileOutcome, type OutcomeCounts } from "./file/outcom
 import { releaseFile } from "./file/release.ts";
 import { restoreFile } from "./file/restore.ts";
 import type { NodeDirs } from "./spool/layout.ts";
-import { DurationHistogram, recordTask } from "./spool/node_metrics.ts";
+import { DurationHistogram, recordTask, TierFigures } from "./spool/node_metrics.ts";
 import { finishTask, quarantineTask } from "./spool/queues.ts";
 import { publishRetryTask } from "./spool/retry_task.ts";
 import {
@@ -69,6 +69,7 @@ export async function migrateTask(
   const outbox = await OutboxWriter.forTask(ctx.rt, dirs, header.id);
   const busy: string[] = [];
   const durations = new DurationHistogram();
+  const tier = new TierFigures();
   let configError: string | null = null;
 
   const record = async (found: FileOutcome, line: number, started: number) => {
@@ -76,6 +77,7 @@ export async function migrateTask(
     counts[outcome.kind]++;
     if (outcome.kind === "migrated") counts.bytes += outcome.bytes;
     durations.observe(Date.now() - started);
+    tier.observe(outcome, Date.now() - started);
     ctx.onOutcome?.(outcome);
     // A file busy, or waiting for its archived object to be readable, is retried later.
     if (outcome.kind === "busy" || outcome.kind === "restore-pending") busy.push(outcome.path);
@@ -144,7 +146,7 @@ export async function migrateTask(
   const source = { requestId: header.requestId, taskId: header.id, node };
   await outbox.add(taskEvent(source, failed ? "failed" : "done", counts));
   await outbox.flush();
-  await recordTask(ctx.rt, dirs, failed ? "failed" : "done", counts, durations);
+  await recordTask(ctx.rt, dirs, failed ? "failed" : "done", counts, durations, tier);
   crashPoint(ctx.rt, "before-finish");
   const why =
     configError ??

@@ -15,7 +15,7 @@ import { removeFile } from "./file/remove.ts";
 import { restoreFile } from "./file/restore.ts";
 import { type WalkStats, walkFiles } from "./plan/walk.ts";
 import { ensureNodeDirs, nodeDirs } from "./spool/layout.ts";
-import { DurationHistogram, recordTier } from "./spool/node_metrics.ts";
+import { recordTier, TierFigures } from "./spool/node_metrics.ts";
 import { newTaskId } from "./util/ids.ts";
 import { forEachLimit } from "./util/pool.ts";
 
@@ -74,17 +74,10 @@ export async function tierFiles(
   // Events (released, restored, lost, dirty...) go through the node's outbox to Kafka (`report`).
   const outbox = await OutboxWriter.forTask(ctx.rt, dirs, id);
   let line = 0;
-  const restores = new DurationHistogram();
-  let releasedBytes = 0;
-  let restoredBytes = 0;
+  const tier = new TierFigures();
   const record = async (outcome: FileOutcome, started = Date.now()) => {
     counts[outcome.kind]++;
-    const fresh = (outcome.kind === "released" || outcome.kind === "restored") && !outcome.already;
-    if (fresh && outcome.kind === "restored") {
-      restoredBytes += outcome.bytes;
-      restores.observe(Date.now() - started);
-    }
-    if (fresh && outcome.kind === "released" && !outcome.dryRun) releasedBytes += outcome.bytes;
+    tier.observe(outcome, Date.now() - started);
     const source = { requestId: id, taskId: id, node, line: ++line, ms: Date.now() - started };
     if (!("dryRun" in outcome && outcome.dryRun)) await outbox.add(eventOf(outcome, source));
     const done = outcome.kind === "released" || outcome.kind === "restored";
@@ -106,8 +99,7 @@ export async function tierFiles(
   });
   for (const path of gone) await record({ kind: "vanished", path });
   await outbox.flush();
-  if (!options.dryRun)
-    await recordTier(ctx.rt, dirs, { counts, releasedBytes, restoredBytes }, restores);
+  if (!options.dryRun) await recordTier(ctx.rt, dirs, counts, tier);
   counts.bytes = bytes;
   return { counts: addCounts(emptyCounts(), counts), bytes };
 }

@@ -6,7 +6,7 @@
  */
 import * as v from "valibot";
 import type { Runtime } from "../../runtime/types.ts";
-import { OUTCOME_KINDS, type OutcomeCounts } from "../file/outcome.ts";
+import { type FileOutcome, OUTCOME_KINDS, type OutcomeCounts } from "../file/outcome.ts";
 import { readJsonFile, replaceDurably, StoredFileError } from "../util/stored_file.ts";
 import type { NodeDirs } from "./layout.ts";
 
@@ -85,12 +85,38 @@ export async function readMetrics(rt: Runtime, dirs: NodeDirs): Promise<NodeMetr
   }
 }
 
+/** Bytes released and restored, and restore latency, of one task or one tiering run. */
+export class TierFigures {
+  releasedBytes = 0;
+  restoredBytes = 0;
+  readonly restores = new DurationHistogram();
+  observe(outcome: FileOutcome, ms: number): void {
+    if (outcome.kind !== "released" && outcome.kind !== "restored") return;
+    if (outcome.already || ("dryRun" in outcome && outcome.dryRun)) return;
+    if (outcome.kind === "released") this.releasedBytes += outcome.bytes;
+    else {
+      this.restoredBytes += outcome.bytes;
+      this.restores.observe(ms);
+    }
+  }
+}
+
+function addTier(m: NodeMetrics, f: TierFigures): void {
+  const t = m.tier;
+  t.releasedBytes += f.releasedBytes;
+  t.restoredBytes += f.restoredBytes;
+  t.restoreBuckets = t.restoreBuckets.map((n, i) => n + (f.restores.buckets[i] ?? 0));
+  t.restoreSum += f.restores.sum;
+  t.restoreCount += f.restores.count;
+}
+
 export async function recordTask(
   rt: Runtime,
   dirs: NodeDirs,
   result: string,
   counts: OutcomeCounts,
   durations: DurationHistogram,
+  tier?: TierFigures,
 ): Promise<void> {
   const m = await readMetrics(rt, dirs);
   for (const kind of OUTCOME_KINDS)
@@ -101,6 +127,7 @@ export async function recordTask(
   m.buckets = m.buckets.map((n, i) => n + (durations.buckets[i] ?? 0));
   m.sum += durations.sum;
   m.count += durations.count;
+  if (tier) addTier(m, tier);
   await replaceDurably(rt, pathOf(dirs), JSON.stringify(m));
 }
 
@@ -112,17 +139,12 @@ export async function recordTask(
 export async function recordTier(
   rt: Runtime,
   dirs: NodeDirs,
-  run: { counts: OutcomeCounts; releasedBytes: number; restoredBytes: number },
-  restores: DurationHistogram,
+  counts: OutcomeCounts,
+  tier: TierFigures,
 ): Promise<void> {
   const m = await readMetrics(rt, dirs);
   for (const kind of OUTCOME_KINDS)
-    if (run.counts[kind]) m.files[kind] = (m.files[kind] ?? 0) + run.counts[kind];
-  const t = m.tier;
-  t.releasedBytes += run.releasedBytes;
-  t.restoredBytes += run.restoredBytes;
-  t.restoreBuckets = t.restoreBuckets.map((n, i) => n + (restores.buckets[i] ?? 0));
-  t.restoreSum += restores.sum;
-  t.restoreCount += restores.count;
+    if (counts[kind]) m.files[kind] = (m.files[kind] ?? 0) + counts[kind];
+  addTier(m, tier);
   await replaceDurably(rt, pathOf(dirs), JSON.stringify(m));
 }

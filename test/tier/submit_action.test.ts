@@ -26,6 +26,10 @@ test("submit --action release, run: the nodes release the files; submit --action
   expect(released).toBe(9);
   expect(nodes.size).toBeGreaterThan(1);
   for (const p of paths) expect(statSync(p).size).toBe(0);
+  // The schedulers count what they freed: status sums the nodes' metrics.
+  const status = JSON.parse((await cli(["status", "--json"], t.box.env)).stdout);
+  const freed = status.reduce((n: number, s: { releasedBytes: number }) => n + s.releasedBytes, 0);
+  expect(freed).toBe(9 * 100_000 + 36);
 
   const restore = await cli(["submit", "--action", "restore", t.box.src], t.box.env);
   expect(restore.code).toBe(0);
