@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { configArgs, jsonArg, NODE_S3_ENV, nodeArg, pathsArg } from "../args.ts";
+import { configArgs, jsonArg, nodeArg, pathsArg, S3_ENV } from "../args.ts";
 import type { CommandHelp } from "../help.ts";
 import { runTier } from "./tier_command.ts";
 
@@ -9,7 +9,7 @@ export const help: CommandHelp = {
     "tiermv release --node node-a --dry-run /mnt/ceph/data/projects/old   # what would be freed",
     "tiermv release --node node-a --verify-content /mnt/ceph/data/big.iso",
   ],
-  env: NODE_S3_ENV,
+  env: S3_ENV,
 };
 
 export default defineCommand({

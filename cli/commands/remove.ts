@@ -1,11 +1,11 @@
 import { defineCommand } from "citty";
-import { configArgs, jsonArg, NODE_S3_ENV, nodeArg, pathsArg } from "../args.ts";
+import { configArgs, jsonArg, nodeArg, pathsArg, S3_ENV } from "../args.ts";
 import type { CommandHelp } from "../help.ts";
 import { runTier } from "./tier_command.ts";
 
 export const help: CommandHelp = {
   examples: ["tiermv remove --node node-a /mnt/ceph/data/projects/2019/draft.docx"],
-  env: NODE_S3_ENV,
+  env: S3_ENV,
 };
 
 export default defineCommand({

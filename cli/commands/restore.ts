@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { configArgs, jsonArg, NODE_S3_ENV, nodeArg, pathsArg } from "../args.ts";
+import { configArgs, jsonArg, nodeArg, pathsArg, S3_ENV } from "../args.ts";
 import type { CommandHelp } from "../help.ts";
 import { runTier } from "./tier_command.ts";
 
@@ -8,7 +8,7 @@ export const help: CommandHelp = {
     "tiermv restore --node node-a /mnt/ceph/data/projects/old/report.pdf",
     "tiermv restore --node node-a --json /mnt/ceph/data/projects/old | jq -c 'select(.kind != \"restored\")'",
   ],
-  env: NODE_S3_ENV,
+  env: S3_ENV,
 };
 
 export default defineCommand({

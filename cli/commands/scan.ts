@@ -6,7 +6,7 @@ import { validateSubmitPaths } from "../../jobs/plan/walk.ts";
 import { emptyScan, selectFiles } from "../../jobs/scan.ts";
 import { tierFiles } from "../../jobs/tier.ts";
 import { UsageError } from "../../jobs/util/errors.ts";
-import { configArgs, NODE_S3_ENV, nodeArg, pathsArg } from "../args.ts";
+import { configArgs, nodeArg, pathsArg, S3_ENV } from "../args.ts";
 import { withNodeContext } from "../context.ts";
 import { OUTCOME_EXIT } from "../exit_codes.ts";
 import type { CommandHelp } from "../help.ts";
@@ -18,7 +18,7 @@ export const help: CommandHelp = {
     "tiermv scan --node node-a --action release --older-than 90d --exclude 'scratch/**'",
     "tiermv scan --node node-a --action migrate --older-than 30d | tiermv submit --from -",
   ],
-  env: NODE_S3_ENV,
+  env: S3_ENV,
 };
 
 const MiB = 1024 * 1024;
