@@ -37,7 +37,8 @@ export async function headObject(
       size: out.ContentLength ?? 0,
       meta: metaFromHeaders(out.Metadata),
     };
-    if (out.StorageClass) object.storageClass = out.StorageClass;
+    // Absent means STANDARD (s3proxy names it, RGW does not): only another class is kept.
+    if (out.StorageClass && out.StorageClass !== "STANDARD") object.storageClass = out.StorageClass;
     // x-amz-restore: ongoing-request="true" while restoring; "false" (with an expiry) once done.
     if (out.Restore)
       object.restore = /ongoing-request="true"/.test(out.Restore) ? "ongoing" : "done";
