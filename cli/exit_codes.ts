@@ -33,6 +33,20 @@ export const OUTCOME_EXIT: Record<OutcomeKind, "done" | "waits" | "operator"> = 
   interrupted: "waits",
   /** Not migratable as given (outside root, not a regular file, unreadable xattr). */
   rejected: "operator",
+  /** Released (tiering): the file is a stub, its bytes in the store. */
+  released: "done",
+  /** Restored into the same inode and verified. */
+  restored: "done",
+  /** Left as it was with a reason (release's checks; migrate meeting a released stub). */
+  refused: "operator",
+  /** The object a released file names is missing or different: the stub is untouched. */
+  lost: "operator",
+  /** A released file someone wrote to: never overwritten; an operator decides. */
+  dirty: "operator",
+  /** The object is in an archive class and its restore is in progress: a retry task takes it. */
+  "restore-pending": "waits",
+  /** `tiermv remove`: the archived copy is deleted; the file is on the hot tier only. */
+  removed: "done",
 };
 
 /** Why one node's tick needs an operator; empty when it does not. */

@@ -29,4 +29,11 @@ export const COMMANDS: Record<string, Loader> = {
   report: () => import("./commands/report.ts").then((m) => ({ command: m.default, help: m.help })),
   events: () => import("./commands/events.ts").then((m) => ({ command: m.default, help: m.help })),
   serve: () => import("./commands/serve.ts").then((m) => ({ command: m.default, help: m.help })),
+  scan: () => import("./commands/scan.ts").then((m) => ({ command: m.default, help: m.help })),
+  ls: () => import("./commands/ls.ts").then((m) => ({ command: m.default, help: m.help })),
+  remove: () => import("./commands/remove.ts").then((m) => ({ command: m.default, help: m.help })),
+  release: () =>
+    import("./commands/release.ts").then((m) => ({ command: m.default, help: m.help })),
+  restore: () =>
+    import("./commands/restore.ts").then((m) => ({ command: m.default, help: m.help })),
 };

@@ -17,11 +17,18 @@ import { OutboxWriter } from "./events/outbox.ts";
 import { unavailableOf } from "./file/failure_scope.ts";
 import { type FileJob, migrateFile } from "./file/migrate_file.ts";
 import { emptyCounts, type FileOutcome, type OutcomeCounts } from "./file/outcome.ts";
+import { releaseFile } from "./file/release.ts";
+import { restoreFile } from "./file/restore.ts";
 import type { NodeDirs } from "./spool/layout.ts";
-import { DurationHistogram, recordTask } from "./spool/node_metrics.ts";
+import { DurationHistogram, recordTask, TierFigures } from "./spool/node_metrics.ts";
 import { finishTask, quarantineTask } from "./spool/queues.ts";
 import { publishRetryTask } from "./spool/retry_task.ts";
-import { readTaskEntries, readTaskHeader, type TaskHeader } from "./spool/task_file.ts";
+import {
+  readTaskEntries,
+  readTaskHeader,
+  type TaskAction,
+  type TaskHeader,
+} from "./spool/task_file.ts";
 import { graceSignal } from "./util/async.ts";
 import { crashPoint } from "./util/crash_points.ts";
 import { TaskFormatError } from "./util/errors.ts";
@@ -71,17 +78,21 @@ export async function migrateTask(
   };
   // Busy files are retried until they have been busy for retry.busyMaxAgeMs, then `stuck`.
   const busySince = header.options.busySince ?? Date.now();
+  const action = header.options.action ?? "migrate";
   const outbox = await OutboxWriter.forTask(ctx.rt, dirs, header.id);
   const busy: string[] = [];
   const durations = new DurationHistogram();
+  const tier = new TierFigures();
 
   const record = async (found: FileOutcome, line: number, started: number) => {
     const outcome = stuckIfTooLong(ctx, found, busySince);
     counts[outcome.kind]++;
     if (outcome.kind === "migrated") counts.bytes += outcome.bytes;
     durations.observe(Date.now() - started);
+    tier.observe(outcome, Date.now() - started);
     ctx.onOutcome?.(outcome);
-    if (outcome.kind === "busy") busy.push(outcome.path);
+    // A file busy, or waiting for its archived object to be readable, is retried later.
+    if (outcome.kind === "busy" || outcome.kind === "restore-pending") busy.push(outcome.path);
     if (outcome.kind !== "migrated" && outcome.kind !== "skipped")
       ctx.log.warn(
         `${outcome.kind}: ${outcome.path}${"error" in outcome ? `: ${outcome.error}` : ""}`,
@@ -111,7 +122,7 @@ export async function migrateTask(
         }
         // Tasks written before the root was resolved name it as configured (a symlink).
         const path = underResolvedRoot(ctx.config, entry.path);
-        await record(await migrateFile(job, path), entry.line, started);
+        await record(await runEntry(job, action, path), entry.line, started);
         // The file's outcome is recorded, then the tick stops (the probe found the target down).
         if (job.halt) throw job.halt;
       },
@@ -155,13 +166,14 @@ export async function migrateTask(
       retry,
       reason: "busy",
       busySince,
+      action: header.options.action,
     });
   }
   const failed = counts.failed + counts.error + counts.rejected + counts.revoked + counts.stuck > 0;
   const source = { requestId: header.requestId, taskId: header.id, node };
   await outbox.add(taskEvent(source, failed ? "failed" : "done", counts));
   await outbox.flush();
-  await recordTask(ctx.rt, dirs, failed ? "failed" : "done", counts, durations);
+  await recordTask(ctx.rt, dirs, failed ? "failed" : "done", counts, durations, tier);
   crashPoint(ctx.rt, "before-finish");
   const why = failed ? whyFailed(counts) : undefined;
   const whyFile = `${dirs.failed}/${name}.why`;
@@ -196,4 +208,11 @@ function stuckIfTooLong(ctx: JobContext, outcome: FileOutcome, busySince: number
     return outcome;
   const since = new Date(busySince).toISOString();
   return { kind: "stuck", path: outcome.path, holder: outcome.holder, busySince: since };
+}
+
+/** One entry of a task, by the task's action (docs/tiering.md for release and restore). */
+function runEntry(job: FileJob, action: TaskAction, path: string): Promise<FileOutcome> {
+  if (action === "release") return releaseFile(job, path);
+  if (action === "restore") return restoreFile(job, path);
+  return migrateFile(job, path);
 }

@@ -75,7 +75,10 @@ export async function retryTask(
       requestId: old.requestId,
       createdAt: new Date().toISOString(),
       target: ctx.config.target,
-      options: { reason: `retry of failed task ${old.id}` },
+      options: {
+        reason: `retry of failed task ${old.id}`,
+        ...(old.options.action ? { action: old.options.action } : {}),
+      },
     };
     await rt.fs.mkdirp(dirs.tmp);
     const tmp = `${dirs.tmp}/${id}.task`;

@@ -20,6 +20,7 @@ import {
   type Strategy,
   stageRequest,
 } from "./spool/request_file.ts";
+import type { TaskAction } from "./spool/task_file.ts";
 import { delay } from "./util/async.ts";
 import { RequestConflictError, UsageError } from "./util/errors.ts";
 import { newTaskId } from "./util/ids.ts";
@@ -32,6 +33,8 @@ export interface SubmitOptions {
   requestId?: string;
   strategy?: Strategy;
   node?: string;
+  /** migrate (the default), or release/restore (docs/tiering.md). */
+  action?: TaskAction;
   /** How long a duplicate waits for the first request's result. */
   waitMs?: number;
 }
@@ -79,6 +82,9 @@ export async function submitRequest(
   // What the request asks, as digested for a client id: strategy, node and every path in order.
   const digest = rt.hasher("sha256");
   digest.update(`tiermv-request\n${strategy}\n${options.node ?? ""}\n`);
+  const action = options.action ?? "migrate";
+  // A migrate request digests as before, so ids used before tiering keep their meaning.
+  if (action !== "migrate") digest.update(`action ${action}\n`);
   const cwd = rt.process.cwd();
   async function* absolute(): AsyncGenerator<RequestPath> {
     for await (const item of options.paths) {
@@ -94,6 +100,7 @@ export async function submitRequest(
     id,
     strategy,
     node: options.node,
+    ...(action === "migrate" ? {} : { action }),
     createdAt: new Date().toISOString(),
   };
   const staged = await stageRequest(rt, header, absolute(), spool.inboxTmp);

@@ -24,13 +24,18 @@ export type { Finding, FindingKind } from "./file/verify_file.ts";
 export interface VerifySummary {
   files: number;
   committed: number;
+  /** Released files whose object is there and whose stub is still empty. */
+  released: number;
   unmigrated: number;
   objects: number;
   findings: Record<FindingKind, number>;
   clean: boolean;
 }
 
+// `lost` first: a released file whose object is gone is data loss.
 const KINDS: FindingKind[] = [
+  "lost",
+  "dirty",
   "stale-state",
   "key-mismatch",
   "target-mismatch",
@@ -84,6 +89,7 @@ async function findStrays(
     const state = previous.state;
     if (state === "unreadable") continue;
     const named =
+      state?.state !== "removed" &&
       state?.key === key &&
       state.target === ctx.config.target &&
       (versionId === null || state.versionId === versionId);
@@ -105,6 +111,7 @@ export async function verifyPaths(
   const s: VerifySummary = {
     files: 0,
     committed: 0,
+    released: 0,
     unmigrated: 0,
     objects: 0,
     findings,
@@ -122,6 +129,7 @@ export async function verifyPaths(
     const key = target.keyFor(relativeToRoot(ctx.config.root, path) ?? "");
     const verdict = await verifyFile(ctx, { path, key }, count);
     if (verdict === "committed") s.committed++;
+    if (verdict === "released") s.released++;
     if (verdict === "unmigrated") s.unmigrated++;
   }
   const prefixes = paths.map((p) =>

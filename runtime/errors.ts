@@ -36,6 +36,7 @@ const ERRNO_NAMES = {
   108: "ESHUTDOWN",
   110: "ETIMEDOUT",
   116: "ESTALE",
+  122: "EDQUOT",
 } as const satisfies Record<number, `E${string}`>;
 
 /** The errno names above, and the runtime's own ELINETOOLONG and EILSEQ. */

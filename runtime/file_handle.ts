@@ -71,6 +71,10 @@ class PooledFileHandle implements FileHandle {
     });
   }
 
+  tryLock(): Promise<boolean> {
+    return this.d.call("flockTry", [this.d.fd], { op: "lock" });
+  }
+
   sync(): Promise<void> {
     return this.d.call("fsync", [this.d.fd], { op: "sync" });
   }

@@ -171,6 +171,13 @@ export function descriptors(libc: LibcFile) {
     },
     ftruncate: (fd: number, size: number) => void check(libc.ftruncate(fd, size), "truncate"),
     fsync: (fd: number) => void check(libc.fsync(fd), "sync"),
+    /** flock(LOCK_EX | LOCK_NB): false when another open file description holds it. */
+    tryLockExclusive(fd: number): boolean {
+      if (libc.flock(fd, LOCK_EX | LOCK_NB) === 0) return true;
+      const errno = libc.errno();
+      if (errno === EWOULDBLOCK) return false;
+      throw new FsError(errnoName(errno), "lock", "");
+    },
   };
 }
 

@@ -194,6 +194,8 @@ export function createMountOps(libc: Libc, hooks: OpHooks) {
     futimens: (fd: number, atimeNs: string | null, mtimeNs: string): void =>
       setTimes(libc, { fd, path: "" }, atimeNs ?? undefined, mtimeNs),
     fsync: (fd: number): void => d.fsync(fd),
+    // Never a blocking flock: a thread waiting for a lock would look like a hung mount.
+    flockTry: (fd: number): boolean => d.tryLockExclusive(fd),
     close: (fd: number): void => d.close(fd),
     /** Closes a stream's descriptor, fsyncing it first when asked (a writer's close). */
     closeStream: (fd: number, sync: boolean): void => {

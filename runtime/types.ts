@@ -134,6 +134,12 @@ export interface FileHandle {
   /** fsync. */
   sync(): Promise<void>;
   /**
+   * flock(LOCK_EX | LOCK_NB) on this open file description: true when taken, false when another
+   * description (any process, any CephFS client) holds it. Held until close() or the process's
+   * death; never waits (tiering: release and restore exclude each other and cooperating writers).
+   */
+  tryLock(): Promise<boolean>;
+  /**
    * Closes the descriptor; idempotent. While a call on it is stuck in a hung mount the descriptor
    * stays open (closing it would let a new open reuse its number under the stuck call): it is
    * closed when that call returns, and close() resolves at once.
@@ -186,8 +192,8 @@ export interface RuntimeProcess {
   isAlive(pid: number): boolean;
   env(name: string): string | undefined;
   cwd(): string;
-  /** Sends a signal; used for the test-only crash points (SIGKILL to itself). */
-  kill(pid: number, signal: "SIGKILL" | "SIGTERM"): void;
+  /** Sends a signal; used for the test-only crash and pause points (SIGKILL, SIGSTOP to itself). */
+  kill(pid: number, signal: "SIGKILL" | "SIGTERM" | "SIGSTOP"): void;
   /** This process's identity (read once from /proc). */
   identity(): ProcessIdentity;
   /** Whether the process named by `identity` still exists, read from /proc (never blocks). */

@@ -51,6 +51,10 @@ export default defineCommand({
           ? `epoch ${r.current.epoch}: ${JSON.stringify(r.current.state)}`
           : "none";
         console.log(`  state:  ${current}`);
+        if (r.tier)
+          console.log(
+            `  tier:   ${r.tier.tier}, ${r.tier.size} bytes here${r.tier.archivedSize === null ? "" : `, ${r.tier.archivedSize} archived at ${r.tier.key}`}`,
+          );
         console.log(`  holder: ${r.holder}${r.error ? ` (${r.error})` : ""}`);
         for (const e of r.epochs) {
           console.log(`  epoch ${e.n}:`);

@@ -18,6 +18,8 @@ function age(ms: number | null): string {
   return `${Math.round(ms / 60_000)}m`;
 }
 
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+
 function table(rows: NodeStatus[]): string {
   const head = [
     "node",
@@ -32,6 +34,8 @@ function table(rows: NodeStatus[]): string {
     "failed-files",
     "waiting",
     "unreadable-locks",
+    "released",
+    "restored",
   ];
   const body = rows.map((r) => [
     r.node,
@@ -46,6 +50,8 @@ function table(rows: NodeStatus[]): string {
     String(r.failedBacklog),
     String(r.waitingCleanups),
     String(r.unreadableLocks),
+    mib(r.releasedBytes),
+    mib(r.restoredBytes),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? "").length)));
   const line = (cells: string[]) =>

@@ -61,6 +61,12 @@ export default defineCommand({
       valueHint: "hash|hash-dir|round-robin",
       description: "Placement of files on nodes; default: dispatch.strategy (hash)",
     },
+    action: {
+      type: "enum",
+      options: ["migrate", "release", "restore"],
+      valueHint: "migrate|release|restore",
+      description: "What the nodes do with the files: migrate (default), release or restore",
+    },
     "request-id": {
       type: "string",
       valueHint: "ID",
@@ -97,6 +103,7 @@ export default defineCommand({
         requestId: args["request-id"],
         strategy: args.strategy as Strategy | undefined,
         node: args.node,
+        action: args.action as "migrate" | "release" | "restore" | undefined,
       });
       const r = submitted.result;
       // A path that cannot be migrated (a symlink, a special file, unreadable) needs an operator.

@@ -57,11 +57,11 @@ export default defineCommand({
       const report = async (f: Finding) => {
         const line = JSON.stringify(f);
         await file?.write(`${line}\n`);
+        const text = `${f.kind.padEnd(16)} ${f.path ?? ""}${f.key ? ` [${f.key}]` : ""}: ${f.detail}`;
         if (args.json) console.log(line);
-        else
-          console.log(
-            `${f.kind.padEnd(16)} ${f.path ?? ""}${f.key ? ` [${f.key}]` : ""}: ${f.detail}`,
-          );
+        // A lost file is data loss: said as an error, not only listed.
+        else if (f.kind === "lost") consola.error(text);
+        else console.log(text);
       };
       const s = await verifyPaths(ctx, paths, report);
       await file?.close();
@@ -73,10 +73,10 @@ export default defineCommand({
           .join(", ");
         // Every file is one of the three: committed (its state matches it), not migrated (no
         // state), or with a state that is stale or unreadable (reported as a finding).
-        const other = s.files - s.committed - s.unmigrated;
+        const other = s.files - s.committed - s.released - s.unmigrated;
         const otherText = other > 0 ? `, ${other} with a stale or unreadable state` : "";
         consola.info(
-          `${s.files} files (${s.committed} committed, ${s.unmigrated} not migrated${otherText}), ${s.objects} objects: ${s.clean ? "clean" : counts}`,
+          `${s.files} files (${s.committed} committed, ${s.released} released, ${s.unmigrated} not migrated${otherText}), ${s.objects} objects: ${s.clean ? "clean" : counts}`,
         );
       }
       if (!s.clean) process.exitCode = 1;

@@ -136,6 +136,25 @@ check rename-unversioned              rename.pml  violation -DUNVERSIONED
 check mutant-no-identity              rename.pml  violation -DMUT_NO_IDENTITY
 O=-O0 check redundant-moved-check           rename.pml  holds     -DMUT_NO_MOVED
 
+# --- tier.pml: release and restore (BRIEF 9) ---------------------------------------------------
+TA="-DADV -DKEYB"                 # someone deletes or overwrites the object; a state for key B
+O=-O0 check tier                            tier.pml    holds     $TA
+check tier-two-nodes                  tier.pml    holds     $TA -DTWO -DMAXC=0
+check mutant-release-no-head          tier.pml    violation $TA -DMUT_REL_NO_HEAD
+check mutant-release-no-lock          tier.pml    violation $TA -DMUT_REL_NO_LOCK
+check mutant-release-other-key        tier.pml    violation $TA -DMUT_REL_OTHER_KEY
+check mutant-release-no-recheck       tier.pml    violation $TA -DMUT_REL_NO_RECHECK
+check mutant-restore-no-lock          tier.pml    violation $TA -DMUT_RST_NO_LOCK
+check mutant-restore-dirty            tier.pml    violation $TA -DMUT_RST_DIRTY
+check mutant-restore-no-chunk-fence   tier.pml    violation $TA -DMUT_RST_NO_CHUNK_FENCE
+check mutant-restore-no-times-fence   tier.pml    violation $TA -DMUT_RST_NO_TIMES_FENCE
+check mutant-restore-no-verify        tier.pml    violation $TA -DMUT_RST_NO_VERIFY
+check mutant-migrate-stub             tier.pml    violation $TA -DMUT_MIGRATE_STUB
+check design-truncate-first           tier.pml    violation $TA -DDESIGN_TRUNC_FIRST
+if [ "${MODEL_LARGE:-}" = 1 ]; then
+  check tier-two-nodes-crash          tier.pml    holds     $TA -DTWO
+fi
+
 # --- protocol.pml: the v1 protocol as implemented (LTL I1, acceptance cycles); opt-in ---------
 # It models the code before v2 (58 s, 3.6 GB alone), so it is outside check.sh's budget.
 check_v1() {

@@ -3,6 +3,7 @@
  * minimal config names only the spool, the source root, the target and the nodes.
  */
 import * as v from "valibot";
+import { parseAge, parseSize } from "../plan/policy.ts";
 import { ConfigError } from "../util/errors.ts";
 import { describeIssue, isUnknownKey } from "../util/schema_issues.ts";
 import { describeUnknownKey } from "./config_keys.ts";
@@ -29,6 +30,14 @@ const PositiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
 const NonNegativeInt = v.pipe(v.number(), v.integer(), v.minValue(0));
 
 const Url = v.pipe(v.string(), v.url());
+
+export const STORAGE_CLASSES = [
+  "STANDARD",
+  "STANDARD_IA",
+  "GLACIER_IR",
+  "GLACIER",
+  "DEEP_ARCHIVE",
+] as const;
 
 const S3Settings = v.strictObject({
   /** One gateway; `endpoints` for a store reached through several (not both). */
@@ -67,6 +76,12 @@ const S3Settings = v.strictObject({
    * time from a write's arrival to its effect and the clocks' error (W >= S + D + 3m).
    */
   lateWriteWindowMs: v.optional(PositiveInt, 20 * 60_000),
+  /**
+   * The storage class of every upload (recorded in the state). Objects in GLACIER or
+   * DEEP_ARCHIVE are restored with RestoreObject first: restore reports `restore-pending` until
+   * the store makes them readable (docs/tiering.md).
+   */
+  storageClass: v.optional(v.picklist(STORAGE_CLASSES)),
 });
 
 const MigrateSettings = v.strictObject({
@@ -204,6 +219,24 @@ const ReportSettings = v.strictObject({
   pruneAfterDays: v.optional(v.pipe(v.number(), v.minValue(1))),
 });
 
+const Age = v.pipe(
+  v.string(),
+  v.check((t) => parseAge(t) !== null, "must be an age like 30d, 12h, 90m"),
+);
+const Size = v.pipe(
+  v.string(),
+  v.check((t) => parseSize(t) !== null, "must be a size like 1MiB, 512KiB"),
+);
+/** A tiering policy for `tiermv scan --policy NAME` (cron lines; docs/tiering.md). */
+const PolicySettings = v.strictObject({
+  action: v.picklist(["migrate", "release"]),
+  olderThan: v.optional(Age),
+  atimeOlderThan: v.optional(Age),
+  largerThan: v.optional(Size),
+  include: v.optional(v.array(v.string())),
+  exclude: v.optional(v.array(v.string())),
+});
+
 export const ConfigSchema = v.strictObject({
   spool: AbsolutePath,
   root: AbsolutePath,
@@ -237,6 +270,10 @@ export const ConfigSchema = v.strictObject({
   /** Without it the outbox is the report (`tiermv events`). */
   kafka: v.optional(KafkaSettings),
   report: v.optional(ReportSettings, {}),
+  policies: v.optional(
+    v.record(v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9_-]{0,62}$/)), PolicySettings),
+    {},
+  ),
 });
 
 /** `rootAliases`: the root as written, when it differs from the resolved one (cli/config.ts). */

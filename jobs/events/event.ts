@@ -93,6 +93,26 @@ export function eventOf(outcome: FileOutcome, src: EventSource): ResultEvent {
     }
     case "vanished":
       return { ...base, eventId: generic, outcome: "vanished" };
+    case "released":
+    case "restored": {
+      const { key, bytes } = outcome;
+      return { ...base, eventId: generic, outcome: outcome.kind, key, bytes };
+    }
+    case "restore-pending":
+      return { ...base, eventId: generic, outcome: outcome.kind, key: outcome.key };
+    case "removed":
+      return { ...base, eventId: generic, outcome: "removed", key: outcome.key };
+    case "refused":
+      return { ...base, eventId: generic, outcome: "refused", error: outcome.reason };
+    case "lost":
+    case "dirty":
+      return {
+        ...base,
+        eventId: generic,
+        outcome: outcome.kind,
+        key: outcome.key,
+        error: outcome.reason,
+      };
   }
 }
 

@@ -18,6 +18,7 @@ import { abandonAttempt } from "./liveness.ts";
 import { busy, type FileOutcome } from "./outcome.ts";
 import { newTake, recordName } from "./records.ts";
 import { type StoreFence, storeFence, unansweredIsAmbiguous } from "./store_fence.ts";
+import { refuseReleased } from "./stub.ts";
 import { uploadWithRetry } from "./upload.ts";
 import { verifyAndCommit } from "./verify_commit.ts";
 import { isCommitFor, readView } from "./view.ts";
@@ -62,6 +63,9 @@ async function held(
   const guard = new EpochGuard(rt, { handle, dirs: job.dirs, n, attempt, key, target });
   const taken: Held = { job, file, n, attempt, locked, guard };
   const current = view.current?.state;
+  // Released since our view before the take: never upload a stub (docs/tiering.md).
+  const released = await refuseReleased(job, path, current, locked);
+  if (released) return await settle(taken, "refused", () => released);
   if (isCommitFor(current, { key, target, stat: locked }))
     return await settle(taken, "skipped", () => skippedFor(path, current, job.task.id));
   return await upload(taken);

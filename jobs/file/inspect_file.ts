@@ -17,6 +17,7 @@ import {
   V1_LOCK,
   V1_STATE,
 } from "./records.ts";
+import { type TierInfo, tierOf } from "./tier_state.ts";
 import { readView } from "./view.ts";
 import { parseRecord } from "./xattr_record.ts";
 
@@ -41,6 +42,8 @@ export interface FileRecords {
   max: number;
   current: { epoch: number; state: unknown } | null;
   holder: string;
+  /** The tier state (docs/tiering.md): released with its original size, dirty... */
+  tier?: TierInfo;
   v1: { lock?: string; state?: string };
   /** The view could not be read (an unreadable outcome or v1 state). */
   error?: string;
@@ -84,6 +87,7 @@ export async function readFileRecords(rt: Runtime, handle: FileHandle): Promise<
     const view = await readView(handle);
     out.max = view.max;
     out.current = view.current;
+    out.tier = tierOf(view, stat);
     const hold = view.hold;
     if (hold.kind === "v1-lock") out.holder = "a protocol v1 lock";
     else if (hold.kind === "undecided")

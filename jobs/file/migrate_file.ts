@@ -13,6 +13,7 @@ import { settleHold } from "./held.ts";
 import { skippedFor } from "./held_epoch.ts";
 import { isolateFailure } from "./isolate.ts";
 import { busy, type FileOutcome } from "./outcome.ts";
+import { refuseReleased } from "./stub.ts";
 import { isCommitFor, readView, type View } from "./view.ts";
 import { XattrPayloadError } from "./xattr_record.ts";
 
@@ -77,6 +78,8 @@ async function migrateOpen(job: FileJob, file: OpenFile): Promise<FileOutcome> {
   for (let round = 0; round < ROUNDS; round++) {
     const view = await viewOrReject(file);
     if (!("names" in view)) return view;
+    const released = await refuseReleased(job, file.path, view.current?.state, stat);
+    if (released) return released;
     if (isCommitFor(view.current?.state, identity))
       return skippedFor(file.path, view.current.state, job.task.id);
     const settled = await settleHold(job, file, view);

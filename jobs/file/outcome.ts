@@ -67,7 +67,35 @@ export type FileOutcome =
    */
   | { kind: "interrupted"; path: string; key: string; attempt: string }
   /** Not migratable as given (outside root, not a regular file, unreadable record): untouched. */
-  | { kind: "rejected"; path: string; error: string };
+  | { kind: "rejected"; path: string; error: string }
+  // Tiering (docs/tiering.md).
+  /**
+   * Released: the state says `released`, the file is a stub. `already`: it was before;
+   * `dryRun`: every check passed, nothing was done.
+   */
+  | {
+      kind: "released";
+      path: string;
+      key: string;
+      bytes: number;
+      already?: boolean;
+      dryRun?: boolean;
+    }
+  /** Restored into the same inode and verified. `already`: nothing to restore (migrated). */
+  | { kind: "restored"; path: string; key: string; bytes: number; already?: boolean }
+  /** Left as it was, with the reason: release's checks, or migrate meeting a released stub. */
+  | { kind: "refused"; path: string; reason: string }
+  /** Restore: the object the released state names is missing or different; stub untouched. */
+  | { kind: "lost"; path: string; key: string; reason: string }
+  /** A released file someone wrote to: its bytes are the file now; never overwritten. */
+  | { kind: "dirty"; path: string; key: string; reason: string }
+  /**
+   * Restore: the object is in an archive class (GLACIER, DEEP_ARCHIVE) and not readable yet; its
+   * restore was requested (RestoreObject) or is in progress. The stub is untouched; retried.
+   */
+  | { kind: "restore-pending"; path: string; key: string; storageClass: string }
+  /** `tiermv remove`: the archived copy (its version) is deleted; the file is not migrated now. */
+  | { kind: "removed"; path: string; key: string; versionId: string };
 
 export type OutcomeKind = FileOutcome["kind"];
 
@@ -84,6 +112,13 @@ export const OUTCOME_KINDS: OutcomeKind[] = [
   "error",
   "interrupted",
   "rejected",
+  "released",
+  "restored",
+  "refused",
+  "lost",
+  "dirty",
+  "removed",
+  "restore-pending",
 ];
 
 /**

@@ -47,7 +47,7 @@ export const TakeSchema = v.object({
   v: v.literal(2),
   n: Epoch,
   attempt: v.string(),
-  action: v.picklist(["migrate"]),
+  action: v.picklist(["migrate", "release", "restore", "remove"]),
   node: v.string(),
   task: v.string(),
   proc: ProcSchema,
@@ -57,7 +57,10 @@ export const TakeSchema = v.object({
 });
 export type Take = v.InferOutput<typeof TakeSchema>;
 
+export type TakeAction = Take["action"];
+
 export function newTake(fields: {
+  action?: TakeAction;
   n: number;
   attempt: string;
   node: string;
@@ -67,8 +70,9 @@ export function newTake(fields: {
   target: string;
 }): Take {
   const { n, attempt, node, task, proc, key, target } = fields;
+  const action = fields.action ?? "migrate";
   const at = new Date().toISOString();
-  return { v: 2, n, attempt, action: "migrate", node, task, proc: { ...proc }, key, target, at };
+  return { v: 2, n, attempt, action, node, task, proc: { ...proc }, key, target, at };
 }
 
 export const OUTCOMES = [
@@ -81,8 +85,27 @@ export const OUTCOMES = [
   "failed",
   "interrupted",
   "revoked",
+  // Tiering (docs/tiering.md): released and restored carry a state; refused, lost and dirty
+  // left the file as it was.
+  "released",
+  "restored",
+  "refused",
+  "lost",
+  "dirty",
+  "removed",
+  "pending",
 ] as const;
 export type EpochOutcome = (typeof OUTCOMES)[number];
+
+/** Outcomes that carry a state (the state that counts is the highest epoch with one). */
+export function carriesState(outcome: EpochOutcome): boolean {
+  return (
+    outcome === "committed" ||
+    outcome === "released" ||
+    outcome === "restored" ||
+    outcome === "removed"
+  );
+}
 
 /** Outcomes whose store writes may have left something behind: the epoch stays held until c.<n>. */
 export function needsCleanup(outcome: EpochOutcome): boolean {
@@ -97,7 +120,7 @@ const BySchema = v.object({
   role: v.picklist(["holder", "resolver", "rollback", "revoker"]),
 });
 
-/** `e.<n>`: epoch n's outcome; `committed` carries the state, nothing else does. */
+/** `e.<n>`: epoch n's outcome; `committed`, `released` and `restored` carry a state. */
 export const OutcomeSchema = v.pipe(
   v.object({
     v: v.literal(2),
@@ -111,7 +134,7 @@ export const OutcomeSchema = v.pipe(
     ambiguous: v.optional(v.boolean()),
     at: v.string(),
   }),
-  v.check((o) => (o.outcome === "committed") === (o.state !== undefined), "state and outcome"),
+  v.check((o) => carriesState(o.outcome) === (o.state !== undefined), "state and outcome"),
 );
 export type Outcome = v.InferOutput<typeof OutcomeSchema>;
 

@@ -6,7 +6,8 @@
  * Without the ctime, a writer that restored the mtime after the crash would be committed (model
  * fix `design-resolve-no-ctime`). Otherwise journal the epoch, decide `failed` (ambiguous on an
  * unversioned bucket with the window fence: what the dead process left in flight is unknown),
- * and clean it; the caller then takes the next epoch.
+ * and clean it; the caller then takes the next epoch. A dead release or restore stored nothing:
+ * it is decided `aborted` (docs/tiering.md).
  */
 import { targetFor } from "../context/job_context.ts";
 import { uploadIdsOf } from "../spool/uploads.ts";
@@ -29,6 +30,14 @@ export async function resolveDead(
 ): Promise<Settled> {
   const { handle } = file;
   const { n, take } = held;
+  if (take && take.action !== "migrate") {
+    // Release and restore write nothing to the store: nothing to clean, nothing to journal.
+    // The file is as the dead attempt left it, which the next release or restore checks.
+    const error = `${take.action} interrupted: its process is gone`;
+    const by = resolver(job);
+    const outcome = newOutcome({ n, attempt: take.attempt, outcome: "aborted", by, error });
+    return (await decide(handle, outcome)) ? { kind: "go" } : { kind: "again" };
+  }
   const stat = await handle.stat();
   if (take) {
     const committed = await commitOnBehalf(job, file, { n, take, now: versionOf(stat) });

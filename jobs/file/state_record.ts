@@ -8,7 +8,6 @@ import * as v from "valibot";
 import type { FileStat } from "../../runtime/types.ts";
 
 const StateFields = {
-  state: v.literal("migrated"),
   target: v.string(),
   key: v.string(),
   etag: v.string(),
@@ -24,7 +23,16 @@ const StateFields = {
 /** A committed state: which object (version) holds which version of the file. */
 export const StateSchema = v.object({
   v: v.literal(2),
+  /**
+   * "released" (docs/tiering.md): the file is a stub; size, mtimeNs, ino are the original's.
+   * "removed": `tiermv remove` deleted the object (version) it names; the file is not archived.
+   */
+  state: v.picklist(["migrated", "released", "removed"]),
   ...StateFields,
+  /** When release decided it (a `released` state). */
+  releasedAt: v.optional(v.string()),
+  /** The storage class the upload asked for (`s3.storageClass`); absent: the bucket's default. */
+  storageClass: v.optional(v.string()),
   /** The object's version id on a versioned bucket (every read and delete names it). */
   versionId: v.optional(v.string()),
   /** ctime of the stat under the epoch (the baseline of verify). */
@@ -33,7 +41,11 @@ export const StateSchema = v.object({
 export type State = v.InferOutput<typeof StateSchema>;
 
 /** Protocol v1's `user.tiermv.state` (no version id, no ctime). */
-export const V1StateSchema = v.object({ v: v.literal(1), ...StateFields });
+export const V1StateSchema = v.object({
+  v: v.literal(1),
+  state: v.literal("migrated"),
+  ...StateFields,
+});
 
 /** A v1 state in v2's shape (what epoch 0 commits). */
 export function stateOfV1(old: v.InferOutput<typeof V1StateSchema>): State {
@@ -57,6 +69,7 @@ export function newState(fields: {
   attempt: string;
   node: string;
   task: string;
+  storageClass?: string;
 }): State {
   const { target, key, versionId, etag, attempt, node, task } = fields;
   const { size, mtimeNs, ino, ctimeNs } = fields.version;
@@ -77,6 +90,7 @@ export function newState(fields: {
     at,
   };
   if (versionId !== null) state.versionId = versionId;
+  if (fields.storageClass) state.storageClass = fields.storageClass;
   return state;
 }
 

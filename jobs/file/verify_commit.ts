@@ -42,6 +42,7 @@ export async function verifyAndCommit(held: Held, stored: StoredObject): Promise
     attempt,
     node: job.node,
     task: job.task.id,
+    storageClass: job.target.url.startsWith("s3://") ? job.config.s3.storageClass : undefined,
   });
   const outcome = newOutcome({ n, attempt, outcome: "committed", by: holder(job), state });
   const decided = await decideAsHolder(file.handle, outcome);

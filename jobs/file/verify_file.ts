@@ -1,16 +1,23 @@
 /**
  * verify's look at one file (read-only, on one descriptor): its held epoch and by whom, unreadable
  * or stale records, a v1 lock, and its current state against the identity rule (key of this
- * path, configured target, version) and against the object (version) it names.
+ * path, configured target, version) and against the object (version) it names. A released
+ * file (docs/tiering.md) is checked against its object first: a missing or different one is
+ * `lost` (the only copy of its bytes is gone), a stub with bytes is `dirty`.
  */
 import { errorCode, isNotFound } from "../../runtime/errors.ts";
-import type { FileHandle } from "../../runtime/types.ts";
+import type { FileHandle, FileStat } from "../../runtime/types.ts";
 import { type JobContext, targetFor } from "../context/job_context.ts";
 import { describeTake, isStaleUnreadable } from "./liveness.ts";
+import type { State } from "./records.ts";
 import { readView, type View } from "./view.ts";
 import { XattrPayloadError } from "./xattr_record.ts";
 
 export type FindingKind =
+  /** A released file whose object is missing or different: its bytes exist nowhere else. */
+  | "lost"
+  /** A released file someone wrote to (a stub with bytes): never restored over, never uploaded. */
+  | "dirty"
   | "stale-state"
   | "key-mismatch"
   | "target-mismatch"
@@ -30,7 +37,7 @@ export interface Finding {
   detail: string;
 }
 
-export type FileVerdict = "committed" | "unmigrated" | "other";
+export type FileVerdict = "committed" | "released" | "unmigrated" | "other";
 
 type Report = (f: Finding) => Promise<void>;
 
@@ -97,7 +104,7 @@ async function checkState(
 ): Promise<FileVerdict> {
   const { path, view } = file;
   const current = view.current;
-  if (!current) return "unmigrated";
+  if (!current || current.state.state === "removed") return "unmigrated";
   const { state } = current;
   const at = { path, key: state.key };
   if (state.key !== file.key)
@@ -113,6 +120,7 @@ async function checkState(
       detail: `the state names target ${state.target}, the configured one is ${ctx.config.target}`,
     });
   const stat = await file.handle.stat();
+  if (state.state === "released") return await checkReleased(ctx, { ...at, state, stat }, report);
   if (state.size !== stat.size || state.mtimeNs !== stat.mtimeNs || state.ino !== stat.ino) {
     const detail = `the file changed since its commit (state: ${state.size} bytes, mtime ${state.mtimeNs}; file: ${stat.size} bytes, mtime ${stat.mtimeNs})`;
     await report({ ...at, kind: "stale-state", detail });
@@ -139,4 +147,31 @@ async function checkState(
     return "other";
   }
   return state.key === file.key && state.target === ctx.config.target ? "committed" : "other";
+}
+
+/** A released file: its object must be there and the same; its stub must still be empty. */
+async function checkReleased(
+  ctx: JobContext,
+  file: { path: string; key: string; state: State; stat: FileStat },
+  report: Report,
+): Promise<FileVerdict> {
+  const { path, key, state, stat } = file;
+  const object = await targetFor(ctx, state.target).head(state.key, state.versionId ?? null);
+  const version = state.versionId ? ` version ${state.versionId}` : "";
+  const where = `${state.target} ${state.key}${version}`;
+  const lost = !object
+    ? `released, and its object ${where} is missing: its ${state.size} bytes are lost`
+    : object.size !== state.size || object.etag !== state.etag
+      ? `released, and its object ${where} is different (size ${object.size}, ETag ${object.etag}; released ${state.size}, ${state.etag})`
+      : null;
+  if (lost) {
+    await report({ kind: "lost", path, key, detail: lost });
+    return "other";
+  }
+  if (stat.size > 0) {
+    const detail = `released, then written to: ${stat.size} bytes now, never uploaded over the ${state.size} archived ones`;
+    await report({ kind: "dirty", path, key, detail });
+    return "other";
+  }
+  return "released";
 }

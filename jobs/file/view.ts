@@ -146,12 +146,14 @@ export interface CommitIdentity {
 }
 
 /**
- * A state is a commit for this run only if it names this path's key and the configured target
- * and its size, mtime and inode equal the descriptor's fstat (BRIEF 5b, identity of a commit).
+ * A state is a commit for this run only if it is `migrated`, names this path's key and the
+ * configured target and its size, mtime and inode equal the descriptor's fstat (BRIEF 5b,
+ * identity of a commit). A released or removed state never is.
  */
 export function isCommitFor(state: State | null | undefined, id: CommitIdentity): state is State {
   return (
     !!state &&
+    state.state === "migrated" &&
     state.key === id.key &&
     state.target === id.target &&
     state.size === id.stat.size &&

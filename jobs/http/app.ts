@@ -1,6 +1,6 @@
 /**
  * The HTTP surface of `tiermv serve`, as a runtime-neutral hono app: GET /healthz, /readyz,
- * /status, /metrics and POST /v1/requests (Idempotency-Key). Errors are RFC 9457 problem
+ * /status, /metrics, POST /v1/requests and POST /v1/restores (Idempotency-Key). Errors are RFC 9457 problem
  * details without stack traces; with a token, every endpoint but /healthz needs it.
  */
 import { Hono } from "hono";
@@ -33,6 +33,8 @@ export interface SubmitRequest {
   requestId?: string;
   strategy?: Strategy;
   node?: string;
+  /** POST /v1/restores: "restore" (docs/tiering.md); absent: migrate. */
+  action?: "restore";
 }
 
 /** Unknown fields are refused (a misspelt "stratgy" must not silently mean the default). */
@@ -115,50 +117,56 @@ export function createStatusApp(ctx: JobContext, options: AppOptions): Hono {
       "content-type": "text/plain; version=0.0.4; charset=utf-8",
     });
   });
-  app.post(
-    "/v1/requests",
-    bodyLimit({
-      maxSize: options.maxBodyBytes,
-      onError: () => problem(413, "Body too large", `At most ${options.maxBodyBytes} bytes`),
-    }),
-    async (c) => {
-      const type = c.req.header("content-type") ?? "";
-      if (!/^application\/json\b/i.test(type))
-        return problem(415, "Unsupported media type", "Send application/json");
-      const text = await c.req.text();
-      const parsed = parseJsonWith(RequestBody, text, { topLevel: "body" });
-      if (!parsed.ok && parsed.notJson)
-        return problem(400, "Malformed JSON", "The body is not valid JSON");
-      if (!parsed.ok) return problem(400, "Invalid request", parsed.why);
-      const body = parsed.value;
-      const key = c.req.header("idempotency-key");
-      let requestId: string | undefined;
-      if (key !== undefined) {
-        if (key.length === 0 || key.length > 255)
-          return problem(400, "Invalid Idempotency-Key", "1 to 255 characters");
-        requestId = requestIdFor(ctx, key);
-      }
-      // Same key and same body: the same response; same key, other body: 422 (IETF draft),
-      // decided by submit for the CLI's --request-id and this key alike.
-      const submitted = await options.submit({
-        paths: body.paths,
-        requestId,
-        strategy: body.strategy,
-        node: body.node,
-      });
-      const r = submitted.result;
-      if (!r)
-        return problem(
-          409,
-          "In progress",
-          `Request ${submitted.id} is still being dispatched; retry with the same key`,
-        );
-      if (r.status === "rejected") {
-        return problem(400, "Request rejected", `Request ${r.id}: ${r.reason}`);
-      }
-      const { id, status, files, tasks, leftOut } = r;
-      return c.json({ id, status, files, tasks, ...(leftOut ? { leftOut } : {}) }, 201);
-    },
-  );
+  // POST /v1/restores: the same body, key and answers; the nodes restore the files.
+  for (const [route, action] of [
+    ["/v1/requests", undefined],
+    ["/v1/restores", "restore"],
+  ] as const)
+    app.post(
+      route,
+      bodyLimit({
+        maxSize: options.maxBodyBytes,
+        onError: () => problem(413, "Body too large", `At most ${options.maxBodyBytes} bytes`),
+      }),
+      async (c) => {
+        const type = c.req.header("content-type") ?? "";
+        if (!/^application\/json\b/i.test(type))
+          return problem(415, "Unsupported media type", "Send application/json");
+        const text = await c.req.text();
+        const parsed = parseJsonWith(RequestBody, text, { topLevel: "body" });
+        if (!parsed.ok && parsed.notJson)
+          return problem(400, "Malformed JSON", "The body is not valid JSON");
+        if (!parsed.ok) return problem(400, "Invalid request", parsed.why);
+        const body = parsed.value;
+        const key = c.req.header("idempotency-key");
+        let requestId: string | undefined;
+        if (key !== undefined) {
+          if (key.length === 0 || key.length > 255)
+            return problem(400, "Invalid Idempotency-Key", "1 to 255 characters");
+          requestId = requestIdFor(ctx, key);
+        }
+        // Same key and same body: the same response; same key, other body: 422 (IETF draft),
+        // decided by submit for the CLI's --request-id and this key alike.
+        const submitted = await options.submit({
+          paths: body.paths,
+          requestId,
+          strategy: body.strategy,
+          node: body.node,
+          ...(action ? { action } : {}),
+        });
+        const r = submitted.result;
+        if (!r)
+          return problem(
+            409,
+            "In progress",
+            `Request ${submitted.id} is still being dispatched; retry with the same key`,
+          );
+        if (r.status === "rejected") {
+          return problem(400, "Request rejected", `Request ${r.id}: ${r.reason}`);
+        }
+        const { id, status, files, tasks, leftOut } = r;
+        return c.json({ id, status, files, tasks, ...(leftOut ? { leftOut } : {}) }, 201);
+      },
+    );
   return app;
 }

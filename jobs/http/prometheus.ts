@@ -24,6 +24,9 @@ const FAMILIES: Record<string, [type: string, help: string]> = {
     "gauge",
     "1 when the node's last tick stopped because the mount or the target was unavailable.",
   ],
+  tiermv_released_bytes_total: ["counter", "Bytes freed on the hot tier by release."],
+  tiermv_restored_bytes_total: ["counter", "Bytes written back by restore."],
+  tiermv_restore_duration_seconds: ["histogram", "Time per restored file."],
   tiermv_gateway_up: ["gauge", "1 while the S3 gateway is in rotation (as this process sees it)."],
   tiermv_gateway_down_seconds: [
     "gauge",
@@ -94,6 +97,14 @@ export function renderMetrics(
     out.add("tiermv_unreadable_locks_total", { node }, m.unreadableLocks);
     for (const what of ["mount", "target"])
       out.add("tiermv_unavailable", { node, what }, s.unavailable?.what === what ? 1 : 0);
+    out.add("tiermv_released_bytes_total", { node }, m.tier.releasedBytes);
+    out.add("tiermv_restored_bytes_total", { node }, m.tier.restoredBytes);
+    const restore = "tiermv_restore_duration_seconds";
+    for (const [i, le] of DURATION_BUCKETS.entries())
+      out.add(restore, { node, le: String(le) }, m.tier.restoreBuckets[i] ?? 0, "_bucket");
+    out.add(restore, { node, le: "+Inf" }, m.tier.restoreCount, "_bucket");
+    out.add(restore, { node }, m.tier.restoreSum, "_sum");
+    out.add(restore, { node }, m.tier.restoreCount, "_count");
   }
   return out.render();
 }

@@ -127,6 +127,7 @@ export async function planRequest(
         { requestId: id, createdAt: h.createdAt },
         config.target,
         { maxFiles, maxBytes },
+        h.action && h.action !== "migrate" ? { action: h.action } : {},
       );
       const bytes = maxBytes === undefined ? 0 : (await rt.fs.lstat(path)).size;
       if (h.node) {

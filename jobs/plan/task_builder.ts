@@ -34,6 +34,8 @@ export class TaskBuilder {
     private readonly source: TaskIdSource,
     private readonly target: string,
     private readonly limits: { maxFiles: number; maxBytes?: number },
+    /** Options every task of the request carries (its action). */
+    private readonly options: TaskHeader["options"] = {},
   ) {}
 
   private nextId(): string {
@@ -60,7 +62,7 @@ export class TaskBuilder {
         requestId: this.source.requestId,
         createdAt: this.source.createdAt,
         target: this.target,
-        options: {},
+        options: { ...this.options },
       };
       const writer = await this.rt.fs.openWriter(`${this.stagingDir}/${id}.task`);
       await writer.write(`${JSON.stringify(header)}\n`);

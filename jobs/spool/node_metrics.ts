@@ -6,7 +6,7 @@
  */
 import * as v from "valibot";
 import type { Runtime } from "../../runtime/types.ts";
-import { OUTCOME_KINDS, type OutcomeCounts } from "../file/outcome.ts";
+import { type FileOutcome, OUTCOME_KINDS, type OutcomeCounts } from "../file/outcome.ts";
 import { readJsonFile, replaceDurably, StoredFileError } from "../util/stored_file.ts";
 import type { NodeDirs } from "./layout.ts";
 
@@ -26,8 +26,24 @@ const MetricsSchema = v.object({
   count: v.number(),
   /** Unreadable take records met by migrate (busy while fresh, cleared once stale). */
   unreadableLocks: v.optional(v.number(), 0),
+  /** Tiering (docs/tiering.md): bytes freed and written back, and restore latency per file. */
+  tier: v.optional(
+    v.object({
+      releasedBytes: v.number(),
+      restoredBytes: v.number(),
+      restoreBuckets: v.array(v.number()),
+      restoreSum: v.number(),
+      restoreCount: v.number(),
+    }),
+    () => emptyTier(),
+  ),
 });
 export type NodeMetrics = v.InferOutput<typeof MetricsSchema>;
+
+function emptyTier() {
+  const restoreBuckets = DURATION_BUCKETS.map(() => 0);
+  return { releasedBytes: 0, restoredBytes: 0, restoreBuckets, restoreSum: 0, restoreCount: 0 };
+}
 
 export function emptyMetrics(): NodeMetrics {
   return {
@@ -39,6 +55,7 @@ export function emptyMetrics(): NodeMetrics {
     sum: 0,
     count: 0,
     unreadableLocks: 0,
+    tier: emptyTier(),
   };
 }
 
@@ -68,12 +85,38 @@ export async function readMetrics(rt: Runtime, dirs: NodeDirs): Promise<NodeMetr
   }
 }
 
+/** Bytes released and restored, and restore latency, of one task or one tiering run. */
+export class TierFigures {
+  releasedBytes = 0;
+  restoredBytes = 0;
+  readonly restores = new DurationHistogram();
+  observe(outcome: FileOutcome, ms: number): void {
+    if (outcome.kind !== "released" && outcome.kind !== "restored") return;
+    if (outcome.already || ("dryRun" in outcome && outcome.dryRun)) return;
+    if (outcome.kind === "released") this.releasedBytes += outcome.bytes;
+    else {
+      this.restoredBytes += outcome.bytes;
+      this.restores.observe(ms);
+    }
+  }
+}
+
+function addTier(m: NodeMetrics, f: TierFigures): void {
+  const t = m.tier;
+  t.releasedBytes += f.releasedBytes;
+  t.restoredBytes += f.restoredBytes;
+  t.restoreBuckets = t.restoreBuckets.map((n, i) => n + (f.restores.buckets[i] ?? 0));
+  t.restoreSum += f.restores.sum;
+  t.restoreCount += f.restores.count;
+}
+
 export async function recordTask(
   rt: Runtime,
   dirs: NodeDirs,
   result: string,
   counts: OutcomeCounts,
   durations: DurationHistogram,
+  tier?: TierFigures,
 ): Promise<void> {
   const m = await readMetrics(rt, dirs);
   for (const kind of OUTCOME_KINDS)
@@ -84,5 +127,24 @@ export async function recordTask(
   m.buckets = m.buckets.map((n, i) => n + (durations.buckets[i] ?? 0));
   m.sum += durations.sum;
   m.count += durations.count;
+  if (tier) addTier(m, tier);
+  await replaceDurably(rt, pathOf(dirs), JSON.stringify(m));
+}
+
+/**
+ * A release, restore or remove run's figures (jobs/tier.ts). Those runs do not hold the node's
+ * instance lock: one racing the node's own update can lose the other's increment (operational
+ * figures; the events are the record).
+ */
+export async function recordTier(
+  rt: Runtime,
+  dirs: NodeDirs,
+  counts: OutcomeCounts,
+  tier: TierFigures,
+): Promise<void> {
+  const m = await readMetrics(rt, dirs);
+  for (const kind of OUTCOME_KINDS)
+    if (counts[kind]) m.files[kind] = (m.files[kind] ?? 0) + counts[kind];
+  addTier(m, tier);
   await replaceDurably(rt, pathOf(dirs), JSON.stringify(m));
 }

@@ -10,7 +10,7 @@ import { TaskFormatError } from "../util/errors.ts";
 import { readNote, unlessMissing } from "../util/stored_file.ts";
 import { heartbeatAgeMs } from "./heartbeat.ts";
 import { journalBacklog } from "./journal.ts";
-import { nodeDirs } from "./layout.ts";
+import { type NodeDirs, nodeDirs } from "./layout.ts";
 import { readMetrics } from "./node_metrics.ts";
 import { listTasks } from "./queues.ts";
 import { readTaskHeader } from "./task_file.ts";
@@ -46,6 +46,9 @@ export interface NodeStatus {
   unreadableLocks: number;
   /** What stopped the node's last tick (mount or target unavailable), null when it ran. */
   unavailable: Unavailable | null;
+  /** Tiering, cumulative (metrics.json): bytes freed by release and written back by restore. */
+  releasedBytes: number;
+  restoredBytes: number;
   /** The newest failed tasks (at most FAILED_SHOWN) and why each failed (its `.why`). */
   failedTasks: { task: string; why: string | null }[];
 }
@@ -101,7 +104,7 @@ export async function nodeStatus(ctx: JobContext, node: string): Promise<NodeSta
     lastReportError: config.kafka ? await lastReportError(rt, dirs) : null,
     failedBacklog: await journalBacklog(rt, dirs),
     waitingCleanups: (await waitingCleanups(rt, dirs)).waiting.length,
-    unreadableLocks: (await readMetrics(rt, dirs)).unreadableLocks,
+    ...(await metricsFigures(rt, dirs)),
     failedTasks: await failedTasks(ctx, dirs.failed, failed),
     unavailable: await lastUnavailable(rt, dirs),
   };
@@ -111,4 +114,10 @@ export async function clusterStatus(ctx: JobContext): Promise<NodeStatus[]> {
   const out: NodeStatus[] = [];
   for (const node of ctx.config.nodes) out.push(await nodeStatus(ctx, node));
   return out;
+}
+
+async function metricsFigures(rt: JobContext["rt"], dirs: NodeDirs) {
+  const m = await readMetrics(rt, dirs);
+  const { releasedBytes, restoredBytes } = m.tier;
+  return { unreadableLocks: m.unreadableLocks, releasedBytes, restoredBytes };
 }

@@ -10,6 +10,7 @@ import { RequestFormatError } from "../util/errors.ts";
 import { newAttemptId } from "../util/ids.ts";
 import { parseJsonWith } from "../util/stored_file.ts";
 import { writePathList } from "./path_list_file.ts";
+import { TASK_ACTIONS } from "./task_file.ts";
 
 export const STRATEGIES = ["hash", "hash-dir", "round-robin"] as const;
 export type Strategy = (typeof STRATEGIES)[number];
@@ -39,6 +40,8 @@ export const RequestHeaderSchema = v.object({
   ),
   strategy: v.picklist(STRATEGIES),
   node: v.optional(v.string()),
+  /** What the tasks do with the files (docs/tiering.md); absent: migrate. */
+  action: v.optional(v.picklist(TASK_ACTIONS)),
   createdAt: v.pipe(v.string(), v.isoTimestamp()),
 });
 export type RequestHeader = v.InferOutput<typeof RequestHeaderSchema>;

@@ -26,6 +26,7 @@ export async function publishRetryTask(
     retry: number;
     reason: string;
     busySince?: number;
+    action?: TaskHeader["options"]["action"];
   },
 ): Promise<string> {
   const id = newTaskId(RETRY_PREFIX);
@@ -40,6 +41,7 @@ export async function publishRetryTask(
       retry: spec.retry + 1,
       reason: spec.reason,
       ...(spec.busySince !== undefined ? { busySince: spec.busySince } : {}),
+      ...(spec.action !== undefined ? { action: spec.action } : {}),
     },
   };
   await publishTask(ctx.rt, header, spec.paths, {

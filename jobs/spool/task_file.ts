@@ -10,6 +10,10 @@ import { TaskFormatError } from "../util/errors.ts";
 import { parseJsonWith } from "../util/stored_file.ts";
 import { writePathList } from "./path_list_file.ts";
 
+/** What a task does with its files: migrate (archive), or the tiering actions. */
+export const TASK_ACTIONS = ["migrate", "release", "restore"] as const;
+export type TaskAction = (typeof TASK_ACTIONS)[number];
+
 export const TaskHeaderSchema = v.object({
   v: v.literal(1),
   id: v.pipe(v.string(), v.regex(/^[A-Za-z0-9._-]{1,128}$/)),
@@ -26,6 +30,8 @@ export const TaskHeaderSchema = v.object({
       reason: v.optional(v.string()),
       /** Busy retries: epoch ms when these files were first found busy (retry.busyMaxAgeMs). */
       busySince: v.optional(v.number()),
+      /** Absent: migrate. */
+      action: v.optional(v.picklist(TASK_ACTIONS)),
     }),
     {},
   ),

@@ -182,6 +182,16 @@ export function createFileTarget(rt: Runtime, url: string): Target {
         return rt.fs.readRange(path, 0, stat.size);
       });
     },
+    // A directory has no archive classes: nothing to restore first.
+    requestRestore: async () => false,
+    async readRange(key, versionId, offset, length) {
+      unversioned(key, versionId);
+      return await guarded("read", key, async () => {
+        const path = pathOf(key);
+        if (!(await rt.fs.exists(path))) return null;
+        return rt.fs.readRange(path, offset, length);
+      });
+    },
     async *list() {
       if (await rt.fs.exists(dir))
         for await (const key of walk(dir, "")) yield { key, versionId: null };

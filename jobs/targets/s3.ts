@@ -15,7 +15,7 @@ import { type Credentials, createClient } from "./s3_client.ts";
 import { toTargetError } from "./s3_errors.ts";
 import { GatewayError, GatewayPool } from "./s3_gateways.ts";
 import { listAll, listVersions } from "./s3_listing.ts";
-import { abortUpload, deleteObject, headObject, readObject } from "./s3_objects.ts";
+import { abortUpload, deleteObject, headObject, readObject, requestRestore } from "./s3_objects.ts";
 import { probeS3 } from "./s3_probe.ts";
 import { putObject } from "./s3_put.ts";
 import {
@@ -182,6 +182,14 @@ class S3Target implements Target, S3Context {
 
   read(key: string, versionId?: string | null): Promise<Uint8Array | null> {
     return readObject(this, key, versionId);
+  }
+
+  requestRestore(key: string, versionId: string | null, days: number): Promise<boolean> {
+    return requestRestore(this, key, versionId, days);
+  }
+
+  readRange(key: string, versionId: string | null, offset: number, length: number) {
+    return readObject(this, key, versionId, { offset, length });
   }
 
   list(): AsyncIterable<{ key: string; versionId: string | null }> {

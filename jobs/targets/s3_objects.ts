@@ -7,6 +7,7 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  RestoreObjectCommand,
 } from "@aws-sdk/client-s3";
 import { TargetError } from "./errors.ts";
 import type { S3Context } from "./s3.ts";
@@ -29,13 +30,19 @@ export async function headObject(
     const out = await s3.call({ op: "read metadata of", key }, (client) =>
       client.send(new HeadObjectCommand(input)),
     );
-    return {
+    const object: StoredObject = {
       key,
       versionId: versionOf(out.VersionId),
       etag: unquote(out.ETag),
       size: out.ContentLength ?? 0,
       meta: metaFromHeaders(out.Metadata),
     };
+    // Absent means STANDARD (s3proxy names it, RGW does not): only another class is kept.
+    if (out.StorageClass && out.StorageClass !== "STANDARD") object.storageClass = out.StorageClass;
+    // x-amz-restore: ongoing-request="true" while restoring; "false" (with an expiry) once done.
+    if (out.Restore)
+      object.restore = /ongoing-request="true"/.test(out.Restore) ? "ongoing" : "done";
+    return object;
   } catch (err) {
     if (missing(err)) return null;
     throw err;
@@ -46,8 +53,15 @@ export async function readObject(
   s3: S3Context,
   key: string,
   versionId?: string | null,
+  range?: { offset: number; length: number },
 ): Promise<Uint8Array | null> {
-  const input = { Bucket: s3.bucket, Key: key, VersionId: versionId ?? undefined };
+  if (range && range.length <= 0) return new Uint8Array();
+  const input = {
+    Bucket: s3.bucket,
+    Key: key,
+    VersionId: versionId ?? undefined,
+    Range: range ? `bytes=${range.offset}-${range.offset + range.length - 1}` : undefined,
+  };
   try {
     return await s3.call({ op: "read", key }, async (client) => {
       const out = await client.send(new GetObjectCommand(input));
@@ -58,6 +72,8 @@ export async function readObject(
     });
   } catch (err) {
     if (missing(err)) return null;
+    // 416: the range starts at or after the end of the object: nothing there to read.
+    if (range && err instanceof TargetError && err.status === 416) return new Uint8Array();
     throw err;
   }
 }
@@ -87,6 +103,30 @@ export async function abortUpload(s3: S3Context, key: string, uploadId: string):
     return true;
   } catch (err) {
     if (err instanceof TargetError && err.status === 404) return false;
+    throw err;
+  }
+}
+
+/** RestoreObject for `days`; false when the store says one is already in progress (409). */
+export async function requestRestore(
+  s3: S3Context,
+  key: string,
+  versionId: string | null,
+  days: number,
+): Promise<boolean> {
+  const input = {
+    Bucket: s3.bucket,
+    Key: key,
+    VersionId: versionId ?? undefined,
+    RestoreRequest: { Days: days },
+  };
+  try {
+    await s3.call({ op: "request the restore of", key }, (client) =>
+      client.send(new RestoreObjectCommand(input)),
+    );
+    return true;
+  } catch (err) {
+    if (err instanceof TargetError && err.status === 409) return false;
     throw err;
   }
 }

@@ -96,6 +96,7 @@ function putSingle(s3: S3Context, upload: Upload & { meta: ObjectMeta }, options
       ContentLength: body.size,
       ContentMD5: md5,
       Metadata: metaToHeaders(meta),
+      StorageClass: s3.settings.storageClass,
     };
     const out = await s3.call(
       { op: "upload", key },
@@ -124,6 +125,7 @@ async function putMultipart(
         Bucket: s3.bucket,
         Key: key,
         Metadata: metaToHeaders(meta),
+        StorageClass: s3.settings.storageClass,
       });
       addWriteGuard(command.middlewareStack, "CreateMultipartUpload", guard);
       return client.send(command, { abortSignal: signal });

@@ -40,6 +40,10 @@ export interface StoredObject {
   size: number;
   /** null when the object has no (or unreadable) tiermv metadata: written by someone else. */
   meta: ObjectMeta | null;
+  /** HEAD only: the storage class the store reports (absent: STANDARD). */
+  storageClass?: string;
+  /** HEAD only: an archived object's restore (x-amz-restore): in progress, or readable now. */
+  restore?: "ongoing" | "done";
 }
 
 /**
@@ -162,8 +166,23 @@ export interface Target {
    * aborted, false when the store does not know it (NoSuchUpload: completed or aborted before).
    */
   abortUpload(key: string, uploadId: string): Promise<boolean>;
+  /**
+   * Asks the store to make an archived object (GLACIER, DEEP_ARCHIVE) readable for `days`
+   * (RestoreObject). False when a restore is already in progress. file:// has nothing to do.
+   */
+  requestRestore(key: string, versionId: string | null, days: number): Promise<boolean>;
   /** Reads an object (or exactly one version) whole (tests, verify); null when missing. */
   read(key: string, versionId?: string | null): Promise<Uint8Array | null>;
+  /**
+   * Reads `length` bytes from `offset` of an object (or exactly one version): fewer at its end;
+   * null when missing. Restore reads in ranges so its memory stays bounded by one chunk.
+   */
+  readRange(
+    key: string,
+    versionId: string | null,
+    offset: number,
+    length: number,
+  ): Promise<Uint8Array | null>;
   /** Every object under the prefix, paged; every version of each on a versioned target. */
   list(): AsyncIterable<{ key: string; versionId: string | null }>;
   /**

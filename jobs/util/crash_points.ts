@@ -1,7 +1,8 @@
 /**
  * Test-only crash points: `TIERMV_CRASH_AT=<point>[:<n>]` makes this process kill -9 itself the
  * n-th time (default 1st) it reaches `<point>`, so tests can prove that a crash between any two
- * protocol steps is recovered. Unset in production: one env read per call, nothing else.
+ * protocol steps is recovered; `TIERMV_PAUSE_AT` likewise stops it (SIGSTOP) for the test to act
+ * and resume it. Unset in production: env reads per call, nothing else.
  */
 import type { Runtime } from "../../runtime/types.ts";
 
@@ -19,16 +20,31 @@ export type CrashPoint =
   | "dispatch-after-plan"
   | "dispatch-mid-publish"
   | "dispatch-after-result"
-  | "report-after-send";
+  | "report-after-send"
+  | "release-after-take"
+  | "release-after-decide"
+  | "release-after-truncate"
+  | "restore-after-take"
+  | "restore-mid-copy"
+  | "restore-after-copy"
+  | "restore-before-times"
+  | "restore-after-times";
 
 const hits = new Map<string, number>();
 
 export function crashPoint(rt: Runtime, point: CrashPoint): void {
-  const spec = rt.process.env("TIERMV_CRASH_AT");
-  if (!spec) return;
+  if (reached(rt, "TIERMV_CRASH_AT", point)) rt.process.kill(rt.process.pid, "SIGKILL");
+  // A pause (SIGSTOP to itself) lets a test act while the process is stopped right here, then
+  // SIGCONT it: e.g. write into a file that a restore is halfway through.
+  if (reached(rt, "TIERMV_PAUSE_AT", point)) rt.process.kill(rt.process.pid, "SIGSTOP");
+}
+
+function reached(rt: Runtime, variable: string, point: CrashPoint): boolean {
+  const spec = rt.process.env(variable);
+  if (!spec) return false;
   const [name, nth] = spec.split(":");
-  if (name !== point) return;
-  const count = (hits.get(point) ?? 0) + 1;
-  hits.set(point, count);
-  if (count === Number(nth ?? 1)) rt.process.kill(rt.process.pid, "SIGKILL");
+  if (name !== point) return false;
+  const count = (hits.get(`${variable}:${point}`) ?? 0) + 1;
+  hits.set(`${variable}:${point}`, count);
+  return count === Number(nth ?? 1);
 }

@@ -126,6 +126,7 @@ const ERRNO_WORDS: Record<string, string> = {
   ENAMETOOLONG: "is too long a name",
   EROFS: "is on a read-only file system",
   ENOSPC: "cannot be written: no space left on the device",
+  EDQUOT: "cannot be written: the disk quota is exceeded",
 };
 
 /**

@@ -30,6 +30,8 @@ export interface CheckInput {
 export interface CheckReport {
   files: number;
   committed: number;
+  /** Released stubs whose object is there, of the released size and ETag (I5). */
+  released: number;
   objects: number;
   journalLines: number;
   violations: string[];
@@ -98,7 +100,14 @@ function statOf(path: string) {
 }
 
 export async function check(input: CheckInput): Promise<CheckReport> {
-  const r: CheckReport = { files: 0, committed: 0, objects: 0, journalLines: 0, violations: [] };
+  const r: CheckReport = {
+    files: 0,
+    committed: 0,
+    released: 0,
+    objects: 0,
+    journalLines: 0,
+    violations: [],
+  };
   const named = new Set<string>();
   for (const path of filesUnder(input.src)) {
     r.files++;
@@ -113,6 +122,10 @@ export async function check(input: CheckInput): Promise<CheckReport> {
       state.mtimeNs === stat.mtimeNs &&
       state.ino === stat.ino;
     if (state) named.add(String(state.key));
+    if (state?.state === "released") {
+      await checkReleased(input, r, path, state, stat.size);
+      continue;
+    }
     if (!matches) {
       if (!input.touched.has(path))
         r.violations.push(`I4: ${path} is not committed and was not modified by the writer`);
@@ -179,4 +192,37 @@ export async function check(input: CheckInput): Promise<CheckReport> {
     }
   }
   return r;
+}
+
+/**
+ * I5: a released file's object is there with the released size, ETag and attempt for as long
+ * as the stub exists; a released file with bytes (dirty) only where the writer wrote.
+ */
+async function checkReleased(
+  input: CheckInput,
+  r: CheckReport,
+  path: string,
+  state: Json,
+  size: number,
+): Promise<void> {
+  if (size > 0 && !input.touched.has(path))
+    r.violations.push(`dirty: ${path} is released with ${size} bytes and was not written to`);
+  const key = String(state.key);
+  try {
+    const head = await input.client.send(new HeadObjectCommand({ Bucket: input.bucket, Key: key }));
+    const etag = (head.ETag ?? "").replace(/"/g, "");
+    if (head.ContentLength !== state.size || etag !== state.etag)
+      r.violations.push(
+        `I5: ${key} is not the released object of ${path} (size ${head.ContentLength}, ETag ${etag})`,
+      );
+    else if (head.Metadata?.attempt !== state.attempt)
+      r.violations.push(
+        `I5: ${key} carries attempt ${head.Metadata?.attempt}, the released state says ${state.attempt}`,
+      );
+    else if (size === 0) r.released++;
+  } catch (err) {
+    r.violations.push(`I5: released ${path} has no object at ${key} (${(err as Error).name})`);
+  }
+  if (!input.eventIds.has(`${state.attempt}:migrated`))
+    r.violations.push(`events: no migrated event for released ${path} (attempt ${state.attempt})`);
 }

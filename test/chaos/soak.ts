@@ -2,7 +2,8 @@
  * The chaos soak: 3 real node schedulers (`run --watch`) on one spool, each behind its own TCP
  * fault proxy to s3proxy, its own Kafka broker, and a seeded storm of faults: kill -9 and restart
  * of nodes; proxies that refuse, cut mid-body, stall or randomly cut; Kafka stopped and started;
- * a writer modifying and deleting source files; requests submitted twice and overlapping. Then
+ * a writer modifying and deleting source files (released stubs included); requests submitted twice
+ * and overlapping; release and restore requests (docs/tiering.md) dispatched to the nodes. Then
  * quiesce and run the independent checker. `npm run chaos -- --faults 1000 --seed 7`.
  * `kind` places it (test/cluster_kinds.ts): local disk and s3proxy by default; on CephFS every
  * node runs in its own ceph-fuse client's namespace and the writer works through a fourth view.
@@ -27,6 +28,8 @@ import { type CheckReport, check } from "./checker.ts";
 
 export interface SoakResult {
   faults: Record<string, number>;
+  /** Bytes released and restored, from the nodes' status. */
+  tier: { releasedBytes: number; restoredBytes: number };
   files: number;
   report: CheckReport;
   events: number;
@@ -123,6 +126,24 @@ export async function soak(options: {
       { nsPid: place.nsPidOf(node) },
     );
 
+  const tierSubmit = (node: string, action: string, paths: string[]) =>
+    cli(
+      [
+        "submit",
+        "--node",
+        node,
+        "--action",
+        action,
+        "--request-id",
+        `chaos-${++submits}`,
+        "--config",
+        configs[node] ?? "",
+        ...paths.map(box.nodePath),
+      ],
+      box.env,
+      { nsPid: place.nsPidOf(node) },
+    );
+
   for (const node of nodes) startNode(node);
   // The same files to two nodes at once, and overlapping directories to the third.
   await submit("a", [box.src]);
@@ -166,6 +187,12 @@ export async function soak(options: {
       } catch {
         // already gone
       }
+    } else if (roll < 0.85) {
+      // Tiering: a directory released or restored through a node's scheduler, racing migrate,
+      // the writer (which also writes into stubs) and the other nodes.
+      const action = random() < 0.6 ? "release" : "restore";
+      count(`${action} submitted`);
+      await tierSubmit(node, action, [join(box.src, `d${Math.floor(random() * 6)}`)]);
     } else if (roll < 0.97) {
       // New files keep arriving, each batch submitted to two nodes at once; or an old directory
       // again (its modified files migrate as new versions).
@@ -212,12 +239,22 @@ export async function soak(options: {
   for (let round = 0; ; round++) {
     const runs = await Promise.all(
       nodes.map((n) =>
-        cli(["run", "--node", n, "--once", "--quiet", "--config", configs[n] ?? ""], box.env, {
+        cli(["run", "--node", n, "--once", "--json", "--config", configs[n] ?? ""], box.env, {
           nsPid: place.nsPidOf(n),
         }),
       ),
     );
-    for (const r of runs) if (r.code !== 0) throw new Error(`quiesce run failed: ${r.stderr}`);
+    // A release of a file the writer changed is refused, a restore of a stub it wrote to is
+    // dirty: both are answers (exit 1 asks an operator to look), not a failure of the run.
+    const answered = (r: { stdout: string }) => {
+      const reasons: string[] =
+        JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}").needsOperator ?? [];
+      return (
+        reasons.length > 0 && reasons.every((why) => /^[\w-]+: \d+ (refused|dirty)$/.test(why))
+      );
+    };
+    for (const r of runs)
+      if (r.code !== 0 && !answered(r)) throw new Error(`quiesce run failed: ${r.stderr}`);
     const statusRun = await cli(["status", "--json", "--config", box.configPath], box.env, {
       nsPid: place.nsPidOf("a"),
     });
@@ -237,6 +274,13 @@ export async function soak(options: {
     if (round > 80) throw new Error(`not quiet after 80 rounds: ${JSON.stringify(status)}`);
     await sleep(250);
   }
+  const final = JSON.parse(
+    (await cli(["status", "--json", "--config", box.configPath], box.env)).stdout,
+  ) as { releasedBytes: number; restoredBytes: number }[];
+  const tier = {
+    releasedBytes: final.reduce((n, s) => n + s.releasedBytes, 0),
+    restoredBytes: final.reduce((n, s) => n + s.restoredBytes, 0),
+  };
   const events = await consumeAll(kafka.brokers, topic);
   const eventIds = new Set(events.map((e) => JSON.parse(e.value).eventId as string));
   const outcomes: Record<string, number> = {};
@@ -258,6 +302,7 @@ export async function soak(options: {
   client.destroy();
   const result = {
     faults,
+    tier,
     files: files.length,
     report,
     events: events.length,
@@ -281,6 +326,7 @@ export function describe(r: SoakResult): string {
   const total = Object.values(r.faults).reduce((a, b) => a + b, 0);
   return [
     `chaos soak: ${total} faults in ${r.seconds.toFixed(0)} s (${kinds})`,
+    `tiering: ${r.report.released} files released at the end, ${(r.tier.releasedBytes / 1048576).toFixed(1)} MiB freed and ${(r.tier.restoredBytes / 1048576).toFixed(1)} MiB restored over the run`,
     `files ${r.report.files} on disk of ${r.files}, commits ${r.report.committed}, objects ${r.report.objects}, failed attempts rolled back ${r.rollbacks}, events on Kafka ${r.events} (${Object.entries(
       r.outcomes,
     )

@@ -15,6 +15,6 @@ test("verify's summary counts every file once: committed, not migrated, or with 
   const verify = await cli(["verify", `${box.src}/d`], box.env);
   expect(verify.code).toBe(1);
   expect(verify.stderr).toContain(
-    "3 files (1 committed, 1 not migrated, 1 with a stale or unreadable state), ",
+    "3 files (1 committed, 0 released, 1 not migrated, 1 with a stale or unreadable state), ",
   );
 });

@@ -69,6 +69,10 @@ out.statExact =
   stat.size === bytes.length &&
   stat.kind === "file";
 out.ctimeNsPrecise = !stat.ctimeNs.endsWith("000000000");
+out.flockFirst = await handle.tryLock();
+const other = await rt.openFile(path, { mode: "read" });
+out.flockSecond = await other.tryLock();
+await other.close();
 await handle.truncate(0);
 await handle.write(0, enc.encode("rewritten"));
 await handle.setTimes(undefined, "1500000000123456789");
@@ -77,6 +81,9 @@ out.rewritten = readFileSync(path, "utf8");
 out.mtimeSet = (await rt.fs.stat(path)).mtimeNs;
 await handle.close();
 await handle.close();
+const third = await rt.openFile(path, { mode: "read" });
+out.flockAfterClose = await third.tryLock();
+await third.close();
 out.afterClose = await handle.stat().catch((e) => e.code);
 
 // The path API of xattrs (the protocol's v1 records and tools use it).

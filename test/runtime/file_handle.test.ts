@@ -202,6 +202,18 @@ test("a readwrite handle truncates, writes at an offset, sets exact times and sy
   expect(readFileSync(path, "utf8")).toBe("headtail");
 });
 
+test("tryLock: one open file description holds flock LOCK_EX, another is refused until it closes", async () => {
+  const path = tempFile();
+  const first = await rt.openFile(path, { mode: "readwrite" });
+  const second = await rt.openFile(path, { mode: "read" });
+  expect(await first.tryLock()).toBe(true);
+  expect(await first.tryLock()).toBe(true);
+  expect(await second.tryLock()).toBe(false);
+  await first.close();
+  expect(await second.tryLock()).toBe(true);
+  await second.close();
+});
+
 test("a read handle cannot write; close is idempotent and later calls fail with EBADF", async () => {
   const handle = await rt.openFile(tempFile(), { mode: "read" });
   expect(await handle.write(0, enc.encode("x")).catch((e) => e.code)).toBe("EBADF");

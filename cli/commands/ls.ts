@@ -1,0 +1,59 @@
+import { defineCommand } from "citty";
+import { consola } from "consola";
+import { type LsEntry, listTiers } from "../../jobs/ls.ts";
+import { validateSubmitPaths } from "../../jobs/plan/walk.ts";
+import { CONFIG_ENV, configArgs, jsonArg, pathsArg } from "../args.ts";
+import { withContext } from "../context.ts";
+import type { CommandHelp } from "../help.ts";
+import { canonicalArgs } from "../paths.ts";
+
+export const help: CommandHelp = {
+  examples: [
+    "tiermv ls /mnt/ceph/data/projects/old",
+    "tiermv ls --json /mnt/ceph/data | jq -c 'select(.tier == \"dirty\")'",
+  ],
+  env: CONFIG_ENV,
+};
+
+const MiB = 1024 * 1024;
+
+function line(e: LsEntry): string {
+  if (e.tier === "unreadable") return `unreadable  ${e.path}: ${e.error}`;
+  const archived = e.archivedSize === null ? "" : ` (archived ${e.archivedSize} bytes)`;
+  return `${e.tier.padEnd(11)} ${String(e.size).padStart(12)}  ${e.path}${archived}`;
+}
+
+export default defineCommand({
+  meta: {
+    name: "ls",
+    description:
+      "List files with their tier state: unmigrated, migrated, changed, released (with the original size) or dirty",
+  },
+  args: {
+    ...configArgs,
+    ...jsonArg("One JSON object per file, then a summary line"),
+    ...pathsArg("Files or directories under the source root (default: the root)"),
+  },
+  run: ({ args }) =>
+    withContext(args, async (ctx) => {
+      const given = (args._ ?? []).map(String);
+      const paths = await validateSubmitPaths(
+        ctx.rt,
+        ctx.config.root,
+        given.length > 0 ? await canonicalArgs(ctx.config, given) : [ctx.config.root],
+        { shown: given },
+      );
+      const s = await listTiers(ctx, paths, (e) =>
+        console.log(args.json ? JSON.stringify(e) : line(e)),
+      );
+      if (args.json) console.log(JSON.stringify({ summary: s }));
+      else {
+        const counts = Object.entries(s.files)
+          .filter(([, n]) => n > 0)
+          .map(([k, n]) => `${n} ${k}`);
+        consola.info(
+          `${counts.join(", ") || "no files"}; ${(s.bytes / MiB).toFixed(1)} MiB here, ${(s.releasedBytes / MiB).toFixed(1)} MiB released`,
+        );
+      }
+    }),
+});

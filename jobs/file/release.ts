@@ -1,0 +1,150 @@
+/**
+ * Release one file (docs/tiering.md): under flock on one O_RDWR descriptor and a held epoch,
+ * check that the current state is a `migrated` commit for this path, target and version, that no
+ * `norelease` mark is set, and that the object is there (HEAD: size, ETag, attempt); optionally
+ * that the file's bytes give the state's ETag. Then decide `released` (before any byte is freed:
+ * `design-truncate-first`), re-check under the lock (the decision still counts, the file
+ * unchanged), truncate to 0 and put the original mtime back. A write landing between the
+ * re-check and the truncate is lost: I7's window, two syscalls wide.
+ */
+import { crashPoint } from "../util/crash_points.ts";
+import { etagCheckable, fileEtag } from "./content_etag.ts";
+import type { FileJob, OpenFile } from "./file_job.ts";
+import type { FileOutcome } from "./outcome.ts";
+import type { State } from "./records.ts";
+import { decideTier, revokedTier, type TierHeld, withTierEpoch } from "./tier_file.ts";
+import { isCommitFor, readView, type View } from "./view.ts";
+
+export const NORELEASE = "user.tiermv.norelease";
+
+export interface ReleaseOptions {
+  /** restore --force: overwrite a dirty stub's bytes with the archived ones. */
+  force?: boolean;
+  /** Also compare the file's bytes with the state's ETag (MD5, or multipart from the part size). */
+  verifyContent?: boolean;
+  /** Check everything, take no epoch, free nothing: `refused` or `released` as it would be. */
+  dryRun?: boolean;
+}
+
+export function releaseFile(job: FileJob, path: string, options: ReleaseOptions = {}) {
+  return withTierEpoch(job, path, "release", {
+    before: async (file, view) => {
+      const refusal = await refusalOf(job, file, view);
+      if (refusal !== undefined) return refusal;
+      return options.dryRun ? await dryRun(job, file, view, options) : null;
+    },
+    held: (held) => releaseHeld(held, options),
+  });
+}
+
+/** Why the file is not released, from the view and the descriptor (no store call). */
+async function refusalOf(
+  job: FileJob,
+  file: OpenFile,
+  view: View,
+): Promise<FileOutcome | undefined> {
+  const { path, handle } = file;
+  const state = view.current?.state;
+  const stat = await handle.stat();
+  const refused = (reason: string): FileOutcome => ({ kind: "refused", path, reason });
+  if (!state) return refused("not migrated: no state");
+  if (state.state === "removed") return refused("not migrated: its archived copy was removed");
+  if (state.state === "released") {
+    if (stat.size === 0)
+      return { kind: "released", path, key: state.key, bytes: state.size, already: true };
+    if (stat.size === state.size && stat.mtimeNs === state.mtimeNs)
+      return refused(
+        "released, but its bytes are still there (a release interrupted before its truncate): restore it, then release again",
+      );
+    return {
+      kind: "dirty",
+      path,
+      key: state.key,
+      reason: `written to since its release (${stat.size} bytes now)`,
+    };
+  }
+  // This path's key on this target, and the descriptor's version (model: mutant-release-other-key).
+  const identity = { key: file.key, target: job.target.url, stat };
+  if (state.key !== identity.key || state.target !== identity.target)
+    return refused(
+      `its state names ${state.target} ${state.key}, not this path's key on this target (renamed, or the target changed): migrate it first`,
+    );
+  if (!isCommitFor(state, identity))
+    return refused("changed since it was migrated (size, mtime or inode): migrate it first");
+  if ((await handle.getXattr(NORELEASE)) !== null) return refused(`marked ${NORELEASE}`);
+  return undefined;
+}
+
+/** The HEAD check (and the content check): null when the object is the state's. */
+async function objectRefusal(
+  job: FileJob,
+  file: OpenFile,
+  state: State,
+  options: ReleaseOptions,
+): Promise<string | null> {
+  const object = await job.target.head(state.key, state.versionId ?? null);
+  if (!object) return `its object ${state.key} is missing`;
+  if (object.size !== state.size || object.etag !== state.etag)
+    return `its object ${state.key} differs from the state (size ${object.size}, ETag ${object.etag}; the state says ${state.size}, ${state.etag})`;
+  if (object.meta && object.meta.attempt !== state.attempt)
+    return `its object ${state.key} was written by another attempt (${object.meta.attempt}, not ${state.attempt})`;
+  if (!options.verifyContent) return null;
+  const partSize = object.meta?.partSize;
+  const unknown = etagCheckable(state.etag, partSize);
+  if (unknown) return `--verify-content: ${unknown}`;
+  const etag = await fileEtag(job.rt, file.handle, state.size, state.etag, partSize);
+  return etag === state.etag
+    ? null
+    : `--verify-content: the file's bytes give ETag ${etag}, the state's is ${state.etag}`;
+}
+
+async function dryRun(
+  job: FileJob,
+  file: OpenFile,
+  view: View,
+  options: ReleaseOptions,
+): Promise<FileOutcome> {
+  const state = view.current?.state as State;
+  const refusal = await objectRefusal(job, file, state, options);
+  if (refusal) return { kind: "refused", path: file.path, reason: refusal };
+  return { kind: "released", path: file.path, key: state.key, bytes: state.size, dryRun: true };
+}
+
+async function releaseHeld(held: TierHeld, options: ReleaseOptions): Promise<FileOutcome> {
+  const { job, file, view } = held;
+  const { handle, path } = file;
+  crashPoint(job.rt, "release-after-take");
+  const refusal = await refusalOf(job, file, view);
+  const state = view.current?.state;
+  const reason =
+    refusal?.kind === "refused"
+      ? refusal.reason
+      : refusal
+        ? `${refusal.kind} since the view before the take`
+        : await objectRefusal(job, file, state as State, options);
+  if (reason !== null || !state) {
+    if (!(await decideTier(held, "refused", { error: reason ?? "no state" })))
+      return revokedTier(held, "refused");
+    return { kind: "refused", path, reason: reason ?? "no state" };
+  }
+  const released: State = { ...state, state: "released", releasedAt: new Date().toISOString() };
+  if (!(await decideTier(held, "released", { state: released })))
+    return revokedTier(held, "release");
+  crashPoint(job.rt, "release-after-decide");
+  // The re-check under the lock, right before the truncate (model: mutant-release-no-recheck).
+  const now = await readView(handle);
+  const stat = await handle.stat();
+  if (now.current?.epoch !== held.n)
+    return revokedTier(held, "release (a later decision counts now; nothing truncated)");
+  if (stat.size !== state.size || stat.mtimeNs !== state.mtimeNs || stat.ino !== state.ino)
+    return {
+      kind: "dirty",
+      path,
+      key: state.key,
+      reason: "written to between release's decision and its truncate: not truncated",
+    };
+  await handle.truncate(0);
+  crashPoint(job.rt, "release-after-truncate");
+  await handle.setTimes(undefined, state.mtimeNs);
+  return { kind: "released", path, key: state.key, bytes: state.size };
+}

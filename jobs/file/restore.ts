@@ -1,0 +1,127 @@
+/**
+ * Restore one released file into its own inode (docs/tiering.md): under flock on one O_RDWR
+ * descriptor and a held epoch (the "restoring" mark), HEAD the object the state names (missing or
+ * different: `lost`, the stub untouched), copy its bytes in (restore_copy.ts: only over a prefix
+ * of them, fenced on ctime chunk by chunk), verify the file against the state's ETag, fsync,
+ * check ctime once more and put the original mtime back (`mutant-restore-no-times-fence`), then
+ * decide `restored` with the `migrated` state of the same object: a second release uploads
+ * nothing. A crash anywhere leaves a prefix of the object's bytes, which the next restore
+ * continues. An object in GLACIER or DEEP_ARCHIVE is first restored by the store (RestoreObject):
+ * `restore-pending` until it is readable, the stub untouched.
+ */
+import { crashPoint } from "../util/crash_points.ts";
+import { etagCheckable, fileEtag } from "./content_etag.ts";
+import type { FileJob } from "./file_job.ts";
+import type { FileOutcome } from "./outcome.ts";
+import { noSpaceReason } from "./quota.ts";
+import type { EpochOutcome, State } from "./records.ts";
+import { copyInto } from "./restore_copy.ts";
+import { decideTier, revokedTier, type TierHeld, withTierEpoch } from "./tier_file.ts";
+
+/** How long the store keeps a restored copy of an archived object readable. */
+const RESTORE_DAYS = 7;
+
+export function restoreFile(
+  job: FileJob,
+  path: string,
+  options: { force?: boolean } = {},
+): Promise<FileOutcome> {
+  return withTierEpoch(job, path, "restore", {
+    before: async (file, view) => {
+      const state = view.current?.state;
+      if (!state || state.state === "removed")
+        return { kind: "refused", path: file.path, reason: "not migrated: nothing to restore" };
+      if (state.state === "released") return null;
+      return {
+        kind: "restored",
+        path: file.path,
+        key: state.key,
+        bytes: state.size,
+        already: true,
+      };
+    },
+    held: (held) => restoreHeld(held, options),
+  });
+}
+
+/** Decides a stateless outcome and returns `result`, or revoked when someone decided first. */
+async function settleTier(
+  held: TierHeld,
+  outcome: EpochOutcome,
+  result: FileOutcome,
+  error?: string,
+): Promise<FileOutcome> {
+  const decided = await decideTier(held, outcome, error === undefined ? {} : { error });
+  return decided ? result : revokedTier(held, outcome);
+}
+
+async function restoreHeld(held: TierHeld, options: { force?: boolean }): Promise<FileOutcome> {
+  const { job, file, view } = held;
+  const { handle, path } = file;
+  crashPoint(job.rt, "restore-after-take");
+  const state = view.current?.state;
+  if (state?.state !== "released") {
+    const done: FileOutcome = state
+      ? { kind: "restored", path, key: state.key, bytes: state.size, already: true }
+      : { kind: "refused", path, reason: "not migrated: nothing to restore" };
+    return await settleTier(held, "skipped", done);
+  }
+  const lost = (reason: string) =>
+    settleTier(held, "lost", { kind: "lost", path, key: state.key, reason }, reason);
+  const dirty = (reason: string) =>
+    settleTier(held, "dirty", { kind: "dirty", path, key: state.key, reason }, reason);
+  const object = await job.target.head(state.key, state.versionId ?? null);
+  if (!object) return await lost(`its object ${state.key} is missing`);
+  if (object.size !== state.size || object.etag !== state.etag)
+    return await lost(
+      `its object ${state.key} differs from the released file (size ${object.size}, ETag ${object.etag}; released ${state.size}, ${state.etag})`,
+    );
+  // An archived object is not readable until the store restores it (RestoreObject, hours).
+  const archived = object.storageClass === "GLACIER" || object.storageClass === "DEEP_ARCHIVE";
+  if (archived && object.restore !== "done") {
+    if (object.restore !== "ongoing")
+      await job.target.requestRestore(state.key, state.versionId ?? null, RESTORE_DAYS);
+    const storageClass = object.storageClass as string;
+    const pending: FileOutcome = { kind: "restore-pending", path, key: state.key, storageClass };
+    return await settleTier(held, "pending", pending, `${storageClass}: restore requested`);
+  }
+  const partSize = object.meta?.partSize;
+  const uncheckable = etagCheckable(state.etag, partSize);
+  if (uncheckable) {
+    const reason = `cannot verify the bytes: ${uncheckable}`;
+    return await settleTier(held, "refused", { kind: "refused", path, reason }, reason);
+  }
+  const copied = await copyInto(job, handle, state, options);
+  if (!copied.ok) {
+    if (copied.kind === "lost") return await lost(copied.reason);
+    if (copied.kind === "dirty") return await dirty(copied.reason);
+    const error = await noSpaceReason(job.rt, path, job.config.root, copied.code);
+    const failed: FileOutcome = {
+      kind: "failed",
+      path,
+      key: state.key,
+      attempt: held.attempt,
+      error,
+    };
+    return await settleTier(held, "aborted", failed, error);
+  }
+  crashPoint(job.rt, "restore-after-copy");
+  const etag = await fileEtag(job.rt, handle, state.size, state.etag, partSize);
+  if (etag !== state.etag)
+    return await dirty(
+      `its bytes give ETag ${etag} after the copy, not ${state.etag}: written to during the restore`,
+    );
+  await handle.sync();
+  crashPoint(job.rt, "restore-before-times");
+  // The last fence: a write after the verify must not get the original mtime back.
+  const now = await handle.stat();
+  if (now.ctimeNs !== copied.baseline.ctimeNs || now.size !== state.size)
+    return await dirty("written to after the restore's copy: the mtime was not put back");
+  await handle.setTimes(undefined, state.mtimeNs);
+  crashPoint(job.rt, "restore-after-times");
+  const { releasedAt: _, ...rest } = state;
+  const restored: State = { ...rest, state: "migrated" };
+  if (!(await decideTier(held, "restored", { state: restored })))
+    return revokedTier(held, "restore");
+  return { kind: "restored", path, key: state.key, bytes: state.size };
+}

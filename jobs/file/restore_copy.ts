@@ -1,0 +1,106 @@
+/**
+ * Restore's copy into the stub's own inode (docs/tiering.md, steps 4 and 5). The file must be a
+ * prefix of the object's bytes (the stub, an interrupted restore, or an intact file whose release
+ * stopped before its truncate): anything else is `dirty` and never written (model:
+ * `mutant-restore-dirty`). Then chunk by chunk: GET the range, fstat (ctime still the baseline,
+ * size where we left it, else someone wrote: stop, `dirty`), pwrite, fstat again for the next
+ * baseline (`mutant-restore-no-chunk-fence`). A write landing between a check and its pwrite, or
+ * between the pwrite and the fstat after it, is overwritten: I6's window.
+ */
+import { errorCode } from "../../runtime/errors.ts";
+import type { FileHandle, FileStat } from "../../runtime/types.ts";
+import { crashPoint } from "../util/crash_points.ts";
+import type { FileJob } from "./file_job.ts";
+import type { State } from "./records.ts";
+
+/** Bytes per GET and per pwrite: restore's memory is one chunk. */
+export const RESTORE_CHUNK = 8 * 1024 * 1024;
+
+export type CopyResult =
+  /** The file holds the object's bytes; `baseline` is the fstat after the last write. */
+  | { ok: true; baseline: FileStat; resumedAt: number }
+  | { ok: false; kind: "dirty"; reason: string }
+  | { ok: false; kind: "lost"; reason: string }
+  /** ENOSPC or EDQUOT: our bytes were taken back out, the file is as the restore found it. */
+  | { ok: false; kind: "nospace"; code: "ENOSPC" | "EDQUOT" };
+
+const dirty = (reason: string): CopyResult => ({ ok: false, kind: "dirty", reason });
+const lost = (reason: string): CopyResult => ({ ok: false, kind: "lost", reason });
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Reads exactly `length` bytes of the state's object, or says why not. */
+async function objectRange(job: FileJob, state: State, offset: number, length: number) {
+  const bytes = await job.target.readRange(state.key, state.versionId ?? null, offset, length);
+  if (bytes === null) return `its object ${state.key} disappeared during the restore`;
+  if (bytes.length !== length)
+    return `its object ${state.key} changed during the restore (${bytes.length} bytes at ${offset}, expected ${length})`;
+  return bytes;
+}
+
+/** Why the file is not a prefix of the object's bytes (null: it is), or that the object went. */
+async function notPrefix(job: FileJob, handle: FileHandle, state: State, size: number) {
+  if (size > state.size)
+    return dirty(
+      `written to since its release: ${size} bytes, longer than the released ${state.size}`,
+    );
+  for (let offset = 0; offset < size; offset += RESTORE_CHUNK) {
+    const length = Math.min(RESTORE_CHUNK, size - offset);
+    const expected = await objectRange(job, state, offset, length);
+    if (typeof expected === "string") return lost(expected);
+    const found = new Uint8Array(length);
+    await handle.readInto(offset, found);
+    if (!sameBytes(found, expected))
+      return dirty(
+        `written to since its release: its bytes differ from the archived ones within [${offset}, ${offset + length})`,
+      );
+  }
+  return null;
+}
+
+/**
+ * `force` (restore --force, an operator's decision): a dirty file's own bytes are dropped
+ * (truncated) and the archived ones written instead.
+ */
+export async function copyInto(
+  job: FileJob,
+  handle: FileHandle,
+  state: State,
+  options: { force?: boolean } = {},
+): Promise<CopyResult> {
+  let base = await handle.stat();
+  const start = base;
+  const problem = await notPrefix(job, handle, state, base.size);
+  if (problem?.ok === false && problem.kind === "dirty" && options.force) {
+    await handle.truncate(0);
+    base = await handle.stat();
+  } else if (problem) return problem;
+  const resumedAt = base.size;
+  for (let offset = base.size; offset < state.size; offset += RESTORE_CHUNK) {
+    const length = Math.min(RESTORE_CHUNK, state.size - offset);
+    const bytes = await objectRange(job, state, offset, length);
+    if (typeof bytes === "string") return lost(bytes);
+    const now = await handle.stat();
+    if (now.ctimeNs !== base.ctimeNs || now.size !== offset)
+      return dirty(
+        `written to during the restore (at ${offset} of ${state.size} bytes): stopped, nothing overwritten`,
+      );
+    try {
+      await handle.write(offset, bytes);
+    } catch (err) {
+      const code = errorCode(err);
+      if (code !== "ENOSPC" && code !== "EDQUOT") throw err;
+      // Out of space (a full filesystem, a CephFS quota): leave the file as we found it.
+      await handle.truncate(start.size);
+      await handle.setTimes(undefined, start.mtimeNs);
+      return { ok: false, kind: "nospace", code };
+    }
+    crashPoint(job.rt, "restore-mid-copy");
+    base = await handle.stat();
+  }
+  return { ok: true, baseline: base, resumedAt };
+}

@@ -1,0 +1,160 @@
+/**
+ * What release and restore share (docs/tiering.md): the file opened O_RDWR once, flock
+ * (LOCK_EX|LOCK_NB) on that descriptor until it is closed (busy when another release or restore
+ * holds it, on any node), the view, a held epoch settled as migrate settles it (an own dead
+ * attempt resolved, an own failed epoch cleaned), then the take of `l.<n>` with the action and
+ * the view after the take. Decisions are creates of `e.<n>` like every holder's, then GC.
+ */
+import { errorCode, isNotFound, MountUnavailableError } from "../../runtime/errors.ts";
+import { newAttemptId } from "../util/ids.ts";
+import { relativeToRoot } from "../util/paths.ts";
+import { decideAsHolder } from "./decide.ts";
+import type { FileJob, OpenFile } from "./file_job.ts";
+import { settleHold } from "./held.ts";
+import { abandonAttempt } from "./liveness.ts";
+import { busy, type FileOutcome } from "./outcome.ts";
+import {
+  type EpochOutcome,
+  newOutcome,
+  newTake,
+  recordName,
+  type State,
+  type TakeAction,
+} from "./records.ts";
+import { readView, type View } from "./view.ts";
+import { createRecord, XattrPayloadError } from "./xattr_record.ts";
+
+/** An epoch held by a release or restore. */
+export interface TierHeld {
+  job: FileJob;
+  file: OpenFile;
+  n: number;
+  attempt: string;
+  /** The view after the take. */
+  view: View;
+}
+
+const ROUNDS = 3;
+
+/**
+ * Opens `path`, locks it, settles its hold, and runs `before` on the view (an early answer that
+ * takes no epoch: nothing to do, or a refusal), then takes an epoch and runs `held` in it.
+ */
+export async function withTierEpoch(
+  job: FileJob,
+  path: string,
+  action: Exclude<TakeAction, "migrate">,
+  steps: {
+    before: (file: OpenFile, view: View) => Promise<FileOutcome | null>;
+    held: (held: TierHeld) => Promise<FileOutcome>;
+  },
+): Promise<FileOutcome> {
+  const rel = relativeToRoot(job.config.root, path);
+  if (rel === null)
+    return {
+      kind: "rejected",
+      path,
+      error: `"${path}" is not under the source root ${job.config.root}`,
+    };
+  if (job.inFlight.has(path)) return busy(path, `this process (${job.node})`);
+  job.inFlight.add(path);
+  let handle: Awaited<ReturnType<typeof job.rt.openFile>>;
+  try {
+    try {
+      handle = await job.rt.openFile(path, { mode: "readwrite" });
+    } catch (err) {
+      if (isNotFound(err)) return { kind: "vanished", path };
+      if (errorCode(err) === "ELOOP")
+        return { kind: "rejected", path, error: `"${path}" is not a regular file (symlink)` };
+      throw err;
+    }
+    try {
+      const file = { handle, path, key: job.target.keyFor(rel) };
+      return await lockedEpoch(job, file, action, steps);
+    } finally {
+      await handle.close();
+    }
+  } finally {
+    job.inFlight.delete(path);
+  }
+}
+
+async function lockedEpoch(
+  job: FileJob,
+  file: OpenFile,
+  action: Exclude<TakeAction, "migrate">,
+  steps: Parameters<typeof withTierEpoch>[3],
+): Promise<FileOutcome> {
+  const { handle, path } = file;
+  const stat = await handle.stat();
+  if (stat.kind !== "file")
+    return { kind: "rejected", path, error: `"${path}" is not a regular file (${stat.kind})` };
+  if (!(await handle.tryLock()))
+    return busy(path, "another release or restore (flock on the file)");
+  for (let round = 0; round < ROUNDS; round++) {
+    let view: View;
+    try {
+      view = await readView(handle);
+    } catch (err) {
+      if (err instanceof XattrPayloadError) return { kind: "rejected", path, error: err.message };
+      throw err;
+    }
+    const early = await steps.before(file, view);
+    if (early) return early;
+    const settled = await settleHold(job, file, view);
+    if (settled.kind === "done") return settled.outcome;
+    if (settled.kind === "again") continue;
+    const n = view.max + 1;
+    const attempt = newAttemptId();
+    const take = newTake({
+      action,
+      n,
+      attempt,
+      node: job.node,
+      task: job.task.id,
+      proc: job.rt.process.identity(),
+      key: view.current?.state.key ?? file.key,
+      target: job.target.url,
+    });
+    if (!(await createRecord(handle, recordName("l", n), take)))
+      return busy(path, `epoch ${n} was just taken by another attempt`);
+    try {
+      const after = await readView(handle);
+      // A late re-creation of a garbage-collected epoch: abandon it (mutant-no-take-view).
+      if (after.max !== n)
+        return busy(path, `epoch ${n} was garbage-collected; max is ${after.max}`);
+      return await steps.held({ job, file, n, attempt, view: after });
+    } catch (err) {
+      if (err instanceof MountUnavailableError) abandonAttempt(attempt);
+      throw err;
+    }
+  }
+  return busy(path, "its epochs kept being decided by others meanwhile");
+}
+
+/**
+ * Decides the held epoch (`e.<n>`, XATTR_CREATE) and GCs. False when someone decided it first
+ * (recover), or when a state-bearing decision does not count (a re-created name below s).
+ */
+export async function decideTier(
+  held: TierHeld,
+  outcome: EpochOutcome,
+  extra: { state?: State; error?: string } = {},
+): Promise<boolean> {
+  const by = { node: held.job.node, role: "holder" as const };
+  const record = newOutcome({ n: held.n, attempt: held.attempt, outcome, by, ...extra });
+  const decided = await decideAsHolder(held.file.handle, record);
+  return decided.decided && decided.counts;
+}
+
+/** The outcome when our decision did not count. */
+export function revokedTier(held: TierHeld, what: string): FileOutcome {
+  const error = `${what}: epoch ${held.n} was decided by someone else (recover); nothing more done`;
+  return {
+    kind: "revoked",
+    path: held.file.path,
+    key: held.file.key,
+    attempt: held.attempt,
+    error,
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * `tiermv ls`: each file under the paths with its tier state (jobs/file/tier_state.ts), streamed
+ * (one descriptor at a time, read-only, O_NOATIME), and the totals per state.
+ */
+import { errorCode, isNotFound } from "../runtime/errors.ts";
+import type { JobContext } from "./context/job_context.ts";
+import { type TierInfo, type TierState, tierOf } from "./file/tier_state.ts";
+import { readView } from "./file/view.ts";
+import { XattrPayloadError } from "./file/xattr_record.ts";
+import { type WalkStats, walkFiles } from "./plan/walk.ts";
+
+export type LsEntry = { path: string } & (TierInfo | { tier: "unreadable"; error: string });
+
+export interface LsSummary {
+  files: Record<TierState | "unreadable", number>;
+  /** Bytes on the hot tier, and bytes the released files would take back. */
+  bytes: number;
+  releasedBytes: number;
+}
+
+export async function listTiers(
+  ctx: JobContext,
+  paths: string[],
+  onEntry: (entry: LsEntry) => void,
+): Promise<LsSummary> {
+  const s: LsSummary = {
+    files: { unmigrated: 0, migrated: 0, changed: 0, released: 0, dirty: 0, unreadable: 0 },
+    bytes: 0,
+    releasedBytes: 0,
+  };
+  const stats: WalkStats = { files: 0, skippedLinks: 0, skippedOther: 0 };
+  for await (const path of walkFiles(ctx.rt, paths, stats)) {
+    if (path.startsWith(`${ctx.config.spool}/`)) continue;
+    const entry = await entryOf(ctx, path);
+    if (!entry) continue;
+    s.files[entry.tier]++;
+    if ("size" in entry) s.bytes += entry.size;
+    if (entry.tier === "released") s.releasedBytes += entry.archivedSize ?? 0;
+    onEntry(entry);
+  }
+  return s;
+}
+
+async function entryOf(ctx: JobContext, path: string): Promise<LsEntry | null> {
+  let handle: Awaited<ReturnType<typeof ctx.rt.openFile>>;
+  try {
+    handle = await ctx.rt.openFile(path, { mode: "read" });
+  } catch (err) {
+    if (isNotFound(err) || errorCode(err) === "ELOOP") return null;
+    throw err;
+  }
+  try {
+    const stat = await handle.stat();
+    try {
+      return { path, ...tierOf(await readView(handle), stat) };
+    } catch (err) {
+      if (err instanceof XattrPayloadError) return { path, tier: "unreadable", error: err.message };
+      throw err;
+    }
+  } finally {
+    await handle.close();
+  }
+}

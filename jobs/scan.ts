@@ -1,0 +1,100 @@
+/**
+ * `tiermv scan`: walks the tree streamed (one directory's entries at a time: constant memory
+ * whatever the number of files; the spool left out) and yields the files a policy selects for its
+ * action: `migrate` takes files not migrated or changed since their commit and not marked
+ * `user.tiermv.noarchive`; `release` takes migrated, unchanged files not marked
+ * `user.tiermv.norelease` (release checks everything again under its lock). Every file left out
+ * is counted by reason.
+ */
+import { errorCode, isNotFound } from "../runtime/errors.ts";
+import type { JobContext } from "./context/job_context.ts";
+import { NORELEASE } from "./file/release.ts";
+import { tierOf } from "./file/tier_state.ts";
+import { readView } from "./file/view.ts";
+import { XattrPayloadError } from "./file/xattr_record.ts";
+import { compilePolicy, type Policy, policyExcludes } from "./plan/policy.ts";
+import { type WalkStats, walkFiles } from "./plan/walk.ts";
+import { relativeToRoot } from "./util/paths.ts";
+
+export const NOARCHIVE = "user.tiermv.noarchive";
+
+export interface ScanSummary {
+  action: Policy["action"];
+  files: number;
+  selected: number;
+  /** Bytes of the selected files (on the hot tier now). */
+  bytes: number;
+  /** Files left out, by reason. */
+  skipped: Record<string, number>;
+}
+
+export function emptyScan(action: Policy["action"]): ScanSummary {
+  return { action, files: 0, selected: 0, bytes: 0, skipped: {} };
+}
+
+export async function* selectFiles(
+  ctx: JobContext,
+  paths: string[],
+  policy: Policy,
+  s: ScanSummary,
+  now = Date.now(),
+): AsyncGenerator<string> {
+  const compiled = compilePolicy(policy);
+  const walk: WalkStats = { files: 0, skippedLinks: 0, skippedOther: 0, onProblem: () => {} };
+  const skip = (reason: string) => {
+    s.skipped[reason] = (s.skipped[reason] ?? 0) + 1;
+  };
+  for await (const path of walkFiles(ctx.rt, paths, walk)) {
+    if (path.startsWith(`${ctx.config.spool}/`)) continue;
+    s.files++;
+    const rel = relativeToRoot(ctx.config.root, path);
+    if (rel === null) {
+      skip("outside the root");
+      continue;
+    }
+    const verdict = await judge(ctx, path, rel, policy, compiled, now);
+    if ("reason" in verdict) {
+      skip(verdict.reason);
+      continue;
+    }
+    s.selected++;
+    s.bytes += verdict.size;
+    yield path;
+  }
+}
+
+/** The reason the file is left out, or its size when the policy selects it. */
+async function judge(
+  ctx: JobContext,
+  path: string,
+  rel: string,
+  policy: Policy,
+  compiled: ReturnType<typeof compilePolicy>,
+  now: number,
+): Promise<{ reason: string } | { size: number }> {
+  let handle: Awaited<ReturnType<typeof ctx.rt.openFile>>;
+  try {
+    handle = await ctx.rt.openFile(path, { mode: "read" });
+  } catch (err) {
+    if (isNotFound(err) || errorCode(err) === "ELOOP") return { reason: "gone" };
+    throw err;
+  }
+  try {
+    const stat = await handle.stat();
+    const excluded = policyExcludes(policy, compiled, rel, stat, now);
+    if (excluded) return { reason: excluded };
+    const mark = policy.action === "release" ? NORELEASE : NOARCHIVE;
+    if ((await handle.getXattr(mark)) !== null) return { reason: `marked ${mark}` };
+    let tier: string;
+    try {
+      tier = tierOf(await readView(handle), stat).tier;
+    } catch (err) {
+      if (err instanceof XattrPayloadError) return { reason: "unreadable records" };
+      throw err;
+    }
+    const wanted = policy.action === "release" ? ["migrated"] : ["unmigrated", "changed"];
+    return wanted.includes(tier) ? { size: stat.size } : { reason: tier };
+  } finally {
+    await handle.close();
+  }
+}

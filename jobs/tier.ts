@@ -1,0 +1,105 @@
+/**
+ * `tiermv release` and `tiermv restore` run in this process for the files under the given paths
+ * (docs/tiering.md): at most `migrate.concurrency` files at a time, each under its own flock and
+ * epoch, every outcome counted and handed to `onOutcome`. The paths are walked streamed
+ * (directories recursively; links and special files left out and counted).
+ */
+import type { JobContext } from "./context/job_context.ts";
+import { targetFor } from "./context/job_context.ts";
+import { eventOf } from "./events/event.ts";
+import { OutboxWriter } from "./events/outbox.ts";
+import type { FileJob } from "./file/file_job.ts";
+import { addCounts, emptyCounts, type FileOutcome, type OutcomeCounts } from "./file/outcome.ts";
+import { type ReleaseOptions, releaseFile } from "./file/release.ts";
+import { removeFile } from "./file/remove.ts";
+import { restoreFile } from "./file/restore.ts";
+import { type WalkStats, walkFiles } from "./plan/walk.ts";
+import { ensureNodeDirs, nodeDirs } from "./spool/layout.ts";
+import { recordTier, TierFigures } from "./spool/node_metrics.ts";
+import { newTaskId } from "./util/ids.ts";
+import { forEachLimit } from "./util/pool.ts";
+
+export type TierAction = "release" | "restore" | "remove";
+
+export interface TierSummary {
+  counts: OutcomeCounts;
+  /** Bytes freed (release) or written back (restore), from the released sizes. */
+  bytes: number;
+  walk: WalkStats;
+}
+
+export function tierPaths(
+  ctx: JobContext,
+  node: string,
+  action: TierAction,
+  paths: string[],
+  options: ReleaseOptions = {},
+): Promise<TierSummary> {
+  const walk: WalkStats = { files: 0, skippedLinks: 0, skippedOther: 0 };
+  return tierFiles(
+    ctx,
+    node,
+    action,
+    (gone) => {
+      walk.onProblem = (problem) => gone.push(problem.path);
+      return walkFiles(ctx.rt, paths, walk);
+    },
+    options,
+  ).then((s) => ({ ...s, walk }));
+}
+
+/** Runs `action` over the files `files` yields (`gone`: paths found missing meanwhile). */
+export async function tierFiles(
+  ctx: JobContext,
+  node: string,
+  action: TierAction,
+  files: (gone: string[]) => AsyncIterable<string>,
+  options: ReleaseOptions = {},
+): Promise<Omit<TierSummary, "walk">> {
+  const dirs = nodeDirs(ctx.config.spool, node);
+  await ensureNodeDirs(ctx.rt, dirs);
+  const id = newTaskId(action.slice(0, 3));
+  const job: FileJob = {
+    ...ctx,
+    node,
+    dirs,
+    task: { id, requestId: id, retry: 0 },
+    target: targetFor(ctx, ctx.config.target),
+    inFlight: new Set(),
+    seen: { unreadableLocks: 0 },
+  };
+  const counts = emptyCounts();
+  const gone: string[] = [];
+  let bytes = 0;
+  // Events (released, restored, lost, dirty...) go through the node's outbox to Kafka (`report`).
+  const outbox = await OutboxWriter.forTask(ctx.rt, dirs, id);
+  let line = 0;
+  const tier = new TierFigures();
+  const record = async (outcome: FileOutcome, started = Date.now()) => {
+    counts[outcome.kind]++;
+    tier.observe(outcome, Date.now() - started);
+    const source = { requestId: id, taskId: id, node, line: ++line, ms: Date.now() - started };
+    if (!("dryRun" in outcome && outcome.dryRun)) await outbox.add(eventOf(outcome, source));
+    const done = outcome.kind === "released" || outcome.kind === "restored";
+    if (done && !outcome.already && !("dryRun" in outcome && outcome.dryRun))
+      bytes += outcome.bytes;
+    ctx.onOutcome?.(outcome);
+  };
+  await forEachLimit(files(gone), ctx.config.migrate.concurrency, async (path) => {
+    if (path.startsWith(`${ctx.config.spool}/`)) return;
+    const started = Date.now();
+    await record(
+      await { release: releaseFile, restore: restoreFile, remove: removeFile }[action](
+        job,
+        path,
+        options,
+      ),
+      started,
+    );
+  });
+  for (const path of gone) await record({ kind: "vanished", path });
+  await outbox.flush();
+  if (!options.dryRun) await recordTier(ctx.rt, dirs, counts, tier);
+  counts.bytes = bytes;
+  return { counts: addCounts(emptyCounts(), counts), bytes };
+}

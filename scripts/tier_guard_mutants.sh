@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Removes each guard of release/restore in turn (a one-line edit of the source, reverted after)
+# and runs the test that must then fail (docs/tiering.md; test/tier/). Prints one line per guard:
+#   ok    <guard>: its test fails without it
+#   FAIL  <guard>: its test still passes without it
+# Needs a clean work tree for the edited files (it restores them with git checkout). ~1 min.
+# Usage: scripts/tier_guard_mutants.sh [name-filter]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUN=node_modules/.bin/bun
+status=0
+only=${1:-}                       # optional: run only the mutants whose name contains this
+
+# mutant <name> <file> <python regex> <replacement> <test file> <test name pattern>
+mutant() {
+  local name=$1 file=$2 pattern=$3 replacement=$4 test=$5 filter=$6
+  [ -n "$only" ] && [[ "$name" != *"$only"* ]] && return 0
+  python3 - "$file" "$pattern" "$replacement" <<'PY' || { echo "FAIL  $name: pattern not found"; status=1; return; }
+import re, sys
+path, pattern, replacement = sys.argv[1:4]
+text = open(path).read()
+new, n = re.subn(pattern, replacement, text, count=1, flags=re.S)
+if n != 1: sys.exit(1)
+open(path, "w").write(new)
+PY
+  if $BUN test --timeout 300000 "$test" -t "$filter" > /tmp/tier-mutant-$name.log 2>&1; then
+    echo "FAIL  $name: its test still passes without it"; status=1
+  else
+    echo "ok    $name: its test fails without it"
+  fi
+  git checkout -q -- "$file"
+}
+
+mutant restore-chunk-fence jobs/file/restore_copy.ts 'if \(now\.ctimeNs !== base\.ctimeNs \|\| now\.size !== offset\)' 'if (false)' \
+  test/tier/guards.test.ts "chunk fence"
+mutant restore-times-fence jobs/file/restore.ts 'if \(now\.ctimeNs !== copied\.baseline\.ctimeNs \|\| now\.size !== state\.size\)' 'if (false)' \
+  test/tier/guards.test.ts "last fence"
+mutant release-recheck jobs/file/release.ts 'if \(stat\.size !== state\.size \|\| stat\.mtimeNs !== state\.mtimeNs \|\| stat\.ino !== state\.ino\)' 'if (false)' \
+  test/tier/guards.test.ts "re-check"
+mutant flock jobs/file/tier_file.ts 'if \(!\(await handle\.tryLock\(\)\)\)' 'if (false)' \
+  test/tier/guards.test.ts "flock"
+mutant identity jobs/file/release.ts 'const identity = \{ key: file\.key, target: job\.target\.url, stat \};' 'const identity = { key: state.key, target: state.target, stat };' \
+  test/tier/guards.test.ts "identity"
+mutant release-head jobs/file/release.ts 'if \(!object\) return `its object' 'if (false) return `its object' \
+  test/tier/release_restore.test.ts "behind tiermv"
+mutant restore-dirty-stub jobs/file/restore_copy.ts 'if \(!sameBytes\(found, expected\)\)' 'if (false)' \
+  test/tier/release_restore.test.ts "dirty"
+mutant migrate-refuses-stubs jobs/file/stub.ts 'if \(state\?\.state !== "released"\) return null;' 'return null;' \
+  test/tier/release_restore.test.ts "never uploads"
+exit $status

@@ -1,0 +1,46 @@
+/**
+ * Storage classes: `s3.storageClass` goes on every upload and into the state; restoring an
+ * object in GLACIER or DEEP_ARCHIVE asks the store for a restore (RestoreObject) and reports
+ * `restore-pending` (the stub untouched) until the store says it is readable. s3proxy and RGW 16.2
+ * cannot show this path, so it runs against a loopback stand-in (test/services/archive_store.ts).
+ */
+import { expect, test } from "bun:test";
+import { readFileSync, statSync } from "node:fs";
+import { cli, randomBytes, sandbox } from "../helpers.ts";
+import { startArchiveStore } from "../services/archive_store.ts";
+import { currentState } from "./tier_helpers.ts";
+
+test("GLACIER: the upload and the state carry the class; restore requests a restore once, is restore-pending until it is done, then restores", async () => {
+  await using store = startArchiveStore();
+  const box = sandbox({
+    target: "s3://cold/archive",
+    endpoint: store.endpoint,
+    extra: { s3: { storageClass: "GLACIER" } },
+  });
+  const data = randomBytes(300_000, 91);
+  const path = box.file("cold.bin", data);
+  expect((await cli(["submit", "--node", "a", path], box.env)).code).toBe(0);
+  const run = await cli(["run", "--node", "a", "--once"], box.env);
+  if (run.code !== 0) throw new Error(`run: ${run.stdout}\n${run.stderr}`);
+  expect(await currentState(path)).toMatchObject({ state: "migrated", storageClass: "GLACIER" });
+  const tier = async (action: string) => {
+    const r = await cli([action, "--node", "a", "--json", path], box.env);
+    return { code: r.code, outcome: JSON.parse(r.stdout.trim().split("\n")[0] as string) };
+  };
+  expect((await tier("release")).outcome).toMatchObject({ kind: "released" });
+
+  const first = await tier("restore");
+  expect(first.code).toBe(0);
+  expect(first.outcome).toMatchObject({ kind: "restore-pending", storageClass: "GLACIER" });
+  expect(store.restoreRequests).toBe(1);
+  const second = await tier("restore");
+  expect(second.outcome).toMatchObject({ kind: "restore-pending" });
+  expect(store.restoreRequests).toBe(1);
+  expect(statSync(path).size).toBe(0);
+  expect(await currentState(path)).toMatchObject({ state: "released" });
+
+  store.finishRestores();
+  const done = await tier("restore");
+  expect(done.outcome).toMatchObject({ kind: "restored" });
+  expect(Buffer.compare(readFileSync(path), Buffer.from(data))).toBe(0);
+});

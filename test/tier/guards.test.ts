@@ -1,0 +1,178 @@
+/**
+ * Each guard of release and restore (docs/tiering.md; the model's mutants in docs/model) has a
+ * test here that fails when the guard is removed: a process is stopped at a pause point
+ * (TIERMV_PAUSE_AT, SIGSTOP to itself), the test acts (a writer, a second process), then
+ * resumes it.
+ */
+import { expect, test } from "bun:test";
+import {
+  appendFileSync,
+  closeSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeSync,
+} from "node:fs";
+import { join } from "node:path";
+import { randomBytes, spawnCli } from "../helpers.ts";
+import { currentState, mtimeNsOf, rt, stoppedAt, tierBox } from "./tier_helpers.ts";
+
+const MiB = 1024 * 1024;
+
+/** Starts `tiermv ACTION --json FILE` stopped at `point`; returns the process once stopped. */
+async function pausedAt(
+  t: Awaited<ReturnType<typeof tierBox>>,
+  action: string,
+  file: string,
+  point: string,
+) {
+  const proc = spawnCli([action, "--node", "a", "--json", file], {
+    ...t.box.env,
+    TIERMV_PAUSE_AT: point,
+  });
+  await stoppedAt(proc.pid);
+  return {
+    async resume() {
+      process.kill(proc.pid, "SIGCONT");
+      const [stdout, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+      return { code, outcome: JSON.parse(stdout.trim().split("\n")[0] as string) };
+    },
+  };
+}
+
+function writeAt(path: string, offset: number, text: string): void {
+  const fd = openSync(path, "r+");
+  try {
+    writeSync(fd, text, offset);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+test("restore's chunk fence: a write into a later chunk during the transfer stops the restore, and the written bytes stay", async () => {
+  const t = await tierBox();
+  const [path] = await t.migrate({ "f.bin": randomBytes(17 * MiB, 21) });
+  const file = path as string;
+  await t.tier("release", [file]);
+  const restore = await pausedAt(t, "restore", file, "restore-mid-copy:1");
+  // The first chunk is in; the writer writes where the second chunk would go.
+  writeAt(file, 9 * MiB, "WRITER");
+  const { code, outcome } = await restore.resume();
+  expect(code).toBe(1);
+  expect(outcome).toMatchObject({ kind: "dirty" });
+  expect(
+    readFileSync(file)
+      .subarray(9 * MiB, 9 * MiB + 6)
+      .toString(),
+  ).toBe("WRITER");
+  expect(await currentState(file)).toMatchObject({ state: "released" });
+  t.target.close();
+});
+
+test("restore's last fence: a write after the verify keeps its own mtime and the file is not called restored", async () => {
+  const t = await tierBox();
+  const [path] = await t.migrate({ "f.bin": randomBytes(300_000, 22) });
+  const file = path as string;
+  const original = mtimeNsOf(file);
+  await t.tier("release", [file]);
+  const restore = await pausedAt(t, "restore", file, "restore-before-times");
+  writeAt(file, 100, "same size, other bytes");
+  const written = mtimeNsOf(file);
+  const { code, outcome } = await restore.resume();
+  expect(code).toBe(1);
+  expect(outcome).toMatchObject({ kind: "dirty" });
+  expect(mtimeNsOf(file)).toBe(written);
+  expect(written).not.toBe(original);
+  expect(readFileSync(file).subarray(100, 122).toString()).toBe("same size, other bytes");
+  expect(await currentState(file)).toMatchObject({ state: "released" });
+  t.target.close();
+});
+
+test("release's re-check after its decision: a write before the truncate is not truncated", async () => {
+  const t = await tierBox();
+  const data = randomBytes(200_000, 23);
+  const [path] = await t.migrate({ "f.bin": data });
+  const file = path as string;
+  const release = await pausedAt(t, "release", file, "release-after-decide");
+  appendFileSync(file, "appended after the checks");
+  const { code, outcome } = await release.resume();
+  expect(code).toBe(1);
+  expect(outcome).toMatchObject({ kind: "dirty" });
+  expect(statSync(file).size).toBe(data.length + 25);
+  t.target.close();
+});
+
+test("the flock: a restore while a release holds the file is busy, on the same file's other descriptor", async () => {
+  const t = await tierBox();
+  const [path] = await t.migrate({ "f.bin": randomBytes(100_000, 24) });
+  const file = path as string;
+  const release = await pausedAt(t, "release", file, "release-after-decide");
+  const restore = await t.tier("restore", [file]);
+  expect(restore.outcomes[0]).toMatchObject({ kind: "busy" });
+  expect(restore.outcomes[0].holder).toContain("flock");
+  const { outcome } = await release.resume();
+  expect(outcome).toMatchObject({ kind: "released" });
+  expect(statSync(file).size).toBe(0);
+  t.target.close();
+});
+
+test("the identity check: a renamed file's state names another key, and release refuses it", async () => {
+  const t = await tierBox();
+  const [path] = await t.migrate({ "old-name.bin": randomBytes(5000, 25) });
+  const renamed = join(t.box.src, "new-name.bin");
+  renameSync(path as string, renamed);
+  const release = await t.tier("release", [renamed]);
+  expect(release.code).toBe(1);
+  expect(release.outcomes[0]).toMatchObject({ kind: "refused" });
+  expect(release.outcomes[0].reason).toContain("archive/old-name.bin");
+  expect(statSync(renamed).size).toBe(5000);
+  t.target.close();
+});
+
+test("a norelease mark is respected; a changed file and an unmigrated one are refused", async () => {
+  const t = await tierBox();
+  const [marked, changed] = await t.migrate({
+    "marked.bin": randomBytes(5000, 26),
+    "changed.bin": randomBytes(5000, 27),
+  });
+  await rt.xattr.set(marked as string, "user.tiermv.norelease", new Uint8Array(), "any");
+  appendFileSync(changed as string, "more");
+  const fresh = t.box.file("fresh.bin", randomBytes(5000, 28));
+  const release = await t.tier("release", [marked as string, changed as string, fresh]);
+  expect(release.code).toBe(1);
+  const reasons = Object.fromEntries(release.outcomes.map((o) => [o.path, o.reason]));
+  expect(reasons[marked as string]).toContain("norelease");
+  expect(reasons[changed as string]).toContain("changed since it was migrated");
+  expect(reasons[fresh]).toContain("not migrated");
+  for (const p of [marked, changed, fresh]) expect(statSync(p as string).size).toBeGreaterThan(0);
+  t.target.close();
+});
+
+test("--dry-run counts what would be freed and frees nothing", async () => {
+  const t = await tierBox();
+  const paths = await t.migrate({ "a.bin": randomBytes(7000, 29), "b.bin": randomBytes(9000, 30) });
+  const dry = await t.tier("release", [t.box.src], ["--dry-run"]);
+  expect(dry.code).toBe(0);
+  expect(dry.json).toMatchObject({ counts: { released: 2 }, bytes: 0 });
+  expect(dry.outcomes.every((o) => o.dryRun === true)).toBe(true);
+  for (const p of paths) expect(statSync(p).size).toBeGreaterThan(0);
+  t.target.close();
+});
+
+test("remove refuses on an unversioned bucket (a late DELETE by key could remove a later commit) and for a released file", async () => {
+  const t = await tierBox();
+  const [kept, released] = await t.migrate({
+    "kept.bin": randomBytes(3000, 31),
+    "rel.bin": randomBytes(3000, 32),
+  });
+  await t.tier("release", [released as string]);
+  const remove = await t.tier("remove", [kept as string, released as string]);
+  expect(remove.code).toBe(1);
+  const reasons = Object.fromEntries(remove.outcomes.map((o) => [o.path, o.reason]));
+  expect(reasons[kept as string]).toContain("needs a versioned bucket");
+  expect(reasons[released as string]).toContain("only copy");
+  expect(await t.target.head("archive/kept.bin")).not.toBeNull();
+  expect(await t.target.head("archive/rel.bin")).not.toBeNull();
+  t.target.close();
+});
