@@ -123,13 +123,29 @@ export interface LoadOptions {
   spoolMayBeMissing?: boolean;
 }
 
-export async function loadConfig(
-  args: { config?: string },
-  options: LoadOptions = {},
-): Promise<Config> {
+/** A config file read and validated, its paths as written (nothing on the mount resolved yet). */
+export interface WrittenConfig {
+  file: string;
+  config: Config;
+}
+
+/**
+ * Reads and validates the config named by --config or TIERMV_CONFIG without resolving its
+ * paths: what a command may know before it touches the shared mount (the node list, the spool as
+ * written for the instance locks, the mount's deadline).
+ */
+export async function readConfig(args: { config?: string }): Promise<WrittenConfig> {
   const file = args.config ?? process.env.TIERMV_CONFIG;
   if (!file) throw new ConfigError("No config: pass --config FILE or set TIERMV_CONFIG");
-  const config = parseConfig(await readDocument(file), `"${file}"`);
+  return { file, config: parseConfig(await readDocument(file), `"${file}"`) };
+}
+
+/** Resolves a read config's root, spool and file:// target, each bounded by `mount.timeoutMs`. */
+export async function resolveConfig(
+  written: WrittenConfig,
+  options: LoadOptions = {},
+): Promise<Config> {
+  const { file, config } = written;
   const timeoutMs = config.mount.timeoutMs;
   const [root, spool, target] = await deadline(
     Promise.all([
@@ -146,5 +162,19 @@ export async function loadConfig(
     );
   refuseTargetOverlap(file, config, { target, root, spool });
   const rootAliases = root === config.root ? undefined : [config.root];
-  return { ...config, root, spool, ...(rootAliases ? { rootAliases } : {}) };
+  const spoolAsWritten = spool === config.spool ? undefined : config.spool;
+  return {
+    ...config,
+    root,
+    spool,
+    ...(rootAliases ? { rootAliases } : {}),
+    ...(spoolAsWritten ? { spoolAsWritten } : {}),
+  };
+}
+
+export async function loadConfig(
+  args: { config?: string },
+  options: LoadOptions = {},
+): Promise<Config> {
+  return resolveConfig(await readConfig(args), options);
 }

@@ -8,16 +8,16 @@
  * Errors propagate to cli/run_cli.ts, the one place that turns them into a line and an exit code.
  */
 import { consola } from "consola";
-import { assertKnownNode, type Config, liveWithinMs } from "../jobs/context/config.ts";
-import { AlreadyRunningError, acquireInstanceLock } from "../jobs/context/instance_lock.ts";
+import { assertKnownNode, type Config } from "../jobs/context/config.ts";
 import { closeTargets, createJobContext, type JobContext } from "../jobs/context/job_context.ts";
 import { assertSameNodes, checkSpool } from "../jobs/spool/marker.ts";
 import { deadline } from "../jobs/util/async.ts";
 import { MountUnavailableError } from "../jobs/util/errors.ts";
 import { createRuntime } from "../runtime/host.ts";
-import { loadConfig } from "./config.ts";
-import { lockDir } from "./lock_dir.ts";
+import type { Runtime } from "../runtime/types.ts";
+import { readConfig, resolveConfig, type WrittenConfig } from "./config.ts";
 import { configureLogging } from "./logging.ts";
+import { withNodeLocks } from "./node_locks.ts";
 
 export interface CommonArgs {
   config?: string;
@@ -49,9 +49,20 @@ export async function withContext<T>(
   options: ContextOptions = {},
 ): Promise<T> {
   configureLogging(args);
-  const config = await loadConfig(args);
-  const rt = createRuntime({ mount: config.mount });
-  await spoolReady(rt, config, args.config ?? process.env.TIERMV_CONFIG);
+  const written = await readConfig(args);
+  const rt = createRuntime({ mount: written.config.mount });
+  return inContext(rt, written, fn, options);
+}
+
+/** The context of a read config: its paths resolved and the spool checked, both bounded. */
+async function inContext<T>(
+  rt: Runtime,
+  written: WrittenConfig,
+  fn: (ctx: JobContext) => Promise<T>,
+  options: ContextOptions,
+): Promise<T> {
+  const config = await resolveConfig(written);
+  await spoolReady(rt, config, written.file);
   const controller = new AbortController();
   // The signal's name is the abort reason, so a command can say why it stopped.
   const onSignal = (signal: NodeJS.Signals) => {
@@ -71,6 +82,26 @@ export async function withContext<T>(
 }
 
 /**
+ * withStoppableContext for a command that runs nodes (run): the nodes' single-instance locks
+ * are taken first, from the config as written, before anything touches the shared mount, so a
+ * second run next to one stuck in a hung mount names the stuck one (cli/node_locks.ts). `fn`
+ * gets the nodes whose locks it holds; it is not called when it holds none.
+ */
+export async function withNodesLockedFirst<T>(
+  args: CommonArgs,
+  nodesOf: (config: Config) => string[],
+  fn: (ctx: JobContext, mine: string[]) => Promise<T>,
+): Promise<T | undefined> {
+  configureLogging(args);
+  const written = await readConfig(args);
+  const nodes = nodesOf(written.config);
+  const rt = createRuntime({ mount: written.config.mount });
+  return withNodeLocks(rt, written.config, nodes, (mine) =>
+    inContext(rt, written, (ctx) => fn(ctx, mine), { onSignal: "abort" }),
+  );
+}
+
+/**
  * withContext for a command that reads `ctx.signal` and stops in its own way when SIGINT or
  * SIGTERM aborts it (run, serve): see ContextOptions.
  */
@@ -85,11 +116,7 @@ export function withStoppableContext<T>(
  * The spool's marker check, bounded like every other look at the shared mount: the spool is
  * initialised, and for the nodes the config names.
  */
-async function spoolReady(
-  rt: ReturnType<typeof createRuntime>,
-  config: Config,
-  file: string | undefined,
-): Promise<void> {
+async function spoolReady(rt: Runtime, config: Config, file: string | undefined): Promise<void> {
   const ms = config.mount.timeoutMs;
   const marker = await deadline(checkSpool(rt, config.spool, file), ms, {
     onTimeout: () =>
@@ -114,69 +141,15 @@ export function withNodeContext(
   );
 }
 
-/** Takes a node's single-instance lock; null (with a message) when a healthy instance has it. */
-async function tryNodeLock(ctx: JobContext, node: string) {
-  try {
-    const live = liveWithinMs(ctx.config);
-    return await acquireInstanceLock(ctx.rt, ctx.config.spool, node, {
-      liveWithinMs: live,
-      dir: lockDir(),
-    });
-  } catch (err) {
-    // A stuck holder (zombie, or silent for 6 heartbeats) is an error: exit 1 with its story.
-    if (!(err instanceof AlreadyRunningError) || err.holder.stuck) throw err;
-    consola.info(err.message);
-    return null;
-  }
-}
-
-/**
- * Runs `fn` holding the single-instance locks of `nodes`; nodes whose lock a healthy process
- * holds are left out (with a message). `fn` gets the nodes it may run. A node whose holder is
- * stuck is left out too, and its error is thrown after `fn` ran for the others.
- */
-export async function withNodeLocks<T>(
-  ctx: JobContext,
-  nodes: string[],
-  fn: (mine: string[]) => Promise<T>,
-): Promise<T | undefined> {
-  const held: { node: string; release(): Promise<void> }[] = [];
-  const stuck: AlreadyRunningError[] = [];
-  try {
-    for (const node of nodes) {
-      try {
-        const lock = await tryNodeLock(ctx, node);
-        if (lock) held.push({ node, release: lock.release });
-      } catch (err) {
-        if (!(err instanceof AlreadyRunningError)) throw err;
-        stuck.push(err);
-      }
-    }
-    const result = held.length === 0 ? undefined : await fn(held.map((h) => h.node));
-    const last = stuck.pop();
-    for (const err of stuck) consola.error(err.message);
-    if (last) throw last;
-    return result;
-  } finally {
-    for (const h of held) await h.release();
-  }
-}
-
 /**
  * Runs `fn` holding this node's single-instance lock (run, rollback and recover of one node
  * never overlap on a host). When a healthy instance holds it, says so and returns undefined; a
  * stuck one throws AlreadyRunningError (exit 1).
  */
-export async function withNodeLock<T>(
+export function withNodeLock<T>(
   ctx: JobContext,
   node: string,
   fn: () => Promise<T>,
 ): Promise<T | undefined> {
-  const lock = await tryNodeLock(ctx, node);
-  if (!lock) return undefined;
-  try {
-    return await fn();
-  } finally {
-    await lock.release();
-  }
+  return withNodeLocks(ctx.rt, ctx.config, [node], () => fn());
 }

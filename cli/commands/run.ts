@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { consola } from "consola";
-import { assertKnownNode } from "../../jobs/context/config.ts";
+import { assertKnownNode, type Config } from "../../jobs/context/config.ts";
 import type { JobContext } from "../../jobs/context/job_context.ts";
 import type { TickSummary } from "../../jobs/run_node.ts";
 import { runScheduler, type SchedulerSummary } from "../../jobs/scheduler.ts";
@@ -8,7 +8,7 @@ import { nodeDirs } from "../../jobs/spool/layout.ts";
 import { listTasks } from "../../jobs/spool/queues.ts";
 import { UsageError } from "../../jobs/util/errors.ts";
 import { configArgs, jsonArg, NODE_S3_ENV } from "../args.ts";
-import { withNodeLocks, withStoppableContext } from "../context.ts";
+import { withNodesLockedFirst } from "../context.ts";
 import { operatorReasons, tickDidSomething } from "../exit_codes.ts";
 import type { CommandHelp } from "../help.ts";
 import { startProgress } from "../progress.ts";
@@ -116,82 +116,84 @@ export default defineCommand({
     if (args.all === (args.node !== undefined))
       throw new UsageError("Give exactly one of --node NODE or --all");
     if (args.once && args.watch) throw new UsageError("Give --once or --watch, not both");
-    await withStoppableContext(args, async (ctx) => {
-      const nodes = args.all ? ctx.config.nodes : [args.node ?? ""];
+    const nodesOf = (config: Config) => {
+      const nodes = args.all ? config.nodes : [args.node ?? ""];
+      for (const node of nodes) assertKnownNode(config, node);
+      return nodes;
+    };
+    // The locks first, before the shared mount: a second run names a stuck first one.
+    await withNodesLockedFirst(args, nodesOf, async (ctx, mine) => {
       // Said when the stop arrives: what happens next, and how long it may take.
       ctx.signal?.addEventListener("abort", () =>
         consola.info(
           `Stopping on ${String(ctx.signal?.reason)}: no new files; uploads in flight may finish within shutdown.graceMs (${ctx.config.shutdown.graceMs} ms)`,
         ),
       );
-      for (const node of nodes) assertKnownNode(ctx.config, node);
-      await withNodeLocks(ctx, nodes, async (mine) => {
-        const showProgress = process.stderr.isTTY && !args.json && !args.quiet && !args.watch;
-        const progress = showProgress ? startProgress(await queuedFiles(ctx, mine)) : null;
-        if (progress) ctx.onOutcome = progress.onOutcome;
-        const watching = args.watch ? watchLog(ctx.log) : null;
-        if (watching) {
-          ctx.log = watching.log;
-          consola.info(
-            `Watching node ${mine.join(", ")} (tick every ${ctx.config.schedule.tickMs} ms)`,
-          );
-        }
-        const summary = await runScheduler(ctx, {
-          nodes: mine,
-          watch: args.watch,
-          dispatch: args.all,
-          rebalance: args.rebalance,
-          // An idle tick is quiet: only ticks that did something get a line.
-          onTick: watching
-            ? (ticks) => {
-                if (!args.json) for (const t of ticks) if (tickDidSomething(t)) logTick(t);
-                watching.endTick(ticks);
-              }
-            : undefined,
-        });
-        progress?.stop();
-        const reasons = runReasons(summary);
-        if (args.json) {
-          const [only] = summary.nodes;
-          const base =
-            args.node && only
-              ? {
-                  ...only,
-                  requests: summary.requests,
-                  rejectedRequests: summary.rejectedRequests,
-                  undispatchedRequests: summary.undispatchedRequests,
-                  refusedPaths: summary.refusedPaths,
-                  moves: summary.moves,
-                }
-              : summary;
-          console.log(JSON.stringify({ ...base, needsOperator: reasons }));
-        } else if (!args.watch) {
-          for (const t of summary.nodes) logTick(t);
-          if (summary.requests) consola.info(`${summary.requests} requests dispatched`);
-          if (summary.rejectedRequests)
-            consola.error(`${summary.rejectedRequests} requests rejected (see inbox/bad/)`);
-          if (summary.moves.length) consola.info(`${summary.moves.length} tasks rebalanced`);
-        }
-        if (summary.stoppedBecause === "signal" && !args.watch) {
-          // A stop is clean (exit 0): the rest of the tasks waits in pending/ for the next run.
-          consola.info(stopLine(ctx, summary));
-          return;
-        }
-        if (args.watch) {
-          const why =
-            summary.stoppedBecause === "signal"
-              ? `stopped by ${String(ctx.signal?.reason ?? "a signal")}`
-              : summary.stoppedBecause === "drained"
-                ? "every node it runs is draining and idle"
-                : summary.stoppedBecause;
-          consola.info(
-            `Watch of node ${mine.join(", ")} ends: ${why} (after ${summary.ticks} ticks)`,
-          );
-          // A watch's failures were logged as they happened; its own stop is clean (exit 0).
-          return;
-        }
-        if (reasons.length > 0) process.exitCode = 1;
+      const showProgress = process.stderr.isTTY && !args.json && !args.quiet && !args.watch;
+      const progress = showProgress ? startProgress(await queuedFiles(ctx, mine)) : null;
+      if (progress) ctx.onOutcome = progress.onOutcome;
+      const watching = args.watch ? watchLog(ctx.log) : null;
+      if (watching) {
+        ctx.log = watching.log;
+        consola.info(
+          `Watching node ${mine.join(", ")} (tick every ${ctx.config.schedule.tickMs} ms)`,
+        );
+      }
+      const summary = await runScheduler(ctx, {
+        nodes: mine,
+        watch: args.watch,
+        dispatch: args.all,
+        rebalance: args.rebalance,
+        // An idle tick is quiet: only ticks that did something get a line.
+        onTick: watching
+          ? (ticks) => {
+              if (!args.json) for (const t of ticks) if (tickDidSomething(t)) logTick(t);
+              watching.endTick(ticks);
+            }
+          : undefined,
       });
+      progress?.stop();
+      const reasons = runReasons(summary);
+      if (args.json) {
+        const [only] = summary.nodes;
+        const base =
+          args.node && only
+            ? {
+                ...only,
+                requests: summary.requests,
+                rejectedRequests: summary.rejectedRequests,
+                undispatchedRequests: summary.undispatchedRequests,
+                refusedPaths: summary.refusedPaths,
+                moves: summary.moves,
+              }
+            : summary;
+        console.log(JSON.stringify({ ...base, needsOperator: reasons }));
+      } else if (!args.watch) {
+        for (const t of summary.nodes) logTick(t);
+        if (summary.requests) consola.info(`${summary.requests} requests dispatched`);
+        if (summary.rejectedRequests)
+          consola.error(`${summary.rejectedRequests} requests rejected (see inbox/bad/)`);
+        if (summary.moves.length) consola.info(`${summary.moves.length} tasks rebalanced`);
+      }
+      if (summary.stoppedBecause === "signal" && !args.watch) {
+        // A stop is clean (exit 0): the rest of the tasks waits in pending/ for the next run.
+        consola.info(stopLine(ctx, summary));
+        return;
+      }
+      if (args.watch) {
+        const why =
+          summary.stoppedBecause === "signal"
+            ? `stopped by ${String(ctx.signal?.reason ?? "a signal")}`
+            : summary.stoppedBecause === "drained"
+              ? "every node it runs is draining and idle"
+              : summary.stoppedBecause;
+        consola.info(
+          `Watch of node ${mine.join(", ")} ends: ${why} (after ${summary.ticks} ticks)`,
+        );
+        // A watch's failures were logged as they happened; its own stop is clean (exit 0).
+        return;
+      }
+      if (reasons.length > 0) process.exitCode = 1;
     });
   },
 });

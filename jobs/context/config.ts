@@ -276,8 +276,23 @@ export const ConfigSchema = v.strictObject({
   ),
 });
 
-/** `rootAliases`: the root as written, when it differs from the resolved one (cli/config.ts). */
-export type Config = v.InferOutput<typeof ConfigSchema> & { rootAliases?: string[] };
+/**
+ * `rootAliases`: the root as written, when it differs from the resolved one; `spoolAsWritten`:
+ * the spool as written, likewise (cli/config.ts).
+ */
+export type Config = v.InferOutput<typeof ConfigSchema> & {
+  rootAliases?: string[];
+  spoolAsWritten?: string;
+};
+
+/**
+ * The spool that names a node's instance lock: as written in the config, so a second instance
+ * finds the lock before it resolves anything through the shared mount (a hung mount would stop
+ * it there, never naming the stuck holder).
+ */
+export function lockSpoolOf(config: Config): string {
+  return config.spoolAsWritten ?? config.spool;
+}
 
 /**
  * Validates a parsed config document; throws ConfigError naming the first bad field. An unknown

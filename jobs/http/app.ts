@@ -7,13 +7,12 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import * as v from "valibot";
 import { type JobContext, targetFor } from "../context/job_context.ts";
-import { nodeDirs } from "../spool/layout.ts";
 import type { RequestResult } from "../spool/ledger.ts";
-import { readMetrics } from "../spool/node_metrics.ts";
 import { clusterStatus } from "../spool/node_status.ts";
 import { requestIdProblem, STRATEGIES, type Strategy } from "../spool/request_file.ts";
 import { httpStatusOf, RequestConflictError, TiermvError } from "../util/errors.ts";
 import { parseJsonWith } from "../util/stored_file.ts";
+import { readNodeMetrics } from "./metrics_read.ts";
 import { renderMetrics } from "./prometheus.ts";
 import { readiness } from "./readiness.ts";
 
@@ -106,14 +105,10 @@ export function createStatusApp(ctx: JobContext, options: AppOptions): Hono {
     c.json({ nodes: await clusterStatus(ctx), gateways: gateways() }),
   );
   app.get("/metrics", async (c) => {
-    const nodes = [];
-    for (const status of await clusterStatus(ctx)) {
-      nodes.push({
-        status,
-        metrics: await readMetrics(ctx.rt, nodeDirs(ctx.config.spool, status.node)),
-      });
-    }
-    return c.body(renderMetrics(nodes, gateways()), 200, {
+    // A mount that does not answer is reported as a sample (tiermv_mount_available 0), never a 500.
+    const read = await readNodeMetrics(ctx);
+    const mount = { available: read.mountError === null };
+    return c.body(renderMetrics(read.nodes, gateways(), mount), 200, {
       "content-type": "text/plain; version=0.0.4; charset=utf-8",
     });
   });

@@ -27,6 +27,10 @@ const FAMILIES: Record<string, [type: string, help: string]> = {
   tiermv_released_bytes_total: ["counter", "Bytes freed on the hot tier by release."],
   tiermv_restored_bytes_total: ["counter", "Bytes written back by restore."],
   tiermv_restore_duration_seconds: ["histogram", "Time per restored file."],
+  tiermv_mount_available: [
+    "gauge",
+    "1 when the nodes' status was read from the shared mount within mount.timeoutMs (0: node samples left out).",
+  ],
   tiermv_gateway_up: ["gauge", "1 while the S3 gateway is in rotation (as this process sees it)."],
   tiermv_gateway_down_seconds: [
     "gauge",
@@ -36,10 +40,11 @@ const FAMILIES: Record<string, [type: string, help: string]> = {
 
 const escapeLabel = (value: string) =>
   value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
-const labels = (pairs: Record<string, string>) =>
-  `{${Object.entries(pairs)
-    .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
-    .join(",")}}`;
+const labels = (pairs: Record<string, string>) => {
+  const entries = Object.entries(pairs);
+  if (entries.length === 0) return "";
+  return `{${entries.map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(",")}}`;
+};
 
 /** Sample lines grouped by family, so each family prints once with every node's samples. */
 class Samples {
@@ -65,8 +70,10 @@ class Samples {
 export function renderMetrics(
   nodes: { status: NodeStatus; metrics: NodeMetrics }[],
   gateways: GatewayState[] = [],
+  mount: { available: boolean } = { available: true },
 ): string {
   const out = new Samples();
+  out.add("tiermv_mount_available", {}, mount.available ? 1 : 0);
   const now = Date.now();
   for (const g of gateways) {
     out.add("tiermv_gateway_up", { endpoint: g.endpoint }, g.up ? 1 : 0);

@@ -135,13 +135,7 @@ test(`${kind.label}node a's ceph-fuse stopped mid-task: within its deadline a sa
   expect(report.committed).toBe(ofA.length + ofB.length);
 });
 
-// Skipped until the "mount unavailable" handling lands (branch `fail`); enable it after that
-// merge. Missing today, both measured with this test: (1) `/metrics` of a node whose mount hangs
-// answers 500 (its status read fails) instead of 200 with the mount reported down (a
-// `tiermv_mount_*` gauge at 0); (2) a second `run --node a` on the host fails on the mount
-// ("did not answer resolve …/src") before it looks at the instance lock, so it never names the
-// running, stuck scheduler (issue 14: "a second `run` on that host reports the stuck one").
-test.skip(`${kind.label}node a's ceph-fuse stopped: /metrics reports the mount down, and a second run of node a names the stuck scheduler`, async () => {
+test(`${kind.label}node a's ceph-fuse stopped: /metrics reports the mount down, and a second run of node a names the stuck scheduler`, async () => {
   const { c, ceph, serve, url, watchA } = await twoNodesOwnFiles();
   await using _cluster = c;
   const watch = watchA();

@@ -4,10 +4,11 @@
  * error naming its pid, its state and how long its heartbeat has been silent.
  */
 import { expect, test } from "bun:test";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { RUN_LOCK_DIR, TMP_LOCK_DIR } from "../../cli/lock_dir.ts";
 import { instanceLockPath } from "../../jobs/context/instance_lock.ts";
+import { SPOOL_MARKER } from "../../jobs/spool/marker.ts";
 import type { CliRuntime } from "../cli_runtime.ts";
 import { cli, mkfifo, REPO, sandbox, spawnCli, tempDir, waitFor } from "../helpers.ts";
 
@@ -118,4 +119,39 @@ test("the lock directory is fixed per host: a second run from a shell with anoth
     first.kill("SIGTERM");
     await first.exited;
   }
+});
+
+test("the lock comes before the shared mount: next to a stuck holder, a second run whose spool does not answer names the holder (exit 1), not the mount", async () => {
+  const box = sandbox({
+    target: "file:///tmp/unused",
+    extra: { schedule: { tickMs: 50, heartbeatMs: 160 } },
+  });
+  box.setConfig({ target: `file://${box.dir}/out`, mount: { timeoutMs: 500 } });
+  const first = spawnCli(["run", "--node", "a", "--watch"], box.env);
+  const marker = join(box.spool, SPOOL_MARKER);
+  try {
+    const beat = join(box.spool, "nodes/a/heartbeat");
+    await waitFor(() => existsSync(beat), "the first scheduler's heartbeat");
+    first.kill("SIGSTOP");
+    const lastBeat = () => Date.parse(JSON.parse(readFileSync(beat, "utf8")).at);
+    await waitFor(() => Date.now() - lastBeat() > 1500, "the heartbeat to go silent");
+    // The spool stops answering: its marker is a FIFO without a writer, and reading it blocks in
+    // open(2) as a lookup on a stopped ceph-fuse does (test/runtime/mount_deadline.test.ts).
+    rmSync(marker);
+    mkfifo(marker);
+    const second = await cli(["run", "--node", "a", "--once"], box.env);
+    const said = second.stdout + second.stderr;
+    expect(second.code).toBe(1);
+    expect(said).toContain(`Node "a" is already running here but looks stuck: pid ${first.pid}`);
+    expect(said).not.toContain("did not answer");
+  } finally {
+    first.kill("SIGCONT");
+    first.kill("SIGTERM");
+    await first.exited;
+  }
+  // Without the holder, the same run meets the mount first: its message names the spool marker.
+  const alone = await cli(["run", "--node", "a", "--once"], box.env);
+  expect(alone.code).toBe(1);
+  expect(alone.stdout + alone.stderr).toContain(`The shared mount did not answer`);
+  expect(alone.stdout + alone.stderr).toContain(box.spool);
 });

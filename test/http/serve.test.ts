@@ -2,11 +2,11 @@
  * `tiermv serve` as a real process over HTTP on loopback.
  */
 import { expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { closeSync, constants, mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import parsePrometheus from "parse-prometheus-text-format";
 import { CLI_RUNTIMES } from "../cli_runtime.ts";
-import { type CliOptions, cli, type Sandbox, sandbox, startServe } from "../helpers.ts";
+import { type CliOptions, cli, mkfifo, type Sandbox, sandbox, startServe } from "../helpers.ts";
 import { startFaultProxy } from "../services/fault_proxy.ts";
 import { newBucket, s3Service } from "../services/shared.ts";
 
@@ -196,4 +196,29 @@ test("status and metrics show each S3 gateway: one refusing is down after a read
     { labels: { endpoint: refusing.endpoint }, value: "0" },
     { labels: { endpoint: up.endpoint }, value: "1" },
   ]);
+});
+
+test("a spool that does not answer: /metrics still answers 200 within the mount deadline, with tiermv_mount_available 0 and no node samples; 1 again once it answers", async () => {
+  const box = fileBox();
+  box.setConfig({ mount: { timeoutMs: 400 } });
+  const url = await serve(box);
+  const sample = (text: string) => text.match(/^tiermv_mount_available (\d)$/m)?.[1];
+  expect(sample(await (await fetch(`${url}/metrics`)).text())).toBe("1");
+  // Node a's heartbeat becomes a FIFO without a writer: reading it blocks in open(2), as a
+  // lookup on a stopped ceph-fuse does (test/runtime/mount_deadline.test.ts).
+  const beat = join(box.spool, "nodes/a/heartbeat");
+  mkdirSync(join(box.spool, "nodes/a"), { recursive: true });
+  rmSync(beat, { force: true });
+  mkfifo(beat);
+  const down = await fetch(`${url}/metrics`);
+  expect(down.status).toBe(200);
+  const text = await down.text();
+  expect(sample(text)).toBe("0");
+  expect(text).not.toMatch(/^tiermv_queue_tasks\{/m);
+  // The mount thaws: a writer releases the stuck open, and the heartbeat is gone (never written).
+  closeSync(openSync(beat, constants.O_WRONLY | constants.O_NONBLOCK));
+  rmSync(beat);
+  const again = await (await fetch(`${url}/metrics`)).text();
+  expect(sample(again)).toBe("1");
+  expect(again).toContain('tiermv_heartbeat_age_seconds{node="a"} -1\n');
 });
