@@ -2,8 +2,16 @@
  * The chaos soak: 3 real node schedulers (`run --watch`) on one spool, each behind its own TCP
  * fault proxy to s3proxy, its own Kafka broker, and a seeded storm of faults: kill -9 and restart
  * of nodes; proxies that refuse, cut mid-body, stall or randomly cut; Kafka stopped and started;
- * a writer modifying and deleting source files; requests submitted twice and overlapping. Then
- * quiesce and run the independent checker. `npm run chaos -- --faults 1000 --seed 7`.
+ * a writer modifying, deleting and rotating source files; nodes paused (SIGSTOP/SIGCONT), and
+ * revoked by `recover --force` while paused; files made unwritable (chattr +i) and writable
+ * again; requests submitted twice and overlapping (faults.ts). A node whose scheduler exits is
+ * restarted, as systemd would. Then quiesce and run the independent checker.
+ * `npm run chaos -- --faults 1000 --seed 7`.
+ *
+ * The fault proxies do not refuse a request for its signing age (only "stall" does, at its
+ * release), so pauses stay shorter than the late-write window (faults.ts): a paused node's
+ * write then arrives within the window, as the fence assumes of a store's skew limit
+ * (docs/protocol-v2.md section 8; the refusal itself is tested in test/protocol/window.test.ts).
  */
 import {
   appendFileSync,
@@ -22,6 +30,14 @@ import { type FaultProxy, startFaultProxy } from "../services/fault_proxy.ts";
 import { startKafka } from "../services/kafka.ts";
 import { newBucket, s3Client, s3Service } from "../services/shared.ts";
 import { type CheckReport, check } from "./checker.ts";
+import {
+  clearImmutable,
+  type FaultContext,
+  pause,
+  recoverPaused,
+  rotate,
+  toggleImmutable,
+} from "./faults.ts";
 
 export interface SoakResult {
   faults: Record<string, number>;
@@ -95,10 +111,14 @@ export async function soak(options: {
     await Promise.all(Object.values(watchers).map((w) => w.exited));
   });
   const startNode = (node: string) => {
-    watchers[node] = spawnCli(
+    const w = spawnCli(
       ["run", "--node", node, "--watch", "--quiet", "--config", configs[node] ?? ""],
       box.env,
     );
+    // Read its output: a full pipe would block the scheduler (a pause nobody injected).
+    void new Response(w.stdout).text();
+    void new Response(w.stderr).text();
+    watchers[node] = w;
   };
   let submits = 0;
   const submit = (node: string, paths: string[]) =>
@@ -122,17 +142,41 @@ export async function soak(options: {
   await submit("b", [box.src]);
   await submit("c", [join(box.src, "d0"), join(box.src, "d1"), join(box.src, "big")]);
 
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+  const gone = new Set<string>();
+  const fx: FaultContext = {
+    random,
+    files,
+    touched,
+    immutable: new Set(),
+    rotated: new Set(),
+    nodes,
+    watcher: (node) => watchers[node],
+    configPath: box.configPath,
+    env: box.env,
+    submit,
+    sleep,
+  };
   let kafkaDown = false;
   for (let i = 0; i < options.faults; i++) {
+    // A scheduler that exited (a run that failed) is restarted, as systemd's Restart=always does.
+    for (const n of nodes)
+      if (watchers[n]?.exitCode !== null) {
+        count("scheduler exited, restarted");
+        startNode(n);
+      }
     const roll = random();
     const node = pick(nodes);
-    if (roll < 0.3) {
+    if (roll < 0.08) count(await rotate(fx, i));
+    else if (roll < 0.14) count(await pause(fx, node));
+    else if (roll < 0.18) count(await recoverPaused(fx, node));
+    else if (roll < 0.23) count(await toggleImmutable(fx));
+    else if (roll < 0.43) {
       count("kill -9 node");
       watchers[node]?.kill("SIGKILL");
       await watchers[node]?.exited;
       startNode(node);
-    } else if (roll < 0.62) {
+    } else if (roll < 0.66) {
       const mode = pick(["refuse", "cut", "flaky", "hold"] as const);
       count(`network ${mode}`);
       const proxy = proxies[node] as FaultProxy;
@@ -141,7 +185,7 @@ export async function soak(options: {
       await sleep(200 + random() * 800);
       if (mode === "hold") proxy.release();
       else proxy.setMode("pass");
-    } else if (roll < 0.74) {
+    } else if (roll < 0.75) {
       count("writer modifies a file");
       const file = pick(files);
       try {
@@ -156,6 +200,7 @@ export async function soak(options: {
       try {
         unlinkSync(file);
         touched.add(file);
+        gone.add(file);
       } catch {
         // already gone
       }
@@ -198,8 +243,9 @@ export async function soak(options: {
     await kafka.start();
   }
 
-  // Quiesce: faults off, schedulers stopped, then every node once per round until all is done.
+  // Quiesce: faults off, files writable, schedulers stopped, then every node once per round.
   for (const p of Object.values(proxies)) p.setMode("pass");
+  await clearImmutable(fx, [...fx.immutable]);
   for (const w of Object.values(watchers)) w.kill("SIGKILL");
   for (const w of Object.values(watchers)) await w.exited;
   for (let round = 0; ; round++) {
@@ -242,6 +288,8 @@ export async function soak(options: {
     client,
     eventIds,
     touched,
+    expected: new Set(files.filter((f) => !gone.has(f))),
+    rotated: fx.rotated,
   });
   client.destroy();
   const result = {
