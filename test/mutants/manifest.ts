@@ -78,6 +78,14 @@ export const MUTANTS: Mutant[] = [
     test: "reading a file to migrate it leaves its atime alone",
   },
   {
+    name: "take-exclusive",
+    point: "15.3",
+    removes: "XATTR_CREATE from the take of l.<n> (a plain set)",
+    protects: "I3': one undecided epoch per file; a stale view never uploads (P4 step 3)",
+    file: GUARDS,
+    test: "a stale view never uploads",
+  },
+  {
     name: "heartbeat-during-task",
     point: "15.3",
     removes: "the heartbeat timer (beats only at the start of each tick)",
