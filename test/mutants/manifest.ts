@@ -288,7 +288,7 @@ export const MUTANTS: Mutant[] = [
     removes: "the version id in the committed state",
     protects: "versioned fence: a late PUT only adds a version, the state names its own (P8)",
     file: RGW_FENCE,
-    test: "RGW, versioned: recover --force against a SIGSTOPped node",
+    test: "RGW, versioned: a cleanup paused before its DELETE",
     timeoutMs: 300_000,
   },
   {
