@@ -88,7 +88,7 @@ async function runTest(
     ],
     {
       cwd: dir,
-      env: { ...process.env, ...env, TIERMV_MUTANT: mutant.name },
+      env: { ...process.env, ...env },
       stdout: "pipe",
       stderr: "pipe",
     },
