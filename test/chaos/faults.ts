@@ -7,6 +7,7 @@
 import { existsSync, renameSync, writeFileSync } from "node:fs";
 import type { Subprocess } from "bun";
 import { cli, randomBytes, tempDir } from "../helpers.ts";
+import type { FaultProxy } from "../services/fault_proxy.ts";
 
 export interface FaultContext {
   random: () => number;
@@ -19,13 +20,17 @@ export interface FaultContext {
   rotated: Set<string>;
   nodes: string[];
   watcher: (node: string) => Subprocess | undefined;
+  proxy: (node: string) => FaultProxy;
   configPath: string;
   env: Record<string, string>;
   submit: (node: string, paths: string[]) => Promise<unknown>;
   sleep: (ms: number) => Promise<void>;
 }
 
-/** Pauses shorter than the late-write window (7 s, TEST_S3): see soak.ts on the fault proxies. */
+/**
+ * Pauses (and a recover's own time, a few seconds) stay well below the soak's late-write
+ * window (20 s): see soak.ts on the fault proxies.
+ */
 const MAX_PAUSE_MS = 3000;
 
 const pick = <T>(c: FaultContext, items: T[]): T =>
@@ -73,12 +78,17 @@ export async function pause(c: FaultContext, node: string): Promise<string> {
 }
 
 /**
- * A slow node: SIGSTOP, then `recover --node N --force` from another host revokes its epochs
- * and returns its running tasks, then SIGCONT: its late decisions meet EEXIST (revoked).
+ * A slow node: its writes stall in the network ("hold": applied, answer held; "stall": not yet
+ * arrived, refused for its age when released late), then SIGSTOP, then `recover --node N
+ * --force` from another host revokes its epochs and returns its running tasks, then the
+ * network and the node resume: its late decisions meet EEXIST (revoked).
  */
 export async function recoverPaused(c: FaultContext, node: string): Promise<string> {
   const w = c.watcher(node);
   if (!w || w.exitCode !== null) return "recover --force (node down)";
+  const proxy = c.proxy(node);
+  proxy.setMode(c.random() < 0.5 ? "hold" : "stall");
+  await c.sleep(200 + c.random() * 800); // an upload of a running task gets under way
   w.kill("SIGSTOP");
   const started = Date.now();
   try {
@@ -89,6 +99,7 @@ export async function recoverPaused(c: FaultContext, node: string): Promise<stri
     if (r.code !== 0 && !/RECOVER_BLOCKED|paused/.test(r.stderr))
       throw new Error(`recover --force of ${node} failed (${r.code}): ${r.stderr}`);
   } finally {
+    proxy.release();
     const left = MAX_PAUSE_MS - (Date.now() - started);
     if (left > 0) await c.sleep(c.random() * left);
     w.kill("SIGCONT");

@@ -8,10 +8,10 @@
  * restarted, as systemd would. Then quiesce and run the independent checker.
  * `npm run chaos -- --faults 1000 --seed 7`.
  *
- * The fault proxies do not refuse a request for its signing age (only "stall" does, at its
- * release), so pauses stay shorter than the late-write window (faults.ts): a paused node's
- * write then arrives within the window, as the fence assumes of a store's skew limit
- * (docs/protocol-v2.md section 8; the refusal itself is tested in test/protocol/window.test.ts).
+ * The fault proxies refuse a stalled write older than the config's store skew limit when they
+ * release it, as a store refuses it on arrival; other requests are not checked for their
+ * signing age, so pauses stay shorter than the late-write window (faults.ts): a paused node's
+ * write then arrives within the window, as the fence assumes (docs/protocol-v2.md section 8).
  */
 import {
   appendFileSync,
@@ -23,7 +23,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { cli, randomBytes, sandbox, spawnCli } from "../helpers.ts";
+import { cli, randomBytes, sandbox, spawnCli, TEST_S3 } from "../helpers.ts";
 import { xorshift } from "../prng.ts";
 import { consumeAll } from "../report/kafka_helpers.ts";
 import { type FaultProxy, startFaultProxy } from "../services/fault_proxy.ts";
@@ -78,6 +78,8 @@ export async function soak(options: {
       schedule: { tickMs: 200 },
       dispatch: { maxFiles: 20 },
       kafka: { brokers: kafka.brokers, topic, timeoutMs: 1500 },
+      // W well above every pause and recover (faults.ts): see the header on the proxies.
+      s3: { lateWriteWindowMs: 20_000 },
     },
   });
   const files: string[] = [];
@@ -92,7 +94,9 @@ export async function soak(options: {
   const proxies: Record<string, FaultProxy> = {};
   const configs: Record<string, string> = {};
   for (const node of nodes) {
-    proxies[node] = cleanup.use(await startFaultProxy(s3.port));
+    // The store's skew limit of the sandbox's config: a stalled write older than it is refused.
+    const skewLimitMs = TEST_S3.storeSkewLimitMs;
+    proxies[node] = cleanup.use(await startFaultProxy(s3.port, { skewLimitMs }));
     const doc = JSON.parse(readFileSync(box.configPath, "utf8"));
     configs[node] = join(box.dir, `config-${node}.json`);
     writeFileSync(
@@ -110,6 +114,7 @@ export async function soak(options: {
     for (const w of Object.values(watchers)) w.kill("SIGKILL");
     await Promise.all(Object.values(watchers).map((w) => w.exited));
   });
+  const lastWords: Record<string, string> = {};
   const startNode = (node: string) => {
     const w = spawnCli(
       ["run", "--node", node, "--watch", "--quiet", "--config", configs[node] ?? ""],
@@ -117,7 +122,9 @@ export async function soak(options: {
     );
     // Read its output: a full pipe would block the scheduler (a pause nobody injected).
     void new Response(w.stdout).text();
-    void new Response(w.stderr).text();
+    void new Response(w.stderr).text().then((text) => {
+      lastWords[node] = text.trim().split("\n").slice(-2).join(" | ");
+    });
     watchers[node] = w;
   };
   let submits = 0;
@@ -152,6 +159,7 @@ export async function soak(options: {
     rotated: new Set(),
     nodes,
     watcher: (node) => watchers[node],
+    proxy: (node) => proxies[node] as FaultProxy,
     configPath: box.configPath,
     env: box.env,
     submit,
@@ -163,6 +171,8 @@ export async function soak(options: {
     for (const n of nodes)
       if (watchers[n]?.exitCode !== null) {
         count("scheduler exited, restarted");
+        await watchers[n]?.exited;
+        log(`node ${n}'s scheduler exited ${watchers[n]?.exitCode}: ${lastWords[n] ?? ""}`);
         startNode(n);
       }
     const roll = random();
