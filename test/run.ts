@@ -6,6 +6,7 @@
  * SIGINT/SIGTERM/SIGHUP (Ctrl-C, a CI timeout), and the running step is stopped with them.
  */
 import type { Subprocess } from "bun";
+import { describeResult, runMutants, stopRunning } from "./mutants/runner.ts";
 import { type CephService, cephTestEnv, SUITE_CEPH_OPTIONS, startCeph } from "./services/ceph.ts";
 import { KAFKA_VERSION, type KafkaService, startKafka } from "./services/kafka.ts";
 import { stopAll } from "./services/owned.ts";
@@ -23,6 +24,7 @@ for (const [signal, number] of [
   process.on(signal, async () => {
     console.log(`\n== ${signal}: stopping the running step and every service`);
     current?.kill("SIGTERM");
+    stopRunning();
     await stopAll();
     process.exit(128 + number);
   });
@@ -100,7 +102,11 @@ try {
       ? `Ceph did not start: ${ceph.message}`
       : `${ceph.version}: RGW on ${ceph.endpoint}, CephFS at ${ceph.mount} for ${ceph.nodes.map((n) => n.name).join(", ")} (cluster start ${ceph.startMs} ms${ceph.installMs ? `, package install ${ceph.installMs} ms` : ""})`,
   );
-  ({ passed, failed } = await runTests(s3, kafka, ceph));
+  const tests = await runTests(s3, kafka, ceph);
+  ({ passed, failed } = tests);
+  const mutants = await mutantStage(tests.env, tests.output);
+  passed += mutants.killed;
+  failed += mutants.failed;
 } catch (err) {
   console.log(`\n== services or tests could not run: ${(err as Error).message}`);
   failed++;
@@ -117,14 +123,36 @@ async function runTests(s3: S3Service, kafka: KafkaService, ceph: CephService | 
   const args = process.argv.slice(2);
   const cephEnv: Record<string, string> =
     ceph instanceof Error ? { TIERMV_TEST_CEPH_ERROR: ceph.message } : cephTestEnv(ceph);
-  const result = await step("tests", [process.execPath, "test", "--timeout", "300000", ...args], {
+  const env = {
     TIERMV_TEST_S3_ENDPOINT: s3.endpoint,
     TIERMV_TEST_KAFKA_BROKERS: kafka.brokers.join(","),
     ...cephEnv,
-  });
+  };
+  const result = await step(
+    "tests",
+    [process.execPath, "test", "--timeout", "300000", ...args],
+    env,
+  );
   const passed = Number(/^\s*(\d+) pass$/m.exec(result.output)?.[1] ?? 0);
   let failed = Number(/^\s*(\d+) fail$/m.exec(result.output)?.[1] ?? 0);
   if (result.code !== 0 && failed === 0) failed = 1;
   if (passed + failed === 0) failed = 1;
-  return { passed, failed };
+  return { passed, failed, env, output: result.output };
+}
+
+/**
+ * Each mutant of test/mutants/manifest.ts (a guard removed from a copy of the source) must make
+ * its named test fail; the suite's own run above is the unmutated one (a mutant whose test did
+ * not pass there proves nothing and counts as failed). Killed mutants count as passed.
+ * Only with the whole suite: a run of chosen test files has no unmutated result for them.
+ */
+async function mutantStage(env: Record<string, string>, clean: string) {
+  if (process.argv.length > 2) {
+    console.log("\n== mutants: skipped (the suite ran only the files named)");
+    return { killed: 0, failed: 0 };
+  }
+  console.log("\n== mutants: each guard removed in a copy of the tree, its named test must fail");
+  const run = await runMutants({ env, clean, onResult: (r) => console.log(describeResult(r)) });
+  console.log(`mutants: ${run.killed} killed, ${run.failed} not killed`);
+  return run;
 }

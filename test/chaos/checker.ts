@@ -25,6 +25,10 @@ export interface CheckInput {
   eventIds: Set<string>;
   /** Paths the writer modified or deleted during the run: stale states and old objects are expected there. */
   touched: Set<string>;
+  /** Every file that must still exist (made and not deleted by the writer): none may be lost. */
+  expected: Set<string>;
+  /** Files renamed away by a rotation: their commit must name their own key and inode. */
+  rotated: Set<string>;
 }
 
 export interface CheckReport {
@@ -109,7 +113,11 @@ export async function check(input: CheckInput): Promise<CheckReport> {
     violations: [],
   };
   const named = new Set<string>();
-  for (const path of filesUnder(input.src)) {
+  const present = new Set(filesUnder(input.src));
+  for (const path of input.expected)
+    if (!present.has(path))
+      r.violations.push(`lost: ${path} is gone and the writer did not delete it`);
+  for (const path of present) {
     r.files++;
     const { state, held } = protocolView(path);
     if (held) r.violations.push(`${held} on ${path}`);
@@ -127,8 +135,16 @@ export async function check(input: CheckInput): Promise<CheckReport> {
       continue;
     }
     if (!matches) {
-      if (!input.touched.has(path))
-        r.violations.push(`I4: ${path} is not committed and was not modified by the writer`);
+      if (input.touched.has(path)) continue;
+      const why = !state
+        ? "has no state"
+        : state.key !== ownKey
+          ? `has a state for key ${state.key}, not its own ${ownKey}`
+          : state.ino !== stat.ino
+            ? `has a state for inode ${state.ino}, not its own ${stat.ino}`
+            : "has a state for another version";
+      const what = input.rotated.has(path) ? "rotation" : "I4";
+      r.violations.push(`${what}: ${path} ${why} (not committed, not modified by the writer)`);
       continue;
     }
     r.committed++;

@@ -2,11 +2,19 @@
  * The chaos soak: 3 real node schedulers (`run --watch`) on one spool, each behind its own TCP
  * fault proxy to s3proxy, its own Kafka broker, and a seeded storm of faults: kill -9 and restart
  * of nodes; proxies that refuse, cut mid-body, stall or randomly cut; Kafka stopped and started;
- * a writer modifying and deleting source files (released stubs included); requests submitted twice
- * and overlapping; release and restore requests (docs/tiering.md) dispatched to the nodes. Then
- * quiesce and run the independent checker. `npm run chaos -- --faults 1000 --seed 7`.
+ * a writer modifying, deleting and rotating source files (released stubs included); nodes paused
+ * (SIGSTOP/SIGCONT), and revoked by `recover --force` while paused; files made unwritable
+ * (chattr +i) and writable again; requests submitted twice and overlapping (faults.ts); release
+ * and restore requests (docs/tiering.md) dispatched to the nodes. A node whose scheduler exits is
+ * restarted, as systemd would. Then quiesce and run the independent checker.
+ * `npm run chaos -- --faults 1000 --seed 7`.
  * `kind` places it (test/cluster_kinds.ts): local disk and s3proxy by default; on CephFS every
  * node runs in its own ceph-fuse client's namespace and the writer works through a fourth view.
+ *
+ * The fault proxies refuse a stalled write older than the config's store skew limit when they
+ * release it, as a store refuses it on arrival; other requests are not checked for their
+ * signing age, so pauses stay shorter than the late-write window (faults.ts): a paused node's
+ * write then arrives within the window, as the fence assumes (docs/protocol-v2.md section 8).
  */
 import {
   appendFileSync,
@@ -19,12 +27,20 @@ import {
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { type ClusterKind, LOCAL } from "../cluster_kinds.ts";
-import { cli, randomBytes, sandbox, spawnCli } from "../helpers.ts";
+import { cli, randomBytes, sandbox, spawnCli, TEST_S3 } from "../helpers.ts";
 import { xorshift } from "../prng.ts";
 import { consumeAll } from "../report/kafka_helpers.ts";
 import { type FaultProxy, startFaultProxy } from "../services/fault_proxy.ts";
 import { startKafka } from "../services/kafka.ts";
 import { type CheckReport, check } from "./checker.ts";
+import {
+  clearImmutable,
+  type FaultContext,
+  pause,
+  recoverPaused,
+  rotate,
+  toggleImmutable,
+} from "./faults.ts";
 
 export interface SoakResult {
   faults: Record<string, number>;
@@ -69,6 +85,8 @@ export async function soak(options: {
       schedule: { tickMs: 200 },
       dispatch: { maxFiles: 20 },
       kafka: { brokers: kafka.brokers, topic, timeoutMs: 1500 },
+      // W well above every pause and recover (faults.ts): see the header on the proxies.
+      s3: { lateWriteWindowMs: 20_000 },
     },
   });
   Object.assign(box.env, place.env);
@@ -84,7 +102,9 @@ export async function soak(options: {
   const proxies: Record<string, FaultProxy> = {};
   const configs: Record<string, string> = {};
   for (const node of nodes) {
-    proxies[node] = cleanup.use(await startFaultProxy(place.port));
+    // The store's skew limit of the sandbox's config: a stalled write older than it is refused.
+    const skewLimitMs = TEST_S3.storeSkewLimitMs;
+    proxies[node] = cleanup.use(await startFaultProxy(place.port, { skewLimitMs }));
     const doc = JSON.parse(readFileSync(box.configPath, "utf8"));
     configs[node] = join(box.dir, `config-${node}.json`);
     writeFileSync(
@@ -102,12 +122,19 @@ export async function soak(options: {
     for (const w of Object.values(watchers)) w.kill("SIGKILL");
     await Promise.all(Object.values(watchers).map((w) => w.exited));
   });
+  const lastWords: Record<string, string> = {};
   const startNode = (node: string) => {
-    watchers[node] = spawnCli(
+    const w = spawnCli(
       ["run", "--node", node, "--watch", "--quiet", "--config", configs[node] ?? ""],
       box.env,
       { nsPid: place.nsPidOf(node) },
     );
+    // Read its output: a full pipe would block the scheduler (a pause nobody injected).
+    void new Response(w.stdout).text();
+    void new Response(w.stderr).text().then((text) => {
+      lastWords[node] = text.trim().split("\n").slice(-2).join(" | ");
+    });
+    watchers[node] = w;
   };
   let submits = 0;
   const submit = (node: string, paths: string[]) =>
@@ -150,17 +177,45 @@ export async function soak(options: {
   await submit("b", [box.src]);
   await submit("c", [join(box.src, "d0"), join(box.src, "d1"), join(box.src, "big")]);
 
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+  const gone = new Set<string>();
+  const fx: FaultContext = {
+    random,
+    files,
+    touched,
+    immutable: new Set(),
+    rotated: new Set(),
+    nodes,
+    watcher: (node) => watchers[node],
+    proxy: (node) => proxies[node] as FaultProxy,
+    configPath: box.configPath,
+    env: box.env,
+    nsPidOf: (node) => place.nsPidOf(node),
+    submit,
+    sleep,
+  };
   let kafkaDown = false;
   for (let i = 0; i < options.faults; i++) {
+    // A scheduler that exited (a run that failed) is restarted, as systemd's Restart=always does.
+    for (const n of nodes)
+      if (watchers[n]?.exitCode !== null) {
+        count("scheduler exited, restarted");
+        await watchers[n]?.exited;
+        log(`node ${n}'s scheduler exited ${watchers[n]?.exitCode}: ${lastWords[n] ?? ""}`);
+        startNode(n);
+      }
     const roll = random();
     const node = pick(nodes);
-    if (roll < 0.3) {
+    if (roll < 0.08) count(await rotate(fx, i));
+    else if (roll < 0.14) count(await pause(fx, node));
+    else if (roll < 0.18) count(await recoverPaused(fx, node));
+    else if (roll < 0.23) count(await toggleImmutable(fx));
+    else if (roll < 0.43) {
       count("kill -9 node");
       watchers[node]?.kill("SIGKILL");
       await watchers[node]?.exited;
       startNode(node);
-    } else if (roll < 0.62) {
+    } else if (roll < 0.66) {
       const mode = pick(["refuse", "cut", "flaky", "hold"] as const);
       count(`network ${mode}`);
       const proxy = proxies[node] as FaultProxy;
@@ -169,7 +224,7 @@ export async function soak(options: {
       await sleep(200 + random() * 800);
       if (mode === "hold") proxy.release();
       else proxy.setMode("pass");
-    } else if (roll < 0.74) {
+    } else if (roll < 0.75) {
       count("writer modifies a file");
       const file = pick(files);
       try {
@@ -184,6 +239,7 @@ export async function soak(options: {
       try {
         unlinkSync(file);
         touched.add(file);
+        gone.add(file);
       } catch {
         // already gone
       }
@@ -232,8 +288,9 @@ export async function soak(options: {
     await kafka.start();
   }
 
-  // Quiesce: faults off, schedulers stopped, then every node once per round until all is done.
+  // Quiesce: faults off, files writable, schedulers stopped, then every node once per round.
   for (const p of Object.values(proxies)) p.setMode("pass");
+  await clearImmutable(fx, [...fx.immutable]);
   for (const w of Object.values(watchers)) w.kill("SIGKILL");
   for (const w of Object.values(watchers)) await w.exited;
   for (let round = 0; ; round++) {
@@ -298,6 +355,8 @@ export async function soak(options: {
     client,
     eventIds,
     touched,
+    expected: new Set(files.filter((f) => !gone.has(f))),
+    rotated: fx.rotated,
   });
   client.destroy();
   const result = {

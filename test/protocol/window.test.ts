@@ -25,6 +25,12 @@ import { s3Client } from "../services/shared.ts";
 
 /** S = 8 s (the proxy refuses a write signed longer ago), D = 1.5 s, W = 10 s >= S + D. */
 const STORE = { storeSkewLimitMs: 8000, requestTimeoutMs: 1500, lateWriteWindowMs: 10_000 };
+/**
+ * S = 20 s, W = 22 s: without the wait (mutant window-cleanup-waits) b commits, and the late
+ * write arrives, well within S of its signing even on a loaded machine (with S = 8 s it
+ * arrived too late to be applied, and the test passed without the guard it is there for).
+ */
+const SLOW_STORE = { storeSkewLimitMs: 20_000, requestTimeoutMs: 1500, lateWriteWindowMs: 22_000 };
 
 /** Runs node b (and a's rollback, which finishes a's cleanups) until b has committed `path`. */
 async function untilBCommits(c: Cluster, path: string): Promise<void> {
@@ -47,7 +53,10 @@ async function objectAttempt(c: Cluster, key: string): Promise<string | undefine
 }
 
 test("the cleanup of a revoked epoch waits the window from the cleaner's own reading, not from e.<n>.at: the revoked holder's write, still in flight, is refused when it arrives after the next commit", async () => {
-  await using c = await startCluster(["a", "b"], { s3: STORE, migrate: { uploadRetries: 0 } });
+  await using c = await startCluster(["a", "b"], {
+    s3: SLOW_STORE,
+    migrate: { uploadRetries: 0 },
+  });
   const path = c.box.file("w/revoked.bin", randomBytes(50_000, 61));
   await c.submit("a", [path]);
   c.proxies.a?.setMode("stall"); // a's PUT is signed, checked and sent, and stays in flight
