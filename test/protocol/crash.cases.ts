@@ -98,9 +98,11 @@ export function crashTests(kind: ClusterKind): void {
 
   test(`${kind.label}kill -9 right after journalling a failed attempt, then restart: rollback frees the lock and the file migrates`, async () => {
     await using c = await startCluster(["a"], {}, kind);
-    const { crashed } = await crashAt(c, "after-journal", { failFirst: true });
+    // Writes applied, answers lost: the files in flight are journalled, then the probe finds the
+    // target down and the tick stops; so the crash comes at the first journal line.
+    const { crashed } = await crashAt(c, "after-journal", { failFirst: true, nth: 1 });
     expect(crashed.code).toBe(KILLED);
-    expect(journalLines(c.box.spool)).toBeGreaterThanOrEqual(3);
+    expect(journalLines(c.box.spool)).toBeGreaterThanOrEqual(1);
     await expectAllCommitted(c, 8);
   });
 
