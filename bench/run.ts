@@ -104,60 +104,62 @@ async function main() {
   const rows: Row[] = [];
   let ceiling = "";
 
-  await withStore("filesystem", async (store) => {
-    const c = probeCeiling(store.direct, await freshBucket(store.direct), {
-      ...{ bodyBytes: 16 << 10, inFlight: 64, seconds: 10, warmupSeconds: 10 },
-    });
-    ceiling = `${fmt(c.perSecond, 0)} PUT/s (16 KiB bodies, 64 in flight, AWS SDK, 10 s after a 10 s warm-up)`;
-    console.log(`ceiling: ${ceiling}`);
-    const common = { store, rounds, work: WORK };
-    if (wants("W1"))
-      rows.push(
-        ...(await runRounds({
-          ...common,
-          workload: get("W1"),
-          tools: pick([...PEERS, "sdk-loop"]),
-        })),
-      );
-    if (backends.includes("filesystem"))
-      for (const n of names.filter((n) => n.startsWith("W2-")))
+  const onFilesystem = ["W1", "W2", "W3", "W5", "SCALE", "META"].some(wants);
+  if (onFilesystem)
+    await withStore("filesystem", async (store) => {
+      const c = probeCeiling(store.direct, await freshBucket(store.direct), {
+        ...{ bodyBytes: 16 << 10, inFlight: 64, seconds: 10, warmupSeconds: 10 },
+      });
+      ceiling = `${fmt(c.perSecond, 0)} PUT/s (16 KiB bodies, 64 in flight, AWS SDK, 10 s after a 10 s warm-up)`;
+      console.log(`ceiling: ${ceiling}`);
+      const common = { store, rounds, work: WORK };
+      if (wants("W1"))
         rows.push(
           ...(await runRounds({
             ...common,
-            workload: get(n),
-            tools: pick(PEERS),
-            group: `${n} filesystem`,
+            workload: get("W1"),
+            tools: pick([...PEERS, "sdk-loop"]),
           })),
         );
-    if (wants("W3"))
-      rows.push(...(await runRounds({ ...common, workload: get("W3"), tools: pick(PEERS) })));
-    if (wants("W5")) {
-      const opts = {
-        ...common,
-        small: get("W5-small"),
-        large: get("W2-256"),
-        delays,
-        tools: pick(W5_TOOLS),
-      };
-      sections.push(["## W5: a distant store", "", ...(await distantStore(opts))]);
-    }
-    if (wants("SCALE")) {
-      const opts = {
-        ...common,
-        workload: get("W5-small"),
-        nodes: [1, 2, 4],
-        concurrency: 4,
-        delayMs: 20,
-      };
-      sections.push(["## Scale-out", "", ...(await scaleOut(opts))]);
-    }
-    if (wants("META")) {
-      const w1 = get("W1");
-      const paths = [0, 1, 2, 3].map((d) => join(w1.dir, `d${d}`));
-      const opts = { store, workload: w1, paths, files: 2000, work: WORK };
-      sections.push(["## Metadata cost per file", "", ...(await metadataCost(opts))]);
-    }
-  });
+      if (backends.includes("filesystem"))
+        for (const n of names.filter((n) => n.startsWith("W2-")))
+          rows.push(
+            ...(await runRounds({
+              ...common,
+              workload: get(n),
+              tools: pick(PEERS),
+              group: `${n} filesystem`,
+            })),
+          );
+      if (wants("W3"))
+        rows.push(...(await runRounds({ ...common, workload: get("W3"), tools: pick(PEERS) })));
+      if (wants("W5")) {
+        const opts = {
+          ...common,
+          small: get("W5-small"),
+          large: get("W2-256"),
+          delays,
+          tools: pick(W5_TOOLS),
+        };
+        sections.push(["## W5: a distant store", "", ...(await distantStore(opts))]);
+      }
+      if (wants("SCALE")) {
+        const opts = {
+          ...common,
+          workload: get("W5-small"),
+          nodes: [1, 2, 4],
+          concurrency: 4,
+          delayMs: 20,
+        };
+        sections.push(["## Scale-out", "", ...(await scaleOut(opts))]);
+      }
+      if (wants("META")) {
+        const w1 = get("W1");
+        const paths = [0, 1, 2, 3].map((d) => join(w1.dir, `d${d}`));
+        const opts = { store, workload: w1, paths, files: 2000, work: WORK };
+        sections.push(["## Metadata cost per file", "", ...(await metadataCost(opts))]);
+      }
+    });
   const nio2 = names.filter((n) => n.startsWith("W2-"));
   if (backends.includes("filesystem-nio2") && nio2.length > 0)
     await withStore("filesystem-nio2", async (store) => {
@@ -196,7 +198,7 @@ async function main() {
     `# tiermv benchmark, ${date}`,
     "",
     ...machineLines(load.stop()),
-    `Ceiling probe (s3proxy filesystem, direct): ${ceiling}.`,
+    ...(ceiling ? [`Ceiling probe (s3proxy filesystem, direct): ${ceiling}.`] : []),
     `Each tool ran ${rounds} times per workload in rotating order into a fresh bucket; medians shown. tiermv = \`submit\` + \`run --once\` (one node, the full xattr protocol, Content-MD5 on every PUT and part); "tiermv" is its defaults, "-tuned" the settings in bench/tools.ts. sdk-loop = bench/sdk_put_loop.ts, not a peer: the least a Bun + SDK client pays per file.`,
     "",
   ];

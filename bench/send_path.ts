@@ -20,7 +20,7 @@
  * peaks of RSS, JS heap and ArrayBuffer memory (sampled every 20 ms) and the main thread's
  * longest stall. Usage (bench/send_path_compare.ts runs it):
  *   bun bench/send_path.ts ENDPOINT BUCKET VARIANT [--part N] [--part-concurrency N]
- *     [--budget N] [--single-max N] FILE...
+ *     [--budget N] [--single-max N] [--read-chunk N] FILE...
  */
 import { statSync } from "node:fs";
 import { basename } from "node:path";
@@ -52,6 +52,8 @@ const partSize = option("--part", 16 << 20);
 const partConcurrency = option("--part-concurrency", 4);
 const budgetBytes = option("--budget", 64 << 20);
 const singleMax = option("--single-max", 16 << 20);
+/** Bytes per read call into the part's buffer (the pool grows a thread's scratch to a read). */
+const readChunk = option("--read-chunk", Number.MAX_SAFE_INTEGER);
 const [endpoint, bucket, variant, ...files] = argv;
 if (!endpoint || !bucket || !variant || files.length === 0)
   throw new Error("usage: bun bench/send_path.ts ENDPOINT BUCKET VARIANT [options] FILE...");
@@ -132,7 +134,8 @@ async function withBody<T>(
   const buffer = await budget.acquire(length);
   try {
     for (let got = 0; got < length; ) {
-      const n = await rt.fs.readInto(path, offset + got, buffer.subarray(got));
+      const end = Math.min(length, got + readChunk);
+      const n = await rt.fs.readInto(path, offset + got, buffer.subarray(got, end));
       if (n <= 0) throw new Error(`short read of ${path}`);
       got += n;
     }

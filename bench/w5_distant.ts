@@ -77,7 +77,7 @@ export async function distantStore(options: {
         };
         return { ...m, extra };
       };
-      const group = `${w.name} @ ${delay} ms`;
+      const group = `${w === large ? "W5-large" : w.name} (${w.description}) @ ${delay} ms`;
       const endpointStore = { ...store, endpoint: proxy.endpoint };
       const opts = { workload: w, tools, store: endpointStore, rounds, work, group, around };
       rows.push(...(await runRounds(opts)));
@@ -88,7 +88,7 @@ export async function distantStore(options: {
 
 function table(rows: Row[], ceilings: Map<number, Ceilings>, small: Workload): string[] {
   const lines = [
-    "| workload @ delay | tool | files/s | MiB/s | requests in flight (mean) | requests per file | latency bound | store ceiling | % of min(bound, ceiling) | vs best tuned peer | vs rclone default | peak RSS | CPU s |",
+    "| workload @ delay | tool | files/s | MiB/s | requests in flight (mean) | round trips per file | latency bound | store ceiling | % of min(bound, ceiling) | vs best tuned peer | vs rclone default | peak RSS | CPU s |",
     "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const [group, members] of byGroup(rows)) {
@@ -102,7 +102,9 @@ function table(rows: Row[], ceilings: Map<number, Ceilings>, small: Workload): s
       const s = stat(r);
       const n = inFlightOf(r.tool, r.workload);
       const perFile = Math.max(1, s.extra.requestsPerFile ?? 1);
-      // Small files: files in flight / (delay x requests per file). Large: part bytes in flight / delay.
+      // Round trips per file: request/response exchanges the proxy saw (an "Expect: 100-continue"
+      // answer is one more). Small files: files in flight / (delay x round trips per file).
+      // Large: part bytes in flight / delay (loopback bandwidth: the store's ceiling binds).
       const bound = isSmall
         ? (n.small * 1000) / (delay * perFile)
         : (n.parts * n.partMiB * 1000) / delay;
@@ -112,7 +114,7 @@ function table(rows: Row[], ceilings: Map<number, Ceilings>, small: Workload): s
       const vs = (x: number, y: number | undefined) => (y ? `${fmt(x / y, 2)}x` : "");
       const mine = r.tool.startsWith("tiermv");
       lines.push(
-        `| ${group} | ${r.tool} | ${fmt(s.fps, 0)} | ${fmt(s.mibs)} | ${fmt(s.extra.inFlight ?? 0)} of ${isSmall ? n.small : n.parts} | ${fmt(perFile, 2)} | ${fmt(bound, 0)} ${unit} | ${fmt(cap, 0)} ${unit} | ${fmt((achieved / Math.min(bound, cap)) * 100, 0)}% | ${mine ? vs(isSmall ? s.fps : s.mibs, isSmall ? tuned.fps : tuned.mibs) : ""} | ${mine && rcloneStat ? vs(isSmall ? s.fps : s.mibs, isSmall ? rcloneStat.fps : rcloneStat.mibs) : ""} | ${fmt(s.rss, 0)} MiB | ${fmt(s.cpu)} |`,
+        `| ${group} | ${r.tool} | ${fmt(s.fps, isSmall ? 0 : 2)} | ${fmt(s.mibs)} | ${fmt(s.extra.inFlight ?? 0)} of ${isSmall ? n.small : n.parts} | ${fmt(perFile, 2)} | ${fmt(bound, 0)} ${unit} | ${fmt(cap, 0)} ${unit} | ${fmt((achieved / Math.min(bound, cap)) * 100, 0)}% | ${mine ? vs(isSmall ? s.fps : s.mibs, isSmall ? tuned.fps : tuned.mibs) : ""} | ${mine && rcloneStat ? vs(isSmall ? s.fps : s.mibs, isSmall ? rcloneStat.fps : rcloneStat.mibs) : ""} | ${fmt(s.rss, 0)} MiB | ${fmt(s.cpu)} |`,
       );
     }
   }
