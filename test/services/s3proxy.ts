@@ -49,6 +49,10 @@ export async function startS3proxy(
       `s3proxy.credential=${SECRET_KEY}`,
       `jclouds.provider=${options.backend ?? "filesystem"}`,
       `jclouds.filesystem.basedir=${dataDir}`,
+      // filesystem-nio2 refuses to start without a backend identity (it checks none).
+      ...(options.backend === "filesystem-nio2"
+        ? ["jclouds.identity=local", "jclouds.credential=local"]
+        : []),
       "",
     ].join("\n"),
   );
