@@ -47,8 +47,8 @@ async function main() {
     for (let round = 0; round < rounds; round++) {
       for (const [label, dir] of checkouts) {
         for (const f of files) {
-          await rt.xattr.remove(f, "user.tiermv.state");
-          await rt.xattr.remove(f, "user.tiermv.lock");
+          for (const name of await rt.xattr.list(f))
+            if (name.startsWith("user.tiermv.")) await rt.xattr.remove(f, name);
         }
         const bucket = `w2q-${Date.now().toString(36)}`;
         const client = s3Client(s3.endpoint);

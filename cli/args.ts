@@ -9,7 +9,8 @@ export const ENVIRONMENT = {
   TIERMV_CONFIG: "Config file when --config is not given",
   TIERMV_LOG:
     "Log format: text or json (default: text on a terminal, JSON lines on stderr otherwise)",
-  TIERMV_LOCK_DIR: "Directory of the per-node single-instance pid files (default: $TMPDIR or /tmp)",
+  TIERMV_LOCK_DIR:
+    "Directory of the per-node single-instance locks (flock files; default: /run/lock/tiermv, or /tmp/tiermv-locks where /run/lock is root's alone; never $TMPDIR)",
   "AWS_*":
     "S3 credentials, the SDK's standard chain: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE, AWS_SHARED_CREDENTIALS_FILE",
 } as const;

@@ -4,7 +4,9 @@
  * path), so a typo would silently change what a cron line does. Here every option must be
  * declared, a string option needs its value, a boolean takes none, `--no-X` exists only where the
  * command marks X negatable (a `negativeDescription`), positionals only where the command takes
- * them, and required options are present. Everything else is a UsageError: one line, exit 2.
+ * them, and required options are present. An option given twice is refused rather than read
+ * last-wins (`run --node a --node b` ran b), and so are flags that contradict each other
+ * (`--quiet --verbose`). Everything else is a UsageError: one line, exit 2.
  */
 import type { ArgDef, ArgsDef } from "citty";
 import { closest } from "../jobs/util/closest.ts";
@@ -12,6 +14,9 @@ import { UsageError } from "../jobs/util/errors.ts";
 
 /** Options every command accepts, answered before the command runs. */
 export const HELP_FLAGS = ["--help", "-h"];
+
+/** Flags that contradict each other wherever a command has both. */
+const EXCLUSIVE: [string, string][] = [["quiet", "verbose"]];
 
 const isNegatable = (def: ArgDef | undefined) =>
   def?.type === "boolean" && "negativeDescription" in def && !!def.negativeDescription;
@@ -26,6 +31,11 @@ export function checkArgv(command: string, args: ArgsDef, argv: string[]): void 
   const names = options.map(([n]) => n);
   const takesPositionals = Object.values(args).some((d) => d.type === "positional");
   const seen = new Set<string>();
+  const see = (name: string, token: string) => {
+    if (seen.has(name))
+      throw new UsageError(`--${name} is given twice ("${token}" again): give it once`);
+    seen.add(name);
+  };
   const unknown = (token: string, name: string) => {
     const guess = closest(name, names);
     const hint = guess ? `; did you mean --${guess}?` : `; see ${where} --help`;
@@ -49,12 +59,12 @@ export function checkArgv(command: string, args: ArgsDef, argv: string[]): void 
     if (!def || def.type === "positional") {
       if (name.startsWith("no-") && isNegatable(args[name.slice(3)])) {
         if (eq >= 0) throw new UsageError(`--${name} takes no value (got "${token}")`);
-        seen.add(name.slice(3));
+        see(name.slice(3), token);
         continue;
       }
       throw unknown(token, name);
     }
-    seen.add(name);
+    see(name, token);
     if (def.type === "boolean") {
       if (eq >= 0) throw new UsageError(`--${name} takes no value (got "${token}")`);
       continue;
@@ -66,6 +76,8 @@ export function checkArgv(command: string, args: ArgsDef, argv: string[]): void 
     if (def.type === "enum" && def.options && !def.options.includes(value))
       throw new UsageError(`--${name} must be one of ${def.options.join(", ")}, got "${value}"`);
   }
+  for (const [a, b] of EXCLUSIVE)
+    if (seen.has(a) && seen.has(b)) throw new UsageError(`Give --${a} or --${b}, not both`);
   for (const [name, def] of options) {
     if (def.required && !seen.has(name))
       throw new UsageError(`${where} needs --${name} ${def.valueHint ?? "VALUE"}`);

@@ -14,8 +14,14 @@ export const OUTCOME_EXIT: Record<OutcomeKind, "done" | "waits" | "operator"> = 
   vanished: "done",
   /** Locked by another attempt: a retry task runs it later. */
   busy: "waits",
-  /** Changed during the upload (our object deleted): the producer resubmits it. */
+  /** Changed during the upload (not committed): the producer resubmits it. */
   modified: "waits",
+  /** Another inode took the path during the upload (a rotation): the producer resubmits it. */
+  moved: "waits",
+  /** Busy for longer than retry.busyMaxAgeMs: not retried; its holder needs a look. */
+  stuck: "operator",
+  /** This node was revoked (recover --force while it was paused): its commit is void. */
+  revoked: "operator",
   /** Upload failed after retries: journalled, rolled back, retried up to maxFailedAttempts. */
   failed: "operator",
   /** The target refused for a configuration reason: the task stopped (see `tiermv status`). */
@@ -42,13 +48,15 @@ export function operatorReasons(t: TickSummary): string[] {
   return reasons;
 }
 
-/** True when the tick did anything worth a log line (an idle --watch tick stays quiet). */
+/**
+ * True when the tick did anything worth a log line (an idle --watch tick stays quiet). A report
+ * that failed is not activity: Kafka's state is logged when it changes (run.ts), not every tick.
+ */
 export function tickDidSomething(t: TickSummary): boolean {
   return (
     t.tasks.length > 0 ||
     t.rollback.some((r) => r.processed > 0) ||
     t.skipped !== undefined ||
-    (t.report?.shipped ?? 0) > 0 ||
-    t.report?.error !== undefined
+    (t.report?.shipped ?? 0) > 0
   );
 }

@@ -8,9 +8,9 @@
  *    skipped), then write the result and clear the inbox.
  * A crash at any point followed by a rerun gives exactly the planned tasks, none twice.
  */
-import { isNotFound } from "../runtime/errors.ts";
 import type { JobContext } from "./context/job_context.ts";
 import { planRequest, RejectedRequest } from "./plan/plan_request.ts";
+import { inboxPath, listInbox, moveToBad } from "./spool/inbox.ts";
 import { ensureNodeDirs, nodeDirs, type SpoolDirs, spoolDirs } from "./spool/layout.ts";
 import {
   createEntry,
@@ -24,9 +24,11 @@ import {
   writePlan,
   writeResult,
 } from "./spool/ledger.ts";
+import { requestIdProblem } from "./spool/request_file.ts";
 import { delay } from "./util/async.ts";
 import { crashPoint } from "./util/crash_points.ts";
-import { RequestFormatError } from "./util/errors.ts";
+import { describeError, isMountWide, RequestFormatError } from "./util/errors.ts";
+import { renameIfPresent, StoredFileError } from "./util/stored_file.ts";
 
 export type DispatchOutcome =
   | { kind: "done"; result: RequestResult }
@@ -41,18 +43,26 @@ async function publish(ctx: JobContext, ledger: LedgerPaths, tasks: PlannedTask[
       await ensureNodeDirs(ctx.rt, dirs);
       ensured.add(task.node);
     }
-    try {
-      await ctx.rt.fs.rename(
-        `${ledger.staging}/${task.id}.task`,
-        `${dirs.pending}/${task.id}.task`,
-      );
-    } catch (err) {
-      if (!isNotFound(err)) throw err; // published before a crash
-    }
+    // Not in the staging any more: published before a crash.
+    await renameIfPresent(
+      ctx.rt,
+      `${ledger.staging}/${task.id}.task`,
+      `${dirs.pending}/${task.id}.task`,
+    );
     if (i === 0) crashPoint(ctx.rt, "dispatch-mid-publish");
   }
   for (const node of ensured) await ctx.rt.fs.syncDir(nodeDirs(ctx.config.spool, node).pending);
 }
+
+const rejected = (id: string, reason: string): RequestResult => ({
+  v: 1,
+  id,
+  status: "rejected",
+  files: 0,
+  tasks: [],
+  reason,
+  at: new Date().toISOString(),
+});
 
 async function reject(
   ctx: JobContext,
@@ -62,30 +72,28 @@ async function reject(
   reason: string,
 ) {
   const { rt } = ctx;
-  await rt.fs.mkdirp(spool.inboxBad);
-  await rt.fs.writeDurable(`${spool.inboxBad}/${id}.jsonl.why`, `${reason}\n`);
-  await rt.fs.rename(`${spool.inbox}/${id}.jsonl`, `${spool.inboxBad}/${id}.jsonl`);
-  const result: RequestResult = {
-    v: 1,
-    id,
-    status: "rejected",
-    files: 0,
-    tasks: [],
-    reason,
-    at: new Date().toISOString(),
-  };
+  await moveToBad(rt, spool, id, reason);
+  const result = rejected(id, reason);
   await writeResult(rt, ledger, result);
   await rt.fs.removeTree(ledger.staging);
-  ctx.log.error(`Request ${id} rejected: ${reason}`);
-  return result;
+  return result; // said once, by whoever asked: submit's error, dispatch's list, run's log
 }
 
 /** Dispatches one request of the inbox (idempotent; see the module comment). */
 export async function dispatchRequest(ctx: JobContext, id: string): Promise<DispatchOutcome> {
   const { rt } = ctx;
   const spool = spoolDirs(ctx.config.spool);
+  const requestPath = inboxPath(spool, id);
+  // An id that names one of the ledger's own files (left by an older version, which accepted
+  // it) would dispatch on top of another request's ledger: set aside, the ledger untouched.
+  const idProblem = requestIdProblem(id);
+  if (idProblem) {
+    if (!(await rt.fs.exists(requestPath))) return { kind: "missing" };
+    const reason = `request id "${id}" cannot be used: ${idProblem}`;
+    await moveToBad(rt, spool, id, reason);
+    return { kind: "done", result: rejected(id, reason) };
+  }
   const ledger = ledgerPaths(spool, id);
-  const requestPath = `${spool.inbox}/${id}.jsonl`;
   await rt.fs.mkdirp(spool.requests);
   const done = await readResult(rt, ledger);
   if (done) {
@@ -111,11 +119,11 @@ export async function dispatchRequest(ctx: JobContext, id: string): Promise<Disp
       by: rt.process.hostname,
     });
     crashPoint(rt, "dispatch-after-ledger");
-    let tasks = await readPlan(rt, ledger);
-    if (!tasks) {
+    let plan = await readPlan(rt, ledger);
+    if (!plan) {
       try {
-        tasks = await planRequest(ctx, { id, path: requestPath, staging: ledger.staging });
-        await writePlan(rt, ledger, tasks);
+        plan = await planRequest(ctx, { id, path: requestPath, staging: ledger.staging });
+        await writePlan(rt, ledger, plan);
       } catch (err) {
         if (err instanceof RejectedRequest || err instanceof RequestFormatError) {
           return { kind: "done", result: await reject(ctx, spool, id, ledger, err.message) };
@@ -124,6 +132,7 @@ export async function dispatchRequest(ctx: JobContext, id: string): Promise<Disp
       }
       crashPoint(rt, "dispatch-after-plan");
     }
+    const { tasks, leftOut } = plan;
     await publish(ctx, ledger, tasks);
     const files = tasks.reduce((n, t) => n + t.files, 0);
     const result: RequestResult = {
@@ -132,6 +141,7 @@ export async function dispatchRequest(ctx: JobContext, id: string): Promise<Disp
       status: "dispatched",
       files,
       tasks,
+      ...(leftOut ? { leftOut } : {}),
       at: new Date().toISOString(),
     };
     await writeResult(rt, ledger, result);
@@ -145,21 +155,41 @@ export async function dispatchRequest(ctx: JobContext, id: string): Promise<Disp
   }
 }
 
-/** Dispatches every request waiting in the inbox (a crashed submitter's, or the HTTP API's). */
-export async function dispatchInbox(ctx: JobContext): Promise<RequestResult[]> {
+export interface InboxSummary {
+  /** Requests dispatched or rejected (rejected ones moved to inbox/bad/). */
+  results: RequestResult[];
+  /** Requests that could not be dispatched this time and stay in the inbox, with the error. */
+  failed: { id: string; error: string }[];
+}
+
+/**
+ * Dispatches every request waiting in the inbox (a crashed submitter's, or the HTTP API's). One
+ * broken request never blocks the others: one whose ledger files are unreadable (not what their
+ * schema says) is moved to inbox/bad/ with the reason; any other error leaves it in the inbox for
+ * the next round and is reported. Only a mount-wide failure stops the round (thrown).
+ */
+export async function dispatchInbox(ctx: JobContext): Promise<InboxSummary> {
   const spool = spoolDirs(ctx.config.spool);
-  if (!(await ctx.rt.fs.exists(spool.inbox))) return [];
-  const names = (await ctx.rt.fs.readDir(spool.inbox))
-    .filter((e) => e.kind === "file" && e.name.endsWith(".jsonl"))
-    .map((e) => e.name)
-    .sort();
-  const results: RequestResult[] = [];
-  for (const name of names) {
+  const summary: InboxSummary = { results: [], failed: [] };
+  for (const id of await listInbox(ctx.rt, spool)) {
     if (ctx.signal?.aborted) break;
-    const outcome = await dispatchRequest(ctx, name.slice(0, -".jsonl".length));
-    if (outcome.kind === "done") results.push(outcome.result);
+    try {
+      const outcome = await dispatchRequest(ctx, id);
+      if (outcome.kind === "done") summary.results.push(outcome.result);
+    } catch (err) {
+      if (isMountWide(err)) throw err;
+      if (err instanceof StoredFileError && (await ctx.rt.fs.exists(inboxPath(spool, id)))) {
+        const reason = `its ledger cannot be read: ${err.message}`;
+        await moveToBad(ctx.rt, spool, id, reason);
+        summary.results.push(rejected(id, reason));
+        continue;
+      }
+      const error = describeError(err);
+      ctx.log.error(`Request ${id} stays in the inbox, not dispatched this time: ${error}`);
+      summary.failed.push({ id, error });
+    }
   }
-  return results;
+  return summary;
 }
 
 /**
@@ -170,7 +200,9 @@ export async function dispatchInbox(ctx: JobContext): Promise<RequestResult[]> {
 export async function dispatchInboxUntilStopped(ctx: JobContext): Promise<void> {
   while (!ctx.signal?.aborted) {
     try {
-      await dispatchInbox(ctx);
+      const { results } = await dispatchInbox(ctx);
+      for (const r of results)
+        if (r.status === "rejected") ctx.log.error(`Request ${r.id} rejected: ${r.reason}`);
     } catch (err) {
       ctx.log.warn(`Dispatch of the inbox failed: ${(err as Error).message}`);
     }

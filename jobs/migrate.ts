@@ -6,6 +6,7 @@
  * files already committed are skipped by their state. Throws MountUnavailableError (the caller
  * returns the task to pending) and program errors; per-file problems are outcomes.
  */
+import { isNotFound } from "../runtime/errors.ts";
 import type { JobContext } from "./context/job_context.ts";
 import { targetFor } from "./context/job_context.ts";
 import { eventOf, taskEvent } from "./events/event.ts";
@@ -53,13 +54,17 @@ export async function migrateTask(
     task: { id: header.id, requestId: header.requestId, retry: header.options.retry ?? 0 },
     target: targetFor(ctx, header.target),
     inFlight: new Set(),
+    seen: { unreadableLocks: 0 },
   };
+  // Busy files are retried until they have been busy for retry.busyMaxAgeMs, then `stuck`.
+  const busySince = header.options.busySince ?? Date.now();
   const outbox = await OutboxWriter.forTask(ctx.rt, dirs, header.id);
   const busy: string[] = [];
   const durations = new DurationHistogram();
   let configError: string | null = null;
 
-  const record = async (outcome: FileOutcome, line: number, started: number) => {
+  const record = async (found: FileOutcome, line: number, started: number) => {
+    const outcome = stuckIfTooLong(ctx, found, busySince);
     counts[outcome.kind]++;
     if (outcome.kind === "migrated") counts.bytes += outcome.bytes;
     durations.observe(Date.now() - started);
@@ -112,6 +117,7 @@ export async function migrateTask(
     return { task: name, result: "bad", counts, why: err.message };
   }
 
+  counts.unreadableLocks += job.seen.unreadableLocks;
   if (busy.length > 0) {
     const retry = header.options.retry ?? 0;
     await publishRetryTask(job, dirs, {
@@ -120,17 +126,39 @@ export async function migrateTask(
       paths: busy,
       retry,
       reason: "busy",
+      busySince,
     });
   }
-  const failed = counts.failed + counts.config + counts.rejected > 0;
+  const failed =
+    counts.failed + counts.config + counts.rejected + counts.revoked + counts.stuck > 0;
   const source = { requestId: header.requestId, taskId: header.id, node };
   await outbox.add(taskEvent(source, failed ? "failed" : "done", counts));
   await outbox.flush();
   await recordTask(ctx.rt, dirs, failed ? "failed" : "done", counts, durations);
   crashPoint(ctx.rt, "before-finish");
   const why =
-    configError ?? (failed ? `${counts.failed} failed, ${counts.rejected} rejected` : undefined);
-  if (why && failed) await ctx.rt.fs.writeDurable(`${dirs.failed}/${name}.why`, `${why}\n`);
-  await finishTask(ctx.rt, dirs, name, failed ? "failed" : "done");
+    configError ??
+    (failed
+      ? `${counts.failed} failed, ${counts.rejected} rejected, ${counts.revoked} revoked, ${counts.stuck} stuck`
+      : undefined);
+  const whyFile = `${dirs.failed}/${name}.why`;
+  if (why && failed) await ctx.rt.fs.writeDurable(whyFile, `${why}\n`);
+  try {
+    await finishTask(ctx.rt, dirs, name, failed ? "failed" : "done");
+  } catch (err) {
+    // recover returned the task to pending while this node was paused: it runs again there.
+    if (!isNotFound(err)) throw err;
+    await ctx.rt.fs.remove(whyFile);
+    ctx.log.warn(`Task ${name} left running/ meanwhile (recover): not finished here`);
+    return { task: name, result: "failed", counts, why: "returned to pending by recover" };
+  }
   return { task: name, result: failed ? "failed" : "done", counts, why };
+}
+
+/** A busy file whose retries have lasted `retry.busyMaxAgeMs` is reported `stuck`, not retried. */
+function stuckIfTooLong(ctx: JobContext, outcome: FileOutcome, busySince: number): FileOutcome {
+  if (outcome.kind !== "busy" || Date.now() - busySince < ctx.config.retry.busyMaxAgeMs)
+    return outcome;
+  const since = new Date(busySince).toISOString();
+  return { kind: "stuck", path: outcome.path, holder: outcome.holder, busySince: since };
 }

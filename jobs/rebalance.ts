@@ -4,6 +4,7 @@
  * backlog. Only pending tasks move, by rename: a task its owner claimed meanwhile makes the rename
  * fail with ENOENT and is skipped, so rebalance and claim never both get a task.
  */
+import { liveWithinMs } from "./context/config.ts";
 import type { JobContext } from "./context/job_context.ts";
 import { heartbeatAgeMs } from "./spool/heartbeat.ts";
 import { nodeDirs } from "./spool/layout.ts";
@@ -17,7 +18,7 @@ export async function rebalanceOnce(ctx: JobContext): Promise<Move[]> {
     const dirs = nodeDirs(config.spool, node);
     backlog.set(node, await listTasks(ctx.rt, dirs.pending));
     const age = await heartbeatAgeMs(ctx.rt, dirs);
-    if (age !== null && age < config.schedule.liveWithinMs && !(await ctx.rt.fs.exists(dirs.drain)))
+    if (age !== null && age < liveWithinMs(config) && !(await ctx.rt.fs.exists(dirs.drain)))
       live.push(node);
   }
   const size = (node: string) => backlog.get(node)?.length ?? 0;

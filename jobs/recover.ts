@@ -1,20 +1,20 @@
 /**
- * recover: for an operator whose node is gone for good (powered off). Journals every lock that
- * node holds on the files of its running tasks, rolls its journal back (the normal rollback
- * path: delete the dead attempts' own objects unless committed, release their locks), and
- * returns its running tasks to pending. Refuses while the node's heartbeat is fresh, unless
- * forced: there is no fencing token, so recovering a live node is unsafe (docs/design.md).
- * Idempotent: a crash midway and a rerun finish the job.
+ * recover: for an operator whose node is lost, or seems lost (docs/protocol-v2.md section 7).
+ * Revokes every epoch the node holds on the files of its running tasks (decides `e.<n> =
+ * revoked`, never removes anything first), rolls its journal back (the normal cleanup path), and
+ * returns its running tasks to pending. Safe even when the node is alive but paused: its late
+ * decision fails with EEXIST and it reports `revoked`; its late store writes are fenced (a
+ * version, an aborted upload id, or the late-write window). Refuses without `--force` while the
+ * node's heartbeat is younger than 6 heartbeats (`schedule.heartbeatMs`): a liveness aid, not
+ * the safety argument. Idempotent: a crash midway and a rerun finish the job.
  */
-
 import { isNotFound } from "../runtime/errors.ts";
+import { liveWithinMs } from "./context/config.ts";
 import type { JobContext } from "./context/job_context.ts";
 import { targetFor } from "./context/job_context.ts";
-import { readLock } from "./file/lock.ts";
-import { XattrPayloadError } from "./file/xattr_record.ts";
+import { revokeHeld } from "./file/revoke.ts";
 import { type RollbackSummary, rollbackNode } from "./rollback.ts";
 import { heartbeatAgeMs } from "./spool/heartbeat.ts";
-import { appendJournal, newJournalEntry } from "./spool/journal.ts";
 import { nodeDirs } from "./spool/layout.ts";
 import { finishTask, listTasks } from "./spool/queues.ts";
 import { readTaskEntries, readTaskHeader } from "./spool/task_file.ts";
@@ -31,61 +31,59 @@ export class RecoverBlockedError extends TiermvError {
 export interface RecoverSummary {
   node: string;
   heartbeatAgeMs: number | null;
-  locksJournalled: number;
+  /** Epochs revoked (decided `revoked` on the node's behalf). */
+  revoked: number;
   tasksReturned: number;
   rollback: RollbackSummary;
-}
-
-async function readLockOrNull(ctx: JobContext, path: string) {
-  try {
-    return await readLock(ctx.rt, path);
-  } catch (err) {
-    if (err instanceof XattrPayloadError || isNotFound(err)) return null;
-    throw err;
-  }
 }
 
 export async function recoverNode(
   ctx: JobContext,
   node: string,
-  options: { force: boolean; staleAfterMs: number },
+  options: { force: boolean },
 ): Promise<RecoverSummary> {
   const dirs = nodeDirs(ctx.config.spool, node);
   const age = await heartbeatAgeMs(ctx.rt, dirs);
-  if (age !== null && age < options.staleAfterMs && !options.force) {
+  const live = liveWithinMs(ctx.config);
+  if (age !== null && age < live && !options.force) {
     throw new UsageError(
-      `Node "${node}" wrote a heartbeat ${Math.round(age / 1000)} s ago: it may be alive. Recovering a live node can lose data; stop it first, or pass --force if it is really down.`,
+      `Node "${node}" wrote a heartbeat ${Math.round(age / 1000)} s ago (it writes one every ${ctx.config.schedule.heartbeatMs / 1000} s): it may be alive. Stop it first, or pass --force: revoking a live node is safe, but it loses the work it has in flight.`,
     );
   }
-  let locksJournalled = 0;
+  let revoked = 0;
   const running = await listTasks(ctx.rt, dirs.running);
   for (const name of running) {
     const taskPath = `${dirs.running}/${name}`;
     const header = await readTaskHeader(ctx.rt, taskPath);
     const target = targetFor(ctx, header.target);
+    const tries = (header.options.retry ?? 0) + 1;
     for await (const entry of readTaskEntries(ctx.rt, taskPath)) {
       if ("error" in entry) continue;
-      const lock = await readLockOrNull(ctx, entry.path);
       const rel = relativeToRoot(ctx.config.root, entry.path);
-      if (!lock || lock.node !== node || rel === null) continue;
-      const journalled = newJournalEntry({
+      if (rel === null) continue;
+      const key = target.keyFor(rel);
+      const file = {
         path: entry.path,
-        attempt: lock.attempt,
-        key: target.keyFor(rel),
+        key,
         target: header.target,
-        node,
-        task: lock.task,
         requestId: header.requestId,
-        error: "recovered: node lost",
-        tries: (header.options.retry ?? 0) + 1,
-      });
-      await appendJournal(ctx.rt, dirs, journalled);
-      locksJournalled++;
+        tries,
+      };
+      if ((await revokeHeld(ctx, node, file)) === "revoked") revoked++;
     }
   }
   const rollback = await rollbackNode(ctx, dirs);
   if (rollback.blocked)
     throw new RecoverBlockedError(`Recover of "${node}" paused: ${rollback.blocked}`);
-  for (const name of running) await finishTask(ctx.rt, dirs, name, "pending");
-  return { node, heartbeatAgeMs: age, locksJournalled, tasksReturned: running.length, rollback };
+  let tasksReturned = 0;
+  for (const name of running) {
+    try {
+      await finishTask(ctx.rt, dirs, name, "pending");
+      tasksReturned++;
+    } catch (err) {
+      // Finished by the node itself meanwhile (it was alive): nothing to return.
+      if (!isNotFound(err)) throw err;
+    }
+  }
+  return { node, heartbeatAgeMs: age, revoked, tasksReturned, rollback };
 }

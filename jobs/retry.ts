@@ -9,13 +9,12 @@
  * nothing that already exists in any of the node's queues; two concurrent retries publish one
  * task (the publish is a no-clobber link) and move the old one once.
  */
-import { isNotFound } from "../runtime/errors.ts";
 import type { JobContext } from "./context/job_context.ts";
 import { type NodeDirs, nodeDirs } from "./spool/layout.ts";
 import { writePathList } from "./spool/path_list_file.ts";
 import { listTasks } from "./spool/queues.ts";
 import { readTaskEntries, readTaskHeader, type TaskHeader } from "./spool/task_file.ts";
-import { linkIntoPlace } from "./util/stored_file.ts";
+import { linkIntoPlace, readNote, renameIfPresent, unlessMissing } from "./util/stored_file.ts";
 
 export interface RetriedTask {
   node: string;
@@ -41,15 +40,6 @@ async function existsInQueues(ctx: JobContext, dirs: NodeDirs, name: string): Pr
   return false;
 }
 
-async function readWhy(ctx: JobContext, path: string): Promise<string | null> {
-  try {
-    return (await ctx.rt.fs.readText(path)).trim() || null;
-  } catch (err) {
-    if (isNotFound(err)) return null;
-    throw err;
-  }
-}
-
 /** Retries one failed task of `node` (its file name in `failed/`); null if it is not there. */
 export async function retryTask(
   ctx: JobContext,
@@ -59,19 +49,14 @@ export async function retryTask(
   const { rt } = ctx;
   const dirs = nodeDirs(ctx.config.spool, node);
   const failedPath = `${dirs.failed}/${name}`;
-  let old: TaskHeader;
-  try {
-    old = await readTaskHeader(rt, failedPath);
-  } catch (err) {
-    if (isNotFound(err)) return null;
-    throw err;
-  }
+  const old = await unlessMissing(readTaskHeader(rt, failedPath));
+  if (!old) return null;
   const id = retryTaskId(old.id, (text) => {
     const h = rt.hasher("sha256");
     h.update(text);
     return h.hex();
   });
-  const why = await readWhy(ctx, `${failedPath}.why`);
+  const why = await readNote(rt, `${failedPath}.why`);
   let files = 0;
   let invalid = 0;
   if (!(await existsInQueues(ctx, dirs, `${id}.task`))) {
@@ -99,12 +84,9 @@ export async function retryTask(
     await rt.fs.syncDir(dirs.pending);
   }
   await rt.fs.mkdirp(dirs.retried);
-  try {
-    if (why !== null) await rt.fs.rename(`${failedPath}.why`, `${dirs.retried}/${name}.why`);
-    await rt.fs.rename(failedPath, `${dirs.retried}/${name}`);
-  } catch (err) {
-    if (!isNotFound(err)) throw err; // a concurrent retry moved it
-  }
+  // A concurrent retry may have moved them already.
+  if (why !== null) await renameIfPresent(rt, `${failedPath}.why`, `${dirs.retried}/${name}.why`);
+  await renameIfPresent(rt, failedPath, `${dirs.retried}/${name}`);
   return { node, task: old.id, newTask: id, files, invalid, why };
 }
 

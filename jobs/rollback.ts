@@ -1,105 +1,162 @@
 /**
- * The rollback job: processes the node's failed-files journal from its cursor. For each failed
- * attempt it deletes the attempt's own object unless a committed state names the key, removes
- * the attempt's lock, and sends the file back to a retry task (with backoff) until it has failed
- * `retry.maxFailedAttempts` times. The cursor advances only after a batch is fully handled, so a
- * crash replays lines, and every step of a replay is a no-op. Never deletes a committed object (I2).
+ * The rollback job: cleans the node's failed epochs (docs/protocol-v2.md section 6). It reads
+ * the failed-files journal from its cursor and, for each line, cleans the epoch it names (only
+ * that attempt's versions and upload ids), creates `c.<n>` and sends the file back to a retry task
+ * (with backoff) until it has failed `retry.maxFailedAttempts` times. A cleanup that must wait
+ * for the late-write window is kept in `windows/` with its clock reading and finished by a later
+ * run, so it never holds back the lines behind it. The cursor advances only after a batch is
+ * handled, so a crash replays lines, and every step of a replay is a no-op. A torn line (a crash
+ * during an append) is reported and skipped: its epoch is still held and found again by this
+ * node's migrate (resolution of its own dead attempt). Never deletes a committed object (I2).
  */
 import type { JobContext } from "./context/job_context.ts";
-import { rollbackEntry } from "./file/rollback_entry.ts";
-import { readJournal, readJournalCursor, writeJournalCursor } from "./spool/journal.ts";
+import { type RollbackResult, rollbackEntry } from "./file/rollback_entry.ts";
+import {
+  type JournalEntry,
+  readJournal,
+  readJournalCursor,
+  writeJournalCursor,
+} from "./spool/journal.ts";
 import type { NodeDirs } from "./spool/layout.ts";
 import { publishRetryTask } from "./spool/retry_task.ts";
+import { forgetWindow, waitingCleanups } from "./spool/windows.ts";
 import { TargetError } from "./targets/target.ts";
 
 export interface RollbackSummary {
   processed: number;
+  /** Epochs cleaned (`c.<n>` created) by this run. */
+  cleaned: number;
+  /** Object versions of failed attempts deleted (versioned buckets only). */
   deleted: number;
-  released: number;
+  /** Cleanups waiting for the late-write window. */
+  waiting: number;
   retried: number;
   exhausted: number;
+  /** Lines that are not entries (unknown fields, protocol v1 lines): need an operator. */
   invalid: number;
+  /** Fragments of torn writes (a crash during an append), skipped. */
+  torn: number;
+  /** Lines whose file moved or vanished (reported; the held epoch stays with its inode). */
+  moved: number;
   /** Set when the target could not be reached: the rest waits for the next run. */
   blocked?: string;
 }
 
 const BATCH = 200;
 
+type Retries = Map<string, { requestId: string; target: string; tries: number; paths: string[] }>;
+
 export async function rollbackNode(ctx: JobContext, dirs: NodeDirs): Promise<RollbackSummary> {
   const summary: RollbackSummary = {
     processed: 0,
+    cleaned: 0,
     deleted: 0,
-    released: 0,
+    waiting: 0,
     retried: 0,
     exhausted: 0,
     invalid: 0,
+    torn: 0,
+    moved: 0,
   };
-  let cursor = await readJournalCursor(ctx.rt, dirs);
-  // Retries grouped by request and target, published before the cursor moves past them.
-  let retries = new Map<
-    string,
-    { requestId: string; target: string; tries: number; paths: string[] }
-  >();
-  let handledUpTo = cursor;
-
-  const commit = async () => {
+  let retries: Retries = new Map();
+  const publish = async () => {
     for (const group of retries.values()) {
-      await publishRetryTask(ctx, dirs, {
-        requestId: group.requestId,
-        target: group.target,
-        paths: group.paths,
-        retry: group.tries,
-        reason: "rolled back",
-      });
+      await publishRetryTask(ctx, dirs, { ...group, retry: group.tries, reason: "rolled back" });
       summary.retried += group.paths.length;
     }
     retries = new Map();
+  };
+  /** Handles one line's result; false to stop this run here (the line is retried later). */
+  const handle = async (entry: JournalEntry, where: string): Promise<boolean> => {
+    let result: RollbackResult;
+    try {
+      result = await rollbackEntry(ctx, dirs, entry);
+    } catch (err) {
+      if (!(err instanceof TargetError)) throw err;
+      // The epoch stays held until its cleanup can run: nothing unsafe can happen meanwhile.
+      summary.blocked = err.message;
+      ctx.log.warn(`Rollback paused at ${where}: ${err.message}`);
+      return false;
+    }
+    if (result.status === "later") return false;
+    summary.processed++;
+    summary.deleted += result.deleted;
+    if (result.status === "cleaned") summary.cleaned++;
+    if (result.status === "waiting") summary.waiting++;
+    if (result.status === "moved") {
+      summary.moved++;
+      ctx.log.warn(`Rollback of "${entry.path}" (${where}): ${result.detail}`);
+    }
+    if (result.status !== "waiting") retryLater(ctx, retries, summary, entry, result);
+    return true;
+  };
+
+  // Cleanups whose late-write window has passed since the reading kept with them.
+  const { waiting, unreadable } = await waitingCleanups(ctx.rt, dirs);
+  for (const name of unreadable) ctx.log.error(`Unreadable ${dirs.windows}/${name}: skipped`);
+  summary.invalid += unreadable.length;
+  for (const w of waiting) {
+    if (Date.now() < w.since + ctx.config.s3.lateWriteWindowMs || ctx.signal?.aborted) continue;
+    if (!(await handle(w.entry, `the window of "${w.entry.path}"`))) continue;
+    await forgetWindow(ctx.rt, dirs, w.entry);
+  }
+  summary.waiting = 0; // counted again below, for what still waits after this run
+
+  let cursor = await readJournalCursor(ctx.rt, dirs);
+  let handledUpTo = cursor;
+  const commit = async () => {
+    await publish();
     if (handledUpTo !== cursor) {
       await writeJournalCursor(ctx.rt, dirs, handledUpTo);
       cursor = handledUpTo;
     }
   };
-
   for await (const item of readJournal(ctx.rt, dirs, cursor)) {
     if (ctx.signal?.aborted) break;
     if ("error" in item) {
-      summary.invalid++;
-      ctx.log.error(`Skipping line ${item.line} of ${dirs.journal}: ${item.error}`);
+      if (item.torn) summary.torn++;
+      else summary.invalid++;
+      const log = item.torn ? ctx.log.warn : ctx.log.error;
+      log(`Skipping line ${item.line} of ${dirs.journal}: ${item.error}`);
     } else {
-      const entry = item.entry;
-      let result: Awaited<ReturnType<typeof rollbackEntry>>;
-      try {
-        result = await rollbackEntry(ctx, entry);
-      } catch (err) {
-        if (!(err instanceof TargetError)) throw err;
-        // The lock stays held until the object can be checked: nothing unsafe can happen meanwhile.
-        summary.blocked = err.message;
-        ctx.log.warn(`Rollback paused at line ${item.line} of ${dirs.journal}: ${err.message}`);
-        break;
-      }
-      summary.processed++;
-      if (result.deletedObject) summary.deleted++;
-      if (result.releasedLock) summary.released++;
-      if (result.needsRetry && entry.tries < ctx.config.retry.maxFailedAttempts) {
-        const groupKey = `${entry.requestId}\n${entry.target}\n${entry.tries}`;
-        const group = retries.get(groupKey) ?? {
-          requestId: entry.requestId,
-          target: entry.target,
-          tries: entry.tries,
-          paths: [],
-        };
-        group.paths.push(entry.path);
-        retries.set(groupKey, group);
-      } else if (result.needsRetry) {
-        summary.exhausted++;
-        ctx.log.error(
-          `Giving up on "${entry.path}" after ${entry.tries} failed attempts: ${entry.error}`,
+      if (item.torn) {
+        summary.torn++;
+        ctx.log.warn(
+          `Line ${item.line} of ${dirs.journal} starts with a torn fragment: skipped it`,
         );
       }
+      if (!(await handle(item.entry, `line ${item.line} of ${dirs.journal}`))) break;
     }
     handledUpTo = item.line;
     if (handledUpTo - cursor >= BATCH) await commit();
   }
   await commit();
+  summary.waiting = (await waitingCleanups(ctx.rt, dirs)).waiting.length;
   return summary;
+}
+
+function retryLater(
+  ctx: JobContext,
+  retries: Retries,
+  summary: RollbackSummary,
+  entry: JournalEntry,
+  result: RollbackResult,
+): void {
+  if (!result.needsRetry) return;
+  if (entry.tries >= ctx.config.retry.maxFailedAttempts) {
+    summary.exhausted++;
+    ctx.log.error(
+      `Giving up on "${entry.path}" after ${entry.tries} failed attempts: ${entry.error}`,
+    );
+    return;
+  }
+  const key = `${entry.requestId}\n${entry.target}\n${entry.tries}`;
+  const group = retries.get(key) ?? {
+    requestId: entry.requestId,
+    target: entry.target,
+    tries: entry.tries,
+    paths: [],
+  };
+  if (!group.paths.includes(entry.path)) group.paths.push(entry.path);
+  retries.set(key, group);
 }

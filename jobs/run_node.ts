@@ -1,5 +1,5 @@
 /**
- * One scheduler tick for one node: heartbeat, resume this node's own `running/` tasks (a crashed
+ * One scheduler tick for one node: heartbeat (and a heartbeat timer while the tick runs), resume this node's own `running/` tasks (a crashed
  * run left them), roll back journalled failures, then claim and run due pending tasks until none
  * is left or the node is draining. Everything it needs is on disk, so any tick can be killed and
  * the next one resumes. A hung mount skips the cycle: the task goes back to pending.
@@ -11,8 +11,8 @@ import { addCounts, emptyCounts, type OutcomeCounts } from "./file/outcome.ts";
 import { migrateTask, type TaskSummary } from "./migrate.ts";
 import { type ReportSummary, reportNode } from "./report.ts";
 import { type RollbackSummary, rollbackNode } from "./rollback.ts";
-import { writeHeartbeat } from "./spool/heartbeat.ts";
-import { ensureNodeDirs, nodeDirs } from "./spool/layout.ts";
+import { startHeartbeats, writeHeartbeat } from "./spool/heartbeat.ts";
+import { ensureNodeDirs, type NodeDirs, nodeDirs } from "./spool/layout.ts";
 import { claimTask, finishTask, listTasks } from "./spool/queues.ts";
 import { isDue } from "./spool/retry_task.ts";
 import { crashPoint } from "./util/crash_points.ts";
@@ -34,6 +34,24 @@ export async function runNodeOnce(ctx: JobContext, node: string): Promise<TickSu
   const dirs = nodeDirs(ctx.config.spool, node);
   await ensureNodeDirs(ctx.rt, dirs);
   await writeHeartbeat(ctx.rt, dirs, node);
+  // Also while a long task runs: recover judges liveness by it (6 heartbeats).
+  const beats = startHeartbeats(ctx.rt, [{ dirs, node }], {
+    everyMs: ctx.config.schedule.heartbeatMs,
+    log: ctx.log,
+  });
+  try {
+    return await tick(ctx, node, dirs, tickStart);
+  } finally {
+    beats.stop();
+  }
+}
+
+async function tick(
+  ctx: JobContext,
+  node: string,
+  dirs: NodeDirs,
+  tickStart: number,
+): Promise<TickSummary> {
   const summary: TickSummary = {
     node,
     tasks: [],

@@ -10,6 +10,7 @@ import { pruneOutbox } from "./events/prune.ts";
 import { addCounts, emptyCounts, type OutcomeCounts } from "./file/outcome.ts";
 import { rebalanceOnce } from "./rebalance.ts";
 import { runNodeOnce, type TickSummary } from "./run_node.ts";
+import { startHeartbeats } from "./spool/heartbeat.ts";
 import { nodeDirs } from "./spool/layout.ts";
 import { checkSpool } from "./spool/marker.ts";
 import type { Move } from "./spool/queues.ts";
@@ -32,6 +33,10 @@ export interface SchedulerSummary {
   requests: number;
   /** Requests that dispatch rejected (moved to inbox/bad/ with a reason). */
   rejectedRequests: number;
+  /** Requests that could not be dispatched (an error, logged); they stay in the inbox. */
+  undispatchedRequests: number;
+  /** Paths of dispatched requests that cannot be migrated (a symlink, special file, unreadable). */
+  refusedPaths: number;
   counts: OutcomeCounts;
   moves: Move[];
   nodes: TickSummary[];
@@ -42,10 +47,27 @@ export async function runScheduler(
   ctx: JobContext,
   options: SchedulerOptions,
 ): Promise<SchedulerSummary> {
+  // Every node this process runs stays live for its whole life (with --all, a node whose turn
+  // has not come yet too; each tick also beats for its own node).
+  const beats = startHeartbeats(
+    ctx.rt,
+    options.nodes.map((node) => ({ node, dirs: nodeDirs(ctx.config.spool, node) })),
+    { everyMs: ctx.config.schedule.heartbeatMs, log: ctx.log },
+  );
+  try {
+    return await schedule(ctx, options);
+  } finally {
+    beats.stop();
+  }
+}
+
+async function schedule(ctx: JobContext, options: SchedulerOptions): Promise<SchedulerSummary> {
   const summary: SchedulerSummary = {
     ticks: 0,
     requests: 0,
     rejectedRequests: 0,
+    undispatchedRequests: 0,
+    refusedPaths: 0,
     counts: emptyCounts(),
     moves: [],
     nodes: [],
@@ -62,9 +84,16 @@ export async function runScheduler(
     });
     summary.ticks++;
     if (options.dispatch) {
-      const dispatched = await dispatchInbox(ctx);
-      summary.requests += dispatched.length;
-      summary.rejectedRequests += dispatched.filter((r) => r.status === "rejected").length;
+      const { results, failed } = await dispatchInbox(ctx);
+      summary.requests += results.length;
+      for (const r of results) {
+        if (r.status === "rejected") {
+          summary.rejectedRequests++;
+          ctx.log.error(`Request ${r.id} rejected: ${r.reason}`);
+        }
+        summary.refusedPaths += r.leftOut?.refused ?? 0;
+      }
+      summary.undispatchedRequests += failed.length;
     }
     const ticks: TickSummary[] = [];
     for (const node of options.nodes) {

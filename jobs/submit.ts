@@ -14,8 +14,9 @@ import { dispatchRequest } from "./dispatch.ts";
 import { spoolDirs } from "./spool/layout.ts";
 import { ledgerPaths, type RequestResult, readResult, recordFingerprint } from "./spool/ledger.ts";
 import {
-  REQUEST_ID,
   type RequestHeader,
+  type RequestPath,
+  requestIdProblem,
   type Strategy,
   stageRequest,
 } from "./spool/request_file.ts";
@@ -26,7 +27,8 @@ import { absolutePath, underResolvedRoot } from "./util/paths.ts";
 import { linkIntoPlace } from "./util/stored_file.ts";
 
 export interface SubmitOptions {
-  paths: Iterable<string> | AsyncIterable<string>;
+  /** Paths, or paths with the line of the producer's input that named them (`--from`). */
+  paths: Iterable<string | RequestPath> | AsyncIterable<string | RequestPath>;
   requestId?: string;
   strategy?: Strategy;
   node?: string;
@@ -69,11 +71,8 @@ export async function submitRequest(
       `Unknown node "${options.node}": the config names ${config.nodes.join(", ")}`,
     );
   }
-  if (options.requestId !== undefined && !REQUEST_ID.test(options.requestId)) {
-    throw new UsageError(
-      `Invalid request id "${options.requestId}": use 1-128 letters, digits, '.', '_' or '-'`,
-    );
-  }
+  const idProblem = options.requestId === undefined ? null : requestIdProblem(options.requestId);
+  if (idProblem) throw new UsageError(`Invalid request id "${options.requestId}": ${idProblem}`);
   const spool = spoolDirs(config.spool);
   const waitMs = options.waitMs ?? 60_000;
   const id = options.requestId ?? newTaskId("q");
@@ -81,11 +80,13 @@ export async function submitRequest(
   const digest = rt.hasher("sha256");
   digest.update(`tiermv-request\n${strategy}\n${options.node ?? ""}\n`);
   const cwd = rt.process.cwd();
-  async function* absolute() {
-    for await (const path of options.paths) {
-      const full = underResolvedRoot(config, absolutePath(cwd, path));
+  async function* absolute(): AsyncGenerator<RequestPath> {
+    for await (const item of options.paths) {
+      const given = typeof item === "string" ? { path: item } : item;
+      const full = underResolvedRoot(config, absolutePath(cwd, given.path));
+      // The digest names the paths only: line numbers do not make another request.
       digest.update(`${full}\n`);
-      yield full;
+      yield given.line === undefined ? { path: full } : { path: full, line: given.line };
     }
   }
   const header: RequestHeader = {

@@ -1,33 +1,24 @@
 /**
  * verify: the reconciliation of files and objects. Walks the given files (streamed, constant
- * memory) and, for every committed state, HEADs its key and checks size, etag and attempt; reports
- * stale states (the file changed since), missing or wrong objects, leftover locks (owner, age),
- * unreadable xattrs, and objects under the paths' prefixes that no file's state names. Read-only.
+ * memory) and reports, per file (jobs/file/verify_file.ts): held epochs and by whom (stale or
+ * not), unreadable records, v1 locks, states whose key or target is not this path's and this
+ * configuration's, stale states, missing or wrong objects (by version on a versioned bucket).
+ * Then it lists the objects (every version, on a versioned bucket) under the paths' prefixes and
+ * reports strays: objects no counting state names (a failed or modified attempt's object on an
+ * unversioned bucket stays until the key's next commit overwrites it). Read-only.
  */
-import { isNotFound } from "../runtime/errors.ts";
-import type { FileStat } from "../runtime/types.ts";
+import { errorCode, isNotFound } from "../runtime/errors.ts";
+import type { FileHandle } from "../runtime/types.ts";
 import type { JobContext } from "./context/job_context.ts";
 import { targetFor } from "./context/job_context.ts";
-import { readLock } from "./file/lock.ts";
-import { readState, stateMatches } from "./file/state.ts";
+import type { State } from "./file/records.ts";
+import { type Finding, type FindingKind, verifyFile } from "./file/verify_file.ts";
+import { readView } from "./file/view.ts";
 import { XattrPayloadError } from "./file/xattr_record.ts";
 import { type WalkStats, walkFiles } from "./plan/walk.ts";
 import { relativeToRoot } from "./util/paths.ts";
 
-export type FindingKind =
-  | "stale-state"
-  | "missing-object"
-  | "wrong-object"
-  | "leftover-lock"
-  | "unreadable-xattr"
-  | "orphan-object";
-
-export interface Finding {
-  kind: FindingKind;
-  path?: string;
-  key?: string;
-  detail: string;
-}
+export type { Finding, FindingKind } from "./file/verify_file.ts";
 
 export interface VerifySummary {
   files: number;
@@ -40,74 +31,38 @@ export interface VerifySummary {
 
 const KINDS: FindingKind[] = [
   "stale-state",
+  "key-mismatch",
+  "target-mismatch",
   "missing-object",
   "wrong-object",
+  "held-epoch",
+  "stale-lock",
   "leftover-lock",
   "unreadable-xattr",
-  "orphan-object",
+  "stray-object",
 ];
 
-async function checkFile(
-  ctx: JobContext,
-  path: string,
-  stat: FileStat,
-  report: (f: Finding) => Promise<void>,
-  s: VerifySummary,
-) {
+/** The current state of the file at `path` (null: none or gone; "unreadable": unknown). */
+async function stateAt(ctx: JobContext, path: string): Promise<State | null | "unreadable"> {
+  let handle: FileHandle;
   try {
-    const lock = await readLock(ctx.rt, path);
-    if (lock) {
-      const ageS = Math.round((Date.now() - Date.parse(lock.at)) / 1000);
-      await report({
-        kind: "leftover-lock",
-        path,
-        detail: `held by node ${lock.node} (attempt ${lock.attempt}, task ${lock.task}, pid ${lock.pid} on ${lock.host}) for ${ageS} s`,
-      });
-    }
+    handle = await ctx.rt.openFile(path, { mode: "read" });
   } catch (err) {
-    if (!(err instanceof XattrPayloadError)) throw err;
-    await report({ kind: "unreadable-xattr", path, detail: err.message });
+    if (isNotFound(err) || errorCode(err) === "ELOOP") return null;
+    throw err;
   }
-  let state: Awaited<ReturnType<typeof readState>>;
   try {
-    state = await readState(ctx.rt, path);
+    return (await readView(handle)).current?.state ?? null;
   } catch (err) {
-    if (!(err instanceof XattrPayloadError)) throw err;
-    return report({ kind: "unreadable-xattr", path, detail: err.message });
+    if (err instanceof XattrPayloadError) return "unreadable"; // reported by the file's check
+    throw err;
+  } finally {
+    await handle.close();
   }
-  if (!state) {
-    s.unmigrated++;
-    return;
-  }
-  const unchanged: boolean = stateMatches(state, stat);
-  if (!unchanged) {
-    return report({
-      kind: "stale-state",
-      path,
-      key: state.key,
-      detail: `the file changed since its commit (state: ${state.size} bytes, mtime ${state.mtimeNs}; file: ${stat.size} bytes, mtime ${stat.mtimeNs})`,
-    });
-  }
-  s.committed++;
-  const object = await targetFor(ctx, state.target).head(state.key);
-  if (!object)
-    return report({
-      kind: "missing-object",
-      path,
-      key: state.key,
-      detail: `no object at ${state.target} ${state.key}`,
-    });
-  const problems: string[] = [];
-  if (object.size !== state.size) problems.push(`size ${object.size} != ${state.size}`);
-  if (object.etag !== state.etag) problems.push(`etag ${object.etag} != ${state.etag}`);
-  if (object.meta?.attempt !== state.attempt)
-    problems.push(`attempt ${object.meta?.attempt ?? "none"} != ${state.attempt}`);
-  if (problems.length > 0)
-    await report({ kind: "wrong-object", path, key: state.key, detail: problems.join(", ") });
 }
 
-/** Objects under `prefix` whose file's state does not name them (one xattr read per object). */
-async function findOrphans(
+/** Objects (versions) under `prefixes` that no counting state names. */
+async function findStrays(
   ctx: JobContext,
   prefixes: string[],
   report: (f: Finding) => Promise<void>,
@@ -115,36 +70,27 @@ async function findOrphans(
 ) {
   const target = targetFor(ctx, ctx.config.target);
   const base = target.keyFor("");
-  // The versions of one key come together in a listing: count the key once.
-  let previous: string | null = null;
-  for await (const { key } of target.list()) {
-    if (key.endsWith("/") || key === previous) continue;
-    previous = key;
-    if (
-      !prefixes.some(
-        (p) => key === p || key.startsWith(p.endsWith("/") || p === base ? p : `${p}/`),
-      )
-    )
-      continue;
+  const under = (key: string) =>
+    prefixes.some((p) => key === p || key.startsWith(p.endsWith("/") || p === base ? p : `${p}/`));
+  // The versions of one key come together in a listing: read the file's state once per key.
+  let previous = { key: "", state: null as State | null | "unreadable" };
+  for await (const { key, versionId } of target.list()) {
+    if (key.endsWith("/") || !under(key)) continue;
     s.objects++;
-    const rel = key.slice(base.length);
-    const path = `${ctx.config.root}/${rel}`;
-    let state = null;
-    try {
-      state = await readState(ctx.rt, path);
-    } catch (err) {
-      if (!(err instanceof XattrPayloadError) && !isNotFound(err)) throw err;
-    }
-    if (state?.key !== key || state.target !== ctx.config.target) {
-      await report({
-        kind: "orphan-object",
-        key,
-        path,
-        detail: state
-          ? `the file's state names ${state.key}`
-          : "no file's committed state names it",
-      });
-    }
+    const path = `${ctx.config.root}/${key.slice(base.length)}`;
+    if (previous.key !== key) previous = { key, state: await stateAt(ctx, path) };
+    const state = previous.state;
+    if (state === "unreadable") continue;
+    const named =
+      state?.key === key &&
+      state.target === ctx.config.target &&
+      (versionId === null || state.versionId === versionId);
+    if (named) continue;
+    const version = versionId ? ` (version ${versionId})` : "";
+    const detail = state
+      ? `the file's state names ${state.key}${state.versionId ? ` version ${state.versionId}` : ""}, not this object${version}`
+      : `no file's committed state names it${version}`;
+    await report({ kind: "stray-object", key, path, ...(versionId ? { versionId } : {}), detail });
   }
 }
 
@@ -167,18 +113,20 @@ export async function verifyPaths(
     s.clean = false;
     await report(f);
   };
+  const target = targetFor(ctx, ctx.config.target);
   const stats: WalkStats = { files: 0, skippedLinks: 0, skippedOther: 0 };
   for await (const path of walkFiles(ctx.rt, paths, stats)) {
     s.files++;
-    const stat = await ctx.rt.fs.lstat(path);
-    await checkFile(ctx, path, stat, count, s);
+    const key = target.keyFor(relativeToRoot(ctx.config.root, path) ?? "");
+    const verdict = await verifyFile(ctx, { path, key }, count);
+    if (verdict === "committed") s.committed++;
+    if (verdict === "unmigrated") s.unmigrated++;
   }
-  const target = targetFor(ctx, ctx.config.target);
   const prefixes = paths.map((p) =>
     p === ctx.config.root
       ? target.keyFor("")
       : target.keyFor(relativeToRoot(ctx.config.root, p) ?? ""),
   );
-  await findOrphans(ctx, prefixes, count, s);
+  await findStrays(ctx, prefixes, count, s);
   return s;
 }

@@ -3,7 +3,8 @@
  * stable `code` (the errno name). Callers test codes only through the helpers below.
  */
 
-const ERRNO_NAMES: Record<number, FsErrorCode> = {
+/** The errno values the code base knows by name (the others keep their OS name, OtherErrno). */
+const ERRNO_NAMES = {
   1: "EPERM",
   2: "ENOENT",
   4: "EINTR",
@@ -35,38 +36,28 @@ const ERRNO_NAMES: Record<number, FsErrorCode> = {
   108: "ESHUTDOWN",
   110: "ETIMEDOUT",
   116: "ESTALE",
-};
+} as const satisfies Record<number, `E${string}`>;
+
+/** The errno names above, and the runtime's own ELINETOOLONG and EILSEQ. */
+export type KnownErrno = (typeof ERRNO_NAMES)[keyof typeof ERRNO_NAMES] | "ELINETOOLONG" | "EILSEQ";
+
+declare const OTHER_ERRNO: unique symbol;
+/**
+ * An errno the code base does not act on by name, as the OS reports it ("EADDRINUSE", or "E121"
+ * for a number without a name here). Made only by errnoName and fsErrorCode, so a misspelt code
+ * ("ENOENTT") in our own code does not compile; test codes with isNotFound, isExists...
+ */
+export type OtherErrno = string & { readonly [OTHER_ERRNO]: true };
 
 /**
- * The codes of FsError and XattrError: errno names (those above are the ones the code base acts
- * on), the runtime's own ELINETOOLONG (a line over the reader's limit) and EILSEQ (bytes that are
- * not UTF-8), and any other errno name as the OS reports it.
+ * The codes of FsError and XattrError: a closed union of the errno names the code base knows,
+ * the runtime's own ELINETOOLONG (a line over the reader's limit) and EILSEQ (bytes that are not
+ * UTF-8), and the explicit OtherErrno branch for everything else.
  */
-export type FsErrorCode =
-  | "EPERM"
-  | "ENOENT"
-  | "EIO"
-  | "E2BIG"
-  | "EACCES"
-  | "EEXIST"
-  | "ENOTDIR"
-  | "EINVAL"
-  | "ENOSPC"
-  | "EROFS"
-  | "ERANGE"
-  | "ENAMETOOLONG"
-  | "ELOOP"
-  | "ENODATA"
-  | "ENOTSUP"
-  | "ESTALE"
-  | "ENOTCONN"
-  | "ESHUTDOWN"
-  | "ELINETOOLONG"
-  | "EILSEQ"
-  | `E${string}`;
+export type FsErrorCode = KnownErrno | OtherErrno;
 
 export function errnoName(errno: number): FsErrorCode {
-  return ERRNO_NAMES[errno] ?? `E${errno}`;
+  return (ERRNO_NAMES as Record<number, KnownErrno>)[errno] ?? (`E${errno}` as OtherErrno);
 }
 
 /** `code` as an FsErrorCode; EIO when the error has none. */
@@ -131,15 +122,6 @@ export class FsError extends Error {
 /** Any error of a file system call as an FsError with its errno name (EIO when it has none). */
 export function fsError(err: unknown, op: string, path: string): FsError {
   return new FsError(fsErrorCode(errorCode(err)), op, path, { cause: err });
-}
-
-/** Runs a file system call; whatever it throws becomes an FsError naming `op` and `path`. */
-export async function wrap<T>(op: string, path: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw fsError(err, op, path);
-  }
 }
 
 /**

@@ -118,12 +118,15 @@ export function createMountOps(libc: Libc, hooks: OpHooks) {
       writeSynced(path, O_TRUNC, data),
     createExclusive: (path: string, data: string | Uint8Array): void =>
       writeSynced(path, O_EXCL, data),
-    // One write(2) with O_APPEND: concurrent appenders never interleave a line.
+    // Whole lines: a file that ends in a torn line (a crash in the middle of an earlier append)
+    // gets a newline first, so the fragment stays a line of its own and the new line is whole;
+    // a short write is continued. One appender per file (a node's own journal and outbox).
     appendDurable: (path: string, data: string): void =>
-      withFd(path, O_WRONLY | O_CREAT | O_APPEND, (fd) => {
-        const bytes = encoder.encode(data);
-        if (libc.write(fd, bytes, bytes.length) !== bytes.length)
-          throw Object.assign(new Error("short append"), { code: "EIO" });
+      withFd(path, O_RDWR | O_CREAT | O_APPEND, (fd) => {
+        const { size } = statxOf(libc, { path, fd }, { follow: false, op: "stat" });
+        const last = new Uint8Array(1);
+        const torn = size > 0 && d.pread(fd, last, size - 1) === 1 && last[0] !== 0x0a;
+        d.writeAll(fd, encoder.encode(torn ? `\n${data}` : data));
         d.fsync(fd);
       }),
     rename: (from: string, to: string): void => fs.renameSync(from, to),

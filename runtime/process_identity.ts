@@ -1,7 +1,8 @@
 /**
- * Process identity and liveness from /proc (BRIEF 5b): a process is named by machine id, boot id,
- * pid and start time, so a reused pid is told apart from the process that held something. Reads of
- * /proc and /etc are local: direct calls, never on the shared mount.
+ * Process identity and liveness from /proc (docs/design.md, end of section 5a): a process is
+ * named by machine id, boot id, pid and start time, so a reused pid is told apart from the
+ * process that held something. Reads of /proc and /etc are local: direct calls, never on the
+ * shared mount.
  */
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { hostname } from "node:os";

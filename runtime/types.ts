@@ -55,7 +55,12 @@ export interface RuntimeFs {
   writeDurable(path: string, data: string | Uint8Array): Promise<void>;
   /** Creates with O_EXCL, writes, fsyncs. Throws FsError EEXIST if the file exists. */
   createExclusive(path: string, data: string | Uint8Array): Promise<void>;
-  /** One write(2) with O_APPEND, then fsync: concurrent appenders never interleave a line. */
+  /**
+   * Appends whole lines (`data` ends in a newline) with O_APPEND, then fsyncs. If the file ends in
+   * a torn line (no final newline: a crash in the middle of an earlier append), a newline goes
+   * first, so the fragment stays a line of its own and is never glued to the new one; a short
+   * write is continued. For files with one appender (a node's own journal and outbox segments).
+   */
   appendDurable(path: string, data: string): Promise<void>;
   /** Opens a file for streamed writing; `close` fsyncs. */
   openWriter(path: string): Promise<FileWriter>;
@@ -97,9 +102,10 @@ export interface RuntimeXattr {
 
 /**
  * One open file description of a file on the shared mount, for one attempt: the lock, the bytes
- * and the state then belong to one inode whatever happens to the path (BRIEF 5b). Every method is
- * bounded by the mount deadline (MountUnavailableError) like RuntimeFs; failures throw FsError or
- * XattrError naming the path it was opened by. Methods after close() throw FsError EBADF.
+ * and the state then belong to one inode whatever happens to the path (docs/protocol-v2.md,
+ * section 4). Every method is bounded by the mount deadline (MountUnavailableError) like
+ * RuntimeFs; failures throw FsError or XattrError naming the path it was opened by. Methods after
+ * close() throw FsError EBADF.
  */
 export interface FileHandle {
   readonly path: string;

@@ -14,9 +14,9 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { readState } from "../jobs/file/state.ts";
 import { createRuntime } from "../runtime/bun.ts";
-import { cli, lastJsonLine, type Sandbox, sandbox, spawnCli } from "./helpers.ts";
+import { cli, eventLine, lastJsonLine, type Sandbox, sandbox, spawnCli } from "./helpers.ts";
+import { stateOf } from "./records.ts";
 import { consumeAll } from "./report/kafka_helpers.ts";
 import { kafkaBrokers } from "./services/shared.ts";
 
@@ -110,7 +110,7 @@ for (const c of cases.filter((x) => x.category === "task")) {
       expect(readFileSync(join(node, "bad/t0-bad.task.why"), "utf8")).toContain(c.expect ?? "");
     else expect(result.stderr).toContain(c.expect ?? "");
     expect(existsSync(join(node, "done/t1-good.task"))).toBe(true);
-    expect((await readState(rt, `${b.src}/good.txt`))?.key).toBe("good.txt");
+    expect((await stateOf(`${b.src}/good.txt`))?.key).toBe("good.txt");
     expect(await rt.xattr.list(join(b.dir, "outside/secret.txt"))).toEqual([]);
     expect(existsSync(join(b.dir, "out/escape-link"))).toBe(false);
   });
@@ -171,17 +171,7 @@ test(`outbox: ${outboxCases.length} corrupt lines are quarantined with their rea
   const b = box();
   const outbox = join(b.spool, "nodes/a/outbox");
   mkdirSync(outbox, { recursive: true });
-  const good = (i: number) =>
-    JSON.stringify({
-      v: 1,
-      eventId: `e${i}`,
-      requestId: "r",
-      taskId: "t",
-      node: "a",
-      path: `/p/${i}`,
-      outcome: "migrated",
-      at: new Date().toISOString(),
-    });
+  const good = eventLine;
   const lines = [
     good(0),
     ...outboxCases.map((c) => readFileSync(join(CORPUS, c.file), "utf8").trim()),

@@ -19,7 +19,10 @@ import {
   type Sandbox,
   sandbox,
   spawnCli,
+  TEST_S3,
+  waitFor,
 } from "./helpers.ts";
+import { currentOf, heldOf, recordsOf } from "./records.ts";
 import { type FaultProxy, startFaultProxy } from "./services/fault_proxy.ts";
 import { newBucket, s3Client, s3Service } from "./services/shared.ts";
 
@@ -54,8 +57,12 @@ export async function startCluster(
   const box = sandbox({ target: `s3://${bucket}/m`, endpoint: s3.endpoint, nodes, extra });
   const proxies: Record<string, FaultProxy> = {};
   const configs: Record<string, string> = {};
+  const storeSkew = (extra.s3 as { storeSkewLimitMs?: number } | undefined)?.storeSkewLimitMs;
   for (const node of nodes) {
-    const proxy = await startFaultProxy(s3.port);
+    // The proxy refuses a stalled request past the store's skew limit, as the store would.
+    const proxy = await startFaultProxy(s3.port, {
+      skewLimitMs: storeSkew ?? TEST_S3.storeSkewLimitMs,
+    });
     proxies[node] = proxy;
     const path = join(box.dir, `config-${node}.json`);
     const document = JSON.parse(readFileSync(box.configPath, "utf8"));
@@ -101,6 +108,13 @@ export async function startCluster(
     async quiesce(maxRounds = 40) {
       for (let round = 1; round <= maxRounds; round++) {
         if (isQuiet(box.spool, nodes)) return round - 1;
+        // Only cleanups waiting for the late-write window left: wait for the window, not rounds.
+        if (onlyWindowsLeft(box.spool, nodes))
+          await waitFor(
+            () => Date.now() >= windowsDue(box.spool, nodes),
+            "the late-write windows",
+            60_000,
+          );
         const results = await Promise.all(nodes.map((n) => run(n)));
         for (const r of results)
           if (r.code !== 0) throw new Error(`run failed (${r.code}): ${r.stderr}`);
@@ -132,8 +146,19 @@ function countLines(path: string): number {
     .filter((l) => l.length > 0).length;
 }
 
-/** No pending or running task, and every journal line processed. */
+/** Cleanups of `nodes` waiting for the late-write window (windows/*.json). */
+export function waitingWindows(spool: string, nodes: string[]): number {
+  let count = 0;
+  for (const node of nodes) {
+    const dir = join(spool, "nodes", node, "windows");
+    if (existsSync(dir)) count += readdirSync(dir).filter((n) => n.endsWith(".json")).length;
+  }
+  return count;
+}
+
+/** No pending or running task, every journal line processed, no cleanup waiting. */
 export function isQuiet(spool: string, nodes: string[]): boolean {
+  if (waitingWindows(spool, nodes) > 0) return false;
   for (const node of nodes) {
     const dir = join(spool, "nodes", node);
     const tasks = (q: string) =>
@@ -146,6 +171,30 @@ export function isQuiet(spool: string, nodes: string[]): boolean {
   return true;
 }
 
+/** Nothing left but cleanups waiting for their window. */
+function onlyWindowsLeft(spool: string, nodes: string[]): boolean {
+  if (waitingWindows(spool, nodes) === 0) return false;
+  for (const node of nodes) {
+    const dir = join(spool, "nodes", node, "pending");
+    if (existsSync(dir) && readdirSync(dir).some((n) => n.endsWith(".task"))) return false;
+  }
+  return true;
+}
+
+/** When the last waiting window of `nodes` is due (its reading plus the test window). */
+function windowsDue(spool: string, nodes: string[]): number {
+  let due = 0;
+  for (const node of nodes) {
+    const dir = join(spool, "nodes", node, "windows");
+    if (!existsSync(dir)) continue;
+    for (const name of readdirSync(dir).filter((n) => n.endsWith(".json"))) {
+      const since = JSON.parse(readFileSync(join(dir, name), "utf8")).since;
+      due = Math.max(due, since + TEST_S3.lateWriteWindowMs);
+    }
+  }
+  return due;
+}
+
 export interface InvariantReport {
   files: number;
   committed: number;
@@ -154,15 +203,12 @@ export interface InvariantReport {
   violations: string[];
 }
 
-async function rawXattr(path: string, name: string): Promise<Record<string, unknown> | null> {
-  const raw = await rt.xattr.get(path, name);
-  return raw === null ? null : JSON.parse(new TextDecoder().decode(raw));
-}
-
 /**
- * Checks I1 (a committed state that matches the file names an object with the file's bytes and
- * the committing attempt), no lock left, every file committed (unless allowed), and no object
- * that no committed state names (unless allowed).
+ * Checks I1 (the current state, when it is a commit for the file's path and matches its size,
+ * mtime and inode, names an object (version) with the file's bytes and the committing attempt),
+ * no epoch left held (undecided or waiting for cleanup), every file committed (unless allowed),
+ * and no object that no committed state names (unless allowed). Reads protocol v2's records
+ * with its own parsing (test/records.ts).
  */
 export async function checkInvariants(
   c: Cluster,
@@ -177,13 +223,17 @@ export async function checkInvariants(
   for (const path of filesUnder(c.box.src)) {
     report.files++;
     const stat = await rt.fs.stat(path);
-    const state = await rawXattr(path, "user.tiermv.state");
-    if (await rawXattr(path, "user.tiermv.lock")) {
+    const records = await recordsOf(path);
+    const state = currentOf(records)?.state ?? null;
+    const held = heldOf(records);
+    if (held || records.v1Lock) {
       report.locks++;
-      report.violations.push(`lock left on ${path}`);
+      report.violations.push(`epoch ${held?.n} left held on ${path}`);
     }
+    const ownKey = `m/${path.slice(c.box.src.length + 1)}`;
     const matches =
       state !== null &&
+      state.key === ownKey &&
       state.size === stat.size &&
       state.mtimeNs === stat.mtimeNs &&
       state.ino === stat.ino;
@@ -194,15 +244,18 @@ export async function checkInvariants(
     report.committed++;
     const key = String(state.key);
     named.add(key);
+    const VersionId = state.versionId;
     try {
-      const head = await client.send(new HeadObjectCommand({ Bucket: c.bucket, Key: key }));
+      const head = await client.send(
+        new HeadObjectCommand({ Bucket: c.bucket, Key: key, VersionId }),
+      );
       if (head.Metadata?.attempt !== state.attempt) {
         report.violations.push(
           `I1: ${key} carries attempt ${head.Metadata?.attempt}, state says ${state.attempt}`,
         );
       }
       const body = await (
-        await client.send(new GetObjectCommand({ Bucket: c.bucket, Key: key }))
+        await client.send(new GetObjectCommand({ Bucket: c.bucket, Key: key, VersionId }))
       ).Body?.transformToByteArray();
       if (!body || Buffer.compare(Buffer.from(body), readFileSync(path)) !== 0) {
         report.violations.push(`I1: ${key} differs from ${path}`);

@@ -102,6 +102,14 @@ test("runtime fence: jobs/ use no Bun, Deno or node: APIs; cli/ no Deno and no b
   expect(crossings).toEqual([]);
 });
 
+test("no switch turns the per-file protocol off in shipped code (issue 15.5: TIERMV_BENCH_NO_XATTR is gone)", () => {
+  const switches: string[] = [];
+  for (const dir of ["cli", "jobs", "runtime"])
+    for (const file of sources(dir))
+      if (/TIERMV_BENCH|NO_XATTR/.test(readFileSync(join(REPO, file), "utf8"))) switches.push(file);
+  expect(switches).toEqual([]);
+});
+
 test("layer fence: imports point down only (cli -> jobs -> runtime types; lib never -> jobs)", () => {
   const files = [...sources("cli"), ...sources("jobs"), ...sources("runtime")];
   expect(layerViolations(files)).toEqual([]);

@@ -7,6 +7,7 @@ import { type Config, parseConfig } from "../jobs/context/config.ts";
 import { createJobContext, type JobContext, silentLog } from "../jobs/context/job_context.ts";
 import { SPOOL_MARKER, SPOOL_MARKER_VERSION } from "../jobs/spool/marker.ts";
 import { createRuntime } from "../runtime/bun.ts";
+import { own } from "./services/owned.ts";
 import { s3Env } from "./services/shared.ts";
 
 export const REPO = join(import.meta.dir, "..");
@@ -53,6 +54,13 @@ export function tempDir(prefix: string): string {
   return dir;
 }
 
+/**
+ * The store settings of every test config: a skew limit (the store's, see the fault proxy's
+ * `stall` mode), a request deadline and a late-write window small enough for tests. The window
+ * fence refuses a window below skew + deadline.
+ */
+export const TEST_S3 = { storeSkewLimitMs: 500, requestTimeoutMs: 6000, lateWriteWindowMs: 7000 };
+
 export function sandbox(options: {
   target: string;
   endpoint?: string;
@@ -71,10 +79,14 @@ export function sandbox(options: {
     root: src,
     target: options.target,
     nodes: options.nodes ?? ["a", "b", "c"],
-    s3: { endpoint: options.endpoint },
     migrate: { uploadRetryBaseMs: 10 },
     retry: { busyBaseMs: 0, busyMaxMs: 0 },
     ...options.extra,
+    s3: {
+      ...TEST_S3,
+      endpoint: options.endpoint,
+      ...(options.extra?.s3 as Record<string, unknown> | undefined),
+    },
   };
   const box: Sandbox = {
     dir,
@@ -90,7 +102,9 @@ export function sandbox(options: {
       return path;
     },
     setConfig(patch) {
-      document = { ...document, ...patch };
+      // A patched s3 block keeps the test store settings unless it sets them itself.
+      const s3 = patch.s3 ? { s3: { ...TEST_S3, ...(patch.s3 as object) } } : {};
+      document = { ...document, ...patch, ...s3 };
       writeFileSync(configPath, JSON.stringify(document, null, 2));
       box.config = parseConfig(document, configPath);
       initSpoolDir(box.config.spool, box.config.nodes);
@@ -150,17 +164,113 @@ export function filesUnder(dir: string): string[] {
   return out;
 }
 
-export function spawnCli(
+/**
+ * Starts `tiermv ARGS...`; `stdin: "pipe"` gives the test its standard input to write. The child
+ * is owned (test/services/owned.ts) until it exits: a test that fails before it stops the child,
+ * or a test run that is interrupted, never leaves it running.
+ */
+export function spawnCli<In extends "ignore" | "pipe" = "ignore">(
   args: string[],
   env: Record<string, string> = {},
-): Subprocess<"ignore", "pipe", "pipe"> {
-  return Bun.spawn([BUN, CLI, ...args], {
+  options: { stdin?: In } = {},
+): Subprocess<In, "pipe", "pipe"> {
+  const proc = Bun.spawn([BUN, CLI, ...args], {
     cwd: REPO,
     env: { ...process.env, ...s3Env(), TIERMV_LOG: "text", ...env },
-    stdin: "ignore",
+    stdin: options.stdin ?? "ignore",
     stdout: "pipe",
     stderr: "pipe",
+  }) as Subprocess<In, "pipe", "pipe">;
+  const release = own({
+    stop: async () => {
+      proc.kill("SIGKILL");
+      await proc.exited;
+    },
+    kill: () => proc.kill("SIGKILL"),
   });
+  void proc.exited.then(release);
+  return proc;
+}
+
+/** A running `tiermv serve` on a free loopback port; `await using` stops it (SIGTERM). */
+export interface Served extends AsyncDisposable {
+  url: string;
+  proc: Subprocess<"ignore", "pipe", "pipe">;
+}
+
+/** Starts `tiermv serve --listen 127.0.0.1:0` and waits for its URL (fails if it exits first). */
+export async function startServe(box: Sandbox, extra: string[] = []): Promise<Served> {
+  const proc = spawnCli(["serve", "--listen", "127.0.0.1:0", ...extra], box.env);
+  const out = streamText(proc.stdout);
+  try {
+    const match = await out.until(/listening on (http:\/\/\S+)/, "serve's URL");
+    return {
+      url: match[1] ?? "",
+      proc,
+      async [Symbol.asyncDispose]() {
+        proc.kill("SIGTERM");
+        await proc.exited;
+      },
+    };
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${await new Response(proc.stderr).text()}`);
+  } finally {
+    out.release();
+  }
+}
+
+/** Log lines in JSON (TIERMV_LOG=json), parsed. */
+export function jsonLines(text: string): { level: string; msg: string }[] {
+  return text
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+}
+
+/** A task file's header line, as dispatch writes it (`target`: the sandbox's). */
+export function taskHeader(id: string, target: string, requestId = "r"): string {
+  const header = { v: 1, id, requestId, createdAt: new Date().toISOString(), target, options: {} };
+  return JSON.stringify(header);
+}
+
+/** One valid result event line of node a (`migrated`), numbered `i`. */
+export function eventLine(i: number): string {
+  return JSON.stringify({
+    v: 1,
+    eventId: `e${i}`,
+    requestId: "r",
+    taskId: "t",
+    node: "a",
+    path: `/p/${i}`,
+    outcome: "migrated",
+    at: new Date().toISOString(),
+  });
+}
+
+/**
+ * Reads a process's output as it comes: `until` waits for a match in everything read so far and
+ * fails at once (with what was read) if the stream ends first, never spinning on a closed stream.
+ */
+export function streamText(stream: ReadableStream<Uint8Array>) {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  return {
+    get text() {
+      return text;
+    },
+    async until(pattern: RegExp, what: string): Promise<RegExpExecArray> {
+      for (;;) {
+        const match = pattern.exec(text);
+        if (match) return match;
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`The output ended before ${what}; it was:\n${text}`);
+        text += decoder.decode(value, { stream: true });
+      }
+    },
+    release: () => reader.releaseLock(),
+  };
 }
 
 /** Polls `check` until it returns a truthy value; never sleeps blindly. */

@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { listSegments } from "../../jobs/events/outbox.ts";
+import { type OutboxReader, readNewEvents } from "../../jobs/events/outbox_reader.ts";
 import { nodeDirs } from "../../jobs/spool/layout.ts";
 import { delay } from "../../jobs/util/async.ts";
 import { CONFIG_ENV, configArgs, nodeArg } from "../args.ts";
@@ -25,21 +25,18 @@ export default defineCommand({
     follow: { type: "boolean", default: false, description: "Keep printing new events" },
   },
   run: ({ args }) =>
-    withNodeContext(args, async (ctx, node) => {
-      const dirs = nodeDirs(ctx.config.spool, node);
-      const printed = new Map<string, number>();
-      for (;;) {
-        for (const { name } of await listSegments(ctx.rt, dirs)) {
-          let line = 0;
-          const seen = printed.get(name) ?? 0;
-          for await (const text of ctx.rt.fs.readLines(`${dirs.outbox}/${name}`)) {
-            if (++line > seen && text) console.log(text);
-          }
-          printed.set(name, line);
+    withNodeContext(
+      args,
+      async (ctx, node) => {
+        const reader: OutboxReader = { dirs: nodeDirs(ctx.config.spool, node), offsets: new Map() };
+        for (;;) {
+          for (const line of await readNewEvents(ctx.rt, reader)) console.log(line);
+          if (!args.follow || ctx.signal?.aborted) return;
+          await delay(1000, { signal: ctx.signal });
+          if (ctx.signal?.aborted) return;
         }
-        if (!args.follow || ctx.signal?.aborted) return;
-        await delay(1000, { signal: ctx.signal });
-        if (ctx.signal?.aborted) return;
-      }
-    }),
+      },
+      // --follow stops on SIGINT/SIGTERM by itself (exit 0); a plain listing just stops.
+      { onSignal: args.follow ? "abort" : "exit" },
+    ),
 });

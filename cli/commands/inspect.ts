@@ -1,7 +1,6 @@
 import { defineCommand } from "citty";
 import { consola } from "consola";
-import { readLock } from "../../jobs/file/lock.ts";
-import { readState } from "../../jobs/file/state.ts";
+import { readFileRecords } from "../../jobs/file/inspect_file.ts";
 import { UsageError } from "../../jobs/util/errors.ts";
 import { createRuntime } from "../../runtime/bun.ts";
 import { isNotFound } from "../../runtime/errors.ts";
@@ -16,18 +15,11 @@ export const help: CommandHelp = {
   env: ["TIERMV_LOG"],
 };
 
-async function safely<T>(fn: () => Promise<T>): Promise<T | { error: string }> {
-  try {
-    return await fn();
-  } catch (err) {
-    return { error: (err as Error).message };
-  }
-}
-
 export default defineCommand({
   meta: {
     name: "inspect",
-    description: "Print the lock and state xattrs of files (exit 1 if one is missing)",
+    description:
+      "Print a file's protocol records: epochs, outcomes, the current state, who holds it (exit 1 if one is missing)",
   },
   args: {
     ...jsonArg("One JSON object per line"),
@@ -38,8 +30,9 @@ export default defineCommand({
     if (paths.length === 0) throw new UsageError("Give at least one PATH to inspect");
     const rt = createRuntime();
     for (const path of paths) {
+      let handle: Awaited<ReturnType<typeof rt.openFile>>;
       try {
-        await rt.fs.stat(path);
+        handle = await rt.openFile(path, { mode: "read" });
       } catch (err) {
         if (!isNotFound(err)) throw err;
         consola.error(`Cannot inspect "${path}": no such file`);
@@ -47,15 +40,29 @@ export default defineCommand({
         process.exitCode = 1;
         continue;
       }
-      const lock = await safely(() => readLock(rt, path));
-      const state = await safely(() => readState(rt, path));
-      if (args.json) {
-        console.log(JSON.stringify({ path, lock, state }));
-        continue;
+      try {
+        const r = await readFileRecords(rt, handle);
+        if (args.json) {
+          console.log(JSON.stringify(r));
+          continue;
+        }
+        console.log(`${path} (inode ${r.ino})`);
+        const current = r.current
+          ? `epoch ${r.current.epoch}: ${JSON.stringify(r.current.state)}`
+          : "none";
+        console.log(`  state:  ${current}`);
+        console.log(`  holder: ${r.holder}${r.error ? ` (${r.error})` : ""}`);
+        for (const e of r.epochs) {
+          console.log(`  epoch ${e.n}:`);
+          if (e.take) console.log(`    l: ${JSON.stringify(e.take)}`);
+          if (e.outcome) console.log(`    e: ${JSON.stringify(e.outcome)}`);
+          if (e.clean) console.log(`    c: ${JSON.stringify(e.clean)}`);
+        }
+        if (r.v1.lock) console.log(`  v1 lock:  ${r.v1.lock}`);
+        if (r.v1.state) console.log(`  v1 state: ${r.v1.state}`);
+      } finally {
+        await handle.close();
       }
-      console.log(path);
-      console.log(`  lock:  ${lock ? JSON.stringify(lock) : "none"}`);
-      console.log(`  state: ${state ? JSON.stringify(state) : "none"}`);
     }
   },
 });

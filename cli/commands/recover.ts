@@ -18,7 +18,7 @@ export default defineCommand({
   meta: {
     name: "recover",
     description:
-      "Release a lost node's locks through rollback and return its running tasks to pending",
+      "Revoke a lost node's epochs, clean them through rollback, return its running tasks to pending",
   },
   args: {
     ...configArgs,
@@ -32,22 +32,11 @@ export default defineCommand({
     force: {
       type: "boolean",
       default: false,
-      description: "Even if its heartbeat is fresh (unsafe)",
-    },
-    "stale-after": {
-      type: "string",
-      default: "60",
-      valueHint: "SECONDS",
-      description: "Heartbeat age that counts as dead",
+      description: "Even if its heartbeat is fresh (safe: a live node's epochs are revoked)",
     },
   },
   run: ({ args }) =>
     withNodeContext(args, async (ctx, node) => {
-      const staleAfter = Number(args["stale-after"]);
-      if (!Number.isFinite(staleAfter) || staleAfter < 0)
-        throw new UsageError(
-          `--stale-after must be a number of seconds, got "${args["stale-after"]}"`,
-        );
       if (!args.yes) {
         if (!process.stdin.isTTY)
           throw new UsageError("recover changes shared state: pass --yes to confirm");
@@ -58,12 +47,10 @@ export default defineCommand({
         });
         if (ok !== true) throw new UsageError("Not confirmed: nothing done");
       }
-      const s = await withNodeLock(ctx, node, () =>
-        recoverNode(ctx, node, { force: args.force, staleAfterMs: staleAfter * 1000 }),
-      );
+      const s = await withNodeLock(ctx, node, () => recoverNode(ctx, node, { force: args.force }));
       if (!s) return;
       consola.success(
-        `Recovered node ${s.node}: ${s.locksJournalled} locks rolled back (${s.rollback.deleted} objects deleted, ${s.rollback.released} locks released), ${s.tasksReturned} tasks back to pending`,
+        `Recovered node ${s.node}: ${s.revoked} epochs revoked, ${s.rollback.cleaned} cleaned (${s.rollback.deleted} object versions deleted), ${s.tasksReturned} tasks back to pending${s.rollback.waiting > 0 ? `; ${s.rollback.waiting} cleanups wait for the late-write window (s3.lateWriteWindowMs): run \`tiermv rollback --node ${s.node}\` after it` : ""}`,
       );
     }),
 });

@@ -28,17 +28,17 @@ export default defineCommand({
       type: "string",
       valueHint: "DAYS",
       description:
-        "Delete outbox segments: shipped ones (Kafka), or sealed ones older than DAYS (no Kafka); default: report.pruneAfterDays",
+        "Delete sealed outbox segments older than DAYS (at least 1; with Kafka, shipped ones only); default: report.pruneAfterDays",
     },
   },
   run: ({ args }) =>
     withNodeContext(args, async (ctx, node) => {
       const given = args["prune-after"];
       const days = given === undefined ? ctx.config.report.pruneAfterDays : Number(given);
-      if (days !== undefined && !(Number.isFinite(days) && days >= 0))
-        throw new UsageError(`--prune-after must be a number of days, got "${given}"`);
-      // Pruning first: it only removes what is shipped (Kafka) or old (no Kafka), so it is
-      // safe even when the brokers cannot be reached below.
+      if (days !== undefined && !(Number.isFinite(days) && days >= 1))
+        throw new UsageError(`--prune-after must be a number of days, at least 1, got "${given}"`);
+      // Pruning first: it only removes what is old (and, with Kafka, shipped), so it is safe
+      // even when the brokers cannot be reached below.
       if (days !== undefined) {
         const dirs = nodeDirs(ctx.config.spool, node);
         const kafka = ctx.config.kafka !== undefined;

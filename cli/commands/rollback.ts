@@ -20,7 +20,7 @@ export default defineCommand({
         rollbackNode(ctx, nodeDirs(ctx.config.spool, node)),
       );
       if (!s) return;
-      const line = `${s.processed} rolled back: ${s.deleted} objects deleted, ${s.released} locks released, ${s.retried} files to retry, ${s.exhausted} given up, ${s.invalid} invalid lines${s.blocked ? `; stopped: ${s.blocked}` : ""}`;
+      const line = `${s.processed} rolled back: ${s.cleaned} epochs cleaned, ${s.deleted} object versions deleted, ${s.waiting} waiting for the late-write window, ${s.retried} files to retry, ${s.exhausted} given up, ${s.invalid} invalid lines, ${s.torn} torn fragments${s.blocked ? `; stopped: ${s.blocked}` : ""}`;
       // Given-up files, unreadable journal lines and an unreachable target need an operator.
       const needsOperator = s.exhausted > 0 || s.invalid > 0 || s.blocked !== undefined;
       if (needsOperator) {

@@ -8,10 +8,11 @@ import { nodeDirs } from "../../jobs/spool/layout.ts";
 import { listTasks } from "../../jobs/spool/queues.ts";
 import { UsageError } from "../../jobs/util/errors.ts";
 import { configArgs, jsonArg, NODE_S3_ENV } from "../args.ts";
-import { withContext, withNodeLocks } from "../context.ts";
+import { withNodeLocks, withStoppableContext } from "../context.ts";
 import { operatorReasons, tickDidSomething } from "../exit_codes.ts";
 import type { CommandHelp } from "../help.ts";
 import { startProgress } from "../progress.ts";
+import { watchLog } from "../watch_log.ts";
 
 export const help: CommandHelp = {
   usage: ["[OPTIONS] --node NODE [--once | --watch]", "[OPTIONS] --all [--once | --watch]"],
@@ -30,12 +31,13 @@ function describe(s: TickSummary): string {
   return `node ${s.node}: ${s.tasks.length} tasks, ${c.migrated} migrated (${mib} MiB), ${c.skipped} skipped, ${c.busy} busy, ${c.failed} failed, ${c.modified} modified, ${c.vanished} vanished, ${c.rejected + c.config} rejected, ${rolled} rolled back${s.draining ? " (draining)" : ""}`;
 }
 
-/** One line per node tick, at the level its outcome deserves. */
+/** One line per node tick, at the level its outcome deserves (success only for work done). */
 function logTick(t: TickSummary): string[] {
   const reasons = operatorReasons(t);
   if (reasons.length > 0) consola.error(`${describe(t)}; needs an operator: ${reasons.join(", ")}`);
   else if (t.counts.busy + t.counts.modified > 0) consola.warn(describe(t));
-  else consola.success(describe(t));
+  else if (t.tasks.length > 0) consola.success(describe(t));
+  else consola.info(describe(t));
   return reasons;
 }
 
@@ -60,6 +62,12 @@ function runReasons(summary: SchedulerSummary): string[] {
   const reasons = summary.nodes.flatMap((t) => operatorReasons(t).map((r) => `${t.node}: ${r}`));
   if (summary.rejectedRequests > 0)
     reasons.push(`${summary.rejectedRequests} requests rejected (inbox/bad/)`);
+  if (summary.refusedPaths > 0)
+    reasons.push(`${summary.refusedPaths} paths refused at dispatch (see the requests' results)`);
+  if (summary.undispatchedRequests > 0)
+    reasons.push(
+      `${summary.undispatchedRequests} requests could not be dispatched (still in inbox/)`,
+    );
   return reasons;
 }
 
@@ -97,29 +105,32 @@ export default defineCommand({
     if (args.all === (args.node !== undefined))
       throw new UsageError("Give exactly one of --node NODE or --all");
     if (args.once && args.watch) throw new UsageError("Give --once or --watch, not both");
-    await withContext(args, async (ctx) => {
+    await withStoppableContext(args, async (ctx) => {
       const nodes = args.all ? ctx.config.nodes : [args.node ?? ""];
       for (const node of nodes) assertKnownNode(ctx.config, node);
       await withNodeLocks(ctx, nodes, async (mine) => {
         const showProgress = process.stderr.isTTY && !args.json && !args.quiet && !args.watch;
         const progress = showProgress ? startProgress(await queuedFiles(ctx, mine)) : null;
         if (progress) ctx.onOutcome = progress.onOutcome;
-        if (args.watch)
+        const watching = args.watch ? watchLog(ctx.log) : null;
+        if (watching) {
+          ctx.log = watching.log;
           consola.info(
             `Watching node ${mine.join(", ")} (tick every ${ctx.config.schedule.tickMs} ms)`,
           );
+        }
         const summary = await runScheduler(ctx, {
           nodes: mine,
           watch: args.watch,
           dispatch: args.all,
           rebalance: args.rebalance,
           // An idle tick is quiet: only ticks that did something get a line.
-          onTick:
-            args.watch && !args.json
-              ? (ticks) => {
-                  for (const t of ticks) if (tickDidSomething(t)) logTick(t);
-                }
-              : undefined,
+          onTick: watching
+            ? (ticks) => {
+                if (!args.json) for (const t of ticks) if (tickDidSomething(t)) logTick(t);
+                watching.endTick(ticks);
+              }
+            : undefined,
         });
         progress?.stop();
         const reasons = runReasons(summary);
@@ -131,6 +142,8 @@ export default defineCommand({
                   ...only,
                   requests: summary.requests,
                   rejectedRequests: summary.rejectedRequests,
+                  undispatchedRequests: summary.undispatchedRequests,
+                  refusedPaths: summary.refusedPaths,
                   moves: summary.moves,
                 }
               : summary;

@@ -3,10 +3,11 @@ import { defineCommand } from "citty";
 import { dispatchInboxUntilStopped } from "../../jobs/dispatch.ts";
 import { createStatusApp } from "../../jobs/http/app.ts";
 import { submitRequest } from "../../jobs/submit.ts";
-import { UsageError } from "../../jobs/util/errors.ts";
+import { errnoInWords, UsageError } from "../../jobs/util/errors.ts";
 import { serveHttp } from "../../runtime/bun.ts";
+import { errorCode } from "../../runtime/errors.ts";
 import { configArgs, S3_ENV } from "../args.ts";
-import { withContext } from "../context.ts";
+import { withStoppableContext } from "../context.ts";
 import type { CommandHelp } from "../help.ts";
 
 export const help: CommandHelp = {
@@ -23,8 +24,7 @@ async function readToken(file: string): Promise<string> {
   try {
     text = await readFile(file, "utf8");
   } catch (err) {
-    const why = (err as { code?: string }).code ?? (err as Error).message;
-    throw new UsageError(`Cannot read --token-file "${file}": ${why}`);
+    throw new UsageError(`Cannot read --token-file "${file}": ${errnoInWords(err)}`);
   }
   const token = text.trim();
   if (!token) throw new UsageError(`Token file "${file}" is empty`);
@@ -40,6 +40,21 @@ function parseListen(listen: string): { hostname: string; port: number } {
     throw new UsageError(`Invalid --listen "${listen}": use HOST:PORT, e.g. 127.0.0.1:8787`);
   }
   return { hostname: match[1].replace(/^\[|\]$/g, ""), port };
+}
+
+/**
+ * Starts the server; a port in use is the operator's to resolve (exit 2: another server runs
+ * there, or the command line names the wrong port).
+ */
+function listen(fetch: Parameters<typeof serveHttp>[0], at: { hostname: string; port: number }) {
+  try {
+    return serveHttp(fetch, at);
+  } catch (err) {
+    if (errorCode(err) !== "EADDRINUSE") throw err;
+    throw new UsageError(
+      `Port ${at.port} on ${at.hostname} is in use: stop the other server or pass --listen HOST:PORT`,
+    );
+  }
 }
 
 export default defineCommand({
@@ -79,13 +94,13 @@ export default defineCommand({
       );
     }
     const token = tokenFile ? await readToken(tokenFile) : null;
-    await withContext(args, async (ctx) => {
+    await withStoppableContext(args, async (ctx) => {
       const app = createStatusApp(ctx, {
         token,
         maxBodyBytes,
         submit: (request) => submitRequest(ctx, request),
       });
-      const server = serveHttp(app.fetch, { hostname, port });
+      const server = listen(app.fetch, { hostname, port });
       console.log(
         `tiermv serve listening on http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${server.port}`,
       );

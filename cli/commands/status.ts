@@ -30,6 +30,8 @@ function table(rows: NodeStatus[]): string {
     "state",
     "outbox-lag",
     "failed-files",
+    "waiting",
+    "unreadable-locks",
   ];
   const body = rows.map((r) => [
     r.node,
@@ -42,6 +44,8 @@ function table(rows: NodeStatus[]): string {
     r.draining ? "draining" : r.live ? "live" : "stale",
     String(r.outboxLag),
     String(r.failedBacklog),
+    String(r.waitingCleanups),
+    String(r.unreadableLocks),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? "").length)));
   const line = (cells: string[]) =>
@@ -66,6 +70,10 @@ export default defineCommand({
       if (args.json) return console.log(JSON.stringify(rows));
       console.log(table(rows));
       for (const r of rows) {
+        if (r.pendingOtherTarget > 0)
+          console.log(
+            `${r.node}: ${r.pendingOtherTarget} pending tasks name another target than the config's ${ctx.config.target}: they migrate to the target they name`,
+          );
         if (r.lastReportError) console.log(`${r.node}: last report failed: ${r.lastReportError}`);
         for (const f of r.failedTasks)
           console.log(`${r.node}: task ${f.task} failed: ${f.why ?? "(no reason recorded)"}`);

@@ -4,12 +4,13 @@ import { createInterface } from "node:readline";
 import { defineCommand } from "citty";
 import { consola } from "consola";
 import { validateSubmitPaths } from "../../jobs/plan/walk.ts";
-import { STRATEGIES, type Strategy } from "../../jobs/spool/request_file.ts";
+import { type RequestPath, STRATEGIES, type Strategy } from "../../jobs/spool/request_file.ts";
 import { submitRequest } from "../../jobs/submit.ts";
-import { UsageError } from "../../jobs/util/errors.ts";
+import { errnoInWords, UsageError } from "../../jobs/util/errors.ts";
 import { CONFIG_ENV, configArgs, jsonArg, pathsArg } from "../args.ts";
 import { withContext } from "../context.ts";
 import type { CommandHelp } from "../help.ts";
+import { leftOutClause, logLeftOutPaths } from "../left_out.ts";
 import { canonicalArgs } from "../paths.ts";
 
 export const help: CommandHelp = {
@@ -28,16 +29,17 @@ async function checkReadable(source: string): Promise<void> {
   try {
     await (await open(source, "r")).close();
   } catch (err) {
-    const why = (err as { code?: string }).code ?? (err as Error).message;
-    throw new UsageError(`Cannot read --from "${source}": ${why}`);
+    throw new UsageError(`Cannot read --from "${source}": ${errnoInWords(err)}`);
   }
 }
 
-/** Streams one path per line from a file or stdin ("-"), skipping blank lines. */
-async function* linesOf(source: string): AsyncGenerator<string> {
+/** Streams one path per line from a file or stdin ("-"), with its line number; blank lines skipped. */
+async function* linesOf(source: string): AsyncGenerator<RequestPath> {
   const input = source === "-" ? process.stdin : createReadStream(source);
-  for await (const line of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
-    if (line.trim() !== "") yield line;
+  let line = 0;
+  for await (const text of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
+    line++;
+    if (text.trim() !== "") yield { path: text, line };
   }
 }
 
@@ -97,6 +99,8 @@ export default defineCommand({
         node: args.node,
       });
       const r = submitted.result;
+      // A path that cannot be migrated (a symlink, a special file, unreadable) needs an operator.
+      if ((r?.leftOut?.refused ?? 0) > 0) process.exitCode = 1;
       if (args.json) return console.log(JSON.stringify(submitted));
       if (!r) return consola.info(`Request ${submitted.id} is being dispatched by another process`);
       if (r.status === "rejected")
@@ -105,9 +109,10 @@ export default defineCommand({
       for (const t of r.tasks) nodes.set(t.node, (nodes.get(t.node) ?? 0) + t.files);
       const spread = [...nodes].map(([n, f]) => `${n}: ${f}`).join(", ");
       const verb = submitted.duplicate ? "was already dispatched" : "dispatched";
-      consola.success(
-        `Request ${submitted.id} ${verb}: ${r.files} files in ${r.tasks.length} tasks (${spread || "none"})`,
-      );
+      const line = `Request ${submitted.id} ${verb}: ${r.files} files in ${r.tasks.length} tasks (${spread || "none"})${leftOutClause(r.leftOut)}`;
+      if ((r.leftOut?.vanished ?? 0) + (r.leftOut?.refused ?? 0) > 0) consola.warn(line);
+      else consola.success(line);
+      logLeftOutPaths(r);
       for (const t of r.tasks) console.log(t.id);
     });
   },

@@ -2,8 +2,9 @@ import { open } from "node:fs/promises";
 import { defineCommand } from "citty";
 import { consola } from "consola";
 import { validateSubmitPaths } from "../../jobs/plan/walk.ts";
-import { UsageError } from "../../jobs/util/errors.ts";
+import { errnoInWords, UsageError } from "../../jobs/util/errors.ts";
 import { type Finding, verifyPaths } from "../../jobs/verify.ts";
+import { isNotFound } from "../../runtime/errors.ts";
 import { configArgs, jsonArg, pathsArg, S3_ENV } from "../args.ts";
 import { withContext } from "../context.ts";
 import type { CommandHelp } from "../help.ts";
@@ -22,7 +23,7 @@ async function openReport(path: string) {
   try {
     return await open(path, "w");
   } catch (err) {
-    const why = (err as { code?: string }).code ?? (err as Error).message;
+    const why = isNotFound(err) ? "its directory does not exist" : errnoInWords(err);
     throw new UsageError(`Cannot write --fix-report "${path}": ${why}`);
   }
 }
@@ -70,8 +71,12 @@ export default defineCommand({
           .filter(([, n]) => n > 0)
           .map(([k, n]) => `${n} ${k}`)
           .join(", ");
+        // Every file is one of the three: committed (its state matches it), not migrated (no
+        // state), or with a state that is stale or unreadable (reported as a finding).
+        const other = s.files - s.committed - s.unmigrated;
+        const otherText = other > 0 ? `, ${other} with a stale or unreadable state` : "";
         consola.info(
-          `${s.files} files (${s.committed} committed, ${s.unmigrated} not migrated), ${s.objects} objects: ${s.clean ? "clean" : counts}`,
+          `${s.files} files (${s.committed} committed, ${s.unmigrated} not migrated${otherText}), ${s.objects} objects: ${s.clean ? "clean" : counts}`,
         );
       }
       if (!s.clean) process.exitCode = 1;

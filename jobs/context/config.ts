@@ -4,7 +4,7 @@
  */
 import * as v from "valibot";
 import { ConfigError } from "../util/errors.ts";
-import { isUnknownKey } from "../util/schema_issues.ts";
+import { describeIssue, isUnknownKey } from "../util/schema_issues.ts";
 import { describeUnknownKey } from "./config_keys.ts";
 
 const NodeName = v.pipe(
@@ -12,11 +12,17 @@ const NodeName = v.pipe(
   v.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "must be letters, digits, '.', '_' or '-'"),
 );
 const AbsolutePath = v.pipe(v.string(), v.startsWith("/", "must be an absolute path"));
+/** S3's bucket naming rule (the part of it a regex can check). */
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const Target = v.pipe(
   v.string(),
-  v.regex(
-    /^(s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?|file:\/\/\/.+)$/,
-    "must be s3://bucket/prefix or file:///dir",
+  v.check(
+    (url) => /^file:\/\/\/.+$/.test(url) || BUCKET.test(/^s3:\/\/([^/]*)/.exec(url)?.[1] ?? ""),
+    (issue) => {
+      const bucket = /^s3:\/\/([^/]*)/.exec(String(issue.input))?.[1];
+      if (bucket === undefined) return "must be s3://bucket/prefix or file:///dir";
+      return `names the bucket "${bucket}", which is not a valid bucket name: 3 to 63 lowercase letters, digits, '.' or '-', beginning and ending with a letter or digit`;
+    },
   ),
 );
 const PositiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
@@ -43,6 +49,24 @@ const S3Settings = v.strictObject({
   /** File content held in memory for uploads at once (bodies need their MD5 before sending). */
   maxBufferBytes: v.optional(PositiveInt, 64 * 1024 * 1024),
   requestTimeoutMs: v.optional(PositiveInt, 120_000),
+  /**
+   * How an unversioned bucket is fenced against late writes (docs/protocol-v2.md section 8):
+   * "window" (single PUTs, every write signed, checked, sent; an ambiguous or revoked epoch is
+   * cleaned only after lateWriteWindowMs) or "multipart" (every upload multipart, checked after
+   * its upload id is recorded; no clock assumption, three requests for a small file).
+   */
+  unversionedFence: v.optional(v.picklist(["window", "multipart"]), "window"),
+  /**
+   * The store's clock-skew limit: it refuses a request signed longer ago than this (SigV4: 15
+   * min on RGW and s3proxy, docs/ceph.md). A property of the store, not a tuning knob.
+   */
+  storeSkewLimitMs: v.optional(PositiveInt, 15 * 60_000),
+  /**
+   * W of the window fence: the cleanup of an ambiguous or revoked epoch waits this long after
+   * the cleaner saw it decided. Must cover the skew limit, the request deadline, the store's own
+   * time from a write's arrival to its effect and the clocks' error (W >= S + D + 3m).
+   */
+  lateWriteWindowMs: v.optional(PositiveInt, 20 * 60_000),
 });
 
 const MigrateSettings = v.strictObject({
@@ -64,12 +88,15 @@ const MigrateSettings = v.strictObject({
  * so a hung mount (a stopped ceph-fuse, a lost MDS) never hangs the node: the call fails with
  * MountUnavailableError, the cycle is skipped and the tasks stay pending.
  */
+/** mount.timeoutMs's default: also the deadline of reading the config file itself. */
+export const MOUNT_TIMEOUT_DEFAULT_MS = 10_000;
+
 const MountSettings = v.strictObject({
   /**
    * Deadline of one call, ms: how long the mount may stay silent before it counts as hung. Long
    * calls (hashes, copies) report progress, so this bounds silence, not the size of a file.
    */
-  timeoutMs: v.optional(PositiveInt, 10_000),
+  timeoutMs: v.optional(PositiveInt, MOUNT_TIMEOUT_DEFAULT_MS),
   /**
    * A thread stuck past its deadline cannot be killed (it is in the kernel): it is abandoned and
    * replaced. At this many abandoned threads every call fails fast until one of them returns.
@@ -82,6 +109,13 @@ const RetrySettings = v.strictObject({
   busyMaxMs: v.optional(NonNegativeInt, 5 * 60_000),
   /** A file whose attempts failed this many times is reported failed and not retried again. */
   maxFailedAttempts: v.optional(PositiveInt, 5),
+  /** A file busy for longer than this (its retries included) is reported `stuck`, with its holder. */
+  busyMaxAgeMs: v.optional(PositiveInt, 24 * 60 * 60_000),
+  /**
+   * An unreadable take record (`l.<n>`) whose file's ctime is older than this is stale: verify
+   * reports it, and migrate, rollback and recover clear it like a dead attempt's.
+   */
+  unreadableLockGraceMs: v.optional(PositiveInt, 10 * 60_000),
 });
 
 const DispatchSettings = v.strictObject({
@@ -96,9 +130,27 @@ const DispatchSettings = v.strictObject({
 
 const ScheduleSettings = v.strictObject({
   tickMs: v.optional(PositiveInt, 5_000),
-  /** A heartbeat older than this means the node is not live (rebalance, recover). */
-  liveWithinMs: v.optional(PositiveInt, 60_000),
+  /**
+   * A node rewrites its heartbeat this often, also while a task runs. It is live while its
+   * heartbeat is younger than HEARTBEATS_LIVE heartbeats (rebalance, recover, the instance lock).
+   */
+  heartbeatMs: v.optional(PositiveInt, 10_000),
+  /** Replaced by heartbeatMs: liveness is derived from the heartbeat interval. */
+  liveWithinMs: v.optional(
+    v.custom<never>(
+      () => false,
+      'was replaced by "schedule.heartbeatMs" (a node is live while its heartbeat is younger than 6 heartbeats): set heartbeatMs to a sixth of the value, or drop it for the default of 10000',
+    ),
+  ),
 });
+
+/** A node is live while its heartbeat is younger than this many heartbeat intervals. */
+export const HEARTBEATS_LIVE = 6;
+
+/** How young a node's heartbeat must be for the node to count as live (6 heartbeats). */
+export function liveWithinMs(config: Config): number {
+  return HEARTBEATS_LIVE * config.schedule.heartbeatMs;
+}
 
 const RebalanceSettings = v.strictObject({
   intervalMs: v.optional(PositiveInt, 80_000),
@@ -127,8 +179,11 @@ const KafkaSettings = v.strictObject({
 });
 
 const ReportSettings = v.strictObject({
-  /** Outbox segments older than this are pruned (shipped ones only, when Kafka is configured). */
-  pruneAfterDays: v.optional(v.pipe(v.number(), v.minValue(0))),
+  /**
+   * Outbox segments older than this many days are pruned (shipped ones only, when Kafka is
+   * configured). At least 1: 0 deleted the whole report at once.
+   */
+  pruneAfterDays: v.optional(v.pipe(v.number(), v.minValue(1))),
 });
 
 export const ConfigSchema = v.strictObject({
@@ -147,6 +202,10 @@ export const ConfigSchema = v.strictObject({
         (s) => !(s.endpoint && s.endpoints),
         'sets both "endpoint" and "endpoints": use "endpoints" alone for several gateways',
       ),
+      v.check(
+        (s) => s.lateWriteWindowMs >= s.storeSkewLimitMs + s.requestTimeoutMs,
+        'sets "lateWriteWindowMs" below "storeSkewLimitMs" + "requestTimeoutMs": a late write could land after the window (docs/protocol-v2.md section 8)',
+      ),
     ),
     {},
   ),
@@ -161,7 +220,7 @@ export const ConfigSchema = v.strictObject({
   report: v.optional(ReportSettings, {}),
 });
 
-/** `rootAliases`: the root as written, when it differs from the resolved one (config_paths.ts). */
+/** `rootAliases`: the root as written, when it differs from the resolved one (cli/config.ts). */
 export type Config = v.InferOutput<typeof ConfigSchema> & { rootAliases?: string[] };
 
 /**
@@ -169,13 +228,27 @@ export type Config = v.InferOutput<typeof ConfigSchema> & { rootAliases?: string
  * key (a typo) is named first: it usually explains the other issues.
  */
 export function parseConfig(document: unknown, source: string): Config {
+  if (typeof document !== "object" || document === null || Array.isArray(document)) {
+    const got = Array.isArray(document) ? "a list" : JSON.stringify(document);
+    throw new ConfigError(`Invalid config ${source}: the config must be a JSON object, got ${got}`);
+  }
   const result = v.safeParse(ConfigSchema, document);
-  if (result.success) return normalise(result.output);
+  if (result.success) return checkRelations(normalise(result.output), source);
   const issue = result.issues.find(isUnknownKey) ?? result.issues[0];
   const field = v.getDotPath(issue) ?? "(top level)";
   if (isUnknownKey(issue))
     throw new ConfigError(`Invalid config ${source}: ${describeUnknownKey(ConfigSchema, field)}`);
-  throw new ConfigError(`Invalid config ${source}: field "${field}" ${issue.message}`);
+  throw new ConfigError(`Invalid config ${source}: field "${field}" ${describeIssue(issue)}`);
+}
+
+/** Settings that are valid one by one but not together. */
+function checkRelations(config: Config, source: string): Config {
+  const { busyBaseMs, busyMaxMs } = config.retry;
+  if (busyBaseMs > busyMaxMs)
+    throw new ConfigError(
+      `Invalid config ${source}: "retry.busyBaseMs" (${busyBaseMs}) is larger than "retry.busyMaxMs" (${busyMaxMs}): the backoff starts at the first and is capped by the second`,
+    );
+  return config;
 }
 
 function normalise(config: Config): Config {

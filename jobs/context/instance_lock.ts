@@ -1,12 +1,12 @@
 /**
- * One scheduler per node on a host: an exclusive flock on a local file (TIERMV_LOCK_DIR, else
- * TMPDIR, else /tmp). The kernel releases it when its process is gone, however it died, so a
+ * One scheduler per node on a host: an exclusive flock on a local file in one fixed directory
+ * per host (`options.dir`: TIERMV_LOCK_DIR, else the CLI's default, cli/lock_dir.ts). The kernel releases it when its process is gone, however it died, so a
  * reused pid never keeps a node from starting (a pid file did). The holder writes its identity
  * into the file for messages only; the lock itself is the flock.
  *
  * A second instance says plainly why it cannot run: a holder that is a zombie (it exited, but a
  * thread of it is stuck in a hung mount, so it keeps its lock and may still act) or that is alive
- * but silent (heartbeat older than schedule.liveWithinMs) is an operator's problem, reported as an
+ * but silent (heartbeat older than 6 schedule.heartbeatMs) is an operator's problem, reported as an
  * error (`stuck`); a healthy holder is the normal overlap of cron runs.
  */
 import * as v from "valibot";
@@ -69,9 +69,9 @@ export async function acquireInstanceLock(
   rt: Runtime,
   spool: string,
   node: string,
-  options: { liveWithinMs: number },
+  options: { liveWithinMs: number; dir: string },
 ): Promise<InstanceLock> {
-  const dir = rt.process.env("TIERMV_LOCK_DIR") ?? rt.process.env("TMPDIR") ?? "/tmp";
+  const { dir } = options;
   const path = instanceLockPath(dir, spool, node);
   const record = { v: 1, node, identity: rt.process.identity(), at: new Date().toISOString() };
   const taken = rt.process.lockLocalFile(path, `${JSON.stringify(record)}\n`);
@@ -127,7 +127,7 @@ function describe(r: {
       : `heartbeat ${duration(beat.ageMs)} ago`;
   const over =
     (silentMs ?? 0) > r.liveWithinMs
-      ? ` (more than schedule.liveWithinMs, ${duration(r.liveWithinMs)})`
+      ? ` (more than 6 heartbeats of schedule.heartbeatMs, ${duration(r.liveWithinMs)})`
       : "";
   const silentFor = beat.unreadable
     ? heartbeat

@@ -68,10 +68,19 @@ export function eventOf(outcome: FileOutcome, src: EventSource): ResultEvent {
       const { key, attempt, error } = outcome;
       return { ...base, eventId: `${attempt}:failed`, outcome: "failed", key, attempt, error };
     }
+    case "revoked": {
+      const { key, attempt, error } = outcome;
+      return { ...base, eventId: `${attempt}:revoked`, outcome: "revoked", key, attempt, error };
+    }
     case "modified":
-      return { ...base, eventId: generic, outcome: "modified", key: outcome.key };
+    case "moved":
+      return { ...base, eventId: generic, outcome: outcome.kind, key: outcome.key };
     case "busy":
       return { ...base, eventId: generic, outcome: "busy", error: `held by ${outcome.holder}` };
+    case "stuck": {
+      const error = `busy since ${outcome.busySince}, held by ${outcome.holder}`;
+      return { ...base, eventId: generic, outcome: "stuck", error };
+    }
     case "config":
     case "rejected":
       return { ...base, eventId: generic, outcome: outcome.kind, error: outcome.error };

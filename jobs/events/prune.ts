@@ -1,10 +1,10 @@
 /**
  * Outbox pruning, so a node does not grow forever (`report --prune-after DAYS`, or
- * `report.pruneAfterDays` on every run). With Kafka configured only what the broker acknowledged
- * goes: a segment whose cursor covers every line (left by a report that stopped between its last
- * cursor write and the delete) and cursors whose segment is gone; an unshipped segment is never
- * touched, whatever its age. Without Kafka the outbox is the report: sealed segments whose last
- * append is older than the limit are deleted (a segment of a running task never is).
+ * `report.pruneAfterDays` on every run): sealed segments whose last append is older than DAYS
+ * (at least 1) are deleted (a segment of a running task never is). With Kafka configured only
+ * what the broker acknowledged can go: a segment whose cursor covers every line (left by a report
+ * that stopped between its last cursor write and the delete), and cursors whose segment is gone;
+ * an unshipped segment is never touched, whatever its age. Without Kafka the outbox is the report.
  * Idempotent; a crash midway leaves some segments for the next run.
  */
 import type { Runtime } from "../../runtime/types.ts";
@@ -32,18 +32,17 @@ export async function pruneOutbox(
 ): Promise<PruneSummary> {
   const summary: PruneSummary = { segments: 0, cursors: 0 };
   if (!(await rt.fs.exists(dirs.outbox))) return summary;
-  const limitNs = BigInt(Math.floor((options.now ?? Date.now()) - options.olderThanDays * DAY_MS));
+  if (!(options.olderThanDays >= 1))
+    throw new RangeError(`olderThanDays must be at least 1, got ${options.olderThanDays}`);
+  // Epoch ms: a segment last appended to before this is old enough.
+  const limitMs = BigInt(Math.floor((options.now ?? Date.now()) - options.olderThanDays * DAY_MS));
   const segments = await listSegments(rt, dirs);
   for (const { name, sealed } of segments) {
     if (!sealed) continue;
     const path = `${dirs.outbox}/${name}`;
-    let prune: boolean;
-    if (options.kafka) {
-      prune = (await readCursor(rt, cursorOf(dirs, name))) >= (await lineCount(rt, path));
-    } else {
-      prune = BigInt((await rt.fs.stat(path)).mtimeNs) < limitNs * 1_000_000n;
-    }
-    if (!prune) continue;
+    if (BigInt((await rt.fs.stat(path)).mtimeNs) >= limitMs * 1_000_000n) continue;
+    if (options.kafka && (await readCursor(rt, cursorOf(dirs, name))) < (await lineCount(rt, path)))
+      continue; // not shipped yet: kept, whatever its age
     await rt.fs.remove(path);
     await rt.fs.remove(cursorOf(dirs, name));
     summary.segments++;

@@ -1,10 +1,8 @@
 /**
  * What the per-file protocol works with: the job context plus the node, its task and its target,
- * and the two things every step needs: a stat, and the journal line that hands a failed attempt
- * (and its lock) to rollback.
+ * and the journal line that hands a failed epoch to rollback.
  */
-import { isNotFound } from "../../runtime/errors.ts";
-import type { FileStat } from "../../runtime/types.ts";
+import type { FileHandle } from "../../runtime/types.ts";
 import type { JobContext } from "../context/job_context.ts";
 import { appendJournal, type JournalEntry, newJournalEntry } from "../spool/journal.ts";
 import type { NodeDirs } from "../spool/layout.ts";
@@ -17,39 +15,50 @@ export interface FileJob extends JobContext {
   target: Target;
   /** Paths this process is migrating right now: a duplicate entry is busy, not a second upload. */
   inFlight: Set<string>;
+  /** Unreadable take records met (status counts them). */
+  seen: { unreadableLocks: number };
+}
+
+/** The file an attempt works on: opened once, every call on the descriptor (BRIEF 5b). */
+export interface OpenFile {
+  handle: FileHandle;
+  path: string;
+  /** This path's key on the job's target. */
+  key: string;
+}
+
+/** The failed epoch as the journal names it. */
+export interface FailedEpoch {
+  path: string;
+  ino: string;
+  epoch: number;
+  attempt: string;
+  key: string;
+  target: string;
+  uploadIds: string[];
+  error: string;
+  /** The task of the attempt (a crashed run's, when resolving it). */
+  task?: string;
 }
 
 /**
- * lstat; null when the file is gone. Like every call on the mount it is bounded by the runtime's
- * deadline (mount.timeoutMs): a hung mount throws MountUnavailableError, never hangs the scheduler.
+ * Journals a failed epoch of this job's node, BEFORE it is decided `failed`: the epoch stays
+ * held until the rollback job has cleaned it (a crash in between leaves it undecided, and this
+ * node's resolution finds it again).
  */
-export async function statFile(job: FileJob, path: string): Promise<FileStat | null> {
-  try {
-    return await job.rt.fs.lstat(path);
-  } catch (err) {
-    if (isNotFound(err)) return null;
-    throw err;
-  }
-}
-
-/**
- * Journals a failed attempt of this job's task (or of `task`, the crashed run that made it): the
- * attempt keeps its lock, and the rollback job deletes its object and frees the lock later.
- */
-export async function journalFailure(
-  job: FileJob,
-  failed: { path: string; key: string; attempt: string; error: string; task?: string },
-): Promise<JournalEntry> {
-  const { path, key, attempt, error } = failed;
+export async function journalFailure(job: FileJob, failed: FailedEpoch): Promise<JournalEntry> {
   const entry = newJournalEntry({
-    path,
-    attempt,
-    key,
-    target: job.target.url,
+    path: failed.path,
+    ino: failed.ino,
+    epoch: failed.epoch,
+    attempt: failed.attempt,
+    key: failed.key,
+    target: failed.target,
+    uploadIds: failed.uploadIds,
     node: job.node,
     task: failed.task ?? job.task.id,
     requestId: job.task.requestId,
-    error,
+    error: failed.error,
     tries: job.task.retry + 1,
   });
   await appendJournal(job.rt, job.dirs, entry);

@@ -1,32 +1,24 @@
 /**
- * The per-file protocol (docs/design.md section 3, its state diagram): stat -> lock
- * (XATTR_CREATE) -> re-stat and re-read the state under the lock -> upload -> verify -> commit
- * the state -> unlock. Outcomes are values; a failed upload keeps its lock and is journalled for
- * the rollback job (never rolled back here).
+ * The per-file protocol v2 (docs/protocol-v2.md; docs/design.md section 3): open the file once
+ * (O_NOFOLLOW | O_NONBLOCK | O_NOATIME, regular files only), then everything on that descriptor:
+ * view -> (busy, or resolve our own dead attempt, or clean our own failed epoch) -> take epoch
+ * max + 1 -> upload -> verify -> decide -> GC (attempt.ts). Outcomes are values; a failed epoch
+ * is journalled and stays held for the rollback job (never rolled back here).
  */
-import type { FileStat } from "../../runtime/types.ts";
-import { TargetError } from "../targets/target.ts";
-import { crashPoint } from "../util/crash_points.ts";
-import { MountUnavailableError } from "../util/errors.ts";
-import { newAttemptId } from "../util/ids.ts";
+import { errorCode, isNotFound } from "../../runtime/errors.ts";
 import { relativeToRoot } from "../util/paths.ts";
-import { type FileJob, journalFailure, statFile } from "./file_job.ts";
-import {
-  isOwnStaleLock,
-  type Lock,
-  newLock,
-  readLockIfReadable,
-  releaseLock,
-  tryLock,
-  withLock,
-} from "./lock.ts";
-import type { FileOutcome } from "./outcome.ts";
-import { resolveOwnStaleLock } from "./own_stale_lock.ts";
-import { newState, readState, type State, sameVersion, stateMatches, writeState } from "./state.ts";
-import { uploadWithRetry } from "./upload.ts";
+import { attemptEpoch } from "./attempt.ts";
+import type { FileJob, OpenFile } from "./file_job.ts";
+import { settleHold } from "./held.ts";
+import { skippedFor } from "./held_epoch.ts";
+import { busy, type FileOutcome } from "./outcome.ts";
+import { isCommitFor, readView, type View } from "./view.ts";
 import { XattrPayloadError } from "./xattr_record.ts";
 
 export type { FileJob } from "./file_job.ts";
+
+/** Views to settle a held file before giving up as busy (someone decided meanwhile). */
+const ROUNDS = 3;
 
 /** Migrates one file. Throws only for failures of the program (mount unavailable, bugs). */
 export async function migrateFile(job: FileJob, path: string): Promise<FileOutcome> {
@@ -37,167 +29,57 @@ export async function migrateFile(job: FileJob, path: string): Promise<FileOutco
       path,
       error: `"${path}" is not under the source root ${job.config.root}`,
     };
-  if (job.inFlight.has(path)) return { kind: "busy", path, holder: `this process (${job.node})` };
+  if (job.inFlight.has(path)) return busy(path, `this process (${job.node})`);
   job.inFlight.add(path);
   try {
     const key = job.target.keyFor(rel);
-    if (job.rt.process.env("TIERMV_BENCH_NO_XATTR") === "1")
-      return await uploadOnly(job, path, key);
-    return await migrateVersion(job, path, key);
+    let handle: Awaited<ReturnType<typeof job.rt.openFile>>;
+    try {
+      handle = await job.rt.openFile(path, { mode: "read" });
+    } catch (err) {
+      if (isNotFound(err)) return { kind: "vanished", path };
+      if (errorCode(err) === "ELOOP")
+        return { kind: "rejected", path, error: `"${path}" is not a regular file (symlink)` };
+      throw err;
+    }
+    try {
+      return await migrateOpen(job, { handle, path, key });
+    } finally {
+      await handle.close();
+    }
   } finally {
     job.inFlight.delete(path);
   }
 }
 
-const ownProcess = (job: FileJob) => ({ node: job.node, process: job.rt.process });
-
-function skipped(path: string, state: State, taskId: string): FileOutcome {
-  const { key, etag, size: bytes, attempt } = state;
-  return { kind: "skipped", path, key, etag, bytes, attempt, ownTask: state.task === taskId };
+async function migrateOpen(job: FileJob, file: OpenFile): Promise<FileOutcome> {
+  const stat = await file.handle.stat();
+  if (stat.kind !== "file")
+    return {
+      kind: "rejected",
+      path: file.path,
+      error: `"${file.path}" is not a regular file (${stat.kind})`,
+    };
+  const identity = { key: file.key, target: job.target.url, stat };
+  for (let round = 0; round < ROUNDS; round++) {
+    const view = await viewOrReject(file);
+    if (!("names" in view)) return view;
+    if (isCommitFor(view.current?.state, identity))
+      return skippedFor(file.path, view.current.state, job.task.id);
+    const settled = await settleHold(job, file, view);
+    if (settled.kind === "done") return settled.outcome;
+    if (settled.kind === "go") return await attemptEpoch(job, file, view.max + 1);
+  }
+  return busy(file.path, "its epochs kept being decided by others meanwhile");
 }
 
-/** The committed state; an unreadable one makes the file `rejected` (left as it is). */
-async function readStateOrReject(job: FileJob, path: string): Promise<State | null | FileOutcome> {
+/** The view; an unreadable outcome or v1 state makes the file `rejected` (left as it is). */
+async function viewOrReject(file: OpenFile): Promise<View | FileOutcome> {
   try {
-    return await readState(job.rt, path);
+    return await readView(file.handle);
   } catch (err) {
-    if (err instanceof XattrPayloadError) return { kind: "rejected", path, error: err.message };
+    if (err instanceof XattrPayloadError)
+      return { kind: "rejected", path: file.path, error: err.message };
     throw err;
   }
-}
-
-/** Steps 1 and 2: skip what is committed and unchanged, else take the lock and go on under it. */
-async function migrateVersion(job: FileJob, path: string, key: string): Promise<FileOutcome> {
-  const { rt } = job;
-  const stat = await statFile(job, path);
-  if (!stat) return { kind: "vanished", path };
-  if (stat.kind !== "file")
-    return { kind: "rejected", path, error: `"${path}" is not a regular file (${stat.kind})` };
-  const state = await readStateOrReject(job, path);
-  if (state && "kind" in state) return state;
-  if (stateMatches(state, stat)) {
-    // A crash between commit and unlock leaves our own lock behind: finish that attempt's unlock.
-    const lock = await readLockIfReadable(rt, path);
-    if (lock && lock.attempt === state.attempt && isOwnStaleLock(lock, ownProcess(job)))
-      await releaseLock(rt, path, lock.attempt);
-    return skipped(path, state, job.task.id);
-  }
-
-  const attempt = newAttemptId();
-  const lock = newLock({ node: job.node, task: job.task.id, attempt, process: rt.process });
-  const refused = await takeLock(job, { path, key, stat, lock });
-  if (refused) return refused;
-  crashPoint(rt, "after-lock");
-  try {
-    return await withLock(rt, { path, attempt }, () => underLock(job, { path, key, attempt }));
-  } catch (err) {
-    // Whatever broke, the lock must not be orphaned: journal the attempt so rollback frees it.
-    const error = `unexpected: ${(err as Error).message}`;
-    await journalFailure(job, { path, key, attempt, error });
-    if (err instanceof MountUnavailableError) throw err;
-    return { kind: "failed", path, key, attempt, error: (err as Error).message };
-  }
-}
-
-/**
- * Takes the lock (exactly one attempt wins), resolving this node's own crashed attempt first.
- * Returns null when `lock` is held now, else the outcome: busy, or migrated by the resolution.
- */
-async function takeLock(
-  job: FileJob,
-  wanted: { path: string; key: string; stat: FileStat; lock: Lock },
-): Promise<FileOutcome | null> {
-  const { path, key, lock } = wanted;
-  let taken = await tryLock(job.rt, path, lock);
-  if (!taken.acquired && taken.holder && isOwnStaleLock(taken.holder, ownProcess(job))) {
-    const stale = taken.holder;
-    let committed: State | null;
-    try {
-      committed = await resolveOwnStaleLock(job, { path, key, lock: stale, stat: wanted.stat });
-    } catch (err) {
-      if (!(err instanceof TargetError)) throw err;
-      // The stale lock stays (it still guards the key); the file is retried later.
-      const holder = `own crashed attempt ${stale.attempt}, unresolved: ${err.message}`;
-      return { kind: "busy", path, holder };
-    }
-    if (committed) {
-      const { etag, size: bytes, attempt } = committed;
-      return { kind: "migrated", path, key, etag, bytes, attempt, resumed: true };
-    }
-    taken = await tryLock(job.rt, path, lock);
-  }
-  if (taken.acquired) return null;
-  const holder = taken.holder
-    ? `node ${taken.holder.node} (attempt ${taken.holder.attempt})`
-    : (taken.why ?? "an attempt that just finished");
-  return { kind: "busy", path, holder };
-}
-
-/** Steps 2 (re-check) to 5, holding the lock; `withLock` releases it unless the attempt failed. */
-async function underLock(
-  job: FileJob,
-  held: { path: string; key: string; attempt: string },
-): Promise<FileOutcome> {
-  const { rt } = job;
-  const { path, key, attempt } = held;
-  // Stat and state again (another attempt may have committed meanwhile). This stat is the one
-  // the commit records: it was taken before any content was read.
-  const locked = await statFile(job, path);
-  if (locked?.kind !== "file") return { kind: "vanished", path };
-  const current = await readStateOrReject(job, path);
-  if (current && "kind" in current) return current;
-  if (stateMatches(current, locked)) return skipped(path, current, job.task.id);
-
-  // 3. upload.
-  let etag: string;
-  let versionId: string | null;
-  try {
-    ({ etag, versionId } = await uploadWithRetry(job, { path, key, stat: locked, attempt }));
-  } catch (err) {
-    if (err instanceof TargetError && err.kind === "config")
-      return { kind: "config", path, error: err.message };
-    const error = (err as Error).message;
-    await journalFailure(job, { path, key, attempt, error });
-    crashPoint(rt, "after-journal");
-    return { kind: "failed", path, key, attempt, error };
-  }
-
-  crashPoint(rt, "after-upload");
-  // 4. verify: a file changed during the upload must not be committed; the object is ours.
-  const after = await statFile(job, path);
-  if (!after || !sameVersion(locked, after)) {
-    try {
-      // Exactly our own upload: its version on a versioned bucket, the key otherwise.
-      await job.target.delete(key, versionId);
-    } catch (err) {
-      const error = `changed during upload; deleting our object failed: ${(err as Error).message}`;
-      await journalFailure(job, { path, key, attempt, error });
-      return { kind: "failed", path, key, attempt, error };
-    }
-    return after ? { kind: "modified", path, key } : { kind: "vanished", path };
-  }
-
-  // 5. commit; leaving the scope unlocks.
-  const { url: target } = job.target;
-  const { node, task } = job;
-  const version = locked;
-  await writeState(
-    rt,
-    path,
-    newState({ target, key, etag, version, attempt, node, task: task.id }),
-  );
-  crashPoint(rt, "after-commit");
-  return { kind: "migrated", path, key, etag, bytes: locked.size, attempt };
-}
-
-/**
- * Benchmark-only (TIERMV_BENCH_NO_XATTR=1): stat and upload without any xattr, lock or state, to
- * measure what the protocol costs. Never safe for real use: nothing is committed.
- */
-async function uploadOnly(job: FileJob, path: string, key: string): Promise<FileOutcome> {
-  const stat = await statFile(job, path);
-  if (!stat) return { kind: "vanished", path };
-  const attempt = newAttemptId();
-  const { etag } = await uploadWithRetry(job, { path, key, stat, attempt });
-  return { kind: "migrated", path, key, etag, bytes: stat.size, attempt };
 }

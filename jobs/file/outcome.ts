@@ -3,7 +3,10 @@
  * Every entry of every task ends in exactly one of these (invariant I4).
  */
 export type FileOutcome =
-  /** Uploaded, verified unchanged, committed. `resumed`: committed from a crashed run's upload. */
+  /**
+   * Uploaded, verified unchanged, committed, and the commit counts (its epoch is the current
+   * state's). `resumed`: committed from a crashed attempt's upload (resolution).
+   */
   | {
       kind: "migrated";
       path: string;
@@ -11,9 +14,10 @@ export type FileOutcome =
       etag: string;
       bytes: number;
       attempt: string;
+      epoch: number;
       resumed?: boolean;
     }
-  /** Already migrated and unchanged. `attempt` is the committing attempt (for a stable event id). */
+  /** Already committed for this key, target and version. `attempt`: the committing attempt. */
   | {
       kind: "skipped";
       path: string;
@@ -23,17 +27,36 @@ export type FileOutcome =
       attempt: string;
       ownTask: boolean;
     }
-  /** Locked by another live attempt: no upload, no rollback; retried later from a retry task. */
+  /** Held by another attempt (or its cleanup): no upload; retried later from a retry task. */
   | { kind: "busy"; path: string; holder: string }
-  /** Changed during the upload: our object was deleted, the producer should resubmit. */
+  /** Busy for longer than `retry.busyMaxAgeMs`: not retried again; the holder is named. */
+  | { kind: "stuck"; path: string; holder: string; busySince: string }
+  /** Changed during the upload: not committed (our version deleted on a versioned bucket). */
   | { kind: "modified"; path: string; key: string }
+  /** Another inode took the path during the upload: not committed; submit the new file. */
+  | { kind: "moved"; path: string; key: string }
   /** Gone before it could be migrated: nothing to roll back. */
   | { kind: "vanished"; path: string }
-  /** Upload failed after retries: the lock is kept and the attempt journalled for rollback. */
-  | { kind: "failed"; path: string; key: string; attempt: string; error: string }
+  /**
+   * The upload failed after retries, or a write got no answer (`ambiguous`, window fence): the
+   * epoch is journalled and decided failed, and stays held until rollback cleans it.
+   */
+  | {
+      kind: "failed";
+      path: string;
+      key: string;
+      attempt: string;
+      error: string;
+      ambiguous?: boolean;
+    }
+  /**
+   * Someone decided this attempt's epoch first (recover on a node that was paused, not dead):
+   * whatever it uploaded is void and cleaned by the revoker; nothing is committed.
+   */
+  | { kind: "revoked"; path: string; key: string; attempt: string; error: string }
   /** The target refused for a configuration reason: the task stops, the file is untouched. */
   | { kind: "config"; path: string; error: string }
-  /** Not migratable as given (outside root, not a regular file, unreadable state): untouched. */
+  /** Not migratable as given (outside root, not a regular file, unreadable record): untouched. */
   | { kind: "rejected"; path: string; error: string };
 
 export type OutcomeKind = FileOutcome["kind"];
@@ -42,31 +65,38 @@ export const OUTCOME_KINDS: OutcomeKind[] = [
   "migrated",
   "skipped",
   "busy",
+  "stuck",
   "modified",
+  "moved",
   "vanished",
   "failed",
+  "revoked",
   "config",
   "rejected",
 ];
 
-export type OutcomeCounts = Record<OutcomeKind, number> & { bytes: number };
+/**
+ * Per-task counts: every outcome, the bytes migrated, and `unreadableLocks`: take records that
+ * could not be read (busy while fresh, cleared as a dead attempt's once stale; status shows it).
+ */
+export type OutcomeCounts = Record<OutcomeKind, number> & {
+  bytes: number;
+  unreadableLocks: number;
+};
 
 export function emptyCounts(): OutcomeCounts {
-  return {
-    migrated: 0,
-    skipped: 0,
-    busy: 0,
-    modified: 0,
-    vanished: 0,
-    failed: 0,
-    config: 0,
-    rejected: 0,
-    bytes: 0,
-  };
+  const counts = { bytes: 0, unreadableLocks: 0 } as OutcomeCounts;
+  for (const kind of OUTCOME_KINDS) counts[kind] = 0;
+  return counts;
 }
 
 export function addCounts(into: OutcomeCounts, from: OutcomeCounts): OutcomeCounts {
   for (const kind of OUTCOME_KINDS) into[kind] += from[kind];
   into.bytes += from.bytes;
+  into.unreadableLocks += from.unreadableLocks;
   return into;
+}
+
+export function busy(path: string, holder: string): FileOutcome {
+  return { kind: "busy", path, holder };
 }

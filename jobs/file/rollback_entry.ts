@@ -1,62 +1,113 @@
 /**
- * Rolls back one failed attempt. The object at the key is deleted only if it carries the failed
- * attempt's id AND the file's committed state does not name that key (I2); then the attempt's
- * lock is removed. Idempotent: every step checks before it acts, so a replay after a crash is safe.
- * Because the failed attempt still holds the lock until the last step, nobody else can be
- * uploading this key meanwhile: the incident of docs/design.md section 2 cannot recur.
+ * Rollback of one journalled failed epoch (docs/protocol-v2.md section 6). Idempotent: every
+ * step checks before it acts, so replayed and duplicated lines are harmless, and it acts only
+ * for the attempt the line names:
+ * - the path's inode is not the line's: the file moved; reported, nothing done (verify lists
+ *   the held epoch);
+ * - `e.<n>` absent and (n < max, or `l.<n>` not the line's attempt): decided, cleaned and
+ *   garbage-collected (or never taken): done (model fix `design-journal-gcd-line`);
+ * - `e.<n>` absent, n = max, `l.<n>` the line's attempt: decided `failed` on its behalf once its
+ *   process is dead (ambiguous on a window-fenced bucket), else left for later;
+ * - `e.<n>` state-bearing, or `c.<n>` there: nothing to do;
+ * - `e.<n>` failed/revoked/interrupted without `c.<n>`: clean it (clean_epoch.ts).
+ * Opened by path (a journal line names a path, not a descriptor), checked by inode.
  */
-import { isNotFound } from "../../runtime/errors.ts";
+import { errorCode, isNotFound } from "../../runtime/errors.ts";
+import type { FileHandle } from "../../runtime/types.ts";
 import { type JobContext, targetFor } from "../context/job_context.ts";
 import type { JournalEntry } from "../spool/journal.ts";
-import { crashPoint } from "../util/crash_points.ts";
-import { releaseLock } from "./lock.ts";
-import { readState, type State, stateMatches } from "./state.ts";
-import { XattrPayloadError } from "./xattr_record.ts";
+import type { NodeDirs } from "../spool/layout.ts";
+import { type CleanResult, cleanEpoch } from "./clean_epoch.ts";
+import { decide } from "./decide.ts";
+import { livenessOf } from "./liveness.ts";
+import { needsCleanup, newOutcome } from "./records.ts";
+import { storeFence, unansweredIsAmbiguous } from "./store_fence.ts";
+import { isCommitFor, readOutcome, readTake, readView } from "./view.ts";
+
+export type RollbackStatus =
+  /** Cleaned now (`c.<n>` created). */
+  | "cleaned"
+  /** Nothing left to do: already clean, committed, or garbage-collected. */
+  | "done"
+  /** Cleaned in the store, `c.<n>` waits for the late-write window (kept in windows/). */
+  | "waiting"
+  /** The attempt's process is alive (or elsewhere): the line is retried later. */
+  | "later"
+  /** The file is gone, or another inode is at its path: reported, nothing done. */
+  | "moved";
 
 export interface RollbackResult {
-  deletedObject: boolean;
-  releasedLock: boolean;
-  /** The file still exists and is not committed: it should be migrated again. */
+  status: RollbackStatus;
+  deleted: number;
+  /** The file exists and is not committed for the line's key and target: migrate it again. */
   needsRetry: boolean;
+  detail?: string;
+  until?: number;
 }
 
-/** The committed state, "unreadable" if garbage is there (then never delete), null if none. */
-async function stateOf(ctx: JobContext, path: string): Promise<State | null | "unreadable"> {
+export async function rollbackEntry(
+  ctx: JobContext,
+  dirs: NodeDirs,
+  entry: JournalEntry,
+): Promise<RollbackResult> {
+  let handle: FileHandle;
   try {
-    return await readState(ctx.rt, path);
+    handle = await ctx.rt.openFile(entry.path, { mode: "read" });
   } catch (err) {
-    if (err instanceof XattrPayloadError) return "unreadable";
-    if (isNotFound(err)) return null;
+    if (isNotFound(err) || errorCode(err) === "ELOOP")
+      return { status: "moved", deleted: 0, needsRetry: false, detail: "the file is gone" };
     throw err;
   }
+  try {
+    const stat = await handle.stat();
+    if (stat.ino !== entry.ino || stat.kind !== "file") {
+      const detail = `another inode (${stat.ino}) is at the path: epoch ${entry.epoch} stays with inode ${entry.ino}`;
+      return { status: "moved", deleted: 0, needsRetry: false, detail };
+    }
+    const result = await rollbackOpen(ctx, dirs, handle, entry);
+    const view = await readView(handle);
+    const id = { key: entry.key, target: entry.target, stat: await handle.stat() };
+    const needsRetry = result.status !== "later" && !isCommitFor(view.current?.state, id);
+    return { ...result, needsRetry };
+  } finally {
+    await handle.close();
+  }
 }
 
-export async function rollbackEntry(ctx: JobContext, entry: JournalEntry): Promise<RollbackResult> {
-  const target = targetFor(ctx, entry.target);
-  const object = await target.head(entry.key);
-  const state = await stateOf(ctx, entry.path);
-  const namedByState =
-    state === "unreadable" ||
-    (state !== null && state.key === entry.key && state.target === entry.target);
-  let deletedObject = false;
-  if (object?.meta?.attempt === entry.attempt && !namedByState) {
-    // By its version on a versioned bucket: exactly the object the HEAD showed.
-    await target.delete(entry.key, object.versionId);
-    deletedObject = true;
+async function rollbackOpen(
+  ctx: JobContext,
+  dirs: NodeDirs,
+  handle: FileHandle,
+  entry: JournalEntry,
+): Promise<Omit<RollbackResult, "needsRetry">> {
+  const n = entry.epoch;
+  let view = await readView(handle);
+  let outcome = view.outcomes.get(n) ?? (view.names.e.has(n) ? await readOutcome(handle, n) : null);
+  if (!outcome) {
+    const { take } = await readTake(handle, n);
+    // Decided, cleaned and garbage-collected (or never taken): the line is done.
+    if (n < view.max || !view.names.l.has(n) || (take && take.attempt !== entry.attempt))
+      return { status: "done", deleted: 0 };
+    if (take && livenessOf(ctx.rt, take.proc) !== "dead")
+      return { status: "later", deleted: 0, detail: `attempt ${entry.attempt} is still alive` };
+    const fence = await storeFence(ctx.config, targetFor(ctx, entry.target));
+    const failed = newOutcome({
+      n,
+      attempt: entry.attempt,
+      outcome: "failed",
+      by: { node: entry.node, role: "rollback" },
+      error: entry.error,
+      ambiguous: unansweredIsAmbiguous(fence),
+    });
+    await decide(handle, failed);
+    view = await readView(handle);
+    outcome = await readOutcome(handle, n);
+    if (!outcome) return { status: "done", deleted: 0 };
   }
-  // No abort of incomplete multipart uploads: v1's journal does not know this attempt's upload
-  // id, and aborting every upload of the key could abort another attempt's (issue 15.4). A
-  // node killed mid-multipart leaves its upload behind (no object, parts billed) until
-  // protocol v2 records the id (WriteGuard.onUploadId) and rollback aborts exactly that one.
-  crashPoint(ctx.rt, "mid-rollback");
-  let releasedLock = false;
-  let needsRetry = false;
-  try {
-    releasedLock = await releaseLock(ctx.rt, entry.path, entry.attempt);
-    const stat = await ctx.rt.fs.lstat(entry.path);
-    needsRetry = stat.kind === "file" && !(state !== "unreadable" && stateMatches(state, stat));
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-  }
-  return { deletedObject, releasedLock, needsRetry };
+  if (outcome.state || view.names.c.has(n) || !needsCleanup(outcome.outcome))
+    return { status: "done", deleted: 0 };
+  const by = { node: entry.node, role: "rollback" as const };
+  const cleaned: CleanResult = await cleanEpoch(ctx, dirs, { handle, entry, outcome, view, by });
+  if (cleaned.kind === "waiting") return { status: "waiting", deleted: 0, until: cleaned.until };
+  return { status: "cleaned", deleted: cleaned.deleted };
 }

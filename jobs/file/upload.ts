@@ -1,32 +1,46 @@
 /**
- * Step 3 of the per-file protocol: the upload, with the object metadata that names its attempt
- * and version, retried with exponential backoff on transient errors (network, 5xx, throttling).
+ * Step 4 of the per-file protocol: the upload of the bytes of the attempt's descriptor, with the
+ * object metadata that names its attempt, epoch and version (ctime included, for resolution),
+ * guarded by the epoch's write guard, and retried with exponential backoff on transient errors.
+ * Every retry is a new put: signed, checked and sent again (the SDK's own retries are off).
  */
-import type { FileStat } from "../../runtime/types.ts";
-import { type StoredObject, TargetError } from "../targets/target.ts";
-import { pathBody } from "../targets/upload_body.ts";
+import type { FileHandle, FileStat } from "../../runtime/types.ts";
+import { type StoredObject, TargetError, type UploadBody } from "../targets/target.ts";
 import { delay } from "../util/async.ts";
+import type { EpochGuard } from "./epoch_guard.ts";
 import type { FileJob } from "./file_job.ts";
 
-/** Uploads `path` (of version `stat`) to `key` for `attempt`. Throws the last TargetError. */
+/** The body of an upload: the descriptor's bytes (never the path's). */
+export function handleBody(handle: FileHandle, size: number): UploadBody {
+  return { size, readInto: (offset, target) => handle.readInto(offset, target) };
+}
+
+/** Uploads the version `stat` of the descriptor to `key` for `attempt` of epoch `n`. */
 export async function uploadWithRetry(
   job: FileJob,
-  upload: { path: string; key: string; stat: FileStat; attempt: string },
+  upload: {
+    handle: FileHandle;
+    key: string;
+    stat: FileStat;
+    attempt: string;
+    n: number;
+    guard: EpochGuard;
+  },
 ): Promise<StoredObject> {
-  const { path, key, stat, attempt } = upload;
+  const { handle, key, stat, attempt, n, guard } = upload;
   const { uploadRetries, uploadRetryBaseMs } = job.config.migrate;
-  // Protocol v1 has no epochs: its objects carry epoch 0, as v2 reads v1 objects.
-  const meta = { attempt, epoch: 0, size: stat.size, mtimeNs: stat.mtimeNs, ino: stat.ino };
-  const body = pathBody(job.rt, path, stat.size);
+  const { size, mtimeNs, ino, ctimeNs } = stat;
+  const meta = { attempt, epoch: n, size, mtimeNs, ino, ctimeNs };
+  const body = handleBody(handle, size);
   for (let tryNumber = 0; ; tryNumber++) {
     try {
-      return await job.target.put(key, body, meta, { signal: job.signal });
+      return await job.target.put(key, body, meta, { signal: job.signal, guard });
     } catch (err) {
       const retryable = err instanceof TargetError && err.kind === "transient";
       if (!retryable || tryNumber >= uploadRetries) throw err;
-      job.log.warn(`Retrying upload of "${path}" after: ${(err as Error).message}`);
+      job.log.warn(`Retrying upload of "${handle.path}" after: ${(err as Error).message}`);
       await delay(uploadRetryBaseMs * 2 ** tryNumber, { signal: job.signal });
-      // Stopping: this attempt fails as it is (journalled, lock kept) instead of retrying.
+      // Stopping: this attempt fails as it is (journalled, epoch held) instead of retrying.
       if (job.signal?.aborted) throw err;
     }
   }

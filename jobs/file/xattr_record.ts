@@ -1,15 +1,22 @@
 /**
- * A file's xattr records (its lock and its committed state) are versioned JSON, validated on every
- * read: a payload that is garbage or of a newer version is reported and never overwritten.
+ * A file's xattr records are versioned JSON, read and created on the attempt's descriptor
+ * (fgetxattr, fsetxattr with XATTR_CREATE): the record belongs to the inode that was opened,
+ * whatever happens to the path. A payload that is garbage or of a newer version is reported and
+ * never overwritten (records are never overwritten at all: they are created once).
  */
 import type * as v from "valibot";
-import type { Runtime, XattrMode } from "../../runtime/types.ts";
+import { XattrExistsError } from "../../runtime/errors.ts";
+import type { FileHandle } from "../../runtime/types.ts";
 import { TiermvError } from "../util/errors.ts";
 import { parseJsonWith } from "../util/stored_file.ts";
 
 /** An xattr that exists but is not a payload this version understands. */
 export class XattrPayloadError extends TiermvError {
-  constructor(path: string, attr: string, reason: string) {
+  constructor(
+    readonly path: string,
+    readonly attr: string,
+    readonly reason: string,
+  ) {
     super("XATTR_PAYLOAD", `Unreadable ${attr} on "${path}": ${reason}`);
   }
 }
@@ -17,28 +24,47 @@ export class XattrPayloadError extends TiermvError {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** The record in `attr`, or null when there is none. Throws XattrPayloadError if unreadable. */
-export async function readRecord<T>(
-  rt: Runtime,
-  path: string,
-  attr: string,
+/** Parses a raw record; throws XattrPayloadError (garbage, invalid, newer version). */
+export function parseRecord<T>(
+  raw: Uint8Array,
+  where: { path: string; attr: string; known: number },
   schema: v.GenericSchema<unknown, T>,
-): Promise<T | null> {
-  const raw = await rt.xattr.get(path, attr);
-  if (raw === null) return null;
+): T {
   const parsed = parseJsonWith(schema, decoder.decode(raw));
   if (parsed.ok) return parsed.value;
-  if (parsed.notJson) throw new XattrPayloadError(path, attr, "not JSON");
+  if (parsed.notJson) throw new XattrPayloadError(where.path, where.attr, "not JSON");
   const version = (parsed.json as { v?: unknown } | null)?.v;
-  const newer = typeof version === "number" && version > 1;
-  throw new XattrPayloadError(path, attr, newer ? `unknown version ${version}` : "invalid fields");
+  const newer = typeof version === "number" && version > where.known;
+  const reason = newer ? `unknown version ${version}` : `invalid fields (${parsed.why})`;
+  throw new XattrPayloadError(where.path, where.attr, reason);
 }
 
-export async function writeRecord(
-  rt: Runtime,
-  path: string,
+/** The record in `attr`, or null when there is none. Throws XattrPayloadError if unreadable. */
+export async function readRecord<T>(
+  handle: FileHandle,
   attr: string,
-  record: { value: object; mode: XattrMode },
-): Promise<void> {
-  await rt.xattr.set(path, attr, encoder.encode(JSON.stringify(record.value)), record.mode);
+  schema: v.GenericSchema<unknown, T>,
+  known = 2,
+): Promise<T | null> {
+  const raw = await handle.getXattr(attr);
+  if (raw === null) return null;
+  return parseRecord(raw, { path: handle.path, attr, known }, schema);
+}
+
+/**
+ * Creates `attr` with XATTR_CREATE (atomic on the metadata server: exactly one creator wins).
+ * True when this call created it, false when it existed.
+ */
+export async function createRecord(
+  handle: FileHandle,
+  attr: string,
+  value: object,
+): Promise<boolean> {
+  try {
+    await handle.setXattr(attr, encoder.encode(JSON.stringify(value)), "create");
+    return true;
+  } catch (err) {
+    if (err instanceof XattrExistsError) return false;
+    throw err;
+  }
 }

@@ -11,7 +11,7 @@ import { nodeDirs } from "../spool/layout.ts";
 import type { RequestResult } from "../spool/ledger.ts";
 import { readMetrics } from "../spool/node_metrics.ts";
 import { clusterStatus } from "../spool/node_status.ts";
-import { REQUEST_ID, STRATEGIES, type Strategy } from "../spool/request_file.ts";
+import { requestIdProblem, STRATEGIES, type Strategy } from "../spool/request_file.ts";
 import { httpStatusOf, RequestConflictError, TiermvError } from "../util/errors.ts";
 import { parseJsonWith } from "../util/stored_file.ts";
 import { renderMetrics } from "./prometheus.ts";
@@ -63,9 +63,12 @@ function sameToken(a: string, b: string): boolean {
   return diff === 0;
 }
 
-/** An Idempotency-Key becomes the request id; a key with other characters is hashed into one. */
+/**
+ * An Idempotency-Key becomes the request id; a key that cannot be one (other characters, or an
+ * ending that names a ledger file, like "job.plan") is hashed into one.
+ */
 function requestIdFor(ctx: JobContext, key: string): string {
-  if (REQUEST_ID.test(key)) return key;
+  if (requestIdProblem(key) === null) return key;
   const hash = ctx.rt.hasher("sha256");
   hash.update(key);
   return `k${hash.hex().slice(0, 40)}`;
@@ -153,7 +156,8 @@ export function createStatusApp(ctx: JobContext, options: AppOptions): Hono {
       if (r.status === "rejected") {
         return problem(400, "Request rejected", `Request ${r.id}: ${r.reason}`);
       }
-      return c.json({ id: r.id, status: r.status, files: r.files, tasks: r.tasks }, 201);
+      const { id, status, files, tasks, leftOut } = r;
+      return c.json({ id, status, files, tasks, ...(leftOut ? { leftOut } : {}) }, 201);
     },
   );
   return app;

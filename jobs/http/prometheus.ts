@@ -18,6 +18,8 @@ const FAMILIES: Record<string, [type: string, help: string]> = {
   tiermv_node_draining: ["gauge", "1 while the node is draining."],
   tiermv_outbox_lag_events: ["gauge", "Result events not yet shipped to Kafka."],
   tiermv_failed_files_backlog: ["gauge", "Failed-files journal lines not yet rolled back."],
+  tiermv_waiting_cleanups: ["gauge", "Failed or revoked epochs waiting for the late-write window."],
+  tiermv_unreadable_locks_total: ["counter", "Unreadable take records (l.<n>) met by migrate."],
   tiermv_gateway_up: ["gauge", "1 while the S3 gateway is in rotation (as this process sees it)."],
   tiermv_gateway_down_seconds: [
     "gauge",
@@ -84,6 +86,8 @@ export function renderMetrics(
     out.add("tiermv_node_draining", { node }, s.draining ? 1 : 0);
     out.add("tiermv_outbox_lag_events", { node }, s.outboxLag);
     out.add("tiermv_failed_files_backlog", { node }, s.failedBacklog);
+    out.add("tiermv_waiting_cleanups", { node }, s.waitingCleanups);
+    out.add("tiermv_unreadable_locks_total", { node }, m.unreadableLocks);
   }
   return out.render();
 }

@@ -22,9 +22,11 @@ export class TaskBuilder {
   private seq = 0;
   private open = new Map<
     string,
-    { task: PlannedTask; writer: FileWriter; bytes: number; batch: string }
+    { task: PlannedTask; writer: FileWriter; bytes: number; batch: string; paths: Set<string> }
   >();
   readonly planned: PlannedTask[] = [];
+  /** Paths left out because the open task of their lane had them already. */
+  duplicates = 0;
 
   constructor(
     private readonly rt: Runtime,
@@ -39,9 +41,17 @@ export class TaskBuilder {
     return `d${time}-${shortHash(this.source.requestId)}-${String(++this.seq).padStart(6, "0")}`;
   }
 
-  /** Adds a path to `lane`'s open task (a lane is a node, or the single round-robin stream). */
+  /**
+   * Adds a path to `lane`'s open task (a lane is a node, or the single round-robin stream). A path
+   * the open task has already is left out: the second entry would only find the first one's lock
+   * (a spurious busy and a retry task). Across tasks a duplicate stays, caught by the file's state.
+   */
   async add(lane: string, node: () => string, path: string, bytes = 0): Promise<void> {
     let current = this.open.get(lane);
+    if (current?.paths.has(path)) {
+      this.duplicates++;
+      return;
+    }
     if (!current) {
       const id = this.nextId();
       const header: TaskHeader = {
@@ -54,9 +64,16 @@ export class TaskBuilder {
       };
       const writer = await this.rt.fs.openWriter(`${this.stagingDir}/${id}.task`);
       await writer.write(`${JSON.stringify(header)}\n`);
-      current = { task: { id, node: node(), files: 0 }, writer, bytes: 0, batch: "" };
+      current = {
+        task: { id, node: node(), files: 0 },
+        writer,
+        bytes: 0,
+        batch: "",
+        paths: new Set(),
+      };
       this.open.set(lane, current);
     }
+    current.paths.add(path);
     current.batch += `${JSON.stringify({ path })}\n`;
     current.task.files++;
     current.bytes += bytes;

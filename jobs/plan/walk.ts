@@ -1,15 +1,29 @@
 /**
  * Expands submitted paths into regular files under the source root. Directories are walked
  * recursively and lazily; symlinks are never followed (so nothing outside the root is reached);
- * special files are skipped. Arguments are validated before anything is written.
+ * special files inside a directory are skipped and counted. A path named explicitly must be a
+ * regular file or a directory. Arguments are validated before anything is written.
  */
-import type { Runtime } from "../../runtime/types.ts";
-import { UsageError } from "../util/errors.ts";
+import { isNotFound } from "../../runtime/errors.ts";
+import type { FileKind, Runtime } from "../../runtime/types.ts";
+import { errnoInWords, isMountWide, UsageError } from "../util/errors.ts";
 import { absolutePath, relativeToRoot } from "../util/paths.ts";
 
 /**
- * Checks every argument: absolute (after resolving against cwd), under root, existing. `shown`
- * are the arguments as the user wrote them (for the messages), when `args` were rewritten.
+ * Why a path named explicitly is not migrated, or null for a regular file or a directory: a
+ * symlink (never followed: name the file it points to) or a FIFO, socket or device.
+ */
+export function kindProblem(kind: FileKind): string | null {
+  if (kind === "symlink")
+    return "is a symbolic link: links are never followed, name the file it points to";
+  if (kind === "other") return "is not a regular file or a directory (a FIFO, socket or device)";
+  return null;
+}
+
+/**
+ * Checks every argument: absolute (after resolving against cwd), under root, existing, and a
+ * regular file or a directory (UsageError, exit 2, naming the argument). A mount-wide error
+ * propagates. `shown` are the arguments as the user wrote them, when `args` were rewritten.
  */
 export async function validateSubmitPaths(
   rt: Runtime,
@@ -24,16 +38,51 @@ export async function validateSubmitPaths(
     if (absolute !== root && relativeToRoot(root, absolute) === null) {
       throw new UsageError(`Path "${shown}" is outside the source root ${root}`);
     }
-    if (!(await rt.fs.exists(absolute))) throw new UsageError(`Path "${shown}" does not exist`);
+    let kind: FileKind;
+    try {
+      kind = (await rt.fs.lstat(absolute)).kind;
+    } catch (err) {
+      if (isMountWide(err)) throw err;
+      throw new UsageError(`Path "${shown}" ${errnoInWords(err)}`);
+    }
+    const problem = kindProblem(kind);
+    if (problem) throw new UsageError(`Path "${shown}" ${problem}`);
     out.push(absolute);
   }
   return out;
+}
+
+/** A path that was named or found but is not migrated, and why. */
+export interface PathProblem {
+  path: string;
+  /** The line of the producer's input (`submit --from`) that named it, when known. */
+  line?: number;
+  /** "vanished": it did not exist (any more); "refused": it cannot be migrated as it is. */
+  kind: "vanished" | "refused";
+  reason: string;
 }
 
 export interface WalkStats {
   files: number;
   skippedLinks: number;
   skippedOther: number;
+  /**
+   * Called for a path that cannot be walked (gone, unreadable): it is left out and the walk goes
+   * on. Without it such an error is thrown. A mount-wide error is always thrown.
+   */
+  onProblem?: (problem: PathProblem) => void;
+}
+
+/** Reports `err` about `path` as a problem of that path, or throws it (see WalkStats.onProblem). */
+export function pathProblem(stats: WalkStats, path: string, err: unknown, line?: number): void {
+  if (!stats.onProblem || isMountWide(err)) throw err;
+  const kind = isNotFound(err) ? "vanished" : "refused";
+  stats.onProblem({
+    path,
+    ...(line === undefined ? {} : { line }),
+    kind,
+    reason: errnoInWords(err),
+  });
 }
 
 /** Yields the regular files under each path (sorted per directory for stable tasks). */
@@ -43,21 +92,33 @@ export async function* walkFiles(
   stats: WalkStats,
 ): AsyncGenerator<string> {
   for (const path of paths) {
-    const stat = await rt.fs.lstat(path);
-    if (stat.kind === "file") {
+    let kind: FileKind;
+    try {
+      kind = (await rt.fs.lstat(path)).kind;
+    } catch (err) {
+      pathProblem(stats, path, err);
+      continue;
+    }
+    if (kind === "file") {
       stats.files++;
       yield path;
-    } else if (stat.kind === "dir") {
+    } else if (kind === "dir") {
       yield* walkDir(rt, path, stats);
-    } else if (stat.kind === "symlink") stats.skippedLinks++;
+    } else if (kind === "symlink") stats.skippedLinks++;
     else stats.skippedOther++;
   }
 }
 
 async function* walkDir(rt: Runtime, dir: string, stats: WalkStats): AsyncGenerator<string> {
-  const entries = (await rt.fs.readDir(dir)).sort((a, b) =>
-    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
-  );
+  let entries: Awaited<ReturnType<Runtime["fs"]["readDir"]>>;
+  try {
+    entries = (await rt.fs.readDir(dir)).sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+    );
+  } catch (err) {
+    pathProblem(stats, dir, err);
+    return;
+  }
   for (const entry of entries) {
     const path = `${dir}/${entry.name}`;
     if (entry.kind === "file") {

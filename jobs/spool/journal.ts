@@ -1,8 +1,15 @@
 /**
- * The failed-files journal (`failed-files.jsonl`): one line per failed attempt, appended with a
- * single O_APPEND write. Migrate never rolls back inline; the rollback job reads the journal
- * from its cursor (a count of lines processed, replaced atomically) and advances it only after
- * the lines are fully handled, so a crash replays lines and replaying is harmless.
+ * The failed-files journal (`failed-files.jsonl`): one line per failed epoch, appended before
+ * the epoch is decided `failed`, so a failed epoch is always either journalled or still undecided
+ * (then found again by its own node's resolution). The rollback job reads it from its cursor (a
+ * count of lines processed) and advances the cursor only after the lines are handled, so a
+ * crash replays lines; every action of a line checks before it acts, so replays and duplicated
+ * lines are harmless (docs/protocol-v2.md section 6).
+ *
+ * Torn writes (issue 15.7): appends are whole lines (the runtime continues a short write and
+ * starts a new line after a torn tail), and lines are pure ASCII (non-ASCII escaped), so a torn
+ * fragment is never invalid UTF-8. The reader reports a fragment and resynchronises at the next
+ * newline; a v0.1 line glued onto a fragment is recovered from its last `{"v":`.
  */
 import * as v from "valibot";
 import type { Runtime } from "../../runtime/types.ts";
@@ -10,11 +17,17 @@ import { parseJsonWith, readCursor, writeCursor } from "../util/stored_file.ts";
 import type { NodeDirs } from "./layout.ts";
 
 export const JournalEntrySchema = v.object({
-  v: v.literal(1),
+  v: v.literal(2),
   path: v.string(),
+  /** The inode the epoch belongs to: rollback acts only on it (a renamed file is reported). */
+  ino: v.string(),
+  epoch: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  /** The failed attempt; "" when its take record was unreadable (cleaned by epoch and inode). */
   attempt: v.string(),
   key: v.string(),
   target: v.string(),
+  /** Multipart upload ids the attempt created (also in the spool's uploads/<attempt>). */
+  uploadIds: v.optional(v.array(v.string()), []),
   node: v.string(),
   task: v.string(),
   requestId: v.optional(v.string(), ""),
@@ -25,21 +38,30 @@ export const JournalEntrySchema = v.object({
 });
 export type JournalEntry = v.InferOutput<typeof JournalEntrySchema>;
 
-/** The journal line of a failed attempt; `tries` counts the failed attempts, this one included. */
+/** The journal line of a failed epoch. */
 export function newJournalEntry(fields: {
   path: string;
+  ino: string;
+  epoch: number;
   attempt: string;
   key: string;
   target: string;
+  uploadIds: string[];
   node: string;
   task: string;
   requestId: string;
   error: string;
   tries: number;
 }): JournalEntry {
-  const { path, attempt, key, target, node, task, requestId, error, tries } = fields;
-  const at = new Date().toISOString();
-  return { v: 1, path, attempt, key, target, node, task, requestId, error, tries, at };
+  return { v: 2, ...fields, uploadIds: [...fields.uploadIds], at: new Date().toISOString() };
+}
+
+/** JSON with every non-ASCII character escaped: a torn line is then still valid UTF-8. */
+export function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 export async function appendJournal(
@@ -47,7 +69,7 @@ export async function appendJournal(
   dirs: NodeDirs,
   entry: JournalEntry,
 ): Promise<void> {
-  await rt.fs.appendDurable(dirs.journal, `${JSON.stringify(entry)}\n`);
+  await rt.fs.appendDurable(dirs.journal, `${asciiJson(entry)}\n`);
 }
 
 /** Journal lines that rollback has fully handled (`failed-files.cursor`). */
@@ -59,7 +81,33 @@ export function writeJournalCursor(rt: Runtime, dirs: NodeDirs, lines: number): 
   return writeCursor(rt, dirs.journalCursor, lines);
 }
 
-export type JournalLine = { line: number; entry: JournalEntry } | { line: number; error: string };
+export type JournalLine =
+  /** `torn`: a fragment of a torn write found glued before the entry (v0.1 appends). */
+  | { line: number; entry: JournalEntry; torn?: string }
+  /** `torn`: the line is a fragment of a torn write (not JSON); else an invalid line. */
+  | { line: number; error: string; torn: boolean };
+
+/** One line of text as journal items: an entry, a torn fragment, or both (a glued v0.1 line). */
+export function parseJournalLine(text: string, line: number): JournalLine {
+  const parsed = parseJsonWith(JournalEntrySchema, text);
+  if (parsed.ok) return { line, entry: parsed.value };
+  const version = (parsed.json as { v?: unknown } | undefined)?.v;
+  if (version === 1)
+    return {
+      line,
+      torn: false,
+      error:
+        "a protocol v1 line (its lock is user.tiermv.lock): v1 failures must be rolled back before the upgrade (docs/design.md, Upgrade)",
+    };
+  // A torn fragment with a whole line glued after it (appends before the fix did that).
+  const start = text.lastIndexOf('{"v":');
+  if (start > 0) {
+    const rest = parseJsonWith(JournalEntrySchema, text.slice(start));
+    if (rest.ok) return { line, entry: rest.value, torn: text.slice(0, start) };
+  }
+  const why = parsed.notJson ? "not JSON: a torn write (crash during an append)" : parsed.why;
+  return { line, error: `${why}: ${text.slice(0, 120)}`, torn: parsed.notJson };
+}
 
 /** Streams journal lines after the first `skip` ones. */
 export async function* readJournal(
@@ -71,10 +119,8 @@ export async function* readJournal(
   let line = 0;
   for await (const text of rt.fs.readLines(dirs.journal)) {
     line++;
-    if (line <= skip) continue;
-    const parsed = parseJsonWith(JournalEntrySchema, text);
-    if (parsed.ok) yield { line, entry: parsed.value };
-    else yield { line, error: parsed.notJson ? "not JSON" : "invalid fields" };
+    if (line <= skip || text === "") continue;
+    yield parseJournalLine(text, line);
   }
 }
 

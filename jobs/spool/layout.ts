@@ -19,6 +19,10 @@ export interface NodeDirs {
   journalCursor: string;
   heartbeat: string;
   drain: string;
+  /** Multipart upload ids of this node's attempts (`uploads/<attempt>`, one JSON line each). */
+  uploads: string;
+  /** Cleanups waiting for the late-write window, with the clock reading that starts it. */
+  windows: string;
 }
 
 export function nodeDirs(spool: string, node: string): NodeDirs {
@@ -37,6 +41,8 @@ export function nodeDirs(spool: string, node: string): NodeDirs {
     journalCursor: `${root}/failed-files.cursor`,
     heartbeat: `${root}/heartbeat`,
     drain: `${root}/DRAIN`,
+    uploads: `${root}/uploads`,
+    windows: `${root}/windows`,
   };
 }
 
@@ -50,6 +56,8 @@ export async function ensureNodeDirs(rt: Runtime, dirs: NodeDirs): Promise<void>
     dirs.bad,
     dirs.tmp,
     dirs.outbox,
+    dirs.uploads,
+    dirs.windows,
   ]) {
     await rt.fs.mkdirp(dir);
   }

@@ -19,6 +19,30 @@ import type { SpoolDirs } from "./layout.ts";
 const PlannedTaskSchema = v.object({ id: v.string(), node: v.string(), files: v.number() });
 export type PlannedTask = v.InferOutput<typeof PlannedTaskSchema>;
 
+const PathProblemSchema = v.object({
+  path: v.string(),
+  line: v.optional(v.number()),
+  kind: v.picklist(["vanished", "refused"]),
+  reason: v.string(),
+});
+
+/**
+ * What a dispatch left out of a request: paths named in it that did not exist (`vanished`) or
+ * cannot be migrated (`refused`: a symlink, a special file, unreadable), and what directories held
+ * besides regular files (`links`, `special`) or named twice in one task (`duplicates`). `problems`
+ * lists the first MAX_PROBLEMS vanished and refused paths.
+ */
+const LeftOutSchema = v.object({
+  vanished: v.number(),
+  refused: v.number(),
+  links: v.number(),
+  special: v.number(),
+  duplicates: v.number(),
+  problems: v.array(PathProblemSchema),
+});
+export type LeftOut = v.InferOutput<typeof LeftOutSchema>;
+export const MAX_PROBLEMS = 100;
+
 export const ResultSchema = v.object({
   v: v.literal(1),
   id: v.string(),
@@ -26,6 +50,8 @@ export const ResultSchema = v.object({
   files: v.number(),
   tasks: v.array(PlannedTaskSchema),
   reason: v.optional(v.string()),
+  /** Absent in results written before it existed, and when nothing was left out. */
+  leftOut: v.optional(LeftOutSchema),
   at: v.string(),
 });
 export type RequestResult = v.InferOutput<typeof ResultSchema>;
@@ -85,37 +111,65 @@ export async function writeResult(
   await replaceDurably(rt, paths.result, `${JSON.stringify(result)}\n`);
 }
 
-/** The dispatch plan: every task of the request and its node, fixed before anything is published. */
-const PlanSchema = v.object({ v: v.literal(1), tasks: v.array(PlannedTaskSchema) });
+/**
+ * The dispatch plan: every task of the request and its node, fixed before anything is published,
+ * and what the planning left out (so a dispatch resumed after a crash reports it too).
+ */
+const PlanSchema = v.object({
+  v: v.literal(1),
+  tasks: v.array(PlannedTaskSchema),
+  leftOut: v.optional(LeftOutSchema),
+});
+export type Plan = { tasks: PlannedTask[]; leftOut?: LeftOut };
 
-export async function writePlan(rt: Runtime, paths: LedgerPaths, tasks: PlannedTask[]) {
-  await replaceDurably(rt, paths.plan, `${JSON.stringify({ v: 1, tasks })}\n`);
+export async function writePlan(rt: Runtime, paths: LedgerPaths, plan: Plan) {
+  await replaceDurably(rt, paths.plan, `${JSON.stringify({ v: 1, ...plan })}\n`);
 }
 
 /**
  * The plan, or null when there is none yet. A plan written before plans carried `v` (one task
  * per line, left by a crashed dispatch across an upgrade) is still read.
  */
-export async function readPlan(rt: Runtime, paths: LedgerPaths): Promise<PlannedTask[] | null> {
+export async function readPlan(rt: Runtime, paths: LedgerPaths): Promise<Plan | null> {
   if (!(await rt.fs.exists(paths.plan))) return null;
   const text = await rt.fs.readText(paths.plan);
   const plan = parseJsonWith(PlanSchema, text);
-  if (plan.ok) return plan.value.tasks;
+  if (plan.ok) return { tasks: plan.value.tasks, leftOut: plan.value.leftOut };
   const legacy = text.split("\n").filter(Boolean);
   const tasks = legacy.map((line) => parseJsonWith(PlannedTaskSchema, line));
   if (!tasks.every((t) => t.ok)) throw new StoredFileError(paths.plan, plan.why);
-  return tasks.map((t) => (t as { value: PlannedTask }).value);
+  return { tasks: tasks.map((t) => (t as { value: PlannedTask }).value) };
 }
 
-/** Creates the ledger entry with O_EXCL; returns false when it existed already. */
-export async function createEntry(rt: Runtime, paths: LedgerPaths, body: object): Promise<boolean> {
+const EntrySchema = v.object({
+  v: v.literal(1),
+  id: v.string(),
+  acceptedAt: v.string(),
+  by: v.string(),
+});
+export type LedgerEntry = v.InferOutput<typeof EntrySchema>;
+
+/**
+ * Creates the ledger entry with O_EXCL; returns false when it existed already. An existing entry
+ * must be this request's own (left by a dispatch that crashed after creating it): anything else
+ * at its path (another request's file, garbage) throws StoredFileError, so the request is not
+ * dispatched on top of someone else's ledger.
+ */
+export async function createEntry(
+  rt: Runtime,
+  paths: LedgerPaths,
+  entry: LedgerEntry,
+): Promise<boolean> {
   try {
-    await rt.fs.createExclusive(paths.entry, `${JSON.stringify(body)}\n`);
+    await rt.fs.createExclusive(paths.entry, `${JSON.stringify(entry)}\n`);
     return true;
   } catch (err) {
-    if (isExists(err)) return false;
-    throw err;
+    if (!isExists(err)) throw err;
   }
+  const found = await readJsonFile(rt, paths.entry, EntrySchema);
+  if (found && found.id !== entry.id)
+    throw new StoredFileError(paths.entry, `the ledger entry of request "${found.id}"`);
+  return false;
 }
 
 /** The dispatch lock's content. Locks written before they carried `v` are read as version 1. */

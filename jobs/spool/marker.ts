@@ -58,6 +58,27 @@ export async function checkSpool(
   return marker;
 }
 
+/**
+ * Throws ConfigError (exit 2) unless the config names the nodes the spool was initialised for
+ * (the marker's `nodes`, in any order). Placement hashes over the node list: a host whose config
+ * lists other nodes sends the same file to another node than its peers do, so a duplicate
+ * request is no longer serialised on one node, and a node added without `tiermv init` has no
+ * directories. A warning in a cron log is read by nobody, so it is refused until init records
+ * the new list (every host must use the same one).
+ */
+export function assertSameNodes(
+  marker: SpoolMarker,
+  config: Config,
+  configFile: string | undefined,
+): void {
+  const spool = new Set(marker.nodes);
+  const mine = new Set(config.nodes);
+  if (spool.size === mine.size && [...mine].every((n) => spool.has(n))) return;
+  throw new ConfigError(
+    `The config names the nodes ${config.nodes.join(", ")} but the spool "${config.spool}" was initialised for ${marker.nodes.join(", ") || "none"}: after changing nodes, run "${initHint(configFile)}" (and give every host the same node list)`,
+  );
+}
+
 export interface InitSummary {
   spool: string;
   created: boolean;

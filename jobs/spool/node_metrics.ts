@@ -24,6 +24,8 @@ const MetricsSchema = v.object({
   buckets: v.array(v.number()),
   sum: v.number(),
   count: v.number(),
+  /** Unreadable take records met by migrate (busy while fresh, cleared once stale). */
+  unreadableLocks: v.optional(v.number(), 0),
 });
 export type NodeMetrics = v.InferOutput<typeof MetricsSchema>;
 
@@ -36,6 +38,7 @@ export function emptyMetrics(): NodeMetrics {
     buckets: DURATION_BUCKETS.map(() => 0),
     sum: 0,
     count: 0,
+    unreadableLocks: 0,
   };
 }
 
@@ -76,6 +79,7 @@ export async function recordTask(
   for (const kind of OUTCOME_KINDS)
     if (counts[kind]) m.files[kind] = (m.files[kind] ?? 0) + counts[kind];
   m.bytes += counts.bytes;
+  m.unreadableLocks += counts.unreadableLocks;
   m.tasks[result] = (m.tasks[result] ?? 0) + 1;
   m.buckets = m.buckets.map((n, i) => n + (durations.buckets[i] ?? 0));
   m.sum += durations.sum;

@@ -3,8 +3,8 @@
  * task is in exactly one place; only a node itself moves tasks out of its `pending/` (claim) and
  * through `running/ -> done/ | failed/`. Rebalance and reassign move only pending tasks.
  */
-import { isNotFound } from "../../runtime/errors.ts";
 import type { Runtime } from "../../runtime/types.ts";
+import { renameIfPresent } from "../util/stored_file.ts";
 import { type NodeDirs, nodeDirs } from "./layout.ts";
 
 /** Task file names in one queue, oldest id first. */
@@ -21,14 +21,8 @@ export async function listTasks(rt: Runtime, dir: string): Promise<string[]> {
  * Claims a pending task by renaming it into `running/`. Returns false when the task is gone
  * (claimed, reassigned or rebalanced by someone else in the meantime): that is not an error.
  */
-export async function claimTask(rt: Runtime, dirs: NodeDirs, name: string): Promise<boolean> {
-  try {
-    await rt.fs.rename(`${dirs.pending}/${name}`, `${dirs.running}/${name}`);
-    return true;
-  } catch (err) {
-    if (isNotFound(err)) return false;
-    throw err;
-  }
+export function claimTask(rt: Runtime, dirs: NodeDirs, name: string): Promise<boolean> {
+  return renameIfPresent(rt, `${dirs.pending}/${name}`, `${dirs.running}/${name}`);
 }
 
 /** Moves a running task to its final queue. */
@@ -71,12 +65,8 @@ export async function movePending(
   await rt.fs.mkdirp(dst.pending);
   const moved: Move[] = [];
   for (const task of names) {
-    try {
-      await rt.fs.rename(`${src.pending}/${task}`, `${dst.pending}/${task}`);
+    if (await renameIfPresent(rt, `${src.pending}/${task}`, `${dst.pending}/${task}`))
       moved.push({ task, from, to });
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
   }
   return moved;
 }

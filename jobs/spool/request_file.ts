@@ -15,6 +15,22 @@ export const STRATEGIES = ["hash", "hash-dir", "round-robin"] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 export const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
+/**
+ * The names the ledger gives a request's own files (`requests/<id>.plan`...) and temporary files:
+ * an id that ends like one would share a file with another request (`--request-id job.plan` is
+ * request "job"'s plan), so it is refused.
+ */
+const RESERVED_SUFFIX = /\.(result\.json|plan|staging|lock|fingerprint|tmp|partial|why)$/;
+
+/** Why `id` cannot be a request id, or null when it can. */
+export function requestIdProblem(id: string): string | null {
+  if (!REQUEST_ID.test(id)) return "use 1-128 letters, digits, '.', '_' or '-'";
+  const suffix = RESERVED_SUFFIX.exec(id)?.[0];
+  if (suffix)
+    return `it ends in "${suffix}", which names the ledger's own files (requests/<id>${suffix}): use another id`;
+  return null;
+}
+
 export const RequestHeaderSchema = v.object({
   v: v.literal(1),
   /** Optional: the file name is the id; when present the two must agree. */
@@ -27,7 +43,17 @@ export const RequestHeaderSchema = v.object({
 });
 export type RequestHeader = v.InferOutput<typeof RequestHeaderSchema>;
 
-const PathLineSchema = v.object({ path: v.pipe(v.string(), v.minLength(1)) });
+/** `line`: the line of the producer's input that named the path (`submit --from`), if any. */
+const PathLineSchema = v.object({
+  path: v.pipe(v.string(), v.minLength(1)),
+  line: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+});
+
+/** A path of a request, with the line of the producer's input that named it when known. */
+export interface RequestPath {
+  path: string;
+  line?: number;
+}
 
 /** A request line longer than this is not a path: the request is rejected. */
 export const MAX_REQUEST_LINE_BYTES = 16 * 1024;
@@ -42,11 +68,15 @@ function parseLine<T>(
   return parsed.value;
 }
 
-/** Streams a request: the header first, then its paths. Throws RequestFormatError. */
+/**
+ * Streams a request: the header first, then its paths (`line`: in the request file, for format
+ * errors; `source`: the producer's input line, for messages about the path). Throws
+ * RequestFormatError.
+ */
 export async function* readRequest(
   rt: Runtime,
   path: string,
-): AsyncGenerator<{ header: RequestHeader } | { path: string; line: number }> {
+): AsyncGenerator<{ header: RequestHeader } | { path: string; line: number; source?: number }> {
   let line = 0;
   try {
     for await (const text of rt.fs.readLines(path, { maxLineBytes: MAX_REQUEST_LINE_BYTES })) {
@@ -56,7 +86,8 @@ export async function* readRequest(
         continue;
       }
       if (text.trim() === "") continue;
-      yield { path: parseLine(PathLineSchema, text, { path, line }).path, line };
+      const entry = parseLine(PathLineSchema, text, { path, line });
+      yield { path: entry.path, line, source: entry.line };
     }
   } catch (err) {
     if (isUnreadableText(err)) throw new RequestFormatError(path, line + 1, (err as Error).message);
@@ -73,7 +104,7 @@ export async function* readRequest(
 export async function stageRequest(
   rt: Runtime,
   header: RequestHeader,
-  paths: Iterable<string> | AsyncIterable<string>,
+  paths: Iterable<RequestPath> | AsyncIterable<RequestPath>,
   tmpDir: string,
 ): Promise<string> {
   await rt.fs.mkdirp(tmpDir);

@@ -19,7 +19,14 @@ export function backoffMs(config: Config, retry: number): number {
 export async function publishRetryTask(
   ctx: JobContext,
   dirs: NodeDirs,
-  spec: { requestId: string; target: string; paths: string[]; retry: number; reason: string },
+  spec: {
+    requestId: string;
+    target: string;
+    paths: string[];
+    retry: number;
+    reason: string;
+    busySince?: number;
+  },
 ): Promise<string> {
   const id = newTaskId(RETRY_PREFIX);
   const header: TaskHeader = {
@@ -32,6 +39,7 @@ export async function publishRetryTask(
       notBefore: Date.now() + backoffMs(ctx.config, spec.retry),
       retry: spec.retry + 1,
       reason: spec.reason,
+      ...(spec.busySince !== undefined ? { busySince: spec.busySince } : {}),
     },
   };
   await publishTask(ctx.rt, header, spec.paths, {

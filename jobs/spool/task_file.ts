@@ -24,6 +24,8 @@ export const TaskHeaderSchema = v.object({
       retry: v.optional(v.number()),
       /** Why this is a retry task. */
       reason: v.optional(v.string()),
+      /** Busy retries: epoch ms when these files were first found busy (retry.busyMaxAgeMs). */
+      busySince: v.optional(v.number()),
     }),
     {},
   ),

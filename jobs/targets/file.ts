@@ -7,7 +7,7 @@
  * writer yet): fine for tests and small local setups, not for files larger than memory.
  */
 import * as v from "valibot";
-import { errorCode } from "../../runtime/errors.ts";
+import { errorCode, MountUnavailableError } from "../../runtime/errors.ts";
 import type { Runtime } from "../../runtime/types.ts";
 import { newAttemptId } from "../util/ids.ts";
 import { parseJsonWith, StoredFileError } from "../util/stored_file.ts";
@@ -66,10 +66,12 @@ export function createFileTarget(rt: Runtime, url: string): Target {
     }
   }
 
-  async function guardCall(
+  /** The guard, then the write (a rename or a remove); a write stuck in a hung mount is unanswered. */
+  async function guardedWrite(
     guard: WriteGuard | undefined,
     op: "PutObject" | "DeleteObject",
     path: string,
+    write: () => Promise<void>,
   ) {
     const request = {
       method: op === "PutObject" ? "PUT" : "DELETE",
@@ -81,6 +83,13 @@ export function createFileTarget(rt: Runtime, url: string): Target {
       await guard?.beforeSend(op, request);
     } catch (err) {
       throw new GuardRefusal(err);
+    }
+    try {
+      await write();
+      guard?.afterSend?.(op, true);
+    } catch (err) {
+      guard?.afterSend?.(op, !(err instanceof MountUnavailableError));
+      throw err;
     }
   }
 
@@ -122,8 +131,9 @@ export function createFileTarget(rt: Runtime, url: string): Target {
           const etag = [...rt.md5(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
           const record = JSON.stringify({ v: 2, ...meta, etag });
           await rt.xattr.set(tmpPath, META_ATTR, encoder.encode(record), "any");
-          await guardCall(options.guard, "PutObject", finalPath);
-          await rt.fs.rename(tmpPath, finalPath);
+          await guardedWrite(options.guard, "PutObject", finalPath, () =>
+            rt.fs.rename(tmpPath, finalPath),
+          );
           return { key, versionId: null, etag, size: body.size, meta: { ...meta } };
         } finally {
           await rt.fs.remove(tmpPath);
@@ -156,8 +166,9 @@ export function createFileTarget(rt: Runtime, url: string): Target {
     async delete(key, versionId, options = {}) {
       unversioned(key, versionId);
       return await guarded("delete", key, async () => {
-        await guardCall(options.guard, "DeleteObject", pathOf(key));
-        await rt.fs.remove(pathOf(key));
+        await guardedWrite(options.guard, "DeleteObject", pathOf(key), () =>
+          rt.fs.remove(pathOf(key)),
+        );
       });
     },
     // Writes go to a temporary name and are renamed: there are no uploads to abort.

@@ -11,6 +11,30 @@ import { transportErrors } from "./s3_errors.ts";
 
 export type Credentials = { accessKeyId: string; secretAccessKey: string };
 
+/**
+ * The fetch handler with a deadline that ABORTS the request (`s3.requestTimeoutMs`): the SDK's
+ * own `requestTimeout` only stops waiting and leaves the fetch (and its connection, its body
+ * upload) running, so a write could keep streaming and land long after its sender gave up;
+ * the late-write window (docs/protocol-v2.md section 8) counts on the deadline closing the
+ * connection, and a hung request must not keep the process alive.
+ */
+class DeadlineFetchHandler extends FetchHttpHandler {
+  constructor(private readonly deadlineMs: number) {
+    super({ keepAlive: true });
+  }
+
+  override handle(...[request, options = {}]: Parameters<FetchHttpHandler["handle"]>) {
+    const deadline = AbortSignal.timeout(this.deadlineMs);
+    const caller = options.abortSignal as AbortSignal | undefined;
+    const abortSignal = caller ? AbortSignal.any([caller, deadline]) : deadline;
+    return super.handle(request, { ...options, abortSignal }).catch((err: unknown) => {
+      if (!deadline.aborted || caller?.aborted) throw err;
+      const timeout = new Error(`Request did not complete within ${this.deadlineMs} ms`);
+      throw Object.assign(timeout, { name: "TimeoutError", cause: err });
+    });
+  }
+}
+
 export function createClient(
   s3: S3Settings,
   endpoint: string | undefined,
@@ -26,7 +50,7 @@ export function createClient(
     responseChecksumValidation: checksums,
     ...(credentials ? { credentials } : {}),
     // fetch, not node:http, with connections kept alive and reused (docs/design.md section 4).
-    requestHandler: new FetchHttpHandler({ keepAlive: true, requestTimeout: s3.requestTimeoutMs }),
+    requestHandler: new DeadlineFetchHandler(s3.requestTimeoutMs),
   });
   client.middlewareStack.add(transportErrors(), {
     step: "deserialize",

@@ -7,6 +7,7 @@
  */
 import type { FinalizeRequestMiddleware, MiddlewareStack } from "@smithy/types";
 import { GuardRefusal } from "./errors.ts";
+import { httpStatus } from "./s3_errors.ts";
 import type { OutgoingRequest, WriteGuard, WriteOp } from "./target.ts";
 
 export const SIGNING_MIDDLEWARE = "httpSigningMiddleware";
@@ -46,7 +47,15 @@ export function addWriteGuard<I extends object, O extends object>(
     } catch (err) {
       throw new GuardRefusal(err);
     }
-    return next(args);
+    try {
+      const out = await next(args);
+      guard.afterSend?.(op, true);
+      return out;
+    } catch (err) {
+      // A response with an error status is an answer; no status means none came back.
+      guard.afterSend?.(op, httpStatus(err) !== undefined);
+      throw err;
+    }
   };
   stack.addRelativeTo(middleware, {
     name: "tiermvWriteGuard",

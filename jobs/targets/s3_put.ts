@@ -1,8 +1,8 @@
 /**
  * Uploads: one PutObject up to `multipartThreshold`, multipart above it, and multipart always
- * for a guarded put on an unversioned bucket (the only upload a revoker can fence there: it
- * aborts the recorded upload id, and a Complete after an Abort creates nothing on RGW or
- * s3proxy). Every request carries Content-MD5 of exactly the bytes it sends, and runs the guard
+ * for a guarded put on an unversioned bucket when `s3.unversionedFence` is "multipart" (the
+ * alternative fence: a revoker aborts the recorded upload id, and a Complete after an Abort
+ * creates nothing on RGW or s3proxy). The default "window" fence keeps single PUTs. Every request carries Content-MD5 of exactly the bytes it sends, and runs the guard
  * after signing. The result's ETag is one the store gave: when a response has none (RGW 16.2's
  * CompleteMultipartUpload), the object is HEADed by its version id; a multipart ETag is never
  * computed from part MD5s (s3proxy's filesystem-nio2 backend answers a plain MD5 instead).
@@ -39,7 +39,9 @@ export async function putObject(
   const fence = options.guard ? await s3.fenceMode() : s3.knownFence();
   const multipart =
     body.size > s3.settings.multipartThreshold ||
-    (fence === "unversioned" && options.guard !== undefined);
+    (fence === "unversioned" &&
+      options.guard !== undefined &&
+      s3.settings.unversionedFence === "multipart");
   const meta: ObjectMeta = multipart
     ? { ...upload.meta, partSize: s3.settings.partSize }
     : { ...upload.meta };

@@ -83,6 +83,12 @@ export interface WriteGuard {
    */
   beforeSend(op: WriteOp, request: OutgoingRequest): Promise<void>;
   /**
+   * Called once for every write that `beforeSend` let through: `answered` is true when a response
+   * came back (an error status is an answer), false when none did (a deadline, a cut connection,
+   * a stop): such a write may still land later (docs/protocol-v2.md section 8, rule 3).
+   */
+  afterSend?(op: WriteOp, answered: boolean): void;
+  /**
    * Called with the upload id after CreateMultipartUpload and before the first part is signed
    * (record it durably here, so rollback and recover can abort exactly this upload). Throwing
    * aborts the upload and rejects the put with the thrown error.
@@ -128,10 +134,11 @@ export interface Target {
   /**
    * Uploads `body` to `key` with `meta`; resolves only once the store has the whole object, with
    * its version id (versioned) and an ETag the store gave. Bodies up to `multipartThreshold` go
-   * as one PutObject, larger ones multipart (parts in parallel, each with Content-MD5); on an
-   * unversioned target a guarded put is always multipart (one part for a small file), because
-   * only a multipart upload can be fenced there: the guard records its id (onUploadId) and
-   * checks before every part and before Complete, and aborting the id fences a late Complete.
+   * as one PutObject, larger ones multipart (parts in parallel, each with Content-MD5). With
+   * `s3.unversionedFence: "multipart"`, a guarded put on an unversioned target is always
+   * multipart (one part for a small file): the guard records its id (onUploadId) and checks
+   * before every part and before Complete, and aborting the id fences a late Complete. The
+   * default fence ("window") keeps single PUTs: every write is signed, checked, then sent.
    * A failed multipart upload is aborted (best effort). Throws TargetError, or the guard's error.
    */
   put(key: string, body: UploadBody, meta: UploadMeta, options?: PutOptions): Promise<StoredObject>;

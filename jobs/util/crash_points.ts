@@ -9,6 +9,7 @@ export type CrashPoint =
   | "after-claim"
   | "after-lock"
   | "after-upload"
+  | "after-upload-id"
   | "after-commit"
   | "after-journal"
   | "mid-rollback"

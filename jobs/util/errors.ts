@@ -4,7 +4,7 @@
  * (2: usage or configuration, 1: failure) and the HTTP status of the serve API. Runtime errors
  * (FsError, XattrError) carry their errno name as `code` and count as failures.
  */
-import { FsError, MountUnavailableError, XattrError } from "../../runtime/errors.ts";
+import { errorCode, FsError, MountUnavailableError, XattrError } from "../../runtime/errors.ts";
 
 /**
  * The shared mount did not answer a call in time (raised by the runtime, which bounds every call
@@ -86,6 +86,43 @@ export function isKnownError(err: unknown): err is Error {
 export function describeError(err: unknown): string {
   if (isKnownError(err)) return err.message;
   return `Unexpected error: ${err instanceof Error ? err.message : String(err)}`;
+}
+
+/** errno names that fail every call on the mount, not one path: the mount itself is gone. */
+const MOUNT_WIDE_CODES = new Set(["ENOTCONN", "ESHUTDOWN", "EIO", "ESTALE"]);
+
+/**
+ * True when an error is about the shared mount as a whole (it did not answer in time, its FUSE
+ * daemon died, the client was evicted, the handle went stale): the command stops, rather than
+ * blaming one path and going on to the next.
+ */
+export function isMountWide(err: unknown): boolean {
+  if (err instanceof MountUnavailableError) return true;
+  const isFsCall = err instanceof FsError || err instanceof XattrError;
+  return isFsCall && MOUNT_WIDE_CODES.has(err.code);
+}
+
+/** What a file system error means for the path it names, in words (errno name for the rest). */
+const ERRNO_WORDS: Record<string, string> = {
+  ENOENT: "does not exist",
+  ENOTDIR: "does not exist (a directory on its path is a file)",
+  EISDIR: "is a directory",
+  EACCES: "is not accessible: permission denied",
+  EPERM: "is not accessible: operation not permitted",
+  ELOOP: "goes through too many symbolic links (or is one where none may be)",
+  ENAMETOOLONG: "is too long a name",
+  EROFS: "is on a read-only file system",
+  ENOSPC: "cannot be written: no space left on the device",
+};
+
+/**
+ * "does not exist", "is a directory"...: how an error of a call on a path reads in a message
+ * (`Cannot read config "/x": does not exist`). Unknown codes are named as they are.
+ */
+export function errnoInWords(err: unknown): string {
+  const code = errorCode(err);
+  if (code !== undefined && ERRNO_WORDS[code]) return ERRNO_WORDS[code];
+  return code ?? (err instanceof Error ? err.message : String(err));
 }
 
 /** The configuration is invalid or names something that does not exist (exit 2). */

@@ -29,7 +29,9 @@ export async function mapLimit<T, R>(
 
 /**
  * Consumes an async stream with at most `limit` handlers in flight, so a task of a million
- * entries is never read ahead by more than `limit`. Every handler is awaited before returning.
+ * entries is never read ahead by more than `limit`. Every handler is awaited before returning or
+ * throwing, also when the stream itself throws (an over-long or non-UTF-8 task line): the caller
+ * never moves on while uploads still run. The stream's error wins over a handler's.
  */
 export async function forEachLimit<T>(
   items: AsyncIterable<T>,
@@ -38,16 +40,19 @@ export async function forEachLimit<T>(
 ): Promise<void> {
   const inFlight = new Set<Promise<void>>();
   let firstError: unknown = null;
-  for await (const item of items) {
-    if (firstError) break;
-    const p: Promise<void> = fn(item)
-      .catch((err) => {
-        firstError ??= err;
-      })
-      .finally(() => inFlight.delete(p));
-    inFlight.add(p);
-    if (inFlight.size >= limit) await Promise.race(inFlight);
+  try {
+    for await (const item of items) {
+      if (firstError) break;
+      const p: Promise<void> = fn(item)
+        .catch((err) => {
+          firstError ??= err;
+        })
+        .finally(() => inFlight.delete(p));
+      inFlight.add(p);
+      if (inFlight.size >= limit) await Promise.race(inFlight);
+    }
+  } finally {
+    await Promise.allSettled(inFlight);
   }
-  await Promise.all(inFlight);
   if (firstError) throw firstError;
 }

@@ -4,11 +4,11 @@
  * torn, foreign or newer file is an error that names the file instead of a crash further on.
  */
 import * as v from "valibot";
-import { isExists } from "../../runtime/errors.ts";
+import { isExists, isNotFound } from "../../runtime/errors.ts";
 import type { Runtime } from "../../runtime/types.ts";
 import { TiermvError } from "./errors.ts";
 import { newAttemptId } from "./ids.ts";
-import { isUnknownKey } from "./schema_issues.ts";
+import { describeIssue, isUnknownKey } from "./schema_issues.ts";
 
 /** A stored file that exists but is not what its schema says (torn, foreign, newer). */
 export class StoredFileError extends TiermvError {
@@ -42,7 +42,7 @@ export function parseJsonWith<T>(
   // An unknown field is named first: a typo usually explains the other issues.
   const issue = result.issues.find(isUnknownKey) ?? result.issues[0];
   const where = v.getDotPath(issue) ?? options.topLevel ?? "value";
-  const why = isUnknownKey(issue) ? `unknown field "${where}"` : `${where} ${issue.message}`;
+  const why = isUnknownKey(issue) ? `unknown field "${where}"` : `${where} ${describeIssue(issue)}`;
   return { ok: false, why, notJson: false, json };
 }
 
@@ -59,14 +59,20 @@ export async function readJsonFile<T>(
 }
 
 /**
- * Replaces `path` with `text` durably: written to `<path>.tmp`, fsynced, renamed over it. A crash
- * leaves the old or the new content, never a mix. For files with a single writer (a node's own
- * cursors and heartbeat, a request's ledger files under its dispatch lock).
+ * Replaces `path` with `text` durably: written to a temporary name of its own
+ * (`<path>.<random>.tmp`), fsynced, renamed over it. A crash leaves the old or the new content,
+ * never a mix, and two writers at once each publish a whole file (the last rename wins) instead
+ * of writing into one shared temporary file. A failed write removes its temporary file.
  */
 export async function replaceDurably(rt: Runtime, path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp`;
-  await rt.fs.writeDurable(tmp, text);
-  await rt.fs.rename(tmp, path);
+  const tmp = `${path}.${newAttemptId()}.tmp`;
+  try {
+    await rt.fs.writeDurable(tmp, text);
+    await rt.fs.rename(tmp, path);
+  } catch (err) {
+    await rt.fs.remove(tmp).catch(() => {});
+    throw err;
+  }
 }
 
 /**
@@ -109,4 +115,27 @@ export async function linkIntoPlace(rt: Runtime, tmp: string, path: string): Pro
   } finally {
     await rt.fs.remove(tmp);
   }
+}
+
+/** `work`'s value, or null when it fails because its path does not exist (ENOENT, ENOTDIR). */
+export async function unlessMissing<T>(work: Promise<T>): Promise<T | null> {
+  try {
+    return await work;
+  } catch (err) {
+    if (isNotFound(err)) return null;
+    throw err;
+  }
+}
+
+/**
+ * Renames `from` to `to`; false when `from` is not there (another process moved it first, or a
+ * rerun after a crash finds it moved already): in a queue of renames that is not an error.
+ */
+export async function renameIfPresent(rt: Runtime, from: string, to: string): Promise<boolean> {
+  return (await unlessMissing(rt.fs.rename(from, to).then(() => true))) ?? false;
+}
+
+/** A small note (a `.why` file): its trimmed text, or null when it is missing or empty. */
+export async function readNote(rt: Runtime, path: string): Promise<string | null> {
+  return (await unlessMissing(rt.fs.readText(path)))?.trim() || null;
 }

@@ -35,13 +35,61 @@ export interface CheckReport {
   violations: string[];
 }
 
-function getfattr(path: string, name: string): Record<string, unknown> | null {
-  const r = Bun.spawnSync(["getfattr", "--only-values", "--absolute-names", "-n", name, path], {
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  if (r.exitCode !== 0) return null; // no such attribute (or no file)
-  return JSON.parse(r.stdout.toString());
+// biome-ignore lint/suspicious/noExplicitAny: records are read as plain JSON on purpose.
+type Json = any;
+
+/** Every `user.tiermv.*` xattr of `path`, parsed as JSON (getfattr's base64 dump). */
+function tiermvXattrs(path: string): Map<string, Json> {
+  const r = Bun.spawnSync(
+    ["getfattr", "--dump", "--absolute-names", "-e", "base64", "-m", "^user\\.tiermv\\.", path],
+    { stdout: "pipe", stderr: "pipe" },
+  );
+  const out = new Map<string, Json>();
+  if (r.exitCode !== 0) return out;
+  for (const line of r.stdout.toString().split("\n")) {
+    const m = /^user\.tiermv\.([^=]+)=0s(.*)$/.exec(line);
+    if (!m) continue;
+    const text = Buffer.from(m[2] ?? "", "base64").toString("utf8");
+    try {
+      out.set(m[1] ?? "", JSON.parse(text));
+    } catch {
+      out.set(m[1] ?? "", { unreadable: text });
+    }
+  }
+  return out;
+}
+
+/**
+ * Protocol v2 as read here, without the product's code: the state that counts is the one of the
+ * highest `e.<n>` carrying a state (else v1's `state`); the file is held while `e.<max>` is
+ * missing, or is failed/revoked/interrupted without `c.<max>`.
+ */
+function protocolView(path: string): { state: Json | null; held: string | null } {
+  const x = tiermvXattrs(path);
+  const epochs = (kind: string) =>
+    [...x.keys()]
+      .map((k) => new RegExp(`^${kind}\\.(\\d+)$`).exec(k))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => Number(m[1]));
+  const decided = epochs("e").sort((a, b) => b - a);
+  const max = Math.max(0, ...epochs("l"), ...decided);
+  let state: Json | null = null;
+  for (const n of decided)
+    if (x.get(`e.${n}`)?.state) {
+      state = x.get(`e.${n}`).state;
+      break;
+    }
+  state ??= x.get("state") ?? null;
+  let held: string | null = x.has("lock") ? "a v1 lock" : null;
+  const last = x.get(`e.${max}`);
+  if (max > 0 && !last) held = `epoch ${max} undecided (node ${x.get(`l.${max}`)?.node})`;
+  else if (
+    last &&
+    ["failed", "revoked", "interrupted"].includes(last.outcome) &&
+    !x.has(`c.${max}`)
+  )
+    held = `epoch ${max} ${last.outcome}, not cleaned`;
+  return { state, held };
 }
 
 function statOf(path: string) {
@@ -54,11 +102,16 @@ export async function check(input: CheckInput): Promise<CheckReport> {
   const named = new Set<string>();
   for (const path of filesUnder(input.src)) {
     r.files++;
-    if (getfattr(path, "user.tiermv.lock")) r.violations.push(`lock left on ${path}`);
-    const state = getfattr(path, "user.tiermv.state");
+    const { state, held } = protocolView(path);
+    if (held) r.violations.push(`${held} on ${path}`);
     const stat = statOf(path);
+    const ownKey = `${input.prefix}${path.slice(input.src.length + 1)}`;
     const matches =
-      state && state.size === stat.size && state.mtimeNs === stat.mtimeNs && state.ino === stat.ino;
+      state &&
+      state.key === ownKey &&
+      state.size === stat.size &&
+      state.mtimeNs === stat.mtimeNs &&
+      state.ino === stat.ino;
     if (state) named.add(String(state.key));
     if (!matches) {
       if (!input.touched.has(path))
@@ -112,6 +165,12 @@ export async function check(input: CheckInput): Promise<CheckReport> {
     r.journalLines += lines;
     if (cursor !== lines)
       r.violations.push(`journal of ${node}: ${lines} lines, rollback cursor at ${cursor}`);
+    const windows = join(dir, "windows");
+    const waiting = existsSync(windows)
+      ? readdirSync(windows).filter((n) => n.endsWith(".json"))
+      : [];
+    if (waiting.length > 0)
+      r.violations.push(`${waiting.length} cleanups of ${node} still waiting`);
     for (const q of ["pending", "running"]) {
       const left = existsSync(join(dir, q))
         ? readdirSync(join(dir, q)).filter((n) => n.endsWith(".task"))

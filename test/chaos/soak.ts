@@ -213,8 +213,13 @@ export async function soak(options: {
       (await cli(["status", "--json", "--config", box.configPath], box.env)).stdout,
     );
     const busy = status.some(
-      (s: { pending: number; running: number; failedBacklog: number; outboxLag: number }) =>
-        s.pending + s.running + s.failedBacklog + s.outboxLag > 0,
+      (s: {
+        pending: number;
+        running: number;
+        failedBacklog: number;
+        outboxLag: number;
+        waitingCleanups: number;
+      }) => s.pending + s.running + s.failedBacklog + s.outboxLag + s.waitingCleanups > 0,
     );
     if (!busy) break;
     if (round > 80) throw new Error(`not quiet after 80 rounds: ${JSON.stringify(status)}`);

@@ -62,17 +62,40 @@ test("an unknown command, a stray argument, a missing value or a wrong value is 
   }
 });
 
+test("an option given twice or contradictory flags are exit 2 with one line, never last-wins", async () => {
+  const box = fileBox();
+  const cases: [string[], string][] = [
+    [["run", "--node", "a", "--node", "b"], '--node is given twice ("--node" again): give it once'],
+    [["status", "--config", "x", "--config=y"], '--config is given twice ("--config=y" again)'],
+    [["status", "--json", "--json"], "--json is given twice"],
+    [["status", "--quiet", "--verbose"], "Give --quiet or --verbose, not both"],
+    [["run", "--node", "a", "--once", "--watch"], "Give --once or --watch, not both"],
+  ];
+  for (const [args, message] of cases) {
+    const result = await cli(args, box.env);
+    expect({ args, code: result.code }).toEqual({ args, code: 2 });
+    expect(oneLine(result.stderr)).toHaveLength(1);
+    expect(result.stderr).toContain(message);
+  }
+  // Nothing ran: node b has no heartbeat.
+  expect(existsSync(join(box.spool, "nodes/b/heartbeat"))).toBe(false);
+});
+
 test("usage errors never print a stack trace: --token-file and --from that do not exist", async () => {
   const box = fileBox();
   const token = await cli(["serve", "--listen", "0.0.0.0:0", "--token-file", "/missing"], box.env);
   expect(token.code).toBe(2);
-  expect(oneLine(token.stderr)).toEqual(['ERROR Cannot read --token-file "/missing": ENOENT']);
+  expect(oneLine(token.stderr)).toEqual([
+    'ERROR Cannot read --token-file "/missing": does not exist',
+  ]);
   const from = await cli(["submit", "--from", "/missing"], box.env);
   expect(from.code).toBe(2);
-  expect(oneLine(from.stderr)).toEqual(['ERROR Cannot read --from "/missing": ENOENT']);
+  expect(oneLine(from.stderr)).toEqual(['ERROR Cannot read --from "/missing": does not exist']);
   const report = await cli(["verify", "--fix-report", "/missing/dir/f.jsonl"], box.env);
   expect(report.code).toBe(2);
-  expect(oneLine(report.stderr)[0]).toContain('Cannot write --fix-report "/missing/dir/f.jsonl"');
+  expect(oneLine(report.stderr)).toEqual([
+    'ERROR Cannot write --fix-report "/missing/dir/f.jsonl": its directory does not exist',
+  ]);
   for (const r of [token, from, report]) expect(r.stderr).not.toMatch(/^\s+at /m);
 });
 
@@ -126,6 +149,6 @@ test("TIERMV_LOG with an unknown value is exit 2; without a terminal every log l
   }
   // Text in a pipe: plain lines, no colour.
   const text = await cli(["run", "--node", "a"], { ...box.env, TIERMV_LOG: "text" });
-  expect(text.stderr).toMatch(/^SUCCESS node a: 0 tasks/m);
+  expect(text.stderr).toMatch(/^INFO node a: 0 tasks/m); // no work done: never "success"
   expect(text.stderr).not.toMatch(ANSI);
 });

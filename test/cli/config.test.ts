@@ -15,7 +15,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { ConfigSchema } from "../../jobs/context/config.ts";
-import { cli, lastJsonLine, sandbox, spawnCli, waitFor } from "../helpers.ts";
+import { cli, lastJsonLine, mkfifo, sandbox, spawnCli, startServe, waitFor } from "../helpers.ts";
 
 function fileBox() {
   const box = sandbox({ target: "file:///tmp/unused" });
@@ -57,6 +57,30 @@ test("unknown config keys are refused and named with exit 2, at every level", as
   expect(kafak.stderr).not.toMatch(/^\s+at /m);
 });
 
+test("a config that is a FIFO, a directory or missing is exit 2 at once, saying so in words", async () => {
+  const box = fileBox();
+  const fifo = mkfifo(join(box.dir, "config.fifo"));
+  // A FIFO without a writer blocks open(2) forever: it is refused before it is opened.
+  const started = Date.now();
+  const piped = await cli(["status", "--config", fifo], box.env);
+  expect(Date.now() - started).toBeLessThan(5_000);
+  expect(piped.code).toBe(2);
+  expect(piped.stderr.trim()).toBe(
+    `ERROR Config "${fifo}" is not a regular file (a FIFO, socket or device)`,
+  );
+  const dir = await cli(["status", "--config", box.dir], box.env);
+  expect(dir.code).toBe(2);
+  expect(dir.stderr.trim()).toBe(`ERROR Config "${box.dir}" is a directory, not a file`);
+  const missing = await cli(["status", "--config", "/nope.json"], box.env);
+  expect(missing.code).toBe(2);
+  expect(missing.stderr.trim()).toBe('ERROR Cannot read config "/nope.json": does not exist');
+  const root = await statusWith(box, { root: join(box.dir, "no-such-root") });
+  expect(root.code).toBe(2);
+  expect(root.stderr.trim()).toBe(
+    `ERROR Source root "${join(box.dir, "no-such-root")}" does not exist`,
+  );
+});
+
 test("a node named twice is refused with exit 2", async () => {
   const box = fileBox();
   const result = await statusWith(box, { nodes: ["a", "b", "a"] });
@@ -71,6 +95,25 @@ test("a spool inside the source root is refused with exit 2", async () => {
   const result = await statusWith(box, { spool: inside });
   expect(result.code).toBe(2);
   expect(result.stderr).toContain("overlap; the spool must live outside the root");
+});
+
+test("a file:// target inside the root or the spool (or around them) is refused with exit 2", async () => {
+  const box = fileBox();
+  box.file("p/a.txt", "a");
+  for (const [target, what] of [
+    [`file://${box.src}/archive`, "source root"],
+    [`file://${box.dir}`, "source root"],
+    [`file://${box.spool}/objects`, "spool"],
+  ] as const) {
+    const result = await statusWith(box, { target });
+    expect({ target, code: result.code }).toEqual({ target, code: 2 });
+    expect(result.stderr).toContain(`the target "${target}" and the ${what}`);
+    expect(result.stderr).toContain("a file:// target must live outside both");
+    const submit = await cli(["submit", `${box.src}/p`], box.env);
+    expect(submit.code).toBe(2);
+  }
+  // Nothing was ever written into the root.
+  expect(existsSync(join(box.src, "archive"))).toBe(false);
 });
 
 test("a missing spool is exit 2 and is never created; init creates it and every command then runs", async () => {
@@ -96,6 +139,28 @@ test("a missing spool is exit 2 and is never created; init creates it and every 
   expect(readdirSync(join(spool, "nodes")).sort()).toEqual(["a", "b", "c"]);
   expect((await cli(["submit", "--node", "a", box.src], box.env)).code).toBe(0);
   expect((await cli(["run", "--node", "a"], box.env)).code).toBe(0);
+});
+
+test("a config whose nodes differ from the spool's (marker) is refused with exit 2 until init records them", async () => {
+  const box = fileBox();
+  const file = box.file("f.txt", "x");
+  const added = {
+    ...JSON.parse(readFileSync(box.configPath, "utf8")),
+    nodes: ["a", "b", "c", "d"],
+  };
+  writeFileSync(box.configPath, JSON.stringify(added));
+  for (const args of [["status"], ["submit", file], ["run", "--node", "d"]]) {
+    const result = await cli(args, box.env);
+    expect({ args, code: result.code }).toEqual({ args, code: 2 });
+    expect(result.stderr).toContain(
+      `The config names the nodes a, b, c, d but the spool "${box.spool}" was initialised for a, b, c: after changing nodes, run "tiermv init --config ${box.configPath}"`,
+    );
+  }
+  expect((await cli(["init"], box.env)).code).toBe(0);
+  expect((await cli(["submit", "--node", "d", file], box.env)).code).toBe(0);
+  // The same nodes in another order are the same nodes.
+  writeFileSync(box.configPath, JSON.stringify({ ...added, nodes: ["d", "c", "b", "a"] }));
+  expect((await cli(["status"], box.env)).code).toBe(0);
 });
 
 test("a spool without the marker (tiermv 0.1) is refused until init adopts it unchanged", async () => {
@@ -160,7 +225,7 @@ test("a root given as a symlink works, and paths through it are the same files i
     clean: true,
   });
   const inspect = await cli(["inspect", "--json", `${link}/d/two.txt`], box.env);
-  expect(JSON.parse(inspect.stdout).state).toMatchObject({ key: "d/two.txt" });
+  expect(JSON.parse(inspect.stdout).current.state).toMatchObject({ key: "d/two.txt" });
   // A directory symlink inside the root that leads out of it is refused, named as given.
   mkdirSync(join(box.dir, "elsewhere"));
   writeFileSync(join(box.dir, "elsewhere/secret.txt"), "s");
@@ -190,13 +255,9 @@ test("a spool that goes away under a running --watch and serve: the watch stops 
   const box = fileBox();
   box.setConfig({ schedule: { tickMs: 30 } });
   const watch = spawnCli(["run", "--node", "a", "--watch"], box.env);
-  const serve = spawnCli(["serve", "--listen", "127.0.0.1:0"], box.env);
+  await using serve = await startServe(box);
+  const { url } = serve;
   try {
-    const reader = serve.stdout.getReader();
-    let text = "";
-    while (!/listening on (http:\/\/\S+)/.test(text))
-      text += new TextDecoder().decode((await reader.read()).value);
-    const url = /listening on (http:\/\/\S+)/.exec(text)?.[1];
     await waitFor(() => existsSync(join(box.spool, "nodes/a/heartbeat")), "a first tick");
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
     // The shared filesystem is unmounted: the spool path is gone.
@@ -211,6 +272,5 @@ test("a spool that goes away under a running --watch and serve: the watch stops 
     expect((await ready.json()).checks.mount.error).toContain("does not exist");
   } finally {
     watch.kill("SIGKILL");
-    serve.kill("SIGTERM");
   }
 });

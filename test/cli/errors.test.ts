@@ -1,11 +1,8 @@
 import { expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { readState } from "../../jobs/file/state.ts";
-import { createRuntime } from "../../runtime/bun.ts";
-import { cli, lastJsonLine, sandbox } from "../helpers.ts";
-
-const rt = createRuntime();
+import { cli, lastJsonLine, sandbox, taskHeader } from "../helpers.ts";
+import { stateOf } from "../records.ts";
 
 test("an invalid config names the bad field and exits 2", async () => {
   const box = sandbox({ target: "file:///tmp/unused" });
@@ -17,6 +14,51 @@ test("an invalid config names the bad field and exits 2", async () => {
   expect(result.code).toBe(2);
   expect(result.stderr).toContain('field "spool"');
   expect(result.stderr).toContain("absolute path");
+});
+
+test("config errors are plain sentences: the value's rule, never valibot's wording", async () => {
+  const box = sandbox({ target: "file:///tmp/unused" });
+  const base = { spool: box.spool, root: box.src, target: "file:///x", nodes: ["a"] };
+  const cases: [unknown, string][] = [
+    [[], "the config must be a JSON object, got a list"],
+    [{ ...base, spool: undefined }, 'field "spool" is required'],
+    [{ ...base, migrate: { concurrency: 0 } }, 'field "migrate.concurrency" must be at least 1'],
+    [{ ...base, migrate: { concurrency: "8" } }, 'field "migrate.concurrency" must be a number'],
+    [
+      { ...base, dispatch: { strategy: "x" } },
+      'must be one of "hash", "hash-dir", "round-robin", got "x"',
+    ],
+    [
+      { ...base, target: "s3://b/p" },
+      'field "target" names the bucket "b", which is not a valid bucket name: 3 to 63 lowercase letters',
+    ],
+    [
+      { ...base, retry: { busyBaseMs: 10_000, busyMaxMs: 5_000 } },
+      '"retry.busyBaseMs" (10000) is larger than "retry.busyMaxMs" (5000)',
+    ],
+  ];
+  for (const [document, message] of cases) {
+    writeFileSync(box.configPath, JSON.stringify(document));
+    const result = await cli(["status"], box.env);
+    expect({ document, code: result.code }).toEqual({ document, code: 2 });
+    expect(result.stderr).toContain(message);
+    expect(result.stderr).not.toMatch(/Invalid (value|key|type)|Expected/);
+  }
+});
+
+test("serve on a port in use says so and what to do, exit 2", async () => {
+  const box = sandbox({ target: "file:///tmp/unused" });
+  box.setConfig({ target: `file://${box.dir}/out` });
+  const taken = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("") });
+  try {
+    const result = await cli(["serve", "--listen", `127.0.0.1:${taken.port}`], box.env);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toBe(
+      `ERROR Port ${taken.port} on 127.0.0.1 is in use: stop the other server or pass --listen HOST:PORT`,
+    );
+  } finally {
+    taken.stop(true);
+  }
 });
 
 test("a config that is not JSON, or missing, exits 2 with the file named", async () => {
@@ -82,18 +124,11 @@ test("a malformed task line is reported with its line number; the other files st
   const good = box.file("good.txt", "good");
   const pending = `${box.spool}/nodes/a/pending`;
   Bun.spawnSync(["mkdir", "-p", pending]);
-  const header = {
-    v: 1,
-    id: "t-malformed",
-    requestId: "r1",
-    createdAt: new Date().toISOString(),
-    target: box.config.target,
-    options: {},
-  };
+  const header = taskHeader("t-malformed", box.config.target, "r1");
   const outside = "/etc/passwd";
   writeFileSync(
     `${pending}/t-malformed.task`,
-    `${JSON.stringify(header)}\n{"path": 42}\nnot json\n${JSON.stringify({ path: good })}\n${JSON.stringify({ path: outside })}\n`,
+    `${header}\n{"path": 42}\nnot json\n${JSON.stringify({ path: good })}\n${JSON.stringify({ path: outside })}\n`,
   );
   const result = await cli(["run", "--node", "a", "--json"], box.env);
   expect(result.code).toBe(1); // rejected entries need an operator
@@ -104,7 +139,7 @@ test("a malformed task line is reported with its line number; the other files st
   expect(result.stderr).toContain("line 2");
   expect(result.stderr).toContain("line 3");
   expect(result.stderr).toContain("not under the source root");
-  expect((await readState(rt, good))?.key).toBe("good.txt");
+  expect((await stateOf(good))?.key).toBe("good.txt");
   expect(readFileSync(`${box.spool}/nodes/a/failed/t-malformed.task.why`, "utf8")).toContain(
     "3 rejected",
   );

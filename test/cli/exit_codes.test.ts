@@ -6,19 +6,11 @@
 import { expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { newLock, readLock, tryLock } from "../../jobs/file/lock.ts";
 import { createRuntime } from "../../runtime/bun.ts";
-import { cli, lastJsonLine, REPO, sandbox } from "../helpers.ts";
+import { cli, jsonLines, lastJsonLine, REPO, sandbox } from "../helpers.ts";
+import { holderOf, putRecord, takeRecord } from "../records.ts";
 
 const rt = createRuntime();
-
-function jsonLines(stderr: string): { level: string; msg: string }[] {
-  return stderr
-    .trim()
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
-}
 
 test("run exits 1 when 30 of 30 files failed, and logs it at level error, not success", async () => {
   // Nothing listens on port 1: every upload fails after its retry.
@@ -43,9 +35,11 @@ test("run exits 0 when everything is done or waits on its own (a busy file goes 
   box.setConfig({ target: `file://${box.dir}/out` });
   const free = box.file("free.txt", "free");
   const held = box.file("held.txt", "held");
-  // Another node's live attempt holds this file's lock.
-  const other = newLock({ node: "b", task: "t-other", attempt: "0badc0de", process: rt.process });
-  expect((await tryLock(rt, held, other)).acquired).toBe(true);
+  // Another node's live attempt (this test process) holds this file's epoch 1.
+  const target = `file://${box.dir}/out`;
+  const proc = rt.process.identity();
+  const take = takeRecord({ n: 1, node: "b", attempt: "0badc0de", key: "held.txt", target, proc });
+  await putRecord(held, "l.1", take);
   expect((await cli(["submit", "--node", "a", free, held], box.env)).code).toBe(0);
   const run = await cli(["run", "--node", "a", "--json"], { ...box.env, TIERMV_LOG: "json" });
   expect(run.code).toBe(0);
@@ -58,7 +52,7 @@ test("run exits 0 when everything is done or waits on its own (a busy file goes 
   expect(pending).toHaveLength(1); // the busy file's retry task
   const text = await cli(["run", "--node", "a"], { ...box.env, TIERMV_LOG: "json" });
   expect(text.code).toBe(0);
-  expect((await readLock(rt, held))?.node).toBe("b");
+  expect((await holderOf(held))?.node).toBe("b");
 });
 
 test("inspect of a missing file exits 1 and names it; the files next to it are still shown", async () => {
@@ -72,8 +66,8 @@ test("inspect of a missing file exits 1 and names it; the files next to it are s
     .trim()
     .split("\n")
     .map((l) => JSON.parse(l));
-  expect(lines).toEqual([
-    { path: there, lock: null, state: null },
+  expect(lines).toMatchObject([
+    { path: there, epochs: [], current: null, holder: "free" },
     { path: missing, error: "no such file" },
   ]);
 });

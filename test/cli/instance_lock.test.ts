@@ -6,6 +6,7 @@
 import { expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { RUN_LOCK_DIR, TMP_LOCK_DIR } from "../../cli/lock_dir.ts";
 import { instanceLockPath } from "../../jobs/context/instance_lock.ts";
 import { cli, mkfifo, REPO, sandbox, spawnCli, tempDir, waitFor } from "../helpers.ts";
 
@@ -29,10 +30,10 @@ test("a lock file that names a live pid does not block: only a held flock does (
   expect(readFileSync(lockOf(box, "a"), "utf8")).toBe("");
 });
 
-test("a holder that stopped ticking (alive, heartbeat silent past liveWithinMs): the second run exits 1 and says so", async () => {
+test("a holder that stopped ticking (alive, heartbeat silent for 6 heartbeats): the second run exits 1 and says so", async () => {
   const box = sandbox({
     target: "file:///tmp/unused",
-    extra: { schedule: { tickMs: 50, liveWithinMs: 1000 } },
+    extra: { schedule: { tickMs: 50, heartbeatMs: 160 } },
   });
   box.setConfig({ target: `file://${box.dir}/out` });
   const first = spawnCli(["run", "--node", "a", "--watch"], box.env);
@@ -47,7 +48,7 @@ test("a holder that stopped ticking (alive, heartbeat silent past liveWithinMs):
     const said = second.stdout + second.stderr;
     expect(said).toContain(`looks stuck: pid ${first.pid} is alive`);
     expect(said).toMatch(/its heartbeat has been silent for \d+(\.\d)? s/);
-    expect(said).toContain("schedule.liveWithinMs");
+    expect(said).toContain("schedule.heartbeatMs");
   } finally {
     first.kill("SIGCONT");
     first.kill("SIGTERM");
@@ -81,4 +82,28 @@ test("a zombie holder (exited, a thread stuck in the kernel) keeps the node from
   }
   // Once the zombie is gone the kernel has released its lock: the node runs again.
   expect((await cli(["run", "--node", "a", "--once"], box.env)).code).toBe(0);
+});
+
+test("the lock directory is fixed per host: a second run from a shell with another TMPDIR is refused", async () => {
+  const box = sandbox({ target: "file:///tmp/unused", extra: { schedule: { tickMs: 50 } } });
+  box.setConfig({ target: `file://${box.dir}/out` });
+  // No TIERMV_LOCK_DIR: the default directory, whatever TMPDIR says.
+  const { TIERMV_LOCK_DIR: _, ...shared } = box.env;
+  const env = (tmp: string) => ({ ...shared, TMPDIR: tempDir(tmp) });
+  const first = spawnCli(["run", "--node", "a", "--watch"], env("service"));
+  try {
+    await waitFor(
+      () => existsSync(join(box.spool, "nodes/a/heartbeat")),
+      "the first scheduler's heartbeat",
+    );
+    const second = await cli(["run", "--node", "a", "--once"], env("operator"));
+    expect(second.code).toBe(0);
+    const said = second.stdout + second.stderr;
+    expect(said).toContain(`Node "a" is already running here (pid ${first.pid}`);
+    const dir = existsSync(RUN_LOCK_DIR) ? RUN_LOCK_DIR : TMP_LOCK_DIR;
+    expect(said).toContain(instanceLockPath(dir, box.spool, "a"));
+  } finally {
+    first.kill("SIGTERM");
+    await first.exited;
+  }
 });

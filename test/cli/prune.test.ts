@@ -4,24 +4,11 @@
  * what the broker acknowledged goes, never an unshipped segment, whatever its age.
  */
 import { expect, test } from "bun:test";
-import { mkdirSync, readdirSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cli, sandbox } from "../helpers.ts";
+import { cli, eventLine, sandbox } from "../helpers.ts";
 
 const DAY_S = 24 * 60 * 60;
-
-function event(i: number): string {
-  return JSON.stringify({
-    v: 1,
-    eventId: `e${i}`,
-    requestId: "r",
-    taskId: "t",
-    node: "a",
-    path: `/p/${i}`,
-    outcome: "migrated",
-    at: new Date().toISOString(),
-  });
-}
 
 /** An outbox with an old and a recent sealed segment, and an old one of a running task. */
 function outboxBox(extra: Record<string, unknown> = {}, options = { running: true }) {
@@ -34,7 +21,7 @@ function outboxBox(extra: Record<string, unknown> = {}, options = { running: tru
   const old = Date.now() / 1000 - 40 * DAY_S;
   const write = (name: string, lines: number, ageS?: number) => {
     const path = join(outbox, name);
-    writeFileSync(path, `${Array.from({ length: lines }, (_, i) => event(i)).join("\n")}\n`);
+    writeFileSync(path, `${Array.from({ length: lines }, (_, i) => eventLine(i)).join("\n")}\n`);
     if (ageS !== undefined) utimesSync(path, ageS, ageS);
   };
   write("t-old.000000.jsonl", 3, old);
@@ -70,16 +57,40 @@ test("report.pruneAfterDays prunes on every run without any command line", async
   expect(run.stderr).toContain("1 outbox segments pruned");
 });
 
-test("with Kafka configured, only shipped segments and stale cursors go: an old unshipped segment stays", async () => {
+test("with Kafka configured, only old shipped segments and stale cursors go: an old unshipped segment stays", async () => {
   // Brokers that cannot be reached: the report itself fails (exit 1), the prune still runs.
   const kafka = { brokers: ["127.0.0.1:1"], topic: "t", timeoutMs: 1000 };
   const { box, outbox } = outboxBox({ kafka });
-  // t-recent was fully shipped (its cursor covers both lines) but not yet deleted.
+  const old = Date.now() / 1000 - 40 * DAY_S;
+  // t-shipped (old) and t-recent were fully shipped (cursors cover every line) but not deleted.
+  writeFileSync(join(outbox, "t-shipped.000000.jsonl"), `${eventLine(1)}\n`);
+  utimesSync(join(outbox, "t-shipped.000000.jsonl"), old, old);
+  writeFileSync(join(outbox, "t-shipped.000000.jsonl.cursor"), "1\n");
   writeFileSync(join(outbox, "t-recent.000000.jsonl.cursor"), "2\n");
   writeFileSync(join(outbox, "t-gone.000000.jsonl.cursor"), "5\n");
-  const result = await cli(["report", "--node", "a", "--prune-after", "0"], box.env);
+  const result = await cli(["report", "--node", "a", "--prune-after", "30"], box.env);
   expect(result.code).toBe(1);
   expect(result.stderr).toContain("Outbox pruned: 1 segments, 1 stale cursors removed");
-  expect(segments(outbox)).toEqual(["t-old.000000.jsonl", "t-running.000000.jsonl"]);
-  expect(readdirSync(outbox).filter((n) => n.endsWith(".cursor"))).toEqual([]);
+  // DAYS counts with Kafka too: the recent shipped one stays; the old unshipped one stays.
+  expect(segments(outbox)).toEqual([
+    "t-old.000000.jsonl",
+    "t-recent.000000.jsonl",
+    "t-running.000000.jsonl",
+  ]);
+  expect(readdirSync(outbox).filter((n) => n.endsWith(".cursor"))).toEqual([
+    "t-recent.000000.jsonl.cursor",
+  ]);
+});
+
+test("--prune-after 0 and report.pruneAfterDays 0 are refused (exit 2): they deleted the whole report", async () => {
+  const { box, outbox } = outboxBox();
+  const zero = await cli(["report", "--node", "a", "--prune-after", "0"], box.env);
+  expect(zero.code).toBe(2);
+  expect(zero.stderr).toContain('--prune-after must be a number of days, at least 1, got "0"');
+  const document = JSON.parse(readFileSync(box.configPath, "utf8"));
+  writeFileSync(box.configPath, JSON.stringify({ ...document, report: { pruneAfterDays: 0 } }));
+  const config = await cli(["run", "--node", "a", "--once"], box.env);
+  expect(config.code).toBe(2);
+  expect(config.stderr).toContain('field "report.pruneAfterDays" must be at least 1, got 0');
+  expect(segments(outbox)).toHaveLength(3);
 });

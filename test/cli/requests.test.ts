@@ -3,16 +3,10 @@
  * (`--request-id`, `Idempotency-Key`) answers a repeat of the same request and refuses another
  * request under the same id, on the CLI (exit 2) and over HTTP (422), whichever was first.
  */
-import { afterAll, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { expect, test } from "bun:test";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Subprocess } from "bun";
-import { cli, lastJsonLine, sandbox, spawnCli } from "../helpers.ts";
-
-const servers: Subprocess[] = [];
-afterAll(() => {
-  for (const s of servers) s.kill("SIGTERM");
-});
+import { cli, lastJsonLine, sandbox, startServe } from "../helpers.ts";
 
 function fileBox() {
   const box = sandbox({ target: "file:///tmp/unused" });
@@ -21,20 +15,7 @@ function fileBox() {
 }
 
 async function serve(box: ReturnType<typeof fileBox>): Promise<string> {
-  const proc = spawnCli(["serve", "--listen", "127.0.0.1:0"], box.env);
-  servers.push(proc);
-  const reader = proc.stdout.getReader();
-  let text = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`serve exited: ${await new Response(proc.stderr).text()}`);
-    text += new TextDecoder().decode(value);
-    const url = /listening on (http:\/\/\S+)/.exec(text)?.[1];
-    if (url) {
-      reader.releaseLock();
-      return url;
-    }
-  }
+  return (await startServe(box)).url; // owned: stopped at the end of the run
 }
 
 const post = (url: string, body: unknown, key?: string) =>
@@ -105,6 +86,10 @@ test("an id is one request whichever way it came first: CLI then HTTP, HTTP then
   expect((await httpOther.json()).detail).toContain(
     '"from-cli" was already used with a different request',
   );
+  // A key that ends like a ledger file is a key like any other (hashed into a request id).
+  const ledgerLike = await post(url, { paths: [one] }, "job.plan");
+  expect(ledgerLike.status).toBe(201);
+  expect((await ledgerLike.json()).id).toMatch(/^k[0-9a-f]{40}$/);
   // HTTP first.
   expect((await post(url, { paths: [two] }, "from-http")).status).toBe(201);
   const cliSame = await cli(["submit", "--json", "--request-id", "from-http", two], box.env);
@@ -128,4 +113,55 @@ test("an HTTP body with an unknown field is 400 naming the field; nothing is dis
   });
   const status = await (await fetch(`${url}/status`)).json();
   expect(status.nodes.reduce((n: number, s: { pending: number }) => n + s.pending, 0)).toBe(0);
+});
+
+test("a request id that names a ledger file is refused (exit 2), and one broken request never blocks the inbox", async () => {
+  const box = fileBox();
+  const one = box.file("one.txt", "1");
+  for (const id of ["job.plan", "r1.result.json", "x.fingerprint", "y.lock", "z.staging"]) {
+    const refused = await cli(["submit", "--request-id", id, one], box.env);
+    expect({ id, code: refused.code }).toEqual({ id, code: 2 });
+    expect(refused.stderr).toContain(`Invalid request id "${id}": it ends in`);
+  }
+  expect(existsSync(join(box.spool, "requests/job.plan"))).toBe(false);
+  // A spool from before the fix: "job.plan" was accepted, its ledger entry sits where request
+  // "job"'s plan goes; then "job" came, and a legacy inbox file of such an id waits too.
+  const requests = join(box.spool, "requests");
+  const inbox = join(box.spool, "inbox");
+  for (const dir of [requests, inbox]) mkdirSync(dir, { recursive: true });
+  const entry = { v: 1, id: "job.plan", acceptedAt: new Date().toISOString(), by: "h" };
+  writeFileSync(join(requests, "job.plan"), `${JSON.stringify(entry)}\n`);
+  const request = (id: string) =>
+    [{ v: 1, id, strategy: "hash", createdAt: new Date().toISOString() }, { path: one }]
+      .map((l) => `${JSON.stringify(l)}\n`)
+      .join("");
+  for (const id of ["job", "job.plan", "later", "taken"])
+    writeFileSync(join(inbox, `${id}.jsonl`), request(id));
+  // The O_EXCL ledger entry of "taken" exists and is another request's: never dispatched over it.
+  writeFileSync(join(requests, "taken"), `${JSON.stringify({ ...entry, id: "someone-else" })}\n`);
+  const dispatch = await cli(["dispatch"], box.env);
+  expect(dispatch.code).toBe(1);
+  expect(readdirSync(join(inbox, "bad")).sort()).toEqual([
+    "job.jsonl",
+    "job.jsonl.why",
+    "job.plan.jsonl",
+    "job.plan.jsonl.why",
+    "taken.jsonl",
+    "taken.jsonl.why",
+  ]);
+  expect(readFileSync(join(inbox, "bad/taken.jsonl.why"), "utf8")).toContain(
+    'the ledger entry of request "someone-else"',
+  );
+  expect(readFileSync(join(inbox, "bad/job.jsonl.why"), "utf8")).toContain(
+    `its ledger cannot be read: Unreadable "${requests}/job.plan"`,
+  );
+  expect(readFileSync(join(inbox, "bad/job.plan.jsonl.why"), "utf8")).toContain(
+    'request id "job.plan" cannot be used',
+  );
+  // The request after the broken ones was dispatched, and the inbox is clear for run --all.
+  expect(dispatch.stderr).toContain("Request later: 1 files in 1 tasks");
+  expect(readdirSync(inbox).filter((n) => n.endsWith(".jsonl"))).toEqual([]);
+  const run = await cli(["run", "--all", "--json"], box.env);
+  expect(run.code).toBe(0);
+  expect(lastJsonLine(run.stdout).counts.migrated).toBe(1);
 });

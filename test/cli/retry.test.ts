@@ -2,16 +2,10 @@
  * `tiermv retry`: failed tasks' files go back to pending as new tasks, and `status` (table,
  * --json, /status) shows why each task failed.
  */
-import { afterAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Subprocess } from "bun";
-import { cli, lastJsonLine, sandbox, spawnCli } from "../helpers.ts";
-
-const servers: Subprocess[] = [];
-afterAll(() => {
-  for (const s of servers) s.kill("SIGTERM");
-});
+import { cli, lastJsonLine, sandbox, startServe, taskHeader } from "../helpers.ts";
 
 const tasksIn = (dir: string) =>
   existsSync(dir) ? readdirSync(dir).filter((n) => n.endsWith(".task")) : [];
@@ -31,16 +25,11 @@ test("status shows why a task failed; after the fix, retry --failed puts its fil
   expect(table.stdout).toMatch(new RegExp(`a: task ${id} failed: .*ENOTDIR`));
   const json = JSON.parse((await cli(["status", "--json"], box.env)).stdout);
   expect(json[0].failedTasks).toEqual([{ task: id, why: expect.stringContaining("ENOTDIR") }]);
-  const server = spawnCli(["serve", "--listen", "127.0.0.1:0"], box.env);
-  servers.push(server);
-  const reader = server.stdout.getReader();
-  let text = "";
-  while (!/listening on (http:\/\/\S+)/.test(text))
-    text += new TextDecoder().decode((await reader.read()).value);
-  const url = /listening on (http:\/\/\S+)/.exec(text)?.[1];
-  const http = await (await fetch(`${url}/status`)).json();
-  expect(http.nodes[0].failedTasks[0].task).toBe(id);
-  server.kill("SIGTERM");
+  {
+    await using server = await startServe(box);
+    const http = await (await fetch(`${server.url}/status`)).json();
+    expect(http.nodes[0].failedTasks[0].task).toBe(id);
+  }
 
   box.setConfig({ target: `file://${box.dir}/out` });
   const retry = await cli(["retry", "--failed", "--json"], box.env);
@@ -70,16 +59,9 @@ test("retry --task puts every valid entry back; what is committed is skipped, in
   // A failed task of node b: one committed file, one untried, one malformed line.
   const failed = join(box.spool, "nodes/b/failed");
   mkdirSync(failed, { recursive: true });
-  const header = {
-    v: 1,
-    id: "t-old",
-    requestId: "r-old",
-    createdAt: new Date().toISOString(),
-    target: box.config.target,
-    options: {},
-  };
-  const lines = [header, { path: done }, { path: 42 }, { path: todo }];
-  writeFileSync(join(failed, "t-old.task"), `${lines.map((l) => JSON.stringify(l)).join("\n")}\n`);
+  const lines = [{ path: done }, { path: 42 }, { path: todo }].map((l) => JSON.stringify(l));
+  const header = taskHeader("t-old", box.config.target, "r-old");
+  writeFileSync(join(failed, "t-old.task"), `${[header, ...lines].join("\n")}\n`);
   writeFileSync(join(failed, "t-old.task.why"), "0 failed, 1 rejected\n");
   const usage = await cli(["retry", "--node", "b"], box.env);
   expect(usage.code).toBe(2);

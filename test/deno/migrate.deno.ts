@@ -5,7 +5,7 @@
  */
 import { parseConfig } from "../../jobs/context/config.ts";
 import { createJobContext, silentLog } from "../../jobs/context/job_context.ts";
-import { readState } from "../../jobs/file/state.ts";
+import { readView } from "../../jobs/file/view.ts";
 import { runNodeOnce } from "../../jobs/run_node.ts";
 import { submitRequest } from "../../jobs/submit.ts";
 import { createRuntime } from "../../runtime/deno.ts";
@@ -20,5 +20,9 @@ const ctx = createJobContext(rt, config, silentLog);
 const submitted = await submitRequest(ctx, { paths: [`${dir}/src`], node: "deno" });
 const tick = await runNodeOnce(ctx, "deno");
 const states = [];
-for (const name of ["a.txt", "sub/b.bin"]) states.push(await readState(rt, `${dir}/src/${name}`));
+for (const name of ["a.txt", "sub/b.bin"]) {
+  const handle = await rt.openFile(`${dir}/src/${name}`, { mode: "read" });
+  states.push((await readView(handle)).current?.state ?? null);
+  await handle.close();
+}
 console.log(JSON.stringify({ runtime: rt.name, submitted, counts: tick.counts, states }));

@@ -2,7 +2,6 @@ import { expect, test } from "bun:test";
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { createJobContext, silentLog } from "../../jobs/context/job_context.ts";
-import { readState } from "../../jobs/file/state.ts";
 import { rebalanceOnce } from "../../jobs/rebalance.ts";
 import { writeHeartbeat } from "../../jobs/spool/heartbeat.ts";
 import { ensureNodeDirs, nodeDirs } from "../../jobs/spool/layout.ts";
@@ -10,6 +9,7 @@ import { claimTask } from "../../jobs/spool/queues.ts";
 import { createRuntime } from "../../runtime/bun.ts";
 import type { Runtime } from "../../runtime/types.ts";
 import { cli, runJson, sandbox, spawnCli, waitFor } from "../helpers.ts";
+import { clearRecords, stateOf } from "../records.ts";
 import { allTasks } from "./spool_view.ts";
 
 const rt = createRuntime();
@@ -142,15 +142,19 @@ test("a second scheduler for the same node on one host exits 0 with a message", 
   const box = sandbox({ target: "file:///tmp/unused", extra: { schedule: { tickMs: 50 } } });
   box.setConfig({ target: `file://${box.dir}/out` });
   const first = spawnCli(["run", "--node", "a", "--watch"], box.env);
-  await waitFor(
-    () => existsSync(join(box.spool, "nodes/a/heartbeat")),
-    "the first scheduler's heartbeat",
-  );
-  const second = await cli(["run", "--node", "a", "--once"], box.env);
-  expect(second.code).toBe(0);
-  expect(second.stdout + second.stderr).toContain("already running");
-  first.kill("SIGTERM");
-  expect(await first.exited).toBe(0);
+  try {
+    await waitFor(
+      () => existsSync(join(box.spool, "nodes/a/heartbeat")),
+      "the first scheduler's heartbeat",
+    );
+    const second = await cli(["run", "--node", "a", "--once"], box.env);
+    expect(second.code).toBe(0);
+    expect(second.stdout + second.stderr).toContain("already running");
+    first.kill("SIGTERM");
+    expect(await first.exited).toBe(0);
+  } finally {
+    first.kill("SIGKILL");
+  }
 });
 
 test("run --all and two run --node processes reach the same final state for the same input", async () => {
@@ -177,9 +181,9 @@ test("run --all and two run --node processes reach the same final state for the 
     }
     const states = [];
     for (const f of files) {
-      const state = await readState(rt, f);
+      const state = await stateOf(f);
       states.push({ key: state?.key, node: state?.node });
-      await rt.xattr.remove(f, "user.tiermv.state");
+      await clearRecords(f);
     }
     const tasks = allTasks(spool).map((t) => ({ node: t.node, queue: t.queue, paths: t.paths }));
     const objects = readdirSync(out, { recursive: true, encoding: "utf8" })

@@ -1,35 +1,16 @@
 /**
  * `tiermv serve` as a real process over HTTP on loopback.
  */
-import { afterAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Subprocess } from "bun";
 import parsePrometheus from "parse-prometheus-text-format";
-import { cli, type Sandbox, sandbox, spawnCli } from "../helpers.ts";
+import { cli, type Sandbox, sandbox, startServe } from "../helpers.ts";
 import { startFaultProxy } from "../services/fault_proxy.ts";
 import { newBucket, s3Service } from "../services/shared.ts";
 
-const servers: Subprocess[] = [];
-afterAll(() => {
-  for (const s of servers) s.kill("SIGTERM");
-});
-
 async function serve(box: Sandbox, extra: string[] = []): Promise<string> {
-  const proc = spawnCli(["serve", "--listen", "127.0.0.1:0", ...extra], box.env);
-  servers.push(proc);
-  const reader = proc.stdout.getReader();
-  let text = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`serve exited: ${await new Response(proc.stderr).text()}`);
-    text += new TextDecoder().decode(value);
-    const match = /listening on (http:\/\/\S+)/.exec(text);
-    if (match?.[1]) {
-      reader.releaseLock();
-      return match[1];
-    }
-  }
+  return (await startServe(box, extra)).url; // owned: stopped at the end of the run
 }
 
 function fileBox() {

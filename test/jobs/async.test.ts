@@ -1,5 +1,6 @@
 import { expect, spyOn, test } from "bun:test";
 import { DeadlineError, deadline, delay } from "../../jobs/util/async.ts";
+import { forEachLimit } from "../../jobs/util/pool.ts";
 
 test("deadline settles like its work in time, and rejects with the caller's error when late", async () => {
   expect(await deadline(Promise.resolve(7), 1000)).toBe(7);
@@ -23,4 +24,35 @@ test("delay ends early on abort, and a loop of delays leaves no abort listener b
   await long;
   expect(Date.now() - started).toBeLessThan(1000);
   await delay(60_000, { signal: controller.signal }); // already aborted: at once
+});
+
+test("forEachLimit awaits the handlers in flight before it rethrows the stream's error", async () => {
+  const release: (() => void)[] = [];
+  const finished: number[] = [];
+  async function* source() {
+    yield 1;
+    yield 2;
+    throw new Error("line 3 is not UTF-8");
+  }
+  const run = forEachLimit(source(), 4, async (n) => {
+    await new Promise<void>((resolve) => release.push(resolve));
+    finished.push(n);
+  });
+  let settled = false;
+  run.then(
+    () => {
+      settled = true;
+    },
+    () => {
+      settled = true;
+    },
+  );
+  // The stream has thrown; both handlers still wait: forEachLimit must not settle yet.
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(release).toHaveLength(2);
+  expect(settled).toBe(false);
+  for (const r of release) r();
+  await expect(run).rejects.toThrow("line 3 is not UTF-8");
+  expect(finished.sort()).toEqual([1, 2]);
 });

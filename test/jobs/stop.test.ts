@@ -1,16 +1,16 @@
 import { expect, test } from "bun:test";
 import { createJobContext, silentLog } from "../../jobs/context/job_context.ts";
-import { readLock } from "../../jobs/file/lock.ts";
 import { runNodeOnce } from "../../jobs/run_node.ts";
 import { submitRequest } from "../../jobs/submit.ts";
 import { createRuntime } from "../../runtime/bun.ts";
 import { FsError } from "../../runtime/errors.ts";
 import type { Runtime } from "../../runtime/types.ts";
 import { sandbox } from "../helpers.ts";
+import { holderOf } from "../records.ts";
 
 const rt = createRuntime();
 
-test("a stop during an upload's retry backoff ends the wait: the file fails at once and keeps its lock for rollback", async () => {
+test("a stop during an upload's retry backoff ends the wait: the file fails at once and its epoch stays held for rollback", async () => {
   const box = sandbox({ target: "file:///tmp/unused" });
   box.setConfig({
     target: `file://${box.dir}/out`,
@@ -29,12 +29,24 @@ test("a stop during an upload's retry backoff ends the wait: the file fails at o
           : rt.fs.writeDurable(to, data),
     },
   };
+  // The stop lands during the backoff, every time: the upload logs its retry and then starts
+  // the 60 s wait in the same synchronous step, so a macrotask queued at the log runs once the
+  // wait has begun (a timer of 300 ms could fire before the first attempt, or never matter).
   const controller = new AbortController();
+  let retries = 0;
+  const log = {
+    ...silentLog,
+    warn(message: string) {
+      if (!message.startsWith("Retrying upload")) return;
+      retries++;
+      setTimeout(() => controller.abort(), 0);
+    },
+  };
+  const ctx = createJobContext(failing, box.config, log, controller.signal);
   const started = Date.now();
-  setTimeout(() => controller.abort(), 300);
-  const ctx = createJobContext(failing, box.config, silentLog, controller.signal);
   const tick = await runNodeOnce(ctx, "a");
+  expect(retries).toBe(1); // one backoff began, and the stop ended it
   expect(Date.now() - started).toBeLessThan(10_000);
   expect(tick.counts.failed).toBe(1);
-  expect((await readLock(rt, path))?.node).toBe("a");
+  expect((await holderOf(path))?.node).toBe("a");
 });

@@ -6,12 +6,11 @@ import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ListMultipartUploadsCommand } from "@aws-sdk/client-s3";
-import { readLock } from "../../jobs/file/lock.ts";
-import { readState } from "../../jobs/file/state.ts";
 import { createS3Target } from "../../jobs/targets/s3.ts";
 import { createRuntime } from "../../runtime/bun.ts";
 import { type Cluster, checkInvariants, expectAllCommitted, startCluster } from "../cluster.ts";
 import { cli, randomBytes, waitFor } from "../helpers.ts";
+import { holderOf, stateOf } from "../records.ts";
 import { s3Client } from "../services/shared.ts";
 
 const rt = createRuntime();
@@ -28,7 +27,7 @@ async function crashAt(
     c.box.file(`d/${i}.bin`, randomBytes(3000 + i, i + 1)),
   );
   await c.submit("a", [c.box.src]);
-  if (options.failFirst) c.proxies.a?.setMode("cut");
+  if (options.failFirst) c.proxies.a?.setMode("cut-writes");
   const crashed = await c.run("a", { TIERMV_CRASH_AT: `${point}:${options.nth ?? 3}` });
   c.proxies.a?.setMode("pass");
   return { files, crashed };
@@ -66,11 +65,11 @@ test("kill -9 after an upload finished but before its commit: the restart commit
   await using c = await startCluster(["a"]);
   const { files, crashed } = await crashAt(c, "after-upload");
   expect(crashed.code).toBe(KILLED);
-  // Locks left behind whose object is complete (the crashed third upload at least).
+  // Epochs left held whose object is complete (the crashed third upload at least).
   const target = createS3Target(rt, c.box.config.target, c.box.config);
   const complete: { path: string; attempt: string }[] = [];
   for (const path of files) {
-    const lock = await readLock(rt, path);
+    const lock = await holderOf(path);
     if (!lock) continue;
     const head = await target.head(`m/${path.slice(c.box.src.length + 1)}`);
     if (head?.meta?.attempt === lock.attempt) complete.push({ path, attempt: lock.attempt });
@@ -79,7 +78,7 @@ test("kill -9 after an upload finished but before its commit: the restart commit
   await c.quiesce();
   for (const { path, attempt } of complete) {
     // Committed from the crashed attempt's own object: no second upload, no rollback.
-    expect((await readState(rt, path))?.attempt).toBe(attempt);
+    expect((await stateOf(path))?.attempt).toBe(attempt);
   }
   expect((await checkInvariants(c)).violations).toEqual([]);
   target.close();
@@ -93,12 +92,12 @@ test("kill -9 right after journalling a failed attempt, then restart: rollback f
   await expectAllCommitted(c, 8);
 });
 
-test("kill -9 mid-rollback (object deleted, lock not yet released), then restart: the replay is harmless", async () => {
+test("kill -9 mid-rollback (the store cleaned, c.<n> not yet created), then restart: the replay is harmless", async () => {
   await using c = await startCluster(["a"]);
   c.box.setConfig({ migrate: { concurrency: 2, uploadRetries: 0, uploadRetryBaseMs: 1 } });
   for (let i = 0; i < 6; i++) c.box.file(`r/${i}.bin`, randomBytes(2000 + i, i + 3));
   await c.submit("a", [c.box.src]);
-  c.proxies.a?.setMode("cut");
+  c.proxies.a?.setMode("cut"); // nothing reaches the store: the run's own rollback is blocked
   await c.run("a");
   c.proxies.a?.setMode("pass");
   const rollback = await cli(["rollback", "--node", "a", "--config", c.configOf("a")], {
@@ -122,35 +121,22 @@ test("kill -9 mid-upload (request sent, response pending), then restart: every f
   await expectAllCommitted(c, 6);
 });
 
-// Until protocol v2 records each attempt's upload id (WriteGuard.onUploadId), nobody knows the
-// dead attempt's id: rollback no longer aborts "every incomplete upload of the key" (that could
-// abort another attempt's upload), so the dead one stays (no object, its parts billed; on
-// s3proxy's filesystem backend its parts are even listed as objects). Aborting it by its id,
-// as v2's rollback will, removes it.
-test("kill -9 in the middle of a multipart upload: the restart migrates the file; the dead attempt's incomplete upload is left, not guessed at", async () => {
+// The attempt records its upload id in the spool (nodes/<node>/uploads/<attempt>) before its
+// first part; the restart resolves the dead attempt as failed and its cleanup aborts exactly
+// that id (never "every incomplete upload of the key").
+test("kill -9 in the middle of a multipart upload: the restart migrates the file and aborts the dead attempt's upload by its recorded id", async () => {
   await using c = await startCluster(["a"]);
   c.box.file("big/large.bin", randomBytes(17 * 1024 * 1024, 77));
   await c.submit("a", [c.box.src]);
-  c.proxies.a?.setMode("hold");
-  const proc = c.spawnRun("a");
+  // The node dies right after recording its upload id, before any part: the upload exists.
+  const crashed = await c.run("a", { TIERMV_CRASH_AT: "after-upload-id" });
+  expect(crashed.code).toBe(KILLED);
   const client = s3Client(c.endpoint);
-  // The upload is started on the server (its reply is held): then the node dies.
-  await waitFor(async () => {
-    const list = await client.send(new ListMultipartUploadsCommand({ Bucket: c.bucket }));
-    return (list.Uploads ?? []).length === 1;
-  }, "a multipart upload in progress");
-  proc.kill("SIGKILL");
-  expect(await proc.exited).toBe(KILLED);
-  c.proxies.a?.release();
+  const before = await client.send(new ListMultipartUploadsCommand({ Bucket: c.bucket }));
+  expect((before.Uploads ?? []).length).toBe(1);
   await c.quiesce();
   const after = await client.send(new ListMultipartUploadsCommand({ Bucket: c.bucket }));
-  expect((after.Uploads ?? []).length).toBe(1);
-  const [dead] = after.Uploads ?? [];
-  const target = createS3Target(rt, c.box.config.target, c.box.config);
-  expect(await target.abortUpload(dead?.Key ?? "", dead?.UploadId ?? "")).toBe(true);
-  target.close();
-  const gone = await client.send(new ListMultipartUploadsCommand({ Bucket: c.bucket }));
-  expect(gone.Uploads ?? []).toEqual([]);
+  expect(after.Uploads ?? []).toEqual([]);
   client.destroy();
   const report = await checkInvariants(c);
   expect(report.violations).toEqual([]);

@@ -1,55 +1,66 @@
 /**
- * The two independent guards against the incident, each exercised on its own, plus busy
- * backoff, own stale locks and recover.
+ * The protocol's guards against the incident, each exercised on its own, plus busy backoff,
+ * this node's own dead attempts and recover.
  */
 import { expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
+import { appendFileSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseConfig } from "../../jobs/context/config.ts";
 import { createJobContext, silentLog } from "../../jobs/context/job_context.ts";
-import { LOCK_ATTR, readLock } from "../../jobs/file/lock.ts";
 import { rollbackEntry } from "../../jobs/file/rollback_entry.ts";
-import { readState } from "../../jobs/file/state.ts";
 import { runNodeOnce } from "../../jobs/run_node.ts";
 import { newJournalEntry } from "../../jobs/spool/journal.ts";
+import { nodeDirs } from "../../jobs/spool/layout.ts";
 import { backoffMs } from "../../jobs/spool/retry_task.ts";
 import { createS3Target } from "../../jobs/targets/s3.ts";
 import { createRuntime } from "../../runtime/bun.ts";
-import type { Runtime } from "../../runtime/types.ts";
+import type { FileHandle, Runtime } from "../../runtime/types.ts";
 import { checkInvariants, startCluster } from "../cluster.ts";
-import { cli, lastJsonLine, randomBytes } from "../helpers.ts";
+import { cli, lastJsonLine, randomBytes, tempDir, waitFor } from "../helpers.ts";
+import { heldOf, holderOf, putRecord, recordsOf, stateOf, takeRecord } from "../records.ts";
 
 const rt = createRuntime();
-const enc = new TextEncoder();
 
-test("re-check under the lock: a node whose first stat predates another node's commit skips instead of uploading", async () => {
+/** A runtime whose descriptors run `before` once, just before the first take (`l.<n>`). */
+function beforeTake(before: () => Promise<void>): Runtime & { interposed: () => boolean } {
+  let done = false;
+  const hooked = {
+    ...rt,
+    interposed: () => done,
+    async openFile(path: string, options: { mode: "read" | "readwrite" }) {
+      const handle = await rt.openFile(path, options);
+      const setXattr: FileHandle["setXattr"] = async (name, value, mode) => {
+        if (/\.l\.\d+$/.test(name) && !done) {
+          done = true;
+          await before();
+        }
+        return handle.setXattr(name, value, mode);
+      };
+      return Object.assign(Object.create(handle), { setXattr, path: handle.path });
+    },
+  };
+  return hooked;
+}
+
+test("a stale view never uploads: a node whose view predates another node's commit meets EEXIST at its take, is busy, and its retry skips", async () => {
   await using c = await startCluster(["a", "b"]);
   const path = c.box.file("race.bin", randomBytes(5000, 42));
   await c.submit("a", [path]);
   await c.submit("b", [path]);
-  // Node a runs in this process; just before it takes the lock, node b (a real process)
-  // migrates the same file to the end. a's stat was taken before b's commit.
-  let interposed = false;
-  const hooked: Runtime = {
-    ...rt,
-    xattr: {
-      ...rt.xattr,
-      async set(p, name, value, mode) {
-        if (name === LOCK_ATTR && mode === "create" && !interposed) {
-          interposed = true;
-          expect((await c.runJson("b")).json.counts.migrated).toBe(1);
-        }
-        return rt.xattr.set(p, name, value, mode);
-      },
-    },
-  };
-  c.proxies.a?.setMode("cut"); // had a uploaded, it would fail and leave a stray upload
+  // Node a runs in this process; just before it takes epoch 1, node b (a real process)
+  // migrates the same file to the end. a's view was taken before b's commit.
+  const hooked = beforeTake(async () => {
+    expect((await c.runJson("b")).json.counts.migrated).toBe(1);
+  });
+  c.proxies.a?.setMode("cut"); // had a uploaded, it would fail and leave a stray object
   const configA = parseConfig(JSON.parse(readFileSync(c.configOf("a"), "utf8")), "a");
   const tick = await runNodeOnce(createJobContext(hooked, configA, silentLog), "a");
-  expect(interposed).toBe(true);
-  expect(tick.counts).toMatchObject({ skipped: 1, migrated: 0, failed: 0 });
+  expect(hooked.interposed()).toBe(true);
+  expect(tick.counts).toMatchObject({ busy: 1, migrated: 0, failed: 0 });
   expect(c.proxies.a?.bytesUp).toBe(0);
-  expect((await readState(rt, path))?.node).toBe("b");
+  expect((await stateOf(path))?.node).toBe("b");
+  c.proxies.a?.setMode("pass");
+  await c.quiesce();
   expect((await checkInvariants(c)).violations).toEqual([]);
 });
 
@@ -58,51 +69,45 @@ test("rollback never deletes an object that a committed state names, even when t
   const path = c.box.file("named.bin", randomBytes(1000, 5));
   await c.submit("a", [path]);
   await c.quiesce();
-  const state = await readState(rt, path);
+  const state = await stateOf(path);
   expect(state).not.toBeNull();
   const ctx = createJobContext(rt, c.box.config, silentLog);
-  // A journal line for the very attempt that committed (as a crash between commit and unlock
-  // could leave behind): the object carries that attempt id, and the state names its key.
+  // A journal line for the very epoch that committed (a replayed or forged line): the object
+  // carries that attempt id and the state names its key.
   const entry = newJournalEntry({
     path,
-    attempt: state?.attempt ?? "",
-    key: state?.key ?? "",
+    ino: state.ino,
+    epoch: 1,
+    attempt: state.attempt,
+    key: state.key,
     target: c.box.config.target,
+    uploadIds: [],
     node: "a",
     task: "t",
     requestId: "r",
     error: "test",
     tries: 1,
   });
-  const result = await rollbackEntry(ctx, entry);
-  expect(result.deletedObject).toBe(false);
+  const result = await rollbackEntry(ctx, nodeDirs(c.box.spool, "a"), entry);
+  expect(result).toMatchObject({ status: "done", deleted: 0, needsRetry: false });
   const target = createS3Target(rt, c.box.config.target, c.box.config);
   expect((await target.head(entry.key))?.meta?.attempt).toBe(entry.attempt);
   target.close();
   expect((await checkInvariants(c)).violations).toEqual([]);
 });
 
-test("a file locked by another live node is busy: a retry task with backoff, no upload", async () => {
+test("a file held by another live node is busy: a retry task with backoff, no upload", async () => {
   await using c = await startCluster(["a", "b"]);
   c.box.setConfig({ retry: { busyBaseMs: 5000, busyMaxMs: 300000 } });
   const path = c.box.file("held.bin", randomBytes(100, 1));
-  const foreign = {
-    v: 1,
-    node: "b",
-    task: "tb",
-    attempt: "feedface",
-    pid: 1,
-    host: "elsewhere",
-    boot: "x",
-    at: new Date().toISOString(),
-  };
-  await rt.xattr.set(path, LOCK_ATTR, enc.encode(JSON.stringify(foreign)), "create");
+  const take = takeRecord({ n: 1, node: "b", attempt: "feedface", key: "m/held.bin", target: "t" });
+  await putRecord(path, "l.1", take);
   await c.submit("a", [path]);
   const before = Date.now();
   const result = await cli(["run", "--node", "a", "--json"], c.box.env);
   expect(lastJsonLine(result.stdout).counts.busy).toBe(1);
   expect(c.proxies.a?.connections).toBe(0);
-  expect((await readLock(rt, path))?.attempt).toBe("feedface");
+  expect((await holderOf(path))?.attempt).toBe("feedface");
   const pending = join(c.box.spool, "nodes/a/pending");
   const retries = readdirSync(pending).filter((n) => n.startsWith("r") && n.endsWith(".task"));
   expect(retries.length).toBe(1);
@@ -132,33 +137,33 @@ test("busy backoff starts at the base, doubles, and is capped", () => {
   ]);
 });
 
-test("a lock left by this node's dead process is resolved and the file migrated", async () => {
+test("an epoch left by this node's dead process is resolved (failed, cleaned) and the file migrated", async () => {
   await using c = await startCluster(["a"]);
   const path = c.box.file("stale.bin", randomBytes(700, 2));
   const dead = Bun.spawnSync(["true"]).pid;
-  const stale = {
-    v: 1,
+  const { machine, boot } = rt.process.identity();
+  const proc = { machine, boot, pid: dead, start: "1" };
+  const take = takeRecord({
+    n: 1,
     node: "a",
-    task: "told",
     attempt: "deadbeef",
-    pid: dead,
-    host: rt.process.hostname,
-    boot: rt.process.bootId,
-    at: new Date().toISOString(),
-  };
-  await rt.xattr.set(path, LOCK_ATTR, enc.encode(JSON.stringify(stale)), "create");
+    key: "m/stale.bin",
+    target: c.box.config.target,
+    proc,
+  });
+  await putRecord(path, "l.1", take);
   await c.submit("a", [path]);
   await c.quiesce();
-  expect((await readState(rt, path))?.attempt).not.toBe("deadbeef");
+  expect((await stateOf(path))?.attempt).not.toBe("deadbeef");
   expect((await checkInvariants(c)).violations).toEqual([]);
 });
 
-test("recover: a lost node's locks are rolled back and its running tasks return to pending", async () => {
+test("recover: a lost node's epochs are revoked and cleaned and its running tasks return to pending", async () => {
   await using c = await startCluster(["a", "b"]);
   for (let i = 0; i < 5; i++) c.box.file(`x/${i}.bin`, randomBytes(1500 + i, i + 9));
   await c.submit("a", [c.box.src]);
   c.box.setConfig({ migrate: { concurrency: 5, uploadRetryBaseMs: 1 } });
-  // Node a dies after uploading its third file: locks and objects are left behind.
+  // Node a dies after uploading its third file: epochs and objects are left behind.
   const crashed = await c.run("a", { TIERMV_CRASH_AT: "after-upload:3" });
   expect(crashed.code).toBe(137);
   const refused = await cli(["recover", "--node", "a", "--yes"], c.box.env);
@@ -166,13 +171,96 @@ test("recover: a lost node's locks are rolled back and its running tasks return 
   expect(refused.stderr).toContain("heartbeat");
   const recovered = await cli(["recover", "--node", "a", "--yes", "--force"], c.box.env);
   expect(recovered.code).toBe(0);
-  for (let i = 0; i < 5; i++) expect(await readLock(rt, `${c.box.src}/x/${i}.bin`)).toBeNull();
+  for (let i = 0; i < 5; i++) {
+    const held = heldOf(await recordsOf(`${c.box.src}/x/${i}.bin`));
+    // Nothing undecided is left: revoked epochs wait for their cleanup (the window).
+    expect(held?.undecided ?? false).toBe(false);
+    if (held) expect(held.outcome?.outcome).toBe("revoked");
+  }
   expect(readdirSync(join(c.box.spool, "nodes/a/running"))).toEqual([]);
   expect(
     readdirSync(join(c.box.spool, "nodes/a/pending")).filter((n) => n.endsWith(".task")).length,
   ).toBeGreaterThan(0);
-  // Whatever node a uploaded without committing is gone; nothing committed was touched.
-  expect((await checkInvariants(c, { uncommitted: () => true })).violations).toEqual([]);
   await c.quiesce();
   expect((await checkInvariants(c)).violations).toEqual([]);
+});
+
+/** A runtime whose descriptors answer their first flistxattr with `first` (a stale view). */
+function staleFirstView(first: string[]): Runtime {
+  let served = false;
+  return {
+    ...rt,
+    async openFile(path, options) {
+      const handle = await rt.openFile(path, options);
+      const listXattr: FileHandle["listXattr"] = async () => {
+        if (served) return handle.listXattr();
+        served = true;
+        return first;
+      };
+      return Object.assign(Object.create(handle), { listXattr, path: handle.path });
+    },
+  };
+}
+
+test("the view after the take: a late take of a garbage-collected epoch is abandoned at once (busy), nothing uploaded, nothing decided", async () => {
+  await using c = await startCluster(["a", "b"]);
+  const path = c.box.file("gc/late.bin", randomBytes(900, 13));
+  // b commits epochs 1 and 2: GC removes every record of epoch 1.
+  await c.submit("b", [path]);
+  await c.quiesce();
+  appendFileSync(path, "v2");
+  await c.submit("b", [path]);
+  await c.quiesce();
+  expect([...(await recordsOf(path)).e.keys()]).toEqual([2]);
+  // a's view was taken before any epoch existed (it paused between its view and its take):
+  // its create of l.1 succeeds, because GC removed that name.
+  await c.submit("a", [path]);
+  c.proxies.a?.resetCounters();
+  const configA = parseConfig(JSON.parse(readFileSync(c.configOf("a"), "utf8")), "a");
+  const tick = await runNodeOnce(createJobContext(staleFirstView([]), configA, silentLog), "a");
+  expect(tick.counts).toMatchObject({ busy: 1, skipped: 0, revoked: 0, migrated: 0 });
+  expect(c.proxies.a?.bytesUp).toBe(0);
+  const records = await recordsOf(path);
+  expect(records.l.get(1)?.node).toBe("a"); // the late take, abandoned
+  expect(records.e.has(1)).toBe(false);
+  expect((await checkInvariants(c)).violations).toEqual([]);
+});
+
+test("the write guard: a holder revoked before its first write sends nothing and reports revoked", async () => {
+  await using c = await startCluster(["a"]);
+  const path = c.box.file("g/revoked-early.bin", randomBytes(20_000, 14));
+  await c.submit("a", [path]);
+  // a pauses at its fstat after the take (before any store write).
+  let stats = 0;
+  let reached = false;
+  let release = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const hooked: Runtime = {
+    ...rt,
+    async openFile(p, options) {
+      const handle = await rt.openFile(p, options);
+      const stat: FileHandle["stat"] = async () => {
+        if (++stats === 2) {
+          reached = true;
+          await gate;
+        }
+        return handle.stat();
+      };
+      return Object.assign(Object.create(handle), { stat, path: handle.path });
+    },
+  };
+  const configA = parseConfig(JSON.parse(readFileSync(c.configOf("a"), "utf8")), "a");
+  const tick = runNodeOnce(createJobContext(hooked, configA, silentLog), "a");
+  await waitFor(() => reached, "a to hold epoch 1 before its upload");
+  const env = { ...c.box.env, TIERMV_LOCK_DIR: tempDir("other-host") };
+  expect((await cli(["recover", "--node", "a", "--yes", "--force"], env)).code).toBe(0);
+  release();
+  const summary = await tick;
+  expect(summary.counts).toMatchObject({ revoked: 1, migrated: 0 });
+  // Its PUT was never sent: no object at the key.
+  const target = createS3Target(rt, c.box.config.target, c.box.config);
+  expect(await target.head("m/g/revoked-early.bin")).toBeNull();
+  target.close();
 });

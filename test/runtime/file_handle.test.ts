@@ -1,5 +1,5 @@
 /**
- * FileHandle on ext4 (temp dirs): one open file description per attempt (BRIEF 5b). Runtime calls
+ * FileHandle on ext4 (temp dirs): one open file description per attempt (docs/protocol-v2.md 4). Runtime calls
  * are awaited with .catch, not expect().rejects (oven-sh/bun#43819, see xattr.test.ts).
  */
 import { expect, test } from "bun:test";

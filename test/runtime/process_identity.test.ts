@@ -1,4 +1,4 @@
-/** Process identity and state from /proc (BRIEF 5b): pid reuse, other machines, zombies. */
+/** Process identity and state from /proc (docs/design.md 5a): pid reuse, other machines, zombies. */
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";

@@ -16,7 +16,11 @@ import { createRuntime } from "../../runtime/bun.ts";
 const [fifo = "", spool, node] = process.argv.slice(2);
 const rt = createRuntime({ mount: { timeoutMs: 600_000 } });
 const identity = rt.process.identity();
-if (spool && node) await acquireInstanceLock(rt, spool, node, { liveWithinMs: 60_000 });
+if (spool && node)
+  await acquireInstanceLock(rt, spool, node, {
+    liveWithinMs: 60_000,
+    dir: process.env.TIERMV_LOCK_DIR ?? "",
+  });
 rt.fs.readText(fifo).catch(() => {});
 
 // openat(2) is syscall 257 on x86_64: wait until a thread of ours is blocked in it.

@@ -1,15 +1,23 @@
 /**
- * A loopback TCP proxy in front of s3proxy that injects real network faults:
+ * A loopback TCP proxy in front of an S3 store that injects real network faults:
  * - "pass":   forward both ways;
  * - "refuse": close new and existing connections at once (the request never reaches the server);
  * - "cut":    forward the request, then drop the connection instead of the response
  *             (the upload reached the server, the client sees a network error);
- * - "hold":   forward the request, keep the response until `release()` (a stalled upload);
+ * - "cut-writes": "cut" for writes (PUT, POST, DELETE), "pass" for reads (GET, HEAD): a store
+ *             that applies uploads whose answers are lost, while probes and HEADs work;
+ * - "hold":   forward the request, keep the response of a write until `release()` (a stalled
+ *             upload; reads such as the versioning probe and HEADs are answered);
+ * - "stall":  keep the REQUEST of a write (it has not arrived at the store) until `release()`,
+ *             even after its client gave up: a request in flight (reads are served). At `release()` a held request whose
+ *             signing time (`X-Amz-Date`) is older than `skewLimitMs` is refused with 403
+ *             RequestTimeTooSkewed, as a store refuses it when it arrives; a younger one is
+ *             delivered and applied (the late write of docs/protocol-v2.md section 8);
  * - "flaky":  like pass, but each response chunk is cut with probability `flakiness` (seeded).
  */
 import { connect, createServer, type Server, type Socket } from "node:net";
 
-export type FaultMode = "pass" | "refuse" | "cut" | "hold" | "flaky";
+export type FaultMode = "pass" | "refuse" | "cut" | "cut-writes" | "hold" | "stall" | "flaky";
 
 export interface FaultProxy extends AsyncDisposable {
   endpoint: string;
@@ -21,18 +29,51 @@ export interface FaultProxy extends AsyncDisposable {
   /** Bytes sent upstream since the last reset: tells that an upload is under way. */
   readonly bytesUp: number;
   readonly connections: number;
+  /** Requests held by "stall" (not yet delivered). */
+  readonly stalled: number;
+  /** Stalled requests refused at `release()` for their age, and delivered late. */
+  readonly refusedLate: number;
+  readonly deliveredLate: number;
   resetCounters(): void;
-  /** Lets held responses through (and switches to pass). */
+  /** Lets held responses and stalled requests through (and switches to pass). */
   release(): void;
   /** Closes every connection and the listener (idempotent); also its async disposal. */
   stop(): Promise<void>;
 }
 
-export async function startFaultProxy(upstreamPort: number): Promise<FaultProxy> {
+interface Conn {
+  client: Socket;
+  upstream: Socket;
+  flush: () => void;
+  /** Request bytes held by "stall". */
+  stalled: Buffer[] | null;
+  clientGone: boolean;
+  /** The request being answered is a write (for "cut-writes"). */
+  write: boolean;
+}
+
+const WRITE = /^(PUT|POST|DELETE) /;
+const AMZ_DATE = /x-amz-date:\s*(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z/i;
+
+/** The signing time of a request from its X-Amz-Date header (ms), NaN when it has none. */
+export function signedAt(request: Buffer): number {
+  const m = AMZ_DATE.exec(request.subarray(0, 16 * 1024).toString("latin1"));
+  if (!m) return Number.NaN;
+  const [, y, mo, d, h, mi, s] = m.map(Number) as number[];
+  return Date.UTC(y ?? 0, (mo ?? 1) - 1, d, h, mi, s);
+}
+
+export async function startFaultProxy(
+  upstreamPort: number,
+  options: { skewLimitMs?: number } = {},
+): Promise<FaultProxy> {
+  const skewLimitMs = options.skewLimitMs ?? 15 * 60_000;
   let mode: FaultMode = "pass";
   let bytesUp = 0;
   let connections = 0;
   let cuts = 0;
+  let refusedLate = 0;
+  let deliveredLate = 0;
   let flakiness = 0;
   let rng = 1;
   const random = () => {
@@ -41,7 +82,7 @@ export async function startFaultProxy(upstreamPort: number): Promise<FaultProxy>
     rng ^= rng << 5;
     return (rng >>> 0) / 4294967296;
   };
-  const live = new Set<{ client: Socket; upstream: Socket; flush: () => void }>();
+  const live = new Set<Conn>();
 
   const server: Server = createServer((client) => {
     connections++;
@@ -51,14 +92,17 @@ export async function startFaultProxy(upstreamPort: number): Promise<FaultProxy>
     }
     const upstream = connect(upstreamPort, "127.0.0.1");
     const held: Buffer[] = [];
-    const entry = {
+    const conn: Conn = {
       client,
       upstream,
       flush: () => {
         for (const chunk of held.splice(0)) client.write(chunk);
       },
+      stalled: null,
+      clientGone: false,
+      write: false,
     };
-    live.add(entry);
+    live.add(conn);
     client.on("data", (chunk: Buffer) => {
       if (mode === "refuse") {
         client.destroy();
@@ -66,34 +110,77 @@ export async function startFaultProxy(upstreamPort: number): Promise<FaultProxy>
         return;
       }
       bytesUp += chunk.length;
+      const head = chunk.subarray(0, 8).toString("latin1");
+      const starts = WRITE.test(head) || /^(GET|HEAD) /.test(head);
+      if (starts) conn.write = WRITE.test(head);
+      if ((mode === "stall" && starts && conn.write) || conn.stalled) {
+        conn.stalled ??= [];
+        conn.stalled.push(chunk);
+        return;
+      }
       upstream.write(chunk);
     });
     upstream.on("data", (chunk: Buffer) => {
-      if (mode === "cut" || mode === "refuse" || (mode === "flaky" && random() < flakiness)) {
+      const cutNow =
+        mode === "cut" ||
+        mode === "refuse" ||
+        (mode === "cut-writes" && conn.write) ||
+        (mode === "flaky" && random() < flakiness);
+      if (cutNow) {
         cuts++;
         client.destroy();
         upstream.destroy();
-      } else if (mode === "hold") held.push(chunk);
-      else {
-        entry.flush();
+      } else if (mode === "hold" && (conn.write || held.length > 0)) held.push(chunk);
+      else if (!conn.clientGone) {
+        conn.flush();
         client.write(chunk);
       }
     });
     const close = () => {
-      live.delete(entry);
+      live.delete(conn);
       client.destroy();
       upstream.destroy();
     };
-    client.on("close", close);
+    // A stalled request outlives its client: it is still in flight.
+    const clientClosed = () => {
+      conn.clientGone = true;
+      if (!conn.stalled) close();
+    };
+    client.on("close", clientClosed);
     upstream.on("close", () => {
-      if (held.length === 0) close();
+      if (held.length === 0 && !conn.stalled) close();
     });
-    client.on("error", close);
+    client.on("error", clientClosed);
     upstream.on("error", close);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : 0;
+
+  /** Delivers (or refuses, past the skew limit) every stalled request. */
+  const deliverStalled = () => {
+    for (const conn of live) {
+      if (!conn.stalled) continue;
+      const request = Buffer.concat(conn.stalled);
+      conn.stalled = null;
+      const age = Date.now() - signedAt(request);
+      if (!(age <= skewLimitMs)) {
+        refusedLate++;
+        const body = "<Error><Code>RequestTimeTooSkewed</Code></Error>";
+        if (!conn.clientGone)
+          conn.client.end(
+            `HTTP/1.1 403 Forbidden\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+          );
+        conn.upstream.destroy();
+        live.delete(conn);
+        continue;
+      }
+      deliveredLate++;
+      conn.upstream.write(request);
+      if (conn.clientGone)
+        conn.upstream.once("data", () => setTimeout(() => conn.upstream.destroy(), 100));
+    }
+  };
 
   let closed: Promise<void> | null = null;
   const stop = () => {
@@ -127,6 +214,15 @@ export async function startFaultProxy(upstreamPort: number): Promise<FaultProxy>
     get connections() {
       return connections;
     },
+    get stalled() {
+      return [...live].filter((c) => c.stalled).length;
+    },
+    get refusedLate() {
+      return refusedLate;
+    },
+    get deliveredLate() {
+      return deliveredLate;
+    },
     resetCounters() {
       bytesUp = 0;
       connections = 0;
@@ -134,6 +230,7 @@ export async function startFaultProxy(upstreamPort: number): Promise<FaultProxy>
     release() {
       mode = "pass";
       for (const c of live) c.flush();
+      deliverStalled();
     },
     stop,
     [Symbol.asyncDispose]: stop,

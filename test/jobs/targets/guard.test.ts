@@ -1,7 +1,8 @@
 /**
  * The write guard on both stores: it runs after signing and before sending, for every write and
- * every part; a guard that throws sends nothing; onUploadId comes before the first part; an
- * unversioned bucket turns a guarded put into multipart.
+ * every part; a guard that throws sends nothing; onUploadId comes before the first part; with
+ * `s3.unversionedFence: "multipart"` an unversioned bucket turns a guarded put into multipart
+ * (the default window fence keeps one PUT); afterSend tells answered writes from unanswered ones.
  */
 import { afterAll, expect, test } from "bun:test";
 import { ListMultipartUploadsCommand } from "@aws-sdk/client-s3";
@@ -17,7 +18,11 @@ afterAll(async () => (await cephService().catch(() => null))?.stop());
 /** Records every call; throws `refusal` at the `throwAt`-th write when given. */
 function recorder(options: { throwAt?: number; refusal?: Error } = {}) {
   const seen: { op: WriteOp | "onUploadId"; request?: OutgoingRequest }[] = [];
+  const answers: { op: WriteOp; answered: boolean }[] = [];
   const guard: WriteGuard = {
+    afterSend(op, answered) {
+      answers.push({ op, answered });
+    },
     async beforeSend(op, request) {
       seen.push({ op, request });
       if (seen.filter((s) => s.op !== "onUploadId").length === options.throwAt)
@@ -27,7 +32,7 @@ function recorder(options: { throwAt?: number; refusal?: Error } = {}) {
       seen.push({ op: "onUploadId" });
     },
   };
-  return { guard, seen, ops: () => seen.map((s) => s.op) };
+  return { guard, seen, answers, ops: () => seen.map((s) => s.op) };
 }
 
 for (const name of STORES) {
@@ -85,7 +90,8 @@ for (const name of STORES) {
 
   test(`[${name}] a guard that throws at a part: the upload is aborted, nothing is stored, its error reaches the caller`, async () => {
     const s = await store(name);
-    const { target, bucket } = await targetOn(s, { s3: { ...SMALL_PARTS, partConcurrency: 1 } });
+    const s3 = { ...SMALL_PARTS, partConcurrency: 1 };
+    const { target, bucket } = await targetOn(s, { s3 });
     const r = recorder({ throwAt: 3 }); // Create, part 1, then part 2 refused
     const data = randomBytes(11 * 1024 * 1024, 5);
     const error = await target
@@ -101,8 +107,47 @@ for (const name of STORES) {
     target.close();
   });
 
-  test(`[${name}] on an unversioned bucket a guarded put of a small file is multipart (one part); unguarded it is one PUT`, async () => {
+  test(`[${name}] on an unversioned bucket with the window fence (the default) a guarded small put is one PutObject, answered`, async () => {
     const { target } = await targetOn(await store(name));
+    const r = recorder();
+    const put = await target.put("t/small", bytesBody(new Uint8Array([1, 2])), meta("a-3", 2), {
+      guard: r.guard,
+    });
+    expect(r.ops()).toEqual(["PutObject"]);
+    expect(r.answers).toEqual([{ op: "PutObject", answered: true }]);
+    expect(put.meta?.partSize).toBeUndefined();
+    target.close();
+  });
+
+  test(`[${name}] afterSend: a write whose reply is lost is unanswered (it may land later); an error status is an answer`, async () => {
+    const s = await store(name);
+    await using proxy = await startFaultProxy(s.port);
+    const { target } = await targetOn(s, { endpoints: [proxy.endpoint] });
+    await target.open();
+    proxy.setMode("cut-writes");
+    const lost = recorder();
+    const body = bytesBody(new Uint8Array([1, 2, 3]));
+    expect(
+      await target.put("t/lost", body, meta("a-8", 3), { guard: lost.guard }).catch((e) => e),
+    ).toBeInstanceOf(Error);
+    expect(lost.answers.length).toBeGreaterThan(0);
+    expect(lost.answers.every((a) => !a.answered)).toBe(true);
+    proxy.setMode("pass");
+    // The store applied the write whose reply was lost.
+    expect((await target.head("t/lost"))?.meta?.attempt).toBe("a-8");
+    // A key over 1,024 bytes: RGW answers 400, s3proxy 500; either way an answer.
+    const refused = recorder();
+    const long = `t/${"k".repeat(1100)}`;
+    expect(
+      await target.put(long, body, meta("a-9", 3), { guard: refused.guard }).catch((e) => e),
+    ).toBeInstanceOf(Error);
+    expect(refused.answers.length).toBeGreaterThan(0);
+    expect(refused.answers.every((a) => a.answered)).toBe(true);
+    target.close();
+  });
+
+  test(`[${name}] with s3.unversionedFence "multipart", a guarded put of a small file on an unversioned bucket is multipart (one part); unguarded it is one PUT`, async () => {
+    const { target } = await targetOn(await store(name), { s3: { unversionedFence: "multipart" } });
     const r = recorder();
     const put = await target.put("t/small", bytesBody(new Uint8Array([1, 2])), meta("a-3", 2), {
       guard: r.guard,

@@ -167,7 +167,7 @@ for (const name of STORES) {
 
   test(`[${name}] abortUpload fences a late Complete: no object results (RGW 500, s3proxy 404)`, async () => {
     const s = await store(name);
-    const { target } = await targetOn(s);
+    const { target } = await targetOn(s, { s3: { unversionedFence: "multipart" } });
     let aborted: boolean[] = [];
     const guard = {
       uploadId: "",
@@ -183,7 +183,7 @@ for (const name of STORES) {
           ];
       },
     };
-    // Unversioned and guarded: multipart even for 3 bytes.
+    // Unversioned, guarded, the multipart fence: multipart even for 3 bytes.
     const error = await target
       .put("t/late", bytesBody(new Uint8Array([1, 2, 3])), meta("a-7", 3), { guard })
       .catch((e) => e);

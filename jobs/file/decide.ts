@@ -1,0 +1,49 @@
+/**
+ * Deciding an epoch (docs/protocol-v2.md section 4, step 6): `e.<n>` is created with
+ * XATTR_CREATE, so whoever decides first wins and nothing ever overwrites a decision. A holder
+ * whose create meets EEXIST was decided for (revoked by recover): its commit is void. A holder
+ * whose create succeeds views again and reports `migrated` only if n is the current state's
+ * epoch: once GC has removed a revoked `e.<n>`, a paused holder's create re-creates the name,
+ * and that commit never counts (model fix `design-report-late-commit`). Then GC.
+ */
+import type { FileHandle } from "../../runtime/types.ts";
+import { collectGarbage } from "./gc.ts";
+import { type Outcome, recordName } from "./records.ts";
+import { epochNames, readView, type View } from "./view.ts";
+import { createRecord } from "./xattr_record.ts";
+
+/** Creates `e.<n>`; false when someone decided epoch n first. */
+export function decide(handle: FileHandle, outcome: Outcome): Promise<boolean> {
+  return createRecord(handle, recordName("e", outcome.n), outcome);
+}
+
+export type HolderDecision =
+  /** Decided by this holder; `counts`: for a commit, n is the current state's epoch. */
+  | { decided: true; counts: boolean; view: View }
+  /** Someone decided first (EEXIST): revoked, the holder's commit is void. */
+  | { decided: false };
+
+/** The holder's decision, the view after it, then GC (the holder GCs after every decision). */
+export async function decideAsHolder(
+  handle: FileHandle,
+  outcome: Outcome,
+): Promise<HolderDecision> {
+  if (!(await decide(handle, outcome))) return { decided: false };
+  const view = await viewAfter(handle, outcome);
+  const counts = outcome.state === undefined || view.current?.epoch === outcome.n;
+  await collectGarbage(handle, view);
+  return { decided: true, counts, view };
+}
+
+/**
+ * The view after our own create of `e.<n>`: when n is still max, the records above n do not
+ * exist and `e.<n>` is the one we wrote, so one flistxattr is the whole view; otherwise a full
+ * view reads what others wrote.
+ */
+async function viewAfter(handle: FileHandle, outcome: Outcome): Promise<View> {
+  const names = epochNames(await handle.listXattr());
+  if (names.max !== outcome.n || !outcome.state) return await readView(handle);
+  const current = { epoch: outcome.n, state: outcome.state };
+  const outcomes = new Map([[outcome.n, outcome]]);
+  return { names, max: names.max, outcomes, current, hold: { kind: "free" } };
+}

@@ -1,0 +1,96 @@
+/**
+ * Steps 5 and 6 of an attempt (docs/protocol-v2.md section 4): verify on the descriptor (size,
+ * mtime, inode and ctime equal to the fstat after the take; no xattr write of ours happens in
+ * between) and on the path (`lstat(path).ino` still our inode, else `moved`), then decide
+ * `committed` with the state of the fstat after the take. A changed, moved or vanished file is
+ * not committed; on a versioned bucket our own version is deleted, on an unversioned one nothing
+ * is deleted by key (a late DELETE would remove the key's next commit: model fix).
+ */
+
+import { forgetUploads } from "../spool/uploads.ts";
+import type { StoredObject } from "../targets/target.ts";
+import { crashPoint } from "../util/crash_points.ts";
+import { decideAsHolder } from "./decide.ts";
+import { EpochLostError } from "./epoch_guard.ts";
+import type { FileJob } from "./file_job.ts";
+import { fail, type Held, holder, revoked, settle } from "./held_epoch.ts";
+import type { FileOutcome } from "./outcome.ts";
+import { type EpochOutcome, newOutcome, newState, versionOf } from "./records.ts";
+
+export async function verifyAndCommit(held: Held, stored: StoredObject): Promise<FileOutcome> {
+  const { job, file, n, attempt, locked } = held;
+  const after = await file.handle.stat();
+  const changed =
+    after.size !== locked.size ||
+    after.mtimeNs !== locked.mtimeNs ||
+    after.ino !== locked.ino ||
+    after.ctimeNs !== locked.ctimeNs;
+  // Path-based on purpose: the only way to ask whether our inode is still at this path.
+  const here = await inodeAt(job, file.path);
+  if (changed || here !== locked.ino) {
+    // A rename also moves ctime: the path's inode is asked first.
+    const outcome: EpochOutcome =
+      here === null ? "vanished" : here !== locked.ino ? "moved" : "modified";
+    return await discard(held, stored, outcome);
+  }
+  const state = newState({
+    target: job.target.url,
+    key: file.key,
+    versionId: stored.versionId,
+    etag: stored.etag,
+    version: versionOf(locked),
+    attempt,
+    node: job.node,
+    task: job.task.id,
+  });
+  const outcome = newOutcome({ n, attempt, outcome: "committed", by: holder(job), state });
+  const decided = await decideAsHolder(file.handle, outcome);
+  if (!decided.decided)
+    return revoked(held, "recover decided this epoch first: the commit is void");
+  crashPoint(job.rt, "after-commit");
+  if (held.guard.uploadIds.length > 0) await forgetUploads(job.rt, job.dirs, attempt);
+  // Report-late-commit (model fix): a re-created e.<n> below the current state never counts.
+  if (!decided.counts)
+    return revoked(held, "the epoch was revoked and garbage-collected: this commit never counts");
+  const { etag } = stored;
+  return {
+    kind: "migrated",
+    path: file.path,
+    key: file.key,
+    etag,
+    bytes: locked.size,
+    attempt,
+    epoch: n,
+  };
+}
+
+/** Changed, moved or gone during the upload: our own version goes (versioned), nothing commits. */
+async function discard(held: Held, stored: StoredObject, outcome: EpochOutcome) {
+  const { job, file, guard } = held;
+  if (stored.versionId !== null) {
+    try {
+      await job.target.delete(file.key, stored.versionId, { guard });
+    } catch (err) {
+      if (err instanceof EpochLostError) return revoked(held, err.message);
+      const error = `changed during upload; deleting our version failed: ${(err as Error).message}`;
+      return await fail(held, error, false);
+    }
+  }
+  // Unversioned: nothing is deleted by key (a late DELETE would remove the next commit); the
+  // object stays a stray until the key's next commit overwrites it.
+  return await settle(held, outcome, (): FileOutcome => {
+    if (outcome === "vanished") return { kind: "vanished", path: file.path };
+    return { kind: outcome === "moved" ? "moved" : "modified", path: file.path, key: file.key };
+  });
+}
+
+/** The inode at `path` now (lstat), null when nothing is there. */
+async function inodeAt(job: FileJob, path: string): Promise<string | null> {
+  try {
+    return (await job.rt.fs.lstat(path)).ino;
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return null;
+    throw err;
+  }
+}

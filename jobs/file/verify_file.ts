@@ -1,0 +1,142 @@
+/**
+ * verify's look at one file (read-only, on one descriptor): its held epoch and by whom, unreadable
+ * or stale records, a v1 lock, and its current state against the identity rule (key of this
+ * path, configured target, version) and against the object (version) it names.
+ */
+import { errorCode, isNotFound } from "../../runtime/errors.ts";
+import type { FileHandle } from "../../runtime/types.ts";
+import { type JobContext, targetFor } from "../context/job_context.ts";
+import { describeTake, isStaleUnreadable } from "./liveness.ts";
+import { readView, type View } from "./view.ts";
+import { XattrPayloadError } from "./xattr_record.ts";
+
+export type FindingKind =
+  | "stale-state"
+  | "key-mismatch"
+  | "target-mismatch"
+  | "missing-object"
+  | "wrong-object"
+  | "held-epoch"
+  | "stale-lock"
+  | "leftover-lock"
+  | "unreadable-xattr"
+  | "stray-object";
+
+export interface Finding {
+  kind: FindingKind;
+  path?: string;
+  key?: string;
+  versionId?: string;
+  detail: string;
+}
+
+export type FileVerdict = "committed" | "unmigrated" | "other";
+
+type Report = (f: Finding) => Promise<void>;
+
+/** Checks one file; `key`: this path's key on the configured target. */
+export async function verifyFile(
+  ctx: JobContext,
+  file: { path: string; key: string },
+  report: Report,
+): Promise<FileVerdict> {
+  let handle: FileHandle;
+  try {
+    handle = await ctx.rt.openFile(file.path, { mode: "read" });
+  } catch (err) {
+    if (isNotFound(err) || errorCode(err) === "ELOOP") return "other";
+    throw err;
+  }
+  try {
+    let view: View;
+    try {
+      view = await readView(handle);
+    } catch (err) {
+      if (!(err instanceof XattrPayloadError)) throw err;
+      await report({ kind: "unreadable-xattr", path: file.path, detail: err.message });
+      return "other";
+    }
+    await reportHold(ctx, { ...file, handle, view }, report);
+    return await checkState(ctx, { ...file, handle, view }, report);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function reportHold(
+  ctx: JobContext,
+  file: { path: string; handle: FileHandle; view: View },
+  report: Report,
+) {
+  const { path, view } = file;
+  const hold = view.hold;
+  if (hold.kind === "v1-lock")
+    await report({ kind: "leftover-lock", path, detail: "a protocol v1 lock (user.tiermv.lock)" });
+  else if (hold.kind === "undecided" && hold.take)
+    await report({
+      kind: "held-epoch",
+      path,
+      detail: `held by ${describeTake(ctx.rt, hold.take)}`,
+    });
+  else if (hold.kind === "undecided") {
+    const grace = ctx.config.retry.unreadableLockGraceMs;
+    const stale = isStaleUnreadable(await file.handle.stat(), grace);
+    const detail = `l.${hold.n} is unreadable (${hold.unreadable})${stale ? `, stale (older than ${grace} ms): recover or the next migrate clears it` : ""}`;
+    await report({ kind: stale ? "stale-lock" : "unreadable-xattr", path, detail });
+  } else if (hold.kind === "cleanup") {
+    const o = hold.outcome;
+    const detail = `epoch ${hold.n} ${o.outcome}${o.ambiguous ? " (ambiguous)" : ""} by node ${o.by.node} (attempt ${o.attempt}), waiting for its cleanup`;
+    await report({ kind: "held-epoch", path, detail });
+  }
+}
+
+async function checkState(
+  ctx: JobContext,
+  file: { path: string; key: string; handle: FileHandle; view: View },
+  report: Report,
+): Promise<FileVerdict> {
+  const { path, view } = file;
+  const current = view.current;
+  if (!current) return "unmigrated";
+  const { state } = current;
+  const at = { path, key: state.key };
+  if (state.key !== file.key)
+    await report({
+      ...at,
+      kind: "key-mismatch",
+      detail: `the state names key ${state.key}, this path's key is ${file.key} (a renamed or rotated file): migrate it again`,
+    });
+  if (state.target !== ctx.config.target)
+    await report({
+      ...at,
+      kind: "target-mismatch",
+      detail: `the state names target ${state.target}, the configured one is ${ctx.config.target}`,
+    });
+  const stat = await file.handle.stat();
+  if (state.size !== stat.size || state.mtimeNs !== stat.mtimeNs || state.ino !== stat.ino) {
+    const detail = `the file changed since its commit (state: ${state.size} bytes, mtime ${state.mtimeNs}; file: ${stat.size} bytes, mtime ${stat.mtimeNs})`;
+    await report({ ...at, kind: "stale-state", detail });
+    return "other";
+  }
+  const target = targetFor(ctx, state.target);
+  const object = await target.head(state.key, state.versionId ?? null);
+  const version = state.versionId ? ` version ${state.versionId}` : "";
+  if (!object) {
+    await report({
+      ...at,
+      kind: "missing-object",
+      detail: `no object at ${state.target} ${state.key}${version}`,
+    });
+    return "other";
+  }
+  const problems: string[] = [];
+  if (object.size !== state.size) problems.push(`size ${object.size} != ${state.size}`);
+  if (object.etag !== state.etag) problems.push(`etag ${object.etag} != ${state.etag}`);
+  if (object.meta?.attempt !== state.attempt)
+    problems.push(`attempt ${object.meta?.attempt ?? "none"} != ${state.attempt}`);
+  if (problems.length > 0) {
+    await report({ ...at, kind: "wrong-object", detail: problems.join(", ") });
+    return "other";
+  }
+  return state.key === file.key && state.target === ctx.config.target ? "committed" : "other";
+}

@@ -1,0 +1,99 @@
+/**
+ * What submit does with each path it is given: a named symlink or special file is refused, a
+ * directory's skipped entries are counted, a --from path that is gone or cannot be read is
+ * reported once with the producer's line while the others are dispatched, and a path named twice
+ * is dispatched once.
+ */
+import { expect, test } from "bun:test";
+import { existsSync, readdirSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
+import { cli, lastJsonLine, mkfifo, sandbox } from "../helpers.ts";
+
+function fileBox() {
+  const box = sandbox({ target: "file:///tmp/unused" });
+  box.setConfig({ target: `file://${box.dir}/out` });
+  return box;
+}
+
+const pendingTasks = (spool: string) =>
+  ["a", "b", "c"].flatMap((n) => {
+    const dir = join(spool, `nodes/${n}/pending`);
+    return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".task")) : [];
+  });
+
+test("a named symlink or FIFO is refused (exit 2, saying why); a directory's skipped entries are counted", async () => {
+  const box = fileBox();
+  const real = box.file("p/real.txt", "r");
+  const link = join(box.src, "p/link");
+  symlinkSync(real, link);
+  const fifo = mkfifo(join(box.src, "p/fifo"));
+  const named = await cli(["submit", link], box.env);
+  expect(named.code).toBe(2);
+  expect(named.stderr.trim()).toBe(
+    `ERROR Path "${link}" is a symbolic link: links are never followed, name the file it points to`,
+  );
+  const special = await cli(["submit", fifo], box.env);
+  expect(special.code).toBe(2);
+  expect(special.stderr.trim()).toBe(
+    `ERROR Path "${fifo}" is not a regular file or a directory (a FIFO, socket or device)`,
+  );
+  expect(pendingTasks(box.spool)).toEqual([]);
+  const dir = await cli(["submit", join(box.src, "p")], box.env);
+  expect(dir.code).toBe(0);
+  expect(dir.stderr).toMatch(
+    /dispatched: 1 files in 1 tasks \(\w: 1\); 1 symbolic link in directories skipped, 1 special file in directories skipped/,
+  );
+});
+
+test("--from: a gone or unreadable path is reported once with the producer's line, the others are dispatched", async () => {
+  const box = fileBox();
+  const ok = box.file("p/ok.txt", "ok");
+  const also = box.file("p/also.txt", "also");
+  symlinkSync("loop", join(box.src, "p/loop")); // a link to itself: lstat below it is ELOOP
+  const lines = [
+    ok,
+    "",
+    join(box.src, "p/gone.txt"),
+    join(box.src, "p/loop/x"),
+    join(box.src, "p", "n".repeat(300)),
+    also,
+  ].join("\n");
+  const from = join(box.dir, "paths.txt");
+  await Bun.write(from, `${lines}\n`);
+  const result = await cli(["submit", "--from", from], box.env);
+  // A refused path needs an operator: exit 1; the others were dispatched.
+  expect(result.code).toBe(1);
+  const said = result.stderr.trim().split("\n");
+  expect(said[0]).toMatch(
+    /^WARN Request \S+ dispatched: 2 files in \d tasks \(.*\); 1 path that did not exist \(not dispatched\), 2 paths refused \(not dispatched\)$/,
+  );
+  expect(said.slice(1).map((l) => l.replace(/Request \S+: /, ""))).toEqual([
+    `WARN line 3: "${join(box.src, "p/gone.txt")}" does not exist`,
+    `ERROR line 4: "${join(box.src, "p/loop/x")}" goes through too many symbolic links (or is one where none may be)`,
+    `ERROR line 5: "${join(box.src, "p", "n".repeat(300))}" is too long a name`,
+  ]);
+  expect(pendingTasks(box.spool).length).toBeGreaterThan(0);
+  const run = await cli(["run", "--all", "--json"], box.env);
+  expect(lastJsonLine(run.stdout).counts.migrated).toBe(2);
+  // Only a path that is gone: reported, exit 0 (like `vanished` in run).
+  await Bun.write(from, `${join(box.src, "p/gone.txt")}\n${ok}\n`);
+  const gone = await cli(["submit", "--json", "--from", from], box.env);
+  expect(gone.code).toBe(0);
+  expect(JSON.parse(gone.stdout).result.leftOut).toMatchObject({
+    vanished: 1,
+    refused: 0,
+    problems: [{ line: 1, kind: "vanished", reason: "does not exist" }],
+  });
+});
+
+test("a path named twice in one request is dispatched once: no spurious busy, no retry task", async () => {
+  const box = fileBox();
+  const file = box.file("twice.txt", "t");
+  const submit = await cli(["submit", "--json", "--node", "a", file, file], box.env);
+  expect(submit.code).toBe(0);
+  expect(JSON.parse(submit.stdout).result).toMatchObject({ files: 1, leftOut: { duplicates: 1 } });
+  const run = await cli(["run", "--node", "a", "--json"], box.env);
+  expect(run.code).toBe(0);
+  expect(lastJsonLine(run.stdout).counts).toMatchObject({ migrated: 1, busy: 0 });
+  expect(pendingTasks(box.spool)).toEqual([]);
+});
