@@ -1,6 +1,6 @@
 /**
- * Bounds the bytes of file content held in memory for uploads: every buffered body and every
- * chunk of a streamed one (s3_body.ts) takes its bytes from here. Without a bound, 8 files x 4
+ * Bounds the bytes of file content held in memory for uploads: every buffered body takes its
+ * bytes from here, and every streamed one its fixed share (s3_body.ts). Without a bound, 8 files x 4
  * parts x 16 MiB were in flight at once and garbage collection lagged behind (W2 peaked at 1,692
  * MiB RSS: bench/results/2026-11-25-before-buffer-budget.md). Large buffers are reused, so the
  * heap stays at the budget.
@@ -37,10 +37,7 @@ export class BufferBudget {
     this.unreserve(capacity);
   }
 
-  /**
-   * Counts `bytes` against the budget without a buffer from the pool: for a chunk handed to
-   * fetch, which may hold it past our release (so it is never reused), collected when dropped.
-   */
+  /** Counts `bytes` against the budget without a buffer (a streamed request's share). */
   async reserve(bytes: number): Promise<void> {
     while (this.inUse > 0 && this.inUse + bytes > this.maxBytes) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));

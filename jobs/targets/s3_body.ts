@@ -6,10 +6,10 @@
  * - a range under STREAM_MIN is read once into a budget buffer, hashed, and sent as a Blob of
  *   exactly the bytes hashed;
  * - a larger range is hashed first where it is read (UploadBody.md5, on the mount thread), then
- *   sent as a stream of CHUNK_BYTES reads, each made when fetch asks for it and counted against
- *   the budget until the next. Memory per request is one chunk, not the range: with whole-range
- *   buffers W2 peaked at 319 MiB RSS (8 files x 4 parts in flight, each a 16 MiB buffer and its
- *   Blob copy); bench/results/2026-11-27-analysis.md. If the bytes change between the two
+ *   sent as a stream of CHUNK_BYTES reads, each made when fetch asks for it; the request counts
+ *   STREAM_BYTES against the budget while in flight. Memory per request is about a chunk, not
+ *   the range: with whole-range buffers W2 peaked at 319 MiB RSS (8 files x 4 parts in flight,
+ *   each an 8 MiB buffer and its Blob copy); bench/results/2026-11-27-analysis.md. If the bytes change between the two
  *   reads, the store refuses the request (BadDigest): it never keeps bytes the digest does not
  *   describe.
  * Both are sent without a SHA-256 of the payload (a Blob or a stream is signed UNSIGNED-PAYLOAD;
@@ -27,7 +27,15 @@ import type { UploadBody } from "./target.ts";
 /** Ranges from this size up are streamed. */
 export const STREAM_MIN = 1 << 20;
 /** Bytes per read of a streamed range. */
-export const CHUNK_BYTES = 1 << 20;
+export const CHUNK_BYTES = 256 << 10;
+/**
+ * What one streamed request is counted as against the byte budget for as long as it is in
+ * flight. Its real cost is its chunk, fetch's copy and the connection's buffers (measured: 1.3
+ * to 2 MiB of RSS per request in flight on W2, bench/results/2026-11-27-analysis.md); the share
+ * is set above that so that it bounds streams in flight to 16 by default (64 MiB / 4 MiB)
+ * whatever the files and parts in flight: 32 streams peaked at 163 MiB RSS, 16 at 142.
+ */
+export const STREAM_BYTES = 4 << 20;
 
 export function base64(bytes: Uint8Array): string {
   let text = "";
@@ -73,7 +81,7 @@ export class BodyReader {
     private readonly rt: Runtime,
     options: { maxBufferBytes: number; asBytes: boolean },
   ) {
-    this.budget = new BufferBudget(Math.max(options.maxBufferBytes, CHUNK_BYTES));
+    this.budget = new BufferBudget(Math.max(options.maxBufferBytes, STREAM_BYTES));
     this.asBytes = options.asBytes;
   }
 
@@ -103,21 +111,23 @@ export class BodyReader {
   }
 
   private async streamed<T>(key: string, range: Range, send: (body: RangeBody) => Promise<T>) {
-    const md5 = base64(await this.md5Of(key, range));
+    await this.budget.reserve(STREAM_BYTES);
     const streams: RangeStream[] = [];
-    const rethrow = (err: unknown): never => {
-      const failure = streams.find((s) => s.failure !== null)?.failure;
-      throw failure ? new SourceFailure(failure) : err;
-    };
-    const open = () => {
-      const stream = new RangeStream(key, range, this.budget);
-      streams.push(stream);
-      return stream.readable;
-    };
     try {
+      const md5 = base64(await this.md5Of(key, range));
+      const rethrow = (err: unknown): never => {
+        const failure = streams.find((s) => s.failure !== null)?.failure;
+        throw failure ? new SourceFailure(failure) : err;
+      };
+      const open = () => {
+        const stream = new RangeStream(key, range);
+        streams.push(stream);
+        return stream.readable;
+      };
       return await send({ md5, open, rethrow });
     } finally {
-      for (const s of streams) s.settle();
+      for (const s of streams) s.cancel();
+      this.budget.unreserve(STREAM_BYTES);
     }
   }
 
@@ -153,29 +163,21 @@ async function readFully(range: Range, target: Uint8Array): Promise<number> {
 
 /**
  * One pass over a range as a ReadableStream: a chunk is read when fetch pulls (highWaterMark 0:
- * nothing is read ahead), and its bytes count against the budget until the next pull or the
- * end of the request. Each chunk is a fresh buffer (fetch may hold it after the pull).
+ * nothing is read ahead), into a fresh buffer (fetch may hold it after the pull).
  */
 class RangeStream {
   failure: unknown = null;
   readonly readable: ReadableStream<Uint8Array>;
   private done = 0;
-  private held = 0;
+  private stopped = false;
 
-  constructor(key: string, range: Range, budget: BufferBudget) {
-    const release = () => {
-      budget.unreserve(this.held);
-      this.held = 0;
-    };
-    this.release = release;
+  constructor(key: string, range: Range) {
     this.readable = new ReadableStream<Uint8Array>(
       {
         pull: async (controller) => {
-          release();
+          if (this.stopped) return;
           const size = Math.min(CHUNK_BYTES, range.length - this.done);
           try {
-            await budget.reserve(size);
-            this.held = size;
             const chunk = new Uint8Array(size);
             const n = await readFully({ ...range, offset: range.offset + this.done }, chunk);
             if (n < size) throw shrank(key, range, this.done + n);
@@ -184,20 +186,19 @@ class RangeStream {
             if (this.done >= range.length) controller.close();
           } catch (err) {
             this.failure = err;
-            release();
             controller.error(err);
           }
         },
-        cancel: () => release(),
+        cancel: () => {
+          this.stopped = true;
+        },
       },
       { highWaterMark: 0 },
     );
   }
 
-  private readonly release: () => void;
-
-  /** The request settled: the last chunk's bytes leave the budget. */
-  settle(): void {
-    this.release();
+  /** The request settled: no more reads (a read in progress ends unused). */
+  cancel(): void {
+    this.stopped = true;
   }
 }
