@@ -191,12 +191,10 @@ export function inFlightOf(
   tool: Tool,
   w: Workload,
 ): { small: number; parts: number; partMiB: number } {
+  // tiermv: 32 files in flight (default and tuned); streamed parts: files x partConcurrency (4),
+  // capped at 16 by the byte budget (64 MiB, 4 MiB per streamed request: jobs/targets/s3_body.ts).
+  if (tool.startsWith("tiermv")) return { small: 32, parts: Math.min(w.files * 4, 16), partMiB: 8 };
   const tuned = tool.endsWith("-tuned");
-  if (tool.startsWith("tiermv")) {
-    const files = tuned ? 32 : 8;
-    // Parts: files x partConcurrency (4), capped by the byte budget (64 MiB / 8 MiB parts).
-    return { small: files, parts: Math.min(w.files * 4, 64 / 8), partMiB: 8 };
-  }
   if (tool.startsWith("rclone")) {
     const transfers = tuned ? 32 : 4;
     const upload = tuned ? 8 : 4;
