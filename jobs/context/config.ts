@@ -43,7 +43,12 @@ const S3Settings = v.strictObject({
   forcePathStyle: v.optional(v.boolean(), true),
   /** The SDK's CRC32 headers break several S3-compatible servers: only when an API requires it. */
   checksums: v.optional(v.picklist(["when_required", "when_supported"]), "when_required"),
-  multipartThreshold: v.optional(PositiveInt, 16 * 1024 * 1024),
+  /**
+   * Single PUTs up to here (rclone's default cutoff): many stores copy every part once more when
+   * a multipart upload completes (s3proxy's filesystem backend: W2-32 went at 0.36x rclone with
+   * 16 MiB, bench/results/2026-11-27-analysis.md); bodies are streamed, so size costs no memory.
+   */
+  multipartThreshold: v.optional(PositiveInt, 200 * 1024 * 1024),
   partSize: v.optional(v.pipe(PositiveInt, v.minValue(5 * 1024 * 1024)), 8 * 1024 * 1024),
   partConcurrency: v.optional(PositiveInt, 4),
   /**
