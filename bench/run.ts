@@ -67,7 +67,8 @@ async function withStore<T>(
   backend: S3proxyBackend,
   fn: (store: Store & { port: number }) => Promise<T>,
 ) {
-  const dataDir = join(WORK, `s3data-${backend}`);
+  // Per process: two runs at once (different workloads) must not delete each other's store.
+  const dataDir = join(WORK, `s3data-${backend}-${process.pid}`);
   rmSync(dataDir, { recursive: true, force: true });
   const s3 = await startS3proxy({ backend, dataDir, jvmFlags: BENCH_JVM });
   console.log(`s3proxy ${backend} on ${s3.endpoint} (JVM ${BENCH_JVM.join(" ")})`);
@@ -81,6 +82,7 @@ async function withStore<T>(
     });
   } finally {
     await s3.stop();
+    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
