@@ -74,7 +74,8 @@ export async function runRounds(options: {
         workload: w,
         endpoint: store.endpoint,
         bucket,
-        dir: join(work, "run"),
+        // Per process: runs of different workloads at once keep their spools apart.
+        dir: join(work, `run-${process.pid}`),
         serverPid: store.serverPid,
       };
       const run = () => runTool(spec);
