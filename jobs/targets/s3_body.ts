@@ -15,9 +15,9 @@
  * Both are sent without a SHA-256 of the payload (a Blob or a stream is signed UNSIGNED-PAYLOAD;
  * Content-MD5 protects the bytes), except with `asBytes`.
  *
- * There is no file-backed body (`Bun.file(path)`, which Bun's fetch reads on its own threads):
- * it read by path, not from the attempt's descriptor, and a hung mount would block Bun's
- * threads with no deadline of ours.
+ * There is no file-backed body (a Blob of the path that the runtime's fetch reads on its own
+ * threads): it read by path, not from the attempt's descriptor, and a hung mount would block
+ * those threads with no deadline of ours.
  */
 import type { Runtime } from "../../runtime/types.ts";
 import { BufferBudget } from "./buffer_budget.ts";
