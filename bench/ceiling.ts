@@ -1,27 +1,33 @@
 /**
- * Ceiling probe: the highest small-PUT rate this s3proxy reaches from a minimal parallel client
- * (the AWS SDK, 64 requests in flight, 16 KiB bodies, for a fixed time, after a 10 s warm-up).
- * Tool results read as a fraction of it. Usage: bun bench/ceiling.ts ENDPOINT BUCKET SECONDS
+ * Ceiling probe: the highest PUT rate a store reaches from a minimal parallel client (the AWS
+ * SDK, fetch handler, kept-alive connections, `IN_FLIGHT` requests, bodies of `BODY_BYTES`), for a
+ * fixed time after a warm-up. Tool results read as a fraction of it. Prints {puts, perSecond, mibs}.
+ * Usage: bun bench/ceiling.ts ENDPOINT BUCKET SECONDS [BODY_BYTES=16384] [IN_FLIGHT=64] [WARMUP=10]
  */
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { FetchHttpHandler } from "@smithy/fetch-http-handler";
 
-const [endpoint, bucket, seconds = "10"] = process.argv.slice(2);
+const [endpoint, bucket, seconds = "10", bodyArg = "16384", inFlightArg = "64", warmup = "10"] =
+  process.argv.slice(2);
+const inFlight = Number(inFlightArg);
 const client = new S3Client({
   endpoint,
   region: "us-east-1",
   forcePathStyle: true,
+  maxAttempts: 1,
   requestChecksumCalculation: "WHEN_REQUIRED",
   responseChecksumValidation: "WHEN_REQUIRED",
-  requestHandler: { httpAgent: { keepAlive: true, maxSockets: 64 } },
+  requestHandler: new FetchHttpHandler({ keepAlive: true }),
 });
-const body = new Uint8Array(16 * 1024).fill(7);
+// A Blob: sent as UNSIGNED-PAYLOAD, so the probe pays no SHA-256 per byte.
+const body = new Blob([new Uint8Array(Number(bodyArg)).fill(7)]);
 
-/** PUTs for `ms` milliseconds with 64 in flight; returns how many completed. */
+/** PUTs for `ms` milliseconds with `inFlight` in flight; returns how many completed. */
 async function putFor(ms: number, tag: string): Promise<number> {
   const deadline = Date.now() + ms;
   let done = 0;
   await Promise.all(
-    Array.from({ length: 64 }, async (_, w) => {
+    Array.from({ length: inFlight }, async (_, w) => {
       for (let i = 0; Date.now() < deadline; i++) {
         const key = `ceiling/${tag}/${w}/${i}`;
         await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
@@ -32,9 +38,10 @@ async function putFor(ms: number, tag: string): Promise<number> {
   return done;
 }
 
-// The probe runs first, against a fresh JVM: warm its JIT up before measuring (without this,
-// the 2026-11-25 run measured 332 PUT/s, below what the tools reached afterwards).
-await putFor(10_000, "warmup");
+// Against a fresh JVM, warm its JIT up before measuring (without this, the 2026-11-25 run
+// measured 332 PUT/s, below what the tools reached afterwards).
+if (Number(warmup) > 0) await putFor(Number(warmup) * 1000, "warmup");
 const done = await putFor(Number(seconds) * 1000, "measured");
-console.log(JSON.stringify({ puts: done, perSecond: done / Number(seconds) }));
+const perSecond = done / Number(seconds);
+console.log(JSON.stringify({ puts: done, perSecond, mibs: (perSecond * body.size) / 1048576 }));
 client.destroy();

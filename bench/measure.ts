@@ -22,6 +22,13 @@ const REPO = new URL("..", import.meta.url).pathname;
  */
 export const TIERMV = `${REPO}bin/tiermv`;
 
+/**
+ * The heap sizing bin/tiermv gives Bun (JSC sizes its heap growth for 256 MiB of RAM): scripts
+ * that stand in for tiermv's code (sdk-loop, send_path) run with it too, or their RSS compares
+ * a different collector policy.
+ */
+export const TIERMV_HEAP = { BUN_JSC_forceRAMSize: "268435456" };
+
 /** `tiermv init` for a config whose spool does not exist yet (every command needs its marker). */
 export function initSpool(config: string): void {
   const init = Bun.spawnSync([TIERMV, "init", "--config", config], { stderr: "pipe" });

@@ -27,9 +27,9 @@ const rt = createRuntime();
 
 async function main() {
   mkdirSync(WORK, { recursive: true });
-  // W2's generator, cut to four files: the first four of W2 are 256 MiB each.
-  const [w2] = workloads(WORK, ["W2"]);
-  if (!w2) throw new Error("no W2 workload");
+  // W2-256: four files of 256 MiB.
+  const [w2] = workloads(WORK, ["W2-256"]);
+  if (!w2) throw new Error("no W2-256 workload");
   const files = readdirSync(join(w2.dir, "d0"))
     .filter((f) => /^f[0-3]\.bin$/.test(f))
     .map((f) => join(w2.dir, "d0", f));

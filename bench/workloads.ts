@@ -77,19 +77,40 @@ function logNormalSizes(total: number, mu: number, sigma: number, seed: number):
   return raw;
 }
 
+const MiB = 1024 * 1024;
+
+/** Every workload: name, description, sizes, files per directory. */
+const SPECS: [string, string, () => number[], number][] = [
+  ["W1", "10,000 files of 16 KiB", () => Array(10_000).fill(16 * 1024), 500],
+  // W2: 1 GiB at each size, on both sides of every cutoff (tiermv's multipart threshold 16 MiB
+  // and byte budget 64 MiB, aws-cli's 8 MiB, rclone's single-PUT cutoff 200 MiB).
+  ["W2-32", "32 files of 32 MiB", () => Array(32).fill(32 * MiB), 32],
+  ["W2-128", "8 files of 128 MiB", () => Array(8).fill(128 * MiB), 8],
+  ["W2-256", "4 files of 256 MiB", () => Array(4).fill(256 * MiB), 4],
+  ["W2-512", "2 files of 512 MiB", () => Array(2).fill(512 * MiB), 2],
+  [
+    "W3",
+    "mixed tree, log-normal sizes (median 64 KiB, seed 7), 2 GiB",
+    () => logNormalSizes(2 * 1024 ** 3, Math.log(64 * 1024), 2.2, 7),
+    200,
+  ],
+  ["W5-small", "5,000 files of 64 KiB", () => Array(5_000).fill(64 * 1024), 500],
+];
+
+/** Names `--only` accepts for the transfer workloads; "W2" stands for every W2 size. */
+export const TRANSFER_WORKLOADS = SPECS.map(([name]) => name);
+
+/** Expands "W2" to its sizes; keeps the order of SPECS. */
+export function expandNames(names: string[]): string[] {
+  return TRANSFER_WORKLOADS.filter(
+    (n) => names.includes(n) || (names.includes("W2") && n.startsWith("W2-")),
+  );
+}
+
+/** Generates (once) and describes the named workloads, under `root`. */
 export function workloads(root: string, only?: string[]): Workload[] {
-  const specs: [string, string, () => number[], number][] = [
-    ["W1", "10,000 files of 16 KiB", () => Array(10_000).fill(16 * 1024), 500],
-    ["W2", "8 files of 256 MiB", () => Array(8).fill(256 * 1024 * 1024), 8],
-    [
-      "W3",
-      "mixed tree, log-normal sizes (median 64 KiB, seed 7), 2 GiB",
-      () => logNormalSizes(2 * 1024 ** 3, Math.log(64 * 1024), 2.2, 7),
-      200,
-    ],
-  ];
   const out: Workload[] = [];
-  for (const [name, description, sizes, perDir] of specs) {
+  for (const [name, description, sizes, perDir] of SPECS) {
     if (only && !only.includes(name)) continue;
     const dir = join(root, name.toLowerCase());
     generate(dir, sizes(), perDir);

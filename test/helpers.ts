@@ -62,9 +62,15 @@ export function tempDir(prefix: string): string {
 /**
  * The store settings of every test config: a skew limit (the store's, see the fault proxy's
  * `stall` mode), a request deadline and a late-write window small enough for tests. The window
- * fence refuses a window below skew + deadline.
+ * fence refuses a window below skew + deadline. Multipart above 16 MiB (the default is 200 MiB),
+ * so that the tests' 17 MiB files take the multipart path.
  */
-export const TEST_S3 = { storeSkewLimitMs: 500, requestTimeoutMs: 6000, lateWriteWindowMs: 7000 };
+export const TEST_S3 = {
+  storeSkewLimitMs: 500,
+  requestTimeoutMs: 6000,
+  lateWriteWindowMs: 7000,
+  multipartThreshold: 16 * 1024 * 1024,
+};
 
 /**
  * Where the source tree and the spool live when not on local disk: under `dir` as the nodes see

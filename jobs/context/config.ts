@@ -52,10 +52,18 @@ const S3Settings = v.strictObject({
   forcePathStyle: v.optional(v.boolean(), true),
   /** The SDK's CRC32 headers break several S3-compatible servers: only when an API requires it. */
   checksums: v.optional(v.picklist(["when_required", "when_supported"]), "when_required"),
-  multipartThreshold: v.optional(PositiveInt, 16 * 1024 * 1024),
+  /**
+   * Single PUTs up to here (rclone's default cutoff): many stores copy every part once more when
+   * a multipart upload completes (s3proxy's filesystem backend: W2-32 went at 0.36x rclone with
+   * 16 MiB, bench/results/2026-11-27-analysis.md); bodies are streamed, so size costs no memory.
+   */
+  multipartThreshold: v.optional(PositiveInt, 200 * 1024 * 1024),
   partSize: v.optional(v.pipe(PositiveInt, v.minValue(5 * 1024 * 1024)), 8 * 1024 * 1024),
   partConcurrency: v.optional(PositiveInt, 4),
-  /** File content held in memory for uploads at once (bodies need their MD5 before sending). */
+  /**
+   * Memory for request bodies in flight: small bodies (under 1 MiB) are held whole, larger ones
+   * are streamed and count 4 MiB each, so this also bounds streamed requests in flight (16).
+   */
   maxBufferBytes: v.optional(PositiveInt, 64 * 1024 * 1024),
   requestTimeoutMs: v.optional(PositiveInt, 120_000),
   /**
@@ -85,7 +93,11 @@ const S3Settings = v.strictObject({
 });
 
 const MigrateSettings = v.strictObject({
-  concurrency: v.optional(PositiveInt, 8),
+  /**
+   * Files in flight per node. 32: a distant store needs requests in flight to hide its latency
+   * (at 20 ms, 8 bound small files to 400/s); large files are bounded by s3.maxBufferBytes.
+   */
+  concurrency: v.optional(PositiveInt, 32),
   /** Retries of a transient upload failure before the file is failed (the field's default: 1). */
   uploadRetries: v.optional(NonNegativeInt, 1),
   uploadRetryBaseMs: v.optional(NonNegativeInt, 500),

@@ -12,7 +12,11 @@ import type { FileJob } from "./file_job.ts";
 
 /** The body of an upload: the descriptor's bytes (never the path's). */
 export function handleBody(handle: FileHandle, size: number): UploadBody {
-  return { size, readInto: (offset, target) => handle.readInto(offset, target) };
+  return {
+    size,
+    readInto: (offset, target) => handle.readInto(offset, target),
+    md5: (offset, length) => handle.md5(offset, length),
+  };
 }
 
 /** Uploads the version `stat` of the descriptor to `key` for `attempt` of epoch `n`. */

@@ -1,9 +1,9 @@
 /**
- * Bounds the bytes of file content held in memory for uploads: every body and part is read into
- * a buffer from here (s3_body.ts). Without a bound,
- * 8 files x 4 parts x 16 MiB are in flight at once and garbage collection lags behind (W2 peaked
- * at 1,692 MiB RSS: bench/results/2026-11-25-before-buffer-budget.md). Large buffers are reused,
- * so the heap stays at the budget.
+ * Bounds the bytes of file content held in memory for uploads: every buffered body takes its
+ * bytes from here, and every streamed one its fixed share (s3_body.ts). Without a bound, 8 files x 4
+ * parts x 16 MiB were in flight at once and garbage collection lagged behind (W2 peaked at 1,692
+ * MiB RSS: bench/results/2026-11-25-before-buffer-budget.md). Large buffers are reused, so the
+ * heap stays at the budget.
  */
 
 /** Buffers smaller than this are plain allocations: cheap, and collected fast. */
@@ -19,10 +19,7 @@ export class BufferBudget {
   /** Waits until `size` bytes fit in the budget (one oversized buffer may always proceed alone). */
   async acquire(size: number): Promise<Uint8Array> {
     const capacity = size >= POOLED_MIN ? 2 ** Math.ceil(Math.log2(size)) : size;
-    while (this.inUse > 0 && this.inUse + capacity > this.maxBytes) {
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
-    }
-    this.inUse += capacity;
+    await this.reserve(capacity);
     const reused = this.free.get(capacity)?.pop();
     const buffer = reused ?? new Uint8Array(capacity);
     return buffer.subarray(0, size);
@@ -31,13 +28,25 @@ export class BufferBudget {
   /** Returns a buffer from `acquire`; it must no longer be in use by any request. */
   release(view: Uint8Array): void {
     const capacity = view.buffer.byteLength;
-    this.inUse -= capacity;
     if (capacity >= POOLED_MIN) {
       const list = this.free.get(capacity) ?? [];
       // Keep at most what the budget could hold; drop the rest for the collector.
       if ((list.length + 1) * capacity <= this.maxBytes) list.push(new Uint8Array(view.buffer));
       this.free.set(capacity, list);
     }
+    this.unreserve(capacity);
+  }
+
+  /** Counts `bytes` against the budget without a buffer (a streamed request's share). */
+  async reserve(bytes: number): Promise<void> {
+    while (this.inUse > 0 && this.inUse + bytes > this.maxBytes) {
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+    this.inUse += bytes;
+  }
+
+  unreserve(bytes: number): void {
+    this.inUse -= bytes;
     for (const wake of this.waiters.splice(0)) wake();
   }
 }

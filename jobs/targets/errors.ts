@@ -73,3 +73,14 @@ export class GuardRefusal extends Error {
     super("the write guard refused the request");
   }
 }
+
+/**
+ * What reading the source threw while a request streamed it (it shrank, a mount call failed),
+ * carried through the store client untouched: it is no fault of the gateway, and never retried
+ * on another one.
+ */
+export class SourceFailure extends Error {
+  constructor(readonly failure: unknown) {
+    super("reading the source failed while the request was sent");
+  }
+}

@@ -12,7 +12,7 @@
  * a dead gateway.
  */
 import type { S3Client } from "@aws-sdk/client-s3";
-import { GuardRefusal } from "./errors.ts";
+import { GuardRefusal, SourceFailure } from "./errors.ts";
 import { isGatewayFault } from "./s3_errors.ts";
 import type { GatewayState } from "./target.ts";
 
@@ -87,6 +87,7 @@ export class GatewayPool {
         return out;
       } catch (err) {
         if (err instanceof GuardRefusal) throw err.refusal;
+        if (err instanceof SourceFailure) throw err.failure;
         if (options.signal?.aborted || !isGatewayFault(err)) {
           if (!options.signal?.aborted) this.markUp(gateway);
           throw new GatewayError(err, gateway.endpoint);

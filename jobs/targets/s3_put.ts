@@ -88,22 +88,21 @@ type Sent = { etag: string | undefined; versionId: string | undefined };
 function putSingle(s3: S3Context, upload: Upload & { meta: ObjectMeta }, options: PutOptions) {
   const { key, body, meta } = upload;
   const range = { body, offset: 0, length: body.size };
-  return s3.bodies.withRange(key, range, async (data, md5): Promise<Sent> => {
-    const input = {
-      Bucket: s3.bucket,
-      Key: key,
-      Body: data,
-      ContentLength: body.size,
-      ContentMD5: md5,
-      Metadata: metaToHeaders(meta),
-      StorageClass: s3.settings.storageClass,
-    };
+  return s3.bodies.withRange(key, range, async (data): Promise<Sent> => {
     const out = await s3.call(
       { op: "upload", key },
       (client) => {
-        const command = new PutObjectCommand(input);
+        const command = new PutObjectCommand({
+          Bucket: s3.bucket,
+          Key: key,
+          Body: data.open(),
+          ContentLength: body.size,
+          ContentMD5: data.md5,
+          Metadata: metaToHeaders(meta),
+          StorageClass: s3.settings.storageClass,
+        });
         addWriteGuard(command.middlewareStack, "PutObject", options.guard);
-        return client.send(command, { abortSignal: options.signal });
+        return client.send(command, { abortSignal: options.signal }).catch(data.rethrow);
       },
       { signal: options.signal },
     );
@@ -177,26 +176,25 @@ function uploadParts(
   return mapLimit(numbers, partConcurrency, async (partNumber) => {
     const offset = (partNumber - 1) * partSize;
     const range = { body, offset, length: Math.min(partSize, body.size - offset) };
-    const out = await s3.bodies.withRange(key, range, (data, md5) => {
-      const input = {
-        Bucket: s3.bucket,
-        Key: key,
-        UploadId: uploadId,
-        PartNumber: partNumber,
-        Body: data,
-        ContentLength: range.length,
-        ContentMD5: md5,
-      };
-      return s3.call(
+    const out = await s3.bodies.withRange(key, range, (data) =>
+      s3.call(
         { op: `upload part ${partNumber} of`, key },
         (client) => {
-          const command = new UploadPartCommand(input);
+          const command = new UploadPartCommand({
+            Bucket: s3.bucket,
+            Key: key,
+            UploadId: uploadId,
+            PartNumber: partNumber,
+            Body: data.open(),
+            ContentLength: range.length,
+            ContentMD5: data.md5,
+          });
           addWriteGuard(command.middlewareStack, "UploadPart", options.guard);
-          return client.send(command, { abortSignal: options.signal });
+          return client.send(command, { abortSignal: options.signal }).catch(data.rethrow);
         },
         { signal: options.signal },
-      );
-    });
+      ),
+    );
     return { PartNumber: partNumber, ETag: out.ETag };
   });
 }

@@ -47,15 +47,23 @@ export interface StoredObject {
 }
 
 /**
- * The bytes of one upload. The target reads only through `readInto` (into buffers of its byte
- * budget), hashes what it read for Content-MD5 and sends exactly those bytes, so the digest
- * always describes the bytes sent. The protocol passes a body backed by its one descriptor;
- * `pathBody` (upload_body.ts) reads by path for v1 callers.
+ * The bytes of one upload. The target reads only through this body, in chunks of its byte budget
+ * (s3_body.ts): a small range is read once, hashed and sent from memory; a large one is hashed
+ * first (`md5`) and then streamed in chunks, each read when the request is ready for it. Either
+ * way every request carries Content-MD5 of the bytes it declares, so a store never keeps bytes
+ * that differ from the digest (it answers BadDigest). The protocol passes a body backed by its
+ * one descriptor; `pathBody` (upload_body.ts) reads by path for v1 callers.
  */
 export interface UploadBody {
   readonly size: number;
   /** Fills `target` from `offset`; returns the bytes read (fewer only at end of file). */
   readInto(offset: number, target: Uint8Array): Promise<number>;
+  /**
+   * MD5 of `length` bytes from `offset` (fewer at end of file), hashed where they are read (the
+   * descriptor's mount thread), so a large range is not copied into the heap to be hashed.
+   * Without it the target hashes what `readInto` gives.
+   */
+  md5?(offset: number, length: number): Promise<Uint8Array>;
 }
 
 /** The store writes a guard sees, by their S3 names (file:// uses PutObject and DeleteObject). */

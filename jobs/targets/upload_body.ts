@@ -7,7 +7,11 @@ import type { Runtime } from "../../runtime/types.ts";
 import type { UploadBody } from "./target.ts";
 
 export function pathBody(rt: Runtime, path: string, size: number): UploadBody {
-  return { size, readInto: (offset, target) => rt.fs.readInto(path, offset, target) };
+  return {
+    size,
+    readInto: (offset, target) => rt.fs.readInto(path, offset, target),
+    md5: (offset, length) => rt.md5Range(path, offset, length),
+  };
 }
 
 /** An in-memory body (tests, the probe key). */

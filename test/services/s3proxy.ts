@@ -1,6 +1,7 @@
 /**
- * A real s3proxy (from Maven Central) with its filesystem backend, on a free loopback port,
- * its data in a temp dir. Authentication is on (aws-v2-or-v4) so signing is exercised for real.
+ * A real s3proxy (from Maven Central) with its filesystem backend (or `filesystem-nio2`, which
+ * benchmarks compare), on a free loopback port, its data in a temp dir. Authentication is on
+ * (aws-v2-or-v4) so signing is exercised for real.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -23,8 +24,11 @@ export interface S3Service extends AsyncDisposable {
 /** JVM flags for tests: quick start and small footprint (benchmarks pass their own). */
 export const TEST_JVM_FLAGS = ["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k"];
 
+/** s3proxy's backends that store on a local directory (jclouds provider names). */
+export type S3proxyBackend = "filesystem" | "filesystem-nio2";
+
 export async function startS3proxy(
-  options: { port?: number; dataDir?: string; jvmFlags?: string[] } = {},
+  options: { port?: number; dataDir?: string; jvmFlags?: string[]; backend?: S3proxyBackend } = {},
 ): Promise<S3Service & { dataDir: string; pid: number }> {
   const jar = await mavenJar({
     group: "org.gaul",
@@ -43,8 +47,12 @@ export async function startS3proxy(
       "s3proxy.authorization=aws-v2-or-v4",
       `s3proxy.identity=${ACCESS_KEY}`,
       `s3proxy.credential=${SECRET_KEY}`,
-      "jclouds.provider=filesystem",
+      `jclouds.provider=${options.backend ?? "filesystem"}`,
       `jclouds.filesystem.basedir=${dataDir}`,
+      // filesystem-nio2 refuses to start without a backend identity (it checks none).
+      ...(options.backend === "filesystem-nio2"
+        ? ["jclouds.identity=local", "jclouds.credential=local"]
+        : []),
       "",
     ].join("\n"),
   );

@@ -3,7 +3,9 @@
  * versioned and unversioned buckets, listings, a late Complete, per-key errors. Guards, gateways
  * and the probe have their own files.
  */
+
 import { afterAll, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
 import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
@@ -11,6 +13,7 @@ import {
   PutObjectCommand,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
+import { CHUNK_BYTES } from "../../../jobs/targets/s3_body.ts";
 import { TargetError } from "../../../jobs/targets/target.ts";
 import { bytesBody } from "../../../jobs/targets/upload_body.ts";
 import { randomBytes } from "../../helpers.ts";
@@ -120,6 +123,51 @@ for (const name of STORES) {
       expect(error.message).toContain("the source shrank while it was read");
       expect(await target.head(key)).toBeNull();
     }
+    target.close();
+  });
+
+  test(`[${name}] a range of 1 MiB and more is streamed from the body in chunks of CHUNK_BYTES, with the body's own MD5; a source that shrinks after it was hashed fails as that upload's permanent error and takes no gateway out`, async () => {
+    const { target } = await targetOn(await store(name), { s3: SMALL_PARTS });
+    const data = randomBytes((11 << 20) + 123, 12);
+    let largestRead = 0;
+    let hashedBytes = 0;
+    const body = {
+      size: data.length,
+      async readInto(offset: number, into: Uint8Array) {
+        largestRead = Math.max(largestRead, into.length);
+        return bytesBody(data).readInto(offset, into);
+      },
+      async md5(offset: number, length: number) {
+        hashedBytes += length;
+        return createHash("md5")
+          .update(data.subarray(offset, offset + length))
+          .digest();
+      },
+    };
+    // 3 parts (5, 5 and 1 MiB + 123 bytes) and one single PUT of 3 MiB.
+    const multipart = await target.put("t/streamed", body, meta("a-s", data.length));
+    expect(multipart.size).toBe(data.length);
+    expect(await target.read("t/streamed")).toEqual(data);
+    const small = { ...body, size: 3 << 20 };
+    const single = await target.put("t/streamed-single", small, meta("a-t", small.size));
+    expect(single.etag).toBe(md5Hex(data.subarray(0, 3 << 20)));
+    expect(largestRead).toBe(CHUNK_BYTES);
+    expect(hashedBytes).toBe(data.length + (3 << 20));
+
+    // It hashes 6 MiB, then finds 2 MiB when it reads them to send.
+    const shrinking = {
+      ...body,
+      size: 6 << 20,
+      readInto: bytesBody(data.subarray(0, 2 << 20)).readInto,
+    };
+    const error = await target
+      .put("t/shrinks", shrinking, meta("a-u", shrinking.size))
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(TargetError);
+    expect(error.kind).toBe("permanent");
+    expect(error.message).toContain("the source shrank while it was read");
+    expect(await target.head("t/shrinks")).toBeNull();
+    expect(target.gateways().every((g) => g.up)).toBe(true);
     target.close();
   });
 
