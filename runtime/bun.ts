@@ -46,6 +46,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   mainLibc ??= bindLibc();
   return {
     name: "bun",
+    streamsRequestBodies: true,
     ...mountRuntime(options.mount, spawnWorker),
     process: createNodeProcess(mainLibc),
     md5,

@@ -67,6 +67,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   mainLibc ??= bindLibc();
   return {
     name: "deno",
+    streamsRequestBodies: false,
     ...mountRuntime(options.mount, spawnWorker),
     process: createNodeProcess(mainLibc),
     md5,

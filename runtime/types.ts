@@ -225,6 +225,11 @@ export interface MountStatus {
 
 export interface Runtime {
   readonly name: "bun" | "deno";
+  /**
+   * fetch sends a stream body with the Content-Length it was given (Bun). Deno's sends it
+   * chunked (denoland/deno#24197), which S3 refuses: bodies are then sent whole from a buffer.
+   */
+  readonly streamsRequestBodies: boolean;
   readonly fs: RuntimeFs;
   readonly xattr: RuntimeXattr;
   readonly process: RuntimeProcess;

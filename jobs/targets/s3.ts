@@ -100,7 +100,8 @@ class S3Target implements Target, S3Context {
     const maxBufferBytes = Math.max(s3.maxBufferBytes, s3.partSize);
     this.bodies = new BodyReader(rt, {
       maxBufferBytes,
-      asBytes: s3.checksums === "when_supported",
+      // Whole bodies when the SDK computes checksums itself, or when fetch cannot stream them.
+      asBytes: s3.checksums === "when_supported" || !rt.streamsRequestBodies,
     });
   }
 
