@@ -35,7 +35,8 @@ async function crashAt(
     c.box.file(`d/${i}.bin`, randomBytes(3000 + i, i + 1)),
   );
   await c.submit("a", [c.box.src]);
-  if (options.failFirst) c.proxies.a?.setMode("cut-writes");
+  // The files' writes land unanswered; the target's probe passes (the failure is the files').
+  if (options.failFirst) c.proxies.a?.setMode("cut-file-writes");
   const crashed = await c.run("a", { TIERMV_CRASH_AT: `${point}:${options.nth ?? 3}` });
   c.proxies.a?.setMode("pass");
   return { files, crashed };
