@@ -8,11 +8,13 @@
 import { errorCode, isNotFound } from "../../runtime/errors.ts";
 import { relativeToRoot } from "../util/paths.ts";
 import { attemptEpoch } from "./attempt.ts";
+import { cleanExtraVersions } from "./extra_versions.ts";
 import type { FileJob, OpenFile } from "./file_job.ts";
 import { settleHold } from "./held.ts";
 import { skippedFor } from "./held_epoch.ts";
 import { isolateFailure } from "./isolate.ts";
 import { busy, type FileOutcome } from "./outcome.ts";
+import type { State } from "./records.ts";
 import { refuseReleased } from "./stub.ts";
 import { isCommitFor, readView, type View } from "./view.ts";
 import { XattrPayloadError } from "./xattr_record.ts";
@@ -80,8 +82,10 @@ async function migrateOpen(job: FileJob, file: OpenFile): Promise<FileOutcome> {
     if (!("names" in view)) return view;
     const released = await refuseReleased(job, file.path, view.current?.state, stat);
     if (released) return released;
-    if (isCommitFor(view.current?.state, identity))
+    if (isCommitFor(view.current?.state, identity)) {
+      await afterResume(job, view.current);
       return skippedFor(file.path, view.current.state, job.task.id);
+    }
     const settled = await settleHold(job, file, view);
     if (settled.kind === "done") return settled.outcome;
     if (settled.kind === "go") return await attemptEpoch(job, file, view.max + 1);
@@ -98,4 +102,15 @@ async function viewOrReject(file: OpenFile): Promise<View | FileOutcome> {
       return { kind: "rejected", path: file.path, error: err.message };
     throw err;
   }
+}
+
+/**
+ * A file this very task committed is visited again only after a resume (a crash or a stop):
+ * the commit's extra versions, if the crash came before their deletion, go now.
+ */
+async function afterResume(job: FileJob, current: { epoch: number; state: State }) {
+  const { state, epoch } = current;
+  if (state.task !== job.task.id || state.versionId === undefined) return;
+  const { key, versionId, attempt, ino } = state;
+  await cleanExtraVersions(job, { key, versionId, attempt, epoch, ino });
 }

@@ -11,9 +11,10 @@
  */
 import { targetFor } from "../context/job_context.ts";
 import { uploadIdsOf } from "../spool/uploads.ts";
-import type { Target } from "../targets/target.ts";
+import type { StoredObject, Target } from "../targets/target.ts";
 import { cleanEpoch } from "./clean_epoch.ts";
 import { decide } from "./decide.ts";
+import { cleanExtraVersions } from "./extra_versions.ts";
 import { type FileJob, journalFailure, type OpenFile } from "./file_job.ts";
 import type { Settled } from "./held.ts";
 import { newOutcome, newState, type Take, type Version, versionOf } from "./records.ts";
@@ -86,19 +87,26 @@ function waiting(path: string, n: number, until: string) {
   return { kind: "busy" as const, path, holder };
 }
 
-/** The dead attempt's object, if it is complete and matches the file now (ctime included). */
+/**
+ * The dead attempt's newest object, if it is complete and matches the file now (ctime included),
+ * and whether the attempt left other versions (a write sent again after a lost answer).
+ */
 async function objectOf(target: Target, take: Take, now: Version, n: number) {
+  let found: StoredObject | null = null;
+  let versions = 0;
   for await (const object of target.versionsOf(take.key)) {
     const meta = object.meta;
     if (meta?.attempt !== take.attempt || meta.epoch !== n) continue;
+    if (versions++ > 0) continue;
     const same =
       meta.size === now.size &&
       meta.mtimeNs === now.mtimeNs &&
       meta.ino === now.ino &&
       meta.ctimeNs === now.ctimeNs;
-    return same && object.size === now.size ? object : null;
+    if (!same || object.size !== now.size) return null;
+    found = object;
   }
-  return null;
+  return found ? { object: found, extras: versions > 1 } : null;
 }
 
 async function commitOnBehalf(
@@ -109,8 +117,9 @@ async function commitOnBehalf(
   const { n, take, now } = dead;
   // Only a commit for this run: this path's key on this target.
   if (take.key !== file.key || take.target !== job.target.url) return null;
-  const object = await objectOf(job.target, take, now, n);
-  if (!object) return null;
+  const found = await objectOf(job.target, take, now, n);
+  if (!found) return null;
+  const { object } = found;
   const state = newState({
     target: job.target.url,
     key: take.key,
@@ -131,6 +140,12 @@ async function commitOnBehalf(
   if (!(await decide(file.handle, outcome))) return { kind: "again" };
   // As for a holder: it counts only if n is the current state's epoch.
   if ((await readView(file.handle)).current?.epoch !== n) return { kind: "again" };
+  // The attempt's other versions (a write that landed twice) go (extra_versions.ts).
+  if (found.extras && object.versionId !== null) {
+    const { attempt } = take;
+    const { versionId } = object;
+    await cleanExtraVersions(job, { key: take.key, versionId, attempt, epoch: n, ino: now.ino });
+  }
   const { etag, size: bytes } = object;
   const migrated = { kind: "migrated" as const, path: file.path, key: take.key, etag, bytes };
   return { kind: "done", outcome: { ...migrated, attempt: take.attempt, epoch: n, resumed: true } };

@@ -12,6 +12,7 @@ import type { StoredObject } from "../targets/target.ts";
 import { crashPoint } from "../util/crash_points.ts";
 import { decideAsHolder } from "./decide.ts";
 import { EpochLostError } from "./epoch_guard.ts";
+import { cleanExtraVersions } from "./extra_versions.ts";
 import type { FileJob } from "./file_job.ts";
 import { fail, type Held, holder, revoked, settle } from "./held_epoch.ts";
 import type { FileOutcome } from "./outcome.ts";
@@ -53,6 +54,13 @@ export async function verifyAndCommit(held: Held, stored: StoredObject): Promise
   // Report-late-commit (model fix): a re-created e.<n> below the current state never counts.
   if (!decided.counts)
     return revoked(held, "the epoch was revoked and garbage-collected: this commit never counts");
+  // A PUT sent again after a lost answer (our retry, or the HTTP client's silent resend) landed
+  // twice: the attempt's other versions go (extra_versions.ts).
+  if (stored.versionId !== null) {
+    const { key } = file;
+    const { versionId } = stored;
+    await cleanExtraVersions(job, { key, versionId, attempt, epoch: n, ino: locked.ino });
+  }
   const { etag } = stored;
   return {
     kind: "migrated",

@@ -164,8 +164,8 @@ class S3Target implements Target, S3Context {
     return headObject(this, key, versionId);
   }
 
-  versionsOf(key: string): AsyncIterable<StoredObject> {
-    return listVersions(this, key);
+  versionsOf(key: string, options: { except?: string } = {}): AsyncIterable<StoredObject> {
+    return listVersions(this, key, options.except);
   }
 
   async delete(key: string, versionId: string | null, options: { guard?: WriteGuard } = {}) {

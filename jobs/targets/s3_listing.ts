@@ -8,8 +8,15 @@ import { ListObjectsV2Command, ListObjectVersionsCommand } from "@aws-sdk/client
 import type { S3Context } from "./s3.ts";
 import type { StoredObject } from "./target.ts";
 
-/** Every stored version of exactly `key`, newest first, each HEADed by its version id. */
-export async function* listVersions(s3: S3Context, key: string): AsyncIterable<StoredObject> {
+/**
+ * Every stored version of exactly `key`, newest first, each HEADed by its version id; `except`
+ * (a version id) is neither HEADed nor yielded.
+ */
+export async function* listVersions(
+  s3: S3Context,
+  key: string,
+  except?: string,
+): AsyncIterable<StoredObject> {
   if ((await s3.fenceMode()) === "unversioned") {
     const current = await s3.head(key);
     if (current) yield current;
@@ -20,6 +27,7 @@ export async function* listVersions(s3: S3Context, key: string): AsyncIterable<S
       // Every other key of the listing has `key` as a proper prefix, so it sorts after every
       // version of `key`: the first one ends the versions we want.
       if (version.key !== key) return;
+      if (version.versionId === except) continue;
       const stored = await s3.head(key, version.versionId);
       if (stored) yield stored;
     }

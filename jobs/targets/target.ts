@@ -160,9 +160,9 @@ export interface Target {
   /**
    * Every stored version of exactly `key` (not of longer keys it prefixes; delete markers
    * skipped), newest first, from a paged listing with a HEAD per version for its metadata.
-   * Unversioned: the current object, if any.
+   * Unversioned: the current object, if any. `except`: a version id left out (not even HEADed).
    */
-  versionsOf(key: string): AsyncIterable<StoredObject>;
+  versionsOf(key: string, options?: { except?: string }): AsyncIterable<StoredObject>;
   /**
    * Versioned: deletes exactly that version (throws on null: a DELETE by key would only add a
    * delete marker). Unversioned: deletes the key (throws unless versionId is null). A missing

@@ -6,6 +6,10 @@
  *             (the upload reached the server, the client sees a network error);
  * - "cut-writes": "cut" for writes (PUT, POST, DELETE), "pass" for reads (GET, HEAD): a store
  *             that applies uploads whose answers are lost, while probes and HEADs work;
+ * - "cut-file-writes": "cut-writes" except for the target's probe keys (`.tiermv-probe/`): the
+ *             files' uploads land with their answers lost while the target's probe passes;
+ * - "cut-next-write": "cut-file-writes" for the next such write, then "pass" (one lost answer:
+ *             a retried PUT then lands twice);
  * - "hold":   forward the request, keep the response of a write until `release()` (a stalled
  *             upload; reads such as the versioning probe and HEADs are answered);
  * - "stall":  keep the REQUEST of a write (it has not arrived at the store) until `release()`,
@@ -25,6 +29,8 @@ export type FaultMode =
   | "refuse"
   | "cut"
   | "cut-writes"
+  | "cut-file-writes"
+  | "cut-next-write"
   | "hold"
   | "stall"
   | "flaky"
@@ -61,6 +67,8 @@ interface Conn {
   clientGone: boolean;
   /** The request being answered is a write (for "cut-writes"). */
   write: boolean;
+  /** It is a write of a probe key (never cut by "cut-file-writes", "cut-next-write"). */
+  probe: boolean;
   /** "error-writes": bytes of the refused request still to come before the 503 is sent. */
   refusing: number | null;
 }
@@ -128,6 +136,7 @@ export async function startFaultProxy(
       stalled: null,
       clientGone: false,
       write: false,
+      probe: false,
       refusing: null,
     };
     live.add(conn);
@@ -141,6 +150,7 @@ export async function startFaultProxy(
       const head = chunk.subarray(0, 8).toString("latin1");
       const starts = WRITE.test(head) || /^(GET|HEAD) /.test(head);
       if (starts) conn.write = WRITE.test(head);
+      if (starts) conn.probe = isProbe(chunk);
       if (mode === "error-writes" && starts && conn.write && !isProbe(chunk))
         conn.refusing = requestLength(chunk);
       if (conn.refusing !== null) {
@@ -168,8 +178,10 @@ export async function startFaultProxy(
         mode === "cut" ||
         mode === "refuse" ||
         (mode === "cut-writes" && conn.write) ||
+        ((mode === "cut-file-writes" || mode === "cut-next-write") && conn.write && !conn.probe) ||
         (mode === "flaky" && random() < flakiness);
       if (cutNow) {
+        if (mode === "cut-next-write") mode = "pass";
         cuts++;
         client.destroy();
         upstream.destroy();
