@@ -5,12 +5,13 @@
  * attempt resolved, an own failed epoch cleaned), then the take of `l.<n>` with the action and
  * the view after the take. Decisions are creates of `e.<n>` like every holder's, then GC.
  */
-import { errorCode, isNotFound, MountUnavailableError } from "../../runtime/errors.ts";
+import { errorCode, isNotFound } from "../../runtime/errors.ts";
 import { newAttemptId } from "../util/ids.ts";
 import { relativeToRoot } from "../util/paths.ts";
 import { decideAsHolder } from "./decide.ts";
 import type { FileJob, OpenFile } from "./file_job.ts";
 import { settleHold } from "./held.ts";
+import { isolateFailure } from "./isolate.ts";
 import { abandonAttempt } from "./liveness.ts";
 import { busy, type FileOutcome } from "./outcome.ts";
 import {
@@ -44,10 +45,27 @@ export async function withTierEpoch(
   job: FileJob,
   path: string,
   action: Exclude<TakeAction, "migrate">,
-  steps: {
-    before: (file: OpenFile, view: View) => Promise<FileOutcome | null>;
-    held: (held: TierHeld) => Promise<FileOutcome>;
-  },
+  steps: TierSteps,
+): Promise<FileOutcome> {
+  try {
+    return await tierEpoch(job, path, action, steps);
+  } catch (err) {
+    // One file's error is that file's outcome; a probe decides whether it is mount- or
+    // target-wide (then the tick stops), as for migrate (isolate.ts).
+    return await isolateFailure(job, path, err);
+  }
+}
+
+interface TierSteps {
+  before: (file: OpenFile, view: View) => Promise<FileOutcome | null>;
+  held: (held: TierHeld) => Promise<FileOutcome>;
+}
+
+async function tierEpoch(
+  job: FileJob,
+  path: string,
+  action: Exclude<TakeAction, "migrate">,
+  steps: TierSteps,
 ): Promise<FileOutcome> {
   const rel = relativeToRoot(job.config.root, path);
   if (rel === null)
@@ -83,7 +101,7 @@ async function lockedEpoch(
   job: FileJob,
   file: OpenFile,
   action: Exclude<TakeAction, "migrate">,
-  steps: Parameters<typeof withTierEpoch>[3],
+  steps: TierSteps,
 ): Promise<FileOutcome> {
   const { handle, path } = file;
   const stat = await handle.stat();
@@ -125,7 +143,9 @@ async function lockedEpoch(
         return busy(path, `epoch ${n} was garbage-collected; max is ${after.max}`);
       return await steps.held({ job, file, n, attempt, view: after });
     } catch (err) {
-      if (err instanceof MountUnavailableError) abandonAttempt(attempt);
+      // As migrate's attempt: nothing more on this epoch; it stays undecided and the next visit
+      // resolves it as this node's own dead attempt (a dead release or restore is `aborted`).
+      abandonAttempt(attempt);
       throw err;
     }
   }
