@@ -4,7 +4,7 @@
  * symlink, and only a regular file worked on; the descriptor is closed whatever `run` does.
  */
 import { errorCode, isNotFound } from "../../runtime/errors.ts";
-import type { FileStat, OpenMode } from "../../runtime/types.ts";
+import type { FileHandle, FileStat, OpenMode, Runtime } from "../../runtime/types.ts";
 import { relativeToRoot } from "../util/paths.ts";
 import type { FileJob, OpenFile } from "./file_job.ts";
 import { busy, type FileOutcome } from "./outcome.ts";
@@ -52,3 +52,25 @@ export function notRegular(path: string, stat: FileStat): FileOutcome | null {
   return { kind: "rejected", path, error: `"${path}" is not a regular file (${stat.kind})` };
 }
 
+/**
+ * Runs `look` on `path` opened for reading, for a look that takes no epoch (ls, verify); null
+ * when nothing is there or it is a symlink (never followed).
+ */
+export async function lookAtFile<T>(
+  rt: Runtime,
+  path: string,
+  look: (handle: FileHandle) => Promise<T>,
+): Promise<T | null> {
+  let handle: FileHandle;
+  try {
+    handle = await rt.openFile(path, { mode: "read" });
+  } catch (err) {
+    if (isNotFound(err) || errorCode(err) === "ELOOP") return null;
+    throw err;
+  }
+  try {
+    return await look(handle);
+  } finally {
+    await handle.close();
+  }
+}
