@@ -4,21 +4,13 @@
  * fixed time after a warm-up. Tool results read as a fraction of it. Prints {puts, perSecond, mibs}.
  * Usage: bun bench/ceiling.ts ENDPOINT BUCKET SECONDS [BODY_BYTES=16384] [IN_FLIGHT=64] [WARMUP=10]
  */
-import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { FetchHttpHandler } from "@smithy/fetch-http-handler";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { minimalS3Client } from "./sdk_client.ts";
 
 const [endpoint, bucket, seconds = "10", bodyArg = "16384", inFlightArg = "64", warmup = "10"] =
   process.argv.slice(2);
 const inFlight = Number(inFlightArg);
-const client = new S3Client({
-  endpoint,
-  region: "us-east-1",
-  forcePathStyle: true,
-  maxAttempts: 1,
-  requestChecksumCalculation: "WHEN_REQUIRED",
-  responseChecksumValidation: "WHEN_REQUIRED",
-  requestHandler: new FetchHttpHandler({ keepAlive: true }),
-});
+const client = minimalS3Client(endpoint);
 // A Blob: sent as UNSIGNED-PAYLOAD, so the probe pays no SHA-256 per byte.
 const body = new Blob([new Uint8Array(Number(bodyArg)).fill(7)]);
 

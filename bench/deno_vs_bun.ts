@@ -15,16 +15,11 @@ import { CLI_MAIN, DENO, denoTaskFlags } from "../test/cli_runtime.ts";
 import { randomBytes } from "../test/helpers.ts";
 import { ACCESS_KEY, SECRET_KEY, startS3proxy } from "../test/services/s3proxy.ts";
 import { s3Client } from "../test/services/shared.ts";
+import { flagValue, WORK } from "./cli_args.ts";
 import { measure, median, TIERMV, withProjectBun } from "./measure.ts";
 import { workloads } from "./workloads.ts";
 
-const REPO = new URL("..", import.meta.url).pathname;
-const WORK = join(REPO, "bench/work");
-const argv = process.argv.slice(2);
-const option = (name: string) => {
-  const at = argv.indexOf(name);
-  return at >= 0 ? argv[at + 1] : undefined;
-};
+const option = flagValue;
 const rounds = Number(option("--rounds") ?? 1);
 const only = (option("--only") ?? "big,W1,W2").split(",");
 const rt = createRuntime();

@@ -14,6 +14,7 @@
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { type S3proxyBackend, startS3proxy } from "../test/services/s3proxy.ts";
+import { flagValue, REPO, WORK } from "./cli_args.ts";
 import { millionEntries, millionFiles } from "./million.ts";
 import { fmt, LoadLog, machineLines, stat, transferTable, writeReport } from "./report.ts";
 import { scaleOut } from "./scale_out.ts";
@@ -24,13 +25,8 @@ import { type Row, runRounds, type Store } from "./transfer.ts";
 import { distantStore, W5_TOOLS } from "./w5_distant.ts";
 import { expandNames, type Workload, workloads } from "./workloads.ts";
 
-const REPO = new URL("..", import.meta.url).pathname;
-const WORK = join(REPO, "bench/work");
 const argv = process.argv.slice(2);
-const flag = (name: string) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
+const flag = (name: string) => flagValue(name, argv);
 const list = (name: string) => flag(name)?.split(",");
 const ALL = ["W1", "W2", "W3", "W5", "SCALE", "META", "W4", "MILLION"];
 const only = list("--only") ?? ALL;

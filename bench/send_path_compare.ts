@@ -9,19 +9,15 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type S3proxyBackend, startS3proxy } from "../test/services/s3proxy.ts";
+import { flagValue, REPO, WORK } from "./cli_args.ts";
 import { measure, median, TIERMV_HEAP } from "./measure.ts";
 import { BENCH_ENV, BENCH_JVM, freshBucket } from "./store.ts";
 import { workloads } from "./workloads.ts";
 
-const REPO = new URL("..", import.meta.url).pathname;
-const WORK = join(REPO, "bench/work");
 const dash = process.argv.indexOf("--");
 const argv = process.argv.slice(2, dash < 0 ? undefined : dash);
 const extra = dash < 0 ? [] : process.argv.slice(dash + 1);
-const flag = (name: string) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
+const flag = (name: string) => flagValue(name, argv);
 const rounds = Number(flag("--rounds") ?? 3);
 const workloadName = flag("--workload") ?? "W2-256";
 const backend = (flag("--backend") ?? "filesystem") as S3proxyBackend;

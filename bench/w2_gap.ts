@@ -10,6 +10,7 @@
  */
 import { join } from "node:path";
 import { type S3proxyBackend, startS3proxy } from "../test/services/s3proxy.ts";
+import { flagValue, WORK } from "./cli_args.ts";
 import { startDelayProxy } from "./delay_proxy.ts";
 import { median } from "./measure.ts";
 import { fmt } from "./report.ts";
@@ -18,13 +19,7 @@ import { runTool, type Tool } from "./tools.ts";
 import { stripTiermvXattrs } from "./transfer.ts";
 import { workloads } from "./workloads.ts";
 
-const REPO = new URL("..", import.meta.url).pathname;
-const WORK = join(REPO, "bench/work");
-const argv = process.argv.slice(2);
-const flag = (name: string) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
+const flag = flagValue;
 const rounds = Number(flag("--rounds") ?? 3);
 const backend = (flag("--backend") ?? "filesystem-nio2") as S3proxyBackend;
 const MiB = 1024 * 1024;

@@ -9,6 +9,8 @@
 import { realpath } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Config } from "../jobs/context/config.ts";
+import type { JobContext } from "../jobs/context/job_context.ts";
+import { validateSubmitPaths } from "../jobs/plan/walk.ts";
 import { deadline } from "../jobs/util/async.ts";
 import { MountUnavailableError } from "../jobs/util/errors.ts";
 import { absolutePath, underResolvedRoot } from "../jobs/util/paths.ts";
@@ -30,4 +32,15 @@ export function canonicalArgs(config: Config, args: string[]): Promise<string[]>
   return deadline(Promise.all(args.map((arg) => canonicalArg(config, arg))), ms, {
     onTimeout: () => new MountUnavailableError("resolve paths under", config.root, ms, "deadline"),
   });
+}
+
+/** The PATH arguments, canonical and checked (each named as given), or the root when none. */
+export async function pathsOrRoot(ctx: JobContext, positional: unknown[] = []): Promise<string[]> {
+  const given = positional.map(String);
+  return await validateSubmitPaths(
+    ctx.rt,
+    ctx.config.root,
+    given.length > 0 ? await canonicalArgs(ctx.config, given) : [ctx.config.root],
+    { shown: given },
+  );
 }

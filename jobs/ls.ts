@@ -2,8 +2,8 @@
  * `tiermv ls`: each file under the paths with its tier state (jobs/file/tier_state.ts), streamed
  * (one descriptor at a time, read-only, O_NOATIME), and the totals per state.
  */
-import { errorCode, isNotFound } from "../runtime/errors.ts";
 import type { JobContext } from "./context/job_context.ts";
+import { lookAtFile } from "./file/open_file.ts";
 import { type TierInfo, type TierState, tierOf } from "./file/tier_state.ts";
 import { readView } from "./file/view.ts";
 import { XattrPayloadError } from "./file/xattr_record.ts";
@@ -42,14 +42,7 @@ export async function listTiers(
 }
 
 async function entryOf(ctx: JobContext, path: string): Promise<LsEntry | null> {
-  let handle: Awaited<ReturnType<typeof ctx.rt.openFile>>;
-  try {
-    handle = await ctx.rt.openFile(path, { mode: "read" });
-  } catch (err) {
-    if (isNotFound(err) || errorCode(err) === "ELOOP") return null;
-    throw err;
-  }
-  try {
+  return await lookAtFile(ctx.rt, path, async (handle): Promise<LsEntry> => {
     const stat = await handle.stat();
     try {
       return { path, ...tierOf(await readView(handle), stat) };
@@ -57,7 +50,5 @@ async function entryOf(ctx: JobContext, path: string): Promise<LsEntry | null> {
       if (err instanceof XattrPayloadError) return { path, tier: "unreadable", error: err.message };
       throw err;
     }
-  } finally {
-    await handle.close();
-  }
+  });
 }

@@ -6,8 +6,8 @@
  * `user.tiermv.norelease` (release checks everything again under its lock). Every file left out
  * is counted by reason.
  */
-import { errorCode, isNotFound } from "../runtime/errors.ts";
 import type { JobContext } from "./context/job_context.ts";
+import { lookAtFile } from "./file/open_file.ts";
 import { NORELEASE } from "./file/release.ts";
 import { tierOf } from "./file/tier_state.ts";
 import { readView } from "./file/view.ts";
@@ -64,6 +64,9 @@ export async function* selectFiles(
 }
 
 /** The reason the file is left out, or its size when the policy selects it. */
+type Verdict = { reason: string } | { size: number };
+
+/** Judges one file by the policy (gone: it vanished or is a symlink now). */
 async function judge(
   ctx: JobContext,
   path: string,
@@ -71,15 +74,8 @@ async function judge(
   policy: Policy,
   compiled: ReturnType<typeof compilePolicy>,
   now: number,
-): Promise<{ reason: string } | { size: number }> {
-  let handle: Awaited<ReturnType<typeof ctx.rt.openFile>>;
-  try {
-    handle = await ctx.rt.openFile(path, { mode: "read" });
-  } catch (err) {
-    if (isNotFound(err) || errorCode(err) === "ELOOP") return { reason: "gone" };
-    throw err;
-  }
-  try {
+): Promise<Verdict> {
+  const looked = await lookAtFile(ctx.rt, path, async (handle): Promise<Verdict> => {
     const stat = await handle.stat();
     const excluded = policyExcludes(policy, compiled, rel, stat, now);
     if (excluded) return { reason: excluded };
@@ -94,7 +90,6 @@ async function judge(
     }
     const wanted = policy.action === "release" ? ["migrated"] : ["unmigrated", "changed"];
     return wanted.includes(tier) ? { size: stat.size } : { reason: tier };
-  } finally {
-    await handle.close();
-  }
+  });
+  return looked ?? { reason: "gone" };
 }

@@ -7,10 +7,9 @@
  * reports strays: objects no counting state names (a failed or modified attempt's object on an
  * unversioned bucket stays until the key's next commit overwrites it). Read-only.
  */
-import { errorCode, isNotFound } from "../runtime/errors.ts";
-import type { FileHandle } from "../runtime/types.ts";
 import type { JobContext } from "./context/job_context.ts";
 import { targetFor } from "./context/job_context.ts";
+import { lookAtFile } from "./file/open_file.ts";
 import type { State } from "./file/records.ts";
 import { type Finding, type FindingKind, verifyFile } from "./file/verify_file.ts";
 import { readView } from "./file/view.ts";
@@ -50,21 +49,15 @@ const KINDS: FindingKind[] = [
 
 /** The current state of the file at `path` (null: none or gone; "unreadable": unknown). */
 async function stateAt(ctx: JobContext, path: string): Promise<State | null | "unreadable"> {
-  let handle: FileHandle;
-  try {
-    handle = await ctx.rt.openFile(path, { mode: "read" });
-  } catch (err) {
-    if (isNotFound(err) || errorCode(err) === "ELOOP") return null;
-    throw err;
-  }
-  try {
-    return (await readView(handle)).current?.state ?? null;
-  } catch (err) {
-    if (err instanceof XattrPayloadError) return "unreadable"; // reported by the file's check
-    throw err;
-  } finally {
-    await handle.close();
-  }
+  const state = await lookAtFile(ctx.rt, path, async (handle) => {
+    try {
+      return (await readView(handle)).current?.state ?? null;
+    } catch (err) {
+      if (err instanceof XattrPayloadError) return "unreadable" as const; // reported by the file's check
+      throw err;
+    }
+  });
+  return state ?? null;
 }
 
 /** Objects (versions) under `prefixes` that no counting state names. */

@@ -3,11 +3,10 @@
  * node:fs and bun:ffi calls, each within a deadline (mount_pool.ts); local files (the instance
  * lock) and /proc use direct calls.
  */
+import { assembleRuntime } from "./assemble.ts";
 import { bindLibc } from "./libc_bun.ts";
-import { type MountOptions, mountRuntime, type RuntimeOptions } from "./mount.ts";
+import type { MountOptions, RuntimeOptions } from "./mount.ts";
 import type { WorkerPort } from "./mount_pool.ts";
-import { hasher, md5 } from "./node_hash.ts";
-import { createNodeProcess } from "./node_process.ts";
 import type { FetchHandler, HttpServer, Runtime } from "./types.ts";
 
 export type { MountOptions, RuntimeOptions };
@@ -44,14 +43,10 @@ let mainLibc: ReturnType<typeof bindLibc> | undefined;
 
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
   mainLibc ??= bindLibc();
-  return {
-    name: "bun",
-    streamsRequestBodies: true,
-    ...mountRuntime(options.mount, spawnWorker),
-    process: createNodeProcess(mainLibc),
-    md5,
-    hasher,
-  };
+  return assembleRuntime(
+    { name: "bun", streamsRequestBodies: true, libc: mainLibc, spawnWorker },
+    options,
+  );
 }
 
 /** Serves `fetch` with Bun.serve on hostname:port (port 0: a free one). */

@@ -14,12 +14,11 @@
  */
 import { readFileSync } from "node:fs";
 import { Worker } from "node:worker_threads";
+import { assembleRuntime } from "./assemble.ts";
 import { RuntimeSetupError } from "./errors.ts";
 import { bindLibc } from "./libc_deno.ts";
-import { type MountOptions, mountRuntime, type RuntimeOptions } from "./mount.ts";
+import type { MountOptions, RuntimeOptions } from "./mount.ts";
 import type { WorkerPort } from "./mount_pool.ts";
-import { hasher, md5 } from "./node_hash.ts";
-import { createNodeProcess } from "./node_process.ts";
 import type { FetchHandler, HttpServer, Runtime } from "./types.ts";
 
 export type { MountOptions, RuntimeOptions };
@@ -65,14 +64,10 @@ let mainLibc: ReturnType<typeof bindLibc> | undefined;
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
   if (!mainLibc) assertAllAccess();
   mainLibc ??= bindLibc();
-  return {
-    name: "deno",
-    streamsRequestBodies: false,
-    ...mountRuntime(options.mount, spawnWorker),
-    process: createNodeProcess(mainLibc),
-    md5,
-    hasher,
-  };
+  return assembleRuntime(
+    { name: "deno", streamsRequestBodies: false, libc: mainLibc, spawnWorker },
+    options,
+  );
 }
 
 /** Serves `fetch` with Deno.serve on hostname:port (port 0: a free one). */

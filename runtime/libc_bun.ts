@@ -1,6 +1,6 @@
 /** libc through bun:ffi (synchronous calls: for the mount's worker threads and local files). */
 import { dlopen, FFIType, read } from "bun:ffi";
-import type { Libc } from "./libc_file.ts";
+import { directCalls, type Libc } from "./libc_file.ts";
 
 const { ptr, i64, i32, u32, u64 } = FFIType;
 
@@ -28,25 +28,18 @@ export function bindLibc(): Libc {
     __errno_location: { args: [], returns: ptr },
   }).symbols;
   return {
+    ...directCalls(libc),
     getxattr: (path, name, value, size) => Number(libc.getxattr(path, name, value, size)),
     fgetxattr: (fd, name, value, size) => Number(libc.fgetxattr(fd, name, value, size)),
     setxattr: (path, name, value, size, flags) => libc.setxattr(path, name, value, size, flags),
     fsetxattr: (fd, name, value, size, flags) => libc.fsetxattr(fd, name, value, size, flags),
-    removexattr: (path, name) => libc.removexattr(path, name),
-    fremovexattr: (fd, name) => libc.fremovexattr(fd, name),
     listxattr: (path, list, size) => Number(libc.listxattr(path, list, size)),
     flistxattr: (fd, list, size) => Number(libc.flistxattr(fd, list, size)),
-    open: (path, flags, mode) => libc.open(path, flags, mode),
-    close: (fd) => libc.close(fd),
     read: (fd, buffer, size) => Number(libc.read(fd, buffer, size)),
     write: (fd, buffer, size) => Number(libc.write(fd, buffer, size)),
     pread: (fd, buffer, size, offset) => Number(libc.pread(fd, buffer, size, offset)),
     pwrite: (fd, buffer, size, offset) => Number(libc.pwrite(fd, buffer, size, offset)),
     ftruncate: (fd, size) => libc.ftruncate(fd, size),
-    fsync: (fd) => libc.fsync(fd),
-    statx: (dirfd, path, flags, mask, buffer) => libc.statx(dirfd, path, flags, mask, buffer),
-    futimens: (fd, times) => libc.futimens(fd, times),
-    flock: (fd, operation) => libc.flock(fd, operation),
     errno() {
       const location = libc.__errno_location();
       return location === null ? 0 : read.i32(location, 0);

@@ -6,7 +6,7 @@
  * calls run synchronously on the mount's worker threads instead, where errno is read on the
  * thread that made the call.
  */
-import type { Libc } from "./libc_file.ts";
+import { directCalls, type Libc } from "./libc_file.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: Deno's global is absent from Bun's type definitions.
 const DenoNs = (globalThis as any).Deno;
@@ -36,26 +36,19 @@ export function bindLibc(): Libc {
   }).symbols;
   const big = (n: number) => BigInt(n);
   return {
+    ...directCalls(libc),
     getxattr: (path, name, value, size) => Number(libc.getxattr(path, name, value, big(size))),
     fgetxattr: (fd, name, value, size) => Number(libc.fgetxattr(fd, name, value, big(size))),
     setxattr: (path, name, value, size, flags) =>
       libc.setxattr(path, name, value, big(size), flags),
     fsetxattr: (fd, name, value, size, flags) => libc.fsetxattr(fd, name, value, big(size), flags),
-    removexattr: (path, name) => libc.removexattr(path, name),
-    fremovexattr: (fd, name) => libc.fremovexattr(fd, name),
     listxattr: (path, list, size) => Number(libc.listxattr(path, list, big(size))),
     flistxattr: (fd, list, size) => Number(libc.flistxattr(fd, list, big(size))),
-    open: (path, flags, mode) => libc.open(path, flags, mode),
-    close: (fd) => libc.close(fd),
     read: (fd, buffer, size) => Number(libc.read(fd, buffer, big(size))),
     write: (fd, buffer, size) => Number(libc.write(fd, buffer, big(size))),
     pread: (fd, buffer, size, offset) => Number(libc.pread(fd, buffer, big(size), big(offset))),
     pwrite: (fd, buffer, size, offset) => Number(libc.pwrite(fd, buffer, big(size), big(offset))),
     ftruncate: (fd, size) => libc.ftruncate(fd, big(size)),
-    fsync: (fd) => libc.fsync(fd),
-    statx: (dirfd, path, flags, mask, buffer) => libc.statx(dirfd, path, flags, mask, buffer),
-    futimens: (fd, times) => libc.futimens(fd, times),
-    flock: (fd, operation) => libc.flock(fd, operation),
     errno() {
       const location = libc.__errno_location();
       return location === null ? 0 : new DenoNs.UnsafePointerView(location).getInt32(0);

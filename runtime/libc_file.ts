@@ -31,6 +31,26 @@ export interface LibcFile {
 /** Everything the runtime calls in libc. */
 export type Libc = LibcXattr & LibcFile;
 
+/** The calls whose ints and buffers both FFIs pass as they are (no BigInt, no Number). */
+type DirectCalls = Pick<
+  Libc,
+  "removexattr" | "fremovexattr" | "open" | "close" | "fsync" | "statx" | "futimens" | "flock"
+>;
+
+/** The direct calls of a bound libc, the same under Bun and Deno. */
+export function directCalls(libc: DirectCalls): DirectCalls {
+  return {
+    removexattr: (path, name) => libc.removexattr(path, name),
+    fremovexattr: (fd, name) => libc.fremovexattr(fd, name),
+    open: (path, flags, mode) => libc.open(path, flags, mode),
+    close: (fd) => libc.close(fd),
+    fsync: (fd) => libc.fsync(fd),
+    statx: (dirfd, path, flags, mask, buffer) => libc.statx(dirfd, path, flags, mask, buffer),
+    futimens: (fd, times) => libc.futimens(fd, times),
+    flock: (fd, operation) => libc.flock(fd, operation),
+  };
+}
+
 const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;
 const AT_EMPTY_PATH = 0x1000;

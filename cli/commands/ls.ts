@@ -1,11 +1,10 @@
 import { defineCommand } from "citty";
 import { consola } from "consola";
 import { type LsEntry, listTiers } from "../../jobs/ls.ts";
-import { validateSubmitPaths } from "../../jobs/plan/walk.ts";
 import { CONFIG_ENV, configArgs, jsonArg, pathsArg } from "../args.ts";
 import { withContext } from "../context.ts";
 import type { CommandHelp } from "../help.ts";
-import { canonicalArgs } from "../paths.ts";
+import { pathsOrRoot } from "../paths.ts";
 
 export const help: CommandHelp = {
   examples: [
@@ -36,13 +35,7 @@ export default defineCommand({
   },
   run: ({ args }) =>
     withContext(args, async (ctx) => {
-      const given = (args._ ?? []).map(String);
-      const paths = await validateSubmitPaths(
-        ctx.rt,
-        ctx.config.root,
-        given.length > 0 ? await canonicalArgs(ctx.config, given) : [ctx.config.root],
-        { shown: given },
-      );
+      const paths = await pathsOrRoot(ctx, args._);
       const s = await listTiers(ctx, paths, (e) =>
         console.log(args.json ? JSON.stringify(e) : line(e)),
       );

@@ -2,7 +2,6 @@ import { defineCommand } from "citty";
 import { consola } from "consola";
 import type { Config } from "../../jobs/context/config.ts";
 import { type Policy, parseAge, parseSize } from "../../jobs/plan/policy.ts";
-import { validateSubmitPaths } from "../../jobs/plan/walk.ts";
 import { emptyScan, selectFiles } from "../../jobs/scan.ts";
 import { tierFiles } from "../../jobs/tier.ts";
 import { UsageError } from "../../jobs/util/errors.ts";
@@ -10,7 +9,7 @@ import { configArgs, nodeArg, pathsArg, S3_ENV } from "../args.ts";
 import { withNodeContext } from "../context.ts";
 import { OUTCOME_EXIT } from "../exit_codes.ts";
 import type { CommandHelp } from "../help.ts";
-import { canonicalArgs } from "../paths.ts";
+import { pathsOrRoot } from "../paths.ts";
 
 export const help: CommandHelp = {
   examples: [
@@ -116,13 +115,7 @@ export default defineCommand({
   run: ({ args }) =>
     withNodeContext(args, async (ctx, node) => {
       const policy = policyOf(args, ctx.config);
-      const given = (args._ ?? []).map(String);
-      const paths = await validateSubmitPaths(
-        ctx.rt,
-        ctx.config.root,
-        given.length > 0 ? await canonicalArgs(ctx.config, given) : [ctx.config.root],
-        { shown: given },
-      );
+      const paths = await pathsOrRoot(ctx, args._);
       const s = emptyScan(policy.action);
       const selected = selectFiles(ctx, paths, policy, s);
       let operator = 0;

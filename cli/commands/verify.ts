@@ -1,14 +1,13 @@
 import { open } from "node:fs/promises";
 import { defineCommand } from "citty";
 import { consola } from "consola";
-import { validateSubmitPaths } from "../../jobs/plan/walk.ts";
 import { errnoInWords, UsageError } from "../../jobs/util/errors.ts";
 import { type Finding, verifyPaths } from "../../jobs/verify.ts";
 import { isNotFound } from "../../runtime/errors.ts";
 import { configArgs, jsonArg, pathsArg, S3_ENV } from "../args.ts";
 import { withContext } from "../context.ts";
 import type { CommandHelp } from "../help.ts";
-import { canonicalArgs } from "../paths.ts";
+import { pathsOrRoot } from "../paths.ts";
 
 export const help: CommandHelp = {
   examples: [
@@ -46,13 +45,7 @@ export default defineCommand({
   },
   run: ({ args }) =>
     withContext(args, async (ctx) => {
-      const given = (args._ ?? []).map(String);
-      const paths = await validateSubmitPaths(
-        ctx.rt,
-        ctx.config.root,
-        given.length > 0 ? await canonicalArgs(ctx.config, given) : [ctx.config.root],
-        { shown: given },
-      );
+      const paths = await pathsOrRoot(ctx, args._);
       const file = args["fix-report"] ? await openReport(args["fix-report"]) : null;
       const report = async (f: Finding) => {
         const line = JSON.stringify(f);

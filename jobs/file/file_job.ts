@@ -4,7 +4,12 @@
  */
 import type { FileHandle } from "../../runtime/types.ts";
 import type { JobContext } from "../context/job_context.ts";
-import { appendJournal, type JournalEntry, newJournalEntry } from "../spool/journal.ts";
+import {
+  appendJournal,
+  type FailedEpochFields,
+  type JournalEntry,
+  newJournalEntry,
+} from "../spool/journal.ts";
 import type { NodeDirs } from "../spool/layout.ts";
 import type { Target } from "../targets/target.ts";
 
@@ -38,15 +43,7 @@ export interface OpenFile {
 }
 
 /** The failed epoch as the journal names it. */
-export interface FailedEpoch {
-  path: string;
-  ino: string;
-  epoch: number;
-  attempt: string;
-  key: string;
-  target: string;
-  uploadIds: string[];
-  error: string;
+export interface FailedEpoch extends FailedEpochFields {
   /** The task of the attempt (a crashed run's, when resolving it). */
   task?: string;
   /** A graceful stop aborted it: not a failed attempt (no retry task, tries unchanged). */

@@ -5,14 +5,13 @@
  * max + 1 -> upload -> verify -> decide -> GC (attempt.ts). Outcomes are values; a failed epoch
  * is journalled and stays held for the rollback job (never rolled back here).
  */
-import { errorCode, isNotFound } from "../../runtime/errors.ts";
-import { relativeToRoot } from "../util/paths.ts";
 import { attemptEpoch } from "./attempt.ts";
 import { cleanExtraVersions } from "./extra_versions.ts";
 import type { FileJob, OpenFile } from "./file_job.ts";
 import { settleHold } from "./held.ts";
 import { skippedFor } from "./held_epoch.ts";
 import { isolateFailure } from "./isolate.ts";
+import { notRegular, withOpenFile } from "./open_file.ts";
 import { busy, type FileOutcome } from "./outcome.ts";
 import type { State } from "./records.ts";
 import { refuseReleased } from "./stub.ts";
@@ -38,44 +37,13 @@ export async function migrateFile(job: FileJob, path: string): Promise<FileOutco
 }
 
 async function migratePath(job: FileJob, path: string): Promise<FileOutcome> {
-  const rel = relativeToRoot(job.config.root, path);
-  if (rel === null)
-    return {
-      kind: "rejected",
-      path,
-      error: `"${path}" is not under the source root ${job.config.root}`,
-    };
-  if (job.inFlight.has(path)) return busy(path, `this process (${job.node})`);
-  job.inFlight.add(path);
-  try {
-    const key = job.target.keyFor(rel);
-    let handle: Awaited<ReturnType<typeof job.rt.openFile>>;
-    try {
-      handle = await job.rt.openFile(path, { mode: "read" });
-    } catch (err) {
-      if (isNotFound(err)) return { kind: "vanished", path };
-      if (errorCode(err) === "ELOOP")
-        return { kind: "rejected", path, error: `"${path}" is not a regular file (symlink)` };
-      throw err;
-    }
-    try {
-      return await migrateOpen(job, { handle, path, key });
-    } finally {
-      await handle.close();
-    }
-  } finally {
-    job.inFlight.delete(path);
-  }
+  return await withOpenFile(job, path, "read", (file) => migrateOpen(job, file));
 }
 
 async function migrateOpen(job: FileJob, file: OpenFile): Promise<FileOutcome> {
   const stat = await file.handle.stat();
-  if (stat.kind !== "file")
-    return {
-      kind: "rejected",
-      path: file.path,
-      error: `"${file.path}" is not a regular file (${stat.kind})`,
-    };
+  const refused = notRegular(file.path, stat);
+  if (refused) return refused;
   const identity = { key: file.key, target: job.target.url, stat };
   for (let round = 0; round < ROUNDS; round++) {
     const view = await viewOrReject(file);

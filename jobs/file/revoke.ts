@@ -10,14 +10,13 @@
  * The upload ids are read after the decision: either a recorded id is aborted by the cleanup, or
  * the attempt's own check, which follows its record, sees the revocation.
  */
-import { errorCode, isNotFound } from "../../runtime/errors.ts";
-import type { FileHandle } from "../../runtime/types.ts";
 import type { JobContext } from "../context/job_context.ts";
 import { appendJournal, newJournalEntry } from "../spool/journal.ts";
 import { nodeDirs } from "../spool/layout.ts";
 import { uploadIdsOf } from "../spool/uploads.ts";
 import { decide } from "./decide.ts";
 import { isStaleUnreadable } from "./liveness.ts";
+import { lookAtFile } from "./open_file.ts";
 import { newOutcome } from "./records.ts";
 import { readView } from "./view.ts";
 
@@ -29,14 +28,7 @@ export async function revokeHeld(
   node: string,
   entry: { path: string; key: string; target: string; requestId: string; tries: number },
 ): Promise<Revocation> {
-  let handle: FileHandle;
-  try {
-    handle = await ctx.rt.openFile(entry.path, { mode: "read" });
-  } catch (err) {
-    if (isNotFound(err) || errorCode(err) === "ELOOP") return "not-held";
-    throw err;
-  }
-  try {
+  const looked = await lookAtFile(ctx.rt, entry.path, async (handle): Promise<Revocation> => {
     const stat = await handle.stat();
     if (stat.kind !== "file") return "not-held";
     const { hold } = await readView(handle);
@@ -69,7 +61,6 @@ export async function revokeHeld(
     });
     await appendJournal(ctx.rt, dirs, line);
     return "revoked";
-  } finally {
-    await handle.close();
-  }
+  });
+  return looked ?? "not-held";
 }

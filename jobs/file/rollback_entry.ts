@@ -12,7 +12,6 @@
  * - `e.<n>` failed/revoked/interrupted without `c.<n>`: clean it (clean_epoch.ts).
  * Opened by path (a journal line names a path, not a descriptor), checked by inode.
  */
-import { errorCode, isNotFound } from "../../runtime/errors.ts";
 import type { FileHandle } from "../../runtime/types.ts";
 import { type JobContext, targetFor } from "../context/job_context.ts";
 import type { JournalEntry } from "../spool/journal.ts";
@@ -20,6 +19,7 @@ import type { NodeDirs } from "../spool/layout.ts";
 import { type CleanResult, cleanEpoch } from "./clean_epoch.ts";
 import { decide } from "./decide.ts";
 import { livenessOf } from "./liveness.ts";
+import { lookAtFile } from "./open_file.ts";
 import { needsCleanup, newOutcome } from "./records.ts";
 import { storeFence, unansweredIsAmbiguous } from "./store_fence.ts";
 import { isCommitFor, readOutcome, readTake, readView } from "./view.ts";
@@ -50,15 +50,7 @@ export async function rollbackEntry(
   dirs: NodeDirs,
   entry: JournalEntry,
 ): Promise<RollbackResult> {
-  let handle: FileHandle;
-  try {
-    handle = await ctx.rt.openFile(entry.path, { mode: "read" });
-  } catch (err) {
-    if (isNotFound(err) || errorCode(err) === "ELOOP")
-      return { status: "moved", deleted: 0, needsRetry: false, detail: "the file is gone" };
-    throw err;
-  }
-  try {
+  const looked = await lookAtFile(ctx.rt, entry.path, async (handle): Promise<RollbackResult> => {
     const stat = await handle.stat();
     if (stat.ino !== entry.ino || stat.kind !== "file") {
       const detail = `another inode (${stat.ino}) is at the path: epoch ${entry.epoch} stays with inode ${entry.ino}`;
@@ -69,9 +61,8 @@ export async function rollbackEntry(
     const id = { key: entry.key, target: entry.target, stat: await handle.stat() };
     const needsRetry = result.status !== "later" && !isCommitFor(view.current?.state, id);
     return { ...result, needsRetry };
-  } finally {
-    await handle.close();
-  }
+  });
+  return looked ?? { status: "moved", deleted: 0, needsRetry: false, detail: "the file is gone" };
 }
 
 async function rollbackOpen(

@@ -5,14 +5,13 @@
  * attempt resolved, an own failed epoch cleaned), then the take of `l.<n>` with the action and
  * the view after the take. Decisions are creates of `e.<n>` like every holder's, then GC.
  */
-import { errorCode, isNotFound } from "../../runtime/errors.ts";
 import { newAttemptId } from "../util/ids.ts";
-import { relativeToRoot } from "../util/paths.ts";
 import { decideAsHolder } from "./decide.ts";
 import type { FileJob, OpenFile } from "./file_job.ts";
 import { settleHold } from "./held.ts";
 import { isolateFailure } from "./isolate.ts";
 import { abandonAttempt } from "./liveness.ts";
+import { notRegular, withOpenFile } from "./open_file.ts";
 import { busy, type FileOutcome } from "./outcome.ts";
 import {
   type EpochOutcome,
@@ -67,34 +66,9 @@ async function tierEpoch(
   action: Exclude<TakeAction, "migrate">,
   steps: TierSteps,
 ): Promise<FileOutcome> {
-  const rel = relativeToRoot(job.config.root, path);
-  if (rel === null)
-    return {
-      kind: "rejected",
-      path,
-      error: `"${path}" is not under the source root ${job.config.root}`,
-    };
-  if (job.inFlight.has(path)) return busy(path, `this process (${job.node})`);
-  job.inFlight.add(path);
-  let handle: Awaited<ReturnType<typeof job.rt.openFile>>;
-  try {
-    try {
-      handle = await job.rt.openFile(path, { mode: "readwrite" });
-    } catch (err) {
-      if (isNotFound(err)) return { kind: "vanished", path };
-      if (errorCode(err) === "ELOOP")
-        return { kind: "rejected", path, error: `"${path}" is not a regular file (symlink)` };
-      throw err;
-    }
-    try {
-      const file = { handle, path, key: job.target.keyFor(rel) };
-      return await lockedEpoch(job, file, action, steps);
-    } finally {
-      await handle.close();
-    }
-  } finally {
-    job.inFlight.delete(path);
-  }
+  return await withOpenFile(job, path, "readwrite", (file) =>
+    lockedEpoch(job, file, action, steps),
+  );
 }
 
 async function lockedEpoch(
@@ -104,9 +78,8 @@ async function lockedEpoch(
   steps: TierSteps,
 ): Promise<FileOutcome> {
   const { handle, path } = file;
-  const stat = await handle.stat();
-  if (stat.kind !== "file")
-    return { kind: "rejected", path, error: `"${path}" is not a regular file (${stat.kind})` };
+  const refused = notRegular(path, await handle.stat());
+  if (refused) return refused;
   if (!(await handle.tryLock()))
     return busy(path, "another release or restore (flock on the file)");
   for (let round = 0; round < ROUNDS; round++) {

@@ -5,10 +5,10 @@
  * file (docs/tiering.md) is checked against its object first: a missing or different one is
  * `lost` (the only copy of its bytes is gone), a stub with bytes is `dirty`.
  */
-import { errorCode, isNotFound } from "../../runtime/errors.ts";
 import type { FileHandle, FileStat } from "../../runtime/types.ts";
 import { type JobContext, targetFor } from "../context/job_context.ts";
 import { describeTake, isStaleUnreadable } from "./liveness.ts";
+import { lookAtFile } from "./open_file.ts";
 import type { State } from "./records.ts";
 import { readView, type View } from "./view.ts";
 import { XattrPayloadError } from "./xattr_record.ts";
@@ -47,14 +47,7 @@ export async function verifyFile(
   file: { path: string; key: string },
   report: Report,
 ): Promise<FileVerdict> {
-  let handle: FileHandle;
-  try {
-    handle = await ctx.rt.openFile(file.path, { mode: "read" });
-  } catch (err) {
-    if (isNotFound(err) || errorCode(err) === "ELOOP") return "other";
-    throw err;
-  }
-  try {
+  const looked = await lookAtFile(ctx.rt, file.path, async (handle): Promise<FileVerdict> => {
     let view: View;
     try {
       view = await readView(handle);
@@ -65,9 +58,8 @@ export async function verifyFile(
     }
     await reportHold(ctx, { ...file, handle, view }, report);
     return await checkState(ctx, { ...file, handle, view }, report);
-  } finally {
-    await handle.close();
-  }
+  });
+  return looked ?? "other";
 }
 
 async function reportHold(

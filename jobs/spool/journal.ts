@@ -43,8 +43,8 @@ export const JournalEntrySchema = v.object({
 });
 export type JournalEntry = v.InferOutput<typeof JournalEntrySchema>;
 
-/** The journal line of a failed epoch. */
-export function newJournalEntry(fields: {
+/** The failed epoch itself: the file, its epoch and attempt, what it sent, and why it failed. */
+export interface FailedEpochFields {
   path: string;
   ino: string;
   epoch: number;
@@ -52,13 +52,19 @@ export function newJournalEntry(fields: {
   key: string;
   target: string;
   uploadIds: string[];
-  node: string;
-  task: string;
-  requestId: string;
   error: string;
-  tries: number;
-  interrupted?: true;
-}): JournalEntry {
+}
+
+/** The journal line of a failed epoch. */
+export function newJournalEntry(
+  fields: FailedEpochFields & {
+    node: string;
+    task: string;
+    requestId: string;
+    tries: number;
+    interrupted?: true;
+  },
+): JournalEntry {
   return { v: 2, ...fields, uploadIds: [...fields.uploadIds], at: new Date().toISOString() };
 }
 

@@ -5,7 +5,13 @@
  * header and before the handler sends it. Every try is signed and guarded anew (the SDK's own
  * retries are off; a resend to another gateway builds a new command).
  */
-import type { FinalizeRequestMiddleware, MiddlewareStack } from "@smithy/types";
+import type {
+  S3Client,
+  S3ClientResolvedConfig,
+  ServiceInputTypes,
+  ServiceOutputTypes,
+} from "@aws-sdk/client-s3";
+import type { Command, FinalizeRequestMiddleware, MiddlewareStack } from "@smithy/types";
 import { GuardRefusal } from "./errors.ts";
 import { httpStatus, neverDelivered } from "./s3_errors.ts";
 import type { OutgoingRequest, WriteGuard, WriteOp } from "./target.ts";
@@ -64,4 +70,15 @@ export function addWriteGuard<I extends object, O extends object>(
     toMiddleware: SIGNING_MIDDLEWARE,
     override: true,
   });
+}
+
+/** Sends one write with the guard of `op` on it (none without a guard), aborted by `signal`. */
+export function sendGuarded<I extends ServiceInputTypes, O extends ServiceOutputTypes>(
+  client: S3Client,
+  command: Command<ServiceInputTypes, I, ServiceOutputTypes, O, S3ClientResolvedConfig>,
+  op: WriteOp,
+  options: { guard?: WriteGuard; signal?: AbortSignal },
+): Promise<O> {
+  addWriteGuard(command.middlewareStack, op, options.guard);
+  return client.send(command, { abortSignal: options.signal });
 }

@@ -96,15 +96,11 @@ export async function deleteObject(
 /** True when aborted; false when the store does not know the id (completed or aborted). */
 export async function abortUpload(s3: S3Context, key: string, uploadId: string): Promise<boolean> {
   const input = { Bucket: s3.bucket, Key: key, UploadId: uploadId };
-  try {
-    await s3.call({ op: "abort multipart upload of", key }, (client) =>
+  return await doneUnless(404, () =>
+    s3.call({ op: "abort multipart upload of", key }, (client) =>
       client.send(new AbortMultipartUploadCommand(input)),
-    );
-    return true;
-  } catch (err) {
-    if (err instanceof TargetError && err.status === 404) return false;
-    throw err;
-  }
+    ),
+  );
 }
 
 /** RestoreObject for `days`; false when the store says one is already in progress (409). */
@@ -120,13 +116,20 @@ export async function requestRestore(
     VersionId: versionId ?? undefined,
     RestoreRequest: { Days: days },
   };
-  try {
-    await s3.call({ op: "request the restore of", key }, (client) =>
+  return await doneUnless(409, () =>
+    s3.call({ op: "request the restore of", key }, (client) =>
       client.send(new RestoreObjectCommand(input)),
-    );
+    ),
+  );
+}
+
+/** True when `request` succeeds; false when the store answers `status` (said, not an error). */
+async function doneUnless(status: number, request: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await request();
     return true;
   } catch (err) {
-    if (err instanceof TargetError && err.status === 409) return false;
+    if (err instanceof TargetError && err.status === status) return false;
     throw err;
   }
 }

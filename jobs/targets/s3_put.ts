@@ -17,7 +17,7 @@ import { mapLimit } from "../util/pool.ts";
 import { TargetError } from "./errors.ts";
 import type { S3Context } from "./s3.ts";
 import { unquote, versionOf } from "./s3_errors.ts";
-import { addWriteGuard } from "./s3_guard.ts";
+import { sendGuarded } from "./s3_guard.ts";
 import { metaToHeaders } from "./s3_meta.ts";
 import { abortUpload } from "./s3_objects.ts";
 import type { ObjectMeta, PutOptions, StoredObject, UploadBody, UploadMeta } from "./target.ts";
@@ -101,8 +101,7 @@ function putSingle(s3: S3Context, upload: Upload & { meta: ObjectMeta }, options
           Metadata: metaToHeaders(meta),
           StorageClass: s3.settings.storageClass,
         });
-        addWriteGuard(command.middlewareStack, "PutObject", options.guard);
-        return client.send(command, { abortSignal: options.signal }).catch(data.rethrow);
+        return sendGuarded(client, command, "PutObject", options).catch(data.rethrow);
       },
       { signal: options.signal },
     );
@@ -126,8 +125,7 @@ async function putMultipart(
         Metadata: metaToHeaders(meta),
         StorageClass: s3.settings.storageClass,
       });
-      addWriteGuard(command.middlewareStack, "CreateMultipartUpload", guard);
-      return client.send(command, { abortSignal: signal });
+      return sendGuarded(client, command, "CreateMultipartUpload", options);
     },
     { signal },
   );
@@ -150,8 +148,7 @@ async function putMultipart(
           UploadId: uploadId,
           MultipartUpload: { Parts: parts },
         });
-        addWriteGuard(command.middlewareStack, "CompleteMultipartUpload", guard);
-        return client.send(command, { abortSignal: signal });
+        return sendGuarded(client, command, "CompleteMultipartUpload", options);
       },
       { signal },
     );
@@ -189,8 +186,7 @@ function uploadParts(
             ContentLength: range.length,
             ContentMD5: data.md5,
           });
-          addWriteGuard(command.middlewareStack, "UploadPart", options.guard);
-          return client.send(command, { abortSignal: options.signal }).catch(data.rethrow);
+          return sendGuarded(client, command, "UploadPart", options).catch(data.rethrow);
         },
         { signal: options.signal },
       ),

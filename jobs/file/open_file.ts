@@ -1,0 +1,76 @@
+/**
+ * The opening every per-file action shares (docs/protocol-v2.md): the path must lie under the
+ * source root, one attempt per path in this process, the file opened once without following a
+ * symlink, and only a regular file worked on; the descriptor is closed whatever `run` does.
+ */
+import { errorCode, isNotFound } from "../../runtime/errors.ts";
+import type { FileHandle, FileStat, OpenMode, Runtime } from "../../runtime/types.ts";
+import { relativeToRoot } from "../util/paths.ts";
+import type { FileJob, OpenFile } from "./file_job.ts";
+import { busy, type FileOutcome } from "./outcome.ts";
+
+/** Opens `path` in `mode` and runs `run` on it; the early outcomes say why it did not. */
+export async function withOpenFile(
+  job: FileJob,
+  path: string,
+  mode: OpenMode,
+  run: (file: OpenFile) => Promise<FileOutcome>,
+): Promise<FileOutcome> {
+  const rel = relativeToRoot(job.config.root, path);
+  if (rel === null)
+    return {
+      kind: "rejected",
+      path,
+      error: `"${path}" is not under the source root ${job.config.root}`,
+    };
+  if (job.inFlight.has(path)) return busy(path, `this process (${job.node})`);
+  job.inFlight.add(path);
+  try {
+    const key = job.target.keyFor(rel);
+    let handle: Awaited<ReturnType<typeof job.rt.openFile>>;
+    try {
+      handle = await job.rt.openFile(path, { mode });
+    } catch (err) {
+      if (isNotFound(err)) return { kind: "vanished", path };
+      if (errorCode(err) === "ELOOP")
+        return { kind: "rejected", path, error: `"${path}" is not a regular file (symlink)` };
+      throw err;
+    }
+    try {
+      return await run({ handle, path, key });
+    } finally {
+      await handle.close();
+    }
+  } finally {
+    job.inFlight.delete(path);
+  }
+}
+
+/** The refusal of anything but a regular file, or null for a regular file. */
+export function notRegular(path: string, stat: FileStat): FileOutcome | null {
+  if (stat.kind === "file") return null;
+  return { kind: "rejected", path, error: `"${path}" is not a regular file (${stat.kind})` };
+}
+
+/**
+ * Runs `look` on `path` opened for reading, for a look that takes no epoch (ls, verify); null
+ * when nothing is there or it is a symlink (never followed).
+ */
+export async function lookAtFile<T>(
+  rt: Runtime,
+  path: string,
+  look: (handle: FileHandle) => Promise<T>,
+): Promise<T | null> {
+  let handle: FileHandle;
+  try {
+    handle = await rt.openFile(path, { mode: "read" });
+  } catch (err) {
+    if (isNotFound(err) || errorCode(err) === "ELOOP") return null;
+    throw err;
+  }
+  try {
+    return await look(handle);
+  } finally {
+    await handle.close();
+  }
+}
