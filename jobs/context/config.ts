@@ -90,6 +90,12 @@ const S3Settings = v.strictObject({
    * the store makes them readable (docs/tiering.md).
    */
   storageClass: v.optional(v.picklist(STORAGE_CLASSES)),
+  /**
+   * Release files archived on a bucket without versioning. Off by default: there a new file
+   * migrated to a released file's key (a renamed stub, log rotation) overwrites the only copy of
+   * its bytes (docs/tiering.md, "Unversioned buckets").
+   */
+  releaseUnversioned: v.optional(v.boolean(), false),
 });
 
 const MigrateSettings = v.strictObject({

@@ -72,6 +72,12 @@ async function refusalOf(
   if (!isCommitFor(state, identity))
     return refused("changed since it was migrated (size, mtime or inode): migrate it first");
   if ((await handle.getXattr(NORELEASE)) !== null) return refused(`marked ${NORELEASE}`);
+  // Without a version id, a later upload to this key (a new file at a renamed stub's path)
+  // would overwrite the stub's only copy: release there only when the operator says so.
+  if (state.versionId === undefined && !job.config.s3.releaseUnversioned)
+    return refused(
+      `its object ${state.key} is not versioned: a new file migrated to this key would overwrite the released bytes; enable versioning on the bucket, or set s3.releaseUnversioned (docs/tiering.md)`,
+    );
   return undefined;
 }
 

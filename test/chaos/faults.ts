@@ -25,6 +25,8 @@ export interface FaultContext {
   env: Record<string, string>;
   /** The mount namespace of a node's processes (CephFS: its own client; undefined: ours). */
   nsPidOf: (node: string) => number | undefined;
+  /** Whether the writer may rotate this file. */
+  rotatable: (file: string) => boolean;
   submit: (node: string, paths: string[]) => Promise<unknown>;
   sleep: (ms: number) => Promise<void>;
 }
@@ -54,7 +56,7 @@ function writableFile(c: FaultContext): string | null {
  */
 export async function rotate(c: FaultContext, i: number): Promise<string> {
   const file = writableFile(c);
-  if (!file) return "writer rotation (no file)";
+  if (!file || !c.rotatable(file)) return "writer rotation (no file)";
   const rotated = `${file}.r${i}`;
   try {
     renameSync(file, rotated);

@@ -86,7 +86,9 @@ export async function soak(options: {
       dispatch: { maxFiles: 20 },
       kafka: { brokers: kafka.brokers, topic, timeoutMs: 1500 },
       // W well above every pause and recover (faults.ts): see the header on the proxies.
-      s3: { lateWriteWindowMs: 20_000 },
+      // releaseUnversioned: on s3proxy (no versioning) a renamed stub's key can be overwritten
+      // by a new file (docs/tiering.md): the writer never rotates a stub there (faults.ts).
+      s3: { lateWriteWindowMs: 20_000, releaseUnversioned: !place.versioned },
     },
   });
   Object.assign(box.env, place.env);
@@ -191,6 +193,9 @@ export async function soak(options: {
     configPath: box.configPath,
     env: box.env,
     nsPidOf: (node) => place.nsPidOf(node),
+    // A renamed stub's key is overwritten by the new file on an unversioned bucket (a documented
+    // limit, s3.releaseUnversioned): there the writer rotates only files that are never released.
+    rotatable: (file) => place.versioned || !/\/d[0-2]\//.test(file),
     submit,
     sleep,
   };
@@ -248,7 +253,9 @@ export async function soak(options: {
       // the writer (which also writes into stubs) and the other nodes.
       const action = random() < 0.6 ? "release" : "restore";
       count(`${action} submitted`);
-      await tierSubmit(node, action, [join(box.src, `d${Math.floor(random() * 6)}`)]);
+      // Without versioning, d0-d2 are released and only d3-d5 rotated (faults.ts: rotatable).
+      const dirs = place.versioned ? 6 : 3;
+      await tierSubmit(node, action, [join(box.src, `d${Math.floor(random() * dirs)}`)]);
     } else if (roll < 0.97) {
       // New files keep arriving, each batch submitted to two nodes at once; or an old directory
       // again (its modified files migrate as new versions).

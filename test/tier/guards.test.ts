@@ -176,3 +176,17 @@ test("remove refuses on an unversioned bucket (a late DELETE by key could remove
   expect(await t.target.head("archive/rel.bin")).not.toBeNull();
   t.target.close();
 });
+
+test("release on a bucket without versioning is refused unless s3.releaseUnversioned (a new file at a renamed stub's key would overwrite its only copy)", async () => {
+  const t = await tierBox({ s3: { releaseUnversioned: false } });
+  const [path] = await t.migrate({ "u.bin": randomBytes(4096, 77) });
+  const file = path as string;
+  const refused = await t.tier("release", [file]);
+  expect(refused.code).toBe(1);
+  expect(refused.outcomes[0]).toMatchObject({ kind: "refused" });
+  expect(refused.outcomes[0].reason).toContain("s3.releaseUnversioned");
+  expect(statSync(file).size).toBe(4096);
+  t.box.setConfig({ s3: { ...t.box.config.s3, releaseUnversioned: true } });
+  expect((await t.tier("release", [file])).outcomes[0]).toMatchObject({ kind: "released" });
+  expect(statSync(file).size).toBe(0);
+});
