@@ -66,6 +66,17 @@ async function notPrefix(job: FileJob, handle: FileHandle, state: State, size: n
  * `force` (restore --force, an operator's decision): a dirty file's own bytes are dropped
  * (truncated) and the archived ones written instead.
  */
+/**
+ * Puts the file back as the restore found it (`start`: its size and mtime, after a forced
+ * truncate the empty file) unless someone else wrote since our last write (`base`'s ctime).
+ */
+async function takeBack(handle: FileHandle, base: FileStat, start: FileStat): Promise<void> {
+  const now = await handle.stat();
+  if (now.ctimeNs !== base.ctimeNs) return;
+  await handle.truncate(start.size);
+  await handle.setTimes(undefined, start.mtimeNs);
+}
+
 export async function copyInto(
   job: FileJob,
   handle: FileHandle,
@@ -73,16 +84,22 @@ export async function copyInto(
   options: { force?: boolean } = {},
 ): Promise<CopyResult> {
   let base = await handle.stat();
-  const start = base;
+  let start = base;
   const problem = await notPrefix(job, handle, state, base.size);
   if (problem?.ok === false && problem.kind === "dirty" && options.force) {
     await handle.truncate(0);
     base = await handle.stat();
+    start = base; // the dirty bytes are dropped by the operator's choice: never padded back
   } else if (problem) return problem;
   const resumedAt = base.size;
   for (let offset = base.size; offset < state.size; offset += RESTORE_CHUNK) {
     const length = Math.min(RESTORE_CHUNK, state.size - offset);
-    const bytes = await objectRange(job, state, offset, length);
+    const bytes = await objectRange(job, state, offset, length).catch(async (err) => {
+      // The store failed mid-copy: take our bytes back out before the error goes up, so no
+      // prefix of the object is left for a later migrate to take as the file's content.
+      await takeBack(handle, base, start);
+      throw err;
+    });
     if (typeof bytes === "string") return lost(bytes);
     const now = await handle.stat();
     if (now.ctimeNs !== base.ctimeNs || now.size !== offset)
@@ -93,10 +110,9 @@ export async function copyInto(
       await handle.write(offset, bytes);
     } catch (err) {
       const code = errorCode(err);
+      await takeBack(handle, base, start);
       if (code !== "ENOSPC" && code !== "EDQUOT") throw err;
-      // Out of space (a full filesystem, a CephFS quota): leave the file as we found it.
-      await handle.truncate(start.size);
-      await handle.setTimes(undefined, start.mtimeNs);
+      // Out of space (a full filesystem, a CephFS quota): the file is left as we found it.
       return { ok: false, kind: "nospace", code };
     }
     crashPoint(job.rt, "restore-mid-copy");

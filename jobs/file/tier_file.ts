@@ -117,7 +117,8 @@ async function lockedEpoch(
       return await steps.held({ job, file, n, attempt, view: after });
     } catch (err) {
       // As migrate's attempt: nothing more on this epoch; it stays undecided and the next visit
-      // resolves it as this node's own dead attempt (a dead release or restore is `aborted`).
+      // resolves it as this node's own dead attempt (a dead release or restore is `aborted`;
+      // restore took its bytes back out first, restore_copy.ts).
       abandonAttempt(attempt);
       throw err;
     }
