@@ -50,20 +50,23 @@ function lines(rows: TierRows): string[] {
   const rss = (name: string) => median((runs.get(name as never) ?? []).map((m) => m.rssMiB));
   const mibs = (name: string) => w.bytes / MiB / wall(name);
   const fps = (name: string) => w.files / wall(name);
-  const cell = (name: string) =>
-    `| ${name} | ${fmt(wall(name), 2)} s (${walls(name)
+  const of = (name: string, key: "cpu" | "serverCpu") =>
+    median((runs.get(name as never) ?? []).map((m) => m[key]));
+  const roundWalls = (name: string) =>
+    walls(name)
       .map((x) => fmt(x, 2))
-      .join(
-        ", ",
-      )}) | ${fmt(fps(name), 0)} files/s | ${fmt(mibs(name), 1)} MiB/s | ${fmt(rss(name), 0)} MiB |`;
+      .join(", ");
+  // CPU says where the wall went: the tool's own work, the server's, or waiting (fsync, latency).
+  const cell = (name: string) =>
+    `| ${name} | ${fmt(wall(name), 2)} s (${roundWalls(name)}) | ${fmt(fps(name), 0)} files/s | ${fmt(mibs(name), 1)} MiB/s | ${fmt(rss(name), 0)} MiB | ${fmt(of(name, "cpu"), 1)} s | ${fmt(of(name, "serverCpu"), 1)} s |`;
   const best = DOWNLOAD_PEERS.reduce((a, b) => (mibs(a) >= mibs(b) ? a : b));
   return [
     `### ${w.name}: ${w.description} (${fmt(w.bytes / MiB, 0)} MiB)`,
     "",
     `Migrated once by tiermv in ${fmt(rows.migrate.wall, 1)} s.`,
     "",
-    "| run | wall, median (rounds) | files/s | MiB/s | peak RSS |",
-    "|---|---:|---:|---:|---:|",
+    "| run | wall, median (rounds) | files/s | MiB/s | peak RSS | CPU | s3proxy CPU |",
+    "|---|---:|---:|---:|---:|---:|---:|",
     ...["release", "head-loop", "restore", ...DOWNLOAD_PEERS].map(cell),
     "",
     `- restore: **${fmt(mibs("restore") / mibs(best), 2)}x** the faster peer (${best}, ${fmt(mibs(best), 1)} MiB/s); peak RSS **${fmt(rss("restore"), 0)} MiB**.`,

@@ -74,7 +74,11 @@ export async function tierRounds(options: {
     "head-loop": () => {
       const loop = new URL("./sdk_head_loop.ts", import.meta.url).pathname;
       const args = [store.endpoint, bucket, w.name, w.dir, String(CONCURRENCY)];
-      return measure([process.execPath, loop, ...args], { ...BENCH_ENV, ...TIERMV_HEAP });
+      return measure(
+        [process.execPath, loop, ...args],
+        { ...BENCH_ENV, ...TIERMV_HEAP },
+        store.serverPid,
+      );
     },
     restore: async () => {
       const m = await tiermv(["restore", "--node", "a", "--json", w.dir]);
