@@ -115,11 +115,11 @@ export function machineLines(load: string): string[] {
 }
 
 /** Writes the report: bench/results/<date>.md for a full run, else bench/work/<date>-partial.md. */
-export function writeReport(repo: string, text: string, partial: boolean): string {
+export function writeReport(repo: string, text: string, partial: boolean, suffix = ""): string {
   const date = new Date().toISOString().slice(0, 10);
   const dir = join(repo, partial ? "bench/work" : "bench/results");
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${date}${partial ? "-partial" : ""}.md`);
+  const file = join(dir, `${date}${suffix}${partial ? "-partial" : ""}.md`);
   writeFileSync(file, text);
   return file;
 }

@@ -11,17 +11,17 @@
  * Usage: bench/run [--only W1,W2,W2-128,W3,W4,W5,SCALE,META,MILLION] [--rounds 3] [--tools LIST]
  *   [--backends filesystem,filesystem-nio2] [--delays 20,50] [--million 1000000]
  */
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { type S3proxyBackend, startS3proxy } from "../test/services/s3proxy.ts";
+import type { S3proxyBackend } from "../test/services/s3proxy.ts";
 import { flagValue, REPO, WORK } from "./cli_args.ts";
 import { millionEntries, millionFiles } from "./million.ts";
 import { fmt, LoadLog, machineLines, stat, transferTable, writeReport } from "./report.ts";
 import { scaleOut } from "./scale_out.ts";
-import { BENCH_JVM, freshBucket, probeCeiling } from "./store.ts";
+import { freshBucket, probeCeiling, withStore } from "./store.ts";
 import { metadataCost } from "./syscalls.ts";
 import { TOOLS, type Tool } from "./tools.ts";
-import { type Row, runRounds, type Store } from "./transfer.ts";
+import { type Row, runRounds } from "./transfer.ts";
 import { distantStore, W5_TOOLS } from "./w5_distant.ts";
 import { expandNames, type Workload, workloads } from "./workloads.ts";
 
@@ -58,30 +58,6 @@ function ensureTools() {
   if (r.exitCode !== 0) throw new Error(`apt-get install ${pkgs.join(" ")} failed`);
 }
 
-/** Runs `fn` with a fresh s3proxy of `backend`, stopped afterwards. */
-async function withStore<T>(
-  backend: S3proxyBackend,
-  fn: (store: Store & { port: number }) => Promise<T>,
-) {
-  // Per process: two runs at once (different workloads) must not delete each other's store.
-  const dataDir = join(WORK, `s3data-${backend}-${process.pid}`);
-  rmSync(dataDir, { recursive: true, force: true });
-  const s3 = await startS3proxy({ backend, dataDir, jvmFlags: BENCH_JVM });
-  console.log(`s3proxy ${backend} on ${s3.endpoint} (JVM ${BENCH_JVM.join(" ")})`);
-  try {
-    return await fn({
-      direct: s3.endpoint,
-      endpoint: s3.endpoint,
-      dataDir,
-      serverPid: s3.pid,
-      port: s3.port,
-    });
-  } finally {
-    await s3.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  }
-}
-
 async function main() {
   ensureTools();
   mkdirSync(WORK, { recursive: true });
@@ -104,7 +80,7 @@ async function main() {
 
   const onFilesystem = ["W1", "W2", "W3", "W5", "SCALE", "META"].some(wants);
   if (onFilesystem)
-    await withStore("filesystem", async (store) => {
+    await withStore("filesystem", WORK, async (store) => {
       const c = probeCeiling(store.direct, await freshBucket(store.direct), {
         ...{ bodyBytes: 16 << 10, inFlight: 64, seconds: 10, warmupSeconds: 10 },
       });
@@ -160,7 +136,7 @@ async function main() {
     });
   const nio2 = names.filter((n) => n.startsWith("W2-"));
   if (backends.includes("filesystem-nio2") && nio2.length > 0)
-    await withStore("filesystem-nio2", async (store) => {
+    await withStore("filesystem-nio2", WORK, async (store) => {
       for (const n of nio2)
         rows.push(
           ...(await runRounds({

@@ -2,8 +2,16 @@
  * The store side of the benchmarks: the environment every tool runs with, the s3proxy JVM's
  * flags, fresh buckets, object counts, and the ceiling probe (bench/ceiling.ts) run as a process.
  */
+
+import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { CreateBucketCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
-import { ACCESS_KEY, SECRET_KEY } from "../test/services/s3proxy.ts";
+import {
+  ACCESS_KEY,
+  type S3proxyBackend,
+  SECRET_KEY,
+  startS3proxy,
+} from "../test/services/s3proxy.ts";
 import { s3Client } from "../test/services/shared.ts";
 
 /** s3proxy for benchmarks: a heap that never resizes mid-run, the throughput collector. */
@@ -26,6 +34,40 @@ export const BENCH_ENV: Record<string, string | undefined> = {
   AWS_REGION: "us-east-1",
 };
 for (const v of CA_VARS) delete BENCH_ENV[v];
+
+/** The store a benchmark runs against: s3proxy on loopback (`direct`), maybe behind a proxy. */
+export interface BenchStore {
+  direct: string;
+  endpoint: string;
+  dataDir: string;
+  serverPid: number;
+  port: number;
+}
+
+/** Runs `fn` with a fresh s3proxy of `backend` (data under `work`), stopped afterwards. */
+export async function withStore<T>(
+  backend: S3proxyBackend,
+  work: string,
+  fn: (store: BenchStore) => Promise<T>,
+): Promise<T> {
+  // Per process: two runs at once (different workloads) must not delete each other's store.
+  const dataDir = join(work, `s3data-${backend}-${process.pid}`);
+  rmSync(dataDir, { recursive: true, force: true });
+  const s3 = await startS3proxy({ backend, dataDir, jvmFlags: BENCH_JVM });
+  console.log(`s3proxy ${backend} on ${s3.endpoint} (JVM ${BENCH_JVM.join(" ")})`);
+  try {
+    return await fn({
+      direct: s3.endpoint,
+      endpoint: s3.endpoint,
+      dataDir,
+      serverPid: s3.pid,
+      port: s3.port,
+    });
+  } finally {
+    await s3.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
 
 let bucketSeq = 0;
 

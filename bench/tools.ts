@@ -165,17 +165,47 @@ export function commandOf(spec: RunSpec): {
     const args = ["copy", w.dir, `bench:${dest}`, "--s3-no-check-bucket", "--stats", "0"];
     return { cmd: ["rclone", ...args, ...tuning], env: rcloneEnv(endpoint) };
   }
-  const awsConfig = join(dir, "aws-config");
-  const s3Section = tool === "aws-tuned" ? `  ${t.aws}\n` : "";
+  const args = ["s3", "cp", "--recursive", "--only-show-errors", "--endpoint-url", endpoint];
+  return {
+    cmd: ["/usr/bin/aws", ...args, w.dir, `s3://${dest}`],
+    env: awsEnv(spec, t),
+  };
+}
+
+/** aws-cli's environment: a config file in the run's directory (path style, the tuning). */
+function awsEnv(spec: RunSpec, t: Tuning) {
+  const awsConfig = join(spec.dir, "aws-config");
+  const s3Section = spec.tool === "aws-tuned" ? `  ${t.aws}\n` : "";
   writeFileSync(
     awsConfig,
     `[default]\nregion = us-east-1\ns3 =\n  addressing_style = path\n${s3Section}`,
   );
+  return { ...BENCH_ENV, AWS_CONFIG_FILE: awsConfig };
+}
+
+/**
+ * A peer downloading the workload's objects (`bucket/<workload name>/...`) into `dest`, the
+ * other direction of commandOf (rclone or aws, with the workload family's tuning when -tuned).
+ */
+export function downloadCommandOf(
+  spec: RunSpec,
+  dest: string,
+): { cmd: string[]; env: Record<string, string | undefined> } {
+  const { tool, workload: w, endpoint, bucket, dir } = spec;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const t = tuningOf(w);
+  const src = `${bucket}/${w.name}`;
+  if (tool === "rclone" || tool === "rclone-tuned") {
+    const tuning = tool === "rclone-tuned" ? t.rclone : [];
+    const args = ["copy", `bench:${src}`, dest, "--stats", "0", ...tuning];
+    return { cmd: ["rclone", ...args], env: rcloneEnv(endpoint) };
+  }
+  if (tool !== "aws" && tool !== "aws-tuned") throw new Error(`${tool} is not a download peer`);
   const args = ["s3", "cp", "--recursive", "--only-show-errors", "--endpoint-url", endpoint];
-  return {
-    cmd: ["/usr/bin/aws", ...args, w.dir, `s3://${dest}`],
-    env: { ...BENCH_ENV, AWS_CONFIG_FILE: awsConfig },
-  };
+  // s3proxy's filesystem backend lists directories as keys ending in "/": not objects.
+  const skipDirs = ["--exclude", "*/"];
+  return { cmd: ["/usr/bin/aws", ...args, ...skipDirs, `s3://${src}`, dest], env: awsEnv(spec, t) };
 }
 
 export function runTool(spec: RunSpec): Promise<Measurement> {

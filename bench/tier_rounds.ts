@@ -1,0 +1,112 @@
+/**
+ * Release and restore against their baselines on one store, in rounds (issue 2.6): the workload
+ * is migrated once by tiermv (submit + run), then each round releases it (against a bare SDK
+ * HEAD loop over the same keys at the same concurrency, bench/sdk_head_loop.ts) and restores it
+ * (against aws-cli and rclone downloading the same objects), in rotating order. Every tiermv run
+ * must account for every file, or the round fails.
+ */
+import { mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { type Measurement, measure, TIERMV, TIERMV_HEAP } from "./measure.ts";
+import { BENCH_ENV, type BenchStore, countObjects, freshBucket } from "./store.ts";
+import { downloadCommandOf, type RunSpec, type Tool, tiermvConfig, tiermvEnv } from "./tools.ts";
+import type { Workload } from "./workloads.ts";
+
+/** Files in flight: tiermv's default (migrate.concurrency), the HEAD loop's and the peers'. */
+export const CONCURRENCY = 32;
+export const DOWNLOAD_PEERS: Tool[] = ["aws-tuned", "rclone-tuned"];
+export type TierRunName = "release" | "head-loop" | "restore" | Tool;
+
+export interface TierRows {
+  workload: Workload;
+  migrate: Measurement;
+  runs: Map<TierRunName, Measurement[]>;
+}
+
+const rotate = <T>(items: T[], by: number) =>
+  items.map((_, i) => items[(i + by) % items.length] as T);
+
+/** The summary line of `tiermv release|restore --json`: every file must have `kind`. */
+function expectAll(m: Measurement, kind: string, files: number, what: string) {
+  const last = m.stdout.trim().split("\n").at(-1) ?? "{}";
+  const counts = (JSON.parse(last) as { counts?: Record<string, number> }).counts ?? {};
+  if (counts[kind] !== files)
+    throw new Error(`${what}: ${counts[kind] ?? 0} of ${files} ${kind}: ${last}`);
+}
+
+export async function tierRounds(options: {
+  store: BenchStore;
+  workload: Workload;
+  rounds: number;
+  work: string;
+}): Promise<TierRows> {
+  const { store, workload: w, rounds, work } = options;
+  const bucket = await freshBucket(store.direct);
+  const dir = join(work, `tier-run-${w.name}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const spec: RunSpec = {
+    tool: "tiermv-tuned",
+    workload: w,
+    endpoint: store.endpoint,
+    bucket,
+    dir,
+    serverPid: store.serverPid,
+    tiermvConfig: { migrate: { concurrency: CONCURRENCY } },
+  };
+  const env = tiermvEnv(tiermvConfig(spec), dir);
+  const tiermv = (args: string[]) => measure([TIERMV, ...args], env, store.serverPid);
+  console.log(`tier ${w.name}: migrating ${w.files} files`);
+  const submit = `${TIERMV} submit --node a --quiet ${w.dir} > /dev/null && ${TIERMV} run --node a --once --quiet`;
+  const migrate = await measure(["sh", "-c", submit], env, store.serverPid);
+  const objects = await countObjects(store.direct, bucket);
+  if (objects !== w.files) throw new Error(`tier ${w.name}: ${objects} objects of ${w.files}`);
+
+  const runs = new Map<TierRunName, Measurement[]>();
+  const add = (name: TierRunName, m: Measurement) => runs.set(name, [...(runs.get(name) ?? []), m]);
+  const dest = join(dir, "download");
+  const steps: Record<string, () => Promise<Measurement>> = {
+    release: async () => {
+      const m = await tiermv(["release", "--node", "a", "--json", w.dir]);
+      expectAll(m, "released", w.files, `tier ${w.name} release`);
+      return m;
+    },
+    "head-loop": () => {
+      const loop = new URL("./sdk_head_loop.ts", import.meta.url).pathname;
+      const args = [store.endpoint, bucket, w.name, w.dir, String(CONCURRENCY)];
+      return measure(
+        [process.execPath, loop, ...args],
+        { ...BENCH_ENV, ...TIERMV_HEAP },
+        store.serverPid,
+      );
+    },
+    restore: async () => {
+      const m = await tiermv(["restore", "--node", "a", "--json", w.dir]);
+      expectAll(m, "restored", w.files, `tier ${w.name} restore`);
+      return m;
+    },
+  };
+  for (const peer of DOWNLOAD_PEERS)
+    steps[peer] = async () => {
+      rmSync(dest, { recursive: true, force: true });
+      const { cmd, env: peerEnv } = downloadCommandOf(
+        { ...spec, tool: peer, dir: join(dir, peer) },
+        dest,
+      );
+      const m = await measure(cmd, peerEnv, store.serverPid);
+      rmSync(dest, { recursive: true, force: true });
+      return m;
+    };
+  for (let r = 0; r < rounds; r++) {
+    // Release needs the migrated files and restore the released ones: each pair in its half.
+    const order = [
+      ...rotate(["release", "head-loop"], r),
+      ...rotate(["restore", ...DOWNLOAD_PEERS], r),
+    ];
+    for (const name of order) {
+      console.log(`tier ${w.name}: round ${r + 1}, ${name}`);
+      add(name as TierRunName, await (steps[name] as () => Promise<Measurement>)());
+    }
+  }
+  return { workload: w, migrate, runs };
+}
