@@ -7,20 +7,12 @@
  */
 import { readdirSync } from "node:fs";
 import { join, relative } from "node:path";
-import { HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { FetchHttpHandler } from "@smithy/fetch-http-handler";
+import { HeadObjectCommand } from "@aws-sdk/client-s3";
+import { minimalS3Client } from "./sdk_client.ts";
 
 const [endpoint, bucket, prefix, dir, concurrency = "32"] = process.argv.slice(2);
 if (!endpoint || !bucket || !prefix || !dir) throw new Error("usage: ENDPOINT BUCKET PREFIX DIR N");
-const client = new S3Client({
-  endpoint,
-  region: "us-east-1",
-  forcePathStyle: true,
-  maxAttempts: 1,
-  requestChecksumCalculation: "WHEN_REQUIRED",
-  responseChecksumValidation: "WHEN_REQUIRED",
-  requestHandler: new FetchHttpHandler({ keepAlive: true }),
-});
+const client = minimalS3Client(endpoint);
 const keys = readdirSync(dir, { recursive: true, withFileTypes: true })
   .filter((e) => e.isFile())
   .map((e) => `${prefix}/${relative(dir, join(e.parentPath, e.name))}`);
