@@ -54,10 +54,37 @@ const LockFileSchema = v.object({
   at: v.string(),
 });
 
-/** The lock file of `node` of `spool` in the lock directory `dir` (local to the host). */
+/**
+ * The lock file of `node` of `spool` in the lock directory `dir` (local to the host). The spool
+ * is named as written (the lock comes before any call on the mount), normalised lexically so
+ * that `/mnt/spool/` and `/mnt//spool` are one lock, with a hash of the whole path so that two
+ * spools whose readable tags agree (`a-b`, `a_b`) are never one.
+ */
 export function instanceLockPath(dir: string, spool: string, node: string): string {
-  const tag = spool.replace(/[^A-Za-z0-9]+/g, "_").slice(-80);
-  return `${dir}/tiermv-${tag}-${node}.lock`;
+  const path = normalizePath(spool);
+  const tag = path.replace(/[^A-Za-z0-9]+/g, "_").slice(-64);
+  return `${dir}/tiermv-${tag}-${fnv1a(path)}-${node}.lock`;
+}
+
+/** `a//b/./c/../d/` → `a/b/d` (no call on the filesystem: symlinks stay as written). */
+function normalizePath(path: string): string {
+  const parts: string[] = [];
+  for (const part of path.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === ".." && parts.length > 0 && parts.at(-1) !== "..") parts.pop();
+    else parts.push(part);
+  }
+  return `${path.startsWith("/") ? "/" : ""}${parts.join("/")}`;
+}
+
+/** 32-bit FNV-1a of the path, in hex: a short name, not a security measure. */
+function fnv1a(text: string): string {
+  let hash = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(text)) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash.toString(16).padStart(8, "0");
 }
 
 /**

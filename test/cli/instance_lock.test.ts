@@ -155,3 +155,12 @@ test("the lock comes before the shared mount: next to a stuck holder, a second r
   expect(alone.stdout + alone.stderr).toContain(`The shared mount did not answer`);
   expect(alone.stdout + alone.stderr).toContain(box.spool);
 });
+
+test("one spool written two ways is one lock; two spools whose readable tags agree are two", () => {
+  expect(instanceLockPath("/run/x", "/mnt/spool/", "a")).toBe(
+    instanceLockPath("/run/x", "/mnt//spool/./", "a"),
+  );
+  expect(instanceLockPath("/run/x", "/mnt/a-b", "a")).not.toBe(
+    instanceLockPath("/run/x", "/mnt/a_b", "a"),
+  );
+});
