@@ -25,6 +25,8 @@ export interface FaultContext {
   env: Record<string, string>;
   /** The mount namespace of a node's processes (CephFS: its own client; undefined: ours). */
   nsPidOf: (node: string) => number | undefined;
+  /** Whether the filesystem has the immutable flag (ext4: yes; ceph-fuse: no). */
+  immutableFlag: boolean;
   /** Whether the writer may rotate this file. */
   rotatable: (file: string) => boolean;
   submit: (node: string, paths: string[]) => Promise<unknown>;
@@ -120,6 +122,7 @@ export async function toggleImmutable(c: FaultContext): Promise<string> {
     await clearImmutable(c, [file]);
     return "unwritable file made writable again";
   }
+  if (!c.immutableFlag) return "unwritable file (no immutable flag on this filesystem)";
   const file = writableFile(c);
   if (!file) return "unwritable file (no file)";
   if (Bun.spawnSync(["chattr", "+i", file]).exitCode !== 0)

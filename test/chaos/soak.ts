@@ -193,6 +193,8 @@ export async function soak(options: {
     configPath: box.configPath,
     env: box.env,
     nsPidOf: (node) => place.nsPidOf(node),
+    // ceph-fuse has no FS_IOC_SETFLAGS: chattr +i fails there.
+    immutableFlag: place.ceph === undefined,
     // A renamed stub's key is overwritten by the new file on an unversioned bucket (a documented
     // limit, s3.releaseUnversioned): there the writer rotates only files that are never released.
     rotatable: (file) => place.versioned || !/\/d[0-2]\//.test(file),
