@@ -340,9 +340,11 @@ export async function soak(options: {
     if (round > 80) throw new Error(`not quiet after 80 rounds: ${JSON.stringify(status)}`);
     await sleep(250);
   }
-  const final = JSON.parse(
-    (await cli(["status", "--json", "--config", box.configPath], box.env)).stdout,
-  ) as { releasedBytes: number; restoredBytes: number }[];
+  const finalRun = await cli(["status", "--json", "--config", box.configPath], box.env, {
+    nsPid: place.nsPidOf("a"),
+  });
+  if (finalRun.code !== 0) throw new Error(`status failed (${finalRun.code}): ${finalRun.stderr}`);
+  const final = JSON.parse(finalRun.stdout) as { releasedBytes: number; restoredBytes: number }[];
   const tier = {
     releasedBytes: final.reduce((n, s) => n + s.releasedBytes, 0),
     restoredBytes: final.reduce((n, s) => n + s.restoredBytes, 0),
