@@ -110,7 +110,10 @@ export async function copyInto(
       await handle.write(offset, bytes);
     } catch (err) {
       const code = errorCode(err);
-      await takeBack(handle, base, start);
+      // Our own failed write may have changed size and ctime: take our bytes back out whatever
+      // the ctime says (a write of someone else's would have stopped us at the check above).
+      await handle.truncate(start.size);
+      await handle.setTimes(undefined, start.mtimeNs);
       if (code !== "ENOSPC" && code !== "EDQUOT") throw err;
       // Out of space (a full filesystem, a CephFS quota): the file is left as we found it.
       return { ok: false, kind: "nospace", code };

@@ -47,6 +47,7 @@ test("a target down during a release: the watch keeps running, the task waits in
           (await currentState(file as string))?.state === "released" &&
           statSync(file as string).size === 0,
         "the release once the target answers",
+        90_000, // the watch's backoff and the abandoned epoch's resolution, on a loaded machine
       );
       expect(statSync(file as string).size).toBe(0);
       expect(watch.exitCode).toBeNull();
