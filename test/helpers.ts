@@ -321,6 +321,18 @@ export function streamText(stream: ReadableStream<Uint8Array>) {
         text += decoder.decode(value, { stream: true });
       }
     },
+    /** Reads on in the background, so that a process that keeps logging never blocks on a full pipe. */
+    drain(): void {
+      void (async () => {
+        for (;;) {
+          const { value, done } = await reader
+            .read()
+            .catch(() => ({ value: undefined, done: true }));
+          if (done) return;
+          text += decoder.decode(value, { stream: true });
+        }
+      })();
+    },
     release: () => reader.releaseLock(),
   };
 }

@@ -5,6 +5,8 @@
  * attempt resolved, an own failed epoch cleaned), then the take of `l.<n>` with the action and
  * the view after the take. Decisions are creates of `e.<n>` like every holder's, then GC.
  */
+import { MountUnavailableError } from "../../runtime/errors.ts";
+import { describeError } from "../util/errors.ts";
 import { newAttemptId } from "../util/ids.ts";
 import { decideAsHolder } from "./decide.ts";
 import type { FileJob, OpenFile } from "./file_job.ts";
@@ -109,21 +111,46 @@ async function lockedEpoch(
     });
     if (!(await createRecord(handle, recordName("l", n), take)))
       return busy(path, `epoch ${n} was just taken by another attempt`);
+    let held: TierHeld | undefined;
     try {
       const after = await readView(handle);
       // A late re-creation of a garbage-collected epoch: abandon it (mutant-no-take-view).
       if (after.max !== n)
         return busy(path, `epoch ${n} was garbage-collected; max is ${after.max}`);
-      return await steps.held({ job, file, n, attempt, view: after });
+      held = { job, file, n, attempt, view: after };
+      return await steps.held(held);
     } catch (err) {
-      // As migrate's attempt: nothing more on this epoch; it stays undecided and the next visit
-      // resolves it as this node's own dead attempt (a dead release or restore is `aborted`;
-      // restore took its bytes back out first, restore_copy.ts).
-      abandonAttempt(attempt);
+      await giveBack(held, attempt, err);
       throw err;
     }
   }
   return busy(path, "its epochs kept being decided by others meanwhile");
+}
+
+/**
+ * After a failed call in a held epoch. A call that returned (an error status, an errno) left
+ * nothing in flight: the epoch is decided `aborted` now, with the cause, as its resolution would
+ * decide it later (a dead release or restore is `aborted`; restore took its bytes back out
+ * first, restore_copy.ts), so that other processes do not find the file held until this one
+ * comes back to it (tier.pml: the same as a crash and an immediate restart). A mount call past
+ * its deadline may still land, and a decision that cannot be written leaves it undecided: the
+ * attempt is abandoned, writing nothing more, and the next visit resolves it as this node's own
+ * dead attempt. An epoch already decided (a failed truncate after `released`) stays as it is.
+ */
+async function giveBack(held: TierHeld | undefined, attempt: string, err: unknown): Promise<void> {
+  if (held && !(err instanceof MountUnavailableError)) {
+    try {
+      await decideTier(held, "aborted", { error: describeError(err) });
+      return;
+    } catch (decideErr) {
+      // The decision could not be written (the mount failing too): abandoned, as below. The
+      // error that goes up is the first one; the mount's state is the probe's to find.
+      held.job.log.warn(
+        `${held.file.path}: epoch ${held.n} left undecided (resolved at this node's next visit): ${describeError(decideErr)}`,
+      );
+    }
+  }
+  abandonAttempt(attempt);
 }
 
 /**

@@ -35,6 +35,7 @@ const WINDOW = "test/protocol/window.test.ts";
 const CRASH = "test/protocol/crash.test.ts";
 const TARGET_GUARD = "test/jobs/targets/guard.test.ts";
 const RGW_FENCE = "test/ceph/store_fence.test.ts";
+const TIER_DOWN = "test/tier/target_down.test.ts";
 
 export const MUTANTS: Mutant[] = [
   {
@@ -317,5 +318,14 @@ export const MUTANTS: Mutant[] = [
     file: RGW_FENCE,
     test: "RGW, versioned, listings of 2 keys a page",
     timeoutMs: 300_000,
+  },
+  {
+    name: "tier-give-back",
+    point: "tier",
+    removes: "the aborted decision of a release or restore whose call failed and returned",
+    protects:
+      "a failed release or restore gives its epoch back at once: no other process finds the file held (docs/tiering.md, outcomes)",
+    file: TIER_DOWN,
+    test: "a release whose store call fails after its take gives the epoch back",
   },
 ];

@@ -6,7 +6,8 @@
 import { expect, test } from "bun:test";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { cli, randomBytes, spawnCli, waitFor } from "../helpers.ts";
+import { cli, randomBytes, spawnCli, streamText, waitFor } from "../helpers.ts";
+import { heldOf, recordsOf } from "../records.ts";
 import { startFaultProxy } from "../services/fault_proxy.ts";
 import { s3Service } from "../services/shared.ts";
 import { currentState, mtimeNsOf, stoppedAt, tierBox } from "./tier_helpers.ts";
@@ -27,9 +28,17 @@ test("a target down during a release: the watch keeps running, the task waits in
     );
     expect(submit.code).toBe(0);
     const watch = spawnCli(["run", "--node", "a", "--watch"], t.box.env);
+    const log = streamText(watch.stderr);
     try {
-      // A few ticks against the refused target: each stops with the task back in pending/.
-      await Bun.sleep(1500);
+      // Two ticks stopped by the refused target (on a loaded machine the watch may take seconds
+      // to start: a fixed sleep could let the target answer before any tick met the outage).
+      // After the first, each tick probes before it claims, so the target coming back between a
+      // failed call and its probe (the file's own `error`) is not what the rest waits on.
+      await log.until(
+        /cycle skipped[\s\S]*cycle skipped/,
+        "two ticks skipped on the refused target",
+      );
+      log.drain();
       expect(watch.exitCode).toBeNull();
       // Between ticks the task is back in pending/ (a tick may hold it in running/ a moment).
       const tasks = (q: string) =>
@@ -48,7 +57,9 @@ test("a target down during a release: the watch keeps running, the task waits in
           statSync(file as string).size === 0,
         "the release once the target answers",
         90_000, // the watch's backoff and the abandoned epoch's resolution, on a loaded machine
-      );
+      ).catch((err) => {
+        throw new Error(`${(err as Error).message}; the watch's log:\n${log.text}`);
+      });
       expect(statSync(file as string).size).toBe(0);
       expect(watch.exitCode).toBeNull();
     } finally {
@@ -60,7 +71,7 @@ test("a target down during a release: the watch keeps running, the task waits in
   }
 });
 
-test("a store failure in the middle of a restore: our bytes are taken back out (the stub again, with its mtime), and the next restore resolves the abandoned epoch and restores", async () => {
+test("a store failure in the middle of a restore: our bytes are taken back out (the stub again, with its mtime), and the epoch is given back (aborted): the next restore restores", async () => {
   const MiB = 1024 * 1024;
   const t = await tierBox();
   const data = randomBytes(17 * MiB, 31);
@@ -82,10 +93,42 @@ test("a store failure in the middle of a restore: our bytes are taken back out (
     // No prefix of the object is left for a migrate to take as the file's content.
     expect(statSync(file).size).toBe(0);
     expect(mtimeNsOf(file)).toBe(mtime);
+    expect(heldOf(await recordsOf(file))).toBeNull(); // given back, not held until a revisit
     proxy.setMode("pass");
     const again = await t.tier("restore", [file]);
     expect(again.outcomes[0]).toMatchObject({ kind: "restored" });
     expect(readFileSync(file).equals(Buffer.from(data))).toBe(true);
+  } finally {
+    proxy.stop();
+  }
+});
+
+test("a release whose store call fails after its take gives the epoch back (decided aborted): another node releases the file at once, not busy until the first node comes back", async () => {
+  const t = await tierBox();
+  const [file] = await t.migrate({ "g.bin": randomBytes(64 * 1024, 9) });
+  const proxy = await startFaultProxy((await s3Service()).port);
+  try {
+    t.box.setConfig({ s3: { ...t.box.config.s3, endpoint: proxy.endpoint } });
+    const release = spawnCli(["release", "--node", "a", "--json", file as string], {
+      ...t.box.env,
+      TIERMV_PAUSE_AT: "release-after-take",
+    });
+    await stoppedAt(release.pid);
+    const taken = await recordsOf(file as string);
+    expect(heldOf(taken)?.undecided).toBe(true); // the epoch is held, its HEAD not sent yet
+    proxy.setMode("refuse");
+    process.kill(release.pid, "SIGCONT");
+    expect(await release.exited).toBe(1); // the target is down: an operator's matter
+    // Given back: free, with nothing released and the file's bytes in place.
+    expect(heldOf(await recordsOf(file as string))).toBeNull();
+    expect(statSync(file as string).size).toBe(64 * 1024);
+    proxy.setMode("pass");
+    const other = await cli(["release", "--node", "b", "--json", file as string], t.box.env);
+    expect(other.code).toBe(0);
+    expect(JSON.parse(other.stdout.trim().split("\n")[0] as string)).toMatchObject({
+      kind: "released",
+    });
+    expect(statSync(file as string).size).toBe(0);
   } finally {
     proxy.stop();
   }
