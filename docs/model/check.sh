@@ -93,6 +93,7 @@ check design-d1-one-outcome           migrate.pml violation $V -DRECOVER -DMAXC=
 check design-report-late-commit       migrate.pml violation $V -DRECOVER -DMAXC=0 -DA2=1 -DDESIGN_REPORT_AS_WRITTEN
 check design-window-from-at           migrate.pml violation $UW -DRECOVER -DMAXC=0 -DA2=1 -DDESIGN_WINDOW_AT
 check design-window-arrival           migrate.pml violation $UW -DRECOVER -DMAXC=0 -DA2=1 -DDESIGN_WINDOW_ARRIVAL
+check design-hidden-resend            migrate.pml violation $UW -DRECOVER -DMAXC=0 -DA2=1 -DDESIGN_HIDDEN_RESEND
 # mutants: each removes one guard and must be reported
 check mutant-decide-by-set            migrate.pml violation $V -DRECOVER -DMAXC=0 -DA2=1 -DMUT_DECIDE_SET
 check mutant-no-take-view             migrate.pml violation $V -DMAXC=0 -DA2=1 -DMUT_NO_TAKE_VIEW

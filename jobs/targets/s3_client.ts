@@ -19,6 +19,16 @@ export type Credentials = { accessKeyId: string; secretAccessKey: string };
  * connection, and a hung request must not keep the process alive.
  */
 class DeadlineFetchHandler extends FetchHttpHandler {
+  /** For requests marked by sendOnFreshConnection: a new connection, closed after the answer. */
+  private readonly fresh = new FetchHttpHandler({
+    keepAlive: false,
+    // Bun reads `keepalive` from fetch's own options only, not from the Request.
+    customFetch: Object.assign(
+      (request: RequestInfo | URL) => fetch(request, { keepalive: false }),
+      { preconnect: fetch.preconnect },
+    ),
+  });
+
   constructor(private readonly deadlineMs: number) {
     super({ keepAlive: true });
   }
@@ -27,12 +37,27 @@ class DeadlineFetchHandler extends FetchHttpHandler {
     const deadline = AbortSignal.timeout(this.deadlineMs);
     const caller = options.abortSignal as AbortSignal | undefined;
     const abortSignal = caller ? AbortSignal.any([caller, deadline]) : deadline;
-    return super.handle(request, { ...options, abortSignal }).catch((err: unknown) => {
+    const sent = FRESH.has(request)
+      ? this.fresh.handle(request, { ...options, abortSignal })
+      : super.handle(request, { ...options, abortSignal });
+    return sent.catch((err: unknown) => {
       if (!deadline.aborted || caller?.aborted) throw err;
       const timeout = new Error(`Request did not complete within ${this.deadlineMs} ms`);
       throw Object.assign(timeout, { name: "TimeoutError", cause: err });
     });
   }
+}
+
+/**
+ * Requests to send on a new connection. On a reused keep-alive connection cut before the answer,
+ * Bun's fetch resends an idempotent request (a PUT) by itself and answers with the resend's
+ * reply (oven-sh/bun#28708 keeps it for PUT and DELETE): the caller never learns that a first
+ * send went out and may still land. On a new connection Bun does not resend: a cut is an error.
+ */
+const FRESH = new WeakSet<object>();
+
+export function sendOnFreshConnection(request: unknown): void {
+  if (typeof request === "object" && request !== null) FRESH.add(request);
 }
 
 export function createClient(

@@ -13,6 +13,7 @@ import type {
 } from "@aws-sdk/client-s3";
 import type { Command, FinalizeRequestMiddleware, MiddlewareStack } from "@smithy/types";
 import { GuardRefusal } from "./errors.ts";
+import { sendOnFreshConnection } from "./s3_client.ts";
 import { httpStatus, neverDelivered } from "./s3_errors.ts";
 import type { OutgoingRequest, WriteGuard, WriteOp } from "./target.ts";
 
@@ -40,11 +41,15 @@ function outgoing(request: RequestShape): OutgoingRequest {
   };
 }
 
-/** Adds the guard to one command's middleware stack (a no-op without a guard). */
+/**
+ * Adds the guard to one command's middleware stack (a no-op without a guard). `fresh`: the
+ * request, once checked, is sent on a new connection (s3_client.ts), so that a cut is seen.
+ */
 export function addWriteGuard<I extends object, O extends object>(
   stack: MiddlewareStack<I, O>,
   op: WriteOp,
   guard: WriteGuard | undefined,
+  fresh = false,
 ): void {
   if (!guard) return;
   const middleware: FinalizeRequestMiddleware<I, O> = (next) => async (args) => {
@@ -53,6 +58,7 @@ export function addWriteGuard<I extends object, O extends object>(
     } catch (err) {
       throw new GuardRefusal(err);
     }
+    if (fresh) sendOnFreshConnection(args.request);
     try {
       const out = await next(args);
       guard.afterSend?.(op, true);
@@ -77,8 +83,8 @@ export function sendGuarded<I extends ServiceInputTypes, O extends ServiceOutput
   client: S3Client,
   command: Command<ServiceInputTypes, I, ServiceOutputTypes, O, S3ClientResolvedConfig>,
   op: WriteOp,
-  options: { guard?: WriteGuard; signal?: AbortSignal },
+  options: { guard?: WriteGuard; signal?: AbortSignal; fresh?: boolean },
 ): Promise<O> {
-  addWriteGuard(command.middlewareStack, op, options.guard);
+  addWriteGuard(command.middlewareStack, op, options.guard, options.fresh);
   return client.send(command, { abortSignal: options.signal });
 }

@@ -58,9 +58,17 @@ export async function putObject(
   const meta: ObjectMeta = multipart
     ? { ...upload.meta, partSize: s3.settings.partSize }
     : { ...upload.meta };
+  // A guarded write on an unversioned bucket goes on a fresh connection: on a reused one, Bun's
+  // fetch resends a PUT cut before its answer by itself and reports the resend's answer, so the
+  // first send, which may still land, would not make the epoch ambiguous (docs/protocol-v2.md
+  // section 8, rule 3; model: design-hidden-resend). On a fresh one a cut is our error.
+  const send: SendOptions = {
+    ...options,
+    fresh: fence === "unversioned" && options.guard !== undefined,
+  };
   const sent = multipart
-    ? await putMultipart(s3, { key, body, meta }, options)
-    : await putSingle(s3, { key, body, meta }, options);
+    ? await putMultipart(s3, { key, body, meta }, send)
+    : await putSingle(s3, { key, body, meta }, send);
   const versionId = versionOf(sent.versionId);
   if (fence === "versioned" && !versionId)
     throw new TargetError("permanent", {
@@ -85,7 +93,10 @@ export async function putObject(
 
 type Sent = { etag: string | undefined; versionId: string | undefined };
 
-function putSingle(s3: S3Context, upload: Upload & { meta: ObjectMeta }, options: PutOptions) {
+/** The put's options, and whether its writes go on a fresh connection. */
+type SendOptions = PutOptions & { fresh: boolean };
+
+function putSingle(s3: S3Context, upload: Upload & { meta: ObjectMeta }, options: SendOptions) {
   const { key, body, meta } = upload;
   const range = { body, offset: 0, length: body.size };
   return s3.bodies.withRange(key, range, async (data): Promise<Sent> => {
@@ -112,7 +123,7 @@ function putSingle(s3: S3Context, upload: Upload & { meta: ObjectMeta }, options
 async function putMultipart(
   s3: S3Context,
   upload: Upload & { meta: ObjectMeta },
-  options: PutOptions,
+  options: SendOptions,
 ): Promise<Sent> {
   const { key, body, meta } = upload;
   const { signal, guard } = options;
@@ -164,7 +175,7 @@ async function putMultipart(
 function uploadParts(
   s3: S3Context,
   upload: { key: string; body: UploadBody; uploadId: string },
-  options: PutOptions,
+  options: SendOptions,
 ) {
   const { key, body, uploadId } = upload;
   const { partSize, partConcurrency } = s3.settings;

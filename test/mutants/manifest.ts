@@ -328,4 +328,14 @@ export const MUTANTS: Mutant[] = [
     file: TIER_DOWN,
     test: "a release whose store call fails after its take gives the epoch back",
   },
+  {
+    name: "fresh-connection-writes",
+    point: "fence",
+    removes:
+      "the fresh connection of a guarded write on an unversioned bucket (the kept-alive pool)",
+    protects:
+      "window: a write cut before its answer is seen as unanswered; the HTTP client never resends it unseen (P8 rule 3; model design-hidden-resend)",
+    file: WINDOW,
+    test: "a PUT cut after the store received it, on a connection that was reused",
+  },
 ];

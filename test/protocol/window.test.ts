@@ -145,3 +145,27 @@ test("a window below the store's skew limit plus the request deadline is refused
   expect(result.code).toBe(2);
   expect(result.stderr).toContain("lateWriteWindowMs");
 });
+
+test("a PUT cut after the store received it, on a connection that was reused: the HTTP client does not resend it by itself behind the guard's back, so the lost answer makes the epoch ambiguous (model: design-hidden-resend)", async () => {
+  await using c = await startCluster(["a", "b"], {
+    s3: STORE,
+    migrate: { uploadRetries: 1, uploadRetryBaseMs: 10 },
+  });
+  const path = c.box.file("w/resent.bin", randomBytes(50_000, 63));
+  await c.submit("a", [path]);
+  // The versioning probe and the target's probe leave a kept-alive connection to reuse; the
+  // file's PUT reaches the store, then its connection is cut before the answer.
+  c.proxies.a?.setMode("cut-next-write");
+  const run = c.spawnRun("a");
+  const summary = lastJsonLine(await new Response(run.stdout).text());
+  expect(c.proxies.a?.cuts).toBe(1);
+  // A silent resend would be answered, and the epoch committed as if the first send could not
+  // land late; seen, the lost answer makes it ambiguous even though the retry was answered.
+  expect(summary.counts).toMatchObject({ failed: 1, migrated: 0 });
+  expect(await run.exited).toBe(1);
+  expect((await recordsOf(path)).e.get(1)).toMatchObject({ outcome: "failed", ambiguous: true });
+  // Cleaned once the window has passed; then the file is migrated again, and nothing is lost.
+  await c.submit("b", [path]);
+  await untilBCommits(c, path);
+  expect((await checkInvariants(c)).violations).toEqual([]);
+});
