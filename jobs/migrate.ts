@@ -122,9 +122,13 @@ export async function migrateTask(
         }
         // Tasks written before the root was resolved name it as configured (a symlink).
         const path = underResolvedRoot(ctx.config, entry.path);
-        await record(await runEntry(job, action, path), entry.line, started);
+        const outcome = await runEntry(job, action, path);
+        await record(outcome, entry.line, started);
         // The file's outcome is recorded, then the tick stops (the probe found the target down).
         if (job.halt) throw job.halt;
+        // A stop cut this file: the task goes back to pending and its next run visits it again
+        // (even when it was the last entry: no retry task is written for an interrupted file).
+        if (outcome.kind === "interrupted") throw new StopRequested();
       },
     );
   } catch (err) {

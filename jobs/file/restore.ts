@@ -95,6 +95,11 @@ async function restoreHeld(held: TierHeld, options: { force?: boolean }): Promis
   if (!copied.ok) {
     if (copied.kind === "lost") return await lost(copied.reason);
     if (copied.kind === "dirty") return await dirty(copied.reason);
+    if (copied.kind === "interrupted") {
+      const { attempt } = held;
+      const stopped: FileOutcome = { kind: "interrupted", path, key: state.key, attempt };
+      return await settleTier(held, "aborted", stopped, "stopped past shutdown.graceMs");
+    }
     const error = await noSpaceReason(job.rt, path, job.config.root, copied.code);
     const failed: FileOutcome = {
       kind: "failed",

@@ -22,7 +22,9 @@ export type CopyResult =
   | { ok: false; kind: "dirty"; reason: string }
   | { ok: false; kind: "lost"; reason: string }
   /** ENOSPC or EDQUOT: our bytes were taken back out, the file is as the restore found it. */
-  | { ok: false; kind: "nospace"; code: "ENOSPC" | "EDQUOT" };
+  | { ok: false; kind: "nospace"; code: "ENOSPC" | "EDQUOT" }
+  /** A graceful stop outlasted its grace: our bytes were taken back out, as for nospace. */
+  | { ok: false; kind: "interrupted" };
 
 const dirty = (reason: string): CopyResult => ({ ok: false, kind: "dirty", reason });
 const lost = (reason: string): CopyResult => ({ ok: false, kind: "lost", reason });
@@ -92,8 +94,15 @@ export async function copyInto(
     start = base; // the dirty bytes are dropped by the operator's choice: never padded back
   } else if (problem) return problem;
   const resumedAt = base.size;
+  // A stop (run's SIGTERM/SIGINT) lets a restore go on within shutdown.graceMs, as an upload;
+  // past it the copy stops between chunks and takes its bytes back out.
+  const stopped = () => job.uploadSignal?.aborted === true;
   for (let offset = base.size; offset < state.size; offset += RESTORE_CHUNK) {
     const length = Math.min(RESTORE_CHUNK, state.size - offset);
+    if (stopped()) {
+      await takeBack(handle, base, start);
+      return { ok: false, kind: "interrupted" };
+    }
     const bytes = await objectRange(job, state, offset, length).catch(async (err) => {
       // The store failed mid-copy: take our bytes back out before the error goes up, so no
       // prefix of the object is left for a later migrate to take as the file's content.

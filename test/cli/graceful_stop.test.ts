@@ -34,7 +34,7 @@ afterAll(async () => {
   for (const p of proxies) await p.stop();
 });
 
-async function slowBox(graceMs: number) {
+async function slowBox(graceMs: number, names = ["a.txt", "b.txt", "c.txt"]) {
   const proxy = await startFaultProxy(port);
   proxies.push(proxy);
   const bucket = await newBucket(endpoint);
@@ -43,7 +43,7 @@ async function slowBox(graceMs: number) {
     endpoint: proxy.endpoint,
     extra: { migrate: { concurrency: 1 }, shutdown: { graceMs } },
   });
-  const files = ["a.txt", "b.txt", "c.txt"].map((name) => box.file(name, name));
+  const files = names.map((name) => box.file(name, name));
   expect((await cli(["submit", "--node", "a", box.src], box.env)).code).toBe(0);
   // Every write is held before it reaches the store: the first upload stays in flight.
   proxy.setMode("stall");
@@ -123,6 +123,27 @@ test("SIGINT to a --watch whose upload outlasts shutdown.graceMs: the upload is 
     expect(await holderOf(second)).toBeNull();
     expect(tasksIn(box, "pending")).toHaveLength(1);
     expect(tasksIn(box, "failed")).toEqual([]);
+  } finally {
+    proxy.release();
+    proc.kill("SIGKILL");
+  }
+});
+
+test("an interrupted upload that was the task's last file: the task goes back to pending (not done), so the next run visits the file again", async () => {
+  const { box, files, proxy } = await slowBox(300, ["only.txt"]);
+  const [only] = files as [string];
+  const proc = spawnCli(["run", "--node", "a", "--watch"], box.env);
+  try {
+    await waitFor(() => proxy.stalled > 0, "the upload to be in flight");
+    proc.kill("SIGTERM");
+    expect(await proc.exited).toBe(0);
+    expect(journal(box)[0]).toMatchObject({ path: only, interrupted: true });
+    expect(tasksIn(box, "done")).toEqual([]);
+    expect(tasksIn(box, "pending")).toHaveLength(1);
+    // The next run visits the file: its interrupted epoch, whose PUT got no answer, is held
+    // until the late-write window has passed (then cleaned and the file migrated): busy.
+    const run = await cli(["run", "--node", "a", "--once", "--json"], box.env);
+    expect(lastJsonLine(run.stdout).counts).toMatchObject({ busy: 1, migrated: 0 });
   } finally {
     proxy.release();
     proc.kill("SIGKILL");

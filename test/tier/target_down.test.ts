@@ -133,3 +133,32 @@ test("a release whose store call fails after its take gives the epoch back (deci
     proxy.stop();
   }
 });
+
+test("a stop of run --watch during a restore task: past shutdown.graceMs the copy stops between chunks, takes its bytes back out (the stub again) and gives its epoch back; the task goes back to pending and the next run restores", async () => {
+  const MiB = 1024 * 1024;
+  const t = await tierBox({ shutdown: { graceMs: 0 } });
+  const data = randomBytes(17 * MiB, 37);
+  const file = (await t.migrate({ "stop.bin": data }))[0] as string;
+  const mtime = mtimeNsOf(file);
+  expect((await t.tier("release", [file])).outcomes[0]).toMatchObject({ kind: "released" });
+  const submit = await cli(["submit", "--node", "a", "--action", "restore", file], t.box.env);
+  expect(submit.code).toBe(0);
+  const watch = spawnCli(["run", "--node", "a", "--watch"], {
+    ...t.box.env,
+    TIERMV_PAUSE_AT: "restore-mid-copy:1",
+  });
+  await stoppedAt(watch.pid);
+  expect(statSync(file).size).toBe(8 * MiB); // the first chunk is in
+  process.kill(watch.pid, "SIGTERM"); // delivered when it runs again
+  process.kill(watch.pid, "SIGCONT");
+  expect(await watch.exited).toBe(0);
+  expect(statSync(file).size).toBe(0);
+  expect(mtimeNsOf(file)).toBe(mtime);
+  expect(heldOf(await recordsOf(file))).toBeNull();
+  const tasks = (q: string) =>
+    readdirSync(join(t.box.spool, "nodes/a", q)).filter((n) => n.endsWith(".task"));
+  expect(tasks("pending")).toHaveLength(1);
+  const run = await cli(["run", "--node", "a", "--once"], t.box.env);
+  expect(run.code).toBe(0);
+  expect(readFileSync(file).equals(Buffer.from(data))).toBe(true);
+});
