@@ -20,7 +20,7 @@ import { newTake, recordName } from "./records.ts";
 import { type StoreFence, storeFence, unansweredIsAmbiguous } from "./store_fence.ts";
 import { refuseReleased } from "./stub.ts";
 import { uploadWithRetry } from "./upload.ts";
-import { verifyAndCommit } from "./verify_commit.ts";
+import { changedOutcome, changeSinceLocked, verifyAndCommit } from "./verify_commit.ts";
 import { isCommitFor, readView } from "./view.ts";
 import { createRecord } from "./xattr_record.ts";
 
@@ -78,6 +78,7 @@ async function upload(held: Held): Promise<FileOutcome> {
   try {
     fence = await storeFence(job.config, job.target);
     const { locked: stat, attempt, n } = held;
+    crashPoint(job.rt, "before-upload");
     stored = await uploadWithRetry(job, { ...file, stat, attempt, n, guard });
   } catch (err) {
     if (err instanceof EpochLostError) return revoked(held, err.message);
@@ -125,6 +126,12 @@ async function uploadFailed(held: Held, err: unknown, ambiguous: boolean): Promi
   // throws (the epoch stays undecided, abandoned: attemptEpoch), a passing one makes it the file's.
   if (scope === "mount") await probeMount(job, err);
   const transient = err instanceof TargetError && err.kind === "transient";
+  // A body the store refused for its digest (BadDigest) or that ended short: the file changed
+  // while it was read. Nothing was stored: the outcome is the change, as verify finds it.
+  if (nothingStored && err instanceof TargetError && err.kind === "permanent") {
+    const change = await changeSinceLocked(held);
+    if (change) return await settle(held, change, () => changedOutcome(held, change));
+  }
   if (nothingStored && !transient && scope !== "program") {
     const code = failureCode(err);
     return await settle(held, "aborted", () => ({

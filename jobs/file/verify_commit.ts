@@ -16,10 +16,16 @@ import { cleanExtraVersions } from "./extra_versions.ts";
 import type { FileJob } from "./file_job.ts";
 import { fail, type Held, holder, revoked, settle } from "./held_epoch.ts";
 import type { FileOutcome } from "./outcome.ts";
-import { type EpochOutcome, newOutcome, newState, versionOf } from "./records.ts";
+import { newOutcome, newState, versionOf } from "./records.ts";
 
-export async function verifyAndCommit(held: Held, stored: StoredObject): Promise<FileOutcome> {
-  const { job, file, n, attempt, locked } = held;
+/**
+ * How the file changed since the attempt's fstat (size, mtime, inode, ctime; and whether our
+ * inode is still at its path), or null when it did not.
+ */
+export async function changeSinceLocked(
+  held: Held,
+): Promise<"vanished" | "moved" | "modified" | null> {
+  const { job, file, locked } = held;
   const after = await file.handle.stat();
   const changed =
     after.size !== locked.size ||
@@ -28,12 +34,22 @@ export async function verifyAndCommit(held: Held, stored: StoredObject): Promise
     after.ctimeNs !== locked.ctimeNs;
   // Path-based on purpose: the only way to ask whether our inode is still at this path.
   const here = await inodeAt(job, file.path);
-  if (changed || here !== locked.ino) {
-    // A rename also moves ctime: the path's inode is asked first.
-    const outcome: EpochOutcome =
-      here === null ? "vanished" : here !== locked.ino ? "moved" : "modified";
-    return await discard(held, stored, outcome);
-  }
+  if (!changed && here === locked.ino) return null;
+  // A rename also moves ctime: the path's inode is asked first.
+  return here === null ? "vanished" : here !== locked.ino ? "moved" : "modified";
+}
+
+/** The outcome of a file that changed during its attempt. */
+export function changedOutcome(held: Held, change: "vanished" | "moved" | "modified"): FileOutcome {
+  const { path, key } = held.file;
+  if (change === "vanished") return { kind: "vanished", path };
+  return { kind: change, path, key };
+}
+
+export async function verifyAndCommit(held: Held, stored: StoredObject): Promise<FileOutcome> {
+  const { job, file, n, attempt, locked } = held;
+  const change = await changeSinceLocked(held);
+  if (change) return await discard(held, stored, change);
   const state = newState({
     target: job.target.url,
     key: file.key,
@@ -74,7 +90,11 @@ export async function verifyAndCommit(held: Held, stored: StoredObject): Promise
 }
 
 /** Changed, moved or gone during the upload: our own version goes (versioned), nothing commits. */
-async function discard(held: Held, stored: StoredObject, outcome: EpochOutcome) {
+async function discard(
+  held: Held,
+  stored: StoredObject,
+  outcome: "vanished" | "moved" | "modified",
+) {
   const { job, file, guard } = held;
   if (stored.versionId !== null) {
     try {
@@ -87,10 +107,7 @@ async function discard(held: Held, stored: StoredObject, outcome: EpochOutcome) 
   }
   // Unversioned: nothing is deleted by key (a late DELETE would remove the next commit); the
   // object stays a stray until the key's next commit overwrites it.
-  return await settle(held, outcome, (): FileOutcome => {
-    if (outcome === "vanished") return { kind: "vanished", path: file.path };
-    return { kind: outcome === "moved" ? "moved" : "modified", path: file.path, key: file.key };
-  });
+  return await settle(held, outcome, () => changedOutcome(held, outcome));
 }
 
 /** The inode at `path` now (lstat), null when nothing is there. */

@@ -9,6 +9,7 @@ import type { Runtime } from "../../runtime/types.ts";
 export type CrashPoint =
   | "after-claim"
   | "after-lock"
+  | "before-upload"
   | "after-upload"
   | "after-upload-id"
   | "after-commit"
