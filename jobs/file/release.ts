@@ -74,10 +74,14 @@ async function refusalOf(
   if ((await handle.getXattr(NORELEASE)) !== null) return refused(`marked ${NORELEASE}`);
   // Without a version id, a later upload to this key (a new file at a renamed stub's path)
   // would overwrite the stub's only copy: release there only when the operator says so.
-  if (state.versionId === undefined && !job.config.s3.releaseUnversioned)
+  if (state.versionId === undefined && !job.config.s3.releaseUnversioned) {
+    const fix = state.target.startsWith("file://")
+      ? "a file:// target keeps one copy per key (it is for demos and tests); set s3.releaseUnversioned to release there anyway"
+      : "enable versioning on the bucket, or set s3.releaseUnversioned";
     return refused(
-      `its object ${state.key} is not versioned: a new file migrated to this key would overwrite the released bytes; enable versioning on the bucket, or set s3.releaseUnversioned (docs/tiering.md)`,
+      `its object ${state.key} is not versioned: a new file migrated to this key would overwrite the released bytes; ${fix} (docs/tiering.md)`,
     );
+  }
   return undefined;
 }
 

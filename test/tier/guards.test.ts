@@ -15,7 +15,7 @@ import {
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
-import { randomBytes, spawnCli } from "../helpers.ts";
+import { cli, randomBytes, sandbox, spawnCli } from "../helpers.ts";
 import { currentState, mtimeNsOf, rt, stoppedAt, tierBox } from "./tier_helpers.ts";
 
 const MiB = 1024 * 1024;
@@ -185,8 +185,24 @@ test("release on a bucket without versioning is refused unless s3.releaseUnversi
   expect(refused.code).toBe(1);
   expect(refused.outcomes[0]).toMatchObject({ kind: "refused" });
   expect(refused.outcomes[0].reason).toContain("s3.releaseUnversioned");
+  expect(refused.outcomes[0].reason).toContain("enable versioning on the bucket");
   expect(statSync(file).size).toBe(4096);
   t.box.setConfig({ s3: { ...t.box.config.s3, releaseUnversioned: true } });
   expect((await t.tier("release", [file])).outcomes[0]).toMatchObject({ kind: "released" });
   expect(statSync(file).size).toBe(0);
+});
+
+test("release on a file:// target is refused unless s3.releaseUnversioned, in the words of a directory target (no bucket to version)", async () => {
+  const box = sandbox({ target: "file:///tmp/unused" });
+  box.setConfig({ target: `file://${box.dir}/out` });
+  const file = box.file("f.bin", randomBytes(4096, 78));
+  expect((await cli(["submit", "--node", "a", file], box.env)).code).toBe(0);
+  expect((await cli(["run", "--node", "a", "--once"], box.env)).code).toBe(0);
+  const refused = await cli(["release", "--node", "a", "--json", file], box.env);
+  expect(refused.code).toBe(1);
+  const outcome = JSON.parse(refused.stdout.trim().split("\n")[0] as string);
+  expect(outcome).toMatchObject({ kind: "refused" });
+  expect(outcome.reason).toContain("a file:// target keeps one copy per key");
+  expect(outcome.reason).not.toContain("bucket");
+  expect(statSync(file).size).toBe(4096);
 });
