@@ -13,7 +13,7 @@ import { EpochGuard, EpochLostError } from "./epoch_guard.ts";
 import { failureCode, failureScope } from "./failure_scope.ts";
 import type { FileJob, OpenFile } from "./file_job.ts";
 import { fail, type Held, interrupt, revoked, settle, skippedFor } from "./held_epoch.ts";
-import { probeMount, probeTarget } from "./isolate.ts";
+import { probeMount, probeMountWrite, probeTarget } from "./isolate.ts";
 import { abandonAttempt } from "./liveness.ts";
 import { busy, type FileOutcome } from "./outcome.ts";
 import { newTake, recordName } from "./records.ts";
@@ -125,6 +125,7 @@ async function uploadFailed(held: Held, err: unknown, ambiguous: boolean): Promi
   // A read of the file failed in a way that could be mount-wide: a failed probe of the root
   // throws (the epoch stays undecided, abandoned: attemptEpoch), a passing one makes it the file's.
   if (scope === "mount") await probeMount(job, err);
+  if (scope === "mount-write") await probeMountWrite(job, err);
   const transient = err instanceof TargetError && err.kind === "transient";
   // A body the store refused for its digest (BadDigest) or that ended short: the file changed
   // while it was read. Nothing was stored: the outcome is the change, as verify finds it.

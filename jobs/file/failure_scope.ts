@@ -7,7 +7,9 @@
  * | error                                                              | scope             |
  * |--------------------------------------------------------------------|-------------------|
  * | EACCES, EPERM, ENAMETOOLONG, ENOENT, ENOTDIR, ELOOP, EISDIR, ENXIO, | file              |
- * |   ENOSPC, E2BIG, ERANGE, EROFS, EFBIG, EOVERFLOW, ETXTBSY           |                   |
+ * |   E2BIG, ERANGE, EFBIG, EOVERFLOW, ETXTBSY                          |                   |
+ * | EROFS, ENOSPC, EDQUOT (read-only, full, over quota: one directory's | mount-write:      |
+ * |   quota, or the whole filesystem)                                  |   write the root  |
  * | ENOTSUP, ENOTCONN, ESTALE, EIO, ESHUTDOWN, ETIMEDOUT, any other     | mount: stat root  |
  * |   errno, a mount call past its deadline (MountUnavailableError)    |                   |
  * | TargetError transient (no answer, 5xx) or config (401/403,         | target: probe()   |
@@ -25,6 +27,8 @@ export type FailureScope =
   | "file"
   /** Maybe the whole mount: stat the root (through the mount pool, with its deadline). */
   | "mount"
+  /** A write refused for the space or a read-only mount: maybe the whole mount's; write the root. */
+  | "mount-write"
   /** Maybe the whole target: `target.probe()`. */
   | "target"
   /** The target's probe already failed: stop the tick. */
@@ -42,10 +46,8 @@ const FILE_ERRNOS = new Set([
   "ELOOP",
   "EISDIR",
   "ENXIO",
-  "ENOSPC",
   "E2BIG",
   "ERANGE",
-  "EROFS",
   "EFBIG",
   "EOVERFLOW",
   "ETXTBSY",
@@ -54,12 +56,17 @@ const FILE_ERRNOS = new Set([
   "E26",
 ]);
 
+/** errno names of a write refused for the space or a read-only filesystem. */
+export const WRITE_REFUSED_ERRNOS = new Set(["EROFS", "ENOSPC", "EDQUOT"]);
+
 export function failureScope(err: unknown): FailureScope {
   if (err instanceof TargetUnavailableError) return "target-down";
   if (err instanceof TargetError) return err.kind === "permanent" ? "file" : "target";
   if (err instanceof MountUnavailableError) return "mount";
-  if (err instanceof FsError || err instanceof XattrError)
+  if (err instanceof FsError || err instanceof XattrError) {
+    if (WRITE_REFUSED_ERRNOS.has(err.code)) return "mount-write";
     return FILE_ERRNOS.has(err.code) ? "file" : "mount";
+  }
   return "program";
 }
 

@@ -7,10 +7,10 @@
  * cause, and the task goes on. Which error is which: failure_scope.ts.
  */
 
-import { FsError, XattrError } from "../../runtime/errors.ts";
+import { errorCode, FsError, MountUnavailableError, XattrError } from "../../runtime/errors.ts";
 import { TargetUnavailableError } from "../targets/target.ts";
 import { describeError, errnoInWords, MountDownError } from "../util/errors.ts";
-import { failureCode, failureScope } from "./failure_scope.ts";
+import { failureCode, failureScope, WRITE_REFUSED_ERRNOS } from "./failure_scope.ts";
 import type { FileJob } from "./file_job.ts";
 import type { FileOutcome } from "./outcome.ts";
 
@@ -27,6 +27,7 @@ export async function isolateFailure(
   const scope = failureScope(err);
   if (scope === "program" || scope === "target-down") throw err;
   if (scope === "mount") await probeMount(job, err);
+  if (scope === "mount-write") await probeMountWrite(job, err);
   if (scope === "target") await probeTarget(job, err);
   const code = failureCode(err);
   return { kind: "error", path, error: errorInWords(err), ...(code ? { code } : {}) };
@@ -46,6 +47,37 @@ export async function probeMount(job: FileJob, first: unknown): Promise<void> {
   } catch (err) {
     const why = { first: describeError(first), probe: describeError(err) };
     throw new MountDownError(job.config.root, why, { cause: err });
+  }
+}
+
+/** The attribute a write probe sets on the source root and removes again. */
+const WRITE_PROBE = "user.tiermv.write-probe";
+
+/**
+ * After a write refused for the space or a read-only filesystem: sets (then removes) an
+ * attribute on the source root. Refused the same way, the whole mount refuses writes (read-only,
+ * full): MountDownError, the tick stops and its task waits in pending/. Accepted, the refusal
+ * was this file's (a directory's quota, a file of its own): the file's `error`. Any other
+ * failure of the probe (no permission on the root) cannot tell: the file's `error` too.
+ */
+export async function probeMountWrite(job: FileJob, first: unknown): Promise<void> {
+  const root = job.config.root;
+  try {
+    await job.rt.xattr.set(root, WRITE_PROBE, new TextEncoder().encode(job.node), "any");
+    await job.rt.xattr.remove(root, WRITE_PROBE);
+  } catch (err) {
+    if (err instanceof MountUnavailableError) throw err; // past its deadline: the mount is down
+    const code = errorCode(err);
+    if (code === undefined || !WRITE_REFUSED_ERRNOS.has(code)) return;
+    const why = {
+      first: describeError(first),
+      probe: `a write on ${root} is refused too: ${describeError(err)}`,
+      advice:
+        code === "EROFS"
+          ? "The filesystem is read-only: remount it read-write (dmesg tells why it went read-only)"
+          : "The filesystem or its quota is full: free space or raise the quota (df, getfattr -n ceph.quota.max_bytes)",
+    };
+    throw new MountDownError(root, why, { cause: err });
   }
 }
 

@@ -194,12 +194,15 @@ export class RequestFormatError extends LineFormatError {
 export class MountDownError extends TiermvError {
   constructor(
     readonly root: string,
-    readonly why: { first: string; probe: string },
+    readonly why: { first: string; probe: string; advice?: string },
     options?: ErrorOptions,
   ) {
+    const advice =
+      why.advice ??
+      "Check that it is mounted and its client answers (mount, dmesg, the ceph-fuse or kernel client log)";
     super(
       "MOUNT_UNAVAILABLE",
-      `The shared mount of ${root} is unavailable: ${why.probe} (after: ${why.first}). Check that it is mounted and its client answers (mount, dmesg, the ceph-fuse or kernel client log)`,
+      `The shared mount of ${root} is unavailable: ${why.probe} (after: ${why.first}). ${advice}`,
       options,
     );
   }
