@@ -35,8 +35,10 @@ export async function settle(
   const record = newOutcome({ n, attempt, outcome, by: holder(job), ...extra });
   const decided = await decideAsHolder(file.handle, record);
   if (!decided.decided) return revoked(held, "recover decided this epoch first");
-  // A single PUT records nothing: no call on the spool in the common case.
-  if (outcome !== "failed" && held.guard.uploadIds.length > 0)
+  // A single PUT records nothing: no call on the spool in the common case. An epoch that waits
+  // for its cleanup (failed, interrupted) keeps its record: the cleanup aborts what it names,
+  // also when it starts from the epoch itself rather than its journal line (held.ts).
+  if (outcome !== "failed" && outcome !== "interrupted" && held.guard.uploadIds.length > 0)
     await forgetUploads(job.rt, job.dirs, attempt);
   return result();
 }

@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { ListMultipartUploadsCommand } from "@aws-sdk/client-s3";
 import {
   cli,
   lastJsonLine,
@@ -19,7 +20,8 @@ import {
 } from "../helpers.ts";
 import { holderOf, stateOf } from "../records.ts";
 import { type FaultProxy, startFaultProxy } from "../services/fault_proxy.ts";
-import { newBucket, s3Service } from "../services/shared.ts";
+import { newBucket, s3Client, s3Service } from "../services/shared.ts";
+import { stoppedAt } from "../tier/tier_helpers.ts";
 
 let endpoint = "";
 let port = 0;
@@ -34,20 +36,24 @@ afterAll(async () => {
   for (const p of proxies) await p.stop();
 });
 
-async function slowBox(graceMs: number, names = ["a.txt", "b.txt", "c.txt"]) {
+async function slowBox(
+  graceMs: number,
+  names = ["a.txt", "b.txt", "c.txt"],
+  s3: Record<string, unknown> = {},
+) {
   const proxy = await startFaultProxy(port);
   proxies.push(proxy);
   const bucket = await newBucket(endpoint);
   const box = sandbox({
     target: `s3://${bucket}/archive`,
     endpoint: proxy.endpoint,
-    extra: { migrate: { concurrency: 1 }, shutdown: { graceMs } },
+    extra: { migrate: { concurrency: 1 }, shutdown: { graceMs }, s3 },
   });
   const files = names.map((name) => box.file(name, name));
   expect((await cli(["submit", "--node", "a", box.src], box.env)).code).toBe(0);
   // Every write is held before it reaches the store: the first upload stays in flight.
   proxy.setMode("stall");
-  return { box, files, proxy };
+  return { box, files, proxy, bucket };
 }
 
 const tasksIn = (box: Sandbox, queue: string) => {
@@ -144,6 +150,39 @@ test("an interrupted upload that was the task's last file: the task goes back to
     // until the late-write window has passed (then cleaned and the file migrated): busy.
     const run = await cli(["run", "--node", "a", "--once", "--json"], box.env);
     expect(lastJsonLine(run.stdout).counts).toMatchObject({ busy: 1, migrated: 0 });
+  } finally {
+    proxy.release();
+    proc.kill("SIGKILL");
+  }
+});
+
+test("an interrupted multipart upload keeps its upload id recorded in the spool until its cleanup, which aborts it", async () => {
+  const { box, files, proxy, bucket } = await slowBox(300, ["mp.txt"], {
+    unversionedFence: "multipart",
+  });
+  const [mp] = files as [string];
+  proxy.setMode("pass"); // CreateMultipartUpload goes through; the part is then held
+  const proc = spawnCli(["run", "--node", "a", "--watch"], {
+    ...box.env,
+    TIERMV_PAUSE_AT: "after-upload-id",
+  });
+  try {
+    await stoppedAt(proc.pid);
+    proxy.setMode("stall");
+    process.kill(proc.pid, "SIGTERM");
+    process.kill(proc.pid, "SIGCONT");
+    expect(await proc.exited).toBe(0);
+    expect(journal(box)[0]).toMatchObject({ path: mp, interrupted: true });
+    const uploads = join(box.spool, "nodes/a/uploads");
+    const recorded = () => (existsSync(uploads) ? readdirSync(uploads) : []);
+    expect(recorded()).toHaveLength(1); // the id stays named until the cleanup
+    proxy.release();
+    expect((await cli(["rollback", "--node", "a"], box.env)).code).toBe(0);
+    expect(recorded()).toEqual([]);
+    const client = s3Client(endpoint);
+    const open = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+    client.destroy();
+    expect(open.Uploads ?? []).toEqual([]);
   } finally {
     proxy.release();
     proc.kill("SIGKILL");
