@@ -4,7 +4,7 @@
  * PATH=/usr/bin:/bin`): Bun is a runtime dependency and bin/tiermv finds it next to itself.
  */
 import { afterAll, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { REPO, sandbox } from "../helpers.ts";
@@ -44,6 +44,17 @@ test("npm pack, npm install --omit=dev into /opt/tiermv, and every step runs und
   expect(installed).toContain("bun");
   expect(installed).not.toContain("typescript");
   expect(installed).not.toContain("@biomejs");
+  // What the shipped code points operators to is shipped too: every docs/*.md its messages and
+  // comments name, and deno.json (the Deno task).
+  const pkg = join(prefix, "node_modules/tiermv");
+  const named = new Set<string>(["deno.json"]);
+  for (const dir of ["cli", "jobs", "runtime"])
+    for (const file of readdirSync(join(REPO, dir), { recursive: true }) as string[])
+      if (file.endsWith(".ts"))
+        for (const m of readFileSync(join(REPO, dir, file), "utf8").matchAll(/docs\/[\w./-]+\.md/g))
+          named.add(m[0]);
+  expect(named.size).toBeGreaterThan(3);
+  expect([...named].filter((doc) => !existsSync(join(pkg, doc)))).toEqual([]);
   const bin = join(prefix, "node_modules/.bin/tiermv");
   const box = sandbox({ target: "file:///tmp/unused" });
   box.setConfig({ target: `file://${box.dir}/out` });
