@@ -191,6 +191,17 @@ export interface Target {
     offset: number,
     length: number,
   ): Promise<Uint8Array | null>;
+  /**
+   * The first `length` bytes (length > 0; fewer when the object is shorter) with the object's
+   * description as `head` gives it, in one request where `head` and `readRange` take two
+   * (restore of a small file). Null when missing. An archived object not readable yet is the
+   * store's refusal (`archivedRefusal`).
+   */
+  readFirst(
+    key: string,
+    versionId: string | null,
+    length: number,
+  ): Promise<{ object: StoredObject; bytes: Uint8Array } | null>;
   /** Every object under the prefix, paged; every version of each on a versioned target. */
   list(): AsyncIterable<{ key: string; versionId: string | null }>;
   /**
