@@ -37,8 +37,20 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** Reads exactly `length` bytes of the state's object, or says why not. */
-async function objectRange(job: FileJob, state: State, offset: number, length: number) {
-  const bytes = await job.target.readRange(state.key, state.versionId ?? null, offset, length);
+async function objectRange(
+  job: FileJob,
+  state: State,
+  offset: number,
+  length: number,
+  into?: Uint8Array,
+) {
+  const bytes = await job.target.readRange(
+    state.key,
+    state.versionId ?? null,
+    offset,
+    length,
+    into,
+  );
   return exactly(state, offset, length, bytes);
 }
 
@@ -54,9 +66,14 @@ function exactly(state: State, offset: number, length: number, bytes: Uint8Array
  * The chunk at `offset`, started now and awaited later: a copy that stops early (dirty, lost, a
  * failed write) never awaits it, so its failure is marked handled here.
  */
-function prefetch(job: FileJob, state: State, offset: number): Promise<Uint8Array | string> {
+function prefetch(
+  job: FileJob,
+  state: State,
+  offset: number,
+  into: Uint8Array,
+): Promise<Uint8Array | string> {
   const length = Math.min(RESTORE_CHUNK, state.size - offset);
-  const pending = objectRange(job, state, offset, length);
+  const pending = objectRange(job, state, offset, length, into);
   pending.catch(() => null);
   return pending;
 }
@@ -117,9 +134,17 @@ export async function copyInto(
   const stopped = () => job.uploadSignal?.aborted === true;
   // The GET of the next chunk runs while this one is fenced and written (two chunks in memory):
   // a GET touches only the store, so the fences around each pwrite stay exactly as they were.
-  const fetch = (offset: number) => prefetch(job, state, offset);
+  // Two buffers per file, taken in turn: chunk k+2 is read into chunk k's once k is written.
   const firstLength = Math.min(RESTORE_CHUNK, state.size);
   const first = options.first;
+  // The first chunk, read with the object's headers, is the first of the two.
+  const buffers: Uint8Array[] = resumedAt === 0 && first?.length === firstLength ? [first] : [];
+  const bufferFor = (offset: number) => {
+    const i = Math.floor(offset / RESTORE_CHUNK) % 2;
+    buffers[i] ??= new Uint8Array(new SharedArrayBuffer(firstLength));
+    return buffers[i];
+  };
+  const fetch = (offset: number) => prefetch(job, state, offset, bufferFor(offset));
   let next =
     resumedAt >= state.size
       ? null

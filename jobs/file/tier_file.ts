@@ -80,9 +80,12 @@ async function lockedEpoch(
   steps: TierSteps,
 ): Promise<FileOutcome> {
   const { handle, path } = file;
-  const refused = notRegular(path, await handle.stat());
+  // Both at once (one batch when the mount's threads are busy); a lock on a file refused as
+  // not regular goes with its descriptor.
+  const [stat, locked] = await Promise.all([handle.stat(), handle.tryLock()]);
+  const refused = notRegular(path, stat);
   if (refused) return refused;
-  if (!(await handle.tryLock()))
+  if (!locked)
     return busy(path, "another release or restore (flock on the file)");
   for (let round = 0; round < ROUNDS; round++) {
     let view: View;

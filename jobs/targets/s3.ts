@@ -190,8 +190,14 @@ class S3Target implements Target, S3Context {
     return requestRestore(this, key, versionId, days);
   }
 
-  readRange(key: string, versionId: string | null, offset: number, length: number) {
-    return readObject(this, key, versionId, { offset, length });
+  readRange(
+    key: string,
+    versionId: string | null,
+    offset: number,
+    length: number,
+    into?: Uint8Array,
+  ) {
+    return readObject(this, key, versionId, { offset, length, into });
   }
 
   readFirst(key: string, versionId: string | null, length: number) {

@@ -13,7 +13,7 @@ export async function readObject(
   s3: S3Context,
   key: string,
   versionId?: string | null,
-  range?: { offset: number; length: number },
+  range?: { offset: number; length: number; into?: Uint8Array | undefined },
 ): Promise<Uint8Array | null> {
   if (range && range.length <= 0) return new Uint8Array();
   const input = {
@@ -28,7 +28,7 @@ export async function readObject(
       // A reset while the body streams is a transport failure too.
       if (!out.Body) return new Uint8Array();
       const body = range
-        ? collectInto(out.Body as ReadableStream<Uint8Array>, range.length)
+        ? collectInto(out.Body as ReadableStream<Uint8Array>, range.length, range.into)
         : out.Body.transformToByteArray();
       return await body.catch((e) => Promise.reject(markSent(e)));
     });
@@ -80,15 +80,23 @@ export async function readFirstBytes(
 }
 
 /**
- * A ranged body read straight into one buffer of the length asked for (restore's chunks): no list
+ * A ranged body read straight into one buffer of the length asked for (restore's chunks; `into`
+ * when the caller gives one, else a new one): no list
  * of pieces concatenated at the end, so a chunk costs its own size once. The buffer is shared
  * memory: restore hands it to a mount thread for its pwrite, and a message shares such a buffer
  * where it would copy an ordinary one (measured: the copy was a third of a large restore's
  * CPU). A longer body than asked (a store ignoring the range) comes back longer, for the
  * caller's length check.
  */
-async function collectInto(body: ReadableStream<Uint8Array>, length: number): Promise<Uint8Array> {
-  const out = new Uint8Array(new SharedArrayBuffer(length));
+async function collectInto(
+  body: ReadableStream<Uint8Array>,
+  length: number,
+  into?: Uint8Array,
+): Promise<Uint8Array> {
+  const out =
+    into && into.length >= length
+      ? into.subarray(0, length)
+      : new Uint8Array(new SharedArrayBuffer(length));
   let filled = 0;
   const extra: Uint8Array[] = [];
   for await (const piece of body) {
