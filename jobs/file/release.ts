@@ -45,8 +45,7 @@ async function refusalOf(
 ): Promise<FileOutcome | undefined> {
   const { path, handle } = file;
   const state = view.current?.state;
-  // Both at once: with the mount's threads busy, the two calls travel in one batch.
-  const [stat, mark] = await Promise.all([handle.stat(), handle.getXattr(NORELEASE)]);
+  const stat = await handle.stat();
   const refused = (reason: string): FileOutcome => ({ kind: "refused", path, reason });
   if (!state) return refused("not migrated: no state");
   if (state.state === "removed") return refused("not migrated: its archived copy was removed");
@@ -72,7 +71,7 @@ async function refusalOf(
     );
   if (!isCommitFor(state, identity))
     return refused("changed since it was migrated (size, mtime or inode): migrate it first");
-  if (mark !== null) return refused(`marked ${NORELEASE}`);
+  if ((await handle.getXattr(NORELEASE)) !== null) return refused(`marked ${NORELEASE}`);
   // Without a version id, a later upload to this key (a new file at a renamed stub's path)
   // would overwrite the stub's only copy: release there only when the operator says so.
   if (state.versionId === undefined && !job.config.s3.releaseUnversioned) {

@@ -80,12 +80,9 @@ async function lockedEpoch(
   steps: TierSteps,
 ): Promise<FileOutcome> {
   const { handle, path } = file;
-  // Both at once (one batch when the mount's threads are busy); a lock on a file refused as
-  // not regular goes with its descriptor.
-  const [stat, locked] = await Promise.all([handle.stat(), handle.tryLock()]);
-  const refused = notRegular(path, stat);
+  const refused = notRegular(path, await handle.stat());
   if (refused) return refused;
-  if (!locked)
+  if (!(await handle.tryLock()))
     return busy(path, "another release or restore (flock on the file)");
   for (let round = 0; round < ROUNDS; round++) {
     let view: View;
