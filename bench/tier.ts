@@ -6,7 +6,11 @@
  *   scan     `tiermv scan --dry-run` over 100,000 and 1,000,000 empty files: peak RSS
  * Medians of the rounds. A full run writes bench/results/<date>-tier.md; with --rounds or
  * --scan it writes bench/work/<date>-tier-partial.md.
- * Usage: bun bench/tier.ts [--rounds 2] [--scan 1000000]
+ * --scan 0 skips the scan; --base DIR also runs DIR/bin/tiermv's release and restore (a checkout
+ * of the code before a change, its node_modules linked), rows release-base and restore-base.
+ * --tiermv DIR: the release and restore under test are DIR/bin/tiermv's (a snapshot of this
+ * checkout, so editing it meanwhile changes nothing measured).
+ * Usage: bun bench/tier.ts [--rounds 2] [--scan 1000000] [--base DIR] [--tiermv DIR] [--only W5-small,W2-256]
  */
 import { mkdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -27,7 +31,12 @@ const flag = (name: string) => {
 };
 const rounds = Number(flag("--rounds") ?? 2);
 const scanFiles = Number(flag("--scan") ?? 1_000_000);
-const partial = ["--rounds", "--scan"].some((f) => argv.includes(f));
+const base = flag("--base") ? `${flag("--base")}/bin/tiermv` : undefined;
+const only = flag("--only")?.split(",");
+const bin = flag("--tiermv") ? `${flag("--tiermv")}/bin/tiermv` : undefined;
+const partial = ["--rounds", "--scan", "--base", "--tiermv", "--only"].some((f) =>
+  argv.includes(f),
+);
 const MiB = 1024 * 1024;
 const NAMES = ["W5-small", "W2-256"];
 /** The bytes each workload must hold: a run that died mid-release leaves stubs behind. */
@@ -35,10 +44,11 @@ const EXPECTED: Record<string, number> = { "W5-small": 5_000 * 64 * 1024, "W2-25
 
 /** The tiering workloads, in a tree of their own (tiermv truncates and restores them). */
 async function tierWorkloads(root: string): Promise<Workload[]> {
-  let loads = workloads(root, NAMES);
+  const names = NAMES.filter((n) => !only || only.includes(n));
+  let loads = workloads(root, names);
   const broken = loads.filter((w) => w.bytes !== EXPECTED[w.name]);
   for (const w of broken) rmSync(dirname(w.dir), { recursive: true, force: true });
-  if (broken.length > 0) loads = workloads(root, NAMES);
+  if (broken.length > 0) loads = workloads(root, names);
   for (const w of loads) await stripTiermvXattrs(w.dir);
   return loads;
 }
@@ -67,10 +77,17 @@ function lines(rows: TierRows): string[] {
     "",
     "| run | wall, median (rounds) | files/s | MiB/s | peak RSS | CPU | s3proxy CPU |",
     "|---|---:|---:|---:|---:|---:|---:|",
-    ...["release", "head-loop", "restore", ...DOWNLOAD_PEERS].map(cell),
+    ...["release", "head-loop", "restore", ...DOWNLOAD_PEERS]
+      .concat(base ? ["release-base", "restore-base"] : [])
+      .map(cell),
     "",
     `- restore: **${fmt(mibs("restore") / mibs(best), 2)}x** the faster peer (${best}, ${fmt(mibs(best), 1)} MiB/s); peak RSS **${fmt(rss("restore"), 0)} MiB**.`,
     `- release: **${fmt(fps("release") / fps("head-loop"), 2)}x** the HEAD loop's rate (${fmt(fps("head-loop"), 0)} HEAD/s at ${CONCURRENCY} in flight).`,
+    ...(base
+      ? [
+          `- before (${base}): restore **${fmt(mibs("restore-base") / mibs(best), 2)}x** the faster peer, peak RSS ${fmt(rss("restore-base"), 0)} MiB; release **${fmt(fps("release-base") / fps("head-loop"), 2)}x** the HEAD loop.`,
+        ]
+      : []),
     "",
   ];
 }
@@ -82,9 +99,9 @@ async function main() {
   const rows: TierRows[] = [];
   await withStore("filesystem", WORK, async (store) => {
     for (const workload of loads)
-      rows.push(await tierRounds({ store, workload, rounds, work: WORK }));
+      rows.push(await tierRounds({ store, workload, rounds, work: WORK, base, bin }));
   });
-  const scan = await scanSizes({ files: scanFiles, rounds, work: WORK });
+  const scan = scanFiles > 0 ? await scanSizes({ files: scanFiles, rounds, work: WORK }) : [];
   const date = new Date().toISOString().slice(0, 10);
   const text = [
     `# tiermv tiering benchmark, ${date}`,
@@ -95,9 +112,7 @@ async function main() {
     "## Release and restore",
     "",
     ...rows.flatMap(lines),
-    "## scan --dry-run",
-    "",
-    ...scanLines(scan),
+    ...(scan.length > 0 ? ["## scan --dry-run", "", ...scanLines(scan)] : []),
     "",
   ].join("\n");
   const file = writeReport(REPO, text, partial, "-tier");

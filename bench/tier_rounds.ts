@@ -7,7 +7,7 @@
  */
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { type Measurement, measure, TIERMV, TIERMV_HEAP } from "./measure.ts";
+import { type Measurement, measure, TIERMV as THIS_TIERMV, TIERMV_HEAP } from "./measure.ts";
 import { BENCH_ENV, type BenchStore, countObjects, freshBucket } from "./store.ts";
 import { downloadCommandOf, type RunSpec, type Tool, tiermvConfig, tiermvEnv } from "./tools.ts";
 import type { Workload } from "./workloads.ts";
@@ -15,7 +15,13 @@ import type { Workload } from "./workloads.ts";
 /** Files in flight: tiermv's default (migrate.concurrency), the HEAD loop's and the peers'. */
 export const CONCURRENCY = 32;
 export const DOWNLOAD_PEERS: Tool[] = ["aws-tuned", "rclone-tuned"];
-export type TierRunName = "release" | "head-loop" | "restore" | Tool;
+export type TierRunName =
+  | "release"
+  | "head-loop"
+  | "restore"
+  | "release-base"
+  | "restore-base"
+  | Tool;
 
 export interface TierRows {
   workload: Workload;
@@ -39,8 +45,12 @@ export async function tierRounds(options: {
   workload: Workload;
   rounds: number;
   work: string;
+  /** Another checkout's bin/tiermv (the code before a change): its release and restore too. */
+  base?: string;
+  /** The bin/tiermv under test (default this checkout's). */
+  bin?: string;
 }): Promise<TierRows> {
-  const { store, workload: w, rounds, work } = options;
+  const { store, workload: w, rounds, work, base, bin: TIERMV = THIS_TIERMV } = options;
   const bucket = await freshBucket(store.direct);
   const dir = join(work, `tier-run-${w.name}`);
   rmSync(dir, { recursive: true, force: true });
@@ -52,10 +62,11 @@ export async function tierRounds(options: {
     bucket,
     dir,
     serverPid: store.serverPid,
-    tiermvConfig: { migrate: { concurrency: CONCURRENCY } },
+    // s3proxy's filesystem backend has no versioning: release there only with the opt-in.
+    tiermvConfig: { migrate: { concurrency: CONCURRENCY }, s3: { releaseUnversioned: true } },
   };
   const env = tiermvEnv(tiermvConfig(spec), dir);
-  const tiermv = (args: string[]) => measure([TIERMV, ...args], env, store.serverPid);
+  const tiermv = (args: string[], bin = TIERMV) => measure([bin, ...args], env, store.serverPid);
   console.log(`tier ${w.name}: migrating ${w.files} files`);
   const submit = `${TIERMV} submit --node a --quiet ${w.dir} > /dev/null && ${TIERMV} run --node a --once --quiet`;
   const migrate = await measure(["sh", "-c", submit], env, store.serverPid);
@@ -65,12 +76,18 @@ export async function tierRounds(options: {
   const runs = new Map<TierRunName, Measurement[]>();
   const add = (name: TierRunName, m: Measurement) => runs.set(name, [...(runs.get(name) ?? []), m]);
   const dest = join(dir, "download");
+  const release = async (bin: string) => {
+    const m = await tiermv(["release", "--node", "a", "--json", w.dir], bin);
+    expectAll(m, "released", w.files, `tier ${w.name} release (${bin})`);
+    return m;
+  };
+  const restore = async (bin: string) => {
+    const m = await tiermv(["restore", "--node", "a", "--json", w.dir], bin);
+    expectAll(m, "restored", w.files, `tier ${w.name} restore (${bin})`);
+    return m;
+  };
   const steps: Record<string, () => Promise<Measurement>> = {
-    release: async () => {
-      const m = await tiermv(["release", "--node", "a", "--json", w.dir]);
-      expectAll(m, "released", w.files, `tier ${w.name} release`);
-      return m;
-    },
+    release: () => release(TIERMV),
     "head-loop": () => {
       const loop = new URL("./sdk_head_loop.ts", import.meta.url).pathname;
       const args = [store.endpoint, bucket, w.name, w.dir, String(CONCURRENCY)];
@@ -80,12 +97,12 @@ export async function tierRounds(options: {
         store.serverPid,
       );
     },
-    restore: async () => {
-      const m = await tiermv(["restore", "--node", "a", "--json", w.dir]);
-      expectAll(m, "restored", w.files, `tier ${w.name} restore`);
-      return m;
-    },
+    restore: () => restore(TIERMV),
   };
+  if (base) {
+    steps["release-base"] = () => release(base);
+    steps["restore-base"] = () => restore(base);
+  }
   for (const peer of DOWNLOAD_PEERS)
     steps[peer] = async () => {
       rmSync(dest, { recursive: true, force: true });
@@ -99,10 +116,19 @@ export async function tierRounds(options: {
     };
   for (let r = 0; r < rounds; r++) {
     // Release needs the migrated files and restore the released ones: each pair in its half.
-    const order = [
-      ...rotate(["release", "head-loop"], r),
-      ...rotate(["restore", ...DOWNLOAD_PEERS], r),
-    ];
+    // With a base checkout, each variant releases then restores (the files go back each time).
+    const order = base
+      ? [
+          ...rotate(["head-loop", ...DOWNLOAD_PEERS], r),
+          ...rotate(
+            [
+              ["release", "restore"],
+              ["release-base", "restore-base"],
+            ],
+            r,
+          ).flat(),
+        ]
+      : [...rotate(["release", "head-loop"], r), ...rotate(["restore", ...DOWNLOAD_PEERS], r)];
     for (const name of order) {
       console.log(`tier ${w.name}: round ${r + 1}, ${name}`);
       add(name as TierRunName, await (steps[name] as () => Promise<Measurement>)());

@@ -1,7 +1,7 @@
 /**
  * Restore one released file into its own inode (docs/tiering.md): under flock on one O_RDWR
- * descriptor and a held epoch (the "restoring" mark), HEAD the object the state names (missing or
- * different: `lost`, the stub untouched), copy its bytes in (restore_copy.ts: only over a prefix
+ * descriptor and a held epoch (the "restoring" mark), GET the first chunk of the object the state
+ * names with its headers, or HEAD it (missing or different: `lost`, the stub untouched), copy its bytes in (restore_copy.ts: only over a prefix
  * of them, fenced on ctime chunk by chunk), verify the file against the state's ETag, fsync,
  * check ctime once more and put the original mtime back (`mutant-restore-no-times-fence`), then
  * decide `restored` with the `migrated` state of the same object: a second release uploads
@@ -9,13 +9,15 @@
  * continues. An object in GLACIER or DEEP_ARCHIVE is first restored by the store (RestoreObject):
  * `restore-pending` until it is readable, the stub untouched.
  */
+import { TargetError } from "../targets/errors.ts";
+import type { StoredObject } from "../targets/target.ts";
 import { crashPoint } from "../util/crash_points.ts";
 import { etagCheckable, fileEtag } from "./content_etag.ts";
 import type { FileJob } from "./file_job.ts";
 import type { FileOutcome } from "./outcome.ts";
 import { noSpaceReason } from "./quota.ts";
 import type { EpochOutcome, State } from "./records.ts";
-import { copyInto } from "./restore_copy.ts";
+import { copyInto, RESTORE_CHUNK } from "./restore_copy.ts";
 import { decideTier, revokedTier, type TierHeld, withTierEpoch } from "./tier_file.ts";
 
 /** How long the store keeps a restored copy of an archived object readable. */
@@ -44,6 +46,27 @@ export function restoreFile(
   });
 }
 
+/**
+ * The object the state names (null: missing), as HEAD describes it, with its first chunk when
+ * the store gives it: one GET instead of a HEAD and a GET, which for a file of one chunk is the
+ * whole transfer. An archived object not restored yet refuses the GET: its HEAD says what to do.
+ */
+async function objectOf(
+  job: FileJob,
+  state: State,
+): Promise<{ object: StoredObject | null; first?: Uint8Array }> {
+  const version = state.versionId ?? null;
+  if (state.size === 0) return { object: await job.target.head(state.key, version) };
+  try {
+    const length = Math.min(RESTORE_CHUNK, state.size);
+    const got = await job.target.readFirst(state.key, version, length);
+    return got ? { object: got.object, first: got.bytes } : { object: null };
+  } catch (err) {
+    if (!(err instanceof TargetError && err.storeCode === "InvalidObjectState")) throw err;
+    return { object: await job.target.head(state.key, version) };
+  }
+}
+
 /** Decides a stateless outcome and returns `result`, or revoked when someone decided first. */
 async function settleTier(
   held: TierHeld,
@@ -70,15 +93,16 @@ async function restoreHeld(held: TierHeld, options: { force?: boolean }): Promis
     settleTier(held, "lost", { kind: "lost", path, key: state.key, reason }, reason);
   const dirty = (reason: string) =>
     settleTier(held, "dirty", { kind: "dirty", path, key: state.key, reason }, reason);
-  const object = await job.target.head(state.key, state.versionId ?? null);
+  const { object, first } = await objectOf(job, state);
   if (!object) return await lost(`its object ${state.key} is missing`);
   if (object.size !== state.size || object.etag !== state.etag)
     return await lost(
       `its object ${state.key} differs from the released file (size ${object.size}, ETag ${object.etag}; released ${state.size}, ${state.etag})`,
     );
-  // An archived object is not readable until the store restores it (RestoreObject, hours).
+  // An archived object is not readable until the store restores it (RestoreObject, hours); one
+  // whose first bytes came back is readable now.
   const archived = object.storageClass === "GLACIER" || object.storageClass === "DEEP_ARCHIVE";
-  if (archived && object.restore !== "done") {
+  if (archived && object.restore !== "done" && !first) {
     if (object.restore !== "ongoing")
       await job.target.requestRestore(state.key, state.versionId ?? null, RESTORE_DAYS);
     const storageClass = object.storageClass as string;
@@ -91,7 +115,7 @@ async function restoreHeld(held: TierHeld, options: { force?: boolean }): Promis
     const reason = `cannot verify the bytes: ${uncheckable}`;
     return await settleTier(held, "refused", { kind: "refused", path, reason }, reason);
   }
-  const copied = await copyInto(job, handle, state, options);
+  const copied = await copyInto(job, handle, state, { ...options, first });
   if (!copied.ok) {
     if (copied.kind === "lost") return await lost(copied.reason);
     if (copied.kind === "dirty") return await dirty(copied.reason);

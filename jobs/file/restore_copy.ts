@@ -5,7 +5,8 @@
  * `mutant-restore-dirty`). Then chunk by chunk: GET the range, fstat (ctime still the baseline,
  * size where we left it, else someone wrote: stop, `dirty`), pwrite, fstat again for the next
  * baseline (`mutant-restore-no-chunk-fence`). A write landing between a check and its pwrite, or
- * between the pwrite and the fstat after it, is overwritten: I6's window.
+ * between the pwrite and the fstat after it, is overwritten: I6's window. The GET of chunk k+1
+ * runs while chunk k is fenced and written: it touches only the store, never the file.
  */
 import { errorCode } from "../../runtime/errors.ts";
 import type { FileHandle, FileStat } from "../../runtime/types.ts";
@@ -13,7 +14,7 @@ import { crashPoint } from "../util/crash_points.ts";
 import type { FileJob } from "./file_job.ts";
 import type { State } from "./records.ts";
 
-/** Bytes per GET and per pwrite: restore's memory is one chunk. */
+/** Bytes per GET and per pwrite: restore's memory is two chunks per file (one written, one read). */
 export const RESTORE_CHUNK = 8 * 1024 * 1024;
 
 export type CopyResult =
@@ -36,12 +37,45 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** Reads exactly `length` bytes of the state's object, or says why not. */
-async function objectRange(job: FileJob, state: State, offset: number, length: number) {
-  const bytes = await job.target.readRange(state.key, state.versionId ?? null, offset, length);
+async function objectRange(
+  job: FileJob,
+  state: State,
+  offset: number,
+  length: number,
+  into?: Uint8Array,
+) {
+  const bytes = await job.target.readRange(
+    state.key,
+    state.versionId ?? null,
+    offset,
+    length,
+    into,
+  );
+  return exactly(state, offset, length, bytes);
+}
+
+/** `bytes` when they are `length` bytes of the object at `offset`; else why not. */
+function exactly(state: State, offset: number, length: number, bytes: Uint8Array | null) {
   if (bytes === null) return `its object ${state.key} disappeared during the restore`;
   if (bytes.length !== length)
     return `its object ${state.key} changed during the restore (${bytes.length} bytes at ${offset}, expected ${length})`;
   return bytes;
+}
+
+/**
+ * The chunk at `offset`, started now and awaited later: a copy that stops early (dirty, lost, a
+ * failed write) never awaits it, so its failure is marked handled here.
+ */
+function prefetch(
+  job: FileJob,
+  state: State,
+  offset: number,
+  into: Uint8Array,
+): Promise<Uint8Array | string> {
+  const length = Math.min(RESTORE_CHUNK, state.size - offset);
+  const pending = objectRange(job, state, offset, length, into);
+  pending.catch(() => null);
+  return pending;
 }
 
 /** Why the file is not a prefix of the object's bytes (null: it is), or that the object went. */
@@ -83,7 +117,8 @@ export async function copyInto(
   job: FileJob,
   handle: FileHandle,
   state: State,
-  options: { force?: boolean } = {},
+  /** `first`: the object's first chunk, already read (restore.ts), used when the copy starts at 0. */
+  options: { force?: boolean; first?: Uint8Array | undefined } = {},
 ): Promise<CopyResult> {
   let base = await handle.stat();
   let start = base;
@@ -97,19 +132,40 @@ export async function copyInto(
   // A stop (run's SIGTERM/SIGINT) lets a restore go on within shutdown.graceMs, as an upload;
   // past it the copy stops between chunks and takes its bytes back out.
   const stopped = () => job.uploadSignal?.aborted === true;
-  for (let offset = base.size; offset < state.size; offset += RESTORE_CHUNK) {
+  // The GET of the next chunk runs while this one is fenced and written (two chunks in memory):
+  // a GET touches only the store, so the fences around each pwrite stay exactly as they were.
+  // Two buffers per file, taken in turn: chunk k+2 is read into chunk k's once k is written.
+  const firstLength = Math.min(RESTORE_CHUNK, state.size);
+  const first = options.first;
+  // The first chunk, read with the object's headers, is the first of the two.
+  const buffers: Uint8Array[] = resumedAt === 0 && first?.length === firstLength ? [first] : [];
+  const bufferFor = (offset: number) => {
+    const i = Math.floor(offset / RESTORE_CHUNK) % 2;
+    buffers[i] ??= new Uint8Array(new SharedArrayBuffer(firstLength));
+    return buffers[i];
+  };
+  const fetch = (offset: number) => prefetch(job, state, offset, bufferFor(offset));
+  let next =
+    resumedAt >= state.size
+      ? null
+      : resumedAt === 0 && first
+        ? Promise.resolve(exactly(state, 0, firstLength, first))
+        : fetch(resumedAt);
+  for (let offset = resumedAt; offset < state.size; offset += RESTORE_CHUNK) {
     const length = Math.min(RESTORE_CHUNK, state.size - offset);
     if (stopped()) {
+      await next?.catch(() => null);
       await takeBack(handle, base, start);
       return { ok: false, kind: "interrupted" };
     }
-    const bytes = await objectRange(job, state, offset, length).catch(async (err) => {
+    const bytes = await (next as Promise<Uint8Array | string>).catch(async (err) => {
       // The store failed mid-copy: take our bytes back out before the error goes up, so no
       // prefix of the object is left for a later migrate to take as the file's content.
       await takeBack(handle, base, start);
       throw err;
     });
     if (typeof bytes === "string") return lost(bytes);
+    next = offset + length < state.size ? fetch(offset + length) : null;
     const now = await handle.stat();
     if (now.ctimeNs !== base.ctimeNs || now.size !== offset)
       return dirty(

@@ -192,6 +192,12 @@ export function createFileTarget(rt: Runtime, url: string): Target {
         return rt.fs.readRange(path, offset, length);
       });
     },
+    async readFirst(key, versionId, length) {
+      const object = await target.head(key, versionId);
+      if (!object) return null;
+      const bytes = await target.readRange(key, versionId, 0, length);
+      return bytes && { object, bytes };
+    },
     async *list() {
       if (await rt.fs.exists(dir))
         for await (const key of walk(dir, "")) yield { key, versionId: null };

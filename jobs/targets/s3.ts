@@ -15,9 +15,10 @@ import { type Credentials, createClient } from "./s3_client.ts";
 import { toTargetError } from "./s3_errors.ts";
 import { GatewayError, GatewayPool } from "./s3_gateways.ts";
 import { listAll, listVersions } from "./s3_listing.ts";
-import { abortUpload, deleteObject, headObject, readObject, requestRestore } from "./s3_objects.ts";
+import { abortUpload, deleteObject, headObject, requestRestore } from "./s3_objects.ts";
 import { probeS3 } from "./s3_probe.ts";
 import { putObject } from "./s3_put.ts";
+import { readFirstBytes, readObject } from "./s3_read.ts";
 import {
   type FenceMode,
   joinKey,
@@ -189,8 +190,18 @@ class S3Target implements Target, S3Context {
     return requestRestore(this, key, versionId, days);
   }
 
-  readRange(key: string, versionId: string | null, offset: number, length: number) {
-    return readObject(this, key, versionId, { offset, length });
+  readRange(
+    key: string,
+    versionId: string | null,
+    offset: number,
+    length: number,
+    into?: Uint8Array,
+  ) {
+    return readObject(this, key, versionId, { offset, length, into });
+  }
+
+  readFirst(key: string, versionId: string | null, length: number) {
+    return readFirstBytes(this, key, versionId, length);
   }
 
   list(): AsyncIterable<{ key: string; versionId: string | null }> {

@@ -1,24 +1,48 @@
 /**
- * One object (or one version of it): HEAD, GET, DELETE, and the abort of one multipart upload.
- * Missing is null (HEAD, GET) or not an error (DELETE); a delete marker's version is missing too.
+ * One object (or one version of it): HEAD, DELETE, RestoreObject, the abort of one multipart upload
+ * (its reads are s3_read.ts).
+ * Missing is null (HEAD) or not an error (DELETE); a delete marker's version is missing too.
  */
 import {
   AbortMultipartUploadCommand,
   DeleteObjectCommand,
-  GetObjectCommand,
   HeadObjectCommand,
+  type HeadObjectCommandOutput,
   RestoreObjectCommand,
 } from "@aws-sdk/client-s3";
 import { TargetError } from "./errors.ts";
 import type { S3Context } from "./s3.ts";
-import { markSent, unquote, versionOf } from "./s3_errors.ts";
+import { unquote, versionOf } from "./s3_errors.ts";
 import { addWriteGuard } from "./s3_guard.ts";
 import { metaFromHeaders } from "./s3_meta.ts";
 import type { StoredObject, WriteGuard } from "./target.ts";
 
 /** 404: no such key, version or upload; 405: that version is a delete marker (RGW, S3). */
-const missing = (err: unknown) =>
+export const missing = (err: unknown) =>
   err instanceof TargetError && (err.status === 404 || err.status === 405);
+
+/** The headers HEAD and GET share, as the object they describe (`size`: the whole object's). */
+export function describe(
+  key: string,
+  out: Pick<
+    HeadObjectCommandOutput,
+    "VersionId" | "ETag" | "Metadata" | "StorageClass" | "Restore"
+  >,
+  size: number,
+): StoredObject {
+  const object: StoredObject = {
+    key,
+    versionId: versionOf(out.VersionId),
+    etag: unquote(out.ETag),
+    size,
+    meta: metaFromHeaders(out.Metadata),
+  };
+  // Absent means STANDARD (s3proxy names it, RGW does not): only another class is kept.
+  if (out.StorageClass && out.StorageClass !== "STANDARD") object.storageClass = out.StorageClass;
+  // x-amz-restore: ongoing-request="true" while restoring; "false" (with an expiry) once done.
+  if (out.Restore) object.restore = /ongoing-request="true"/.test(out.Restore) ? "ongoing" : "done";
+  return object;
+}
 
 export async function headObject(
   s3: S3Context,
@@ -30,50 +54,9 @@ export async function headObject(
     const out = await s3.call({ op: "read metadata of", key }, (client) =>
       client.send(new HeadObjectCommand(input)),
     );
-    const object: StoredObject = {
-      key,
-      versionId: versionOf(out.VersionId),
-      etag: unquote(out.ETag),
-      size: out.ContentLength ?? 0,
-      meta: metaFromHeaders(out.Metadata),
-    };
-    // Absent means STANDARD (s3proxy names it, RGW does not): only another class is kept.
-    if (out.StorageClass && out.StorageClass !== "STANDARD") object.storageClass = out.StorageClass;
-    // x-amz-restore: ongoing-request="true" while restoring; "false" (with an expiry) once done.
-    if (out.Restore)
-      object.restore = /ongoing-request="true"/.test(out.Restore) ? "ongoing" : "done";
-    return object;
+    return describe(key, out, out.ContentLength ?? 0);
   } catch (err) {
     if (missing(err)) return null;
-    throw err;
-  }
-}
-
-export async function readObject(
-  s3: S3Context,
-  key: string,
-  versionId?: string | null,
-  range?: { offset: number; length: number },
-): Promise<Uint8Array | null> {
-  if (range && range.length <= 0) return new Uint8Array();
-  const input = {
-    Bucket: s3.bucket,
-    Key: key,
-    VersionId: versionId ?? undefined,
-    Range: range ? `bytes=${range.offset}-${range.offset + range.length - 1}` : undefined,
-  };
-  try {
-    return await s3.call({ op: "read", key }, async (client) => {
-      const out = await client.send(new GetObjectCommand(input));
-      // A reset while the body streams is a transport failure too.
-      return out.Body
-        ? await out.Body.transformToByteArray().catch((e) => Promise.reject(markSent(e)))
-        : new Uint8Array();
-    });
-  } catch (err) {
-    if (missing(err)) return null;
-    // 416: the range starts at or after the end of the object: nothing there to read.
-    if (range && err instanceof TargetError && err.status === 416) return new Uint8Array();
     throw err;
   }
 }

@@ -183,14 +183,28 @@ export interface Target {
   read(key: string, versionId?: string | null): Promise<Uint8Array | null>;
   /**
    * Reads `length` bytes from `offset` of an object (or exactly one version): fewer at its end;
-   * null when missing. Restore reads in ranges so its memory stays bounded by one chunk.
+   * null when missing. Restore reads in ranges so its memory stays bounded by its chunks.
+   * `into`: a buffer of at least `length` bytes that the bytes may be read into (the result is
+   * then a view of it), so a copy reuses its chunks' memory instead of allocating per read.
    */
   readRange(
     key: string,
     versionId: string | null,
     offset: number,
     length: number,
+    into?: Uint8Array,
   ): Promise<Uint8Array | null>;
+  /**
+   * The first `length` bytes (length > 0; fewer when the object is shorter) with the object's
+   * description as `head` gives it, in one request where `head` and `readRange` take two
+   * (restore of a small file). Null when missing. An archived object not readable yet is the
+   * store's refusal (`archivedRefusal`).
+   */
+  readFirst(
+    key: string,
+    versionId: string | null,
+    length: number,
+  ): Promise<{ object: StoredObject; bytes: Uint8Array } | null>;
   /** Every object under the prefix, paged; every version of each on a versioned target. */
   list(): AsyncIterable<{ key: string; versionId: string | null }>;
   /**

@@ -22,6 +22,8 @@ export interface ArchiveStore extends AsyncDisposable {
   endpoint: string;
   /** RestoreObject requests that started a restore. */
   readonly restoreRequests: number;
+  /** Every request on an object since the start: "METHOD bucket/key" (HEAD, GET, PUT...). */
+  readonly requests: string[];
   /** Every restore in progress is done: the objects are readable. */
   finishRestores(): void;
   stop(): Promise<void>;
@@ -54,6 +56,7 @@ function headersOf(o: Stored): Headers {
 export function startArchiveStore(): ArchiveStore {
   const objects = new Map<string, Stored>();
   let restoreRequests = 0;
+  const requests: string[] = [];
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
@@ -71,6 +74,7 @@ export function startArchiveStore(): ArchiveStore {
         if (req.method === "HEAD") return new Response(null, { status: 200 });
         return error(501, "NotImplemented", `${req.method} on a bucket`);
       }
+      requests.push(`${req.method} ${id}`);
       const o = objects.get(id);
       // The SDK adds ?x-id=PutObject, ?x-id=GetObject: multipart is what is not served here.
       const multipart = url.searchParams.has("uploadId") || url.searchParams.has("uploads");
@@ -134,6 +138,7 @@ export function startArchiveStore(): ArchiveStore {
     get restoreRequests() {
       return restoreRequests;
     },
+    requests,
     finishRestores() {
       for (const o of objects.values()) if (o.restore === "ongoing") o.restore = "done";
     },

@@ -30,10 +30,15 @@ test("GLACIER: the upload and the state carry the class; restore requests a rest
   };
   expect((await tier("release")).outcome).toMatchObject({ kind: "released" });
 
+  const mark = store.requests.length;
   const first = await tier("restore");
   expect(first.code).toBe(0);
   expect(first.outcome).toMatchObject({ kind: "restore-pending", storageClass: "GLACIER" });
   expect(store.restoreRequests).toBe(1);
+  // Restore GETs the first chunk with its headers; refused (InvalidObjectState), it HEADs.
+  const id = "cold/archive/cold.bin";
+  const own = store.requests.slice(mark).filter((r) => r.endsWith(` ${id}`));
+  expect(own).toEqual([`GET ${id}`, `HEAD ${id}`, `POST ${id}`]);
   const second = await tier("restore");
   expect(second.outcome).toMatchObject({ kind: "restore-pending" });
   expect(store.restoreRequests).toBe(1);
@@ -44,4 +49,31 @@ test("GLACIER: the upload and the state carry the class; restore requests a rest
   const done = await tier("restore");
   expect(done.outcome).toMatchObject({ kind: "restored" });
   expect(Buffer.compare(readFileSync(path), Buffer.from(data))).toBe(0);
+});
+
+test("restore of a file of one chunk sends one request: a GET whose headers are the HEAD's check (size, ETag), no HEAD", async () => {
+  await using store = startArchiveStore();
+  const box = sandbox({
+    target: "s3://cold/archive",
+    endpoint: store.endpoint,
+    extra: { s3: { releaseUnversioned: true } },
+  });
+  const data = randomBytes(300_000, 92);
+  const path = box.file("warm.bin", data);
+  expect((await cli(["submit", "--node", "a", path], box.env)).code).toBe(0);
+  const run = await cli(["run", "--node", "a", "--once"], box.env);
+  if (run.code !== 0) throw new Error(`run: ${run.stdout}\n${run.stderr}`);
+  const release = await cli(["release", "--node", "a", "--json", path], box.env);
+  expect(JSON.parse(release.stdout.trim().split("\n")[0] as string)).toMatchObject({
+    kind: "released",
+  });
+  const mark = store.requests.length;
+  const restore = await cli(["restore", "--node", "a", "--json", path], box.env);
+  expect(JSON.parse(restore.stdout.trim().split("\n")[0] as string)).toMatchObject({
+    kind: "restored",
+  });
+  const id = "cold/archive/warm.bin";
+  expect(store.requests.slice(mark).filter((r) => r.endsWith(` ${id}`))).toEqual([`GET ${id}`]);
+  expect(Buffer.compare(readFileSync(path), Buffer.from(data))).toBe(0);
+  expect(await currentState(path)).toMatchObject({ state: "migrated" });
 });

@@ -38,6 +38,10 @@ test("file://: unversioned, byte-identical objects with metadata, versionsOf the
     meta: meta("a-1", data.length),
   });
   expect(await target.head("a/b.bin")).toEqual(put);
+  const first = await target.readFirst("a/b.bin", null, 1 << 20);
+  expect(first?.object).toEqual(put);
+  expect(Buffer.from(first?.bytes ?? [])).toEqual(Buffer.from(data.subarray(0, 1 << 20)));
+  expect(await target.readFirst("a/none.bin", null, 1)).toBeNull();
   expect(Buffer.from((await target.read("a/b.bin")) ?? [])).toEqual(Buffer.from(data));
   const versions = [];
   for await (const v of target.versionsOf("a/b.bin")) versions.push(v);

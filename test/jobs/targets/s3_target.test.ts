@@ -29,6 +29,27 @@ const collect = async <T>(items: AsyncIterable<T>) => {
 };
 
 for (const name of STORES) {
+  test(`[${name}] readFirst: the first bytes of an object with the description HEAD gives (its whole size), fewer at a short object's end; null when missing`, async () => {
+    const { target } = await targetOn(await store(name), { s3: SMALL_PARTS });
+    const data = randomBytes(3 * 1024 * 1024 + 5, 41);
+    await target.put("rf/big", bytesBody(data), meta("a-1", data.length));
+    const big = await target.readFirst("rf/big", null, 1 << 20);
+    expect(big?.object).toEqual((await target.head("rf/big")) ?? undefined);
+    expect(big?.object.size).toBe(data.length);
+    expect(Buffer.from(big?.bytes ?? [])).toEqual(Buffer.from(data.subarray(0, 1 << 20)));
+    const small = randomBytes(1000, 42);
+    await target.put("rf/small", bytesBody(small), meta("a-2", small.length));
+    const short = await target.readFirst("rf/small", null, 1 << 20);
+    expect(short?.object).toEqual((await target.head("rf/small")) ?? undefined);
+    expect(Buffer.from(short?.bytes ?? [])).toEqual(Buffer.from(small));
+    await target.put("rf/empty", bytesBody(new Uint8Array()), meta("a-3", 0));
+    const empty = await target.readFirst("rf/empty", null, 1 << 20);
+    expect(empty?.object).toEqual((await target.head("rf/empty")) ?? undefined);
+    expect(empty?.bytes.length).toBe(0);
+    expect(await target.readFirst("rf/missing", null, 1 << 20)).toBeNull();
+    target.close();
+  });
+
   test(`[${name}] empty, small and multipart uploads are byte-identical, with the store's ETags and our metadata`, async () => {
     const { target } = await targetOn(await store(name), { s3: SMALL_PARTS });
     for (const size of [0, 1000, (1 << 20) + 3]) {

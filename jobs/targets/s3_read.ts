@@ -1,0 +1,117 @@
+/**
+ * Reads of one object's bytes: whole (verify, tests), a range (restore's chunks), or the first
+ * range with the object's description (restore of a small file: one request, not HEAD + GET).
+ */
+import { GetObjectCommand } from "@aws-sdk/client-s3";
+import { TargetError } from "./errors.ts";
+import type { S3Context } from "./s3.ts";
+import { markSent } from "./s3_errors.ts";
+import { describe, headObject, missing } from "./s3_objects.ts";
+import type { StoredObject } from "./target.ts";
+
+export async function readObject(
+  s3: S3Context,
+  key: string,
+  versionId?: string | null,
+  range?: { offset: number; length: number; into?: Uint8Array | undefined },
+): Promise<Uint8Array | null> {
+  if (range && range.length <= 0) return new Uint8Array();
+  const input = {
+    Bucket: s3.bucket,
+    Key: key,
+    VersionId: versionId ?? undefined,
+    Range: range ? `bytes=${range.offset}-${range.offset + range.length - 1}` : undefined,
+  };
+  try {
+    return await s3.call({ op: "read", key }, async (client) => {
+      const out = await client.send(new GetObjectCommand(input));
+      // A reset while the body streams is a transport failure too.
+      if (!out.Body) return new Uint8Array();
+      const body = range
+        ? collectInto(out.Body as ReadableStream<Uint8Array>, range.length, range.into)
+        : out.Body.transformToByteArray();
+      return await body.catch((e) => Promise.reject(markSent(e)));
+    });
+  } catch (err) {
+    if (missing(err)) return null;
+    // 416: the range starts at or after the end of the object: nothing there to read.
+    if (range && err instanceof TargetError && err.status === 416) return new Uint8Array();
+    throw err;
+  }
+}
+
+/**
+ * GET of the first `length` bytes (length > 0) with the object's description, as HEAD gives
+ * it: the whole size from Content-Range (or the length of a body sent whole). Null when
+ * missing; an archived object not readable yet is the store's error (403 InvalidObjectState).
+ */
+export async function readFirstBytes(
+  s3: S3Context,
+  key: string,
+  versionId: string | null,
+  length: number,
+): Promise<{ object: StoredObject; bytes: Uint8Array } | null> {
+  const input = {
+    Bucket: s3.bucket,
+    Key: key,
+    VersionId: versionId ?? undefined,
+    Range: `bytes=0-${length - 1}`,
+  };
+  try {
+    return await s3.call({ op: "read", key }, async (client) => {
+      const out = await client.send(new GetObjectCommand(input));
+      const bytes = out.Body
+        ? await collectInto(out.Body as ReadableStream<Uint8Array>, length).catch((e) =>
+            Promise.reject(markSent(e)),
+          )
+        : new Uint8Array();
+      const total = /\/(\d+)$/.exec(out.ContentRange ?? "");
+      return { object: describe(key, out, total ? Number(total[1]) : bytes.length), bytes };
+    });
+  } catch (err) {
+    if (missing(err)) return null;
+    // 416: an empty object (no byte 0): described by a HEAD, nothing to read.
+    if (err instanceof TargetError && err.status === 416) {
+      const object = await headObject(s3, key, versionId);
+      return object && { object, bytes: new Uint8Array() };
+    }
+    throw err;
+  }
+}
+
+/**
+ * A ranged body read straight into one buffer of the length asked for (restore's chunks; `into`
+ * when the caller gives one, else a new one): no list
+ * of pieces concatenated at the end, so a chunk costs its own size once. The buffer is shared
+ * memory: restore hands it to a mount thread for its pwrite, and a message shares such a buffer
+ * where it would copy an ordinary one (measured: the copy was a third of a large restore's
+ * CPU). A longer body than asked (a store ignoring the range) comes back longer, for the
+ * caller's length check.
+ */
+async function collectInto(
+  body: ReadableStream<Uint8Array>,
+  length: number,
+  into?: Uint8Array,
+): Promise<Uint8Array> {
+  const out =
+    into && into.length >= length
+      ? into.subarray(0, length)
+      : new Uint8Array(new SharedArrayBuffer(length));
+  let filled = 0;
+  const extra: Uint8Array[] = [];
+  for await (const piece of body) {
+    const room = Math.max(0, length - filled);
+    out.set(piece.subarray(0, room), filled);
+    if (piece.length > room) extra.push(piece.subarray(room));
+    filled += piece.length;
+  }
+  if (filled <= length) return out.subarray(0, filled);
+  const whole = new Uint8Array(filled);
+  whole.set(out);
+  let at = length;
+  for (const piece of extra) {
+    whole.set(piece, at);
+    at += piece.length;
+  }
+  return whole;
+}
