@@ -54,6 +54,15 @@ export async function probeMount(job: FileJob, first: unknown): Promise<void> {
 const WRITE_PROBE = "user.tiermv.write-probe";
 
 /**
+ * As large as an epoch record (a few hundred bytes): a value that fits in the inode's own xattr
+ * space (about 100 bytes on ext4 with 256-byte inodes) would need no free block and pass on a
+ * full filesystem where the record's write was refused.
+ */
+function probeValue(node: string): Uint8Array {
+  return new TextEncoder().encode(`${node} `.padEnd(512, "."));
+}
+
+/**
  * After a write refused for the space or a read-only filesystem: sets (then removes) an
  * attribute on the source root. Refused the same way, the whole mount refuses writes (read-only,
  * full): MountDownError, the tick stops and its task waits in pending/. Accepted, the refusal
@@ -63,7 +72,7 @@ const WRITE_PROBE = "user.tiermv.write-probe";
 export async function probeMountWrite(job: FileJob, first: unknown): Promise<void> {
   const root = job.config.root;
   try {
-    await job.rt.xattr.set(root, WRITE_PROBE, new TextEncoder().encode(job.node), "any");
+    await job.rt.xattr.set(root, WRITE_PROBE, probeValue(job.node), "any");
     await job.rt.xattr.remove(root, WRITE_PROBE);
   } catch (err) {
     if (err instanceof MountUnavailableError) throw err; // past its deadline: the mount is down

@@ -154,7 +154,8 @@ export async function copyInto(
   for (let offset = resumedAt; offset < state.size; offset += RESTORE_CHUNK) {
     const length = Math.min(RESTORE_CHUNK, state.size - offset);
     if (stopped()) {
-      await next?.catch(() => null);
+      // The GET ahead is left to finish on its own (its failure is handled: prefetch); it
+      // writes only its buffer, and waiting for it could outlast the grace.
       await takeBack(handle, base, start);
       return { ok: false, kind: "interrupted" };
     }
@@ -164,7 +165,11 @@ export async function copyInto(
       await takeBack(handle, base, start);
       throw err;
     });
-    if (typeof bytes === "string") return lost(bytes);
+    if (typeof bytes === "string") {
+      // The object went or changed mid-copy: the file goes back to what the restore found.
+      await takeBack(handle, base, start);
+      return lost(bytes);
+    }
     next = offset + length < state.size ? fetch(offset + length) : null;
     const now = await handle.stat();
     if (now.ctimeNs !== base.ctimeNs || now.size !== offset)
@@ -177,8 +182,17 @@ export async function copyInto(
       const code = errorCode(err);
       // Our own failed write may have changed size and ctime: take our bytes back out whatever
       // the ctime says (a write of someone else's would have stopped us at the check above).
-      await handle.truncate(start.size);
-      await handle.setTimes(undefined, start.mtimeNs);
+      // If that fails too, the write's own error goes up: a write past its deadline must stay
+      // what the caller sees (the epoch is then left undecided, not given back: tier_file.ts).
+      try {
+        await handle.truncate(start.size);
+        await handle.setTimes(undefined, start.mtimeNs);
+      } catch (cleanup) {
+        job.log.warn(
+          `${handle.path}: the restore's bytes could not be taken back out after a failed write: ${(cleanup as Error).message}`,
+        );
+        throw err;
+      }
       if (code !== "ENOSPC" && code !== "EDQUOT") throw err;
       // Out of space (a full filesystem, a CephFS quota): the file is left as we found it.
       return { ok: false, kind: "nospace", code };

@@ -133,12 +133,16 @@ async function lockedEpoch(
  * decide it later (a dead release or restore is `aborted`; restore took its bytes back out
  * first, restore_copy.ts), so that other processes do not find the file held until this one
  * comes back to it (tier.pml: the same as a crash and an immediate restart). A mount call past
- * its deadline may still land, and a decision that cannot be written leaves it undecided: the
- * attempt is abandoned, writing nothing more, and the next visit resolves it as this node's own
- * dead attempt. An epoch already decided (a failed truncate after `released`) stays as it is.
+ * its deadline may still land (this one, or any of the process's calls still stuck), and a
+ * decision that cannot be written leaves it undecided: the attempt is abandoned, writing nothing
+ * more, and the next visit resolves it as this node's own dead attempt once no call of the
+ * process is stuck. An epoch already decided (a failed truncate after `released`) stays as it is.
  */
 async function giveBack(held: TierHeld | undefined, attempt: string, err: unknown): Promise<void> {
-  if (held && !(err instanceof MountUnavailableError)) {
+  // Any call of this process still stuck on the mount (not only the one that failed here: a
+  // write past its deadline whose cleanup then failed otherwise) may still land: not given back.
+  const nothingInFlight = held?.job.rt.mountStatus().abandoned === 0;
+  if (held && nothingInFlight && !(err instanceof MountUnavailableError)) {
     try {
       await decideTier(held, "aborted", { error: describeError(err) });
       return;
