@@ -99,6 +99,7 @@ export class MountPool {
   private bulkBusy = 0;
   private nextId = 1;
   private lateReturns = 0;
+  private handoffs = 0;
 
   constructor(private readonly options: PoolOptions) {}
 
@@ -126,6 +127,7 @@ export class MountPool {
       maxStuckThreads: this.options.maxStuckThreads,
       queued: this.queue.length,
       lateReturns: this.lateReturns,
+      handoffs: this.handoffs,
     };
   }
 
@@ -216,6 +218,7 @@ export class MountPool {
       slot.port.post(encodeRequest({ scratch: slot.scratch }));
     }
     const calls = batch.map(({ id, op, args }) => ({ id, op, args }));
+    this.handoffs++;
     slot.port.post(encodeRequest({ batch: calls }));
     this.arm(slot);
   }

@@ -127,6 +127,31 @@ test("a call batched behind a stuck one fails with it and never starts late", as
   expect(existsSync(to)).toBe(false);
 });
 
+test("a compound call batched behind a stuck one fails with it and never starts late: its create never lands", async () => {
+  const rt = createRuntime({ mount: { timeoutMs: 350, maxStuckThreads: 2, threads: 1 } });
+  const d = dir();
+  const fifo = mkfifo(join(d, "fifo"));
+  const file = join(d, "f");
+  writeFileSync(file, "x");
+  writeFileSync(join(d, "big"), new Uint8Array(32 * 1024 * 1024));
+  const handle = await rt.openFile(file, { mode: "read" });
+  // The only thread is busy hashing: the stuck call and the compound one go out as one batch.
+  const busy = rt.md5File(join(d, "big"));
+  const stuck = rt.fs.readText(fifo).catch((e) => e);
+  const take = new TextEncoder().encode("take");
+  const behind = handle.createXattrThenList("user.tiermv.l.1", take).catch((e) => e);
+  await busy;
+  expect((await stuck).reason).toBe("deadline");
+  const error = await behind;
+  expect(error).toBeInstanceOf(MountUnavailableError);
+  expect(error).toMatchObject({ op: "write", path: file, reason: "deadline" });
+  thaw(fifo);
+  await waitFor(() => rt.mountStatus().abandoned === 0, "the stuck thread to return");
+  // The thread came back and skipped the compound call: neither the create nor its listing ran.
+  expect(await rt.xattr.list(file)).not.toContain("user.tiermv.l.1");
+  await handle.close();
+});
+
 test("a long call that keeps making progress is not cut by a short deadline", async () => {
   const rt = createRuntime({ mount: { timeoutMs: 150, maxStuckThreads: 1, threads: 2 } });
   const path = join(dir(), "big");
