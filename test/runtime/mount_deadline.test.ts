@@ -12,6 +12,7 @@ import {
   existsSync,
   openSync,
   readdirSync,
+  readFileSync,
   readlinkSync,
   writeFileSync,
 } from "node:fs";
@@ -164,20 +165,26 @@ test("a long call that keeps making progress is not cut by a short deadline", as
   expect(rt.mountStatus().abandoned).toBe(0);
 });
 
-test("the pool never keeps a process alive: a script that used it exits by itself", async () => {
+test("the pool never keeps a process alive: a script that used it exits by itself, and not before its calls answer", async () => {
+  const big = join(dir(), "big");
+  writeFileSync(big, new Uint8Array(64 * 1024 * 1024).fill(3));
+  // Nothing but the calls in flight keeps these scripts alive (the threads are unref'd): a long
+  // call (a hash, seconds on a busy machine) still answers before the process exits.
   const proc = Bun.spawn(
     [
       process.execPath,
       "-e",
       `const { createRuntime } = await import(${JSON.stringify(join(import.meta.dir, "../../runtime/bun.ts"))});
        const rt = createRuntime();
-       console.log((await rt.fs.stat("/")).kind);`,
+       console.log((await rt.fs.stat("/")).kind);
+       console.log(await rt.md5File(${JSON.stringify(big)}));`,
     ],
     { stdout: "pipe", stderr: "pipe" },
   );
-  const timer = setTimeout(() => proc.kill(), 10_000);
+  const timer = setTimeout(() => proc.kill(), 30_000);
   const [out, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
   clearTimeout(timer);
-  expect(out.trim()).toBe("dir");
+  const expected = new Bun.CryptoHasher("md5").update(readFileSync(big)).digest("hex");
+  expect(out.trim().split("\n")).toEqual(["dir", expected]);
   expect(code).toBe(0);
 });
