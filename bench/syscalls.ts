@@ -37,14 +37,15 @@ const familyOf = new Map(
 
 /**
  * Protocol v2's floor for one file migrated for the first time with a single PUT (section 4):
- * open + fstat (step 1); flistxattr (view, step 2); fsetxattr l.n, flistxattr (view again),
- * fstat (step 3); flistxattr before the PUT (e.n absent, n still max: step 4); fstat and lstat
- * (verify, step 5); fsetxattr e.n, flistxattr + fgetxattr e.n (view after the decision, step 6);
- * nothing to collect on a first epoch; close. Plus the reads of the content.
+ * open + fstat (step 1); flistxattr (view, step 2: no `e.*` to read); fsetxattr l.n, flistxattr
+ * (view again: max and the current state; who holds the file is known, we do), fstat (step 3);
+ * flistxattr before the PUT (e.n absent, n still max: step 4); fstat and lstat (verify, step 5);
+ * fsetxattr e.n, flistxattr (the view after the decision: with n still max, `e.n` is the one we
+ * wrote, step 6); nothing to collect on a first epoch; close. Plus the reads of the content.
  */
 export const V2_FLOOR: Record<string, number> = {
   stat: 4,
-  "xattr get": 1,
+  "xattr get": 0,
   "xattr set": 2,
   "xattr remove": 0,
   "xattr list": 4,

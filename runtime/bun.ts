@@ -24,7 +24,7 @@ function spawnWorker(): WorkerPort {
   // smol: a smaller heap per thread (measured on 200k-path dispatch: peak RSS 155 -> 141 MiB, no
   // slower). Bun's Web Workers have ref/unref (the DOM typings do not know them).
   const options = { smol: true } as WorkerOptions;
-  const worker = new Worker(WORKER, options) as Worker & { ref(): void; unref(): void };
+  const worker = new Worker(WORKER, options) as Worker & { unref(): void };
   return {
     post: (message) => worker.postMessage(message),
     onMessage: (handler) => {
@@ -33,7 +33,6 @@ function spawnWorker(): WorkerPort {
     onError: (handler) => {
       worker.onerror = (event) => handler(event.message);
     },
-    ref: () => worker.ref(),
     unref: () => worker.unref(),
     terminate: () => worker.terminate(),
   };

@@ -35,7 +35,6 @@ function spawnWorker(): WorkerPort {
     post: (message) => worker.postMessage(message),
     onMessage: (handler) => worker.on("message", handler),
     onError: (handler) => worker.on("error", handler),
-    ref: () => worker.ref(),
     unref: () => worker.unref(),
     terminate: () => void worker.terminate(),
   };

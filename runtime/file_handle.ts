@@ -1,14 +1,38 @@
 /** FileHandle: one open file description on the shared mount, every call on the mount's threads. */
 import { Descriptor } from "./descriptor.ts";
+import { errorCode } from "./errors.ts";
+import type { CallMeta } from "./mount_calls.ts";
+import { toError } from "./mount_calls.ts";
+import type { Step } from "./mount_compound.ts";
 import type { MountPool } from "./mount_pool.ts";
 import type { FileHandle, FileStat, OpenMode, XattrMode } from "./types.ts";
 
 /** Reads above this size are long calls (they leave a thread free for metadata calls). */
 const BULK_BYTES = 1024 * 1024;
 
-export async function openFile(pool: MountPool, path: string, mode: OpenMode): Promise<FileHandle> {
-  const { fd, noatime } = await pool.call("open", [path, mode], { op: "open", path });
-  return new PooledFileHandle(new Descriptor(pool, fd, path), mode, noatime);
+/** The value of one call of a compound call, or its error as that call alone would throw it. */
+function resultOf<T>(step: Step<T> | null, meta: CallMeta): T {
+  if (!step) throw new Error(`Internal: ${meta.op} "${meta.path}" did not run`);
+  if (step.ok) return step.value;
+  throw toError(step.error, meta);
+}
+
+export async function openFile(
+  pool: MountPool,
+  path: string,
+  mode: OpenMode,
+  look: boolean,
+): Promise<FileHandle> {
+  if (!look) {
+    const { fd, noatime } = await pool.call("open", [path, mode], { op: "open", path });
+    return new PooledFileHandle(new Descriptor(pool, fd, path), mode, noatime, null);
+  }
+  const r = await pool.call("openLook", [path, mode], { op: "open", path });
+  const opened: FileHandle["opened"] = {
+    stat: async () => resultOf(r.stat, { op: "stat", path }),
+    names: r.names && (async () => resultOf(r.names, { op: "list", path, attr: "*" })),
+  };
+  return new PooledFileHandle(new Descriptor(pool, r.fd, path), mode, r.noatime, opened);
 }
 
 class PooledFileHandle implements FileHandle {
@@ -18,6 +42,7 @@ class PooledFileHandle implements FileHandle {
     private readonly d: Descriptor,
     readonly mode: OpenMode,
     readonly noatime: boolean,
+    readonly opened: FileHandle["opened"],
   ) {
     this.path = d.path;
   }
@@ -40,6 +65,36 @@ class PooledFileHandle implements FileHandle {
 
   listXattr(): Promise<string[]> {
     return this.d.call("flistxattr", [this.d.fd], { op: "list", attr: "*" });
+  }
+
+  async createXattrThenList(name: string, value: Uint8Array): Promise<string[]> {
+    const { path } = this;
+    const r = await this.d.call("createXattrThenList", [this.d.fd, name, value], {
+      op: "write",
+      attr: name,
+    });
+    resultOf(r.created, { op: "write", path, attr: name });
+    return resultOf(r.names, { op: "list", path, attr: "*" });
+  }
+
+  async statWithPath(): Promise<{ stat: FileStat; atPath: FileStat | null }> {
+    const { path } = this;
+    const r = await this.d.call("fstatThenLstat", [this.d.fd, path], { op: "stat" });
+    const stat = resultOf(r.stat, { op: "stat", path });
+    try {
+      return { stat, atPath: resultOf(r.atPath, { op: "lstat", path }) };
+    } catch (err) {
+      const code = errorCode(err);
+      if (code === "ENOENT" || code === "ENOTDIR") return { stat, atPath: null };
+      throw err;
+    }
+  }
+
+  async statThenRead(max: number): Promise<{ stat: FileStat; head: Uint8Array | null }> {
+    const { path } = this;
+    const r = await this.d.call("fstatThenRead", [this.d.fd, max], { op: "stat" });
+    const stat = resultOf(r.stat, { op: "stat", path });
+    return { stat, head: r.head && resultOf(r.head, { op: "read", path }) };
   }
 
   async readInto(offset: number, target: Uint8Array): Promise<number> {

@@ -53,7 +53,7 @@ export function mountRuntime(
   return {
     fs: mountFs(pool),
     xattr: mountXattr(pool),
-    openFile: (path, { mode }) => openFile(pool, path, mode),
+    openFile: (path, { mode, look }) => openFile(pool, path, mode, look === true),
     mountStatus: () => pool.status(),
     ...mountHashes(pool),
   };

@@ -52,6 +52,7 @@ export const SCRATCH_MAX = 16 * 1024 * 1024;
 /** Ops whose late result is a descriptor nobody will close: the pool closes it. */
 export const OPENS: Partial<Record<OpName, (value: unknown) => number>> = {
   open: (value) => (value as { fd: number }).fd,
+  openLook: (value) => (value as { fd: number }).fd,
   openRead: (value) => value as number,
   openWrite: (value) => value as number,
 };

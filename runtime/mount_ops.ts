@@ -9,6 +9,7 @@ import { createHash, type Hash } from "node:crypto";
 import * as fs from "node:fs";
 import { errorCode } from "./errors.ts";
 import { descriptors, type Libc, setTimes, statxOf } from "./libc_file.ts";
+import { compoundOps } from "./mount_compound.ts";
 import type { DirEntry, FileKind, FileStat, OpenMode, XattrMode } from "./types.ts";
 import { xattrCalls } from "./xattr_libc.ts";
 
@@ -48,9 +49,13 @@ export function createMountOps(libc: Libc, hooks: OpHooks) {
   // Hashes and copies go through one buffer per thread, allocated once.
   const work = new Uint8Array(CHUNK);
 
-  /** pread until `length` bytes or end of file. */
-  function preadFully(fd: number, offset: number, length: number): Uint8Array {
-    const out = hooks.buffer(length);
+  /** pread until `length` bytes or end of file (into `out`, else the hooks' buffer). */
+  function preadFully(
+    fd: number,
+    offset: number,
+    length: number,
+    out = hooks.buffer(length),
+  ): Uint8Array {
     let got = 0;
     while (got < length) {
       const n = d.pread(fd, out.subarray(got, Math.min(length, got + CHUNK)), offset + got);
@@ -102,7 +107,7 @@ export function createMountOps(libc: Libc, hooks: OpHooks) {
     }
   }
 
-  return {
+  const ops = {
     noop: (): null => null,
 
     // Paths: the spool and the source tree (RuntimeFs, RuntimeXattr).
@@ -206,6 +211,10 @@ export function createMountOps(libc: Libc, hooks: OpHooks) {
       }
     },
   };
+  // A compound call's bytes travel inside its result: a buffer of their own, never the scratch.
+  const readWhole = (fd: number, length: number) =>
+    preadFully(fd, 0, length, new Uint8Array(length));
+  return { ...ops, ...compoundOps({ ...ops, readWhole }) };
 }
 
 export type MountOps = ReturnType<typeof createMountOps>;

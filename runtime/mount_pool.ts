@@ -24,8 +24,10 @@
  * The deadline runs from the moment a thread takes the call's batch, and restarts with every
  * message the thread sends (results come at least every timeout/4 ms): time queued behind busy
  * threads does not count (a busy pool is not a hung mount). When a batch goes silent, every call of
- * it that has no answer yet is rejected; those not started are never started. Idle threads are
- * unref'd: the pool never keeps a process alive. A process whose thread is stuck in the kernel
+ * it that has no answer yet is rejected; those not started are never started. Threads are
+ * unref'd once started, and never ref'd again: the pool never keeps a process alive, and a call
+ * in flight keeps it alive through its deadline timer (ref'ing a thread for each hand-off and
+ * unref'ing it after cost ~10 µs of CPU per hand-off, more than the message itself). A process whose thread is stuck in the kernel
  * cannot exit until the mount answers (it stays a zombie): process.processState reports that.
  */
 
@@ -57,7 +59,7 @@ export interface WorkerPort {
   post(message: unknown): void;
   onMessage(handler: (data: unknown) => void): void;
   onError(handler: (error: unknown) => void): void;
-  ref(): void;
+  /** Once started: it never keeps the process alive (a call in flight does, by its timer). */
   unref(): void;
   terminate(): void;
 }
@@ -99,6 +101,7 @@ export class MountPool {
   private bulkBusy = 0;
   private nextId = 1;
   private lateReturns = 0;
+  private handoffs = 0;
 
   constructor(private readonly options: PoolOptions) {}
 
@@ -126,6 +129,7 @@ export class MountPool {
       maxStuckThreads: this.options.maxStuckThreads,
       queued: this.queue.length,
       lateReturns: this.lateReturns,
+      handoffs: this.handoffs,
     };
   }
 
@@ -205,7 +209,6 @@ export class MountPool {
     for (const call of batch) slot.calls.set(call.id, call);
     slot.bulk = batch.some((c) => c.meta.bulk);
     if (slot.bulk) this.bulkBusy++;
-    slot.port.ref();
     const [only] = batch;
     const at = only && batch.length === 1 ? READS[only.op] : undefined;
     const length = at === undefined ? 0 : Number(only?.args[at]);
@@ -216,6 +219,7 @@ export class MountPool {
       slot.port.post(encodeRequest({ scratch: slot.scratch }));
     }
     const calls = batch.map(({ id, op, args }) => ({ id, op, args }));
+    this.handoffs++;
     slot.port.post(encodeRequest({ batch: calls }));
     this.arm(slot);
   }
@@ -229,6 +233,7 @@ export class MountPool {
     if ("ready" in reply) {
       slot.ready = true;
       this.starting--;
+      slot.port.unref();
       this.release(slot);
       return;
     }
@@ -275,9 +280,8 @@ export class MountPool {
     return into.subarray(0, n);
   }
 
-  /** An idle thread waits unref'd (it never keeps the process alive), then takes queued work. */
+  /** An idle thread waits (unref'd: it never keeps the process alive), then takes queued work. */
   private release(slot: Slot): void {
-    slot.port.unref();
     this.idle.push(slot);
     this.pump();
   }
@@ -292,8 +296,8 @@ export class MountPool {
     this.abandoned.add(slot);
     if (slot.bulk) this.bulkBusy--;
     slot.bulk = false;
-    // Unref'd: a thread stuck in the kernel must not keep the event loop waiting for it.
-    slot.port.unref();
+    // Its deadline timer has fired and is not armed again: a thread stuck in the kernel (unref'd
+    // since it started) does not keep the event loop waiting for it.
     const { timeoutMs } = this.options;
     for (const call of slot.calls.values())
       call.reject(new MountUnavailableError(call.meta.op, call.meta.path, timeoutMs, "deadline"));

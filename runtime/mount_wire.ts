@@ -64,9 +64,7 @@ export function decodeRequest(data: unknown): WorkerRequest {
 export function encodeReply(reply: WorkerReply): { message: unknown; transfer: ArrayBuffer[] } {
   if ("ready" in reply) return { message: reply, transfer: [] };
   const transfer: ArrayBuffer[] = [];
-  for (const e of reply.batch)
-    if ("ok" in e && e.ok && e.value instanceof Uint8Array)
-      transfer.push(e.value.buffer as ArrayBuffer);
+  for (const e of reply.batch) if ("ok" in e && e.ok) transfer.push(...buffersIn(e.value));
   if (transfer.length > 0) return { message: reply, transfer };
   const tuples = reply.batch.map((e) =>
     "progress" in e
@@ -78,6 +76,16 @@ export function encodeReply(reply: WorkerReply): { message: unknown; transfer: A
           : [e.id, ERROR, e.error],
   );
   return { message: JSON.stringify(tuples), transfer };
+}
+
+/**
+ * The buffers of a result, to transfer: a Uint8Array, or those among a compound result's values
+ * and its calls' values (`{stat, head: {ok, value: Uint8Array}}`).
+ */
+function buffersIn(value: unknown, depth = 0): ArrayBuffer[] {
+  if (value instanceof Uint8Array) return [value.buffer as ArrayBuffer];
+  if (depth >= 2 || value === null || typeof value !== "object" || Array.isArray(value)) return [];
+  return Object.values(value).flatMap((v) => buffersIn(v, depth + 1));
 }
 
 export function decodeReply(data: unknown): WorkerReply {

@@ -5,27 +5,14 @@
  * thread has given up on before it started (its id is at most the abandoned id in the shared
  * buffer) is skipped: a call whose caller already got MountUnavailableError must not start late.
  */
-import { XattrError } from "./errors.ts";
 import type { Libc } from "./libc_file.ts";
+import { toWire } from "./mount_compound.ts";
 import { createMountOps, type OpName } from "./mount_ops.ts";
-import {
-  decodeRequest,
-  encodeReply,
-  type InScratch,
-  type WireError,
-  type WorkerEntry,
-} from "./mount_wire.ts";
+import { decodeRequest, encodeReply, type InScratch, type WorkerEntry } from "./mount_wire.ts";
 
 export interface WorkerEnd {
   onMessage(handler: (data: unknown) => void): void;
   post(message: unknown, transfer: ArrayBuffer[]): void;
-}
-
-function toWire(err: unknown): WireError {
-  if (err instanceof XattrError) return { kind: "xattr", code: err.code, attr: err.attr };
-  const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code === "string" && code.startsWith("E")) return { kind: "fs", code };
-  return { kind: "bug", message: err instanceof Error ? err.message : String(err) };
 }
 
 export function serveMountOps(end: WorkerEnd, libc: Libc): void {

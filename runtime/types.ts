@@ -112,6 +112,13 @@ export interface FileHandle {
   readonly mode: OpenMode;
   /** False when O_NOATIME was refused (EPERM: a file we do not own) and reads may update atime. */
   readonly noatime: boolean;
+  /**
+   * Opened with `look`: the fstat made right after the open and, for a regular file, the
+   * flistxattr after it, both in the open's one hand-off with the mount's threads. Each resolves
+   * or throws as that call alone would have (names is null for anything but a regular file).
+   * Null when opened without `look`.
+   */
+  readonly opened: { stat(): Promise<FileStat>; names: (() => Promise<string[]>) | null } | null;
   /** fstat of the open file. */
   stat(): Promise<FileStat>;
   /** fgetxattr: the value, or null when the attribute does not exist (ENODATA). */
@@ -121,6 +128,24 @@ export interface FileHandle {
   /** fremovexattr; false when the attribute was not there. */
   removeXattr(name: string): Promise<boolean>;
   listXattr(): Promise<string[]>;
+  /**
+   * fsetxattr with XATTR_CREATE, then (only if it created the name) flistxattr, in one hand-off:
+   * the names right after the create. Throws as setXattr(name, value, "create") would
+   * (XattrExistsError when the name exists), then as listXattr() would.
+   */
+  createXattrThenList(name: string, value: Uint8Array): Promise<string[]>;
+  /**
+   * fstat, then (only if it succeeded) lstat of the path it was opened by, in one hand-off: is
+   * our inode still at that path. `atPath` is null when nothing is there (ENOENT, ENOTDIR);
+   * other errors throw as stat() and RuntimeFs.lstat() would.
+   */
+  statWithPath(): Promise<{ stat: FileStat; atPath: FileStat | null }>;
+  /**
+   * fstat, then, for a regular file of at most `max` bytes, pread of its whole size from offset
+   * 0, in one hand-off: `head` holds the bytes read (fewer than the size if the file ended
+   * sooner), null when the file was not read. Throws as stat() would, then as readInto().
+   */
+  statThenRead(max: number): Promise<{ stat: FileStat; head: Uint8Array | null }>;
   /** pread into `target` from `offset` until it is full or the file ends: returns the bytes read. */
   readInto(offset: number, target: Uint8Array): Promise<number>;
   /** MD5 digest of `length` bytes from `offset` (fewer at end of file), hashed where they are read. */
@@ -221,6 +246,11 @@ export interface MountStatus {
   queued: number;
   /** Calls that timed out and later returned (their thread rejoined the pool). */
   lateReturns: number;
+  /**
+   * Messages that gave a thread work, since the pool started: one per batch of queued calls
+   * (one per compound call sent alone). Each costs a message both ways (bench: client CPU).
+   */
+  handoffs: number;
 }
 
 export interface Runtime {
@@ -237,9 +267,10 @@ export interface Runtime {
    * Opens `path` for one attempt: O_NOFOLLOW | O_NONBLOCK | O_NOATIME | O_CLOEXEC with O_RDONLY
    * ("read") or O_RDWR ("readwrite"), retried without O_NOATIME on EPERM. Never blocks on a FIFO;
    * opens whatever is there (refusing all but regular files is the caller's rule: check stat()).
-   * A symlink throws FsError ELOOP. Bounded by the mount deadline.
+   * A symlink throws FsError ELOOP. Bounded by the mount deadline. With `look`, the open's
+   * hand-off also makes fstat and, for a regular file, flistxattr (FileHandle.opened).
    */
-  openFile(path: string, options: { mode: OpenMode }): Promise<FileHandle>;
+  openFile(path: string, options: { mode: OpenMode; look?: boolean }): Promise<FileHandle>;
   /** The pool that bounds calls on the shared mount. */
   mountStatus(): MountStatus;
   /** MD5 digest (for Content-MD5 and ETags), computed natively. */

@@ -19,10 +19,10 @@ import { busy, type FileOutcome } from "./outcome.ts";
 import { newTake, recordName } from "./records.ts";
 import { type StoreFence, storeFence, unansweredIsAmbiguous } from "./store_fence.ts";
 import { refuseReleased } from "./stub.ts";
-import { uploadWithRetry } from "./upload.ts";
+import { READ_WITH_STAT_MAX, uploadWithRetry } from "./upload.ts";
 import { changedOutcome, changeSinceLocked, verifyAndCommit } from "./verify_commit.ts";
-import { isCommitFor, readView } from "./view.ts";
-import { createRecord } from "./xattr_record.ts";
+import { isCommitFor, viewAfterTake } from "./view.ts";
+import { createRecordThenList } from "./xattr_record.ts";
 
 /** Takes epoch `n` and runs the attempt to its decision. */
 export async function attemptEpoch(job: FileJob, file: OpenFile, n: number): Promise<FileOutcome> {
@@ -32,11 +32,19 @@ export async function attemptEpoch(job: FileJob, file: OpenFile, n: number): Pro
   const proc = rt.process.identity();
   const target = job.target.url;
   const take = newTake({ n, attempt, node: job.node, task: job.task.id, proc, key, target });
-  if (!(await createRecord(handle, recordName("l", n), take)))
-    return busy(path, `epoch ${n} was just taken by another attempt`);
+  let listed: string[] | null;
+  try {
+    // The take and the listing of the view after it, in one hand-off (the same two calls).
+    listed = await createRecordThenList(handle, recordName("l", n), take);
+  } catch (err) {
+    // Timed out (the take may still land) or the listing failed after it: as below.
+    abandonAttempt(attempt);
+    throw err;
+  }
+  if (!listed) return busy(path, `epoch ${n} was just taken by another attempt`);
   crashPoint(rt, "after-lock");
   try {
-    return await held(job, file, { n, attempt });
+    return await held(job, file, { n, attempt, listed });
   } catch (err) {
     // A call on the mount failed or timed out (and may still land): do nothing more on this
     // epoch. It stays undecided; once no call of ours is stuck, the next visit resolves it as
@@ -49,7 +57,7 @@ export async function attemptEpoch(job: FileJob, file: OpenFile, n: number): Pro
 async function held(
   job: FileJob,
   file: OpenFile,
-  epoch: { n: number; attempt: string },
+  epoch: { n: number; attempt: string; listed: string[] },
 ): Promise<FileOutcome> {
   const { rt } = job;
   const { handle, path, key } = file;
@@ -57,12 +65,17 @@ async function held(
   const target = job.target.url;
   // The view after the take: a name we created was a late re-creation of a garbage-collected
   // epoch if max is not n: abandon it, writing nothing more (mutant-no-take-view).
-  const view = await readView(handle);
+  const view = await viewAfterTake(handle, epoch.listed);
   if (view.max !== n) return busy(path, `epoch ${n} was garbage-collected; max is ${view.max}`);
-  const locked = await handle.stat();
-  const guard = new EpochGuard(rt, { handle, dirs: job.dirs, n, attempt, key, target });
-  const taken: Held = { job, file, n, attempt, locked, guard };
   const current = view.current?.state;
+  // Step 3's fstat; a small file's body is read in the same hand-off, unless it is released
+  // (refused below, never uploaded).
+  const { stat: locked, head } =
+    current?.state === "released"
+      ? { stat: await handle.stat(), head: null }
+      : await handle.statThenRead(READ_WITH_STAT_MAX);
+  const guard = new EpochGuard(rt, { handle, dirs: job.dirs, n, attempt, key, target });
+  const taken: Held = { job, file, n, attempt, locked, head, guard };
   // Released since our view before the take: never upload a stub (docs/tiering.md).
   const released = await refuseReleased(job, path, current, locked);
   if (released) return await settle(taken, "refused", () => released);
@@ -77,9 +90,9 @@ async function upload(held: Held): Promise<FileOutcome> {
   let stored: StoredObject;
   try {
     fence = await storeFence(job.config, job.target);
-    const { locked: stat, attempt, n } = held;
+    const { locked: stat, attempt, n, head } = held;
     crashPoint(job.rt, "before-upload");
-    stored = await uploadWithRetry(job, { ...file, stat, attempt, n, guard });
+    stored = await uploadWithRetry(job, { ...file, stat, attempt, n, guard, head });
   } catch (err) {
     if (err instanceof EpochLostError) return revoked(held, err.message);
     if (err instanceof MountUnavailableError) throw err; // undecided; resolved once we are gone

@@ -10,7 +10,7 @@ import type { FileHandle } from "../../runtime/types.ts";
 import { collectGarbage } from "./gc.ts";
 import { type Outcome, recordName } from "./records.ts";
 import { epochNames, readView, type View } from "./view.ts";
-import { createRecord } from "./xattr_record.ts";
+import { createRecord, createRecordThenList } from "./xattr_record.ts";
 
 /** Creates `e.<n>`; false when someone decided epoch n first. */
 export function decide(handle: FileHandle, outcome: Outcome): Promise<boolean> {
@@ -28,21 +28,23 @@ export async function decideAsHolder(
   handle: FileHandle,
   outcome: Outcome,
 ): Promise<HolderDecision> {
-  if (!(await decide(handle, outcome))) return { decided: false };
-  const view = await viewAfter(handle, outcome);
+  // The create and the listing of the view after it go in one hand-off (the same two calls).
+  const listed = await createRecordThenList(handle, recordName("e", outcome.n), outcome);
+  if (!listed) return { decided: false };
+  const view = await viewAfter(handle, outcome, listed);
   const counts = outcome.state === undefined || view.current?.epoch === outcome.n;
   await collectGarbage(handle, view);
   return { decided: true, counts, view };
 }
 
 /**
- * The view after our own create of `e.<n>`: when n is still max, the records above n do not
- * exist and `e.<n>` is the one we wrote, so one flistxattr is the whole view; otherwise a full
- * view reads what others wrote.
+ * The view after our own create of `e.<n>`, from the flistxattr made right after it: when n is
+ * still max, the records above n do not exist and `e.<n>` is the one we wrote, so that listing
+ * is the whole view; otherwise the view reads what others wrote.
  */
-async function viewAfter(handle: FileHandle, outcome: Outcome): Promise<View> {
-  const names = epochNames(await handle.listXattr());
-  if (names.max !== outcome.n || !outcome.state) return await readView(handle);
+async function viewAfter(handle: FileHandle, outcome: Outcome, listed: string[]): Promise<View> {
+  const names = epochNames(listed);
+  if (names.max !== outcome.n || !outcome.state) return await readView(handle, listed);
   const current = { epoch: outcome.n, state: outcome.state };
   const outcomes = new Map([[outcome.n, outcome]]);
   return { names, max: names.max, outcomes, current, hold: { kind: "free" } };

@@ -21,6 +21,8 @@ export interface Held {
   attempt: string;
   /** The fstat after the take: what the commit records. */
   locked: FileStat;
+  /** A small file's body, read with that fstat (upload.ts), or null. */
+  head: Uint8Array | null;
   guard: EpochGuard;
 }
 

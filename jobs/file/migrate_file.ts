@@ -37,16 +37,20 @@ export async function migrateFile(job: FileJob, path: string): Promise<FileOutco
 }
 
 async function migratePath(job: FileJob, path: string): Promise<FileOutcome> {
-  return await withOpenFile(job, path, "read", (file) => migrateOpen(job, file));
+  const look = { look: true };
+  return await withOpenFile(job, path, "read", (file) => migrateOpen(job, file), look);
 }
 
 async function migrateOpen(job: FileJob, file: OpenFile): Promise<FileOutcome> {
-  const stat = await file.handle.stat();
+  // Step 1's fstat and the first view's flistxattr were made with the open (one hand-off).
+  const { opened } = file.handle;
+  const stat = await (opened ? opened.stat() : file.handle.stat());
   const refused = notRegular(file.path, stat);
   if (refused) return refused;
   const identity = { key: file.key, target: job.target.url, stat };
   for (let round = 0; round < ROUNDS; round++) {
-    const view = await viewOrReject(file);
+    const listed = round === 0 && opened?.names ? await opened.names() : undefined;
+    const view = await viewOrReject(file, listed);
     if (!("names" in view)) return view;
     const released = await refuseReleased(job, file.path, view.current?.state, stat);
     if (released) return released;
@@ -62,9 +66,9 @@ async function migrateOpen(job: FileJob, file: OpenFile): Promise<FileOutcome> {
 }
 
 /** The view; an unreadable outcome or v1 state makes the file `rejected` (left as it is). */
-async function viewOrReject(file: OpenFile): Promise<View | FileOutcome> {
+async function viewOrReject(file: OpenFile, listed?: string[]): Promise<View | FileOutcome> {
   try {
-    return await readView(file.handle);
+    return await readView(file.handle, listed);
   } catch (err) {
     if (err instanceof XattrPayloadError)
       return { kind: "rejected", path: file.path, error: err.message };

@@ -9,12 +9,16 @@ import { relativeToRoot } from "../util/paths.ts";
 import type { FileJob, OpenFile } from "./file_job.ts";
 import { busy, type FileOutcome } from "./outcome.ts";
 
-/** Opens `path` in `mode` and runs `run` on it; the early outcomes say why it did not. */
+/**
+ * Opens `path` in `mode` and runs `run` on it; the early outcomes say why it did not. With
+ * `look`, the open's hand-off also makes the first fstat and flistxattr (FileHandle.opened).
+ */
 export async function withOpenFile(
   job: FileJob,
   path: string,
   mode: OpenMode,
   run: (file: OpenFile) => Promise<FileOutcome>,
+  options: { look?: boolean } = {},
 ): Promise<FileOutcome> {
   const rel = relativeToRoot(job.config.root, path);
   if (rel === null)
@@ -29,7 +33,7 @@ export async function withOpenFile(
     const key = job.target.keyFor(rel);
     let handle: Awaited<ReturnType<typeof job.rt.openFile>>;
     try {
-      handle = await job.rt.openFile(path, { mode });
+      handle = await job.rt.openFile(path, { mode, look: options.look === true });
     } catch (err) {
       if (isNotFound(err)) return { kind: "vanished", path };
       if (errorCode(err) === "ELOOP")

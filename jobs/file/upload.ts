@@ -10,11 +10,34 @@ import { delay } from "../util/async.ts";
 import type { EpochGuard } from "./epoch_guard.ts";
 import type { FileJob } from "./file_job.ts";
 
-/** The body of an upload: the descriptor's bytes (never the path's). */
-export function handleBody(handle: FileHandle, size: number): UploadBody {
+/**
+ * A body up to this size is read with the fstat after the take, in its hand-off (the same two
+ * calls in the same order: nothing else is done on the mount between them), and sent from there.
+ */
+export const READ_WITH_STAT_MAX = 64 * 1024;
+
+/**
+ * The body of an upload: the descriptor's bytes (never the path's). `head`, the bytes read with
+ * the fstat of `size`, answers the first read of the whole body; every later read (a retry) goes
+ * to the descriptor again.
+ */
+export function handleBody(
+  handle: FileHandle,
+  size: number,
+  head: Uint8Array | null = null,
+): UploadBody {
+  let unread = head;
   return {
     size,
-    readInto: (offset, target) => handle.readInto(offset, target),
+    async readInto(offset, target) {
+      if (unread && offset === 0 && target.length === size) {
+        target.set(unread);
+        const n = unread.length;
+        unread = null;
+        return n;
+      }
+      return await handle.readInto(offset, target);
+    },
     md5: (offset, length) => handle.md5(offset, length),
   };
 }
@@ -29,13 +52,14 @@ export async function uploadWithRetry(
     attempt: string;
     n: number;
     guard: EpochGuard;
+    head: Uint8Array | null;
   },
 ): Promise<StoredObject> {
-  const { handle, key, stat, attempt, n, guard } = upload;
+  const { handle, key, stat, attempt, n, guard, head } = upload;
   const { uploadRetries, uploadRetryBaseMs } = job.config.migrate;
   const { size, mtimeNs, ino, ctimeNs } = stat;
   const meta = { attempt, epoch: n, size, mtimeNs, ino, ctimeNs };
-  const body = handleBody(handle, size);
+  const body = handleBody(handle, size, head);
   for (let tryNumber = 0; ; tryNumber++) {
     try {
       // Not job.signal: a stop lets the upload in flight finish within shutdown.graceMs.

@@ -13,7 +13,6 @@ import { crashPoint } from "../util/crash_points.ts";
 import { decideAsHolder } from "./decide.ts";
 import { EpochLostError } from "./epoch_guard.ts";
 import { cleanExtraVersions } from "./extra_versions.ts";
-import type { FileJob } from "./file_job.ts";
 import { fail, type Held, holder, revoked, settle } from "./held_epoch.ts";
 import type { FileOutcome } from "./outcome.ts";
 import { newOutcome, newState, versionOf } from "./records.ts";
@@ -25,15 +24,16 @@ import { newOutcome, newState, versionOf } from "./records.ts";
 export async function changeSinceLocked(
   held: Held,
 ): Promise<"vanished" | "moved" | "modified" | null> {
-  const { job, file, locked } = held;
-  const after = await file.handle.stat();
+  const { file, locked } = held;
+  // fstat, then lstat of the path (the only way to ask whether our inode is still at this
+  // path), in one hand-off.
+  const { stat: after, atPath } = await file.handle.statWithPath();
   const changed =
     after.size !== locked.size ||
     after.mtimeNs !== locked.mtimeNs ||
     after.ino !== locked.ino ||
     after.ctimeNs !== locked.ctimeNs;
-  // Path-based on purpose: the only way to ask whether our inode is still at this path.
-  const here = await inodeAt(job, file.path);
+  const here = atPath?.ino ?? null;
   if (!changed && here === locked.ino) return null;
   // A rename also moves ctime: the path's inode is asked first.
   return here === null ? "vanished" : here !== locked.ino ? "moved" : "modified";
@@ -108,15 +108,4 @@ async function discard(
   // Unversioned: nothing is deleted by key (a late DELETE would remove the next commit); the
   // object stays a stray until the key's next commit overwrites it.
   return await settle(held, outcome, () => changedOutcome(held, outcome));
-}
-
-/** The inode at `path` now (lstat), null when nothing is there. */
-async function inodeAt(job: FileJob, path: string): Promise<string | null> {
-  try {
-    return (await job.rt.fs.lstat(path)).ino;
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === "ENOENT" || code === "ENOTDIR") return null;
-    throw err;
-  }
 }

@@ -100,11 +100,35 @@ export async function readTake(
 }
 
 /**
- * Reads the view. Throws XattrPayloadError when an outcome or v1's state is unreadable (the
- * file is then left as it is); an unreadable `l.<max>` is a hold whose take is unknown.
+ * Reads the view; `listed`: the names of a flistxattr just made on this descriptor (in the
+ * hand-off of the call before it), else one is made. Throws XattrPayloadError when an outcome or
+ * v1's state is unreadable (the file is then left as it is); an unreadable `l.<max>` is a hold
+ * whose take is unknown.
  */
-export async function readView(handle: FileHandle): Promise<View> {
-  const names = epochNames(await handle.listXattr());
+export async function readView(handle: FileHandle, listed?: string[]): Promise<View> {
+  const names = epochNames(listed ?? (await handle.listXattr()));
+  const { outcomes, current } = await stateOf(handle, names);
+  return { names, max: names.max, outcomes, current, hold: await holdOf(handle, names, outcomes) };
+}
+
+/**
+ * The view right after our own take of an epoch (section 4, step 3), from the flistxattr made
+ * with the take: max and the current state. Who holds the file is not read: while max is our
+ * epoch we do (GC never removes epoch max), and when it is not, the attempt is abandoned.
+ */
+export async function viewAfterTake(
+  handle: FileHandle,
+  listed: string[],
+): Promise<Omit<View, "hold">> {
+  const names = epochNames(listed);
+  return { names, max: names.max, ...(await stateOf(handle, names)) };
+}
+
+/** fgetxattr of `e.<max>`, then of lower `e.<k>` until one carries a state; else v1's state. */
+async function stateOf(
+  handle: FileHandle,
+  names: EpochNames,
+): Promise<Pick<View, "outcomes" | "current">> {
   const outcomes = new Map<number, Outcome>();
   let current: View["current"] = null;
   const decided = [...names.e].sort((a, b) => b - a);
@@ -121,7 +145,7 @@ export async function readView(handle: FileHandle): Promise<View> {
     const old = await readRecord(handle, V1_STATE, V1StateSchema, 1);
     if (old) current = { epoch: 0, state: stateOfV1(old) };
   }
-  return { names, max: names.max, outcomes, current, hold: await holdOf(handle, names, outcomes) };
+  return { outcomes, current };
 }
 
 async function holdOf(

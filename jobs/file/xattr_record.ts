@@ -68,3 +68,20 @@ export async function createRecord(
     throw err;
   }
 }
+
+/**
+ * createRecord, then (only when this call created it) flistxattr, in one hand-off with the
+ * mount's threads: the names right after the create, or null when it existed.
+ */
+export async function createRecordThenList(
+  handle: FileHandle,
+  attr: string,
+  value: object,
+): Promise<string[] | null> {
+  try {
+    return await handle.createXattrThenList(attr, encoder.encode(JSON.stringify(value)));
+  } catch (err) {
+    if (err instanceof XattrExistsError) return null;
+    throw err;
+  }
+}

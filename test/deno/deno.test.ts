@@ -90,7 +90,7 @@ test("under Deno without --allow-all a command refuses to run (exit 2): only --a
   expect((await cli(["status"], box.env, { runtime: "deno" })).code).toBe(0);
 });
 
-test("under Deno: FileHandle ops, a FIFO that does not block, and a deadline on a call stuck in open(2)", async () => {
+test("under Deno: FileHandle ops (compound ones too), a FIFO that does not block, and a deadline on a call stuck in open(2)", async () => {
   const dir = tempDir("deno-rt");
   mkfifo(join(dir, "fifo"));
   const { out, err, code } = await runDeno("test/deno/runtime.deno.ts", dir);
@@ -119,6 +119,17 @@ test("under Deno: FileHandle ops, a FIFO that does not block, and a deadline on 
     flockAfterClose: true,
     afterClose: "EBADF",
     fifoKind: "other",
+    fifoLook: { kind: "other", names: null },
+    compound: {
+      handoffs: 5,
+      lookedKind: "file",
+      lookedNames: true,
+      created: true,
+      createTwice: "EEXIST",
+      readWithStat: "compound",
+      hereSame: true,
+      movedAtPath: null,
+    },
     healthyAfter: "rewritten",
     rejoined: { abandoned: 0, lateReturns: true },
     selfState: "alive",

@@ -12,6 +12,7 @@ import {
   constants,
   openSync,
   readFileSync,
+  renameSync,
   statSync,
   symlinkSync,
   utimesSync,
@@ -124,11 +125,39 @@ out.identity = {
   otherBoot: rt.process.processState({ ...me, boot: "another-boot" }),
 };
 
+// Compound calls, one hand-off each (the migrate path's): as under Bun.
+const compoundPath = `${dir}/compound`;
+writeFileSync(compoundPath, "compound");
+const looked = await rt.openFile(compoundPath, { mode: "read", look: true });
+const handoffs = rt.mountStatus().handoffs;
+const created = await looked.createXattrThenList("user.tiermv.l.1", enc.encode("take"));
+const createdAgain = await looked
+  .createXattrThenList("user.tiermv.l.1", enc.encode("x"))
+  .catch((e) => e);
+const withBody = await looked.statThenRead(1024);
+const here = await looked.statWithPath();
+renameSync(compoundPath, `${compoundPath}.moved`);
+const moved = await looked.statWithPath();
+out.compound = {
+  handoffs: rt.mountStatus().handoffs - handoffs,
+  lookedKind: (await looked.opened?.stat())?.kind,
+  lookedNames: Array.isArray(await looked.opened?.names?.()),
+  created: created.includes("user.tiermv.l.1"),
+  createTwice: createdAgain instanceof XattrExistsError ? createdAgain.code : String(createdAgain),
+  readWithStat: withBody.head ? dec.decode(withBody.head) : null,
+  hereSame: here.atPath?.ino === here.stat.ino,
+  movedAtPath: moved.atPath,
+};
+await looked.close();
+
 // A FIFO is opened without blocking.
 const fifo = `${dir}/fifo`;
 const fifoHandle = await rt.openFile(fifo, { mode: "read" });
 out.fifoKind = (await fifoHandle.stat()).kind;
 await fifoHandle.close();
+const fifoLooked = await rt.openFile(fifo, { mode: "read", look: true });
+out.fifoLook = { kind: (await fifoLooked.opened?.stat())?.kind, names: fifoLooked.opened?.names };
+await fifoLooked.close();
 
 // A call stuck in open(2) of a FIFO without writer misses its deadline; timers keep firing.
 // On a pool of its own with a short deadline; ordinary calls on it are retried, since a loaded

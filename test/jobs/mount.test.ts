@@ -7,7 +7,7 @@ import { runNodeOnce } from "../../jobs/run_node.ts";
 import { submitRequest } from "../../jobs/submit.ts";
 import { createRuntime } from "../../runtime/bun.ts";
 import { FsError } from "../../runtime/errors.ts";
-import type { Runtime } from "../../runtime/types.ts";
+import type { FileHandle, Runtime } from "../../runtime/types.ts";
 import { mkfifo, sandbox, waitFor } from "../helpers.ts";
 import { holderOf } from "../records.ts";
 
@@ -20,13 +20,17 @@ test("a call stuck in the kernel on one file, with the mount's root still answer
   // Settings of its own: a pool that this test alone makes stuck.
   const rt = createRuntime({ mount: { timeoutMs: 300, maxStuckThreads: 3 } });
   await submitRequest(createJobContext(rt, box.config, silentLog), { paths: [box.src], node: "a" });
-  // The hung file's lstat really blocks in the kernel, like a lookup on a stopped ceph-fuse: it
-  // first reads a FIFO that has no writer (open(2) waits for one), on a thread of the pool.
+  // The hung file's verify (its fstat and the lstat of its path, one hand-off) really blocks in
+  // the kernel, like a lookup on a stopped ceph-fuse: it first reads a FIFO that has no writer
+  // (open(2) waits for one), on a thread of the pool.
   const hanging: Runtime = {
     ...rt,
-    fs: {
-      ...rt.fs,
-      lstat: (p) => (p === hung ? rt.fs.readText(fifo).then(() => rt.fs.lstat(p)) : rt.fs.lstat(p)),
+    async openFile(path, options) {
+      const handle = await rt.openFile(path, options);
+      if (path !== hung) return handle;
+      const statWithPath: FileHandle["statWithPath"] = () =>
+        rt.fs.readText(fifo).then(() => handle.statWithPath());
+      return Object.assign(Object.create(handle), { statWithPath, path: handle.path });
     },
   };
   const tick = await runNodeOnce(createJobContext(hanging, box.config, silentLog), "a");

@@ -21,22 +21,33 @@ import { heldOf, holderOf, putRecord, recordsOf, stateOf, takeRecord } from "../
 
 const rt = createRuntime();
 
-/** A runtime whose descriptors run `before` once, just before the first take (`l.<n>`). */
+/**
+ * A runtime whose descriptors run `before` once, just before the first take (`l.<n>`), made
+ * alone or with the listing after it (createXattrThenList).
+ */
 function beforeTake(before: () => Promise<void>): Runtime & { interposed: () => boolean } {
   let done = false;
+  const first = async (name: string) => {
+    if (/\.l\.\d+$/.test(name) && !done) {
+      done = true;
+      await before();
+    }
+  };
   const hooked = {
     ...rt,
     interposed: () => done,
-    async openFile(path: string, options: { mode: "read" | "readwrite" }) {
+    async openFile(path: string, options: { mode: "read" | "readwrite"; look?: boolean }) {
       const handle = await rt.openFile(path, options);
       const setXattr: FileHandle["setXattr"] = async (name, value, mode) => {
-        if (/\.l\.\d+$/.test(name) && !done) {
-          done = true;
-          await before();
-        }
+        await first(name);
         return handle.setXattr(name, value, mode);
       };
-      return Object.assign(Object.create(handle), { setXattr, path: handle.path });
+      const createXattrThenList: FileHandle["createXattrThenList"] = async (name, value) => {
+        await first(name);
+        return handle.createXattrThenList(name, value);
+      };
+      const hooks = { setXattr, createXattrThenList, path: handle.path };
+      return Object.assign(Object.create(handle), hooks);
     },
   };
   return hooked;
@@ -185,19 +196,30 @@ test("recover: a lost node's epochs are revoked and cleaned and its running task
   expect((await checkInvariants(c)).violations).toEqual([]);
 });
 
-/** A runtime whose descriptors answer their first flistxattr with `first` (a stale view). */
+/**
+ * A runtime whose descriptors answer their first flistxattr with `first` (a stale view): one
+ * made alone, or the one made with the open (FileHandle.opened).
+ */
 function staleFirstView(first: string[]): Runtime {
   let served = false;
+  const stale = async (real: () => Promise<string[]>) => {
+    if (served) return await real();
+    served = true;
+    return first;
+  };
   return {
     ...rt,
     async openFile(path, options) {
       const handle = await rt.openFile(path, options);
-      const listXattr: FileHandle["listXattr"] = async () => {
-        if (served) return handle.listXattr();
-        served = true;
-        return first;
+      const listXattr: FileHandle["listXattr"] = () => stale(() => handle.listXattr());
+      const { opened } = handle;
+      const names = opened?.names;
+      const staleOpened: FileHandle["opened"] = opened && {
+        stat: () => opened.stat(),
+        names: names ? () => stale(names) : null,
       };
-      return Object.assign(Object.create(handle), { listXattr, path: handle.path });
+      const hooks = { listXattr, opened: staleOpened, path: handle.path };
+      return Object.assign(Object.create(handle), hooks);
     },
   };
 }
@@ -230,8 +252,8 @@ test("the write guard: a holder revoked before its first write sends nothing and
   await using c = await startCluster(["a"]);
   const path = c.box.file("g/revoked-early.bin", randomBytes(20_000, 14));
   await c.submit("a", [path]);
-  // a pauses at its fstat after the take (before any store write).
-  let stats = 0;
+  // a pauses at its fstat after the take (before any store write; the body, under 64 KiB, is
+  // read with it).
   let reached = false;
   let release = () => {};
   const gate = new Promise<void>((resolve) => {
@@ -241,14 +263,12 @@ test("the write guard: a holder revoked before its first write sends nothing and
     ...rt,
     async openFile(p, options) {
       const handle = await rt.openFile(p, options);
-      const stat: FileHandle["stat"] = async () => {
-        if (++stats === 2) {
-          reached = true;
-          await gate;
-        }
-        return handle.stat();
+      const statThenRead: FileHandle["statThenRead"] = async (max) => {
+        reached = true;
+        await gate;
+        return handle.statThenRead(max);
       };
-      return Object.assign(Object.create(handle), { stat, path: handle.path });
+      return Object.assign(Object.create(handle), { statThenRead, path: handle.path });
     },
   };
   const configA = parseConfig(JSON.parse(readFileSync(c.configOf("a"), "utf8")), "a");

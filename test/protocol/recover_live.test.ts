@@ -99,14 +99,23 @@ test("report-late-commit: a holder paused between its verify and its decision, r
     ...rt,
     async openFile(p, options) {
       const handle = await rt.openFile(p, options);
-      const setXattr: FileHandle["setXattr"] = async (name, value, mode) => {
+      // The decision is a create of e.<n>, alone or with the listing after it.
+      const pause = async (name: string) => {
         if (/\.e\.\d+$/.test(name) && !reached) {
           reached = true;
           await paused;
         }
+      };
+      const setXattr: FileHandle["setXattr"] = async (name, value, mode) => {
+        await pause(name);
         return handle.setXattr(name, value, mode);
       };
-      return Object.assign(Object.create(handle), { setXattr, path: handle.path });
+      const createXattrThenList: FileHandle["createXattrThenList"] = async (name, value) => {
+        await pause(name);
+        return handle.createXattrThenList(name, value);
+      };
+      const hooks = { setXattr, createXattrThenList, path: handle.path };
+      return Object.assign(Object.create(handle), hooks);
     },
   };
   const configA = parseConfig(JSON.parse(readFileSync(c.configOf("a"), "utf8")), "a");

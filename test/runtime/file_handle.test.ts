@@ -224,3 +224,108 @@ test("a read handle cannot write; close is idempotent and later calls fail with 
   expect(after).toBeInstanceOf(FsError);
   expect(after).toMatchObject({ code: "EBADF", path: handle.path });
 });
+
+/** Messages that gave a mount thread work during `work` (each is one round trip). */
+async function handoffsOf<T>(work: () => Promise<T>): Promise<{ value: T; handoffs: number }> {
+  const before = rt.mountStatus().handoffs;
+  const value = await work();
+  return { value, handoffs: rt.mountStatus().handoffs - before };
+}
+
+test("openFile with look: the open, its fstat and a regular file's flistxattr in one hand-off, each as the call alone would answer", async () => {
+  const path = tempFile();
+  writeFileSync(path, "payload");
+  const plain = await rt.openFile(path, { mode: "read" });
+  expect(plain.opened).toBeNull();
+  await plain.close();
+  await rt.xattr.set(path, "user.tiermv.l.1", enc.encode("{}"), "create");
+  const { value: handle, handoffs } = await handoffsOf(() =>
+    rt.openFile(path, { mode: "read", look: true }),
+  );
+  expect(handoffs).toBe(1);
+  const { value: looked, handoffs: none } = await handoffsOf(async () => ({
+    stat: await handle.opened?.stat(),
+    names: await handle.opened?.names?.(),
+  }));
+  expect(none).toBe(0);
+  expect(looked.stat).toEqual(await handle.stat());
+  expect(looked.names).toEqual(await handle.listXattr());
+  expect(looked.names).toContain("user.tiermv.l.1");
+  await handle.close();
+  // Anything but a regular file is not listed (the caller refuses it after the fstat).
+  const fifo = await rt.openFile(mkfifo(join(tempDir("fifo"), "pipe")), {
+    mode: "read",
+    look: true,
+  });
+  expect((await fifo.opened?.stat())?.kind).toBe("other");
+  expect(fifo.opened?.names).toBeNull();
+  await fifo.close();
+  // An open that fails throws as openFile always did.
+  const link = `${path}.link`;
+  symlinkSync(path, link);
+  const error = await rt.openFile(link, { mode: "read", look: true }).catch((e) => e);
+  expect(error).toBeInstanceOf(FsError);
+  expect(error).toMatchObject({ code: "ELOOP", path: link });
+});
+
+test("createXattrThenList: the create and the names after it in one hand-off; an existing name throws XattrExistsError and keeps its value", async () => {
+  const handle = await rt.openFile(tempFile(), { mode: "read" });
+  const { value: names, handoffs } = await handoffsOf(() =>
+    handle.createXattrThenList("user.tiermv.l.1", enc.encode("first")),
+  );
+  expect(handoffs).toBe(1);
+  expect(names).toEqual(await handle.listXattr());
+  expect(names).toContain("user.tiermv.l.1");
+  const again = await handle
+    .createXattrThenList("user.tiermv.l.1", enc.encode("second"))
+    .catch((e) => e);
+  expect(again).toBeInstanceOf(XattrExistsError);
+  expect(again).toMatchObject({ code: "EEXIST", op: "write", path: handle.path });
+  expect(again.attr).toBe("user.tiermv.l.1");
+  expect(dec.decode((await handle.getXattr("user.tiermv.l.1")) ?? new Uint8Array())).toBe("first");
+  await handle.close();
+  expect(await handle.createXattrThenList("user.x", enc.encode("x")).catch((e) => e.code)).toBe(
+    "EBADF",
+  );
+});
+
+test("statWithPath: fstat and lstat of the path in one hand-off; the path's inode tells a move, nothing there is null", async () => {
+  const path = tempFile();
+  const handle = await rt.openFile(path, { mode: "read" });
+  const { value: here, handoffs } = await handoffsOf(() => handle.statWithPath());
+  expect(handoffs).toBe(1);
+  expect(here.stat).toEqual(await handle.stat());
+  expect(here.atPath?.ino).toBe(here.stat.ino);
+  renameSync(path, `${path}.moved`);
+  expect((await handle.statWithPath()).atPath).toBeNull();
+  writeFileSync(path, "another file at the path");
+  const other = await handle.statWithPath();
+  expect(other.atPath?.ino).toBe(String(statSync(path).ino));
+  expect(other.atPath?.ino).not.toBe(other.stat.ino);
+  await handle.close();
+  expect(await handle.statWithPath().catch((e) => e.code)).toBe("EBADF");
+});
+
+test("statThenRead: fstat and a small file's whole body in one hand-off; a larger file or a FIFO is not read", async () => {
+  const body = new Uint8Array(16 * 1024).map((_, i) => (i * 7) % 251);
+  const path = tempFile(body);
+  const handle = await rt.openFile(path, { mode: "read" });
+  const { value: small, handoffs } = await handoffsOf(() => handle.statThenRead(body.length));
+  expect(handoffs).toBe(1);
+  expect(small.stat).toEqual(await handle.stat());
+  expect(small.head).toEqual(body);
+  // One byte over the limit: only the fstat.
+  const large = await handle.statThenRead(body.length - 1);
+  expect(large.stat.size).toBe(body.length);
+  expect(large.head).toBeNull();
+  await handle.close();
+  const fifo = await rt.openFile(mkfifo(join(tempDir("fifo"), "pipe")), { mode: "read" });
+  const unread = await fifo.statThenRead(1024);
+  expect(unread.stat.kind).toBe("other");
+  expect(unread.head).toBeNull();
+  await fifo.close();
+  // An empty file reads as no bytes.
+  const empty = await rt.openFile(tempFile(""), { mode: "read" });
+  expect((await empty.statThenRead(1024)).head).toEqual(new Uint8Array(0));
+  await empty.close();
+});

@@ -12,6 +12,7 @@ import {
   existsSync,
   openSync,
   readdirSync,
+  readFileSync,
   readlinkSync,
   writeFileSync,
 } from "node:fs";
@@ -127,6 +128,31 @@ test("a call batched behind a stuck one fails with it and never starts late", as
   expect(existsSync(to)).toBe(false);
 });
 
+test("a compound call batched behind a stuck one fails with it and never starts late: its create never lands", async () => {
+  const rt = createRuntime({ mount: { timeoutMs: 350, maxStuckThreads: 2, threads: 1 } });
+  const d = dir();
+  const fifo = mkfifo(join(d, "fifo"));
+  const file = join(d, "f");
+  writeFileSync(file, "x");
+  writeFileSync(join(d, "big"), new Uint8Array(32 * 1024 * 1024));
+  const handle = await rt.openFile(file, { mode: "read" });
+  // The only thread is busy hashing: the stuck call and the compound one go out as one batch.
+  const busy = rt.md5File(join(d, "big"));
+  const stuck = rt.fs.readText(fifo).catch((e) => e);
+  const take = new TextEncoder().encode("take");
+  const behind = handle.createXattrThenList("user.tiermv.l.1", take).catch((e) => e);
+  await busy;
+  expect((await stuck).reason).toBe("deadline");
+  const error = await behind;
+  expect(error).toBeInstanceOf(MountUnavailableError);
+  expect(error).toMatchObject({ op: "write", path: file, reason: "deadline" });
+  thaw(fifo);
+  await waitFor(() => rt.mountStatus().abandoned === 0, "the stuck thread to return");
+  // The thread came back and skipped the compound call: neither the create nor its listing ran.
+  expect(await rt.xattr.list(file)).not.toContain("user.tiermv.l.1");
+  await handle.close();
+});
+
 test("a long call that keeps making progress is not cut by a short deadline", async () => {
   const rt = createRuntime({ mount: { timeoutMs: 150, maxStuckThreads: 1, threads: 2 } });
   const path = join(dir(), "big");
@@ -139,20 +165,26 @@ test("a long call that keeps making progress is not cut by a short deadline", as
   expect(rt.mountStatus().abandoned).toBe(0);
 });
 
-test("the pool never keeps a process alive: a script that used it exits by itself", async () => {
+test("the pool never keeps a process alive: a script that used it exits by itself, and not before its calls answer", async () => {
+  const big = join(dir(), "big");
+  writeFileSync(big, new Uint8Array(64 * 1024 * 1024).fill(3));
+  // Nothing but the calls in flight keeps these scripts alive (the threads are unref'd): a long
+  // call (a hash, seconds on a busy machine) still answers before the process exits.
   const proc = Bun.spawn(
     [
       process.execPath,
       "-e",
       `const { createRuntime } = await import(${JSON.stringify(join(import.meta.dir, "../../runtime/bun.ts"))});
        const rt = createRuntime();
-       console.log((await rt.fs.stat("/")).kind);`,
+       console.log((await rt.fs.stat("/")).kind);
+       console.log(await rt.md5File(${JSON.stringify(big)}));`,
     ],
     { stdout: "pipe", stderr: "pipe" },
   );
-  const timer = setTimeout(() => proc.kill(), 10_000);
+  const timer = setTimeout(() => proc.kill(), 30_000);
   const [out, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
   clearTimeout(timer);
-  expect(out.trim()).toBe("dir");
+  const expected = new Bun.CryptoHasher("md5").update(readFileSync(big)).digest("hex");
+  expect(out.trim().split("\n")).toEqual(["dir", expected]);
   expect(code).toBe(0);
 });
