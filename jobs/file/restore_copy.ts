@@ -43,6 +43,7 @@ async function objectRange(
   offset: number,
   length: number,
   into?: Uint8Array,
+  signal?: AbortSignal,
 ) {
   const bytes = await job.target.readRange(
     state.key,
@@ -50,6 +51,7 @@ async function objectRange(
     offset,
     length,
     into,
+    signal,
   );
   return exactly(state, offset, length, bytes);
 }
@@ -71,9 +73,10 @@ function prefetch(
   state: State,
   offset: number,
   into: Uint8Array,
+  signal: AbortSignal,
 ): Promise<Uint8Array | string> {
   const length = Math.min(RESTORE_CHUNK, state.size - offset);
-  const pending = objectRange(job, state, offset, length, into);
+  const pending = objectRange(job, state, offset, length, into, signal);
   pending.catch(() => null);
   return pending;
 }
@@ -113,12 +116,34 @@ async function takeBack(handle: FileHandle, base: FileStat, start: FileStat): Pr
   await handle.setTimes(undefined, start.mtimeNs);
 }
 
+type CopyOptions = {
+  force?: boolean;
+  /** The object's first chunk, already read (restore.ts), used when the copy starts at 0. */
+  first?: Uint8Array | undefined;
+};
+
 export async function copyInto(
   job: FileJob,
   handle: FileHandle,
   state: State,
-  /** `first`: the object's first chunk, already read (restore.ts), used when the copy starts at 0. */
-  options: { force?: boolean; first?: Uint8Array | undefined } = {},
+  options: CopyOptions = {},
+): Promise<CopyResult> {
+  // A copy that ends early (dirty, lost, out of space, a stop, an error) cancels its GET ahead
+  // rather than leaving it to run to its end or its deadline; a finished copy has none left.
+  const ahead = new AbortController();
+  try {
+    return await copyChunks(job, handle, state, options, ahead.signal);
+  } finally {
+    ahead.abort();
+  }
+}
+
+async function copyChunks(
+  job: FileJob,
+  handle: FileHandle,
+  state: State,
+  options: CopyOptions,
+  ahead: AbortSignal,
 ): Promise<CopyResult> {
   let base = await handle.stat();
   let start = base;
@@ -144,7 +169,7 @@ export async function copyInto(
     buffers[i] ??= new Uint8Array(new SharedArrayBuffer(firstLength));
     return buffers[i];
   };
-  const fetch = (offset: number) => prefetch(job, state, offset, bufferFor(offset));
+  const fetch = (offset: number) => prefetch(job, state, offset, bufferFor(offset), ahead);
   let next =
     resumedAt >= state.size
       ? null

@@ -196,8 +196,9 @@ class S3Target implements Target, S3Context {
     offset: number,
     length: number,
     into?: Uint8Array,
+    signal?: AbortSignal,
   ) {
-    return readObject(this, key, versionId, { offset, length, into });
+    return readObject(this, key, versionId, { offset, length, into }, signal);
   }
 
   readFirst(key: string, versionId: string | null, length: number) {

@@ -14,6 +14,7 @@ export async function readObject(
   key: string,
   versionId?: string | null,
   range?: { offset: number; length: number; into?: Uint8Array | undefined },
+  signal?: AbortSignal,
 ): Promise<Uint8Array | null> {
   if (range && range.length <= 0) return new Uint8Array();
   const input = {
@@ -23,15 +24,19 @@ export async function readObject(
     Range: range ? `bytes=${range.offset}-${range.offset + range.length - 1}` : undefined,
   };
   try {
-    return await s3.call({ op: "read", key }, async (client) => {
-      const out = await client.send(new GetObjectCommand(input));
-      // A reset while the body streams is a transport failure too.
-      if (!out.Body) return new Uint8Array();
-      const body = range
-        ? collectInto(out.Body as ReadableStream<Uint8Array>, range.length, range.into)
-        : out.Body.transformToByteArray();
-      return await body.catch((e) => Promise.reject(markSent(e)));
-    });
+    return await s3.call(
+      { op: "read", key },
+      async (client) => {
+        const out = await client.send(new GetObjectCommand(input), { abortSignal: signal });
+        // A reset while the body streams is a transport failure too.
+        if (!out.Body) return new Uint8Array();
+        const body = range
+          ? collectInto(out.Body as ReadableStream<Uint8Array>, range.length, range.into)
+          : out.Body.transformToByteArray();
+        return await body.catch((e) => Promise.reject(markSent(e)));
+      },
+      signal ? { signal } : {},
+    );
   } catch (err) {
     if (missing(err)) return null;
     // 416: the range starts at or after the end of the object: nothing there to read.

@@ -186,6 +186,7 @@ export interface Target {
    * null when missing. Restore reads in ranges so its memory stays bounded by its chunks.
    * `into`: a buffer of at least `length` bytes that the bytes may be read into (the result is
    * then a view of it), so a copy reuses its chunks' memory instead of allocating per read.
+   * `signal` aborts the read (a read ahead that is no longer wanted).
    */
   readRange(
     key: string,
@@ -193,6 +194,7 @@ export interface Target {
     offset: number,
     length: number,
     into?: Uint8Array,
+    signal?: AbortSignal,
   ): Promise<Uint8Array | null>;
   /**
    * The first `length` bytes (length > 0; fewer when the object is shorter) with the object's
