@@ -2,7 +2,10 @@
  * A file that changes between the attempt's fstat and the read of its body: the store refuses a
  * body that does not match its digest (BadDigest), and a body that ends short fails before it is
  * complete. Nothing is stored; the outcome is the change (`modified`), as verify finds it after
- * a complete upload, not a store `error` that sends the operator to look at the store.
+ * a complete upload, not a store `error` that sends the operator to look at the store. Only the
+ * short body is forced here (a pause point before the upload); BadDigest takes the same path
+ * (a permanent store error on a changed file) but no test forces a change between the MD5 pass
+ * and the send.
  */
 import { expect, test } from "bun:test";
 import { truncateSync } from "node:fs";
