@@ -8,6 +8,7 @@
  * re-check and the truncate is lost: I7's window, two syscalls wide.
  */
 import { crashPoint } from "../util/crash_points.ts";
+import { holdPoint } from "../util/hold_points.ts";
 import { etagCheckable, fileEtag } from "./content_etag.ts";
 import type { FileJob, OpenFile } from "./file_job.ts";
 import type { FileOutcome } from "./outcome.ts";
@@ -141,6 +142,8 @@ async function releaseHeld(held: TierHeld, options: ReleaseOptions): Promise<Fil
   if (!(await decideTier(held, "released", { state: released })))
     return revokedTier(held, "release");
   crashPoint(job.rt, "release-after-decide");
+  const beforeRecheck = holdPoint(job.rt, "release-after-decide", { path, ino: state.ino });
+  if (beforeRecheck) await beforeRecheck;
   // The re-check under the lock, right before the truncate (model: mutant-release-no-recheck).
   const now = await readView(handle);
   const stat = await handle.stat();
@@ -153,6 +156,10 @@ async function releaseHeld(held: TierHeld, options: ReleaseOptions): Promise<Fil
       key: state.key,
       reason: "written to between release's decision and its truncate: not truncated",
     };
+  // I7's window: a write landing from here to the truncate is lost (the soak aims at it).
+  crashPoint(job.rt, "release-before-truncate");
+  const inWindow = holdPoint(job.rt, "release-before-truncate", { path, ino: state.ino });
+  if (inWindow) await inWindow;
   await handle.truncate(0);
   crashPoint(job.rt, "release-after-truncate");
   await handle.setTimes(undefined, state.mtimeNs);

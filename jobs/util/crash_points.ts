@@ -2,7 +2,8 @@
  * Test-only crash points: `TIERMV_CRASH_AT=<point>[:<n>]` makes this process kill -9 itself the
  * n-th time (default 1st) it reaches `<point>`, so tests can prove that a crash between any two
  * protocol steps is recovered; `TIERMV_PAUSE_AT` likewise stops it (SIGSTOP) for the test to act
- * and resume it. Unset in production: env reads per call, nothing else.
+ * and resume it. Unset in production: env reads per call, nothing else. hold_points.ts holds one
+ * task instead of the process, for the chaos soak.
  */
 import type { Runtime } from "../../runtime/types.ts";
 
@@ -24,6 +25,7 @@ export type CrashPoint =
   | "report-after-send"
   | "release-after-take"
   | "release-after-decide"
+  | "release-before-truncate"
   | "release-after-truncate"
   | "restore-after-take"
   | "restore-mid-copy"

@@ -1,0 +1,44 @@
+/**
+ * Test-only hold points: with `TIERMV_HOLD_AT=<point>[,<point>...]` and `TIERMV_HOLD_DIR=<dir>`,
+ * a task that reaches a listed point announces itself in `<dir>/<pid>-<seq>.held` (JSON: point,
+ * path, inode, pid) and waits until `<dir>/<pid>-<seq>.go` appears; only that task waits, the rest
+ * of the process runs on. The chaos soak's writer writes into the file while its release is held
+ * before its re-check or inside I7's window (docs/tiering.md). Unset in production: `holdPoint`
+ * then reads the env and returns null, so the call site awaits nothing and no window widens.
+ */
+import type { Runtime } from "../../runtime/types.ts";
+import type { CrashPoint } from "./crash_points.ts";
+
+/** How often a held task looks for its `.go` file. */
+const POLL_MS = 10;
+
+let seq = 0;
+
+/** Null unless `point` is listed in TIERMV_HOLD_AT: then the promise of the hold's end. */
+export function holdPoint(
+  rt: Runtime,
+  point: CrashPoint,
+  subject: { path: string; ino: string },
+): Promise<void> | null {
+  const points = rt.process.env("TIERMV_HOLD_AT");
+  const dir = rt.process.env("TIERMV_HOLD_DIR");
+  if (!points || !dir || !points.split(",").includes(point)) return null;
+  return hold(rt, dir, point, subject);
+}
+
+async function hold(
+  rt: Runtime,
+  dir: string,
+  point: CrashPoint,
+  subject: { path: string; ino: string },
+): Promise<void> {
+  const name = `${dir}/${rt.process.pid}-${++seq}`;
+  const announce = { point, path: subject.path, ino: subject.ino, pid: rt.process.pid };
+  // Written aside and renamed: the soak never reads half an announcement.
+  await rt.fs.writeDurable(`${name}.tmp`, JSON.stringify(announce));
+  await rt.fs.rename(`${name}.tmp`, `${name}.held`);
+  while (!(await rt.fs.exists(`${name}.go`)))
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  await rt.fs.remove(`${name}.held`);
+  await rt.fs.remove(`${name}.go`);
+}
