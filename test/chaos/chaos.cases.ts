@@ -11,6 +11,9 @@ export function chaosTest(kind: ClusterKind): void {
     console.log(`${kind.label}${describe(result)}`);
     expect(result.report.violations).toEqual([]);
     expect(result.report.committed).toBeGreaterThan(100);
+    // The writer was aimed at release's re-check and at I7's window (aim.ts: the first 3 of each).
+    expect(result.aim.writes["before-recheck"]).toBeGreaterThan(0);
+    expect(result.aim.writes["in-window"]).toBeGreaterThan(0);
     expect(Object.values(result.faults).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(100);
   }, 900_000);
 }

@@ -8,6 +8,7 @@ import { existsSync, renameSync, writeFileSync } from "node:fs";
 import type { Subprocess } from "bun";
 import { cli, randomBytes, tempDir } from "../helpers.ts";
 import type { FaultProxy } from "../services/fault_proxy.ts";
+import type { WriteLedger } from "./writes.ts";
 
 export interface FaultContext {
   random: () => number;
@@ -31,6 +32,8 @@ export interface FaultContext {
   rotatable: (file: string) => boolean;
   submit: (node: string, paths: string[]) => Promise<unknown>;
   sleep: (ms: number) => Promise<void>;
+  /** The writer's appends: a rotation moves those made into the renamed inode. */
+  writes: WriteLedger;
 }
 
 /**
@@ -65,6 +68,7 @@ export async function rotate(c: FaultContext, i: number): Promise<string> {
   } catch {
     return "writer rotation (refused)";
   }
+  c.writes.moved(file, rotated);
   writeFileSync(file, randomBytes(300 + Math.floor(c.random() * 20_000), i * 7 + 3));
   c.files.push(rotated);
   c.rotated.add(rotated);

@@ -16,14 +16,7 @@
  * signing age, so pauses stay shorter than the late-write window (faults.ts): a paused node's
  * write then arrives within the window, as the fence assumes (docs/protocol-v2.md section 8).
  */
-import {
-  appendFileSync,
-  mkdirSync,
-  readFileSync,
-  rmSync,
-  unlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { type ClusterKind, LOCAL } from "../cluster_kinds.ts";
@@ -32,6 +25,7 @@ import { xorshift } from "../prng.ts";
 import { consumeAll } from "../report/kafka_helpers.ts";
 import { type FaultProxy, startFaultProxy } from "../services/fault_proxy.ts";
 import { startKafka } from "../services/kafka.ts";
+import { AIMED_POINTS, type AimCounts, startAimer } from "./aim.ts";
 import { type CheckReport, check } from "./checker.ts";
 import {
   clearImmutable,
@@ -41,9 +35,12 @@ import {
   rotate,
   toggleImmutable,
 } from "./faults.ts";
+import { settleWindowWrites, WriteLedger } from "./writes.ts";
 
 export interface SoakResult {
   faults: Record<string, number>;
+  /** Releases held before their re-check and inside I7's window, and the writes made there. */
+  aim: AimCounts;
   /** Bytes released and restored, from the nodes' status. */
   tier: { releasedBytes: number; restoredBytes: number };
   files: number;
@@ -92,6 +89,12 @@ export async function soak(options: {
     },
   });
   Object.assign(box.env, place.env);
+  // Every release of a node stops before its re-check and inside I7's window (aim.ts).
+  const holds = join(box.dir, "holds");
+  mkdirSync(holds);
+  const ledger = new WriteLedger(options.seed);
+  /** Node processes killed or seen exiting: a release held in its window may not have truncated. */
+  const ended = new Set<number>();
   const files: string[] = [];
   for (let i = 0; i < 150; i++)
     files.push(
@@ -128,7 +131,7 @@ export async function soak(options: {
   const startNode = (node: string) => {
     const w = spawnCli(
       ["run", "--node", node, "--watch", "--quiet", "--config", configs[node] ?? ""],
-      box.env,
+      { ...box.env, TIERMV_HOLD_AT: AIMED_POINTS, TIERMV_HOLD_DIR: holds },
       { nsPid: place.nsPidOf(node) },
     );
     // Read its output: a full pipe would block the scheduler (a pause nobody injected).
@@ -174,6 +177,15 @@ export async function soak(options: {
     );
 
   for (const node of nodes) startNode(node);
+  const aimer = startAimer({
+    dir: holds,
+    random: xorshift(options.seed + 1),
+    ledger,
+    touched,
+    viewPath: box.viewPath,
+    ended,
+  });
+  cleanup.defer(() => aimer.stop());
   // The same files to two nodes at once, and overlapping directories to the third.
   await submit("a", [box.src]);
   await submit("b", [box.src]);
@@ -200,6 +212,7 @@ export async function soak(options: {
     rotatable: (file) => place.versioned || !/\/d[0-2]\//.test(file),
     submit,
     sleep,
+    writes: ledger,
   };
   let kafkaDown = false;
   for (let i = 0; i < options.faults; i++) {
@@ -208,6 +221,7 @@ export async function soak(options: {
       if (watchers[n]?.exitCode !== null) {
         count("scheduler exited, restarted");
         await watchers[n]?.exited;
+        ended.add(watchers[n]?.pid ?? 0);
         log(`node ${n}'s scheduler exited ${watchers[n]?.exitCode}: ${lastWords[n] ?? ""}`);
         startNode(n);
       }
@@ -219,6 +233,7 @@ export async function soak(options: {
     else if (roll < 0.23) count(await toggleImmutable(fx));
     else if (roll < 0.43) {
       count("kill -9 node");
+      ended.add(watchers[node]?.pid ?? 0);
       watchers[node]?.kill("SIGKILL");
       await watchers[node]?.exited;
       startNode(node);
@@ -232,19 +247,20 @@ export async function soak(options: {
       if (mode === "hold") proxy.release();
       else proxy.setMode("pass");
     } else if (roll < 0.75) {
-      count("writer modifies a file");
       const file = pick(files);
-      try {
-        appendFileSync(file, "modified by the chaos writer\n");
-        touched.add(file);
-      } catch {
-        // deleted before: nothing to modify
+      // A file a release holds is the aimer's: a write there would be in a window unaimed.
+      if (aimer.busy(file)) count("writer modifies a file (held by a release: left to the aimer)");
+      else {
+        count("writer modifies a file");
+        // Deleted before, or immutable: nothing written, nothing recorded.
+        if (ledger.append(file, "writer")) touched.add(file);
       }
     } else if (roll < 0.77) {
       count("writer deletes a file");
       const file = pick(files);
       try {
         unlinkSync(file);
+        ledger.deleted(file);
         touched.add(file);
         gone.add(file);
       } catch {
@@ -300,6 +316,9 @@ export async function soak(options: {
   // Quiesce: faults off, files writable, schedulers stopped, then every node once per round.
   for (const p of Object.values(proxies)) p.setMode("pass");
   await clearImmutable(fx, [...fx.immutable]);
+  // The last held releases go on; those let go inside their window truncate before the nodes stop.
+  await aimer.stop();
+  await settleWindowWrites(ledger, ended);
   for (const w of Object.values(watchers)) w.kill("SIGKILL");
   for (const w of Object.values(watchers)) await w.exited;
   for (let round = 0; ; round++) {
@@ -368,10 +387,13 @@ export async function soak(options: {
     touched,
     expected: new Set(files.filter((f) => !gone.has(f))),
     rotated: fx.rotated,
+    writes: ledger,
+    ended,
   });
   client.destroy();
   const result = {
     faults,
+    aim: aimer.counts,
     tier,
     files: files.length,
     report,
@@ -396,7 +418,8 @@ export function describe(r: SoakResult): string {
   const total = Object.values(r.faults).reduce((a, b) => a + b, 0);
   return [
     `chaos soak: ${total} faults in ${r.seconds.toFixed(0)} s (${kinds})`,
-    `tiering: ${r.report.released} files released at the end, ${(r.tier.releasedBytes / 1048576).toFixed(1)} MiB freed and ${(r.tier.restoredBytes / 1048576).toFixed(1)} MiB restored over the run`,
+    `tiering: ${r.report.released} files released at the end (${r.report.releasedIntact} more released over their intact bytes: a node killed before its truncate), ${(r.tier.releasedBytes / 1048576).toFixed(1)} MiB freed and ${(r.tier.restoredBytes / 1048576).toFixed(1)} MiB restored over the run`,
+    describeAim(r),
     `files ${r.report.files} on disk of ${r.files}, commits ${r.report.committed}, objects ${r.report.objects}, failed attempts rolled back ${r.rollbacks}, events on Kafka ${r.events} (${Object.entries(
       r.outcomes,
     )
@@ -404,5 +427,15 @@ export function describe(r: SoakResult): string {
       .map(([k, n]) => `${k} ${n}`)
       .join(", ")})`,
     `violations: ${r.report.violations.length}${r.report.violations.length ? `\n  ${r.report.violations.slice(0, 20).join("\n  ")}` : ""}`,
+  ].join("\n");
+}
+
+/** I7's lines: where the writer aimed at release's window, and where those writes ended. */
+function describeAim(r: SoakResult): string {
+  const { holds, writes } = r.aim;
+  const w = r.report.writes;
+  return [
+    `I7, release's window aimed at: ${holds["before-recheck"]} releases held before their re-check, written to in ${writes["before-recheck"]} (found ${w.beforeRecheck}: none may be lost); ${holds["in-window"]} held inside the window, written to in ${writes["in-window"]}`,
+    `I7 window writes (lost, as documented): ${w.windowLost}; kept (the releasing node was killed before its truncate): ${w.windowKept}; writes looked for at the end (the writer's own appends and the aimed ones, the file still there) ${w.checked}: none lost but those in the window`,
   ].join("\n");
 }

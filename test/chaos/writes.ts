@@ -1,0 +1,149 @@
+/**
+ * The chaos writer's appends, each a unique line, and where each must be at the end (I7, docs/
+ * tiering.md): in the file, or in the object its state names (a version migrated, then
+ * released). A write is lost when it is in neither. Only a write made while a release was held
+ * inside I7's window (after its re-check, before its truncate: aim.ts) may be lost, and is then
+ * lost unless its releasing process died before the truncate; every other lost write (the
+ * writer's own, or one held before the re-check) is a violation.
+ */
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, writeSync } from "node:fs";
+import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+
+/** writer: the writer's own append; before-recheck / in-window: made while a release was held there. */
+export type WriteKind = "writer" | "before-recheck" | "in-window";
+
+export interface ChaosWrite {
+  line: string;
+  /** Where the written inode is now (a rotation moves it). */
+  path: string;
+  kind: WriteKind;
+  /** The releasing process that was held (aimed writes). */
+  holder?: number;
+  /** The writer deleted the file since: nothing to find. */
+  deleted: boolean;
+}
+
+export class WriteLedger {
+  readonly writes: ChaosWrite[] = [];
+
+  constructor(private readonly seed: number) {}
+
+  /**
+   * Appends a unique line to `path`, recorded when it landed. With `ino`, only into that inode
+   * (a held release's file, not a new file rotated in at its path).
+   */
+  append(path: string, kind: WriteKind, held?: { ino: string; pid: number }): boolean {
+    const line = `<chaos write ${this.seed}.${this.writes.length} ${kind}>\n`;
+    let fd: number;
+    try {
+      fd = openSync(path, "a");
+    } catch {
+      return false; // deleted, or immutable (chattr +i)
+    }
+    try {
+      if (held && String(fstatSync(fd, { bigint: true }).ino) !== held.ino) return false;
+      writeSync(fd, line);
+    } catch {
+      return false;
+    } finally {
+      closeSync(fd);
+    }
+    this.writes.push({ line, path, kind, holder: held?.pid, deleted: false });
+    return true;
+  }
+
+  /** A rotation renamed `from` to `to`: the writes into that inode went with it. */
+  moved(from: string, to: string): void {
+    for (const w of this.writes) if (w.path === from && !w.deleted) w.path = to;
+  }
+
+  deleted(path: string): void {
+    for (const w of this.writes) if (w.path === path) w.deleted = true;
+  }
+}
+
+export interface WriteCounts {
+  /** Writes looked for (the file still there). */
+  checked: number;
+  /** Held before release's re-check, and found. */
+  beforeRecheck: number;
+  /** Held inside I7's window and lost, as documented. */
+  windowLost: number;
+  /** Held inside I7's window, found: its releasing process died before the truncate. */
+  windowKept: number;
+}
+
+/** The state that counts for a path, as the checker reads it (key and version). */
+export type StateOf = (path: string) => { key?: string; versionId?: string } | null;
+
+/**
+ * Looks for every write; returns the counts and the violations. `ended`: the pids of node
+ * processes that died (kill -9, an exit) while the soak ran, before it settled.
+ */
+export async function checkWrites(
+  ledger: WriteLedger,
+  io: { client: S3Client; bucket: string; stateOf: StateOf; ended: Set<number> },
+): Promise<{ counts: WriteCounts; violations: string[] }> {
+  const counts: WriteCounts = { checked: 0, beforeRecheck: 0, windowLost: 0, windowKept: 0 };
+  const violations: string[] = [];
+  const objects = new Map<string, Buffer | null>();
+  const objectOf = async (key: string, versionId?: string) => {
+    const id = `${key}\0${versionId ?? ""}`;
+    if (!objects.has(id))
+      try {
+        const got = await io.client.send(
+          new GetObjectCommand({ Bucket: io.bucket, Key: key, VersionId: versionId }),
+        );
+        objects.set(id, Buffer.from((await got.Body?.transformToByteArray()) ?? []));
+      } catch {
+        objects.set(id, null);
+      }
+    return objects.get(id) ?? null;
+  };
+  for (const w of ledger.writes) {
+    // A file gone without the writer deleting it is the checker's own "lost" violation.
+    if (w.deleted || !existsSync(w.path)) continue;
+    counts.checked++;
+    let found = readFileSync(w.path).includes(w.line);
+    const state = found ? null : io.stateOf(w.path);
+    if (!found && state?.key)
+      found = (await objectOf(state.key, state.versionId))?.includes(w.line) ?? false;
+    const what = `${JSON.stringify(w.line.trim())} into ${w.path}`;
+    if (w.kind === "in-window") {
+      if (!found) counts.windowLost++;
+      else if (w.holder !== undefined && io.ended.has(w.holder)) counts.windowKept++;
+      else
+        violations.push(
+          `I7: ${what}, held inside release's window, is still there though its release (pid ${w.holder}) lived on to truncate`,
+        );
+    } else if (!found)
+      violations.push(
+        `lost write: ${what} (${w.kind === "before-recheck" ? "held before release's re-check, which must find it" : "not in any held window"}) is in neither the file nor the object its state names`,
+      );
+    else if (w.kind === "before-recheck") counts.beforeRecheck++;
+  }
+  return { counts, violations };
+}
+
+/**
+ * Waits (up to `timeoutMs`) until every write made inside a window whose releasing process is
+ * alive is gone from its file: the soak stops the nodes only after those truncates.
+ */
+export async function settleWindowWrites(
+  ledger: WriteLedger,
+  ended: Set<number>,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const pending = () =>
+    ledger.writes.filter(
+      (w) =>
+        w.kind === "in-window" &&
+        !w.deleted &&
+        !ended.has(w.holder ?? 0) &&
+        existsSync(w.path) &&
+        readFileSync(w.path).includes(w.line),
+    );
+  const deadline = Date.now() + timeoutMs;
+  while (pending().length > 0 && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 50));
+}
