@@ -162,6 +162,8 @@ async function releaseHeld(held: TierHeld, options: ReleaseOptions): Promise<Fil
   if (inWindow) await inWindow;
   await handle.truncate(0);
   crashPoint(job.rt, "release-after-truncate");
+  const truncated = holdPoint(job.rt, "release-after-truncate", { path, ino: state.ino });
+  if (truncated) await truncated;
   await handle.setTimes(undefined, state.mtimeNs);
   return { kind: "released", path, key: state.key, bytes: state.size };
 }

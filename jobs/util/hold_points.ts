@@ -3,7 +3,8 @@
  * a task that reaches a listed point announces itself in `<dir>/<pid>-<seq>.held` (JSON: point,
  * path, inode, pid) and waits until `<dir>/<pid>-<seq>.go` appears; only that task waits, the rest
  * of the process runs on. The chaos soak's writer writes into the file while its release is held
- * before its re-check or inside I7's window (docs/tiering.md). Unset in production: `holdPoint`
+ * before its re-check or inside I7's window, and learns from the hold after the truncate that the
+ * release went through it (docs/tiering.md). Unset in production: `holdPoint`
  * then reads the env and returns null, so the call site awaits nothing and no window widens.
  */
 import type { Runtime } from "../../runtime/types.ts";

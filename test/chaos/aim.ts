@@ -1,17 +1,20 @@
 /**
  * The chaos writer aimed at release's window (I7, docs/tiering.md). The nodes run with hold
- * points (jobs/util/hold_points.ts) just before release's re-check and inside its window (after
- * the re-check, before the truncate); every release stops at both and announces the file. The
- * aimer answers each: it writes into the held file first (the first few of each point, then at
- * a seeded rate) and lets the release go on. The ledger records which writes were made at which
- * point, so the checker knows exactly which writes were in the window (writes.ts).
+ * points (jobs/util/hold_points.ts) just before release's re-check, inside its window (after the
+ * re-check, before the truncate) and right after the truncate; every release stops at each and
+ * announces its file. The aimer answers: at the first two it writes into the held file (the first
+ * few of each, then at a seeded rate) and lets the release go on. The ledger records which writes
+ * were made at which point, so the checker knows exactly which writes were in the window
+ * (writes.ts); for each window write the aimer then finds how its release ended: it announced
+ * the hold after its truncate, or its process died first, or it closed the file without
+ * truncating (a hold that was not in the window: a violation).
  */
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { WriteKind, WriteLedger } from "./writes.ts";
+import type { ChaosWrite, WriteKind, WriteLedger } from "./writes.ts";
 
 /** The hold points, as TIERMV_HOLD_AT lists them for the nodes. */
-export const AIMED_POINTS = "release-after-decide,release-before-truncate";
+export const AIMED_POINTS = "release-after-decide,release-before-truncate,release-after-truncate";
 
 const KIND: Record<string, WriteKind> = {
   "release-after-decide": "before-recheck",
@@ -23,6 +26,8 @@ const FIRST = 3;
 const RATE = 0.08;
 /** The writer keeps off a file held now or let go this recently (its write would be unaimed). */
 const BUSY_MS = 2000;
+/** How long `finish` waits for the releases of the window writes to end. */
+const FINISH_MS = 30_000;
 
 export interface AimCounts {
   holds: Record<WriteKind, number>;
@@ -33,8 +38,15 @@ export interface Aimer {
   counts: AimCounts;
   /** Whether a release holds `path` now, or let it go within BUSY_MS. */
   busy(path: string): boolean;
-  /** Lets every announced hold go, writes nothing more. */
-  stop(): Promise<void>;
+  /** Writes nothing more; waits until every window write's release has ended; lets all go. */
+  finish(): Promise<void>;
+}
+
+interface Held {
+  point: string;
+  path: string;
+  ino: string;
+  pid: number;
 }
 
 export function startAimer(o: {
@@ -55,40 +67,67 @@ export function startAimer(o: {
   const counts: AimCounts = { holds: zero(), writes: zero() };
   const answered = new Set<string>();
   const lastHeld = new Map<string, number>();
+  /** Window writes whose release has not ended yet. */
+  const pending: ChaosWrite[] = [];
+  let aiming = true;
+  const read = (name: string): Held => JSON.parse(readFileSync(join(o.dir, name), "utf8"));
   const go = (name: string) => writeFileSync(join(o.dir, name.replace(/\.held$/, ".go")), "");
   const answer = (name: string) => {
     answered.add(name);
-    const held = JSON.parse(readFileSync(join(o.dir, name), "utf8"));
-    const kind = KIND[held.point];
+    const held = read(name);
     const path = o.viewPath(held.path);
     lastHeld.set(path, Date.now());
-    if (kind === undefined || o.ended.has(held.pid)) return; // dead: nobody waits for it
-    counts.holds[kind]++;
-    if (counts.writes[kind] < FIRST || o.random() < RATE)
-      if (o.ledger.append(path, kind, { ino: held.ino, pid: held.pid })) {
-        counts.writes[kind]++;
-        o.touched.add(path);
+    if (o.ended.has(held.pid)) return; // dead: nobody waits for it
+    if (held.point === "release-after-truncate") resolve(held.pid, held.ino, "truncated");
+    const kind = KIND[held.point];
+    if (kind !== undefined) {
+      counts.holds[kind]++;
+      if (aiming && (counts.writes[kind] < FIRST || o.random() < RATE)) {
+        const write = o.ledger.append(path, kind, { ino: held.ino, pid: held.pid });
+        if (write) {
+          counts.writes[kind]++;
+          o.touched.add(path);
+          if (kind === "in-window") pending.push(write);
+        }
       }
+    }
     lastHeld.set(path, Date.now());
     go(name);
+  };
+  const resolve = (pid: number, ino: string, how: ChaosWrite["release"]) => {
+    for (const w of pending.filter((w) => w.holder === pid && w.ino === ino)) {
+      w.release = how;
+      pending.splice(pending.indexOf(w), 1);
+    }
+  };
+  /** Releases that ended without announcing their truncate: died, or closed the file. */
+  const settle = () => {
+    for (const { holder = 0, ino = "" } of [...pending]) {
+      const open = o.ended.has(holder) ? "gone" : opens(holder, ino);
+      if (open === "gone") resolve(holder, ino, "died");
+      else if (open === "closed") resolve(holder, ino, "untruncated");
+    }
   };
   const held = () => readdirSync(o.dir).filter((n) => n.endsWith(".held") && !answered.has(n));
   let running = true;
   const loop = (async () => {
     while (running) {
+      // Announcements first: a release that truncated announced it before closing its file.
       for (const name of held()) answer(name);
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      settle();
+      await new Promise((r) => setTimeout(r, 10));
     }
   })();
   return {
     counts,
-    busy: (path) => {
-      for (const name of held())
-        if (o.viewPath(JSON.parse(readFileSync(join(o.dir, name), "utf8")).path) === path)
-          return true;
-      return Date.now() - (lastHeld.get(path) ?? 0) < BUSY_MS;
-    },
-    async stop() {
+    busy: (path) =>
+      held().some((name) => o.viewPath(read(name).path) === path) ||
+      Date.now() - (lastHeld.get(path) ?? 0) < BUSY_MS,
+    async finish() {
+      aiming = false;
+      const deadline = Date.now() + FINISH_MS;
+      while (pending.length > 0 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
       running = false;
       await loop;
       for (const name of held()) {
@@ -97,4 +136,21 @@ export function startAimer(o: {
       }
     },
   };
+}
+
+/** Whether process `pid` has inode `ino` open ("gone": exited, or a zombie). */
+function opens(pid: number, ino: string): "open" | "closed" | "gone" {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    if (/^[ZX]/.test(stat.slice(stat.lastIndexOf(")") + 2))) return "gone";
+    for (const fd of readdirSync(`/proc/${pid}/fd`))
+      try {
+        if (String(statSync(`/proc/${pid}/fd/${fd}`, { bigint: true }).ino) === ino) return "open";
+      } catch {
+        // closed while listed
+      }
+    return "closed";
+  } catch {
+    return "gone";
+  }
 }

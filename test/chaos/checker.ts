@@ -32,8 +32,6 @@ export interface CheckInput {
   rotated: Set<string>;
   /** The writer's appends, aimed at release's window or not: none may be lost outside it (I7). */
   writes: WriteLedger;
-  /** Node processes that died before the soak settled (a held release may not have truncated). */
-  ended: Set<number>;
 }
 
 export interface CheckReport {
@@ -120,7 +118,7 @@ export async function check(input: CheckInput): Promise<CheckReport> {
     releasedIntact: 0,
     objects: 0,
     journalLines: 0,
-    writes: { checked: 0, beforeRecheck: 0, windowLost: 0, windowKept: 0 },
+    writes: { checked: 0, beforeRecheck: 0, windowLost: 0, windowKept: 0, windowDied: 0 },
     violations: [],
   };
   const named = new Set<string>();
@@ -222,7 +220,6 @@ export async function check(input: CheckInput): Promise<CheckReport> {
     client: input.client,
     bucket: input.bucket,
     stateOf: (path) => protocolView(path).state,
-    ended: input.ended,
   });
   r.writes = writes.counts;
   r.violations.push(...writes.violations);

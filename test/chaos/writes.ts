@@ -17,8 +17,11 @@ export interface ChaosWrite {
   /** Where the written inode is now (a rotation moves it). */
   path: string;
   kind: WriteKind;
-  /** The releasing process that was held (aimed writes). */
+  /** The releasing process that was held, and the held inode (aimed writes). */
   holder?: number;
+  ino?: string;
+  /** How the release held in its window ended (aim.ts); undefined: it never ended. */
+  release?: "truncated" | "died" | "untruncated";
   /** The writer deleted the file since: nothing to find. */
   deleted: boolean;
 }
@@ -32,24 +35,25 @@ export class WriteLedger {
    * Appends a unique line to `path`, recorded when it landed. With `ino`, only into that inode
    * (a held release's file, not a new file rotated in at its path).
    */
-  append(path: string, kind: WriteKind, held?: { ino: string; pid: number }): boolean {
+  append(path: string, kind: WriteKind, held?: { ino: string; pid: number }): ChaosWrite | null {
     const line = `<chaos write ${this.seed}.${this.writes.length} ${kind}>\n`;
     let fd: number;
     try {
       fd = openSync(path, "a");
     } catch {
-      return false; // deleted, or immutable (chattr +i)
+      return null; // deleted, or immutable (chattr +i)
     }
     try {
-      if (held && String(fstatSync(fd, { bigint: true }).ino) !== held.ino) return false;
+      if (held && String(fstatSync(fd, { bigint: true }).ino) !== held.ino) return null;
       writeSync(fd, line);
     } catch {
-      return false;
+      return null;
     } finally {
       closeSync(fd);
     }
-    this.writes.push({ line, path, kind, holder: held?.pid, deleted: false });
-    return true;
+    const write = { line, path, kind, holder: held?.pid, ino: held?.ino, deleted: false };
+    this.writes.push(write);
+    return write;
   }
 
   /** A rotation renamed `from` to `to`: the writes into that inode went with it. */
@@ -71,20 +75,29 @@ export interface WriteCounts {
   windowLost: number;
   /** Held inside I7's window, found: its releasing process died before the truncate. */
   windowKept: number;
+  /** Held inside I7's window, its release ended by its process dying (lost or kept). */
+  windowDied: number;
 }
 
 /** The state that counts for a path, as the checker reads it (key and version). */
 export type StateOf = (path: string) => { key?: string; versionId?: string } | null;
 
 /**
- * Looks for every write; returns the counts and the violations. `ended`: the pids of node
- * processes that died (kill -9, an exit) while the soak ran, before it settled.
+ * Looks for every write; returns the counts and the violations. A window write must be gone
+ * when its release announced its truncate, may be either when its process died first, and is a
+ * violation when its release closed the file without truncating or never ended.
  */
 export async function checkWrites(
   ledger: WriteLedger,
-  io: { client: S3Client; bucket: string; stateOf: StateOf; ended: Set<number> },
+  io: { client: S3Client; bucket: string; stateOf: StateOf },
 ): Promise<{ counts: WriteCounts; violations: string[] }> {
-  const counts: WriteCounts = { checked: 0, beforeRecheck: 0, windowLost: 0, windowKept: 0 };
+  const counts: WriteCounts = {
+    checked: 0,
+    beforeRecheck: 0,
+    windowLost: 0,
+    windowKept: 0,
+    windowDied: 0,
+  };
   const violations: string[] = [];
   const objects = new Map<string, Buffer | null>();
   const objectOf = async (key: string, versionId?: string) => {
@@ -110,11 +123,16 @@ export async function checkWrites(
       found = (await objectOf(state.key, state.versionId))?.includes(w.line) ?? false;
     const what = `${JSON.stringify(w.line.trim())} into ${w.path}`;
     if (w.kind === "in-window") {
-      if (!found) counts.windowLost++;
-      else if (w.holder !== undefined && io.ended.has(w.holder)) counts.windowKept++;
+      if (w.release === "died") counts.windowDied++;
+      if (w.release === "untruncated" || w.release === undefined)
+        violations.push(
+          `I7: ${what} was held inside release's window, but its release (pid ${w.holder}) ${w.release ? "closed the file without truncating: the hold was not in the window" : "never ended"}`,
+        );
+      else if (!found) counts.windowLost++;
+      else if (w.release === "died") counts.windowKept++;
       else
         violations.push(
-          `I7: ${what}, held inside release's window, is still there though its release (pid ${w.holder}) lived on to truncate`,
+          `I7: ${what}, held inside release's window, is still there though its release (pid ${w.holder}) truncated`,
         );
     } else if (!found)
       violations.push(
@@ -123,27 +141,4 @@ export async function checkWrites(
     else if (w.kind === "before-recheck") counts.beforeRecheck++;
   }
   return { counts, violations };
-}
-
-/**
- * Waits (up to `timeoutMs`) until every write made inside a window whose releasing process is
- * alive is gone from its file: the soak stops the nodes only after those truncates.
- */
-export async function settleWindowWrites(
-  ledger: WriteLedger,
-  ended: Set<number>,
-  timeoutMs = 30_000,
-): Promise<void> {
-  const pending = () =>
-    ledger.writes.filter(
-      (w) =>
-        w.kind === "in-window" &&
-        !w.deleted &&
-        !ended.has(w.holder ?? 0) &&
-        existsSync(w.path) &&
-        readFileSync(w.path).includes(w.line),
-    );
-  const deadline = Date.now() + timeoutMs;
-  while (pending().length > 0 && Date.now() < deadline)
-    await new Promise((resolve) => setTimeout(resolve, 50));
 }
