@@ -37,7 +37,7 @@ if (out) {
       jscHeap: h.heapSize / MiB,
       jscExtra: h.extraMemorySize / MiB,
       objects: h.objectCount,
-      ...mimallocOf(h.mimalloc),
+      ...mimallocOf((h as { mimalloc?: unknown }).mimalloc),
     };
     appendFileSync(out, `${JSON.stringify(line)}\n`);
   };
