@@ -49,7 +49,9 @@ export function restoreFile(
 /**
  * The object the state names (null: missing), as HEAD describes it, with its first chunk when
  * the store gives it: one GET instead of a HEAD and a GET, which for a file of one chunk is the
- * whole transfer. An archived object not restored yet refuses the GET: its HEAD says what to do.
+ * whole transfer; a resumed restore compares the file's prefix with it instead of reading it
+ * again (restore_copy.ts). An archived object not restored yet refuses the GET: its HEAD says
+ * what to do.
  */
 async function objectOf(
   job: FileJob,

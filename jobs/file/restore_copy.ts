@@ -6,16 +6,18 @@
  * size where we left it, else someone wrote: stop, `dirty`), pwrite, fstat again for the next
  * baseline (`mutant-restore-no-chunk-fence`). A write landing between a check and its pwrite, or
  * between the pwrite and the fstat after it, is overwritten: I6's window. The GET of chunk k+1
- * runs while chunk k is fenced and written: it touches only the store, never the file.
+ * is sent while chunk k is fenced and written: it touches only the store, never the file, and
+ * its body waits for the file's one chunk buffer (chunk_buffer.ts).
  */
 import { errorCode } from "../../runtime/errors.ts";
 import type { FileHandle, FileStat } from "../../runtime/types.ts";
 import { crashPoint } from "../util/crash_points.ts";
+import { ChunkBuffer } from "./chunk_buffer.ts";
 import type { FileJob } from "./file_job.ts";
 import type { State } from "./records.ts";
+import { exactly, objectRange, prefetch, RESTORE_CHUNK } from "./restore_range.ts";
 
-/** Bytes per GET and per pwrite: restore's memory is two chunks per file (one written, one read). */
-export const RESTORE_CHUNK = 8 * 1024 * 1024;
+export { RESTORE_CHUNK };
 
 export type CopyResult =
   /** The file holds the object's bytes; `baseline` is the fstat after the last write. */
@@ -36,64 +38,37 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** Reads exactly `length` bytes of the state's object, or says why not. */
-async function objectRange(
-  job: FileJob,
-  state: State,
-  offset: number,
-  length: number,
-  into?: Uint8Array,
-  signal?: AbortSignal,
-) {
-  const bytes = await job.target.readRange(
-    state.key,
-    state.versionId ?? null,
-    offset,
-    length,
-    into,
-    signal,
-  );
-  return exactly(state, offset, length, bytes);
-}
-
-/** `bytes` when they are `length` bytes of the object at `offset`; else why not. */
-function exactly(state: State, offset: number, length: number, bytes: Uint8Array | null) {
-  if (bytes === null) return `its object ${state.key} disappeared during the restore`;
-  if (bytes.length !== length)
-    return `its object ${state.key} changed during the restore (${bytes.length} bytes at ${offset}, expected ${length})`;
-  return bytes;
-}
-
 /**
- * The chunk at `offset`, started now and awaited later: a copy that stops early (dirty, lost, a
- * failed write) never awaits it, so its failure is marked handled here.
+ * Why the file is not a prefix of the object's bytes (null: it is), or that the object went.
+ * `first`: the object's first chunk as restore.ts read it with the object's headers, compared
+ * here rather than read again. The other ranges go into buffers of their own, so that `first`
+ * stays the first chunk (a forced restore writes it next). Only a resumed restore comes here.
  */
-function prefetch(
+async function notPrefix(
   job: FileJob,
+  handle: FileHandle,
   state: State,
-  offset: number,
-  into: Uint8Array,
-  signal: AbortSignal,
-): Promise<Uint8Array | string> {
-  const length = Math.min(RESTORE_CHUNK, state.size - offset);
-  const pending = objectRange(job, state, offset, length, into, signal);
-  pending.catch(() => null);
-  return pending;
-}
-
-/** Why the file is not a prefix of the object's bytes (null: it is), or that the object went. */
-async function notPrefix(job: FileJob, handle: FileHandle, state: State, size: number) {
+  size: number,
+  first: Uint8Array | undefined,
+) {
   if (size > state.size)
     return dirty(
       `written to since its release: ${size} bytes, longer than the released ${state.size}`,
     );
+  let found: Uint8Array | undefined;
+  let archived: Uint8Array | undefined;
   for (let offset = 0; offset < size; offset += RESTORE_CHUNK) {
     const length = Math.min(RESTORE_CHUNK, size - offset);
-    const expected = await objectRange(job, state, offset, length);
+    archived ??= offset > 0 ? new Uint8Array(RESTORE_CHUNK) : undefined;
+    const expected =
+      offset === 0 && first && first.length >= length
+        ? first.subarray(0, length)
+        : await objectRange(job, state, offset, length, archived ? { into: archived } : {});
     if (typeof expected === "string") return lost(expected);
-    const found = new Uint8Array(length);
-    await handle.readInto(offset, found);
-    if (!sameBytes(found, expected))
+    found ??= new Uint8Array(Math.min(RESTORE_CHUNK, size));
+    const mine = found.subarray(0, length);
+    await handle.readInto(offset, mine);
+    if (!sameBytes(mine, expected))
       return dirty(
         `written to since its release: its bytes differ from the archived ones within [${offset}, ${offset + length})`,
       );
@@ -130,11 +105,11 @@ export async function copyInto(
 ): Promise<CopyResult> {
   // A copy that ends early (dirty, lost, out of space, a stop, an error) cancels its GET ahead
   // rather than leaving it to run to its end or its deadline; a finished copy has none left.
-  const ahead = new AbortController();
+  const ended = new AbortController();
   try {
-    return await copyChunks(job, handle, state, options, ahead.signal);
+    return await copyChunks(job, handle, state, options, ended.signal);
   } finally {
-    ahead.abort();
+    ended.abort();
   }
 }
 
@@ -143,11 +118,20 @@ async function copyChunks(
   handle: FileHandle,
   state: State,
   options: CopyOptions,
-  ahead: AbortSignal,
+  ended: AbortSignal,
 ): Promise<CopyResult> {
+  // One chunk buffer per file (chunk_buffer.ts); the first chunk, read with the object's headers
+  // (restore.ts), is in it already, whether the copy starts at 0 or checks a prefix.
+  const firstLength = Math.min(RESTORE_CHUNK, state.size);
+  const first = options.first?.length === firstLength ? options.first : undefined;
+  let chunk: ChunkBuffer | undefined;
+  const buffer = () => {
+    chunk ??= new ChunkBuffer(first ?? new Uint8Array(new SharedArrayBuffer(firstLength)), ended);
+    return chunk;
+  };
   let base = await handle.stat();
   let start = base;
-  const problem = await notPrefix(job, handle, state, base.size);
+  const problem = await notPrefix(job, handle, state, base.size, first);
   if (problem?.ok === false && problem.kind === "dirty" && options.force) {
     await handle.truncate(0);
     base = await handle.stat();
@@ -157,19 +141,11 @@ async function copyChunks(
   // A stop (run's SIGTERM/SIGINT) lets a restore go on within shutdown.graceMs, as an upload;
   // past it the copy stops between chunks and takes its bytes back out.
   const stopped = () => job.uploadSignal?.aborted === true;
-  // The GET of the next chunk runs while this one is fenced and written (two chunks in memory):
-  // a GET touches only the store, so the fences around each pwrite stay exactly as they were.
-  // Two buffers per file, taken in turn: chunk k+2 is read into chunk k's once k is written.
-  const firstLength = Math.min(RESTORE_CHUNK, state.size);
-  const first = options.first;
-  // The first chunk, read with the object's headers, is the first of the two.
-  const buffers: Uint8Array[] = resumedAt === 0 && first?.length === firstLength ? [first] : [];
-  const bufferFor = (offset: number) => {
-    const i = Math.floor(offset / RESTORE_CHUNK) % 2;
-    buffers[i] ??= new Uint8Array(new SharedArrayBuffer(firstLength));
-    return buffers[i];
-  };
-  const fetch = (offset: number) => prefetch(job, state, offset, bufferFor(offset), ahead);
+  // The GET of the next chunk is sent while this one is fenced and written, its body read into
+  // the buffer once the write is done: a GET touches only the store, so the fences around each
+  // pwrite stay exactly as they were.
+  const fetch = (offset: number) =>
+    prefetch(job, state, offset, { into: buffer().whenFree, signal: ended });
   let next =
     resumedAt >= state.size
       ? null
@@ -179,8 +155,8 @@ async function copyChunks(
   for (let offset = resumedAt; offset < state.size; offset += RESTORE_CHUNK) {
     const length = Math.min(RESTORE_CHUNK, state.size - offset);
     if (stopped()) {
-      // The GET ahead is left to finish on its own (its failure is handled: prefetch); it
-      // writes only its buffer, and waiting for it could outlast the grace.
+      // The GET ahead is not awaited (its failure is handled: prefetch): the copy's end aborts
+      // it, and waiting for it could outlast the grace.
       await takeBack(handle, base, start);
       return { ok: false, kind: "interrupted" };
     }
@@ -195,6 +171,7 @@ async function copyChunks(
       await takeBack(handle, base, start);
       return lost(bytes);
     }
+    buffer().hold();
     next = offset + length < state.size ? fetch(offset + length) : null;
     const now = await handle.stat();
     if (now.ctimeNs !== base.ctimeNs || now.size !== offset)
@@ -222,6 +199,7 @@ async function copyChunks(
       // Out of space (a full filesystem, a CephFS quota): the file is left as we found it.
       return { ok: false, kind: "nospace", code };
     }
+    buffer().free();
     crashPoint(job.rt, "restore-mid-copy");
     base = await handle.stat();
   }

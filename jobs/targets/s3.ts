@@ -23,6 +23,7 @@ import {
   type FenceMode,
   joinKey,
   type PutOptions,
+  type RangeOptions,
   type StoredObject,
   type Target,
   type UploadBody,
@@ -195,10 +196,9 @@ class S3Target implements Target, S3Context {
     versionId: string | null,
     offset: number,
     length: number,
-    into?: Uint8Array,
-    signal?: AbortSignal,
+    options: RangeOptions = {},
   ) {
-    return readObject(this, key, versionId, { offset, length, into }, signal);
+    return readObject(this, key, versionId, { offset, length, ...options });
   }
 
   readFirst(key: string, versionId: string | null, length: number) {

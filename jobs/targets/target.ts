@@ -130,6 +130,25 @@ export interface GatewayState {
   failures: number;
 }
 
+/** How `Target.readRange` reads. */
+export interface RangeOptions {
+  /**
+   * Where the bytes go (the result is then a view of it): a buffer of at least `length` bytes,
+   * so a copy reuses its chunks' memory instead of allocating per read; or a function giving
+   * that buffer once it is free, called after the response's headers: the body waits in the
+   * connection until then (restore's read ahead shares its file's one chunk buffer).
+   */
+  into?: Uint8Array | (() => Promise<Uint8Array>);
+  /**
+   * The ETag the object must still have (If-Match): otherwise the store refuses the read, a
+   * permanent TargetError of status 412 (restore's chunks on an unversioned bucket, where a key
+   * can be overwritten between two ranges; a version id pins them instead). file:// ignores it.
+   */
+  ifMatch?: string;
+  /** Aborts the read (a read ahead that is no longer wanted). */
+  signal?: AbortSignal;
+}
+
 export interface Target {
   /** The target URL as configured, recorded in committed states. */
   readonly url: string;
@@ -184,17 +203,13 @@ export interface Target {
   /**
    * Reads `length` bytes from `offset` of an object (or exactly one version): fewer at its end;
    * null when missing. Restore reads in ranges so its memory stays bounded by its chunks.
-   * `into`: a buffer of at least `length` bytes that the bytes may be read into (the result is
-   * then a view of it), so a copy reuses its chunks' memory instead of allocating per read.
-   * `signal` aborts the read (a read ahead that is no longer wanted).
    */
   readRange(
     key: string,
     versionId: string | null,
     offset: number,
     length: number,
-    into?: Uint8Array,
-    signal?: AbortSignal,
+    options?: RangeOptions,
   ): Promise<Uint8Array | null>;
   /**
    * The first `length` bytes (length > 0; fewer when the object is shorter) with the object's

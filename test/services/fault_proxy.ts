@@ -43,6 +43,11 @@ export interface FaultProxy extends AsyncDisposable {
   setFlaky(probability: number, seed: number): void;
   /** Connections cut by "cut" or "flaky" so far. */
   readonly cuts: number;
+  /**
+   * Every GET and HEAD forwarded since the last reset, in order: its path (with the query), its
+   * Range and If-Match headers (null without): what a reader asked of the store.
+   */
+  readonly reads: ProxiedRead[];
   /** Bytes sent upstream since the last reset: tells that an upload is under way. */
   readonly bytesUp: number;
   readonly connections: number;
@@ -82,6 +87,22 @@ function isProbe(request: Buffer): boolean {
   return line.includes(".tiermv-probe/");
 }
 
+export interface ProxiedRead {
+  method: string;
+  path: string;
+  range: string | null;
+  ifMatch: string | null;
+}
+
+/** What a read whose headers are all in its first chunk asks for. */
+function readOf(first: Buffer): ProxiedRead {
+  const text = first.subarray(0, 16 * 1024).toString("latin1");
+  const [method = "", path = ""] = (text.split("\r\n", 1)[0] ?? "").split(" ");
+  const header = (name: string) =>
+    new RegExp(`\r\n${name}:\\s*([^\r]*)`, "i").exec(text)?.[1] ?? null;
+  return { method, path, range: header("range"), ifMatch: header("if-match") };
+}
+
 /** Header plus body length of a request whose headers are all in its first chunk. */
 function requestLength(first: Buffer): number {
   const text = first.toString("latin1");
@@ -105,6 +126,7 @@ export async function startFaultProxy(
   const skewLimitMs = options.skewLimitMs ?? 15 * 60_000;
   let mode: FaultMode = "pass";
   let bytesUp = 0;
+  let reads: FaultProxy["reads"] = [];
   let connections = 0;
   let cuts = 0;
   let refusedLate = 0;
@@ -151,6 +173,7 @@ export async function startFaultProxy(
       const starts = WRITE.test(head) || /^(GET|HEAD) /.test(head);
       if (starts) conn.write = WRITE.test(head);
       if (starts) conn.probe = isProbe(chunk);
+      if (starts && !conn.write) reads.push(readOf(chunk));
       if (mode === "error-writes" && starts && conn.write && !isProbe(chunk))
         conn.refusing = requestLength(chunk);
       if (conn.refusing !== null) {
@@ -266,6 +289,9 @@ export async function startFaultProxy(
     get bytesUp() {
       return bytesUp;
     },
+    get reads() {
+      return reads;
+    },
     get connections() {
       return connections;
     },
@@ -280,6 +306,7 @@ export async function startFaultProxy(
     },
     resetCounters() {
       bytesUp = 0;
+      reads = [];
       connections = 0;
     },
     release() {

@@ -16,7 +16,7 @@ import {
 import { CHUNK_BYTES } from "../../../jobs/targets/s3_body.ts";
 import { TargetError } from "../../../jobs/targets/target.ts";
 import { bytesBody } from "../../../jobs/targets/upload_body.ts";
-import { randomBytes } from "../../helpers.ts";
+import { randomBytes, waitFor } from "../../helpers.ts";
 import { cephService } from "../../services/shared.ts";
 import { md5Hex, meta, SMALL_PARTS, STORES, store, targetOn } from "./stores.ts";
 
@@ -47,6 +47,42 @@ for (const name of STORES) {
     expect(empty?.object).toEqual((await target.head("rf/empty")) ?? undefined);
     expect(empty?.bytes.length).toBe(0);
     expect(await target.readFirst("rf/missing", null, 1 << 20)).toBeNull();
+    target.close();
+  });
+
+  test(`[${name}] readRange: If-Match with the object's ETag reads the range, another ETag is refused (412, permanent); a buffer given once free (after the headers) gets the bytes`, async () => {
+    const { target } = await targetOn(await store(name), { s3: SMALL_PARTS });
+    const data = randomBytes(3 * 1024 * 1024 + 5, 43);
+    await target.put("rr/obj", bytesBody(data), meta("a-1", data.length));
+    const etag = (await target.head("rr/obj"))?.etag as string;
+    const range = (offset: number, length: number) => data.subarray(offset, offset + length);
+    const matched = await target.readRange("rr/obj", null, 1 << 20, 1 << 20, { ifMatch: etag });
+    expect(Buffer.from(matched ?? [])).toEqual(Buffer.from(range(1 << 20, 1 << 20)));
+    const other = "0123456789abcdef0123456789abcdef";
+    const refused = await target
+      .readRange("rr/obj", null, 1 << 20, 1 << 20, { ifMatch: other })
+      .catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(TargetError);
+    expect(refused).toMatchObject({ status: 412, kind: "permanent" });
+    // The buffer is asked for only once the response has come: the read waits for it.
+    const buffer = new Uint8Array(new SharedArrayBuffer(2 << 20));
+    let asked = false;
+    let give: (b: Uint8Array) => void = () => {};
+    const given = new Promise<Uint8Array>((resolve) => {
+      give = resolve;
+    });
+    const read = target.readRange("rr/obj", null, 2 << 20, 1 << 20, {
+      ifMatch: etag,
+      into: () => {
+        asked = true;
+        return given;
+      },
+    });
+    await waitFor(() => asked, "the read asking for its buffer");
+    give(buffer);
+    const bytes = (await read) as Uint8Array;
+    expect(bytes.buffer).toBe(buffer.buffer);
+    expect(Buffer.from(bytes)).toEqual(Buffer.from(range(2 << 20, 1 << 20)));
     target.close();
   });
 
