@@ -17,8 +17,11 @@ import type { FileJob } from "./file_job.ts";
 import type { FileOutcome } from "./outcome.ts";
 import { noSpaceReason } from "./quota.ts";
 import type { EpochOutcome, State } from "./records.ts";
-import { copyInto, RESTORE_CHUNK } from "./restore_copy.ts";
+import { withRestoreBuffer } from "./restore_budget.ts";
+import { type CopyResult, copyInto, RESTORE_CHUNK } from "./restore_copy.ts";
 import { decideTier, revokedTier, type TierHeld, withTierEpoch } from "./tier_file.ts";
+
+type CopiedBytes = Extract<CopyResult, { ok: true }>;
 
 /** How long the store keeps a restored copy of an archived object readable. */
 const RESTORE_DAYS = 7;
@@ -91,6 +94,43 @@ async function restoreHeld(held: TierHeld, options: { force?: boolean }): Promis
       : { kind: "refused", path, reason: "not migrated: nothing to restore" };
     return await settleTier(held, "skipped", done);
   }
+  const dirty = (reason: string) =>
+    settleTier(held, "dirty", { kind: "dirty", path, key: state.key, reason }, reason);
+  // The chunk buffer is held from the first GET to the end of the copy (restore_budget.ts).
+  const got = await withRestoreBuffer(job.config, state.size, () =>
+    copyObject(held, state, options),
+  );
+  if ("kind" in got) return got;
+  const { copied, partSize } = got;
+  crashPoint(job.rt, "restore-after-copy");
+  const etag = await fileEtag(job.rt, handle, state.size, state.etag, partSize);
+  if (etag !== state.etag)
+    return await dirty(
+      `its bytes give ETag ${etag} after the copy, not ${state.etag}: written to during the restore`,
+    );
+  await handle.sync();
+  crashPoint(job.rt, "restore-before-times");
+  // The last fence: a write after the verify must not get the original mtime back.
+  const now = await handle.stat();
+  if (now.ctimeNs !== copied.baseline.ctimeNs || now.size !== state.size)
+    return await dirty("written to after the restore's copy: the mtime was not put back");
+  await handle.setTimes(undefined, state.mtimeNs);
+  crashPoint(job.rt, "restore-after-times");
+  const { releasedAt: _, ...rest } = state;
+  const restored: State = { ...rest, state: "migrated" };
+  if (!(await decideTier(held, "restored", { state: restored })))
+    return revokedTier(held, "restore");
+  return { kind: "restored", path, key: state.key, bytes: state.size };
+}
+
+/** GETs the object the state names and copies its bytes in: the copy, or the decided outcome. */
+async function copyObject(
+  held: TierHeld,
+  state: State,
+  options: { force?: boolean },
+): Promise<FileOutcome | { copied: CopiedBytes; partSize: number | undefined }> {
+  const { job, file } = held;
+  const { handle, path } = file;
   const lost = (reason: string) =>
     settleTier(held, "lost", { kind: "lost", path, key: state.key, reason }, reason);
   const dirty = (reason: string) =>
@@ -136,23 +176,5 @@ async function restoreHeld(held: TierHeld, options: { force?: boolean }): Promis
     };
     return await settleTier(held, "aborted", failed, error);
   }
-  crashPoint(job.rt, "restore-after-copy");
-  const etag = await fileEtag(job.rt, handle, state.size, state.etag, partSize);
-  if (etag !== state.etag)
-    return await dirty(
-      `its bytes give ETag ${etag} after the copy, not ${state.etag}: written to during the restore`,
-    );
-  await handle.sync();
-  crashPoint(job.rt, "restore-before-times");
-  // The last fence: a write after the verify must not get the original mtime back.
-  const now = await handle.stat();
-  if (now.ctimeNs !== copied.baseline.ctimeNs || now.size !== state.size)
-    return await dirty("written to after the restore's copy: the mtime was not put back");
-  await handle.setTimes(undefined, state.mtimeNs);
-  crashPoint(job.rt, "restore-after-times");
-  const { releasedAt: _, ...rest } = state;
-  const restored: State = { ...rest, state: "migrated" };
-  if (!(await decideTier(held, "restored", { state: restored })))
-    return revokedTier(held, "restore");
-  return { kind: "restored", path, key: state.key, bytes: state.size };
+  return { copied, partSize };
 }

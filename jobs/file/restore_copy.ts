@@ -12,6 +12,7 @@
 import { errorCode } from "../../runtime/errors.ts";
 import type { FileHandle, FileStat } from "../../runtime/types.ts";
 import { crashPoint } from "../util/crash_points.ts";
+import { holdPoint } from "../util/hold_points.ts";
 import { ChunkBuffer } from "./chunk_buffer.ts";
 import type { FileJob } from "./file_job.ts";
 import type { State } from "./records.ts";
@@ -201,6 +202,8 @@ async function copyChunks(
     }
     buffer().free();
     crashPoint(job.rt, "restore-mid-copy");
+    const held = holdPoint(job.rt, "restore-mid-copy", { path: handle.path, ino: state.ino });
+    if (held) await held;
     base = await handle.stat();
   }
   return { ok: true, baseline: base, resumedAt };
