@@ -97,9 +97,19 @@ async function restoreHeld(held: TierHeld, options: { force?: boolean }): Promis
   const dirty = (reason: string) =>
     settleTier(held, "dirty", { kind: "dirty", path, key: state.key, reason }, reason);
   // The chunk buffer is held from the first GET to the end of the copy (restore_budget.ts).
-  const got = await withRestoreBuffer(job.config, state.size, () =>
+  const got = await withRestoreBuffer(job.config, state.size, job.signal, () =>
     copyObject(held, state, options),
   );
+  if (got === "stopped") {
+    // A stop while waiting for the budget: nothing read or written, the stub as it was.
+    const stopped: FileOutcome = {
+      kind: "interrupted",
+      path,
+      key: state.key,
+      attempt: held.attempt,
+    };
+    return await settleTier(held, "aborted", stopped, "stopped before its copy began");
+  }
   if ("kind" in got) return got;
   const { copied, partSize } = got;
   crashPoint(job.rt, "restore-after-copy");

@@ -12,19 +12,28 @@ import { RESTORE_CHUNK } from "./restore_range.ts";
 /** One budget per process (per loaded config): every task's restores share it. */
 const budgets = new WeakMap<Config, BufferBudget>();
 
-/** Runs `copy` once the restore's chunk fits in the process's budget; gives it back after. */
+/**
+ * Runs `copy` once the restore's chunk fits in the process's budget; gives it back after.
+ * "stopped": `signal` (the stop) came while it waited, before anything was read or written.
+ */
 export async function withRestoreBuffer<T>(
   config: Config,
   size: number,
+  signal: AbortSignal | undefined,
   copy: () => Promise<T>,
-): Promise<T> {
+): Promise<T | "stopped"> {
   let budget = budgets.get(config);
   if (!budget) {
     budget = new BufferBudget(Math.max(config.s3.maxBufferBytes, RESTORE_CHUNK));
     budgets.set(config, budget);
   }
   const bytes = Math.min(RESTORE_CHUNK, size);
-  await budget.reserve(bytes);
+  try {
+    await budget.reserve(bytes, signal);
+  } catch (err) {
+    if (signal?.aborted) return "stopped";
+    throw err;
+  }
   try {
     return await copy();
   } finally {

@@ -39,11 +39,15 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
+/** Bytes compared at a time by the prefix check: its memory stays small beside the chunk. */
+const PREFIX_SLICE = 1024 * 1024;
+
 /**
  * Why the file is not a prefix of the object's bytes (null: it is), or that the object went.
  * `first`: the object's first chunk as restore.ts read it with the object's headers, compared
- * here rather than read again. The other ranges go into buffers of their own, so that `first`
- * stays the first chunk (a forced restore writes it next). Only a resumed restore comes here.
+ * here rather than read again. Beyond it, the object is read in 1 MiB ranges into a buffer of
+ * their own (a forced restore writes `first` next), so a resumed restore holds its chunk and
+ * 2 MiB, not three chunks. Only a resumed restore comes here.
  */
 async function notPrefix(
   job: FileJob,
@@ -58,15 +62,15 @@ async function notPrefix(
     );
   let found: Uint8Array | undefined;
   let archived: Uint8Array | undefined;
-  for (let offset = 0; offset < size; offset += RESTORE_CHUNK) {
-    const length = Math.min(RESTORE_CHUNK, size - offset);
-    archived ??= offset > 0 ? new Uint8Array(RESTORE_CHUNK) : undefined;
-    const expected =
-      offset === 0 && first && first.length >= length
-        ? first.subarray(0, length)
-        : await objectRange(job, state, offset, length, archived ? { into: archived } : {});
+  for (let offset = 0; offset < size; offset += PREFIX_SLICE) {
+    const length = Math.min(PREFIX_SLICE, size - offset);
+    const inFirst = first && offset + length <= first.length;
+    archived ??= inFirst ? undefined : new Uint8Array(PREFIX_SLICE);
+    const expected = inFirst
+      ? first.subarray(offset, offset + length)
+      : await objectRange(job, state, offset, length, { into: archived });
     if (typeof expected === "string") return lost(expected);
-    found ??= new Uint8Array(Math.min(RESTORE_CHUNK, size));
+    found ??= new Uint8Array(PREFIX_SLICE);
     const mine = found.subarray(0, length);
     await handle.readInto(offset, mine);
     if (!sameBytes(mine, expected))
@@ -77,10 +81,6 @@ async function notPrefix(
   return null;
 }
 
-/**
- * `force` (restore --force, an operator's decision): a dirty file's own bytes are dropped
- * (truncated) and the archived ones written instead.
- */
 /**
  * Puts the file back as the restore found it (`start`: its size and mtime, after a forced
  * truncate the empty file) unless someone else wrote since our last write (`base`'s ctime).
@@ -93,11 +93,16 @@ async function takeBack(handle: FileHandle, base: FileStat, start: FileStat): Pr
 }
 
 type CopyOptions = {
+  /**
+   * restore --force, an operator's decision: a dirty file's own bytes are dropped (truncated)
+   * and the archived ones written instead.
+   */
   force?: boolean;
   /** The object's first chunk, already read (restore.ts), used when the copy starts at 0. */
   first?: Uint8Array | undefined;
 };
 
+/** Copies the object's bytes into the file from where its prefix ends (steps 4 and 5). */
 export async function copyInto(
   job: FileJob,
   handle: FileHandle,

@@ -34,7 +34,7 @@ export async function objectRange(
     return exactly(state, offset, length, bytes);
   } catch (err) {
     if (err instanceof TargetError && err.status === 412)
-      return `its object ${state.key} changed during the restore (its ETag is no longer ${state.etag})`;
+      return `its object ${state.key} changed during the restore (its ETag is no longer ${state.etag}): it was overwritten outside tiermv, and the released bytes are gone unless the bucket keeps versions; the stub is left as it was`;
     throw err;
   }
 }

@@ -37,10 +37,21 @@ export class BufferBudget {
     this.unreserve(capacity);
   }
 
-  /** Counts `bytes` against the budget without a buffer (a streamed request's share). */
-  async reserve(bytes: number): Promise<void> {
+  /**
+   * Counts `bytes` against the budget without a buffer (a streamed request's share). `signal`:
+   * a wait that it aborts throws its reason, nothing reserved.
+   */
+  async reserve(bytes: number, signal?: AbortSignal): Promise<void> {
     while (this.inUse > 0 && this.inUse + bytes > this.maxBytes) {
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
+      signal?.throwIfAborted();
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          signal?.removeEventListener("abort", wake);
+          resolve();
+        };
+        this.waiters.push(wake);
+        signal?.addEventListener("abort", wake, { once: true });
+      });
     }
     this.inUse += bytes;
   }

@@ -21,7 +21,8 @@ export async function readObject(
     Key: key,
     VersionId: versionId ?? undefined,
     Range: range ? `bytes=${range.offset}-${range.offset + range.length - 1}` : undefined,
-    IfMatch: range?.ifMatch,
+    // An entity tag is quoted (RFC 9110 13.1.1): s3proxy and RGW take it bare too, a strict store may not.
+    IfMatch: range?.ifMatch === undefined ? undefined : `"${range.ifMatch.replaceAll('"', "")}"`,
   };
   const signal = range?.signal;
   try {

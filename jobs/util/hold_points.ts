@@ -14,6 +14,8 @@ import type { CrashPoint } from "./crash_points.ts";
 const POLL_MS = 10;
 
 let seq = 0;
+/** TIERMV_HOLD_AT and TIERMV_HOLD_DIR, read once: I7's window is not widened by env reads. */
+let setting: { points: string[]; dir: string } | null | undefined;
 
 /** Null unless `point` is listed in TIERMV_HOLD_AT: then the promise of the hold's end. */
 export function holdPoint(
@@ -21,10 +23,13 @@ export function holdPoint(
   point: CrashPoint,
   subject: { path: string; ino: string },
 ): Promise<void> | null {
-  const points = rt.process.env("TIERMV_HOLD_AT");
-  const dir = rt.process.env("TIERMV_HOLD_DIR");
-  if (!points || !dir || !points.split(",").includes(point)) return null;
-  return hold(rt, dir, point, subject);
+  if (setting === undefined) {
+    const points = rt.process.env("TIERMV_HOLD_AT");
+    const dir = rt.process.env("TIERMV_HOLD_DIR");
+    setting = points && dir ? { points: points.split(","), dir } : null;
+  }
+  if (!setting?.points.includes(point)) return null;
+  return hold(rt, setting.dir, point, subject);
 }
 
 async function hold(
@@ -33,7 +38,8 @@ async function hold(
   point: CrashPoint,
   subject: { path: string; ino: string },
 ): Promise<void> {
-  const name = `${dir}/${rt.process.pid}-${++seq}`;
+  // A nonce: a later process given a dead one's pid never reuses its names.
+  const name = `${dir}/${rt.process.pid}-${++seq}-${crypto.randomUUID().slice(0, 8)}`;
   const announce = { point, path: subject.path, ino: subject.ino, pid: rt.process.pid };
   // Written aside and renamed: the soak never reads half an announcement.
   await rt.fs.writeDurable(`${name}.tmp`, JSON.stringify(announce));

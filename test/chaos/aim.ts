@@ -24,8 +24,12 @@ const KIND: Record<string, WriteKind> = {
 /** Every release is aimed at until this many writes of a kind, then one hold in RATE. */
 const FIRST = 3;
 const RATE = 0.08;
-/** The writer keeps off a file held now or let go this recently (its write would be unaimed). */
-const BUSY_MS = 2000;
+/**
+ * The writer keeps off a file held now or let go this recently (its write would be unaimed): longer
+ * than a node's longest pause (faults.ts, 3 s), so a release let go inside the window and then
+ * paused before its truncate is not written to by the unaimed writer.
+ */
+const BUSY_MS = 10_000;
 /** How long `finish` waits for the releases of the window writes to end. */
 const FINISH_MS = 30_000;
 

@@ -11,7 +11,12 @@ import { currentState, mtimeNsOf, tierBox } from "./tier_helpers.ts";
 const MiB = 1024 * 1024;
 const KILLED = 137;
 
-for (const point of ["release-after-take", "release-after-decide", "release-after-truncate"]) {
+for (const point of [
+  "release-after-take",
+  "release-after-decide",
+  "release-before-truncate",
+  "release-after-truncate",
+]) {
   test(`kill -9 at ${point}: restore brings the bytes and mtime back, a release frees them again`, async () => {
     const t = await tierBox();
     const data = randomBytes(3 * MiB + 5, 11);

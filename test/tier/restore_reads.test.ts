@@ -74,7 +74,7 @@ test("an object overwritten between two chunks of a restore (unversioned bucket)
   const outcome = JSON.parse(stdout.trim().split("\n")[0] as string);
   expect(code).toBe(1);
   expect(outcome).toMatchObject({ kind: "lost" });
-  expect(outcome.reason).toContain("changed during the restore");
+  expect(outcome.reason).toContain("its ETag is no longer");
   expect(statSync(file).size).toBe(0);
   expect(mtimeNsOf(file)).toBe(stubMtime);
   expect(await currentState(file)).toMatchObject({ state: "released", etag: state?.etag });
