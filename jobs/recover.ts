@@ -13,7 +13,7 @@ import { liveWithinMs } from "./context/config.ts";
 import type { JobContext } from "./context/job_context.ts";
 import { targetFor } from "./context/job_context.ts";
 import { revokeHeld } from "./file/revoke.ts";
-import { type RollbackSummary, rollbackNode } from "./rollback.ts";
+import { type RollbackSummary, rollbackNode, unwritableReason } from "./rollback.ts";
 import { heartbeatAgeMs } from "./spool/heartbeat.ts";
 import { nodeDirs } from "./spool/layout.ts";
 import { finishTask, listTasks } from "./spool/queues.ts";
@@ -69,7 +69,14 @@ export async function recoverNode(
         requestId: header.requestId,
         tries,
       };
-      if ((await revokeHeld(ctx, node, file)) === "revoked") revoked++;
+      try {
+        if ((await revokeHeld(ctx, node, file)) === "revoked") revoked++;
+      } catch (err) {
+        // The epoch stays held (nothing unsafe meanwhile); the operator makes the file writable.
+        const why = unwritableReason(err, `the revoke of "${entry.path}"`, "recover");
+        if (why === null) throw err;
+        throw new RecoverBlockedError(`Recover of "${node}" paused: ${why}`);
+      }
     }
   }
   const rollback = await rollbackNode(ctx, dirs);

@@ -9,6 +9,8 @@
  * during an append) is reported and skipped: its epoch is still held and found again by this
  * node's migrate (resolution of its own dead attempt). Never deletes a committed object (I2).
  */
+
+import { errorCode } from "../runtime/errors.ts";
 import type { JobContext } from "./context/job_context.ts";
 import { type RollbackResult, rollbackEntry } from "./file/rollback_entry.ts";
 import {
@@ -44,6 +46,26 @@ export interface RollbackSummary {
 
 const BATCH = 200;
 
+/** errno names of a file this process may not write now (immutable, not ours, read-only). */
+const UNWRITABLE = new Set(["EPERM", "EACCES", "EROFS"]);
+
+/**
+ * Why the rollback stops at this line and waits for a later run, or null (a failure of the
+ * program: thrown). An unreachable target, or a file that cannot be written (chattr +i, another
+ * owner, a read-only mount): its cleanup marks cannot be written, so the line waits.
+ */
+function pauseReason(err: unknown, entry: JournalEntry): string | null {
+  if (err instanceof TargetError) return err.message;
+  return unwritableReason(err, `the cleanup of "${entry.path}"`, "rollback");
+}
+
+/** For a file this process may not write: what failed and what to do; null for other errors. */
+export function unwritableReason(err: unknown, what: string, rerun: string): string | null {
+  const code = errorCode(err);
+  if (code === undefined || !UNWRITABLE.has(code)) return null;
+  return `${(err as Error).message} (${what} cannot write its records: make the file writable by this user, e.g. chattr -i, then run ${rerun} again)`;
+}
+
 type Retries = Map<string, { requestId: string; target: string; tries: number; paths: string[] }>;
 
 export async function rollbackNode(ctx: JobContext, dirs: NodeDirs): Promise<RollbackSummary> {
@@ -72,10 +94,11 @@ export async function rollbackNode(ctx: JobContext, dirs: NodeDirs): Promise<Rol
     try {
       result = await rollbackEntry(ctx, dirs, entry);
     } catch (err) {
-      if (!(err instanceof TargetError)) throw err;
+      const why = pauseReason(err, entry);
+      if (why === null) throw err;
       // The epoch stays held until its cleanup can run: nothing unsafe can happen meanwhile.
-      summary.blocked = err.message;
-      ctx.log.warn(`Rollback paused at ${where}: ${err.message}`);
+      summary.blocked = why;
+      ctx.log.warn(`Rollback paused at ${where}: ${why}`);
       return false;
     }
     if (result.status === "later") return false;

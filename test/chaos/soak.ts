@@ -389,6 +389,12 @@ export async function soak(options: {
     writes: ledger,
   });
   client.destroy();
+  // Only a node killed between a release's decision and its truncate leaves a released state
+  // over intact bytes: more of them than kills is a release that decided and did not truncate.
+  if (report.releasedIntact > ended.size)
+    report.violations.push(
+      `${report.releasedIntact} files released over their intact bytes, but only ${ended.size} node processes were killed`,
+    );
   const result = {
     faults,
     aim: aimer.counts,
