@@ -22,6 +22,20 @@ const cleanups: (() => void)[] = [];
 export function cleanUpSandboxes(): void {
   for (const fn of cleanups.splice(0)) fn();
 }
+
+/**
+ * Removes `dir`; a file left immutable (chattr +i) by a test that failed before making it
+ * writable again (the chaos soak) is cleared first, so the failure is that test's alone.
+ */
+function removeDir(dir: string): void {
+  try {
+    rmSync(dir, { recursive: true, force: true });
+  } catch (err) {
+    if ((err as { code?: string }).code !== "EPERM") throw err;
+    Bun.spawnSync(["chattr", "-R", "-i", dir]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 // Outside `bun test` (the chaos script) nothing else would: clean up when the process exits.
 process.once("exit", cleanUpSandboxes);
 
@@ -55,7 +69,7 @@ export interface Sandbox {
 /** A fresh temp dir, removed with the sandboxes after the run (test/preload.ts). */
 export function tempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), `tiermv-${prefix}-`));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  cleanups.push(() => removeDir(dir));
   return dir;
 }
 
@@ -91,7 +105,7 @@ export function sandbox(options: {
 }): Sandbox {
   // Config and instance locks stay local (each host has its own); the data may be shared.
   const dir = mkdtempSync(join(tmpdir(), "tiermv-test-"));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  cleanups.push(() => removeDir(dir));
   const view = options.data?.view ?? "";
   const data = options.data ? mkdtempSync(join(view + options.data.dir, "tiermv-test-")) : dir;
   // Shared data is left to the cluster's teardown (its whole filesystem goes): removing it here,
