@@ -4,11 +4,12 @@
  * with JSC's object-type counts every
  * `--types` ms if asked. Prints RSS / JS heap / object count per `--step`
  * seconds, and the object types that grew most from the first count to the last.
- * Usage: bun bench/run_once_rss.ts [--files 100000] [--step 10] [--types 10000] [--per-task 500]
+ * `--plain`: bin/tiermv under GNU time instead, peak only.
+ * Usage: bun bench/run_once_rss.ts [--files 100000] [--step 10] [--types 10000] [--per-task 500] [--plain]
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileTargetConfig, TIERMV, TIERMV_HEAP, withProjectBun } from "./measure.ts";
+import { fileTargetConfig, measure, TIERMV, TIERMV_HEAP, withProjectBun } from "./measure.ts";
 import { buildTree } from "./million.ts";
 import { BENCH_ENV } from "./store.ts";
 import { stripTiermvXattrs } from "./transfer.ts";
@@ -47,10 +48,22 @@ const env = withProjectBun({
   TIERMV_CONFIG: config,
   TIERMV_LOCK_DIR: dir,
   TIERMV_LOG: "json",
+  // Allocator and heap settings to try (MIMALLOC_PURGE_DELAY=0, BUN_JSC_...) pass through.
+  ...Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([k]) => k.startsWith("MIMALLOC_") || k.startsWith("BUN_JSC_"),
+    ),
+  ),
 });
 writeFileSync(dirty, "");
 const submit = Bun.spawnSync([TIERMV, "submit", "--node", "a", "--quiet", src], { env });
 if (submit.exitCode !== 0) throw new Error(`submit failed: ${submit.stderr.toString()}`);
+if (argv.includes("--plain")) {
+  // tiermv as installed (bin/tiermv), no probe: the peak as GNU time sees it, like bench/million.
+  const m = await measure([TIERMV, "run", "--node", "a", "--once", "--quiet"], env);
+  console.log(`run --once (plain): ${m.wall.toFixed(1)} s, peak RSS ${m.rssMiB.toFixed(0)} MiB`);
+  process.exit(0);
+}
 const began = performance.now();
 const run = Bun.spawn(
   [
