@@ -42,5 +42,24 @@ if (out) {
     appendFileSync(out, `${JSON.stringify(line)}\n`);
   };
   setInterval(sample, 50).unref();
+  // MEM_PROBE_TYPES=ms: also JSC's live object count per type every ms (after a full GC), to see
+  // which types grow (bench/run_once_rss.ts).
+  const typesEvery = Number(process.env.MEM_PROBE_TYPES ?? 0);
+  if (typesEvery > 0) {
+    const countTypes = () => {
+      Bun.gc(true);
+      const h = heapStats();
+      const m = process.memoryUsage();
+      const line = {
+        t: Math.round(performance.now() - began),
+        rss: m.rss / MiB,
+        heapUsed: m.heapUsed / MiB,
+        objects: h.objectCount,
+        types: h.objectTypeCounts,
+      };
+      appendFileSync(out, `${JSON.stringify(line)}\n`);
+    };
+    setInterval(countTypes, typesEvery).unref();
+  }
   process.on("exit", sample);
 }

@@ -22,7 +22,7 @@ import { stripTiermvXattrs } from "./transfer.ts";
 
 const PER_DIR = 1000;
 
-function buildTree(base: string, files: number): string {
+export function buildTree(base: string, files: number): string {
   const src = join(base, "src");
   const built = join(base, ".built");
   if (existsSync(built)) return src;

@@ -55,6 +55,22 @@ export async function migrateTask(
   dirs: NodeDirs,
   name: string,
 ): Promise<TaskSummary> {
+  // Its listener on the process-long stop signal goes when the task ends, however it ends.
+  const grace = graceSignal(ctx.signal, ctx.config.shutdown.graceMs);
+  try {
+    return await runTask(ctx, node, dirs, name, grace.signal);
+  } finally {
+    grace.release();
+  }
+}
+
+async function runTask(
+  ctx: JobContext,
+  node: string,
+  dirs: NodeDirs,
+  name: string,
+  uploadSignal: AbortSignal | undefined,
+): Promise<TaskSummary> {
   const taskPath = `${dirs.running}/${name}`;
   const counts = emptyCounts();
   let header: TaskHeader;
@@ -74,7 +90,7 @@ export async function migrateTask(
     target: targetFor(ctx, header.target),
     inFlight: new Set(),
     seen: { unreadableLocks: 0 },
-    uploadSignal: graceSignal(ctx.signal, ctx.config.shutdown.graceMs),
+    uploadSignal,
   };
   // Busy files are retried until they have been busy for retry.busyMaxAgeMs, then `stuck`.
   const busySince = header.options.busySince ?? Date.now();

@@ -48,22 +48,33 @@ export function delay(ms: number, options: { signal?: AbortSignal } = {}): Promi
   });
 }
 
+/** A grace signal and its release (see graceSignal). */
+export interface Grace {
+  signal: AbortSignal | undefined;
+  /** Takes the listener off the stop signal (and clears a grace timer): call when the work ends. */
+  release(): void;
+}
+
 /**
  * A signal that aborts `graceMs` after `stop` does (graceful stop: work in flight may finish
  * within the grace). Undefined without a stop signal. The grace timer never keeps a process alive
- * (unref), so a process whose work finished exits at once.
+ * (unref), so a process whose work finished exits at once. `stop` lives as long as the process
+ * and this is made once per task: `release` when the task ends, or `run --once` over 2,000 tasks
+ * keeps 2,000 listeners, each holding its controller (issue 2.5).
  */
-export function graceSignal(
-  stop: AbortSignal | undefined,
-  graceMs: number,
-): AbortSignal | undefined {
-  if (!stop) return undefined;
+export function graceSignal(stop: AbortSignal | undefined, graceMs: number): Grace {
+  if (!stop) return { signal: undefined, release: () => {} };
   const controller = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const start = () => {
-    const timer = setTimeout(() => controller.abort(stop.reason), graceMs);
+    timer = setTimeout(() => controller.abort(stop.reason), graceMs);
     (timer as { unref?: () => void }).unref?.();
   };
   if (stop.aborted) start();
   else stop.addEventListener("abort", start, { once: true });
-  return controller.signal;
+  const release = () => {
+    stop.removeEventListener("abort", start);
+    clearTimeout(timer);
+  };
+  return { signal: controller.signal, release };
 }

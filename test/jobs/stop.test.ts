@@ -1,4 +1,4 @@
-import { expect, test } from "bun:test";
+import { expect, spyOn, test } from "bun:test";
 import { createJobContext, silentLog } from "../../jobs/context/job_context.ts";
 import { runNodeOnce } from "../../jobs/run_node.ts";
 import { submitRequest } from "../../jobs/submit.ts";
@@ -49,4 +49,27 @@ test("a stop during an upload's retry backoff ends the wait: the file is interru
   expect(Date.now() - started).toBeLessThan(10_000);
   expect(tick.counts).toMatchObject({ interrupted: 1, failed: 0 });
   expect((await holderOf(path))?.node).toBe("a");
+});
+
+test("a run over many tasks leaves no listener on the stop signal: each task's grace listener goes when its task ends (issue 2.5)", async () => {
+  const box = sandbox({ target: "file:///tmp/unused" });
+  box.setConfig({ target: `file://${box.dir}/out`, dispatch: { maxFiles: 1 } });
+  const paths = Array.from({ length: 20 }, (_, i) => box.file(`f${i}.bin`, `data ${i}`));
+  await submitRequest(createJobContext(rt, box.config, silentLog), { paths, node: "a" });
+  const controller = new AbortController();
+  const added = spyOn(controller.signal, "addEventListener");
+  const removed = spyOn(controller.signal, "removeEventListener");
+  const tick = await runNodeOnce(
+    createJobContext(rt, box.config, silentLog, controller.signal),
+    "a",
+  );
+  expect(tick.tasks).toHaveLength(20);
+  expect(tick.counts).toMatchObject({ migrated: 20, failed: 0 });
+  // Every listener added during the run (one per task at least) was taken off again.
+  const listeners = (calls: unknown[][]) => calls.map((args) => args[1]);
+  const left = listeners(added.mock.calls).filter(
+    (l) => !listeners(removed.mock.calls).includes(l),
+  );
+  expect(added.mock.calls.length).toBeGreaterThanOrEqual(20);
+  expect(left).toEqual([]);
 });
