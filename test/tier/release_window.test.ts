@@ -4,11 +4,17 @@
  * the file with it; held inside the window (after the re-check, before the truncate) it loses the
  * write, exactly as documented. The chaos soak aims its writer at the same two points.
  */
-import { expect, test } from "bun:test";
+import { afterEach, expect, test } from "bun:test";
 import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes, spawnCli, tempDir, waitFor } from "../helpers.ts";
 import { currentState, mtimeNsOf, type TierBox, tierBox } from "./tier_helpers.ts";
+
+/** A held process is never left waiting for its `.go` file when a test fails before it ends. */
+const spawned: { kill(signal?: number | NodeJS.Signals): void; exitCode: number | null }[] = [];
+afterEach(() => {
+  for (const p of spawned.splice(0)) if (p.exitCode === null) p.kill("SIGKILL");
+});
 
 const WRITE = "written while the release was held\n";
 
@@ -20,6 +26,7 @@ async function heldAt(t: TierBox, file: string, point: string) {
     TIERMV_HOLD_AT: point,
     TIERMV_HOLD_DIR: dir,
   });
+  spawned.push(proc);
   const name = await waitFor(
     () => readdirSync(dir).find((n) => n.endsWith(".held")),
     `a release held at ${point}`,

@@ -6,7 +6,7 @@
  * restore keeps its chunk; the other restore's take (its "restoring" epoch) shows it started,
  * and the proxy in front of s3proxy shows what it asked of the store meanwhile.
  */
-import { expect, test } from "bun:test";
+import { afterEach, expect, test } from "bun:test";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { cli, randomBytes, spawnCli, tempDir, waitFor } from "../helpers.ts";
@@ -14,6 +14,12 @@ import { currentOf, heldOf, recordsOf } from "../records.ts";
 import { startFaultProxy } from "../services/fault_proxy.ts";
 import { s3Service } from "../services/shared.ts";
 import { type TierBox, tierBox } from "./tier_helpers.ts";
+
+/** A held process is never left waiting for its `.go` file when a test fails before it ends. */
+const spawned: { kill(signal?: number | NodeJS.Signals): void; exitCode: number | null }[] = [];
+afterEach(() => {
+  for (const p of spawned.splice(0)) if (p.exitCode === null) p.kill("SIGKILL");
+});
 
 const MiB = 1024 * 1024;
 
@@ -41,6 +47,7 @@ async function restoreHeld(t: TierBox, viaRun = false) {
     TIERMV_HOLD_AT: "restore-mid-copy",
     TIERMV_HOLD_DIR: holds,
   });
+  spawned.push(proc);
   const heldNow = () => readdirSync(holds).filter((n) => n.endsWith(".held"));
   const pathOf = (name: string) => JSON.parse(readFileSync(join(holds, name), "utf8")).path;
   const first = await waitFor(() => heldNow()[0], "the first restore held mid-copy");
