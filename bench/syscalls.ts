@@ -29,7 +29,17 @@ const FAMILIES: Record<string, string[]> = {
   getdents: ["getdents64"],
   read: ["read", "pread64", "readv", "preadv", "preadv2"],
   write: ["write", "pwrite64", "writev", "pwritev"],
-  other: ["unlink", "unlinkat", "mkdir", "mkdirat", "link", "linkat", "ftruncate", "utimensat"],
+  other: [
+    "unlink",
+    "unlinkat",
+    "mkdir",
+    "mkdirat",
+    "link",
+    "linkat",
+    "ftruncate",
+    "utimensat",
+    "flock",
+  ],
 };
 const familyOf = new Map(
   Object.entries(FAMILIES).flatMap(([f, names]) => names.map((n) => [n, f])),
@@ -86,12 +96,12 @@ export function countCalls(log: string, root: string, spool: string): Counts {
 
 const TRACED = Object.values(FAMILIES).flat().join(",");
 
-function ensureStrace() {
+export function ensureStrace() {
   if (existsSync("/usr/bin/strace")) return;
   Bun.spawnSync(["apt-get", "install", "-y", "-qq", "strace"], { stdout: "inherit" });
 }
 
-async function traced(cmd: string[], env: Record<string, string | undefined>, log: string) {
+export async function traced(cmd: string[], env: Record<string, string | undefined>, log: string) {
   const args = ["strace", "-f", "-y", "-qq", "-e", `trace=${TRACED}`, "-o", log, "--", ...cmd];
   const proc = Bun.spawn(args, { env, stdout: "ignore", stderr: "pipe" });
   const code = await proc.exited;
