@@ -5,7 +5,15 @@ import type { CallMeta } from "./mount_calls.ts";
 import { toError } from "./mount_calls.ts";
 import type { Step } from "./mount_compound.ts";
 import type { MountPool } from "./mount_pool.ts";
-import type { FileHandle, FileStat, OpenMode, XattrMode } from "./types.ts";
+import type {
+  FileHandle,
+  FileStat,
+  Listing,
+  OpenMode,
+  OpenOptions,
+  XattrMode,
+  XattrRead,
+} from "./types.ts";
 
 /** Reads above this size are long calls (they leave a thread free for metadata calls). */
 const BULK_BYTES = 1024 * 1024;
@@ -20,19 +28,35 @@ function resultOf<T>(step: Step<T> | null, meta: CallMeta): T {
 export async function openFile(
   pool: MountPool,
   path: string,
-  mode: OpenMode,
-  look: boolean,
+  options: OpenOptions,
 ): Promise<FileHandle> {
-  if (!look) {
+  const { mode } = options;
+  if (!options.look) {
     const { fd, noatime } = await pool.call("open", [path, mode], { op: "open", path });
     return new PooledFileHandle(new Descriptor(pool, fd, path), mode, noatime, null);
   }
-  const r = await pool.call("openLook", [path, mode], { op: "open", path });
+  const args = [path, mode, options.lock === true, options.top ?? null] as const;
+  const r = await pool.call("openLook", [...args], { op: "open", path });
   const opened: FileHandle["opened"] = {
     stat: async () => resultOf(r.stat, { op: "stat", path }),
+    locked: r.locked && (async () => resultOf(r.locked, { op: "lock", path })),
     names: r.names && (async () => resultOf(r.names, { op: "list", path, attr: "*" })),
+    top: r.names && (async () => topOf(r.top, path)),
   };
   return new PooledFileHandle(new Descriptor(pool, r.fd, path), mode, r.noatime, opened);
+}
+
+type TopStep = { name: string; value: Step<Uint8Array | null> } | null;
+
+/** The read of a listing's top name, or its error as getXattr(name) would throw it. */
+function topOf(top: TopStep, path: string): XattrRead | null {
+  if (top === null) return null;
+  return { name: top.name, value: resultOf(top.value, { op: "read", path, attr: top.name }) };
+}
+
+/** A compound call's listing and top read, or the first of their errors. */
+function listingOf(r: { names: Step<string[]> | null; top: TopStep }, path: string): Listing {
+  return { names: resultOf(r.names, { op: "list", path, attr: "*" }), top: topOf(r.top, path) };
 }
 
 class PooledFileHandle implements FileHandle {
@@ -75,6 +99,37 @@ class PooledFileHandle implements FileHandle {
     });
     resultOf(r.created, { op: "write", path, attr: name });
     return resultOf(r.names, { op: "list", path, attr: "*" });
+  }
+
+  async createXattrThenListTop(name: string, value: Uint8Array, top: string): Promise<Listing> {
+    const { path } = this;
+    const r = await this.d.call("createXattrThenList", [this.d.fd, name, value, top], {
+      op: "write",
+      attr: name,
+    });
+    resultOf(r.created, { op: "write", path, attr: name });
+    return listingOf(r, path);
+  }
+
+  async listTopThenStat(top: string): Promise<{ listing: Listing; stat: FileStat }> {
+    const { path } = this;
+    const r = await this.d.call("listTopThenFstat", [this.d.fd, top], { op: "list", attr: "*" });
+    const listing = listingOf(r, path);
+    return { listing, stat: resultOf(r.stat, { op: "stat", path }) };
+  }
+
+  async statThenGetXattr(name: string): Promise<{ stat: FileStat; value: Uint8Array | null }> {
+    const { path } = this;
+    const r = await this.d.call("fstatThenGetXattr", [this.d.fd, name], { op: "stat" });
+    const stat = resultOf(r.stat, { op: "stat", path });
+    return { stat, value: resultOf(r.value, { op: "read", path, attr: name }) };
+  }
+
+  async removeXattrs(names: string[]): Promise<boolean[]> {
+    if (names.length === 0) return [];
+    const { path } = this;
+    const r = await this.d.call("removeXattrs", [this.d.fd, names], { op: "remove", attr: "*" });
+    return r.map((one, i) => resultOf(one, { op: "remove", path, attr: names[i] }));
   }
 
   async statWithPath(): Promise<{ stat: FileStat; atPath: FileStat | null }> {

@@ -7,13 +7,14 @@
  * unchanged), truncate to 0 and put the original mtime back. A write landing between the
  * re-check and the truncate is lost: I7's window, two syscalls wide.
  */
+import type { FileStat } from "../../runtime/types.ts";
 import { crashPoint } from "../util/crash_points.ts";
 import { etagCheckable, fileEtag } from "./content_etag.ts";
 import type { FileJob, OpenFile } from "./file_job.ts";
 import type { FileOutcome } from "./outcome.ts";
-import type { State } from "./records.ts";
+import { recordName, type State } from "./records.ts";
 import { decideTier, revokedTier, type TierHeld, withTierEpoch } from "./tier_file.ts";
-import { isCommitFor, readView, type View } from "./view.ts";
+import { DECISIONS, isCommitFor, type View, viewAfterTake } from "./view.ts";
 
 export const NORELEASE = "user.tiermv.norelease";
 
@@ -37,15 +38,19 @@ export function releaseFile(job: FileJob, path: string, options: ReleaseOptions 
   });
 }
 
-/** Why the file is not released, from the view and the descriptor (no store call). */
+/**
+ * Why the file is not released, from the view and the descriptor (no store call). The fstat and
+ * the read of the norelease mark go in one hand-off: the mark is read even for a file refused
+ * before it counts (a read more, no effect on the file).
+ */
 async function refusalOf(
   job: FileJob,
   file: OpenFile,
-  view: View,
+  view: Pick<View, "current">,
 ): Promise<FileOutcome | undefined> {
   const { path, handle } = file;
   const state = view.current?.state;
-  const stat = await handle.stat();
+  const { stat, value: norelease } = await handle.statThenGetXattr(NORELEASE);
   const refused = (reason: string): FileOutcome => ({ kind: "refused", path, reason });
   if (!state) return refused("not migrated: no state");
   if (state.state === "removed") return refused("not migrated: its archived copy was removed");
@@ -71,7 +76,7 @@ async function refusalOf(
     );
   if (!isCommitFor(state, identity))
     return refused("changed since it was migrated (size, mtime or inode): migrate it first");
-  if ((await handle.getXattr(NORELEASE)) !== null) return refused(`marked ${NORELEASE}`);
+  if (norelease !== null) return refused(`marked ${NORELEASE}`);
   // Without a version id, a later upload to this key (a new file at a renamed stub's path)
   // would overwrite the stub's only copy: release there only when the operator says so.
   if (state.versionId === undefined && !job.config.s3.releaseUnversioned) {
@@ -111,7 +116,7 @@ async function objectRefusal(
 async function dryRun(
   job: FileJob,
   file: OpenFile,
-  view: View,
+  view: Pick<View, "current">,
   options: ReleaseOptions,
 ): Promise<FileOutcome> {
   const state = view.current?.state as State;
@@ -142,8 +147,7 @@ async function releaseHeld(held: TierHeld, options: ReleaseOptions): Promise<Fil
     return revokedTier(held, "release");
   crashPoint(job.rt, "release-after-decide");
   // The re-check under the lock, right before the truncate (model: mutant-release-no-recheck).
-  const now = await readView(handle);
-  const stat = await handle.stat();
+  const { now, stat } = await recheck(held);
   if (now.current?.epoch !== held.n)
     return revokedTier(held, "release (a later decision counts now; nothing truncated)");
   if (stat.size !== state.size || stat.mtimeNs !== state.mtimeNs || stat.ino !== state.ino)
@@ -157,4 +161,21 @@ async function releaseHeld(held: TierHeld, options: ReleaseOptions): Promise<Fil
   crashPoint(job.rt, "release-after-truncate");
   await handle.setTimes(undefined, state.mtimeNs);
   return { kind: "released", path, key: state.key, bytes: state.size };
+}
+
+/**
+ * The re-check's view (the current state's epoch; who holds the file is not read) and fstat,
+ * in one hand-off: flistxattr, fgetxattr of the latest decision, fstat. When the view had to
+ * read more (a decision without a state above ours), the fstat is made again after those reads,
+ * so that it stays the last call before the truncate (I7's window). When the state is not ours
+ * nothing is truncated and the fstat does not matter.
+ */
+async function recheck(held: TierHeld): Promise<{ now: Omit<View, "hold">; stat: FileStat }> {
+  const { handle } = held.file;
+  const { listing, stat } = await handle.listTopThenStat(DECISIONS);
+  const now = await viewAfterTake(handle, listing);
+  const ours = now.current?.epoch === held.n;
+  // Ours, found by the first read: the view read nothing after it, the fstat came last.
+  const last = ours && listing.top?.name === recordName("e", held.n);
+  return { now, stat: last || !ours ? stat : await handle.stat() };
 }

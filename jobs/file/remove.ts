@@ -20,7 +20,11 @@ export function removeFile(job: FileJob, path: string): Promise<FileOutcome> {
   });
 }
 
-async function refusal(job: FileJob, file: OpenFile, view: View): Promise<FileOutcome | null> {
+async function refusal(
+  job: FileJob,
+  file: OpenFile,
+  view: Pick<View, "current">,
+): Promise<FileOutcome | null> {
   const state = view.current?.state;
   const refused = (reason: string): FileOutcome => ({ kind: "refused", path: file.path, reason });
   if (!state || state.state === "removed") return refused("not migrated: nothing to remove");

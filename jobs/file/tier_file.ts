@@ -23,8 +23,8 @@ import {
   type State,
   type TakeAction,
 } from "./records.ts";
-import { readView, type View } from "./view.ts";
-import { createRecord, XattrPayloadError } from "./xattr_record.ts";
+import { DECISIONS, readView, type View, viewAfterTake } from "./view.ts";
+import { createRecordThenListTop, XattrPayloadError } from "./xattr_record.ts";
 
 /** An epoch held by a release or restore. */
 export interface TierHeld {
@@ -32,8 +32,8 @@ export interface TierHeld {
   file: OpenFile;
   n: number;
   attempt: string;
-  /** The view after the take. */
-  view: View;
+  /** The view after the take (without the hold: ours while n is max). */
+  view: Omit<View, "hold">;
 }
 
 const ROUNDS = 3;
@@ -68,8 +68,15 @@ async function tierEpoch(
   action: Exclude<TakeAction, "migrate">,
   steps: TierSteps,
 ): Promise<FileOutcome> {
-  return await withOpenFile(job, path, "readwrite", (file) =>
-    lockedEpoch(job, file, action, steps),
+  // The open's hand-off makes the fstat, the flock and the view's listing and first read too
+  // (docs/tiering.md, steps 1 and 2: the same calls in the same order).
+  const look = { look: true, lock: true, top: DECISIONS };
+  return await withOpenFile(
+    job,
+    path,
+    "readwrite",
+    (file) => lockedEpoch(job, file, action, steps),
+    look,
   );
 }
 
@@ -80,14 +87,21 @@ async function lockedEpoch(
   steps: TierSteps,
 ): Promise<FileOutcome> {
   const { handle, path } = file;
-  const refused = notRegular(path, await handle.stat());
+  const opened = handle.opened;
+  if (!opened) throw new Error(`Internal: ${path} was opened without its first look`);
+  const refused = notRegular(path, await opened.stat());
   if (refused) return refused;
-  if (!(await handle.tryLock()))
+  if (!(await opened.locked?.()))
     return busy(path, "another release or restore (flock on the file)");
   for (let round = 0; round < ROUNDS; round++) {
     let view: View;
     try {
-      view = await readView(handle);
+      // The first view from the open's listing and read; a view again after others decided.
+      const listed =
+        round === 0 && opened.names
+          ? { names: await opened.names(), top: (await opened.top?.()) ?? null }
+          : undefined;
+      view = await readView(handle, listed);
     } catch (err) {
       if (err instanceof XattrPayloadError) return { kind: "rejected", path, error: err.message };
       throw err;
@@ -109,11 +123,13 @@ async function lockedEpoch(
       key: view.current?.state.key ?? file.key,
       target: job.target.url,
     });
-    if (!(await createRecord(handle, recordName("l", n), take)))
-      return busy(path, `epoch ${n} was just taken by another attempt`);
+    // The take, the listing after it and its first read, in one hand-off.
+    const listing = await createRecordThenListTop(handle, recordName("l", n), take, DECISIONS);
+    if (!listing) return busy(path, `epoch ${n} was just taken by another attempt`);
     let held: TierHeld | undefined;
     try {
-      const after = await readView(handle);
+      // Who holds the file is not read: we do while n is max (viewAfterTake).
+      const after = await viewAfterTake(handle, listing);
       // A late re-creation of a garbage-collected epoch: abandon it (mutant-no-take-view).
       if (after.max !== n)
         return busy(path, `epoch ${n} was garbage-collected; max is ${after.max}`);
