@@ -11,6 +11,7 @@ import type {
   Listing,
   OpenMode,
   OpenOptions,
+  StatWithXattr,
   XattrMode,
   XattrRead,
 } from "./types.ts";
@@ -35,13 +36,20 @@ export async function openFile(
     const { fd, noatime } = await pool.call("open", [path, mode], { op: "open", path });
     return new PooledFileHandle(new Descriptor(pool, fd, path), mode, noatime, null);
   }
-  const args = [path, mode, options.lock === true, options.top ?? null] as const;
+  const args = [
+    path,
+    mode,
+    options.lock === true,
+    options.top ?? null,
+    options.mark ?? null,
+  ] as const;
   const r = await pool.call("openLook", [...args], { op: "open", path });
   const opened: FileHandle["opened"] = {
     stat: async () => resultOf(r.stat, { op: "stat", path }),
     locked: r.locked && (async () => resultOf(r.locked, { op: "lock", path })),
     names: r.names && (async () => resultOf(r.names, { op: "list", path, attr: "*" })),
     top: r.names && (async () => topOf(r.top, path)),
+    marked: markedOf(r.marked, path, options.mark),
   };
   return new PooledFileHandle(new Descriptor(pool, r.fd, path), mode, r.noatime, opened);
 }
@@ -54,9 +62,29 @@ function topOf(top: TopStep, path: string): XattrRead | null {
   return { name: top.name, value: resultOf(top.value, { op: "read", path, attr: top.name }) };
 }
 
+type MarkedStep = { stat: Step<FileStat>; value: Step<Uint8Array | null> | null } | null;
+
+/** The fstat and mark read of a compound call, each thrown as its call alone would throw it. */
+function markedOf(
+  r: MarkedStep,
+  path: string,
+  mark: string | undefined,
+): (() => Promise<StatWithXattr>) | null {
+  if (r === null) return null;
+  return async () => {
+    const stat = resultOf(r.stat, { op: "stat", path });
+    return { stat, value: resultOf(r.value, { op: "read", path, attr: mark }) };
+  };
+}
+
 /** A compound call's listing and top read, or the first of their errors. */
-function listingOf(r: { names: Step<string[]> | null; top: TopStep }, path: string): Listing {
-  return { names: resultOf(r.names, { op: "list", path, attr: "*" }), top: topOf(r.top, path) };
+function listingOf(
+  r: { names: Step<string[]> | null; top: TopStep; marked?: MarkedStep },
+  path: string,
+  mark?: string,
+): Listing {
+  const names = resultOf(r.names, { op: "list", path, attr: "*" });
+  return { names, top: topOf(r.top, path), marked: markedOf(r.marked ?? null, path, mark) };
 }
 
 class PooledFileHandle implements FileHandle {
@@ -101,14 +129,23 @@ class PooledFileHandle implements FileHandle {
     return resultOf(r.names, { op: "list", path, attr: "*" });
   }
 
-  async createXattrThenListTop(name: string, value: Uint8Array, top: string): Promise<Listing> {
+  async createXattrThenListTop(
+    name: string,
+    value: Uint8Array,
+    top: string,
+    mark?: string,
+  ): Promise<Listing> {
     const { path } = this;
-    const r = await this.d.call("createXattrThenList", [this.d.fd, name, value, top], {
-      op: "write",
-      attr: name,
-    });
+    const r = await this.d.call(
+      "createXattrThenList",
+      [this.d.fd, name, value, top, mark ?? null],
+      {
+        op: "write",
+        attr: name,
+      },
+    );
     resultOf(r.created, { op: "write", path, attr: name });
-    return listingOf(r, path);
+    return listingOf(r, path, mark);
   }
 
   async listTopThenStat(top: string): Promise<{ listing: Listing; stat: FileStat }> {
@@ -118,7 +155,7 @@ class PooledFileHandle implements FileHandle {
     return { listing, stat: resultOf(r.stat, { op: "stat", path }) };
   }
 
-  async statThenGetXattr(name: string): Promise<{ stat: FileStat; value: Uint8Array | null }> {
+  async statThenGetXattr(name: string): Promise<StatWithXattr> {
     const { path } = this;
     const r = await this.d.call("fstatThenGetXattr", [this.d.fd, name], { op: "stat" });
     const stat = resultOf(r.stat, { op: "stat", path });

@@ -75,32 +75,69 @@ export function compoundOps(ops: SingleOps) {
       top: name === null ? null : { name, value: step(() => ops.fgetxattr(fd, name)) },
     };
   }
+  /** fstat, then, if it succeeded, fgetxattr of `name` (the version, then a mark). */
+  function statThenGet(fd: number, name: string) {
+    const stat = step(() => ops.fstat(fd));
+    return { stat, value: stat.ok ? step(() => ops.fgetxattr(fd, name)) : null };
+  }
+  /** `listTop`, then with a `mark`, if both succeeded, `statThenGet` of it. */
+  function listTopThenMark(fd: number, top: string | null, mark: string | null) {
+    const listed = listTop(fd, top);
+    const read = listed.names.ok && (listed.top === null || listed.top.value.ok);
+    return { ...listed, marked: read && mark !== null ? statThenGet(fd, mark) : null };
+  }
   return {
     /**
      * open, fstat, and for a regular file flistxattr (a file's first look: protocol v2 section 4,
      * steps 1 and 2). With `lock`, flock(LOCK_EX|LOCK_NB) between the fstat and the listing,
      * and the listing only if the lock was taken (release and restore, docs/tiering.md step 1);
-     * with `top`, the listing's `listTop` read. An open that fails throws; the descriptor of one
-     * that succeeded is always returned (the caller closes it), with the errors of the calls
-     * after it.
+     * with `top`, the listing's `listTop` read; with `mark`, `statThenGet` of it after them. An
+     * open that fails throws; the descriptor of one that succeeded is always returned (the
+     * caller closes it), with the errors of the calls after it.
      */
-    openLook(path: string, mode: OpenMode, lock = false, top: string | null = null) {
+    openLook(
+      path: string,
+      mode: OpenMode,
+      lock = false,
+      top: string | null = null,
+      mark: string | null = null,
+    ) {
       const opened = ops.open(path, mode);
       const stat = step(() => ops.fstat(opened.fd));
       const file = stat.ok && stat.value.kind === "file";
       const locked = file && lock ? step(() => ops.flockTry(opened.fd)) : null;
       const listed =
-        file && (!lock || (locked?.ok && locked.value)) ? listTop(opened.fd, top) : null;
-      return { ...opened, stat, locked, names: listed?.names ?? null, top: listed?.top ?? null };
+        file && (!lock || (locked?.ok && locked.value))
+          ? listTopThenMark(opened.fd, top, mark)
+          : null;
+      return {
+        ...opened,
+        stat,
+        locked,
+        names: listed?.names ?? null,
+        top: listed?.top ?? null,
+        marked: listed?.marked ?? null,
+      };
     },
     /**
      * fsetxattr with XATTR_CREATE, then, if it created the name, flistxattr (and with `top`,
-     * the `listTop` read after it).
+     * the `listTop` read after it; with `mark`, `statThenGet` of it after them).
      */
-    createXattrThenList(fd: number, name: string, value: Uint8Array, top: string | null = null) {
+    createXattrThenList(
+      fd: number,
+      name: string,
+      value: Uint8Array,
+      top: string | null = null,
+      mark: string | null = null,
+    ) {
       const created = step(() => ops.fsetxattr(fd, name, value, "create"));
-      const listed = created.ok ? listTop(fd, top) : null;
-      return { created, names: listed?.names ?? null, top: listed?.top ?? null };
+      const listed = created.ok ? listTopThenMark(fd, top, mark) : null;
+      return {
+        created,
+        names: listed?.names ?? null,
+        top: listed?.top ?? null,
+        marked: listed?.marked ?? null,
+      };
     },
     /**
      * flistxattr and its `listTop` read, then, if both succeeded, fstat (a view, then the
@@ -111,11 +148,7 @@ export function compoundOps(ops: SingleOps) {
       const read = listed.names.ok && (listed.top === null || listed.top.value.ok);
       return { ...listed, stat: read ? step(() => ops.fstat(fd)) : null };
     },
-    /** fstat, then, if it succeeded, fgetxattr of `name` (the version, then a mark). */
-    fstatThenGetXattr(fd: number, name: string) {
-      const stat = step(() => ops.fstat(fd));
-      return { stat, value: stat.ok ? step(() => ops.fgetxattr(fd, name)) : null };
-    },
+    fstatThenGetXattr: statThenGet,
     /** fremovexattr of each name in turn, up to the first that fails (GC of one view). */
     removeXattrs(fd: number, names: string[]) {
       const removed: Step<boolean>[] = [];

@@ -125,6 +125,8 @@ export interface FileHandle {
     locked: (() => Promise<boolean>) | null;
     names: (() => Promise<string[]>) | null;
     top: (() => Promise<XattrRead | null>) | null;
+    /** With `mark`: as Listing.marked, after the listing and its read. */
+    marked: (() => Promise<StatWithXattr>) | null;
   } | null;
   /** fstat of the open file. */
   stat(): Promise<FileStat>;
@@ -143,10 +145,15 @@ export interface FileHandle {
   createXattrThenList(name: string, value: Uint8Array): Promise<string[]>;
   /**
    * createXattrThenList, then (only if the listing succeeded) fgetxattr of the listed name
-   * `<top><n>` with the highest n, in the same hand-off. Throws as setXattr, listXattr, then
-   * getXattr would.
+   * `<top><n>` with the highest n, in the same hand-off; with `mark`, Listing.marked after them.
+   * Throws as setXattr, listXattr, then getXattr would.
    */
-  createXattrThenListTop(name: string, value: Uint8Array, top: string): Promise<Listing>;
+  createXattrThenListTop(
+    name: string,
+    value: Uint8Array,
+    top: string,
+    mark?: string,
+  ): Promise<Listing>;
   /**
    * flistxattr, fgetxattr of its highest `<top><n>` (as createXattrThenListTop), then (only if
    * both succeeded) fstat, in one hand-off. Throws as listXattr, getXattr, then stat would.
@@ -156,7 +163,7 @@ export interface FileHandle {
    * fstat, then (only if it succeeded) fgetxattr of `name`, in one hand-off. Throws as stat(),
    * then as getXattr(name) would.
    */
-  statThenGetXattr(name: string): Promise<{ stat: FileStat; value: Uint8Array | null }>;
+  statThenGetXattr(name: string): Promise<StatWithXattr>;
   /**
    * fremovexattr of each name in turn, in one hand-off: for each, false when it was not there.
    * The first that fails throws as removeXattr(name) would; the names after it are not removed.
@@ -213,6 +220,18 @@ export interface XattrRead {
 export interface Listing {
   names: string[];
   top: XattrRead | null;
+  /**
+   * Asked with a `mark`: the fstat and the mark's fgetxattr made right after the listing and its
+   * read (statThenGetXattr, in the same hand-off); each throws as it would have. Null when not
+   * made (not asked, or a call before them failed).
+   */
+  marked?: (() => Promise<StatWithXattr>) | null;
+}
+
+/** An fstat and the fgetxattr of one name after it (null: the name does not exist). */
+export interface StatWithXattr {
+  stat: FileStat;
+  value: Uint8Array | null;
 }
 
 /** How FileHandle's file is opened (RuntimeMount.openFile). */
@@ -224,6 +243,8 @@ export interface OpenOptions {
   lock?: boolean;
   /** With `look`: the listing's read of its highest-numbered name of this prefix. */
   top?: string;
+  /** With `look`: fstat and the fgetxattr of this name after the listing (opened.marked). */
+  mark?: string;
 }
 
 /** "read": O_RDONLY; "readwrite": O_RDWR (release and restore truncate and write). */

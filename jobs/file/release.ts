@@ -12,9 +12,9 @@ import { crashPoint } from "../util/crash_points.ts";
 import { etagCheckable, fileEtag } from "./content_etag.ts";
 import type { FileJob, OpenFile } from "./file_job.ts";
 import type { FileOutcome } from "./outcome.ts";
-import { recordName, type State } from "./records.ts";
-import { decideTier, revokedTier, type TierHeld, withTierEpoch } from "./tier_file.ts";
-import { DECISIONS, isCommitFor, type View, viewAfterTake } from "./view.ts";
+import type { State } from "./records.ts";
+import { decideTier, type Marked, revokedTier, type TierHeld, withTierEpoch } from "./tier_file.ts";
+import { DECISIONS, isCommitFor, readNothingMore, type View, viewAfterTake } from "./view.ts";
 
 export const NORELEASE = "user.tiermv.norelease";
 
@@ -29,8 +29,9 @@ export interface ReleaseOptions {
 
 export function releaseFile(job: FileJob, path: string, options: ReleaseOptions = {}) {
   return withTierEpoch(job, path, "release", {
-    before: async (file, view) => {
-      const refusal = await refusalOf(job, file, view);
+    mark: NORELEASE,
+    before: async (file, view, marked) => {
+      const refusal = await refusalOf(job, file, view, marked);
       if (refusal !== undefined) return refusal;
       return options.dryRun ? await dryRun(job, file, view, options) : null;
     },
@@ -40,17 +41,21 @@ export function releaseFile(job: FileJob, path: string, options: ReleaseOptions 
 
 /**
  * Why the file is not released, from the view and the descriptor (no store call). The fstat and
- * the read of the norelease mark go in one hand-off: the mark is read even for a file refused
- * before it counts (a read more, no effect on the file).
+ * the read of the norelease mark go in one hand-off (`marked`: in the view's, right after its
+ * reads): the mark is read even for a file refused before it counts (a read more, no effect on
+ * the file).
  */
 async function refusalOf(
   job: FileJob,
   file: OpenFile,
   view: Pick<View, "current">,
+  marked: Marked,
 ): Promise<FileOutcome | undefined> {
   const { path, handle } = file;
   const state = view.current?.state;
-  const { stat, value: norelease } = await handle.statThenGetXattr(NORELEASE);
+  const { stat, value: norelease } = marked
+    ? await marked()
+    : await handle.statThenGetXattr(NORELEASE);
   const refused = (reason: string): FileOutcome => ({ kind: "refused", path, reason });
   if (!state) return refused("not migrated: no state");
   if (state.state === "removed") return refused("not migrated: its archived copy was removed");
@@ -129,7 +134,7 @@ async function releaseHeld(held: TierHeld, options: ReleaseOptions): Promise<Fil
   const { job, file, view } = held;
   const { handle, path } = file;
   crashPoint(job.rt, "release-after-take");
-  const refusal = await refusalOf(job, file, view);
+  const refusal = await refusalOf(job, file, view, held.marked);
   const state = view.current?.state;
   const reason =
     refusal?.kind === "refused"
@@ -175,7 +180,5 @@ async function recheck(held: TierHeld): Promise<{ now: Omit<View, "hold">; stat:
   const { listing, stat } = await handle.listTopThenStat(DECISIONS);
   const now = await viewAfterTake(handle, listing);
   const ours = now.current?.epoch === held.n;
-  // Ours, found by the first read: the view read nothing after it, the fstat came last.
-  const last = ours && listing.top?.name === recordName("e", held.n);
-  return { now, stat: last || !ours ? stat : await handle.stat() };
+  return { now, stat: !ours || readNothingMore(now, listing) ? stat : await handle.stat() };
 }

@@ -6,6 +6,7 @@
  * the view after the take. Decisions are creates of `e.<n>` like every holder's, then GC.
  */
 import { MountUnavailableError } from "../../runtime/errors.ts";
+import type { StatWithXattr } from "../../runtime/types.ts";
 import { describeError } from "../util/errors.ts";
 import { newAttemptId } from "../util/ids.ts";
 import { decideAsHolder } from "./decide.ts";
@@ -23,7 +24,7 @@ import {
   type State,
   type TakeAction,
 } from "./records.ts";
-import { DECISIONS, readView, type View, viewAfterTake } from "./view.ts";
+import { DECISIONS, readNothingMore, readView, type View, viewAfterTake } from "./view.ts";
 import { createRecordThenListTop, XattrPayloadError } from "./xattr_record.ts";
 
 /** An epoch held by a release or restore. */
@@ -34,7 +35,16 @@ export interface TierHeld {
   attempt: string;
   /** The view after the take (without the hold: ours while n is max). */
   view: Omit<View, "hold">;
+  /** TierSteps.mark's fstat and read, made with the take when they still stand there. */
+  marked: Marked;
 }
+
+/**
+ * An fstat and the read of TierSteps.mark made in the hand-off of the view's calls, right after
+ * them; null when they were not, or when the view read more after them (then they would not be
+ * where the caller makes them: it makes them itself).
+ */
+export type Marked = (() => Promise<StatWithXattr>) | null;
 
 const ROUNDS = 3;
 
@@ -58,7 +68,9 @@ export async function withTierEpoch(
 }
 
 interface TierSteps {
-  before: (file: OpenFile, view: View) => Promise<FileOutcome | null>;
+  /** An xattr that `before` and `held` read first, after an fstat (Marked). */
+  mark?: string;
+  before: (file: OpenFile, view: View, marked: Marked) => Promise<FileOutcome | null>;
   held: (held: TierHeld) => Promise<FileOutcome>;
 }
 
@@ -70,7 +82,7 @@ async function tierEpoch(
 ): Promise<FileOutcome> {
   // The open's hand-off makes the fstat, the flock and the view's listing and first read too
   // (docs/tiering.md, steps 1 and 2: the same calls in the same order).
-  const look = { look: true, lock: true, top: DECISIONS };
+  const look = { look: true, lock: true, top: DECISIONS, mark: steps.mark };
   return await withOpenFile(
     job,
     path,
@@ -95,18 +107,20 @@ async function lockedEpoch(
     return busy(path, "another release or restore (flock on the file)");
   for (let round = 0; round < ROUNDS; round++) {
     let view: View;
+    let marked: Marked = null;
     try {
       // The first view from the open's listing and read; a view again after others decided.
-      const listed =
+      const listing =
         round === 0 && opened.names
           ? { names: await opened.names(), top: (await opened.top?.()) ?? null }
           : undefined;
-      view = await readView(handle, listed);
+      view = await readView(handle, listing);
+      if (listing && readNothingMore(view, listing)) marked = opened.marked;
     } catch (err) {
       if (err instanceof XattrPayloadError) return { kind: "rejected", path, error: err.message };
       throw err;
     }
-    const early = await steps.before(file, view);
+    const early = await steps.before(file, view, marked);
     if (early) return early;
     const settled = await settleHold(job, file, view);
     if (settled.kind === "done") return settled.outcome;
@@ -124,7 +138,8 @@ async function lockedEpoch(
       target: job.target.url,
     });
     // The take, the listing after it and its first read, in one hand-off.
-    const listing = await createRecordThenListTop(handle, recordName("l", n), take, DECISIONS);
+    const name = recordName("l", n);
+    const listing = await createRecordThenListTop(handle, name, take, DECISIONS, steps.mark);
     if (!listing) return busy(path, `epoch ${n} was just taken by another attempt`);
     let held: TierHeld | undefined;
     try {
@@ -133,7 +148,8 @@ async function lockedEpoch(
       // A late re-creation of a garbage-collected epoch: abandon it (mutant-no-take-view).
       if (after.max !== n)
         return busy(path, `epoch ${n} was garbage-collected; max is ${after.max}`);
-      held = { job, file, n, attempt, view: after };
+      const marked = readNothingMore(after, listing) ? (listing.marked ?? null) : null;
+      held = { job, file, n, attempt, view: after, marked };
       return await steps.held(held);
     } catch (err) {
       await giveBack(held, attempt, err);

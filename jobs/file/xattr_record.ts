@@ -87,17 +87,20 @@ export async function createRecordThenList(
 }
 
 /**
- * createRecordThenList, with the listing's read of its highest-numbered `<top><n>` in the same
- * hand-off (FileHandle.createXattrThenListTop); null when the name existed.
+ * createRecordThenList, with the listing's read of its highest-numbered `<top><n>` (and with
+ * `mark`, Listing.marked) in the same hand-off (FileHandle.createXattrThenListTop); null when
+ * the name existed.
  */
 export async function createRecordThenListTop(
   handle: FileHandle,
   attr: string,
   value: object,
   top: string,
+  mark?: string,
 ): Promise<Listing | null> {
   try {
-    return await handle.createXattrThenListTop(attr, encoder.encode(JSON.stringify(value)), top);
+    const bytes = encoder.encode(JSON.stringify(value));
+    return await handle.createXattrThenListTop(attr, bytes, top, mark);
   } catch (err) {
     if (err instanceof XattrExistsError) return null;
     throw err;

@@ -330,12 +330,19 @@ test("statThenRead: fstat and a small file's whole body in one hand-off; a large
   await empty.close();
 });
 
-test("openFile with look, lock and top: fstat, flock, then (only when the lock was taken) the listing and the read of its highest-numbered name, in one hand-off", async () => {
+test("openFile with look, lock, top and mark: fstat, flock, then (only when the lock was taken) the listing, the read of its highest-numbered name, fstat and the mark's read, in one hand-off", async () => {
   const path = tempFile();
   for (const n of [2, 10, 9])
     await rt.xattr.set(path, `user.tiermv.e.${n}`, enc.encode(`e${n}`), "create");
   await rt.xattr.set(path, "user.tiermv.l.11", enc.encode("l11"), "create");
-  const options = { mode: "readwrite", look: true, lock: true, top: "user.tiermv.e." } as const;
+  await rt.xattr.set(path, "user.mark", enc.encode("marked"), "create");
+  const options = {
+    mode: "readwrite",
+    look: true,
+    lock: true,
+    top: "user.tiermv.e.",
+    mark: "user.mark",
+  } as const;
   const { value: first, handoffs } = await handoffsOf(() => rt.openFile(path, options));
   expect(handoffs).toBe(1);
   const { value: looked, handoffs: none } = await handoffsOf(async () => ({
@@ -343,8 +350,11 @@ test("openFile with look, lock and top: fstat, flock, then (only when the lock w
     locked: await first.opened?.locked?.(),
     names: await first.opened?.names?.(),
     top: await first.opened?.top?.(),
+    marked: await first.opened?.marked?.(),
   }));
   expect(none).toBe(0);
+  expect(looked.marked?.stat).toEqual(await first.stat());
+  expect(dec.decode(looked.marked?.value ?? new Uint8Array())).toBe("marked");
   expect(looked.stat).toEqual(await first.stat());
   expect(looked.locked).toBe(true);
   expect(looked.names).toEqual(await first.listXattr());
@@ -356,6 +366,7 @@ test("openFile with look, lock and top: fstat, flock, then (only when the lock w
   expect(await second.opened?.locked?.()).toBe(false);
   expect(second.opened?.names).toBeNull();
   expect(second.opened?.top).toBeNull();
+  expect(second.opened?.marked).toBeNull();
   await second.close();
   await first.close();
   // Freed by the close: a new description takes it.
@@ -390,6 +401,14 @@ test("createXattrThenListTop: the create, the names after it and the read of the
   expect(again).toBeInstanceOf(XattrExistsError);
   expect(again).toMatchObject({ code: "EEXIST", op: "write", attr: "user.tiermv.l.2" });
   expect(dec.decode((await handle.getXattr("user.tiermv.l.2")) ?? new Uint8Array())).toBe("take");
+  expect(listing.marked).toBeNull();
+  // With a mark: fstat and the mark's read after them, still one hand-off.
+  const { value: marked, handoffs: once } = await handoffsOf(() =>
+    handle.createXattrThenListTop("user.tiermv.l.3", enc.encode("t"), "user.tiermv.e.", "user.m"),
+  );
+  expect(once).toBe(1);
+  expect((await marked.marked?.())?.stat).toEqual(await handle.stat());
+  expect((await marked.marked?.())?.value).toBeNull();
   await handle.close();
 });
 
