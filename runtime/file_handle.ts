@@ -1,9 +1,8 @@
 /** FileHandle: one open file description on the shared mount, every call on the mount's threads. */
+
+import { listingOf, markedOf, removedOf, resultOf, topOf } from "./compound_results.ts";
 import { Descriptor } from "./descriptor.ts";
 import { errorCode } from "./errors.ts";
-import type { CallMeta } from "./mount_calls.ts";
-import { toError } from "./mount_calls.ts";
-import type { Step } from "./mount_compound.ts";
 import type { MountPool } from "./mount_pool.ts";
 import type {
   FileHandle,
@@ -13,18 +12,10 @@ import type {
   OpenOptions,
   StatWithXattr,
   XattrMode,
-  XattrRead,
 } from "./types.ts";
 
 /** Reads above this size are long calls (they leave a thread free for metadata calls). */
 const BULK_BYTES = 1024 * 1024;
-
-/** The value of one call of a compound call, or its error as that call alone would throw it. */
-function resultOf<T>(step: Step<T> | null, meta: CallMeta): T {
-  if (!step) throw new Error(`Internal: ${meta.op} "${meta.path}" did not run`);
-  if (step.ok) return step.value;
-  throw toError(step.error, meta);
-}
 
 export async function openFile(
   pool: MountPool,
@@ -52,39 +43,6 @@ export async function openFile(
     marked: markedOf(r.marked, path, options.mark),
   };
   return new PooledFileHandle(new Descriptor(pool, r.fd, path), mode, r.noatime, opened);
-}
-
-type TopStep = { name: string; value: Step<Uint8Array | null> } | null;
-
-/** The read of a listing's top name, or its error as getXattr(name) would throw it. */
-function topOf(top: TopStep, path: string): XattrRead | null {
-  if (top === null) return null;
-  return { name: top.name, value: resultOf(top.value, { op: "read", path, attr: top.name }) };
-}
-
-type MarkedStep = { stat: Step<FileStat>; value: Step<Uint8Array | null> | null } | null;
-
-/** The fstat and mark read of a compound call, each thrown as its call alone would throw it. */
-function markedOf(
-  r: MarkedStep,
-  path: string,
-  mark: string | undefined,
-): (() => Promise<StatWithXattr>) | null {
-  if (r === null) return null;
-  return async () => {
-    const stat = resultOf(r.stat, { op: "stat", path });
-    return { stat, value: resultOf(r.value, { op: "read", path, attr: mark }) };
-  };
-}
-
-/** A compound call's listing and top read, or the first of their errors. */
-function listingOf(
-  r: { names: Step<string[]> | null; top: TopStep; marked?: MarkedStep },
-  path: string,
-  mark?: string,
-): Listing {
-  const names = resultOf(r.names, { op: "list", path, attr: "*" });
-  return { names, top: topOf(r.top, path), marked: markedOf(r.marked ?? null, path, mark) };
 }
 
 class PooledFileHandle implements FileHandle {
@@ -148,11 +106,16 @@ class PooledFileHandle implements FileHandle {
     return listingOf(r, path, mark);
   }
 
-  async listTopThenStat(top: string): Promise<{ listing: Listing; stat: FileStat }> {
+  async listTopThenStat(
+    top: string,
+    removeFirst: string[] = [],
+  ): Promise<{ removed: boolean[]; listing: Listing; stat: FileStat }> {
     const { path } = this;
-    const r = await this.d.call("listTopThenFstat", [this.d.fd, top], { op: "list", attr: "*" });
+    const args = [this.d.fd, top, removeFirst] as const;
+    const r = await this.d.call("listTopThenFstat", [...args], { op: "list", attr: "*" });
+    const removed = removedOf(r.removed, removeFirst, path);
     const listing = listingOf(r, path);
-    return { listing, stat: resultOf(r.stat, { op: "stat", path }) };
+    return { removed, listing, stat: resultOf(r.stat, { op: "stat", path }) };
   }
 
   async statThenGetXattr(name: string): Promise<StatWithXattr> {
@@ -164,9 +127,8 @@ class PooledFileHandle implements FileHandle {
 
   async removeXattrs(names: string[]): Promise<boolean[]> {
     if (names.length === 0) return [];
-    const { path } = this;
     const r = await this.d.call("removeXattrs", [this.d.fd, names], { op: "remove", attr: "*" });
-    return r.map((one, i) => resultOf(one, { op: "remove", path, attr: names[i] }));
+    return removedOf(r, names, this.path);
   }
 
   async statWithPath(): Promise<{ stat: FileStat; atPath: FileStat | null }> {

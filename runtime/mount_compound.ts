@@ -80,6 +80,16 @@ export function compoundOps(ops: SingleOps) {
     const stat = step(() => ops.fstat(fd));
     return { stat, value: stat.ok ? step(() => ops.fgetxattr(fd, name)) : null };
   }
+  /** fremovexattr of each name in turn, up to the first that fails (GC of one view). */
+  function removeXattrs(fd: number, names: string[]) {
+    const removed: Step<boolean>[] = [];
+    for (const name of names) {
+      const one = step(() => ops.fremovexattr(fd, name));
+      removed.push(one);
+      if (!one.ok) break;
+    }
+    return removed;
+  }
   /** `listTop`, then with a `mark`, if both succeeded, `statThenGet` of it. */
   function listTopThenMark(fd: number, top: string | null, mark: string | null) {
     const listed = listTop(fd, top);
@@ -140,25 +150,19 @@ export function compoundOps(ops: SingleOps) {
       };
     },
     /**
-     * flistxattr and its `listTop` read, then, if both succeeded, fstat (a view, then the
-     * file's version: release's re-check under the lock).
+     * fremovexattr of each of `removeFirst` (as removeXattrs), then, if they all succeeded,
+     * flistxattr and its `listTop` read, then, if both succeeded, fstat (GC, then a view, then
+     * the file's version: release's re-check under the lock).
      */
-    listTopThenFstat(fd: number, top: string) {
+    listTopThenFstat(fd: number, top: string, removeFirst: string[] = []) {
+      const removed = removeXattrs(fd, removeFirst);
+      if (removed.some((r) => !r.ok)) return { removed, names: null, top: null, stat: null };
       const listed = listTop(fd, top);
       const read = listed.names.ok && (listed.top === null || listed.top.value.ok);
-      return { ...listed, stat: read ? step(() => ops.fstat(fd)) : null };
+      return { removed, ...listed, stat: read ? step(() => ops.fstat(fd)) : null };
     },
     fstatThenGetXattr: statThenGet,
-    /** fremovexattr of each name in turn, up to the first that fails (GC of one view). */
-    removeXattrs(fd: number, names: string[]) {
-      const removed: Step<boolean>[] = [];
-      for (const name of names) {
-        const one = step(() => ops.fremovexattr(fd, name));
-        removed.push(one);
-        if (!one.ok) break;
-      }
-      return removed;
-    },
+    removeXattrs,
     /**
      * fstat, then, for a regular file of at most `max` bytes, pread of its whole size from offset
      * 0 (`head`: fewer bytes if it ended sooner; null when not read).

@@ -156,9 +156,14 @@ export interface FileHandle {
   ): Promise<Listing>;
   /**
    * flistxattr, fgetxattr of its highest `<top><n>` (as createXattrThenListTop), then (only if
-   * both succeeded) fstat, in one hand-off. Throws as listXattr, getXattr, then stat would.
+   * both succeeded) fstat, in one hand-off; with `removeFirst`, removeXattrs(removeFirst) before
+   * them, and the rest only if every remove succeeded. Throws as removeXattrs, listXattr,
+   * getXattr, then stat would.
    */
-  listTopThenStat(top: string): Promise<{ listing: Listing; stat: FileStat }>;
+  listTopThenStat(
+    top: string,
+    removeFirst?: string[],
+  ): Promise<{ removed: boolean[]; listing: Listing; stat: FileStat }>;
   /**
    * fstat, then (only if it succeeded) fgetxattr of `name`, in one hand-off. Throws as stat(),
    * then as getXattr(name) would.

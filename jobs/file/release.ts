@@ -13,8 +13,10 @@ import { etagCheckable, fileEtag } from "./content_etag.ts";
 import type { FileJob, OpenFile } from "./file_job.ts";
 import type { FileOutcome } from "./outcome.ts";
 import type { State } from "./records.ts";
-import { decideTier, type Marked, revokedTier, type TierHeld, withTierEpoch } from "./tier_file.ts";
-import { DECISIONS, isCommitFor, readNothingMore, type View, viewAfterTake } from "./view.ts";
+import { decideTier, decideTierLeavingGarbage, revokedTier } from "./tier_decide.ts";
+import { type Marked, type TierHeld, withTierEpoch } from "./tier_file.ts";
+import { DECISIONS, isCommitFor, type View, viewAfterTake } from "./view.ts";
+import { readNothingMore } from "./view_reads.ts";
 
 export const NORELEASE = "user.tiermv.norelease";
 
@@ -148,11 +150,12 @@ async function releaseHeld(held: TierHeld, options: ReleaseOptions): Promise<Fil
     return { kind: "refused", path, reason: reason ?? "no state" };
   }
   const released: State = { ...state, state: "released", releasedAt: new Date().toISOString() };
-  if (!(await decideTier(held, "released", { state: released })))
-    return revokedTier(held, "release");
+  // Its GC goes in the re-check's hand-off, right before it (the same calls in the same order).
+  const garbage = await decideTierLeavingGarbage(held, "released", { state: released });
+  if (!garbage) return revokedTier(held, "release");
   crashPoint(job.rt, "release-after-decide");
   // The re-check under the lock, right before the truncate (model: mutant-release-no-recheck).
-  const { now, stat } = await recheck(held);
+  const { now, stat } = await recheck(held, garbage);
   if (now.current?.epoch !== held.n)
     return revokedTier(held, "release (a later decision counts now; nothing truncated)");
   if (stat.size !== state.size || stat.mtimeNs !== state.mtimeNs || stat.ino !== state.ino)
@@ -169,15 +172,19 @@ async function releaseHeld(held: TierHeld, options: ReleaseOptions): Promise<Fil
 }
 
 /**
- * The re-check's view (the current state's epoch; who holds the file is not read) and fstat,
- * in one hand-off: flistxattr, fgetxattr of the latest decision, fstat. When the view had to
+ * The decision's GC (`garbage`), then the re-check's view (the current state's epoch; who holds
+ * the file is not read) and fstat, in one hand-off: fremovexattr of each name, flistxattr,
+ * fgetxattr of the latest decision, fstat. When the view had to
  * read more (a decision without a state above ours), the fstat is made again after those reads,
  * so that it stays the last call before the truncate (I7's window). When the state is not ours
  * nothing is truncated and the fstat does not matter.
  */
-async function recheck(held: TierHeld): Promise<{ now: Omit<View, "hold">; stat: FileStat }> {
+async function recheck(
+  held: TierHeld,
+  garbage: string[],
+): Promise<{ now: Omit<View, "hold">; stat: FileStat }> {
   const { handle } = held.file;
-  const { listing, stat } = await handle.listTopThenStat(DECISIONS);
+  const { listing, stat } = await handle.listTopThenStat(DECISIONS, garbage);
   const now = await viewAfterTake(handle, listing);
   const ours = now.current?.epoch === held.n;
   return { now, stat: !ours || readNothingMore(now, listing) ? stat : await handle.stat() };

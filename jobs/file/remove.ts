@@ -10,7 +10,8 @@
 import type { FileJob, OpenFile } from "./file_job.ts";
 import type { FileOutcome } from "./outcome.ts";
 import type { State } from "./records.ts";
-import { decideTier, revokedTier, type TierHeld, withTierEpoch } from "./tier_file.ts";
+import { decideTier, revokedTier } from "./tier_decide.ts";
+import { type TierHeld, withTierEpoch } from "./tier_file.ts";
 import type { View } from "./view.ts";
 
 export function removeFile(job: FileJob, path: string): Promise<FileOutcome> {

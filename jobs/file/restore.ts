@@ -18,7 +18,8 @@ import type { FileOutcome } from "./outcome.ts";
 import { noSpaceReason } from "./quota.ts";
 import type { EpochOutcome, State } from "./records.ts";
 import { copyInto, RESTORE_CHUNK } from "./restore_copy.ts";
-import { decideTier, revokedTier, type TierHeld, withTierEpoch } from "./tier_file.ts";
+import { decideTier, revokedTier } from "./tier_decide.ts";
+import { type TierHeld, withTierEpoch } from "./tier_file.ts";
 
 /** How long the store keeps a restored copy of an archived object readable. */
 const RESTORE_DAYS = 7;

@@ -9,22 +9,16 @@ import { MountUnavailableError } from "../../runtime/errors.ts";
 import type { StatWithXattr } from "../../runtime/types.ts";
 import { describeError } from "../util/errors.ts";
 import { newAttemptId } from "../util/ids.ts";
-import { decideAsHolder } from "./decide.ts";
 import type { FileJob, OpenFile } from "./file_job.ts";
 import { settleHold } from "./held.ts";
 import { isolateFailure } from "./isolate.ts";
 import { abandonAttempt } from "./liveness.ts";
 import { notRegular, withOpenFile } from "./open_file.ts";
 import { busy, type FileOutcome } from "./outcome.ts";
-import {
-  type EpochOutcome,
-  newOutcome,
-  newTake,
-  recordName,
-  type State,
-  type TakeAction,
-} from "./records.ts";
-import { DECISIONS, readNothingMore, readView, type View, viewAfterTake } from "./view.ts";
+import { newTake, recordName, type TakeAction } from "./records.ts";
+import { decideTier } from "./tier_decide.ts";
+import { DECISIONS, readView, type View, viewAfterTake } from "./view.ts";
+import { readNothingMore } from "./view_reads.ts";
 import { createRecordThenListTop, XattrPayloadError } from "./xattr_record.ts";
 
 /** An epoch held by a release or restore. */
@@ -187,31 +181,4 @@ async function giveBack(held: TierHeld | undefined, attempt: string, err: unknow
     }
   }
   abandonAttempt(attempt);
-}
-
-/**
- * Decides the held epoch (`e.<n>`, XATTR_CREATE) and GCs. False when someone decided it first
- * (recover), or when a state-bearing decision does not count (a re-created name below s).
- */
-export async function decideTier(
-  held: TierHeld,
-  outcome: EpochOutcome,
-  extra: { state?: State; error?: string } = {},
-): Promise<boolean> {
-  const by = { node: held.job.node, role: "holder" as const };
-  const record = newOutcome({ n: held.n, attempt: held.attempt, outcome, by, ...extra });
-  const decided = await decideAsHolder(held.file.handle, record);
-  return decided.decided && decided.counts;
-}
-
-/** The outcome when our decision did not count. */
-export function revokedTier(held: TierHeld, what: string): FileOutcome {
-  const error = `${what}: epoch ${held.n} was decided by someone else (recover); nothing more done`;
-  return {
-    kind: "revoked",
-    path: held.file.path,
-    key: held.file.key,
-    attempt: held.attempt,
-    error,
-  };
 }

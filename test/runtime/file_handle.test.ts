@@ -412,7 +412,7 @@ test("createXattrThenListTop: the create, the names after it and the read of the
   await handle.close();
 });
 
-test("listTopThenStat, statThenGetXattr and removeXattrs: each as its calls one by one, in one hand-off", async () => {
+test("listTopThenStat (with removes first), statThenGetXattr and removeXattrs: each as its calls one by one, in one hand-off", async () => {
   const path = tempFile("twelve bytes");
   const handle = await rt.openFile(path, { mode: "readwrite" });
   for (const n of [1, 3])
@@ -434,6 +434,16 @@ test("listTopThenStat, statThenGetXattr and removeXattrs: each as its calls one 
   expect(marked.stat).toEqual(await handle.stat());
   expect(dec.decode(marked.value ?? new Uint8Array())).toBe("yes");
   expect((await handle.statThenGetXattr("user.absent")).value).toBeNull();
+
+  // GC, then the re-check: the removes first, the listing only after them.
+  await handle.setXattr("user.tiermv.l.3", enc.encode("l3"), "create");
+  const { value: collected, handoffs: gc } = await handoffsOf(() =>
+    handle.listTopThenStat("user.tiermv.e.", ["user.tiermv.l.3", "user.absent"]),
+  );
+  expect(gc).toBe(1);
+  expect(collected.removed).toEqual([true, false]);
+  expect(collected.listing.names).not.toContain("user.tiermv.l.3");
+  expect(collected.listing.top?.name).toBe("user.tiermv.e.3");
 
   const names = ["user.tiermv.e.1", "user.absent", "user.tiermv.e.3"];
   const { value: removed, handoffs: once } = await handoffsOf(() => handle.removeXattrs(names));
