@@ -1,36 +1,46 @@
 /** FileHandle: one open file description on the shared mount, every call on the mount's threads. */
+
+import { listingOf, markedOf, removedOf, resultOf, topOf } from "./compound_results.ts";
 import { Descriptor } from "./descriptor.ts";
 import { errorCode } from "./errors.ts";
-import type { CallMeta } from "./mount_calls.ts";
-import { toError } from "./mount_calls.ts";
-import type { Step } from "./mount_compound.ts";
 import type { MountPool } from "./mount_pool.ts";
-import type { FileHandle, FileStat, OpenMode, XattrMode } from "./types.ts";
+import type {
+  FileHandle,
+  FileStat,
+  Listing,
+  OpenMode,
+  OpenOptions,
+  StatWithXattr,
+  XattrMode,
+} from "./types.ts";
 
 /** Reads above this size are long calls (they leave a thread free for metadata calls). */
 const BULK_BYTES = 1024 * 1024;
 
-/** The value of one call of a compound call, or its error as that call alone would throw it. */
-function resultOf<T>(step: Step<T> | null, meta: CallMeta): T {
-  if (!step) throw new Error(`Internal: ${meta.op} "${meta.path}" did not run`);
-  if (step.ok) return step.value;
-  throw toError(step.error, meta);
-}
-
 export async function openFile(
   pool: MountPool,
   path: string,
-  mode: OpenMode,
-  look: boolean,
+  options: OpenOptions,
 ): Promise<FileHandle> {
-  if (!look) {
+  const { mode } = options;
+  if (!options.look) {
     const { fd, noatime } = await pool.call("open", [path, mode], { op: "open", path });
     return new PooledFileHandle(new Descriptor(pool, fd, path), mode, noatime, null);
   }
-  const r = await pool.call("openLook", [path, mode], { op: "open", path });
+  const args = [
+    path,
+    mode,
+    options.lock === true,
+    options.top ?? null,
+    options.mark ?? null,
+  ] as const;
+  const r = await pool.call("openLook", [...args], { op: "open", path });
   const opened: FileHandle["opened"] = {
     stat: async () => resultOf(r.stat, { op: "stat", path }),
+    locked: r.locked && (async () => resultOf(r.locked, { op: "lock", path })),
     names: r.names && (async () => resultOf(r.names, { op: "list", path, attr: "*" })),
+    top: r.names && (async () => topOf(r.top, path)),
+    marked: markedOf(r.marked, path, options.mark),
   };
   return new PooledFileHandle(new Descriptor(pool, r.fd, path), mode, r.noatime, opened);
 }
@@ -75,6 +85,50 @@ class PooledFileHandle implements FileHandle {
     });
     resultOf(r.created, { op: "write", path, attr: name });
     return resultOf(r.names, { op: "list", path, attr: "*" });
+  }
+
+  async createXattrThenListTop(
+    name: string,
+    value: Uint8Array,
+    top: string,
+    mark?: string,
+  ): Promise<Listing> {
+    const { path } = this;
+    const r = await this.d.call(
+      "createXattrThenList",
+      [this.d.fd, name, value, top, mark ?? null],
+      {
+        op: "write",
+        attr: name,
+      },
+    );
+    resultOf(r.created, { op: "write", path, attr: name });
+    return listingOf(r, path, mark);
+  }
+
+  async listTopThenStat(
+    top: string,
+    removeFirst: string[] = [],
+  ): Promise<{ removed: boolean[]; listing: Listing; stat: FileStat }> {
+    const { path } = this;
+    const args = [this.d.fd, top, removeFirst] as const;
+    const r = await this.d.call("listTopThenFstat", [...args], { op: "list", attr: "*" });
+    const removed = removedOf(r.removed, removeFirst, path);
+    const listing = listingOf(r, path);
+    return { removed, listing, stat: resultOf(r.stat, { op: "stat", path }) };
+  }
+
+  async statThenGetXattr(name: string): Promise<StatWithXattr> {
+    const { path } = this;
+    const r = await this.d.call("fstatThenGetXattr", [this.d.fd, name], { op: "stat" });
+    const stat = resultOf(r.stat, { op: "stat", path });
+    return { stat, value: resultOf(r.value, { op: "read", path, attr: name }) };
+  }
+
+  async removeXattrs(names: string[]): Promise<boolean[]> {
+    if (names.length === 0) return [];
+    const r = await this.d.call("removeXattrs", [this.d.fd, names], { op: "remove", attr: "*" });
+    return removedOf(r, names, this.path);
   }
 
   async statWithPath(): Promise<{ stat: FileStat; atPath: FileStat | null }> {

@@ -53,7 +53,7 @@ export function mountRuntime(
   return {
     fs: mountFs(pool),
     xattr: mountXattr(pool),
-    openFile: (path, { mode, look }) => openFile(pool, path, mode, look === true),
+    openFile: (path, options) => openFile(pool, path, options),
     mountStatus: () => pool.status(),
     ...mountHashes(pool),
   };

@@ -44,7 +44,11 @@ export interface InScratch {
   scratchBytes: number;
 }
 
-const plain = (v: unknown) => v === null || typeof v !== "object";
+/** An argument that JSON carries as it is: a scalar, or a list of strings (names). */
+const plain = (v: unknown) =>
+  v === null ||
+  typeof v !== "object" ||
+  (Array.isArray(v) && v.every((x) => typeof x === "string"));
 const OK = 0;
 const ERROR = 1;
 const PROGRESS = 2;
@@ -80,11 +84,12 @@ export function encodeReply(reply: WorkerReply): { message: unknown; transfer: A
 
 /**
  * The buffers of a result, to transfer: a Uint8Array, or those among a compound result's values
- * and its calls' values (`{stat, head: {ok, value: Uint8Array}}`).
+ * and its calls' values (`{stat, head: {ok, value: Uint8Array}}`, `{top: {name, value: {ok,
+ * value: Uint8Array}}}`).
  */
 function buffersIn(value: unknown, depth = 0): ArrayBuffer[] {
   if (value instanceof Uint8Array) return [value.buffer as ArrayBuffer];
-  if (depth >= 2 || value === null || typeof value !== "object" || Array.isArray(value)) return [];
+  if (depth >= 3 || value === null || typeof value !== "object" || Array.isArray(value)) return [];
   return Object.values(value).flatMap((v) => buffersIn(v, depth + 1));
 }
 

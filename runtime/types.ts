@@ -114,11 +114,20 @@ export interface FileHandle {
   readonly noatime: boolean;
   /**
    * Opened with `look`: the fstat made right after the open and, for a regular file, the
-   * flistxattr after it, both in the open's one hand-off with the mount's threads. Each resolves
-   * or throws as that call alone would have (names is null for anything but a regular file).
-   * Null when opened without `look`.
+   * flistxattr after it, all in the open's one hand-off with the mount's threads. With `lock`,
+   * the tryLock() between them (`locked`), and the listing only when it was taken; with `top`,
+   * the listing's read of its highest-numbered name of that prefix (Listing.top). Each resolves
+   * or throws as that call alone would have; a call that was not made is null (names: anything
+   * but a regular file, or a lock not taken). Null when opened without `look`.
    */
-  readonly opened: { stat(): Promise<FileStat>; names: (() => Promise<string[]>) | null } | null;
+  readonly opened: {
+    stat(): Promise<FileStat>;
+    locked: (() => Promise<boolean>) | null;
+    names: (() => Promise<string[]>) | null;
+    top: (() => Promise<XattrRead | null>) | null;
+    /** With `mark`: as Listing.marked, after the listing and its read. */
+    marked: (() => Promise<StatWithXattr>) | null;
+  } | null;
   /** fstat of the open file. */
   stat(): Promise<FileStat>;
   /** fgetxattr: the value, or null when the attribute does not exist (ENODATA). */
@@ -134,6 +143,37 @@ export interface FileHandle {
    * (XattrExistsError when the name exists), then as listXattr() would.
    */
   createXattrThenList(name: string, value: Uint8Array): Promise<string[]>;
+  /**
+   * createXattrThenList, then (only if the listing succeeded) fgetxattr of the listed name
+   * `<top><n>` with the highest n, in the same hand-off; with `mark`, Listing.marked after them.
+   * Throws as setXattr, listXattr, then getXattr would.
+   */
+  createXattrThenListTop(
+    name: string,
+    value: Uint8Array,
+    top: string,
+    mark?: string,
+  ): Promise<Listing>;
+  /**
+   * flistxattr, fgetxattr of its highest `<top><n>` (as createXattrThenListTop), then (only if
+   * both succeeded) fstat, in one hand-off; with `removeFirst`, removeXattrs(removeFirst) before
+   * them, and the rest only if every remove succeeded. Throws as removeXattrs, listXattr,
+   * getXattr, then stat would.
+   */
+  listTopThenStat(
+    top: string,
+    removeFirst?: string[],
+  ): Promise<{ removed: boolean[]; listing: Listing; stat: FileStat }>;
+  /**
+   * fstat, then (only if it succeeded) fgetxattr of `name`, in one hand-off. Throws as stat(),
+   * then as getXattr(name) would.
+   */
+  statThenGetXattr(name: string): Promise<StatWithXattr>;
+  /**
+   * fremovexattr of each name in turn, in one hand-off: for each, false when it was not there.
+   * The first that fails throws as removeXattr(name) would; the names after it are not removed.
+   */
+  removeXattrs(names: string[]): Promise<boolean[]>;
   /**
    * fstat, then (only if it succeeded) lstat of the path it was opened by, in one hand-off: is
    * our inode still at that path. `atPath` is null when nothing is there (ENOENT, ENOTDIR);
@@ -170,6 +210,46 @@ export interface FileHandle {
    * closed when that call returns, and close() resolves at once.
    */
   close(): Promise<void>;
+}
+
+/** An xattr read by a compound call: its value, null when it was not there. */
+export interface XattrRead {
+  name: string;
+  value: Uint8Array | null;
+}
+
+/**
+ * A file's xattr names from one flistxattr and, when a compound call was asked for it, the read
+ * of the listed name `<prefix><n>` with the highest n (null: none listed, or not asked).
+ */
+export interface Listing {
+  names: string[];
+  top: XattrRead | null;
+  /**
+   * Asked with a `mark`: the fstat and the mark's fgetxattr made right after the listing and its
+   * read (statThenGetXattr, in the same hand-off); each throws as it would have. Null when not
+   * made (not asked, or a call before them failed).
+   */
+  marked?: (() => Promise<StatWithXattr>) | null;
+}
+
+/** An fstat and the fgetxattr of one name after it (null: the name does not exist). */
+export interface StatWithXattr {
+  stat: FileStat;
+  value: Uint8Array | null;
+}
+
+/** How FileHandle's file is opened (RuntimeMount.openFile). */
+export interface OpenOptions {
+  mode: OpenMode;
+  /** The open's hand-off also makes fstat and a regular file's flistxattr (FileHandle.opened). */
+  look?: boolean;
+  /** With `look`: tryLock() between the fstat and the listing, which is made only if it took. */
+  lock?: boolean;
+  /** With `look`: the listing's read of its highest-numbered name of this prefix. */
+  top?: string;
+  /** With `look`: fstat and the fgetxattr of this name after the listing (opened.marked). */
+  mark?: string;
 }
 
 /** "read": O_RDONLY; "readwrite": O_RDWR (release and restore truncate and write). */
@@ -270,7 +350,7 @@ export interface Runtime {
    * A symlink throws FsError ELOOP. Bounded by the mount deadline. With `look`, the open's
    * hand-off also makes fstat and, for a regular file, flistxattr (FileHandle.opened).
    */
-  openFile(path: string, options: { mode: OpenMode; look?: boolean }): Promise<FileHandle>;
+  openFile(path: string, options: OpenOptions): Promise<FileHandle>;
   /** The pool that bounds calls on the shared mount. */
   mountStatus(): MountStatus;
   /** MD5 digest (for Content-MD5 and ETags), computed natively. */

@@ -39,7 +39,7 @@ mutant release-recheck jobs/file/release.ts 'if \(stat\.size !== state\.size \|\
   test/tier/guards.test.ts "re-check"
 mutant release-recheck-held jobs/file/release.ts 'if \(stat\.size !== state\.size \|\| stat\.mtimeNs !== state\.mtimeNs \|\| stat\.ino !== state\.ino\)' 'if (false)' \
   test/tier/release_window.test.ts "before its re-check"
-mutant flock jobs/file/tier_file.ts 'if \(!\(await handle\.tryLock\(\)\)\)' 'if (false)' \
+mutant flock jobs/file/tier_file.ts 'if \(!\(await opened\.locked\?\.\(\)\)\)' 'if (false)' \
   test/tier/guards.test.ts "flock"
 mutant identity jobs/file/release.ts 'const identity = \{ key: file\.key, target: job\.target\.url, stat \};' 'const identity = { key: state.key, target: state.target, stat };' \
   test/tier/guards.test.ts "identity"

@@ -28,12 +28,24 @@ export async function decideAsHolder(
   handle: FileHandle,
   outcome: Outcome,
 ): Promise<HolderDecision> {
+  const decision = await decideLeavingGarbage(handle, outcome);
+  if (decision.decided) await collectGarbage(handle, decision.view);
+  return decision;
+}
+
+/**
+ * decideAsHolder up to its GC, which the caller makes next, before any other call on the file:
+ * `garbageOf(view)` (gc.ts), in the hand-off of its own next calls (release: with its re-check).
+ */
+export async function decideLeavingGarbage(
+  handle: FileHandle,
+  outcome: Outcome,
+): Promise<HolderDecision> {
   // The create and the listing of the view after it go in one hand-off (the same two calls).
   const listed = await createRecordThenList(handle, recordName("e", outcome.n), outcome);
   if (!listed) return { decided: false };
   const view = await viewAfter(handle, outcome, listed);
   const counts = outcome.state === undefined || view.current?.epoch === outcome.n;
-  await collectGarbage(handle, view);
   return { decided: true, counts, view };
 }
 

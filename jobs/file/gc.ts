@@ -33,9 +33,12 @@ export function garbageOf(view: View): string[] {
   return out;
 }
 
-/** Removes the garbage of `view` on the descriptor; returns the names removed. */
+/**
+ * Removes the garbage of `view` on the descriptor, one name after the other in one hand-off with
+ * the mount's threads; returns the names removed.
+ */
 export async function collectGarbage(handle: FileHandle, view: View): Promise<string[]> {
-  const removed: string[] = [];
-  for (const name of garbageOf(view)) if (await handle.removeXattr(name)) removed.push(name);
-  return removed;
+  const garbage = garbageOf(view);
+  const removed = await handle.removeXattrs(garbage);
+  return garbage.filter((_, i) => removed[i]);
 }

@@ -4,21 +4,22 @@
  * symlink, and only a regular file worked on; the descriptor is closed whatever `run` does.
  */
 import { errorCode, isNotFound } from "../../runtime/errors.ts";
-import type { FileHandle, FileStat, OpenMode, Runtime } from "../../runtime/types.ts";
+import type { FileHandle, FileStat, OpenMode, OpenOptions, Runtime } from "../../runtime/types.ts";
 import { relativeToRoot } from "../util/paths.ts";
 import type { FileJob, OpenFile } from "./file_job.ts";
 import { busy, type FileOutcome } from "./outcome.ts";
 
 /**
  * Opens `path` in `mode` and runs `run` on it; the early outcomes say why it did not. With
- * `look`, the open's hand-off also makes the first fstat and flistxattr (FileHandle.opened).
+ * `look`, the open's hand-off also makes the first fstat and flistxattr (FileHandle.opened), and
+ * with `lock` and `top` the flock between them and the first read of the view (OpenOptions).
  */
 export async function withOpenFile(
   job: FileJob,
   path: string,
   mode: OpenMode,
   run: (file: OpenFile) => Promise<FileOutcome>,
-  options: { look?: boolean } = {},
+  options: Omit<OpenOptions, "mode"> = {},
 ): Promise<FileOutcome> {
   const rel = relativeToRoot(job.config.root, path);
   if (rel === null)
@@ -33,7 +34,7 @@ export async function withOpenFile(
     const key = job.target.keyFor(rel);
     let handle: Awaited<ReturnType<typeof job.rt.openFile>>;
     try {
-      handle = await job.rt.openFile(path, { mode, look: options.look === true });
+      handle = await job.rt.openFile(path, { ...options, mode });
     } catch (err) {
       if (isNotFound(err)) return { kind: "vanished", path };
       if (errorCode(err) === "ELOOP")

@@ -7,14 +7,17 @@
  * unchanged), truncate to 0 and put the original mtime back. A write landing between the
  * re-check and the truncate is lost: I7's window, two syscalls wide.
  */
+import type { FileStat } from "../../runtime/types.ts";
 import { crashPoint } from "../util/crash_points.ts";
 import { holdPoint } from "../util/hold_points.ts";
 import { etagCheckable, fileEtag } from "./content_etag.ts";
 import type { FileJob, OpenFile } from "./file_job.ts";
 import type { FileOutcome } from "./outcome.ts";
 import type { State } from "./records.ts";
-import { decideTier, revokedTier, type TierHeld, withTierEpoch } from "./tier_file.ts";
-import { isCommitFor, readView, type View } from "./view.ts";
+import { decideTier, decideTierLeavingGarbage, revokedTier } from "./tier_decide.ts";
+import { type Marked, type TierHeld, withTierEpoch } from "./tier_file.ts";
+import { DECISIONS, isCommitFor, type View, viewAfterTake } from "./view.ts";
+import { readNothingMore } from "./view_reads.ts";
 
 export const NORELEASE = "user.tiermv.norelease";
 
@@ -29,8 +32,9 @@ export interface ReleaseOptions {
 
 export function releaseFile(job: FileJob, path: string, options: ReleaseOptions = {}) {
   return withTierEpoch(job, path, "release", {
-    before: async (file, view) => {
-      const refusal = await refusalOf(job, file, view);
+    mark: NORELEASE,
+    before: async (file, view, marked) => {
+      const refusal = await refusalOf(job, file, view, marked);
       if (refusal !== undefined) return refusal;
       return options.dryRun ? await dryRun(job, file, view, options) : null;
     },
@@ -38,15 +42,23 @@ export function releaseFile(job: FileJob, path: string, options: ReleaseOptions 
   });
 }
 
-/** Why the file is not released, from the view and the descriptor (no store call). */
+/**
+ * Why the file is not released, from the view and the descriptor (no store call). The fstat and
+ * the read of the norelease mark go in one hand-off (`marked`: in the view's, right after its
+ * reads): the mark is read even for a file refused before it counts (a read more, no effect on
+ * the file).
+ */
 async function refusalOf(
   job: FileJob,
   file: OpenFile,
-  view: View,
+  view: Pick<View, "current">,
+  marked: Marked,
 ): Promise<FileOutcome | undefined> {
   const { path, handle } = file;
   const state = view.current?.state;
-  const stat = await handle.stat();
+  const { stat, value: norelease } = marked
+    ? await marked()
+    : await handle.statThenGetXattr(NORELEASE);
   const refused = (reason: string): FileOutcome => ({ kind: "refused", path, reason });
   if (!state) return refused("not migrated: no state");
   if (state.state === "removed") return refused("not migrated: its archived copy was removed");
@@ -72,7 +84,7 @@ async function refusalOf(
     );
   if (!isCommitFor(state, identity))
     return refused("changed since it was migrated (size, mtime or inode): migrate it first");
-  if ((await handle.getXattr(NORELEASE)) !== null) return refused(`marked ${NORELEASE}`);
+  if (norelease !== null) return refused(`marked ${NORELEASE}`);
   // Without a version id, a later upload to this key (a new file at a renamed stub's path)
   // would overwrite the stub's only copy: release there only when the operator says so.
   if (state.versionId === undefined && !job.config.s3.releaseUnversioned) {
@@ -112,7 +124,7 @@ async function objectRefusal(
 async function dryRun(
   job: FileJob,
   file: OpenFile,
-  view: View,
+  view: Pick<View, "current">,
   options: ReleaseOptions,
 ): Promise<FileOutcome> {
   const state = view.current?.state as State;
@@ -125,7 +137,7 @@ async function releaseHeld(held: TierHeld, options: ReleaseOptions): Promise<Fil
   const { job, file, view } = held;
   const { handle, path } = file;
   crashPoint(job.rt, "release-after-take");
-  const refusal = await refusalOf(job, file, view);
+  const refusal = await refusalOf(job, file, view, held.marked);
   const state = view.current?.state;
   const reason =
     refusal?.kind === "refused"
@@ -139,14 +151,14 @@ async function releaseHeld(held: TierHeld, options: ReleaseOptions): Promise<Fil
     return { kind: "refused", path, reason: reason ?? "no state" };
   }
   const released: State = { ...state, state: "released", releasedAt: new Date().toISOString() };
-  if (!(await decideTier(held, "released", { state: released })))
-    return revokedTier(held, "release");
+  // Its GC goes in the re-check's hand-off, right before it (the same calls in the same order).
+  const garbage = await decideTierLeavingGarbage(held, "released", { state: released });
+  if (!garbage) return revokedTier(held, "release");
   crashPoint(job.rt, "release-after-decide");
   const beforeRecheck = holdPoint(job.rt, "release-after-decide", { path, ino: state.ino });
   if (beforeRecheck) await beforeRecheck;
   // The re-check under the lock, right before the truncate (model: mutant-release-no-recheck).
-  const now = await readView(handle);
-  const stat = await handle.stat();
+  const { now, stat } = await recheck(held, garbage);
   if (now.current?.epoch !== held.n)
     return revokedTier(held, "release (a later decision counts now; nothing truncated)");
   if (stat.size !== state.size || stat.mtimeNs !== state.mtimeNs || stat.ino !== state.ino)
@@ -166,4 +178,23 @@ async function releaseHeld(held: TierHeld, options: ReleaseOptions): Promise<Fil
   if (truncated) await truncated;
   await handle.setTimes(undefined, state.mtimeNs);
   return { kind: "released", path, key: state.key, bytes: state.size };
+}
+
+/**
+ * The decision's GC (`garbage`), then the re-check's view (the current state's epoch; who holds
+ * the file is not read) and fstat, in one hand-off: fremovexattr of each name, flistxattr,
+ * fgetxattr of the latest decision, fstat. When the view had to
+ * read more (a decision without a state above ours), the fstat is made again after those reads,
+ * so that it stays the last call before the truncate (I7's window). When the state is not ours
+ * nothing is truncated and the fstat does not matter.
+ */
+async function recheck(
+  held: TierHeld,
+  garbage: string[],
+): Promise<{ now: Omit<View, "hold">; stat: FileStat }> {
+  const { handle } = held.file;
+  const { listing, stat } = await handle.listTopThenStat(DECISIONS, garbage);
+  const now = await viewAfterTake(handle, listing);
+  const ours = now.current?.epoch === held.n;
+  return { now, stat: !ours || readNothingMore(now, listing) ? stat : await handle.stat() };
 }

@@ -10,7 +10,8 @@
 import type { FileJob, OpenFile } from "./file_job.ts";
 import type { FileOutcome } from "./outcome.ts";
 import type { State } from "./records.ts";
-import { decideTier, revokedTier, type TierHeld, withTierEpoch } from "./tier_file.ts";
+import { decideTier, revokedTier } from "./tier_decide.ts";
+import { type TierHeld, withTierEpoch } from "./tier_file.ts";
 import type { View } from "./view.ts";
 
 export function removeFile(job: FileJob, path: string): Promise<FileOutcome> {
@@ -20,7 +21,11 @@ export function removeFile(job: FileJob, path: string): Promise<FileOutcome> {
   });
 }
 
-async function refusal(job: FileJob, file: OpenFile, view: View): Promise<FileOutcome | null> {
+async function refusal(
+  job: FileJob,
+  file: OpenFile,
+  view: Pick<View, "current">,
+): Promise<FileOutcome | null> {
   const state = view.current?.state;
   const refused = (reason: string): FileOutcome => ({ kind: "refused", path: file.path, reason });
   if (!state || state.state === "removed") return refused("not migrated: nothing to remove");

@@ -19,7 +19,8 @@ import { noSpaceReason } from "./quota.ts";
 import type { EpochOutcome, State } from "./records.ts";
 import { withRestoreBuffer } from "./restore_budget.ts";
 import { type CopyResult, copyInto, RESTORE_CHUNK } from "./restore_copy.ts";
-import { decideTier, revokedTier, type TierHeld, withTierEpoch } from "./tier_file.ts";
+import { decideTier, revokedTier } from "./tier_decide.ts";
+import { type TierHeld, withTierEpoch } from "./tier_file.ts";
 
 type CopiedBytes = Extract<CopyResult, { ok: true }>;
 

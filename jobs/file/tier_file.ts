@@ -6,25 +6,20 @@
  * the view after the take. Decisions are creates of `e.<n>` like every holder's, then GC.
  */
 import { MountUnavailableError } from "../../runtime/errors.ts";
+import type { StatWithXattr } from "../../runtime/types.ts";
 import { describeError } from "../util/errors.ts";
 import { newAttemptId } from "../util/ids.ts";
-import { decideAsHolder } from "./decide.ts";
 import type { FileJob, OpenFile } from "./file_job.ts";
 import { settleHold } from "./held.ts";
 import { isolateFailure } from "./isolate.ts";
 import { abandonAttempt } from "./liveness.ts";
 import { notRegular, withOpenFile } from "./open_file.ts";
 import { busy, type FileOutcome } from "./outcome.ts";
-import {
-  type EpochOutcome,
-  newOutcome,
-  newTake,
-  recordName,
-  type State,
-  type TakeAction,
-} from "./records.ts";
-import { readView, type View } from "./view.ts";
-import { createRecord, XattrPayloadError } from "./xattr_record.ts";
+import { newTake, recordName, type TakeAction } from "./records.ts";
+import { decideTier } from "./tier_decide.ts";
+import { DECISIONS, readView, type View, viewAfterTake } from "./view.ts";
+import { readNothingMore } from "./view_reads.ts";
+import { createRecordThenListTop, XattrPayloadError } from "./xattr_record.ts";
 
 /** An epoch held by a release or restore. */
 export interface TierHeld {
@@ -32,9 +27,18 @@ export interface TierHeld {
   file: OpenFile;
   n: number;
   attempt: string;
-  /** The view after the take. */
-  view: View;
+  /** The view after the take (without the hold: ours while n is max). */
+  view: Omit<View, "hold">;
+  /** TierSteps.mark's fstat and read, made with the take when they still stand there. */
+  marked: Marked;
 }
+
+/**
+ * An fstat and the read of TierSteps.mark made in the hand-off of the view's calls, right after
+ * them; null when they were not, or when the view read more after them (then they would not be
+ * where the caller makes them: it makes them itself).
+ */
+export type Marked = (() => Promise<StatWithXattr>) | null;
 
 const ROUNDS = 3;
 
@@ -58,7 +62,9 @@ export async function withTierEpoch(
 }
 
 interface TierSteps {
-  before: (file: OpenFile, view: View) => Promise<FileOutcome | null>;
+  /** An xattr that `before` and `held` read first, after an fstat (Marked). */
+  mark?: string;
+  before: (file: OpenFile, view: View, marked: Marked) => Promise<FileOutcome | null>;
   held: (held: TierHeld) => Promise<FileOutcome>;
 }
 
@@ -68,8 +74,15 @@ async function tierEpoch(
   action: Exclude<TakeAction, "migrate">,
   steps: TierSteps,
 ): Promise<FileOutcome> {
-  return await withOpenFile(job, path, "readwrite", (file) =>
-    lockedEpoch(job, file, action, steps),
+  // The open's hand-off makes the fstat, the flock and the view's listing and first read too
+  // (docs/tiering.md, steps 1 and 2: the same calls in the same order).
+  const look = { look: true, lock: true, top: DECISIONS, mark: steps.mark };
+  return await withOpenFile(
+    job,
+    path,
+    "readwrite",
+    (file) => lockedEpoch(job, file, action, steps),
+    look,
   );
 }
 
@@ -80,19 +93,28 @@ async function lockedEpoch(
   steps: TierSteps,
 ): Promise<FileOutcome> {
   const { handle, path } = file;
-  const refused = notRegular(path, await handle.stat());
+  const opened = handle.opened;
+  if (!opened) throw new Error(`Internal: ${path} was opened without its first look`);
+  const refused = notRegular(path, await opened.stat());
   if (refused) return refused;
-  if (!(await handle.tryLock()))
+  if (!(await opened.locked?.()))
     return busy(path, "another release or restore (flock on the file)");
   for (let round = 0; round < ROUNDS; round++) {
     let view: View;
+    let marked: Marked = null;
     try {
-      view = await readView(handle);
+      // The first view from the open's listing and read; a view again after others decided.
+      const listing =
+        round === 0 && opened.names
+          ? { names: await opened.names(), top: (await opened.top?.()) ?? null }
+          : undefined;
+      view = await readView(handle, listing);
+      if (listing && readNothingMore(view, listing)) marked = opened.marked;
     } catch (err) {
       if (err instanceof XattrPayloadError) return { kind: "rejected", path, error: err.message };
       throw err;
     }
-    const early = await steps.before(file, view);
+    const early = await steps.before(file, view, marked);
     if (early) return early;
     const settled = await settleHold(job, file, view);
     if (settled.kind === "done") return settled.outcome;
@@ -109,15 +131,19 @@ async function lockedEpoch(
       key: view.current?.state.key ?? file.key,
       target: job.target.url,
     });
-    if (!(await createRecord(handle, recordName("l", n), take)))
-      return busy(path, `epoch ${n} was just taken by another attempt`);
+    // The take, the listing after it and its first read, in one hand-off.
+    const name = recordName("l", n);
+    const listing = await createRecordThenListTop(handle, name, take, DECISIONS, steps.mark);
+    if (!listing) return busy(path, `epoch ${n} was just taken by another attempt`);
     let held: TierHeld | undefined;
     try {
-      const after = await readView(handle);
+      // Who holds the file is not read: we do while n is max (viewAfterTake).
+      const after = await viewAfterTake(handle, listing);
       // A late re-creation of a garbage-collected epoch: abandon it (mutant-no-take-view).
       if (after.max !== n)
         return busy(path, `epoch ${n} was garbage-collected; max is ${after.max}`);
-      held = { job, file, n, attempt, view: after };
+      const marked = readNothingMore(after, listing) ? (listing.marked ?? null) : null;
+      held = { job, file, n, attempt, view: after, marked };
       return await steps.held(held);
     } catch (err) {
       await giveBack(held, attempt, err);
@@ -155,31 +181,4 @@ async function giveBack(held: TierHeld | undefined, attempt: string, err: unknow
     }
   }
   abandonAttempt(attempt);
-}
-
-/**
- * Decides the held epoch (`e.<n>`, XATTR_CREATE) and GCs. False when someone decided it first
- * (recover), or when a state-bearing decision does not count (a re-created name below s).
- */
-export async function decideTier(
-  held: TierHeld,
-  outcome: EpochOutcome,
-  extra: { state?: State; error?: string } = {},
-): Promise<boolean> {
-  const by = { node: held.job.node, role: "holder" as const };
-  const record = newOutcome({ n: held.n, attempt: held.attempt, outcome, by, ...extra });
-  const decided = await decideAsHolder(held.file.handle, record);
-  return decided.decided && decided.counts;
-}
-
-/** The outcome when our decision did not count. */
-export function revokedTier(held: TierHeld, what: string): FileOutcome {
-  const error = `${what}: epoch ${held.n} was decided by someone else (recover); nothing more done`;
-  return {
-    kind: "revoked",
-    path: held.file.path,
-    key: held.file.key,
-    attempt: held.attempt,
-    error,
-  };
 }

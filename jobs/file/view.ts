@@ -4,11 +4,12 @@
  * state-bearing epoch, else v1's, else none) and who holds the file. Epoch n is live only while
  * n = max: an absent `e.<n>` below max means decided and garbage-collected, never "undecided".
  */
-import type { FileHandle, FileStat } from "../../runtime/types.ts";
+import type { FileHandle, FileStat, Listing, XattrRead } from "../../runtime/types.ts";
 import {
   needsCleanup,
   type Outcome,
   OutcomeSchema,
+  PREFIX,
   parseRecordName,
   recordName,
   type State,
@@ -19,7 +20,10 @@ import {
   V1_STATE,
   V1StateSchema,
 } from "./records.ts";
-import { readRecord, XattrPayloadError } from "./xattr_record.ts";
+import { parseRecord, readRecord, XattrPayloadError } from "./xattr_record.ts";
+
+/** The prefix of decisions (`e.<n>`): a listing's top read of it is the view's first read. */
+export const DECISIONS = `${PREFIX}e.`;
 
 export interface EpochNames {
   l: Set<number>;
@@ -78,10 +82,21 @@ export function isLiveUndecided(names: EpochNames, n: number): boolean {
 }
 
 export async function readOutcome(handle: FileHandle, n: number): Promise<Outcome | null> {
-  const outcome = await readRecord(handle, recordName("e", n), OutcomeSchema);
-  if (outcome && outcome.n !== n)
-    throw new XattrPayloadError(handle.path, recordName("e", n), `names epoch ${outcome.n}`);
+  return outcomeOf(handle.path, n, await handle.getXattr(recordName("e", n)));
+}
+
+/** `e.<n>` from its raw value (null: absent); throws XattrPayloadError when unreadable. */
+function outcomeOf(path: string, n: number, raw: Uint8Array | null): Outcome | null {
+  if (raw === null) return null;
+  const attr = recordName("e", n);
+  const outcome = parseRecord(raw, { path, attr, known: 2 }, OutcomeSchema);
+  if (outcome.n !== n) throw new XattrPayloadError(path, attr, `names epoch ${outcome.n}`);
   return outcome;
+}
+
+/** A listing as the view reads it: names alone (a flistxattr), or with its top read. */
+function listingOf(listed: string[] | Listing): Listing {
+  return Array.isArray(listed) ? { names: listed, top: null } : listed;
 }
 
 /** `l.<n>`, or null with the reason when it is unreadable (absent: null, no reason). */
@@ -100,14 +115,16 @@ export async function readTake(
 }
 
 /**
- * Reads the view; `listed`: the names of a flistxattr just made on this descriptor (in the
- * hand-off of the call before it), else one is made. Throws XattrPayloadError when an outcome or
- * v1's state is unreadable (the file is then left as it is); an unreadable `l.<max>` is a hold
- * whose take is unknown.
+ * Reads the view; `listed`: a flistxattr just made on this descriptor (in the hand-off of the
+ * call before it), maybe with its top read of DECISIONS (the first fgetxattr below, made in that
+ * hand-off), else one is made. Throws XattrPayloadError when an outcome or v1's state is
+ * unreadable (the file is then left as it is); an unreadable `l.<max>` is a hold whose take is
+ * unknown.
  */
-export async function readView(handle: FileHandle, listed?: string[]): Promise<View> {
-  const names = epochNames(listed ?? (await handle.listXattr()));
-  const { outcomes, current } = await stateOf(handle, names);
+export async function readView(handle: FileHandle, listed?: string[] | Listing): Promise<View> {
+  const listing = listed ? listingOf(listed) : { names: await handle.listXattr(), top: null };
+  const names = epochNames(listing.names);
+  const { outcomes, current } = await stateOf(handle, names, listing.top);
   return { names, max: names.max, outcomes, current, hold: await holdOf(handle, names, outcomes) };
 }
 
@@ -118,22 +135,30 @@ export async function readView(handle: FileHandle, listed?: string[]): Promise<V
  */
 export async function viewAfterTake(
   handle: FileHandle,
-  listed: string[],
+  listed: string[] | Listing,
 ): Promise<Omit<View, "hold">> {
-  const names = epochNames(listed);
-  return { names, max: names.max, ...(await stateOf(handle, names)) };
+  const listing = listingOf(listed);
+  const names = epochNames(listing.names);
+  return { names, max: names.max, ...(await stateOf(handle, names, listing.top)) };
 }
 
-/** fgetxattr of `e.<max>`, then of lower `e.<k>` until one carries a state; else v1's state. */
+/**
+ * fgetxattr of `e.<max>`, then of lower `e.<k>` until one carries a state; else v1's state.
+ * `top`: the first of those reads, already made (the highest `e.<k>` listed), when it was.
+ */
 async function stateOf(
   handle: FileHandle,
   names: EpochNames,
+  top: XattrRead | null = null,
 ): Promise<Pick<View, "outcomes" | "current">> {
   const outcomes = new Map<number, Outcome>();
   let current: View["current"] = null;
   const decided = [...names.e].sort((a, b) => b - a);
   for (const n of decided) {
-    const outcome = await readOutcome(handle, n);
+    const read = top?.name === recordName("e", n) && n === decided[0];
+    const outcome = read
+      ? outcomeOf(handle.path, n, top?.value ?? null)
+      : await readOutcome(handle, n);
     if (!outcome) continue; // removed by GC since the listing
     outcomes.set(n, outcome);
     if (outcome.state) {

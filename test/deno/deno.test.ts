@@ -90,7 +90,7 @@ test("under Deno without --allow-all a command refuses to run (exit 2): only --a
   expect((await cli(["status"], box.env, { runtime: "deno" })).code).toBe(0);
 });
 
-test("under Deno: FileHandle ops (compound ones too), a FIFO that does not block, and a deadline on a call stuck in open(2)", async () => {
+test("under Deno: FileHandle ops (compound ones too, migrate's and release's), a FIFO that does not block, and a deadline on a call stuck in open(2)", async () => {
   const dir = tempDir("deno-rt");
   mkfifo(join(dir, "fifo"));
   const { out, err, code } = await runDeno("test/deno/runtime.deno.ts", dir);
@@ -120,6 +120,18 @@ test("under Deno: FileHandle ops (compound ones too), a FIFO that does not block
     afterClose: "EBADF",
     fifoKind: "other",
     fifoLook: { kind: "other", names: null },
+    tierCompound: {
+      handoffs: 6,
+      locked: true,
+      listed: true,
+      otherLocked: false,
+      otherNames: null,
+      takeTop: ["user.tiermv.e.2", "e2"],
+      checkedTop: "user.tiermv.e.2",
+      checkedSize: 4,
+      mark: null,
+      removed: [true, false],
+    },
     compound: {
       handoffs: 5,
       lookedKind: "file",

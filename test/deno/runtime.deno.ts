@@ -138,8 +138,40 @@ const withBody = await looked.statThenRead(1024);
 const here = await looked.statWithPath();
 renameSync(compoundPath, `${compoundPath}.moved`);
 const moved = await looked.statWithPath();
+const compoundHandoffs = rt.mountStatus().handoffs - handoffs;
+await looked.close();
+
+// The release path's compound calls (tier_file.ts, release.ts), one hand-off each.
+const tierPath = `${dir}/tier`;
+writeFileSync(tierPath, "tier");
+const tierOptions = { mode: "readwrite", look: true, lock: true, top: "user.tiermv.e." } as const;
+const tierStart = rt.mountStatus().handoffs;
+const tier = await rt.openFile(tierPath, tierOptions);
+const tierOther = await rt.openFile(tierPath, tierOptions);
+const took = await tier.createXattrThenListTop(
+  "user.tiermv.e.2",
+  enc.encode("e2"),
+  "user.tiermv.e.",
+);
+const checked = await tier.listTopThenStat("user.tiermv.e.");
+const marked = await tier.statThenGetXattr("user.tiermv.norelease");
+const removed = await tier.removeXattrs(["user.tiermv.e.2", "user.absent"]);
+out.tierCompound = {
+  handoffs: rt.mountStatus().handoffs - tierStart,
+  locked: await tier.opened?.locked?.(),
+  listed: Array.isArray(await tier.opened?.names?.()),
+  otherLocked: await tierOther.opened?.locked?.(),
+  otherNames: tierOther.opened?.names,
+  takeTop: took.top ? [took.top.name, dec.decode(took.top.value ?? new Uint8Array())] : null,
+  checkedTop: checked.listing.top?.name,
+  checkedSize: checked.stat.size,
+  mark: marked.value,
+  removed,
+};
+await tierOther.close();
+await tier.close();
 out.compound = {
-  handoffs: rt.mountStatus().handoffs - handoffs,
+  handoffs: compoundHandoffs,
   lookedKind: (await looked.opened?.stat())?.kind,
   lookedNames: Array.isArray(await looked.opened?.names?.()),
   created: created.includes("user.tiermv.l.1"),
@@ -148,7 +180,6 @@ out.compound = {
   hereSame: here.atPath?.ino === here.stat.ino,
   movedAtPath: moved.atPath,
 };
-await looked.close();
 
 // A FIFO is opened without blocking.
 const fifo = `${dir}/fifo`;

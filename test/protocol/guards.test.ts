@@ -215,7 +215,7 @@ function staleFirstView(first: string[]): Runtime {
       const { opened } = handle;
       const names = opened?.names;
       const staleOpened: FileHandle["opened"] = opened && {
-        stat: () => opened.stat(),
+        ...opened,
         names: names ? () => stale(names) : null,
       };
       const hooks = { listXattr, opened: staleOpened, path: handle.path };

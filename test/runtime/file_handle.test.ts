@@ -329,3 +329,129 @@ test("statThenRead: fstat and a small file's whole body in one hand-off; a large
   expect((await empty.statThenRead(1024)).head).toEqual(new Uint8Array(0));
   await empty.close();
 });
+
+test("openFile with look, lock, top and mark: fstat, flock, then (only when the lock was taken) the listing, the read of its highest-numbered name, fstat and the mark's read, in one hand-off", async () => {
+  const path = tempFile();
+  for (const n of [2, 10, 9])
+    await rt.xattr.set(path, `user.tiermv.e.${n}`, enc.encode(`e${n}`), "create");
+  await rt.xattr.set(path, "user.tiermv.l.11", enc.encode("l11"), "create");
+  await rt.xattr.set(path, "user.mark", enc.encode("marked"), "create");
+  const options = {
+    mode: "readwrite",
+    look: true,
+    lock: true,
+    top: "user.tiermv.e.",
+    mark: "user.mark",
+  } as const;
+  const { value: first, handoffs } = await handoffsOf(() => rt.openFile(path, options));
+  expect(handoffs).toBe(1);
+  const { value: looked, handoffs: none } = await handoffsOf(async () => ({
+    stat: await first.opened?.stat(),
+    locked: await first.opened?.locked?.(),
+    names: await first.opened?.names?.(),
+    top: await first.opened?.top?.(),
+    marked: await first.opened?.marked?.(),
+  }));
+  expect(none).toBe(0);
+  expect(looked.marked?.stat).toEqual(await first.stat());
+  expect(dec.decode(looked.marked?.value ?? new Uint8Array())).toBe("marked");
+  expect(looked.stat).toEqual(await first.stat());
+  expect(looked.locked).toBe(true);
+  expect(looked.names).toEqual(await first.listXattr());
+  // The highest by number (10), not by text (9), and only among the prefix's names (not l.11).
+  expect(looked.top?.name).toBe("user.tiermv.e.10");
+  expect(dec.decode(looked.top?.value ?? new Uint8Array())).toBe("e10");
+  // Another open file description of the same file: the lock is held, nothing is listed.
+  const second = await rt.openFile(path, options);
+  expect(await second.opened?.locked?.()).toBe(false);
+  expect(second.opened?.names).toBeNull();
+  expect(second.opened?.top).toBeNull();
+  expect(second.opened?.marked).toBeNull();
+  await second.close();
+  await first.close();
+  // Freed by the close: a new description takes it.
+  const third = await rt.openFile(path, options);
+  expect(await third.opened?.locked?.()).toBe(true);
+  await third.close();
+  // Nothing of the prefix listed: no read. Anything but a regular file: no lock, no listing.
+  const bare = await rt.openFile(tempFile(), options);
+  expect(await bare.opened?.top?.()).toBeNull();
+  await bare.close();
+  const fifo = await rt.openFile(mkfifo(join(tempDir("fifo"), "pipe")), options);
+  expect((await fifo.opened?.stat())?.kind).toBe("other");
+  expect(fifo.opened?.locked).toBeNull();
+  expect(fifo.opened?.names).toBeNull();
+  await fifo.close();
+});
+
+test("createXattrThenListTop: the create, the names after it and the read of the highest-numbered one, in one hand-off; an existing name throws XattrExistsError", async () => {
+  const handle = await rt.openFile(tempFile(), { mode: "read" });
+  await handle.setXattr("user.tiermv.e.1", enc.encode("e1"), "create");
+  const { value: listing, handoffs } = await handoffsOf(() =>
+    handle.createXattrThenListTop("user.tiermv.l.2", enc.encode("take"), "user.tiermv.e."),
+  );
+  expect(handoffs).toBe(1);
+  expect(listing.names).toEqual(await handle.listXattr());
+  expect(listing.names).toContain("user.tiermv.l.2");
+  expect(listing.top?.name).toBe("user.tiermv.e.1");
+  expect(dec.decode(listing.top?.value ?? new Uint8Array())).toBe("e1");
+  const again = await handle
+    .createXattrThenListTop("user.tiermv.l.2", enc.encode("x"), "user.tiermv.e.")
+    .catch((e) => e);
+  expect(again).toBeInstanceOf(XattrExistsError);
+  expect(again).toMatchObject({ code: "EEXIST", op: "write", attr: "user.tiermv.l.2" });
+  expect(dec.decode((await handle.getXattr("user.tiermv.l.2")) ?? new Uint8Array())).toBe("take");
+  expect(listing.marked).toBeNull();
+  // With a mark: fstat and the mark's read after them, still one hand-off.
+  const { value: marked, handoffs: once } = await handoffsOf(() =>
+    handle.createXattrThenListTop("user.tiermv.l.3", enc.encode("t"), "user.tiermv.e.", "user.m"),
+  );
+  expect(once).toBe(1);
+  expect((await marked.marked?.())?.stat).toEqual(await handle.stat());
+  expect((await marked.marked?.())?.value).toBeNull();
+  await handle.close();
+});
+
+test("listTopThenStat (with removes first), statThenGetXattr and removeXattrs: each as its calls one by one, in one hand-off", async () => {
+  const path = tempFile("twelve bytes");
+  const handle = await rt.openFile(path, { mode: "readwrite" });
+  for (const n of [1, 3])
+    await handle.setXattr(`user.tiermv.e.${n}`, enc.encode(`e${n}`), "create");
+  const { value: checked, handoffs } = await handoffsOf(() =>
+    handle.listTopThenStat("user.tiermv.e."),
+  );
+  expect(handoffs).toBe(1);
+  expect(checked.listing.names).toEqual(await handle.listXattr());
+  expect(checked.listing.top).toEqual({ name: "user.tiermv.e.3", value: enc.encode("e3") });
+  expect(checked.stat).toEqual(await handle.stat());
+  expect((await handle.listTopThenStat("user.tiermv.none.")).listing.top).toBeNull();
+
+  await handle.setXattr("user.tiermv.norelease", enc.encode("yes"), "create");
+  const { value: marked, handoffs: one } = await handoffsOf(() =>
+    handle.statThenGetXattr("user.tiermv.norelease"),
+  );
+  expect(one).toBe(1);
+  expect(marked.stat).toEqual(await handle.stat());
+  expect(dec.decode(marked.value ?? new Uint8Array())).toBe("yes");
+  expect((await handle.statThenGetXattr("user.absent")).value).toBeNull();
+
+  // GC, then the re-check: the removes first, the listing only after them.
+  await handle.setXattr("user.tiermv.l.3", enc.encode("l3"), "create");
+  const { value: collected, handoffs: gc } = await handoffsOf(() =>
+    handle.listTopThenStat("user.tiermv.e.", ["user.tiermv.l.3", "user.absent"]),
+  );
+  expect(gc).toBe(1);
+  expect(collected.removed).toEqual([true, false]);
+  expect(collected.listing.names).not.toContain("user.tiermv.l.3");
+  expect(collected.listing.top?.name).toBe("user.tiermv.e.3");
+
+  const names = ["user.tiermv.e.1", "user.absent", "user.tiermv.e.3"];
+  const { value: removed, handoffs: once } = await handoffsOf(() => handle.removeXattrs(names));
+  expect(once).toBe(1);
+  expect(removed).toEqual([true, false, true]);
+  expect(await handle.listXattr()).toEqual(["user.tiermv.norelease"]);
+  expect(await handle.removeXattrs([])).toEqual([]);
+  await handle.close();
+  const closed = await handle.removeXattrs(["user.tiermv.norelease"]).catch((e) => e.code);
+  expect(closed).toBe("EBADF");
+});
