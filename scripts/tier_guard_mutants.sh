@@ -45,7 +45,7 @@ mutant identity jobs/file/release.ts 'const identity = \{ key: file\.key, target
   test/tier/guards.test.ts "identity"
 mutant release-head jobs/file/release.ts 'if \(!object\) return `its object' 'if (false) return `its object' \
   test/tier/release_restore.test.ts "behind tiermv"
-mutant restore-dirty-stub jobs/file/restore_copy.ts 'if \(!sameBytes\(found, expected\)\)' 'if (false)' \
+mutant restore-dirty-stub jobs/file/restore_copy.ts 'if \(!sameBytes\(mine, expected\)\)' 'if (false)' \
   test/tier/release_restore.test.ts "dirty"
 mutant migrate-refuses-stubs jobs/file/stub.ts 'if \(state\?\.state !== "released"\) return null;' 'return null;' \
   test/tier/release_restore.test.ts "never uploads"
