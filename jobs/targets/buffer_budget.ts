@@ -9,9 +9,15 @@
 /** Buffers smaller than this are plain allocations: cheap, and collected fast. */
 const POOLED_MIN = 1 << 20;
 
+/** A reservation waiting for its bytes. */
+interface Waiter {
+  bytes: number;
+  grant: () => void;
+}
+
 export class BufferBudget {
   private inUse = 0;
-  private readonly waiters: (() => void)[] = [];
+  private readonly waiters: Waiter[] = [];
   private readonly free = new Map<number, Uint8Array[]>();
 
   constructor(private readonly maxBytes: number) {}
@@ -39,25 +45,54 @@ export class BufferBudget {
 
   /**
    * Counts `bytes` against the budget without a buffer (a streamed request's share). `signal`:
-   * a wait that it aborts throws its reason, nothing reserved.
+   * a wait that it aborts throws its reason, nothing reserved. First come, first served: a
+   * reservation that does not fit waits, and later ones wait behind it even when they would fit
+   * (a large restore's chunks are not overtaken forever by a stream of small files).
    */
-  async reserve(bytes: number, signal?: AbortSignal): Promise<void> {
-    while (this.inUse > 0 && this.inUse + bytes > this.maxBytes) {
-      signal?.throwIfAborted();
-      await new Promise<void>((resolve) => {
-        const wake = () => {
-          signal?.removeEventListener("abort", wake);
-          resolve();
-        };
-        this.waiters.push(wake);
-        signal?.addEventListener("abort", wake, { once: true });
-      });
+  reserve(bytes: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.waiters.length === 0 && this.fits(bytes)) {
+      this.inUse += bytes;
+      return Promise.resolve();
     }
-    this.inUse += bytes;
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = {
+        bytes,
+        grant: () => {
+          signal?.removeEventListener("abort", abort);
+          resolve();
+        },
+      };
+      const abort = () => {
+        const at = this.waiters.indexOf(waiter);
+        if (at < 0) return; // granted already
+        this.waiters.splice(at, 1);
+        reject(signal?.reason);
+        this.grantWaiting(); // the ones behind it may fit now
+      };
+      this.waiters.push(waiter);
+      signal?.addEventListener("abort", abort, { once: true });
+    });
   }
 
   unreserve(bytes: number): void {
     this.inUse -= bytes;
-    for (const wake of this.waiters.splice(0)) wake();
+    this.grantWaiting();
+  }
+
+  /** Fits in what is left, or is alone (one oversized buffer may always proceed). */
+  private fits(bytes: number): boolean {
+    return this.inUse === 0 || this.inUse + bytes <= this.maxBytes;
+  }
+
+  /** Grants the waiting reservations in their order while the first of them fits. */
+  private grantWaiting(): void {
+    while (this.waiters.length > 0) {
+      const first = this.waiters[0] as Waiter;
+      if (!this.fits(first.bytes)) return;
+      this.waiters.shift();
+      this.inUse += first.bytes;
+      first.grant();
+    }
   }
 }
