@@ -8,7 +8,7 @@
  */
 import * as v from "valibot";
 import { errorCode, MountUnavailableError } from "../../runtime/errors.ts";
-import type { Runtime } from "../../runtime/types.ts";
+import type { FileHandle, Runtime } from "../../runtime/types.ts";
 import { newAttemptId } from "../util/ids.ts";
 import { parseJsonWith, StoredFileError } from "../util/stored_file.ts";
 import { GuardRefusal, TargetError, TargetUnavailableError } from "./errors.ts";
@@ -102,6 +102,45 @@ export function createFileTarget(rt: Runtime, url: string): Target {
     }
   }
 
+  /**
+   * A range of the object only while its ETag is `ifMatch` (restore's chunks: an object renamed
+   * over the key mid-restore is refused, as S3 answers 412). One descriptor for the check and
+   * the read, so the bytes are those of the object checked. Null: no object.
+   */
+  async function readIfMatch(key: string, offset: number, length: number, ifMatch: string) {
+    const path = pathOf(key);
+    let handle: FileHandle;
+    try {
+      handle = await rt.openFile(path, { mode: "read" });
+    } catch (err) {
+      if (errorCode(err) === "ENOENT") return null;
+      throw err;
+    }
+    try {
+      const raw = await handle.getXattr(META_ATTR);
+      const record = raw === null ? null : parseJsonWith(RecordSchema, decoder.decode(raw));
+      if (record && !record.ok) throw new StoredFileError(`${path} (${META_ATTR})`, record.why);
+      const etag = record ? record.value.etag : await rt.md5File(path);
+      if (etag !== ifMatch.replaceAll('"', ""))
+        throw new TargetError("permanent", {
+          op: "read",
+          key,
+          detail: `its ETag is ${etag}, not ${ifMatch} (If-Match)`,
+          status: 412,
+        });
+      const bytes = new Uint8Array(length);
+      let got = 0;
+      while (got < length) {
+        const n = await handle.readInto(offset + got, bytes.subarray(got));
+        if (n <= 0) break;
+        got += n;
+      }
+      return bytes.subarray(0, got);
+    } finally {
+      await handle.close();
+    }
+  }
+
   const target: Target = {
     url,
     fence: "unversioned",
@@ -184,10 +223,12 @@ export function createFileTarget(rt: Runtime, url: string): Target {
     },
     // A directory has no archive classes: nothing to restore first.
     requestRestore: async () => false,
-    async readRange(key, versionId, offset, length) {
+    async readRange(key, versionId, offset, length, options = {}) {
       unversioned(key, versionId);
       return await guarded("read", key, async () => {
         const path = pathOf(key);
+        if (options.ifMatch !== undefined)
+          return await readIfMatch(key, offset, length, options.ifMatch);
         if (!(await rt.fs.exists(path))) return null;
         return rt.fs.readRange(path, offset, length);
       });

@@ -142,7 +142,8 @@ export interface RangeOptions {
   /**
    * The ETag the object must still have (If-Match): otherwise the store refuses the read, a
    * permanent TargetError of status 412 (restore's chunks on an unversioned bucket, where a key
-   * can be overwritten between two ranges; a version id pins them instead). file:// ignores it.
+   * can be overwritten between two ranges; a version id pins them instead). file:// refuses
+   * alike, against the ETag it recorded at upload.
    */
   ifMatch?: string;
   /** Aborts the read (a read ahead that is no longer wanted). */

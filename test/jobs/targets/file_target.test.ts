@@ -23,6 +23,30 @@ function tempTarget() {
   };
 }
 
+test("file://: readRange with If-Match reads only the object of that ETag (quoted or not); another object at the key is refused as S3 refuses it (412, permanent); a missing one is null", async () => {
+  using t = tempTarget();
+  const { target } = t;
+  await target.open();
+  const data = randomBytes(3 << 20, 5);
+  const put = await target.put("m/obj", bytesBody(data), meta("m-1", data.length));
+  const range = await target.readRange("m/obj", null, 1 << 20, 1 << 20, { ifMatch: put.etag });
+  expect(Buffer.from(range ?? [])).toEqual(Buffer.from(data.subarray(1 << 20, 2 << 20)));
+  const quoted = await target.readRange("m/obj", null, 0, 10, { ifMatch: `"${put.etag}"` });
+  expect(Buffer.from(quoted ?? [])).toEqual(Buffer.from(data.subarray(0, 10)));
+  // Past the end: the bytes there are.
+  const tail = await target.readRange("m/obj", null, (3 << 20) - 5, 100, { ifMatch: put.etag });
+  expect(tail?.length).toBe(5);
+  // Overwritten at the same key (same size, other bytes): only the ETag tells.
+  const other = randomBytes(3 << 20, 6);
+  await target.put("m/obj", bytesBody(other), meta("m-2", other.length));
+  const refused = await target
+    .readRange("m/obj", null, 1 << 20, 1 << 20, { ifMatch: put.etag })
+    .catch((err) => err);
+  expect(refused).toBeInstanceOf(TargetError);
+  expect(refused).toMatchObject({ status: 412, kind: "permanent" });
+  expect(await target.readRange("m/none", null, 0, 1, { ifMatch: put.etag })).toBeNull();
+});
+
 test("file://: unversioned, byte-identical objects with metadata, versionsOf the current object, delete by key", async () => {
   using t = tempTarget();
   const { target } = t;
