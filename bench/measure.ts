@@ -23,11 +23,11 @@ const REPO = new URL("..", import.meta.url).pathname;
 export const TIERMV = `${REPO}bin/tiermv`;
 
 /**
- * The heap sizing bin/tiermv gives Bun (JSC sizes its heap growth for 256 MiB of RAM): scripts
- * that stand in for tiermv's code (sdk-loop, send_path) run with it too, or their RSS compares
- * a different collector policy.
+ * The JSC settings bin/tiermv gives Bun (heap growth sized for 256 MiB of RAM, the FTL tier
+ * off): scripts that stand in for tiermv's code (sdk-loop, the HEAD loop, send_path) run with
+ * them too, or their RSS and CPU compare a different collector and JIT policy.
  */
-export const TIERMV_HEAP = { BUN_JSC_forceRAMSize: "268435456" };
+export const TIERMV_HEAP = { BUN_JSC_forceRAMSize: "268435456", BUN_JSC_useFTLJIT: "0" };
 
 /** `tiermv init` for a config whose spool does not exist yet (every command needs its marker). */
 export function initSpool(config: string): void {
