@@ -10,7 +10,7 @@
  * node's migrate (resolution of its own dead attempt). Never deletes a committed object (I2).
  */
 
-import { errorCode } from "../runtime/errors.ts";
+import { errorCode, FsError, XattrError } from "../runtime/errors.ts";
 import type { JobContext } from "./context/job_context.ts";
 import { type RollbackResult, rollbackEntry } from "./file/rollback_entry.ts";
 import {
@@ -59,11 +59,21 @@ function pauseReason(err: unknown, entry: JournalEntry): string | null {
   return unwritableReason(err, `the cleanup of "${entry.path}"`, "rollback");
 }
 
-/** For a file this process may not write: what failed and what to do; null for other errors. */
+/**
+ * For a write this process may not make (EPERM, EACCES, EROFS): what failed and what to do, for
+ * the path the refused call named (a source file, or a file of the spool); null for other errors.
+ */
 export function unwritableReason(err: unknown, what: string, rerun: string): string | null {
   const code = errorCode(err);
   if (code === undefined || !UNWRITABLE.has(code)) return null;
-  return `${(err as Error).message} (${what} cannot write its records: make the file writable by this user, e.g. chattr -i, then run ${rerun} again)`;
+  const path = err instanceof FsError || err instanceof XattrError ? `"${err.path}"` : "the file";
+  const fix =
+    code === "EROFS"
+      ? `the filesystem holding ${path} is mounted read-only: remount it read-write`
+      : code === "EACCES"
+        ? `this user may not write ${path}: check its owner and mode`
+        : `${path} may be immutable or append-only (lsattr): chattr -i (or -a) it`;
+  return `${(err as Error).message} (${what} was refused a write: ${fix}, then run ${rerun} again)`;
 }
 
 type Retries = Map<string, { requestId: string; target: string; tries: number; paths: string[] }>;
