@@ -30,6 +30,12 @@ export interface FaultContext {
   immutableFlag: boolean;
   /** Whether the writer may rotate this file. */
   rotatable: (file: string) => boolean;
+  /**
+   * Whether a release is held on this file now, or was let go recently (aim.ts): faults keep off
+   * it, so a release held in I7's window meets no immutable file (its truncate would fail with
+   * EPERM, and the soak would read the untruncated file as a hold outside the window).
+   */
+  aimedAt: (file: string) => boolean;
   submit: (node: string, paths: string[]) => Promise<unknown>;
   sleep: (ms: number) => Promise<void>;
   /** The writer's appends: a rotation moves those made into the renamed inode. */
@@ -49,7 +55,7 @@ const pick = <T>(c: FaultContext, items: T[]): T =>
 function writableFile(c: FaultContext): string | null {
   for (let tries = 0; tries < 10; tries++) {
     const file = pick(c, c.files);
-    if (!c.immutable.has(file) && existsSync(file)) return file;
+    if (!c.immutable.has(file) && !c.aimedAt(file) && existsSync(file)) return file;
   }
   return null;
 }

@@ -210,6 +210,7 @@ export async function soak(options: {
     // A renamed stub's key is overwritten by the new file on an unversioned bucket (a documented
     // limit, s3.releaseUnversioned): there the writer rotates only files that are never released.
     rotatable: (file) => place.versioned || !/\/d[0-2]\//.test(file),
+    aimedAt: (file) => aimer.busy(file),
     submit,
     sleep,
     writes: ledger,
