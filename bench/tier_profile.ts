@@ -43,8 +43,8 @@ const extraEnv = Object.fromEntries(
   argv.flatMap((a, i) => (argv[i - 1] === "--env" ? [a.split("=", 2)] : [])),
 );
 
-/** CPU seconds of each live thread of `pid`, by thread id (name, seconds). */
-function threadTimes(pid: number, into: Map<string, [string, number]>): void {
+/** CPU seconds of each live thread of `pid`, by thread id (name, user, system). */
+function threadTimes(pid: number, into: Map<string, [string, number, number]>): void {
   let tids: string[];
   try {
     tids = readdirSync(`/proc/${pid}/task`);
@@ -56,7 +56,7 @@ function threadTimes(pid: number, into: Map<string, [string, number]>): void {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
       const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      into.set(tid, [name, (Number(fields[11]) + Number(fields[12])) / 100]);
+      into.set(tid, [name, Number(fields[11]) / 100, Number(fields[12]) / 100]);
     } catch {
       // the thread ended between the listing and the read: its last sample stands
     }
@@ -70,7 +70,7 @@ async function run(
 ): Promise<number> {
   const t0 = performance.now();
   const proc = Bun.spawn(cmd, { env, stdout: "ignore", stderr: "pipe" });
-  const seen = new Map<string, [string, number]>();
+  const seen = new Map<string, [string, number, number]>();
   const sampler =
     mode === "threads" ? setInterval(() => threadTimes(proc.pid, seen), 50) : undefined;
   const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
@@ -78,17 +78,18 @@ async function run(
   if (code !== 0) throw new Error(`${cmd.join(" ")}: exit ${code}: ${stderr}`);
   process.stderr.write(stderr);
   if (mode === "threads") {
-    const byName = new Map<string, number>();
-    for (const [name, s] of seen.values()) byName.set(name, (byName.get(name) ?? 0) + s);
-    console.log(`${label}: CPU by thread`);
-    const rows = [...byName].filter(([, s]) => s > 0).sort((a, b) => b[1] - a[1]);
-    for (const [name, s] of rows) console.log(`  ${fmt(s, 2)} s  ${name}`);
-    console.log(
-      `  ${fmt(
-        rows.reduce((sum, [, s]) => sum + s, 0),
-        2,
-      )} s  all threads`,
-    );
+    const byName = new Map<string, [number, number]>();
+    for (const [name, user, sys] of seen.values()) {
+      const [u, k] = byName.get(name) ?? [0, 0];
+      byName.set(name, [u + user, k + sys]);
+    }
+    console.log(`${label}: CPU by thread (user + system)`);
+    const rows = [...byName]
+      .filter(([, [u, k]]) => u + k > 0)
+      .sort((a, b) => b[1][0] + b[1][1] - a[1][0] - a[1][1]);
+    for (const [name, [u, k]] of rows) console.log(`  ${fmt(u, 2)} + ${fmt(k, 2)} s  ${name}`);
+    const all = rows.reduce((sum, [, [u, k]]) => sum + u + k, 0);
+    console.log(`  ${fmt(all, 2)} s  all threads`);
   }
   return (performance.now() - t0) / 1000;
 }
