@@ -329,6 +329,15 @@ export const MUTANTS: Mutant[] = [
     test: "a release whose store call fails after its take gives the epoch back",
   },
   {
+    name: "release-recheck-restat",
+    point: "tier",
+    removes: "the re-check's second fstat when its view read past a stateless decision above ours",
+    protects:
+      "release's fstat stays the last call before its truncate (I7's window, docs/tiering.md): a write landing after the re-check's hand-off is found",
+    file: "test/tier/release_recheck.test.ts",
+    test: "release's re-check makes its fstat again after reading past a stateless decision above ours",
+  },
+  {
     name: "fresh-connection-writes",
     point: "fence",
     removes:
