@@ -1,20 +1,33 @@
 #!/usr/bin/env bash
 # Removes each guard of release/restore in turn (a one-line edit of the source, reverted after)
 # and runs the test that must then fail (docs/tiering.md; test/tier/). Prints one line per guard:
-#   ok    <guard>: its test fails without it
-#   FAIL  <guard>: its test still passes without it
-# Needs a clean work tree for the edited files (it restores them with git checkout). ~1 min.
+#   ok    <guard>: its test fails without it (a "(fail)" line, after it passed unmutated)
+#   FAIL  <guard>: its test still passes without it, or never ran, or did not pass unmutated
+# Needs a clean work tree for the edited files (it restores them with git checkout, also when
+# interrupted). ~2 min. test/mutants/ (npm test's mutants stage) holds the protocol's mutants.
 # Usage: scripts/tier_guard_mutants.sh [name-filter]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUN=node_modules/.bin/bun
 status=0
 only=${1:-}                       # optional: run only the mutants whose name contains this
+edited=""
+restore_edited() { if [ -n "$edited" ]; then git checkout -q -- "$edited"; edited=""; fi; }
+trap restore_edited EXIT
+trap 'restore_edited; exit 130' INT TERM
 
 # mutant <name> <file> <python regex> <replacement> <test file> <test name pattern>
 mutant() {
   local name=$1 file=$2 pattern=$3 replacement=$4 test=$5 filter=$6
   [ -n "$only" ] && [[ "$name" != *"$only"* ]] && return 0
+  local log=/tmp/tier-mutant-$name.log
+  # Unmutated first: a filter matching no test, a missing service or a compile error would
+  # otherwise fail the run and read as a kill.
+  if ! $BUN test --timeout 300000 "$test" -t "$filter" > "$log.unmutated" 2>&1 \
+    || ! grep -q '^(pass) ' "$log.unmutated"; then
+    echo "FAIL  $name: its test does not pass on the unmutated tree ($log.unmutated)"; status=1; return
+  fi
+  edited=$file
   python3 - "$file" "$pattern" "$replacement" <<'PY' || { echo "FAIL  $name: pattern not found"; status=1; return; }
 import re, sys
 path, pattern, replacement = sys.argv[1:4]
@@ -23,12 +36,14 @@ new, n = re.subn(pattern, replacement, text, count=1, flags=re.S)
 if n != 1: sys.exit(1)
 open(path, "w").write(new)
 PY
-  if $BUN test --timeout 300000 "$test" -t "$filter" > /tmp/tier-mutant-$name.log 2>&1; then
-    echo "FAIL  $name: its test still passes without it"; status=1
-  else
+  $BUN test --timeout 300000 "$test" -t "$filter" > "$log" 2>&1
+  if grep -q '^(fail) ' "$log"; then
     echo "ok    $name: its test fails without it"
+  else
+    echo "FAIL  $name: its test does not fail without it ($log)"; status=1
   fi
   git checkout -q -- "$file"
+  edited=""
 }
 
 mutant restore-chunk-fence jobs/file/restore_copy.ts 'if \(now\.ctimeNs !== base\.ctimeNs \|\| now\.size !== offset\)' 'if (false)' \
