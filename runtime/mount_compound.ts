@@ -5,7 +5,9 @@
  * meaning of the calls made one by one: a call runs only if the one before it succeeded, as a
  * caller awaiting each would have stopped at the first error, and each call's error comes back
  * as that call's own (the caller throws it where it would have thrown it). The deadline is the
- * hand-off's, as for any call (mount_pool.ts): one stuck in the kernel is abandoned whole.
+ * hand-off's, as for any call (mount_pool.ts), restarted after each of its calls as a batch's
+ * calls restart it (`progress`): a compound call of seven calls on a slow metadata server has a
+ * deadline per call, as the calls one by one had, and one stuck in the kernel is abandoned whole.
  */
 import { XattrError } from "./errors.ts";
 import type { WireError } from "./mount_wire.ts";
@@ -20,14 +22,6 @@ export function toWire(err: unknown): WireError {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === "string" && code.startsWith("E")) return { kind: "fs", code };
   return { kind: "bug", message: err instanceof Error ? err.message : String(err) };
-}
-
-function step<T>(call: () => T): Step<T> {
-  try {
-    return { ok: true, value: call() };
-  } catch (err) {
-    return { ok: false, error: toWire(err) };
-  }
 }
 
 /** The single calls the compound ones are made of (mount_ops.ts). */
@@ -62,7 +56,18 @@ export function topName(names: string[], prefix: string): string | null {
   return top;
 }
 
-export function compoundOps(ops: SingleOps) {
+/** `progress`: the worker's report that a call made progress (throttled; restarts the deadline). */
+export function compoundOps(ops: SingleOps, progress: () => void) {
+  /** One call of the compound: its value or its error, then a progress report. */
+  function step<T>(call: () => T): Step<T> {
+    try {
+      return { ok: true, value: call() };
+    } catch (err) {
+      return { ok: false, error: toWire(err) };
+    } finally {
+      progress();
+    }
+  }
   /**
    * flistxattr, then (with a `top` prefix, and only if the listing succeeded) fgetxattr of the
    * listed name `<top><n>` with the highest n: the view's first read (the latest decision).
@@ -113,6 +118,7 @@ export function compoundOps(ops: SingleOps) {
       mark: string | null = null,
     ) {
       const opened = ops.open(path, mode);
+      progress();
       const stat = step(() => ops.fstat(opened.fd));
       const file = stat.ok && stat.value.kind === "file";
       const locked = file && lock ? step(() => ops.flockTry(opened.fd)) : null;

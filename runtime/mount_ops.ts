@@ -214,7 +214,7 @@ export function createMountOps(libc: Libc, hooks: OpHooks) {
   // A compound call's bytes travel inside its result: a buffer of their own, never the scratch.
   const readWhole = (fd: number, length: number) =>
     preadFully(fd, 0, length, new Uint8Array(length));
-  return { ...ops, ...compoundOps({ ...ops, readWhole }) };
+  return { ...ops, ...compoundOps({ ...ops, readWhole }, hooks.progress) };
 }
 
 export type MountOps = ReturnType<typeof createMountOps>;
