@@ -9,7 +9,7 @@
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { startS3proxy } from "../test/services/s3proxy.ts";
-import { measure, TIERMV } from "./measure.ts";
+import { measure, TIERMV, TIERMV_HEAP } from "./measure.ts";
 import { BENCH_JVM, freshBucket } from "./store.ts";
 import { type RunSpec, tiermvConfig, tiermvEnv } from "./tools.ts";
 import { stripTiermvXattrs } from "./transfer.ts";
@@ -65,7 +65,7 @@ try {
     await run(["release", "--node", "a", "--json", w.dir]);
     const out = join(dir, `probe-${r}.jsonl`);
     rmSync(out, { force: true });
-    const probed = { ...env, MEM_PROBE_OUT: out, BUN_JSC_forceRAMSize: "268435456", ...extraEnv };
+    const probed = { ...env, MEM_PROBE_OUT: out, ...TIERMV_HEAP, ...extraEnv };
     const m = await measure(
       [bun, "--preload", probe, main, "restore", "--node", "a", "--json", w.dir],
       probed,

@@ -28,7 +28,9 @@ const flag = (name: string) => {
   return i >= 0 ? argv[i + 1] : undefined;
 };
 const large = argv.includes("--large");
-const files = large ? 4 : Number(argv.find((a) => /^\d+$/.test(a)) ?? 5000);
+/** A bare number that is no flag's value: the number of small files. */
+const positional = argv.find((a, i) => /^\d+$/.test(a) && !argv[i - 1]?.startsWith("--"));
+const files = large ? 4 : Number(positional ?? 5000);
 const size = large ? 256 * 1024 * 1024 : 64 * 1024;
 const rounds = Number(flag("--rounds") ?? 1);
 const checkout = flag("--tiermv") ?? REPO;
@@ -40,7 +42,9 @@ const mode = argv.includes("--threads")
       ? "wall"
       : "profile";
 const extraEnv = Object.fromEntries(
-  argv.flatMap((a, i) => (argv[i - 1] === "--env" ? [a.split("=", 2)] : [])),
+  argv.flatMap((a, i) =>
+    argv[i - 1] === "--env" ? [[a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)]] : [],
+  ),
 );
 
 /** CPU seconds of each live thread of `pid`, by thread id (name, user, system). */

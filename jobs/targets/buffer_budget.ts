@@ -47,7 +47,9 @@ export class BufferBudget {
    * Counts `bytes` against the budget without a buffer (a streamed request's share). `signal`:
    * a wait that it aborts throws its reason, nothing reserved. First come, first served: a
    * reservation that does not fit waits, and later ones wait behind it even when they would fit
-   * (a large restore's chunks are not overtaken forever by a stream of small files).
+   * (a large restore's chunks are not overtaken forever by a stream of small files). So a caller
+   * never reserves while it holds a reservation: it would wait behind the queue, and the queue
+   * behind it.
    */
   reserve(bytes: number, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason);

@@ -102,6 +102,9 @@ export function createFileTarget(rt: Runtime, url: string): Target {
     }
   }
 
+  const hex = (digest: Uint8Array) =>
+    [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
+
   /**
    * A range of the object only while its ETag is `ifMatch` (restore's chunks: an object renamed
    * over the key mid-restore is refused, as S3 answers 412). One descriptor for the check and
@@ -113,14 +116,17 @@ export function createFileTarget(rt: Runtime, url: string): Target {
     try {
       handle = await rt.openFile(path, { mode: "read" });
     } catch (err) {
-      if (errorCode(err) === "ENOENT") return null;
+      // No object there, as exists() answers: nothing at the path, or a file where a directory is.
+      if (errorCode(err) === "ENOENT" || errorCode(err) === "ENOTDIR") return null;
       throw err;
     }
     try {
       const raw = await handle.getXattr(META_ATTR);
       const record = raw === null ? null : parseJsonWith(RecordSchema, decoder.decode(raw));
       if (record && !record.ok) throw new StoredFileError(`${path} (${META_ATTR})`, record.why);
-      const etag = record ? record.value.etag : await rt.md5File(path);
+      const etag = record
+        ? record.value.etag
+        : hex(await handle.md5(0, (await handle.stat()).size));
       if (etag !== ifMatch.replaceAll('"', ""))
         throw new TargetError("permanent", {
           op: "read",
@@ -167,7 +173,7 @@ export function createFileTarget(rt: Runtime, url: string): Target {
         await rt.fs.mkdirp(finalPath.slice(0, finalPath.lastIndexOf("/")));
         try {
           await rt.fs.writeDurable(tmpPath, bytes);
-          const etag = [...rt.md5(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
+          const etag = hex(rt.md5(bytes));
           const record = JSON.stringify({ v: 2, ...meta, etag });
           await rt.xattr.set(tmpPath, META_ATTR, encoder.encode(record), "any");
           await guardedWrite(options.guard, "PutObject", finalPath, () =>

@@ -45,6 +45,18 @@ test("file://: readRange with If-Match reads only the object of that ETag (quote
   expect(refused).toBeInstanceOf(TargetError);
   expect(refused).toMatchObject({ status: 412, kind: "permanent" });
   expect(await target.readRange("m/none", null, 0, 1, { ifMatch: put.etag })).toBeNull();
+  // An object put there by something else (no record): its ETag is its bytes' MD5.
+  const foreign = randomBytes(1000, 7);
+  writeFileSync(join(t.dir, "out/m/foreign"), foreign);
+  const read = await target.readRange("m/foreign", null, 0, 1000, { ifMatch: md5Hex(foreign) });
+  expect(Buffer.from(read ?? [])).toEqual(Buffer.from(foreign));
+  // (.catch, not expect().rejects: Bun's rejects waits without serving the mount's replies.)
+  const mismatch = await target
+    .readRange("m/foreign", null, 0, 1000, { ifMatch: put.etag })
+    .catch((err) => err);
+  expect(mismatch).toMatchObject({ status: 412 });
+  // A file where a directory of the key would be: no object, as for head().
+  expect(await target.readRange("m/obj/deeper", null, 0, 1, { ifMatch: put.etag })).toBeNull();
 });
 
 test("file://: unversioned, byte-identical objects with metadata, versionsOf the current object, delete by key", async () => {
