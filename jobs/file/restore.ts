@@ -12,6 +12,7 @@
 import { TargetError } from "../targets/errors.ts";
 import type { StoredObject } from "../targets/target.ts";
 import { crashPoint } from "../util/crash_points.ts";
+import { holdPoint } from "../util/hold_points.ts";
 import { etagCheckable, fileEtag } from "./content_etag.ts";
 import type { FileJob } from "./file_job.ts";
 import type { FileOutcome } from "./outcome.ts";
@@ -88,6 +89,13 @@ async function restoreHeld(held: TierHeld, options: { force?: boolean }): Promis
   const { job, file, view } = held;
   const { handle, path } = file;
   crashPoint(job.rt, "restore-after-take");
+  // Test-only (jobs/util/hold_points.ts): the soak writes into the stub here, which the copy's
+  // prefix check must find.
+  const afterTake = holdPoint(job.rt, "restore-after-take", {
+    path,
+    ino: view.current?.state?.ino ?? "",
+  });
+  if (afterTake) await afterTake;
   const state = view.current?.state;
   if (state?.state !== "released") {
     const done: FileOutcome = state

@@ -11,7 +11,7 @@
  */
 import { errorCode } from "../../runtime/errors.ts";
 import type { FileHandle, FileStat } from "../../runtime/types.ts";
-import { crashPoint } from "../util/crash_points.ts";
+import { type CrashPoint, crashPoint } from "../util/crash_points.ts";
 import { holdPoint } from "../util/hold_points.ts";
 import { ChunkBuffer } from "./chunk_buffer.ts";
 import type { FileJob } from "./file_job.ts";
@@ -83,13 +83,28 @@ async function notPrefix(
 
 /**
  * Puts the file back as the restore found it (`start`: its size and mtime, after a forced
- * truncate the empty file) unless someone else wrote since our last write (`base`'s ctime).
+ * truncate the empty file) unless someone else wrote since our last write (`base`'s ctime). A
+ * write landing between that fstat and the truncate is cut off with our bytes: I6's window
+ * (docs/tiering.md), held here by the soak (`restore-before-takeback`).
  */
-async function takeBack(handle: FileHandle, base: FileStat, start: FileStat): Promise<void> {
+async function takeBack(
+  job: FileJob,
+  handle: FileHandle,
+  state: State,
+  base: FileStat,
+  start: FileStat,
+): Promise<void> {
   const now = await handle.stat();
   if (now.ctimeNs !== base.ctimeNs) return;
+  await holdIn(job, handle, state, "restore-before-takeback");
   await handle.truncate(start.size);
   await handle.setTimes(undefined, start.mtimeNs);
+}
+
+/** A test-only hold inside I6's window (jobs/util/hold_points.ts); nothing when unset. */
+async function holdIn(job: FileJob, handle: FileHandle, state: State, point: CrashPoint) {
+  const held = holdPoint(job.rt, point, { path: handle.path, ino: state.ino });
+  if (held) await held;
 }
 
 type CopyOptions = {
@@ -163,18 +178,18 @@ async function copyChunks(
     if (stopped()) {
       // The GET ahead is not awaited (its failure is handled: prefetch): the copy's end aborts
       // it, and waiting for it could outlast the grace.
-      await takeBack(handle, base, start);
+      await takeBack(job, handle, state, base, start);
       return { ok: false, kind: "interrupted" };
     }
     const bytes = await (next as Promise<Uint8Array | string>).catch(async (err) => {
       // The store failed mid-copy: take our bytes back out before the error goes up, so no
       // prefix of the object is left for a later migrate to take as the file's content.
-      await takeBack(handle, base, start);
+      await takeBack(job, handle, state, base, start);
       throw err;
     });
     if (typeof bytes === "string") {
       // The object went or changed mid-copy: the file goes back to what the restore found.
-      await takeBack(handle, base, start);
+      await takeBack(job, handle, state, base, start);
       return lost(bytes);
     }
     buffer().hold();
@@ -184,6 +199,9 @@ async function copyChunks(
       return dirty(
         `written to during the restore (at ${offset} of ${state.size} bytes): stopped, nothing overwritten`,
       );
+    // I6's window: a write landing from the fstat above to the fstat after the pwrite is
+    // overwritten (the soak holds it here and after the pwrite).
+    await holdIn(job, handle, state, "restore-before-write");
     try {
       await handle.write(offset, bytes);
     } catch (err) {
@@ -193,6 +211,7 @@ async function copyChunks(
       // If that fails too, the write's own error goes up: a write past its deadline must stay
       // what the caller sees (the epoch is then left undecided, not given back: tier_file.ts).
       try {
+        await holdIn(job, handle, state, "restore-before-takeback");
         await handle.truncate(start.size);
         await handle.setTimes(undefined, start.mtimeNs);
       } catch (cleanup) {
@@ -207,8 +226,7 @@ async function copyChunks(
     }
     buffer().free();
     crashPoint(job.rt, "restore-mid-copy");
-    const held = holdPoint(job.rt, "restore-mid-copy", { path: handle.path, ino: state.ino });
-    if (held) await held;
+    await holdIn(job, handle, state, "restore-mid-copy");
     base = await handle.stat();
   }
   return { ok: true, baseline: base, resumedAt };

@@ -28,7 +28,9 @@ export type CrashPoint =
   | "release-before-truncate"
   | "release-after-truncate"
   | "restore-after-take"
+  | "restore-before-write"
   | "restore-mid-copy"
+  | "restore-before-takeback"
   | "restore-after-copy"
   | "restore-before-times"
   | "restore-after-times";

@@ -8,17 +8,31 @@
  * (writes.ts); for each window write the aimer then finds how its release ended: it announced
  * the hold after its truncate, or its process died first, or it closed the file without
  * truncating (a hold that was not in the window: a violation).
+ * Restores hold too: right after their take, where the aimer writes into the stub (the copy's
+ * prefix check must find it), and inside I6's window (after a chunk's fence, after its pwrite,
+ * before a take-back's truncate), where it writes nothing: those holds only keep the unaimed
+ * writer off the file, so that no write of its lands in a window the soak does not aim at.
  */
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ChaosWrite, WriteKind, WriteLedger } from "./writes.ts";
 
 /** The hold points, as TIERMV_HOLD_AT lists them for the nodes. */
-export const AIMED_POINTS = "release-after-decide,release-before-truncate,release-after-truncate";
+export const AIMED_POINTS = [
+  "release-after-decide",
+  "release-before-truncate",
+  "release-after-truncate",
+  "restore-after-take",
+  "restore-before-write",
+  "restore-mid-copy",
+  "restore-before-takeback",
+].join(",");
 
+/** The holds the aimer writes at, and what kind of write that is; the others it only answers. */
 const KIND: Record<string, WriteKind> = {
   "release-after-decide": "before-recheck",
   "release-before-truncate": "in-window",
+  "restore-after-take": "before-copy",
 };
 
 /** Every release is aimed at until this many writes of a kind, then one hold in RATE. */
@@ -67,6 +81,7 @@ export function startAimer(o: {
     writer: 0,
     "before-recheck": 0,
     "in-window": 0,
+    "before-copy": 0,
   });
   const counts: AimCounts = { holds: zero(), writes: zero() };
   const answered = new Set<string>();

@@ -4,7 +4,7 @@
  * kafkajs consumer, and every payload is parsed here without the product's schemas.
  */
 
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import {
   GetObjectCommand,
@@ -32,6 +32,8 @@ export interface CheckInput {
   rotated: Set<string>;
   /** The writer's appends, aimed at release's window or not: none may be lost outside it (I7). */
   writes: WriteLedger;
+  /** Each file's events as they reached Kafka (time, outcome, node, error), oldest first. */
+  eventsOf?: (path: string) => string[];
 }
 
 export interface CheckReport {
@@ -118,7 +120,14 @@ export async function check(input: CheckInput): Promise<CheckReport> {
     releasedIntact: 0,
     objects: 0,
     journalLines: 0,
-    writes: { checked: 0, beforeRecheck: 0, windowLost: 0, windowKept: 0, windowDied: 0 },
+    writes: {
+      checked: 0,
+      beforeRecheck: 0,
+      beforeCopy: 0,
+      windowLost: 0,
+      windowKept: 0,
+      windowDied: 0,
+    },
     violations: [],
   };
   const named = new Set<string>();
@@ -220,6 +229,12 @@ export async function check(input: CheckInput): Promise<CheckReport> {
     client: input.client,
     bucket: input.bucket,
     stateOf: (path) => protocolView(path).state,
+    historyOf: (path) => {
+      const state = protocolView(path).state;
+      const size = existsSync(path) ? statSync(path).size : "gone";
+      const events = input.eventsOf?.(path) ?? [];
+      return `now ${size} bytes, state ${state?.state ?? "none"} (attempt ${state?.attempt ?? "-"}); events: ${events.join(" | ") || "none"}`;
+    },
   });
   r.writes = writes.counts;
   r.violations.push(...writes.violations);

@@ -370,6 +370,14 @@ export async function soak(options: {
   };
   const events = await consumeAll(kafka.brokers, topic);
   const eventIds = new Set(events.map((e) => JSON.parse(e.value).eventId as string));
+  // Each file's events, for the history told with a lost write.
+  const byPath = new Map<string, string[]>();
+  for (const e of events) {
+    const ev = JSON.parse(e.value);
+    if (!ev.path) continue;
+    const line = `${ev.at} ${ev.outcome} by ${ev.node} (${ev.attempt ?? ev.taskId})${ev.error ? `: ${ev.error}` : ""}`;
+    byPath.set(ev.path, [...(byPath.get(ev.path) ?? []), line]);
+  }
   const outcomes: Record<string, number> = {};
   for (const e of events) {
     const o = JSON.parse(e.value).outcome as string;
@@ -388,6 +396,7 @@ export async function soak(options: {
     expected: new Set(files.filter((f) => !gone.has(f))),
     rotated: fx.rotated,
     writes: ledger,
+    eventsOf: (path) => (byPath.get(path) ?? []).sort(),
   });
   client.destroy();
   // Only a node killed between a release's decision and its truncate leaves a released state
@@ -435,12 +444,13 @@ export function describe(r: SoakResult): string {
   ].join("\n");
 }
 
-/** I7's lines: where the writer aimed at release's window, and where those writes ended. */
+/** I7's and I6's lines: where the writer aimed at release and restore, and where those writes ended. */
 function describeAim(r: SoakResult): string {
   const { holds, writes } = r.aim;
   const w = r.report.writes;
   return [
     `I7, release's window aimed at: ${holds["before-recheck"]} releases held before their re-check, written to in ${writes["before-recheck"]} (found ${w.beforeRecheck}: none may be lost); ${holds["in-window"]} held inside the window, written to in ${writes["in-window"]}`,
     `I7 window writes (lost, as documented): ${w.windowLost}; kept: ${w.windowKept} (of ${w.windowDied} whose releasing node was killed before its truncate); writes looked for at the end (the writer's own appends and the aimed ones, the file still there) ${w.checked}: none lost but those in the window`,
+    `I6, restores held after their take: ${holds["before-copy"]}, written to in ${writes["before-copy"]} (found ${w.beforeCopy}: none may be lost); the writer kept off files held inside I6's window`,
   ].join("\n");
 }

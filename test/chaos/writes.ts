@@ -9,8 +9,11 @@
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, writeSync } from "node:fs";
 import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 
-/** writer: the writer's own append; before-recheck / in-window: made while a release was held there. */
-export type WriteKind = "writer" | "before-recheck" | "in-window";
+/**
+ * writer: the writer's own append; before-recheck / in-window: made while a release was held
+ * there; before-copy: while a restore was held after its take (its prefix check must find it).
+ */
+export type WriteKind = "writer" | "before-recheck" | "in-window" | "before-copy";
 
 export interface ChaosWrite {
   line: string;
@@ -24,7 +27,17 @@ export interface ChaosWrite {
   release?: "truncated" | "died" | "untruncated";
   /** The writer deleted the file since: nothing to find. */
   deleted: boolean;
+  /** When it landed (ISO), for a lost write's history. */
+  at: string;
 }
+
+/** Why a write of each kind (but a window write) must be found. */
+const MUST_FIND: Record<WriteKind, string> = {
+  writer: "not in any held window",
+  "before-recheck": "held before release's re-check, which must find it",
+  "before-copy": "held before restore's copy, whose prefix check must find it",
+  "in-window": "held inside release's window",
+};
 
 export class WriteLedger {
   readonly writes: ChaosWrite[] = [];
@@ -51,7 +64,8 @@ export class WriteLedger {
     } finally {
       closeSync(fd);
     }
-    const write = { line, path, kind, holder: held?.pid, ino: held?.ino, deleted: false };
+    const at = new Date().toISOString();
+    const write = { line, path, kind, holder: held?.pid, ino: held?.ino, deleted: false, at };
     this.writes.push(write);
     return write;
   }
@@ -71,6 +85,8 @@ export interface WriteCounts {
   checked: number;
   /** Held before release's re-check, and found. */
   beforeRecheck: number;
+  /** Held before a restore's copy, found. */
+  beforeCopy: number;
   /** Held inside I7's window and lost, as documented. */
   windowLost: number;
   /** Held inside I7's window, found: its releasing process died before the truncate. */
@@ -89,11 +105,18 @@ export type StateOf = (path: string) => { key?: string; versionId?: string } | n
  */
 export async function checkWrites(
   ledger: WriteLedger,
-  io: { client: S3Client; bucket: string; stateOf: StateOf },
+  io: {
+    client: S3Client;
+    bucket: string;
+    stateOf: StateOf;
+    /** What happened to a file (its events, its state now): told with a lost write. */
+    historyOf?: (path: string) => string;
+  },
 ): Promise<{ counts: WriteCounts; violations: string[] }> {
   const counts: WriteCounts = {
     checked: 0,
     beforeRecheck: 0,
+    beforeCopy: 0,
     windowLost: 0,
     windowKept: 0,
     windowDied: 0,
@@ -136,9 +159,10 @@ export async function checkWrites(
         );
     } else if (!found)
       violations.push(
-        `lost write: ${what} (${w.kind === "before-recheck" ? "held before release's re-check, which must find it" : "not in any held window"}) is in neither the file nor the object its state names`,
+        `lost write: ${what} (${MUST_FIND[w.kind]}) is in neither the file nor the object its state names; written at ${w.at}; ${io.historyOf?.(w.path) ?? ""}`,
       );
     else if (w.kind === "before-recheck") counts.beforeRecheck++;
+    else if (w.kind === "before-copy") counts.beforeCopy++;
   }
   return { counts, violations };
 }
