@@ -20,12 +20,17 @@ trap 'restore_edited; exit 130' INT TERM
 mutant() {
   local name=$1 file=$2 pattern=$3 replacement=$4 test=$5 filter=$6
   [ -n "$only" ] && [[ "$name" != *"$only"* ]] && return 0
-  local log=/tmp/tier-mutant-$name.log
+  local log
+  log=$(mktemp "/tmp/tier-mutant-$name.XXXXXX")
   # Unmutated first: a filter matching no test, a missing service or a compile error would
   # otherwise fail the run and read as a kill.
   if ! $BUN test --timeout 300000 "$test" -t "$filter" > "$log.unmutated" 2>&1 \
     || ! grep -q '^(pass) ' "$log.unmutated"; then
     echo "FAIL  $name: its test does not pass on the unmutated tree ($log.unmutated)"; status=1; return
+  fi
+  # The edit is undone with git checkout: a file with changes of its own is never touched.
+  if ! git diff --quiet -- "$file"; then
+    echo "FAIL  $name: $file has uncommitted changes (commit or stash them first)"; status=1; return
   fi
   edited=$file
   python3 - "$file" "$pattern" "$replacement" <<'PY' || { echo "FAIL  $name: pattern not found"; status=1; return; }
@@ -48,6 +53,8 @@ PY
 
 mutant restore-chunk-fence jobs/file/restore_copy.ts 'if \(now\.ctimeNs !== base\.ctimeNs \|\| now\.size !== offset\)' 'if (false)' \
   test/tier/guards.test.ts "chunk fence"
+mutant restore-written-size jobs/file/restore_copy.ts 'if \(base\.size !== offset \+ bytes\.length\)' 'if (false)' \
+  test/tier/target_down.test.ts "a write appended between a restore's pwrite"
 mutant restore-times-fence jobs/file/restore.ts 'if \(now\.ctimeNs !== copied\.baseline\.ctimeNs \|\| now\.size !== state\.size\)' 'if (false)' \
   test/tier/guards.test.ts "last fence"
 mutant release-recheck jobs/file/release.ts 'if \(stat\.size !== state\.size \|\| stat\.mtimeNs !== state\.mtimeNs \|\| stat\.ino !== state\.ino\)' 'if (false)' \

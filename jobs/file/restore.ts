@@ -89,13 +89,6 @@ async function restoreHeld(held: TierHeld, options: { force?: boolean }): Promis
   const { job, file, view } = held;
   const { handle, path } = file;
   crashPoint(job.rt, "restore-after-take");
-  // Test-only (jobs/util/hold_points.ts): the soak writes into the stub here, which the copy's
-  // prefix check must find.
-  const afterTake = holdPoint(job.rt, "restore-after-take", {
-    path,
-    ino: view.current?.state?.ino ?? "",
-  });
-  if (afterTake) await afterTake;
   const state = view.current?.state;
   if (state?.state !== "released") {
     const done: FileOutcome = state
@@ -103,6 +96,10 @@ async function restoreHeld(held: TierHeld, options: { force?: boolean }): Promis
       : { kind: "refused", path, reason: "not migrated: nothing to restore" };
     return await settleTier(held, "skipped", done);
   }
+  // Test-only (jobs/util/hold_points.ts): the soak writes into the stub here; restore must not
+  // lose that write (it stays, and the restore ends dirty).
+  const afterTake = holdPoint(job.rt, "restore-after-take", { path, ino: state.ino });
+  if (afterTake) await afterTake;
   const dirty = (reason: string) =>
     settleTier(held, "dirty", { kind: "dirty", path, key: state.key, reason }, reason);
   // The chunk buffer is held from the first GET to the end of the copy (restore_budget.ts).

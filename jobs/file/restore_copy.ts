@@ -4,8 +4,11 @@
  * stopped before its truncate): anything else is `dirty` and never written (model:
  * `mutant-restore-dirty`). Then chunk by chunk: GET the range, fstat (ctime still the baseline,
  * size where we left it, else someone wrote: stop, `dirty`), pwrite, fstat again for the next
- * baseline (`mutant-restore-no-chunk-fence`). A write landing between a check and its pwrite, or
- * between the pwrite and the fstat after it, is overwritten: I6's window. The GET of chunk k+1
+ * baseline (`mutant-restore-no-chunk-fence`), which must also be the size we wrote. A write
+ * landing between a check and its pwrite is overwritten, and one landing between a check and
+ * the truncate that takes our bytes back out (a failed pwrite, a failed GET, a stop) is cut off,
+ * as is a write in place between a pwrite and the fstat after it: I6's window (docs/tiering.md).
+ * The GET of chunk k+1
  * is sent while chunk k is fenced and written: it touches only the store, never the file, and
  * its body waits for the file's one chunk buffer (chunk_buffer.ts).
  */
@@ -96,15 +99,18 @@ async function takeBack(
 ): Promise<void> {
   const now = await handle.stat();
   if (now.ctimeNs !== base.ctimeNs) return;
-  await holdIn(job, handle, state, "restore-before-takeback");
+  const takingBack = holdIn(job, handle, state, "restore-before-takeback");
+  if (takingBack) await takingBack;
   await handle.truncate(start.size);
   await handle.setTimes(undefined, start.mtimeNs);
 }
 
-/** A test-only hold inside I6's window (jobs/util/hold_points.ts); nothing when unset. */
-async function holdIn(job: FileJob, handle: FileHandle, state: State, point: CrashPoint) {
-  const held = holdPoint(job.rt, point, { path: handle.path, ino: state.ino });
-  if (held) await held;
+/**
+ * A test-only hold (jobs/util/hold_points.ts): null when unset, and the call site then awaits
+ * nothing, so no window widens by even a turn of the event loop.
+ */
+function holdIn(job: FileJob, handle: FileHandle, state: State, point: CrashPoint) {
+  return holdPoint(job.rt, point, { path: handle.path, ino: state.ino });
 }
 
 type CopyOptions = {
@@ -199,19 +205,22 @@ async function copyChunks(
       return dirty(
         `written to during the restore (at ${offset} of ${state.size} bytes): stopped, nothing overwritten`,
       );
-    // I6's window: a write landing from the fstat above to the fstat after the pwrite is
-    // overwritten (the soak holds it here and after the pwrite).
-    await holdIn(job, handle, state, "restore-before-write");
+    // I6's window: a write landing from the fstat above to the pwrite is overwritten (the soak
+    // keeps its writer off the file while held here).
+    const beforeWrite = holdIn(job, handle, state, "restore-before-write");
+    if (beforeWrite) await beforeWrite;
     try {
       await handle.write(offset, bytes);
     } catch (err) {
       const code = errorCode(err);
       // Our own failed write may have changed size and ctime: take our bytes back out whatever
-      // the ctime says (a write of someone else's would have stopped us at the check above).
+      // the ctime says. A write of someone else's before the check above stopped us there; one
+      // since then is cut off with ours (I6's window, docs/tiering.md).
       // If that fails too, the write's own error goes up: a write past its deadline must stay
       // what the caller sees (the epoch is then left undecided, not given back: tier_file.ts).
       try {
-        await holdIn(job, handle, state, "restore-before-takeback");
+        const takingBack = holdIn(job, handle, state, "restore-before-takeback");
+        if (takingBack) await takingBack;
         await handle.truncate(start.size);
         await handle.setTimes(undefined, start.mtimeNs);
       } catch (cleanup) {
@@ -226,8 +235,15 @@ async function copyChunks(
     }
     buffer().free();
     crashPoint(job.rt, "restore-mid-copy");
-    await holdIn(job, handle, state, "restore-mid-copy");
+    const written = holdIn(job, handle, state, "restore-mid-copy");
+    if (written) await written;
     base = await handle.stat();
+    // A write landing between the pwrite and this fstat would be taken for ours by a take-back
+    // (the next GET failing): one that grew the file stops the restore here, kept.
+    if (base.size !== offset + bytes.length)
+      return dirty(
+        `written to during the restore (past ${offset + bytes.length} of ${state.size} bytes): stopped, nothing overwritten`,
+      );
   }
   return { ok: true, baseline: base, resumedAt };
 }

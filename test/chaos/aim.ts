@@ -8,10 +8,12 @@
  * (writes.ts); for each window write the aimer then finds how its release ended: it announced
  * the hold after its truncate, or its process died first, or it closed the file without
  * truncating (a hold that was not in the window: a violation).
- * Restores hold too: right after their take, where the aimer writes into the stub (the copy's
- * prefix check must find it), and inside I6's window (after a chunk's fence, after its pwrite,
- * before a take-back's truncate), where it writes nothing: those holds only keep the unaimed
- * writer off the file, so that no write of its lands in a window the soak does not aim at.
+ * Restores hold too: right after their take and after each pwrite, where the aimer writes into
+ * the file (restore must not lose those: it finds them and stops `dirty`), and inside I6's
+ * windows (after a chunk's fence, before a take-back's truncate), where it writes nothing.
+ * A file is busy for the unaimed writer while a release or restore that held on it still has
+ * its inode open (every window comes after the task's first hold, and the task keeps its one
+ * descriptor until it ends), and BUSY_MS after: no write of its lands in a window.
  */
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -33,6 +35,7 @@ const KIND: Record<string, WriteKind> = {
   "release-after-decide": "before-recheck",
   "release-before-truncate": "in-window",
   "restore-after-take": "before-copy",
+  "restore-mid-copy": "mid-copy",
 };
 
 /** Every release is aimed at until this many writes of a kind, then one hold in RATE. */
@@ -54,7 +57,10 @@ export interface AimCounts {
 
 export interface Aimer {
   counts: AimCounts;
-  /** Whether a release holds `path` now, or let it go within BUSY_MS. */
+  /**
+   * Whether a release or restore holds `path` now, or has held it and still has its inode open,
+   * or let it go within BUSY_MS.
+   */
   busy(path: string): boolean;
   /** Writes nothing more; waits until every window write's release has ended; lets all go. */
   finish(): Promise<void>;
@@ -82,10 +88,13 @@ export function startAimer(o: {
     "before-recheck": 0,
     "in-window": 0,
     "before-copy": 0,
+    "mid-copy": 0,
   });
   const counts: AimCounts = { holds: zero(), writes: zero() };
   const answered = new Set<string>();
   const lastHeld = new Map<string, number>();
+  /** The last task that held each path (its process and inode): busy while it has it open. */
+  const holder = new Map<string, { pid: number; ino: string }>();
   /** Window writes whose release has not ended yet. */
   const pending: ChaosWrite[] = [];
   let aiming = true;
@@ -96,6 +105,7 @@ export function startAimer(o: {
     const held = read(name);
     const path = o.viewPath(held.path);
     lastHeld.set(path, Date.now());
+    holder.set(path, { pid: held.pid, ino: held.ino });
     if (o.ended.has(held.pid)) return; // dead: nobody waits for it
     if (held.point === "release-after-truncate") resolve(held.pid, held.ino, "truncated");
     const kind = KIND[held.point];
@@ -139,9 +149,12 @@ export function startAimer(o: {
   })();
   return {
     counts,
-    busy: (path) =>
-      held().some((name) => o.viewPath(read(name).path) === path) ||
-      Date.now() - (lastHeld.get(path) ?? 0) < BUSY_MS,
+    busy: (path) => {
+      if (held().some((name) => o.viewPath(read(name).path) === path)) return true;
+      if (Date.now() - (lastHeld.get(path) ?? 0) < BUSY_MS) return true;
+      const task = holder.get(path);
+      return task !== undefined && opens(task.pid, task.ino) === "open";
+    },
     async finish() {
       aiming = false;
       const deadline = Date.now() + FINISH_MS;

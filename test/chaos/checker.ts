@@ -123,7 +123,7 @@ export async function check(input: CheckInput): Promise<CheckReport> {
     writes: {
       checked: 0,
       beforeRecheck: 0,
-      beforeCopy: 0,
+      restoreFound: 0,
       windowLost: 0,
       windowKept: 0,
       windowDied: 0,

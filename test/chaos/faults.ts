@@ -31,9 +31,9 @@ export interface FaultContext {
   /** Whether the writer may rotate this file. */
   rotatable: (file: string) => boolean;
   /**
-   * Whether a release is held on this file now, or was let go recently (aim.ts): faults keep off
-   * it, so a release held in I7's window meets no immutable file (its truncate would fail with
-   * EPERM, and the soak would read the untruncated file as a hold outside the window).
+   * Whether a release or restore is on this file (aim.ts busy): faults keep off it, so a release
+   * held in I7's window meets no immutable file (its truncate would fail with EPERM, and the soak
+   * would read the untruncated file as a hold outside the window).
    */
   aimedAt: (file: string) => boolean;
   submit: (node: string, paths: string[]) => Promise<unknown>;

@@ -396,7 +396,8 @@ export async function soak(options: {
     expected: new Set(files.filter((f) => !gone.has(f))),
     rotated: fx.rotated,
     writes: ledger,
-    eventsOf: (path) => (byPath.get(path) ?? []).sort(),
+    // Events name the node's view of a path (CephFS: its own mount), the ledger the writer's.
+    eventsOf: (path) => (byPath.get(box.nodePath(path)) ?? []).sort(),
   });
   client.destroy();
   // Only a node killed between a release's decision and its truncate leaves a released state
@@ -451,6 +452,6 @@ function describeAim(r: SoakResult): string {
   return [
     `I7, release's window aimed at: ${holds["before-recheck"]} releases held before their re-check, written to in ${writes["before-recheck"]} (found ${w.beforeRecheck}: none may be lost); ${holds["in-window"]} held inside the window, written to in ${writes["in-window"]}`,
     `I7 window writes (lost, as documented): ${w.windowLost}; kept: ${w.windowKept} (of ${w.windowDied} whose releasing node was killed before its truncate); writes looked for at the end (the writer's own appends and the aimed ones, the file still there) ${w.checked}: none lost but those in the window`,
-    `I6, restores held after their take: ${holds["before-copy"]}, written to in ${writes["before-copy"]} (found ${w.beforeCopy}: none may be lost); the writer kept off files held inside I6's window`,
+    `I6, restores held after their take: ${holds["before-copy"]}, written to in ${writes["before-copy"]}; after a pwrite: ${holds["mid-copy"]}, written to in ${writes["mid-copy"]} (found ${w.restoreFound}: none may be lost); the writer kept off files inside I6's windows`,
   ].join("\n");
 }

@@ -11,9 +11,10 @@ import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 
 /**
  * writer: the writer's own append; before-recheck / in-window: made while a release was held
- * there; before-copy: while a restore was held after its take (its prefix check must find it).
+ * there; before-copy / mid-copy: while a restore was held after its take or after a pwrite (it
+ * must find them and stop: none may be lost).
  */
-export type WriteKind = "writer" | "before-recheck" | "in-window" | "before-copy";
+export type WriteKind = "writer" | "before-recheck" | "in-window" | "before-copy" | "mid-copy";
 
 export interface ChaosWrite {
   line: string;
@@ -35,7 +36,8 @@ export interface ChaosWrite {
 const MUST_FIND: Record<WriteKind, string> = {
   writer: "not in any held window",
   "before-recheck": "held before release's re-check, which must find it",
-  "before-copy": "held before restore's copy, whose prefix check must find it",
+  "before-copy": "held after restore's take, which must not lose it",
+  "mid-copy": "held after a restore's pwrite, whose next check or verify must find it",
   "in-window": "held inside release's window",
 };
 
@@ -85,8 +87,8 @@ export interface WriteCounts {
   checked: number;
   /** Held before release's re-check, and found. */
   beforeRecheck: number;
-  /** Held before a restore's copy, found. */
-  beforeCopy: number;
+  /** Held after a restore's take or after one of its pwrites, found. */
+  restoreFound: number;
   /** Held inside I7's window and lost, as documented. */
   windowLost: number;
   /** Held inside I7's window, found: its releasing process died before the truncate. */
@@ -116,7 +118,7 @@ export async function checkWrites(
   const counts: WriteCounts = {
     checked: 0,
     beforeRecheck: 0,
-    beforeCopy: 0,
+    restoreFound: 0,
     windowLost: 0,
     windowKept: 0,
     windowDied: 0,
@@ -162,7 +164,7 @@ export async function checkWrites(
         `lost write: ${what} (${MUST_FIND[w.kind]}) is in neither the file nor the object its state names; written at ${w.at}; ${io.historyOf?.(w.path) ?? ""}`,
       );
     else if (w.kind === "before-recheck") counts.beforeRecheck++;
-    else if (w.kind === "before-copy") counts.beforeCopy++;
+    else if (w.kind === "before-copy" || w.kind === "mid-copy") counts.restoreFound++;
   }
   return { counts, violations };
 }

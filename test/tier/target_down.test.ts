@@ -4,7 +4,7 @@
  * `run --watch` keeps running (it backs off); once the target answers, the file is released.
  */
 import { expect, test } from "bun:test";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { appendFileSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { cli, randomBytes, spawnCli, streamText, waitFor } from "../helpers.ts";
 import { heldOf, recordsOf } from "../records.ts";
@@ -98,6 +98,35 @@ test("a store failure in the middle of a restore: our bytes are taken back out (
     const again = await t.tier("restore", [file]);
     expect(again.outcomes[0]).toMatchObject({ kind: "restored" });
     expect(readFileSync(file).equals(Buffer.from(data))).toBe(true);
+  } finally {
+    proxy.stop();
+  }
+});
+
+test("a write appended between a restore's pwrite and the fstat after it, then a store failure: the restore stops dirty and the write stays (no take-back cuts it off)", async () => {
+  const MiB = 1024 * 1024;
+  const t = await tierBox();
+  const file = (await t.migrate({ "appended.bin": randomBytes(17 * MiB, 32) }))[0] as string;
+  expect((await t.tier("release", [file])).outcomes[0]).toMatchObject({ kind: "released" });
+  const proxy = await startFaultProxy((await s3Service()).port);
+  try {
+    t.box.setConfig({ s3: { ...t.box.config.s3, endpoint: proxy.endpoint } });
+    const restore = spawnCli(["restore", "--node", "a", "--json", file], {
+      ...t.box.env,
+      TIERMV_PAUSE_AT: "restore-mid-copy:1", // after the first pwrite, before the fstat after it
+    });
+    await stoppedAt(restore.pid);
+    appendFileSync(file, "WRITER");
+    proxy.setMode("refuse"); // the GET ahead fails: a take-back would follow
+    process.kill(restore.pid, "SIGCONT");
+    const [stdout] = await Promise.all([new Response(restore.stdout).text(), restore.exited]);
+    expect(JSON.parse(stdout.trim().split("\n")[0] as string)).toMatchObject({ kind: "dirty" });
+    expect(statSync(file).size).toBe(8 * MiB + "WRITER".length);
+    expect(
+      readFileSync(file)
+        .subarray(8 * MiB)
+        .toString(),
+    ).toBe("WRITER");
   } finally {
     proxy.stop();
   }
