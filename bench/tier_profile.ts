@@ -29,7 +29,8 @@ const flag = (name: string) => {
 };
 const large = argv.includes("--large");
 /** A bare number that is no flag's value: the number of small files. */
-const positional = argv.find((a, i) => /^\d+$/.test(a) && !argv[i - 1]?.startsWith("--"));
+const VALUED = ["--rounds", "--tiermv", "--env"];
+const positional = argv.find((a, i) => /^\d+$/.test(a) && !VALUED.includes(argv[i - 1] ?? ""));
 const files = large ? 4 : Number(positional ?? 5000);
 const size = large ? 256 * 1024 * 1024 : 64 * 1024;
 const rounds = Number(flag("--rounds") ?? 1);

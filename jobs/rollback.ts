@@ -71,7 +71,7 @@ export function unwritableReason(err: unknown, what: string, rerun: string): str
     code === "EROFS"
       ? `the filesystem holding ${path} is mounted read-only: remount it read-write`
       : code === "EACCES"
-        ? `this user may not write ${path}: check its owner and mode`
+        ? `this user may not write ${path}: check its owner and mode, and its directory's`
         : `${path} may be immutable or append-only (lsattr): chattr -i (or -a) it`;
   return `${(err as Error).message} (${what} was refused a write: ${fix}, then run ${rerun} again)`;
 }
