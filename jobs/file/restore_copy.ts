@@ -8,9 +8,8 @@
  * landing between a check and its pwrite is overwritten, and one landing between a check and
  * the truncate that takes our bytes back out (a failed pwrite, a failed GET, a stop) is cut off,
  * as is a write in place between a pwrite and the fstat after it: I6's window (docs/tiering.md).
- * The GET of chunk k+1
- * is sent while chunk k is fenced and written: it touches only the store, never the file, and
- * its body waits for the file's one chunk buffer (chunk_buffer.ts).
+ * The GET of chunk k+1 is sent while chunk k is fenced and written: it touches only the store,
+ * never the file, and its body waits for the file's one chunk buffer (chunk_buffer.ts).
  */
 import { errorCode } from "../../runtime/errors.ts";
 import type { FileHandle, FileStat } from "../../runtime/types.ts";
