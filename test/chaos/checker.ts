@@ -13,7 +13,7 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { filesUnder } from "../helpers.ts";
-import { checkWrites, type WriteCounts, type WriteLedger } from "./writes.ts";
+import { checkWrites, noWrites, type WriteCounts, type WriteLedger } from "./writes.ts";
 
 export interface CheckInput {
   src: string;
@@ -120,14 +120,7 @@ export async function check(input: CheckInput): Promise<CheckReport> {
     releasedIntact: 0,
     objects: 0,
     journalLines: 0,
-    writes: {
-      checked: 0,
-      beforeRecheck: 0,
-      restoreFound: 0,
-      windowLost: 0,
-      windowKept: 0,
-      windowDied: 0,
-    },
+    writes: noWrites(),
     violations: [],
   };
   const named = new Set<string>();

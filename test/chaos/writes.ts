@@ -97,6 +97,18 @@ export interface WriteCounts {
   windowDied: number;
 }
 
+/** Counts of no write yet. */
+export function noWrites(): WriteCounts {
+  return {
+    checked: 0,
+    beforeRecheck: 0,
+    restoreFound: 0,
+    windowLost: 0,
+    windowKept: 0,
+    windowDied: 0,
+  };
+}
+
 /** The state that counts for a path, as the checker reads it (key and version). */
 export type StateOf = (path: string) => { key?: string; versionId?: string } | null;
 
@@ -115,14 +127,7 @@ export async function checkWrites(
     historyOf?: (path: string) => string;
   },
 ): Promise<{ counts: WriteCounts; violations: string[] }> {
-  const counts: WriteCounts = {
-    checked: 0,
-    beforeRecheck: 0,
-    restoreFound: 0,
-    windowLost: 0,
-    windowKept: 0,
-    windowDied: 0,
-  };
+  const counts = noWrites();
   const violations: string[] = [];
   const objects = new Map<string, Buffer | null>();
   const objectOf = async (key: string, versionId?: string) => {

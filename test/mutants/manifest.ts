@@ -338,6 +338,15 @@ export const MUTANTS: Mutant[] = [
     test: "release's re-check makes its fstat again after reading past a stateless decision above ours",
   },
   {
+    name: "restore-written-size",
+    point: "tier",
+    removes: "the size check of the fstat after each restore pwrite",
+    protects:
+      "a write appended between a restore's pwrite and the fstat after it is never cut off by a take-back after a store failure (I6, docs/tiering.md)",
+    file: TIER_DOWN,
+    test: "a write appended between a restore's pwrite and the fstat after it, then a store failure",
+  },
+  {
     name: "fresh-connection-writes",
     point: "fence",
     removes:

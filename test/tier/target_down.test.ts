@@ -10,7 +10,7 @@ import { cli, randomBytes, spawnCli, streamText, waitFor } from "../helpers.ts";
 import { heldOf, recordsOf } from "../records.ts";
 import { startFaultProxy } from "../services/fault_proxy.ts";
 import { s3Service } from "../services/shared.ts";
-import { currentState, mtimeNsOf, stoppedAt, tierBox } from "./tier_helpers.ts";
+import { currentState, mtimeNsOf, stoppedAt, type TierBox, tierBox } from "./tier_helpers.ts";
 
 test("a target down during a release: the watch keeps running, the task waits in pending/, and the file is released once the target answers", async () => {
   const t = await tierBox();
@@ -71,65 +71,71 @@ test("a target down during a release: the watch keeps running, the task waits in
   }
 });
 
+/**
+ * A released 17 MiB file whose restore, through a fault proxy, is paused (SIGSTOP) right after
+ * its first pwrite, before the fstat after it. Disposing stops the proxy and kills the restore
+ * if a failed assertion left it stopped.
+ */
+async function restorePausedAfterFirstWrite(t: TierBox, name: string, data: Uint8Array) {
+  const file = (await t.migrate({ [name]: data }))[0] as string;
+  const mtime = mtimeNsOf(file);
+  expect((await t.tier("release", [file])).outcomes[0]).toMatchObject({ kind: "released" });
+  const proxy = await startFaultProxy((await s3Service()).port);
+  t.box.setConfig({ s3: { ...t.box.config.s3, endpoint: proxy.endpoint } });
+  const restore = spawnCli(["restore", "--node", "a", "--json", file], {
+    ...t.box.env,
+    TIERMV_PAUSE_AT: "restore-mid-copy:1",
+  });
+  await stoppedAt(restore.pid);
+  return {
+    file,
+    mtime,
+    proxy,
+    restore,
+    async [Symbol.asyncDispose]() {
+      if (restore.exitCode === null) restore.kill("SIGKILL");
+      await proxy.stop();
+    },
+  };
+}
+
 test("a store failure in the middle of a restore: our bytes are taken back out (the stub again, with its mtime), and the epoch is given back (aborted): the next restore restores", async () => {
   const MiB = 1024 * 1024;
   const t = await tierBox();
   const data = randomBytes(17 * MiB, 31);
-  const file = (await t.migrate({ "big.bin": data }))[0] as string;
-  const mtime = mtimeNsOf(file);
-  expect((await t.tier("release", [file])).outcomes[0]).toMatchObject({ kind: "released" });
-  const proxy = await startFaultProxy((await s3Service()).port);
-  try {
-    t.box.setConfig({ s3: { ...t.box.config.s3, endpoint: proxy.endpoint } });
-    const restore = spawnCli(["restore", "--node", "a", "--json", file], {
-      ...t.box.env,
-      TIERMV_PAUSE_AT: "restore-mid-copy:1",
-    });
-    await stoppedAt(restore.pid);
-    expect(statSync(file).size).toBe(8 * MiB); // the first chunk is in
-    proxy.setMode("refuse");
-    process.kill(restore.pid, "SIGCONT");
-    expect(await restore.exited).toBe(1); // the target is down: an operator's matter
-    // No prefix of the object is left for a migrate to take as the file's content.
-    expect(statSync(file).size).toBe(0);
-    expect(mtimeNsOf(file)).toBe(mtime);
-    expect(heldOf(await recordsOf(file))).toBeNull(); // given back, not held until a revisit
-    proxy.setMode("pass");
-    const again = await t.tier("restore", [file]);
-    expect(again.outcomes[0]).toMatchObject({ kind: "restored" });
-    expect(readFileSync(file).equals(Buffer.from(data))).toBe(true);
-  } finally {
-    proxy.stop();
-  }
+  await using r = await restorePausedAfterFirstWrite(t, "big.bin", data);
+  const { file, proxy, restore } = r;
+  expect(statSync(file).size).toBe(8 * MiB); // the first chunk is in
+  proxy.setMode("refuse");
+  process.kill(restore.pid, "SIGCONT");
+  expect(await restore.exited).toBe(1); // the target is down: an operator's matter
+  // No prefix of the object is left for a migrate to take as the file's content.
+  expect(statSync(file).size).toBe(0);
+  expect(mtimeNsOf(file)).toBe(r.mtime);
+  expect(heldOf(await recordsOf(file))).toBeNull(); // given back, not held until a revisit
+  proxy.setMode("pass");
+  const again = await t.tier("restore", [file]);
+  expect(again.outcomes[0]).toMatchObject({ kind: "restored" });
+  expect(readFileSync(file).equals(Buffer.from(data))).toBe(true);
 });
 
 test("a write appended between a restore's pwrite and the fstat after it, then a store failure: the restore stops dirty and the write stays (no take-back cuts it off)", async () => {
   const MiB = 1024 * 1024;
   const t = await tierBox();
-  const file = (await t.migrate({ "appended.bin": randomBytes(17 * MiB, 32) }))[0] as string;
-  expect((await t.tier("release", [file])).outcomes[0]).toMatchObject({ kind: "released" });
-  const proxy = await startFaultProxy((await s3Service()).port);
-  try {
-    t.box.setConfig({ s3: { ...t.box.config.s3, endpoint: proxy.endpoint } });
-    const restore = spawnCli(["restore", "--node", "a", "--json", file], {
-      ...t.box.env,
-      TIERMV_PAUSE_AT: "restore-mid-copy:1", // after the first pwrite, before the fstat after it
-    });
-    await stoppedAt(restore.pid);
-    appendFileSync(file, "WRITER");
-    proxy.setMode("refuse"); // the GET ahead fails: a take-back would follow
-    process.kill(restore.pid, "SIGCONT");
-    const [stdout] = await Promise.all([new Response(restore.stdout).text(), restore.exited]);
-    expect(JSON.parse(stdout.trim().split("\n")[0] as string)).toMatchObject({ kind: "dirty" });
-    expect(statSync(file).size).toBe(8 * MiB + "WRITER".length);
-    expect(
-      readFileSync(file)
-        .subarray(8 * MiB)
-        .toString(),
-    ).toBe("WRITER");
-  } finally {
-    proxy.stop();
-  }
+  const data = randomBytes(17 * MiB, 32);
+  await using r = await restorePausedAfterFirstWrite(t, "appended.bin", data);
+  const { file, proxy, restore } = r;
+  appendFileSync(file, "WRITER");
+  proxy.setMode("refuse"); // the GET ahead fails: a take-back would follow
+  process.kill(restore.pid, "SIGCONT");
+  const [stdout] = await Promise.all([new Response(restore.stdout).text(), restore.exited]);
+  expect(JSON.parse(stdout.trim().split("\n")[0] as string)).toMatchObject({ kind: "dirty" });
+  expect(statSync(file).size).toBe(8 * MiB + "WRITER".length);
+  expect(
+    readFileSync(file)
+      .subarray(8 * MiB)
+      .toString(),
+  ).toBe("WRITER");
 });
 
 test("a release whose store call fails after its take gives the epoch back (decided aborted): another node releases the file at once, not busy until the first node comes back", async () => {
