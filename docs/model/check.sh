@@ -150,6 +150,8 @@ check mutant-restore-dirty            tier.pml    violation $TA -DMUT_RST_DIRTY
 check mutant-restore-no-chunk-fence   tier.pml    violation $TA -DMUT_RST_NO_CHUNK_FENCE
 check mutant-restore-no-times-fence   tier.pml    violation $TA -DMUT_RST_NO_TIMES_FENCE
 check mutant-restore-no-verify        tier.pml    violation $TA -DMUT_RST_NO_VERIFY
+check mutant-restore-no-written-size  tier.pml    violation $TA -DMUT_RST_NO_WRITTEN_SIZE
+check mutant-restore-takeback-no-fence tier.pml   violation $TA -DMUT_RST_TAKEBACK_NO_FENCE
 check mutant-migrate-stub             tier.pml    violation $TA -DMUT_MIGRATE_STUB
 check design-truncate-first           tier.pml    violation $TA -DDESIGN_TRUNC_FIRST
 if [ "${MODEL_LARGE:-}" = 1 ]; then

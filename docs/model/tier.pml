@@ -41,9 +41,17 @@
      I7     (assert at the truncate) release truncates only the state's bytes, under its own
             current `released` decision. Excused: a write that lands between the re-check and
             the truncate (the window I7 states; ghost `i7`), and for I6 a write that lands
-            between restore's ctime check and its next baseline (ghost `i6w`).
+            between restore's ctime check and its pwrite, or between a take-back's ctime check
+            and its truncate (ghost `i6w`). A write in place between a pwrite and the fstat
+            after it (I6's third window) cannot happen here: every write (WB) has C1's size, so
+            over a restore's prefix it grows the file, and over the whole file it is C1's size
+            and only the verify tells it apart.
+   Take-back: when the store fails (or the object changes, or a stop outlasts its grace) after
+   a chunk is written, restore truncates its bytes back out (to the size it found) unless the
+   ctime moved since its last baseline; modelled after chunk 1 (after chunk 2 no GET is left).
    Mutants: MUT_REL_NO_HEAD, MUT_REL_NO_LOCK, MUT_REL_OTHER_KEY, MUT_REL_NO_RECHECK,
-   MUT_RST_NO_LOCK, MUT_RST_DIRTY, MUT_RST_NO_CHUNK_FENCE, MUT_RST_NO_TIMES_FENCE, MUT_RST_NO_VERIFY, MUT_MIGRATE_STUB;
+   MUT_RST_NO_LOCK, MUT_RST_DIRTY, MUT_RST_NO_CHUNK_FENCE, MUT_RST_NO_TIMES_FENCE, MUT_RST_NO_VERIFY,
+   MUT_RST_NO_WRITTEN_SIZE, MUT_RST_TAKEBACK_NO_FENCE, MUT_MIGRATE_STUB;
    DESIGN_TRUNC_FIRST (truncate, then decide). */
 
 #ifndef MAXC
@@ -67,6 +75,9 @@
 #define PREFIX(s)     ((s) + 2)
 #define PREFIX_OF(x, s) ((x) == STUB || (x) == (s) || (x) == PREFIX(s))
 #define UNCHANGED     (SZ(fc) == SZ(sc) && fm == sm)
+/* x truncated to n (0, 1 or 2 units): the bytes before n stay what they were */
+#define TRUNC(x, n)   ((n) == 0 -> STUB : ((n) == 2 -> (x) : \
+                        (((x) == C1 || (x) == P1) -> P1 : (((x) == WB || (x) == P2) -> P2 : BAD))))
 
 byte fc = C1; bit fm = 0; byte ct = 0;          /* the file: content, mtime, ctime */
 byte obj[2];                                    /* the store: what each key holds */
@@ -79,7 +90,8 @@ byte truth = C1;                                /* the bytes a user last gave th
 bit headok = 0;                                 /* a release's HEAD check passed */
 bit advlate = 0;                                /* the object destroyed after a HEAD passed */
 bit relwin = 0; bit i7 = 0;                     /* release: between re-check and truncate */
-bit rstwin = 0; bit i6w = 0;                    /* restore: between ctime check and baseline */
+bit rstwin = 0; bit i6w = 0;                    /* restore: ctime check to pwrite or truncate */
+bit rstpw = 0;                                  /* restore: between a pwrite and its fstat */
 bit dirty = 0;                                  /* reported: a stub someone wrote to */
 
 #define NOLOSS (fc == truth || (obj[sk] == truth && sc == truth) || advlate || i7 || i6w)
@@ -93,7 +105,7 @@ inline resolve(me) { atomic { if :: held == me -> held = 0; ct++ :: else -> skip
 
 /* crash: the process dies here; the kernel frees its flock; its epoch stays held until its node
    restarts and resolves it (protocol-v2.md section 7) */
-#define CRASH(win) if :: crashes < MAXC -> atomic { crashes++; win = 0; if :: lk == me -> lk = 0 :: else -> skip fi }; goto dead :: true -> skip fi
+#define CRASH(win) if :: crashes < MAXC -> atomic { crashes++; win = 0; rstpw = 0; if :: lk == me -> lk = 0 :: else -> skip fi }; goto dead :: true -> skip fi
 
 proctype releaser(byte me) {
   bit restarted = 0;
@@ -177,6 +189,7 @@ proctype restorer(byte me) {
   bit restarted = 0;
   byte base = 0;
   byte got = 0;
+  byte startc = 0; bit startm = 0;                /* the file as the restore found it */
 again:
 #ifndef MUT_RST_NO_LOCK
   atomic { if :: lk == 0 -> lk = me :: else -> goto out fi }
@@ -202,7 +215,7 @@ again:
   /* fstat (the ctime baseline), then the file must hold a prefix of the object's bytes (the
      stub, an interrupted restore, the intact file); anything else is `dirty`, never written */
   atomic {
-    base = ct;
+    base = ct; startc = fc; startm = fm;
     if
 #ifdef MUT_RST_DIRTY
     :: true -> skip
@@ -213,48 +226,102 @@ again:
     fi
   }
   CRASH(rstwin);
-  /* chunk 1: fstat, ctime unchanged since the baseline, then pwrite */
-  atomic {
-    if
+  /* the copy starts where the file's prefix ends: chunk 1 into the stub, chunk 2 into the stub
+     or a restore's first half; an intact file (a release stopped before its truncate) gets
+     none: only the verify */
+  if
+  :: SZ(startc) == 0 ->
+    /* chunk 1: fstat, ctime unchanged since the baseline, then pwrite */
+    atomic {
+      if
 #ifdef MUT_RST_NO_CHUNK_FENCE
-    :: true -> rstwin = 1
+      :: true -> rstwin = 1
 #else
-    :: ct == base -> rstwin = 1
+      :: ct == base -> rstwin = 1
 #endif
-    :: else -> dirty = 1; held = 0; ct++; goto done
-    fi
-  }
-  CRASH(rstwin);
-  atomic {
-    assert(PREFIX_OF(fc, sc) || i6w);                                  /* I6 */
+      :: else -> dirty = 1; held = 0; ct++; goto done
+      fi
+    }
+    CRASH(rstwin);
+    atomic {
+      assert(PREFIX_OF(fc, sc) || i6w);                                  /* I6 */
+      if :: got == sc -> fc = PREFIX(sc) :: else -> fc = BAD fi;
+      fm = 1; ct++; rstwin = 0; rstpw = 1
+    }
+    CRASH(rstwin);
+    /* fstat: the new baseline, which must be the size written (a write that grew the file since
+       the pwrite would be taken for ours by a take-back: `dirty`, kept) */
+    atomic {
+      rstpw = 0;
+      if
+#ifdef MUT_RST_NO_WRITTEN_SIZE
+      :: true -> base = ct
+#else
+      :: SZ(fc) == 1 -> base = ct
+#endif
+      :: else -> dirty = 1; held = 0; ct++; goto done
+      fi
+    }
+    CRASH(rstwin);
+    /* the GET of chunk 2 fails (the store down, the object changed, a stop past its grace): take
+       back our bytes unless the ctime moved since the baseline, then the error goes up */
     if
-    :: got == sc && fc == sc -> skip
-    :: got == sc && fc != sc -> fc = PREFIX(sc)
-    :: else -> fc = BAD
+    :: true -> skip
+    :: true ->
+      atomic {
+        if
+#ifdef MUT_RST_TAKEBACK_NO_FENCE
+        :: true -> rstwin = 1
+#else
+        :: ct == base -> rstwin = 1
+#endif
+        :: else -> held = 0; ct++; goto done                             /* left: someone wrote */
+        fi
+      }
+      CRASH(rstwin);
+      atomic {                                                           /* ftruncate(start) */
+        assert(PREFIX_OF(fc, sc) || i6w);                                /* I6: only our bytes */
+        fc = TRUNC(fc, SZ(startc)); ct++; rstwin = 0
+      }
+      CRASH(rstwin);
+      atomic { fm = startm; ct++ }                                       /* futimens(start) */
+      CRASH(rstwin);
+      atomic { held = 0; ct++ }                                          /* decided failed */
+      goto done
     fi;
-    fm = 1; ct++
-  }
-  CRASH(rstwin);
-  atomic { base = ct; rstwin = 0 }                                     /* fstat: new baseline */
-  CRASH(rstwin);
-  atomic {                                                             /* chunk 2 */
-    if
+  :: else -> skip
+  fi;
+  if
+  :: SZ(startc) <= 1 ->
+    atomic {                                                             /* chunk 2 */
+      if
 #ifdef MUT_RST_NO_CHUNK_FENCE
-    :: true -> rstwin = 1
+      :: true -> rstwin = 1
 #else
-    :: ct == base -> rstwin = 1
+      :: ct == base -> rstwin = 1
 #endif
-    :: else -> dirty = 1; held = 0; ct++; goto done
-    fi
-  }
-  CRASH(rstwin);
-  atomic {
-    assert(PREFIX_OF(fc, sc) || i6w);                                  /* I6 */
-    if :: got == sc -> fc = sc :: else -> fc = BAD fi;
-    fm = 1; ct++
-  }
-  CRASH(rstwin);
-  atomic { base = ct; rstwin = 0 }
+      :: else -> dirty = 1; held = 0; ct++; goto done
+      fi
+    }
+    CRASH(rstwin);
+    atomic {
+      assert(PREFIX_OF(fc, sc) || i6w);                                  /* I6 */
+      if :: got == sc -> fc = sc :: else -> fc = BAD fi;
+      fm = 1; ct++; rstwin = 0; rstpw = 1
+    }
+    CRASH(rstwin);
+    atomic {                                                             /* fstat: the size written */
+      if
+#ifdef MUT_RST_NO_WRITTEN_SIZE
+      :: true -> base = ct
+#else
+      :: SZ(fc) == 2 -> base = ct
+#endif
+      :: else -> dirty = 1; held = 0; ct++; goto done
+      fi
+    }
+  :: else -> skip
+  fi;
   CRASH(rstwin);
   /* verify: the file's digest is the state's (md5, or the multipart ETag from the part size) */
   atomic {
@@ -296,9 +363,18 @@ out:
   skip
 }
 
-/* a writer: any bytes, at any time (into the file, a stub, a restore in progress) */
+/* a writer: any bytes, at any time (into the file, a stub, a restore in progress): the whole
+   file's size (WB) or half of it (P2: a short write into a stub, or a truncating one) */
 active proctype writer() {
-  atomic { fc = WB; fm = 1; ct++; truth = WB; i7 = i7 || relwin; i6w = i6w || rstwin }
+  byte was;
+  atomic {
+    was = fc;
+    if :: fc = WB :: fc = P2 fi;     /* the whole size, or half (a short write, or over a stub) */
+    fm = 1; ct++; truth = fc; i7 = i7 || relwin;
+    /* I6's windows: a ctime check to the pwrite or truncate it guards; a write in place (the
+       size kept) between a pwrite and the fstat after it */
+    i6w = i6w || rstwin || (rstpw && SZ(fc) == SZ(was))
+  }
 }
 
 /* one migrate attempt (protocol v2: take, view, upload, verify, decide); no flock */
