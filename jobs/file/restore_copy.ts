@@ -243,6 +243,7 @@ async function copyChunks(
       return dirty(
         `written to during the restore (past ${offset + bytes.length} of ${state.size} bytes): stopped, nothing overwritten`,
       );
+    crashPoint(job.rt, "restore-after-baseline");
   }
   return { ok: true, baseline: base, resumedAt };
 }

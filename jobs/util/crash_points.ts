@@ -30,6 +30,7 @@ export type CrashPoint =
   | "restore-after-take"
   | "restore-before-write"
   | "restore-mid-copy"
+  | "restore-after-baseline"
   | "restore-before-takeback"
   | "restore-after-copy"
   | "restore-before-times"

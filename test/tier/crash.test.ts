@@ -41,6 +41,7 @@ for (const point of [
 for (const point of [
   "restore-after-take",
   "restore-mid-copy",
+  "restore-after-baseline",
   "restore-after-copy",
   "restore-before-times",
   "restore-after-times",
@@ -55,7 +56,8 @@ for (const point of [
     expect((await t.tier("release", [file])).outcomes[0]?.kind).toBe("released");
     const crashed = await t.tier("restore", [file], [], { TIERMV_CRASH_AT: point });
     expect(crashed.code).toBe(KILLED);
-    if (point === "restore-mid-copy") expect(statSync(file).size).toBe(8 * MiB);
+    if (point === "restore-mid-copy" || point === "restore-after-baseline")
+      expect(statSync(file).size).toBe(8 * MiB);
     const again = await t.tier("restore", [file]);
     expect(again.code).toBe(0);
     expect(again.outcomes[0]).toMatchObject({ kind: "restored" });

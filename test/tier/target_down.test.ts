@@ -73,10 +73,16 @@ test("a target down during a release: the watch keeps running, the task waits in
 
 /**
  * A released 17 MiB file whose restore, through a fault proxy, is paused (SIGSTOP) right after
- * its first pwrite, before the fstat after it. Disposing stops the proxy and kills the restore
- * if a failed assertion left it stopped.
+ * its first pwrite, before the fstat after it (or at `point`: after that fstat, the baseline a
+ * take-back compares with). Disposing stops the proxy and kills the restore if a failed
+ * assertion left it stopped.
  */
-async function restorePausedAfterFirstWrite(t: TierBox, name: string, data: Uint8Array) {
+async function restorePausedAfterFirstWrite(
+  t: TierBox,
+  name: string,
+  data: Uint8Array,
+  point = "restore-mid-copy",
+) {
   const file = (await t.migrate({ [name]: data }))[0] as string;
   const mtime = mtimeNsOf(file);
   expect((await t.tier("release", [file])).outcomes[0]).toMatchObject({ kind: "released" });
@@ -84,7 +90,7 @@ async function restorePausedAfterFirstWrite(t: TierBox, name: string, data: Uint
   t.box.setConfig({ s3: { ...t.box.config.s3, endpoint: proxy.endpoint } });
   const restore = spawnCli(["restore", "--node", "a", "--json", file], {
     ...t.box.env,
-    TIERMV_PAUSE_AT: "restore-mid-copy:1",
+    TIERMV_PAUSE_AT: `${point}:1`,
   });
   await stoppedAt(restore.pid);
   return {
@@ -136,6 +142,27 @@ test("a write appended between a restore's pwrite and the fstat after it, then a
       .subarray(8 * MiB)
       .toString(),
   ).toBe("WRITER");
+});
+
+test("a write landing after a restore's last fstat, then a store failure: the take-back sees the ctime moved and leaves the file, the write in it", async () => {
+  const MiB = 1024 * 1024;
+  const t = await tierBox();
+  const data = randomBytes(17 * MiB, 33);
+  await using r = await restorePausedAfterFirstWrite(t, "late.bin", data, "restore-after-baseline");
+  const { file, proxy, restore } = r;
+  appendFileSync(file, "WRITER"); // after the baseline: only the take-back's own fence sees it
+  proxy.setMode("refuse"); // the GET ahead fails: the take-back follows
+  process.kill(restore.pid, "SIGCONT");
+  expect(await restore.exited).toBe(1); // the target is down: an operator's matter
+  expect(statSync(file).size).toBe(8 * MiB + "WRITER".length);
+  const content = readFileSync(file);
+  expect(content.subarray(8 * MiB).toString()).toBe("WRITER");
+  expect(content.subarray(0, 8 * MiB).equals(Buffer.from(data.subarray(0, 8 * MiB)))).toBe(true);
+  // The stub was written to: the next restore finds it dirty and overwrites nothing.
+  proxy.setMode("pass");
+  const again = await t.tier("restore", [file]);
+  expect(again.outcomes[0]).toMatchObject({ kind: "dirty" });
+  expect(statSync(file).size).toBe(8 * MiB + "WRITER".length);
 });
 
 test("a release whose store call fails after its take gives the epoch back (decided aborted): another node releases the file at once, not busy until the first node comes back", async () => {
