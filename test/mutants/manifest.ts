@@ -347,6 +347,15 @@ export const MUTANTS: Mutant[] = [
     test: "a write appended between a restore's pwrite and the fstat after it, then a store failure",
   },
   {
+    name: "restore-takeback-fence",
+    point: "tier",
+    removes: "the ctime check of a failed restore's take-back (its truncate back to the stub)",
+    protects:
+      "a write landing after a restore's last fstat is never cut off by the take-back that follows a store failure (I6, docs/tiering.md; model mutant-restore-takeback-no-fence)",
+    file: TIER_DOWN,
+    test: "a write landing after a restore's last fstat, then a store failure",
+  },
+  {
     name: "fresh-connection-writes",
     point: "fence",
     removes:
