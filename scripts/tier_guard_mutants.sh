@@ -55,6 +55,8 @@ mutant restore-chunk-fence jobs/file/restore_copy.ts 'if \(now\.ctimeNs !== base
   test/tier/guards.test.ts "chunk fence"
 mutant restore-written-size jobs/file/restore_copy.ts 'if \(base\.size !== offset \+ bytes\.length\)' 'if (false)' \
   test/tier/target_down.test.ts "a write appended between a restore's pwrite"
+mutant restore-takeback-fence jobs/file/restore_copy.ts 'if \(now\.ctimeNs !== base\.ctimeNs\) return;' 'if (false) return;' \
+  test/tier/target_down.test.ts "after a restore's last fstat"
 mutant restore-times-fence jobs/file/restore.ts 'if \(now\.ctimeNs !== copied\.baseline\.ctimeNs \|\| now\.size !== state\.size\)' 'if (false)' \
   test/tier/guards.test.ts "last fence"
 mutant release-recheck jobs/file/release.ts 'if \(stat\.size !== state\.size \|\| stat\.mtimeNs !== state\.mtimeNs \|\| stat\.ino !== state\.ino\)' 'if (false)' \
