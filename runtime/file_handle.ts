@@ -8,6 +8,7 @@ import type {
   FileHandle,
   FileStat,
   Listing,
+  ListingReads,
   OpenMode,
   OpenOptions,
   StatWithXattr,
@@ -27,20 +28,15 @@ export async function openFile(
     const { fd, noatime } = await pool.call("open", [path, mode], { op: "open", path });
     return new PooledFileHandle(new Descriptor(pool, fd, path), mode, noatime, null);
   }
-  const args = [
-    path,
-    mode,
-    options.lock === true,
-    options.top ?? null,
-    options.mark ?? null,
-  ] as const;
+  const look = options.look === true ? {} : options.look;
+  const args = [path, mode, look.lock === true, look.top ?? null, look.mark ?? null] as const;
   const r = await pool.call("openLook", [...args], { op: "open", path });
   const opened: FileHandle["opened"] = {
     stat: async () => resultOf(r.stat, { op: "stat", path }),
     locked: r.locked && (async () => resultOf(r.locked, { op: "lock", path })),
     names: r.names && (async () => resultOf(r.names, { op: "list", path, attr: "*" })),
     top: r.names && (async () => topOf(r.top, path)),
-    marked: markedOf(r.marked, path, options.mark),
+    marked: markedOf(r.marked, path, look.mark),
   };
   return new PooledFileHandle(new Descriptor(pool, r.fd, path), mode, r.noatime, opened);
 }
@@ -79,8 +75,10 @@ class PooledFileHandle implements FileHandle {
 
   async createXattrThenList(name: string, value: Uint8Array): Promise<string[]> {
     const { path } = this;
+    // A compound call's own label (a deadline, a closed descriptor) names all of its calls;
+    // each call's error is labelled as the call alone would be.
     const r = await this.d.call("createXattrThenList", [this.d.fd, name, value], {
-      op: "write",
+      op: "create and list",
       attr: name,
     });
     resultOf(r.created, { op: "write", path, attr: name });
@@ -90,17 +88,13 @@ class PooledFileHandle implements FileHandle {
   async createXattrThenListTop(
     name: string,
     value: Uint8Array,
-    top: string,
-    mark?: string,
+    { top, mark }: ListingReads,
   ): Promise<Listing> {
     const { path } = this;
     const r = await this.d.call(
       "createXattrThenList",
       [this.d.fd, name, value, top, mark ?? null],
-      {
-        op: "write",
-        attr: name,
-      },
+      { op: mark ? "create, list, read and stat" : "create, list and read", attr: name },
     );
     resultOf(r.created, { op: "write", path, attr: name });
     return listingOf(r, path, mark);
@@ -112,7 +106,8 @@ class PooledFileHandle implements FileHandle {
   ): Promise<{ removed: boolean[]; listing: Listing; stat: FileStat }> {
     const { path } = this;
     const args = [this.d.fd, top, removeFirst] as const;
-    const r = await this.d.call("listTopThenFstat", [...args], { op: "list", attr: "*" });
+    const op = removeFirst.length > 0 ? "remove, list, read and stat" : "list, read and stat";
+    const r = await this.d.call("listTopThenFstat", [...args], { op, attr: "*" });
     const removed = removedOf(r.removed, removeFirst, path);
     const listing = listingOf(r, path);
     return { removed, listing, stat: resultOf(r.stat, { op: "stat", path }) };
@@ -120,7 +115,7 @@ class PooledFileHandle implements FileHandle {
 
   async statThenGetXattr(name: string): Promise<StatWithXattr> {
     const { path } = this;
-    const r = await this.d.call("fstatThenGetXattr", [this.d.fd, name], { op: "stat" });
+    const r = await this.d.call("fstatThenGetXattr", [this.d.fd, name], { op: "stat and read" });
     const stat = resultOf(r.stat, { op: "stat", path });
     return { stat, value: resultOf(r.value, { op: "read", path, attr: name }) };
   }
@@ -133,7 +128,7 @@ class PooledFileHandle implements FileHandle {
 
   async statWithPath(): Promise<{ stat: FileStat; atPath: FileStat | null }> {
     const { path } = this;
-    const r = await this.d.call("fstatThenLstat", [this.d.fd, path], { op: "stat" });
+    const r = await this.d.call("fstatThenLstat", [this.d.fd, path], { op: "stat and lstat" });
     const stat = resultOf(r.stat, { op: "stat", path });
     try {
       return { stat, atPath: resultOf(r.atPath, { op: "lstat", path }) };
@@ -146,7 +141,7 @@ class PooledFileHandle implements FileHandle {
 
   async statThenRead(max: number): Promise<{ stat: FileStat; head: Uint8Array | null }> {
     const { path } = this;
-    const r = await this.d.call("fstatThenRead", [this.d.fd, max], { op: "stat" });
+    const r = await this.d.call("fstatThenRead", [this.d.fd, max], { op: "stat and read" });
     const stat = resultOf(r.stat, { op: "stat", path });
     return { stat, head: r.head && resultOf(r.head, { op: "read", path }) };
   }

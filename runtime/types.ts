@@ -145,15 +145,11 @@ export interface FileHandle {
   createXattrThenList(name: string, value: Uint8Array): Promise<string[]>;
   /**
    * createXattrThenList, then (only if the listing succeeded) fgetxattr of the listed name
-   * `<top><n>` with the highest n, in the same hand-off; with `mark`, Listing.marked after them.
+   * `<read.top><n>` with the highest n, in the same hand-off; with `read.mark`, Listing.marked
+   * after them.
    * Throws as setXattr, listXattr, then getXattr would.
    */
-  createXattrThenListTop(
-    name: string,
-    value: Uint8Array,
-    top: string,
-    mark?: string,
-  ): Promise<Listing>;
+  createXattrThenListTop(name: string, value: Uint8Array, read: ListingReads): Promise<Listing>;
   /**
    * flistxattr, fgetxattr of its highest `<top><n>` (as createXattrThenListTop), then (only if
    * both succeeded) fstat, in one hand-off; with `removeFirst`, removeXattrs(removeFirst) before
@@ -242,13 +238,28 @@ export interface StatWithXattr {
 /** How FileHandle's file is opened (RuntimeMount.openFile). */
 export interface OpenOptions {
   mode: OpenMode;
-  /** The open's hand-off also makes fstat and a regular file's flistxattr (FileHandle.opened). */
-  look?: boolean;
-  /** With `look`: tryLock() between the fstat and the listing, which is made only if it took. */
+  /**
+   * The open's hand-off also makes fstat and a regular file's flistxattr (FileHandle.opened);
+   * with LookOptions, more calls in the same hand-off (they only exist with a look).
+   */
+  look?: true | LookOptions;
+}
+
+/** What a listing reads besides the names: its highest `<top><n>`, and a mark. */
+export interface ListingReads {
+  /** The prefix whose highest-numbered name is read (Listing.top). */
+  top: string;
+  /** A name whose value is read after the listing (Listing.marked). */
+  mark?: string;
+}
+
+/** What a look (OpenOptions.look) makes besides the fstat and the listing. */
+export interface LookOptions {
+  /** tryLock() between the fstat and the listing, which is made only if it took. */
   lock?: boolean;
-  /** With `look`: the listing's read of its highest-numbered name of this prefix. */
+  /** The listing's read of its highest-numbered name of this prefix. */
   top?: string;
-  /** With `look`: fstat and the fgetxattr of this name after the listing (opened.marked). */
+  /** fstat and the fgetxattr of this name after the listing (opened.marked). */
   mark?: string;
 }
 

@@ -37,7 +37,7 @@ export async function migrateFile(job: FileJob, path: string): Promise<FileOutco
 }
 
 async function migratePath(job: FileJob, path: string): Promise<FileOutcome> {
-  const look = { look: true };
+  const look = { look: true } as const;
   return await withOpenFile(job, path, "read", (file) => migrateOpen(job, file), look);
 }
 

@@ -13,8 +13,8 @@
  */
 import { errorCode } from "../../runtime/errors.ts";
 import type { FileHandle, FileStat } from "../../runtime/types.ts";
-import { type CrashPoint, crashPoint } from "../util/crash_points.ts";
-import { holdPoint } from "../util/hold_points.ts";
+import { crashPoint } from "../util/crash_points.ts";
+import { type HoldPoint, holdPoint } from "../util/hold_points.ts";
 import { ChunkBuffer } from "./chunk_buffer.ts";
 import type { FileJob } from "./file_job.ts";
 import type { State } from "./records.ts";
@@ -108,7 +108,7 @@ async function takeBack(
  * A test-only hold (jobs/util/hold_points.ts): null when unset, and the call site then awaits
  * nothing, so no window widens by even a turn of the event loop.
  */
-function holdIn(job: FileJob, handle: FileHandle, state: State, point: CrashPoint) {
+function holdIn(job: FileJob, handle: FileHandle, state: State, point: HoldPoint) {
   return holdPoint(job.rt, point, { path: handle.path, ino: state.ino });
 }
 

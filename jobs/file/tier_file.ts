@@ -76,7 +76,7 @@ async function tierEpoch(
 ): Promise<FileOutcome> {
   // The open's hand-off makes the fstat, the flock and the view's listing and first read too
   // (docs/tiering.md, steps 1 and 2: the same calls in the same order).
-  const look = { look: true, lock: true, top: DECISIONS, mark: steps.mark };
+  const look = { look: { lock: true, top: DECISIONS, mark: steps.mark } };
   return await withOpenFile(
     job,
     path,
@@ -133,7 +133,10 @@ async function lockedEpoch(
     });
     // The take, the listing after it and its first read, in one hand-off.
     const name = recordName("l", n);
-    const listing = await createRecordThenListTop(handle, name, take, DECISIONS, steps.mark);
+    const listing = await createRecordThenListTop(handle, name, take, {
+      top: DECISIONS,
+      mark: steps.mark,
+    });
     if (!listing) return busy(path, `epoch ${n} was just taken by another attempt`);
     let held: TierHeld | undefined;
     try {

@@ -6,7 +6,7 @@
  */
 import type * as v from "valibot";
 import { XattrExistsError } from "../../runtime/errors.ts";
-import type { FileHandle, Listing } from "../../runtime/types.ts";
+import type { FileHandle, Listing, ListingReads } from "../../runtime/types.ts";
 import { TiermvError } from "../util/errors.ts";
 import { parseJsonWith } from "../util/stored_file.ts";
 
@@ -87,20 +87,19 @@ export async function createRecordThenList(
 }
 
 /**
- * createRecordThenList, with the listing's read of its highest-numbered `<top><n>` (and with
- * `mark`, Listing.marked) in the same hand-off (FileHandle.createXattrThenListTop); null when
+ * createRecordThenList, with the listing's read of its highest-numbered `<read.top><n>` (and
+ * with `read.mark`, Listing.marked) in the same hand-off (FileHandle.createXattrThenListTop); null when
  * the name existed.
  */
 export async function createRecordThenListTop(
   handle: FileHandle,
   attr: string,
   value: object,
-  top: string,
-  mark?: string,
+  read: ListingReads,
 ): Promise<Listing | null> {
   try {
     const bytes = encoder.encode(JSON.stringify(value));
-    return await handle.createXattrThenListTop(attr, bytes, top, mark);
+    return await handle.createXattrThenListTop(attr, bytes, read);
   } catch (err) {
     if (err instanceof XattrExistsError) return null;
     throw err;

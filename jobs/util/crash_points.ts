@@ -28,10 +28,8 @@ export type CrashPoint =
   | "release-before-truncate"
   | "release-after-truncate"
   | "restore-after-take"
-  | "restore-before-write"
   | "restore-mid-copy"
   | "restore-after-baseline"
-  | "restore-before-takeback"
   | "restore-after-copy"
   | "restore-before-times"
   | "restore-after-times";

@@ -8,7 +8,20 @@
  * then reads the env and returns null, so the call site awaits nothing and no window widens.
  */
 import type { Runtime } from "../../runtime/types.ts";
-import type { CrashPoint } from "./crash_points.ts";
+
+/**
+ * Where a release or restore can be held: the steps around I7's window and I6's windows
+ * (docs/tiering.md). Some are crash points too (crash_points.ts); the windows' own points are
+ * holds only: a crash there is the crash at the step before.
+ */
+export type HoldPoint =
+  | "release-after-decide"
+  | "release-before-truncate"
+  | "release-after-truncate"
+  | "restore-after-take"
+  | "restore-before-write"
+  | "restore-mid-copy"
+  | "restore-before-takeback";
 
 /** How often a held task looks for its `.go` file. */
 const POLL_MS = 10;
@@ -20,7 +33,7 @@ let setting: { points: string[]; dir: string } | null | undefined;
 /** Null unless `point` is listed in TIERMV_HOLD_AT: then the promise of the hold's end. */
 export function holdPoint(
   rt: Runtime,
-  point: CrashPoint,
+  point: HoldPoint,
   subject: { path: string; ino: string },
 ): Promise<void> | null {
   if (setting === undefined) {
@@ -35,7 +48,7 @@ export function holdPoint(
 async function hold(
   rt: Runtime,
   dir: string,
-  point: CrashPoint,
+  point: HoldPoint,
   subject: { path: string; ino: string },
 ): Promise<void> {
   // A nonce: a later process given a dead one's pid never reuses its names.

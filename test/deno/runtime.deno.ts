@@ -144,15 +144,13 @@ await looked.close();
 // The release path's compound calls (tier_file.ts, release.ts), one hand-off each.
 const tierPath = `${dir}/tier`;
 writeFileSync(tierPath, "tier");
-const tierOptions = { mode: "readwrite", look: true, lock: true, top: "user.tiermv.e." } as const;
+const tierOptions = { mode: "readwrite", look: { lock: true, top: "user.tiermv.e." } } as const;
 const tierStart = rt.mountStatus().handoffs;
 const tier = await rt.openFile(tierPath, tierOptions);
 const tierOther = await rt.openFile(tierPath, tierOptions);
-const took = await tier.createXattrThenListTop(
-  "user.tiermv.e.2",
-  enc.encode("e2"),
-  "user.tiermv.e.",
-);
+const took = await tier.createXattrThenListTop("user.tiermv.e.2", enc.encode("e2"), {
+  top: "user.tiermv.e.",
+});
 const checked = await tier.listTopThenStat("user.tiermv.e.");
 const marked = await tier.statThenGetXattr("user.tiermv.norelease");
 const removed = await tier.removeXattrs(["user.tiermv.e.2", "user.absent"]);

@@ -14,7 +14,7 @@ import { nodeDirs } from "../../jobs/spool/layout.ts";
 import { backoffMs } from "../../jobs/spool/retry_task.ts";
 import { createS3Target } from "../../jobs/targets/s3.ts";
 import { createRuntime } from "../../runtime/bun.ts";
-import type { FileHandle, Runtime } from "../../runtime/types.ts";
+import type { FileHandle, OpenOptions, Runtime } from "../../runtime/types.ts";
 import { checkInvariants, startCluster } from "../cluster.ts";
 import { cli, lastJsonLine, randomBytes, tempDir, waitFor } from "../helpers.ts";
 import { heldOf, holderOf, putRecord, recordsOf, stateOf, takeRecord } from "../records.ts";
@@ -36,7 +36,7 @@ function beforeTake(before: () => Promise<void>): Runtime & { interposed: () => 
   const hooked = {
     ...rt,
     interposed: () => done,
-    async openFile(path: string, options: { mode: "read" | "readwrite"; look?: boolean }) {
+    async openFile(path: string, options: OpenOptions) {
       const handle = await rt.openFile(path, options);
       const setXattr: FileHandle["setXattr"] = async (name, value, mode) => {
         await first(name);

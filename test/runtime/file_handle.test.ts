@@ -338,10 +338,7 @@ test("openFile with look, lock, top and mark: fstat, flock, then (only when the 
   await rt.xattr.set(path, "user.mark", enc.encode("marked"), "create");
   const options = {
     mode: "readwrite",
-    look: true,
-    lock: true,
-    top: "user.tiermv.e.",
-    mark: "user.mark",
+    look: { lock: true, top: "user.tiermv.e.", mark: "user.mark" },
   } as const;
   const { value: first, handoffs } = await handoffsOf(() => rt.openFile(path, options));
   expect(handoffs).toBe(1);
@@ -388,7 +385,7 @@ test("createXattrThenListTop: the create, the names after it and the read of the
   const handle = await rt.openFile(tempFile(), { mode: "read" });
   await handle.setXattr("user.tiermv.e.1", enc.encode("e1"), "create");
   const { value: listing, handoffs } = await handoffsOf(() =>
-    handle.createXattrThenListTop("user.tiermv.l.2", enc.encode("take"), "user.tiermv.e."),
+    handle.createXattrThenListTop("user.tiermv.l.2", enc.encode("take"), { top: "user.tiermv.e." }),
   );
   expect(handoffs).toBe(1);
   expect(listing.names).toEqual(await handle.listXattr());
@@ -396,7 +393,7 @@ test("createXattrThenListTop: the create, the names after it and the read of the
   expect(listing.top?.name).toBe("user.tiermv.e.1");
   expect(dec.decode(listing.top?.value ?? new Uint8Array())).toBe("e1");
   const again = await handle
-    .createXattrThenListTop("user.tiermv.l.2", enc.encode("x"), "user.tiermv.e.")
+    .createXattrThenListTop("user.tiermv.l.2", enc.encode("x"), { top: "user.tiermv.e." })
     .catch((e) => e);
   expect(again).toBeInstanceOf(XattrExistsError);
   expect(again).toMatchObject({ code: "EEXIST", op: "write", attr: "user.tiermv.l.2" });
@@ -404,7 +401,10 @@ test("createXattrThenListTop: the create, the names after it and the read of the
   expect(listing.marked).toBeNull();
   // With a mark: fstat and the mark's read after them, still one hand-off.
   const { value: marked, handoffs: once } = await handoffsOf(() =>
-    handle.createXattrThenListTop("user.tiermv.l.3", enc.encode("t"), "user.tiermv.e.", "user.m"),
+    handle.createXattrThenListTop("user.tiermv.l.3", enc.encode("t"), {
+      top: "user.tiermv.e.",
+      mark: "user.m",
+    }),
   );
   expect(once).toBe(1);
   expect((await marked.marked?.())?.stat).toEqual(await handle.stat());

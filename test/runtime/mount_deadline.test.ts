@@ -145,7 +145,7 @@ test("a compound call batched behind a stuck one fails with it and never starts 
   expect((await stuck).reason).toBe("deadline");
   const error = await behind;
   expect(error).toBeInstanceOf(MountUnavailableError);
-  expect(error).toMatchObject({ op: "write", path: file, reason: "deadline" });
+  expect(error).toMatchObject({ op: "create and list", path: file, reason: "deadline" });
   thaw(fifo);
   await waitFor(() => rt.mountStatus().abandoned === 0, "the stuck thread to return");
   // The thread came back and skipped the compound call: neither the create nor its listing ran.
