@@ -8,9 +8,10 @@ import { expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createRuntime } from "../../runtime/bun.ts";
-import { XattrError } from "../../runtime/errors.ts";
+import { MountUnavailableError, XattrError } from "../../runtime/errors.ts";
 import { bindLibc } from "../../runtime/libc_bun.ts";
 import { createMountOps } from "../../runtime/mount_ops.ts";
+import { MountPool } from "../../runtime/mount_pool.ts";
 import { tempDir } from "../helpers.ts";
 
 const enc = new TextEncoder();
@@ -61,3 +62,53 @@ test("a remove failing in the middle of a compound call: the removes after it an
   ]);
   await handle.close();
 });
+
+/** A pool of one slowed thread (slow_mount_worker.ts): each libc call takes `slowMs` first. */
+function slowPool(slowMs: number, timeoutMs: number): MountPool {
+  return new MountPool({
+    timeoutMs,
+    maxStuckThreads: 2,
+    threads: 1,
+    spawn: () => {
+      const url = new URL("./slow_mount_worker.ts", import.meta.url).href;
+      const worker = new Worker(url) as Worker & { unref(): void };
+      worker.postMessage({ slowMs }); // its first message, before the pool's
+
+      return {
+        post: (message) => worker.postMessage(message),
+        onMessage: (handler) => {
+          worker.onmessage = (event: MessageEvent<unknown>) => handler(event.data);
+        },
+        onError: (handler) => {
+          worker.onerror = (event) => handler(event.message);
+        },
+        unref: () => worker.unref(),
+        terminate: () => worker.terminate(),
+      };
+    },
+  });
+}
+
+test("a compound call of seven slow calls, each within the deadline, outlives the deadline three times over and answers; one call slower than the deadline is cut", async () => {
+  const path = tempFile();
+  const look = [path, "readwrite", true, "user.tiermv.e.", "user.tiermv.norelease"] as const;
+  const meta = { op: "open, stat, lock, list, read and stat", path };
+  // open, fstat, flock, flistxattr (twice: its size, then its names), fstat, fgetxattr: 150 ms
+  // each, against a 300 ms deadline.
+  const pool = slowPool(150, 300);
+  const started = performance.now();
+  const looked = await pool.call("openLook", [...look], meta);
+  const took = performance.now() - started;
+  // Not a performance check: the sleeps make this a floor, the proof that the compound did
+  // outlast its deadline (seven calls of 150 ms against 300 ms) and was not cut.
+  expect(took).toBeGreaterThan(900);
+  expect(looked.stat?.ok).toBe(true);
+  expect(looked.locked?.ok).toBe(true);
+  await pool.call("close", [looked.fd], { op: "close", path });
+  // The same compound when one call outlasts the deadline: cut, as a single call would be.
+  const cut = await slowPool(700, 300)
+    .call("openLook", [...look], meta)
+    .catch((e: unknown) => e);
+  expect(cut).toBeInstanceOf(MountUnavailableError);
+  expect(cut).toMatchObject({ reason: "deadline", path });
+}, 30_000);
