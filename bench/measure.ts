@@ -27,7 +27,11 @@ export const TIERMV = `${REPO}bin/tiermv`;
  * off): scripts that stand in for tiermv's code (sdk-loop, the HEAD loop, send_path) run with
  * them too, or their RSS and CPU compare a different collector and JIT policy.
  */
-export const TIERMV_HEAP = { BUN_JSC_forceRAMSize: "268435456", BUN_JSC_useFTLJIT: "0" };
+export const TIERMV_HEAP = {
+  BUN_JSC_forceRAMSize: "268435456",
+  BUN_JSC_useFTLJIT: "0",
+  MIMALLOC_PURGE_DELAY: "0",
+};
 
 /** `tiermv init` for a config whose spool does not exist yet (every command needs its marker). */
 export function initSpool(config: string): void {

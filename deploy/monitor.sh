@@ -20,4 +20,5 @@ if pgrep -f "tiermv.* run --node $node --watch" > /dev/null; then
 fi
 echo "$(date -Is) starting scheduler for $node" >> "$log"
 TIERMV_LOG=json BUN_JSC_forceRAMSize=${BUN_JSC_forceRAMSize:-268435456} \
-  BUN_JSC_useFTLJIT=${BUN_JSC_useFTLJIT:-0} nohup "$bin" run --node "$node" --watch >> "$log" 2>&1 &
+  BUN_JSC_useFTLJIT=${BUN_JSC_useFTLJIT:-0} MIMALLOC_PURGE_DELAY=${MIMALLOC_PURGE_DELAY:-0} \
+  nohup "$bin" run --node "$node" --watch >> "$log" 2>&1 &

@@ -15,7 +15,7 @@ afterAll(() => {
   for (const p of procs) p.kill("SIGKILL");
 });
 
-test("bin/tiermv runs under env -i with PATH=/usr/bin:/bin, as tiermv itself, with BUN_JSC_forceRAMSize and BUN_JSC_useFTLJIT set", async () => {
+test("bin/tiermv runs under env -i with PATH=/usr/bin:/bin, as tiermv itself, with BUN_JSC_forceRAMSize, BUN_JSC_useFTLJIT and MIMALLOC_PURGE_DELAY set", async () => {
   const box = sandbox({ target: "file:///tmp/unused" });
   box.setConfig({ target: `file://${box.dir}/out` });
   const env = ["PATH=/usr/bin:/bin", `TIERMV_CONFIG=${box.configPath}`];
@@ -39,6 +39,7 @@ test("bin/tiermv runs under env -i with PATH=/usr/bin:/bin, as tiermv itself, wi
   const environ = readFileSync(`/proc/${proc.pid}/environ`, "utf8").split("\0");
   expect(environ).toContain("BUN_JSC_forceRAMSize=268435456");
   expect(environ).toContain("BUN_JSC_useFTLJIT=0");
+  expect(environ).toContain("MIMALLOC_PURGE_DELAY=0");
   expect(environ.filter((e) => e.startsWith("PATH="))).toEqual(["PATH=/usr/bin:/bin"]);
   const cmdline = readFileSync(`/proc/${proc.pid}/cmdline`, "utf8").split("\0");
   expect(cmdline).toContain(join(REPO, "cli/main.ts"));

@@ -164,6 +164,7 @@ test("deploy/'s crontab and systemd units run as written with the installed bina
     expect({ file, binary: argv[0] }).toEqual({ file, binary: "/usr/local/bin/tiermv" });
     expect(env.BUN_JSC_forceRAMSize).toBe("268435456");
     expect(env.BUN_JSC_useFTLJIT).toBe("0");
+    expect(env.MIMALLOC_PURGE_DELAY).toBe("0");
     const args = argv
       .slice(1)
       .map((a) => a.replace("$NODE", env.NODE ?? "").replace("%i", "node-a"));
