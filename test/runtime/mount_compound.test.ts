@@ -7,7 +7,7 @@
 import { expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createRuntime } from "../../runtime/bun.ts";
+import { createRuntime, workerPort } from "../../runtime/bun.ts";
 import { MountUnavailableError, XattrError } from "../../runtime/errors.ts";
 import { bindLibc } from "../../runtime/libc_bun.ts";
 import { createMountOps } from "../../runtime/mount_ops.ts";
@@ -70,21 +70,9 @@ function slowPool(slowMs: number, timeoutMs: number): MountPool {
     maxStuckThreads: 2,
     threads: 1,
     spawn: () => {
-      const url = new URL("./slow_mount_worker.ts", import.meta.url).href;
-      const worker = new Worker(url) as Worker & { unref(): void };
+      const worker = new Worker(new URL("./slow_mount_worker.ts", import.meta.url).href);
       worker.postMessage({ slowMs }); // its first message, before the pool's
-
-      return {
-        post: (message) => worker.postMessage(message),
-        onMessage: (handler) => {
-          worker.onmessage = (event: MessageEvent<unknown>) => handler(event.data);
-        },
-        onError: (handler) => {
-          worker.onerror = (event) => handler(event.message);
-        },
-        unref: () => worker.unref(),
-        terminate: () => worker.terminate(),
-      };
+      return workerPort(worker);
     },
   });
 }
