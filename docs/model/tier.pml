@@ -49,6 +49,7 @@
    Take-back: when the store fails (or the object changes, or a stop outlasts its grace) after
    a chunk is written, restore truncates its bytes back out (to the size it found) unless the
    ctime moved since its last baseline; modelled after chunk 1 (after chunk 2 no GET is left).
+   A failed pwrite takes them back out unconditionally (failedWrite), at either chunk.
    Mutants: MUT_REL_NO_HEAD, MUT_REL_NO_LOCK, MUT_REL_OTHER_KEY, MUT_REL_NO_RECHECK,
    MUT_RST_NO_LOCK, MUT_RST_DIRTY, MUT_RST_NO_CHUNK_FENCE, MUT_RST_NO_TIMES_FENCE, MUT_RST_NO_VERIFY,
    MUT_RST_NO_WRITTEN_SIZE, MUT_RST_TAKEBACK_NO_FENCE, MUT_MIGRATE_STUB;
@@ -185,6 +186,21 @@ out:
   skip
 }
 
+/* a failed pwrite (ENOSPC, EDQUOT, an I/O error): restore takes its bytes back out whatever the
+   ctime says (its own failed write may have moved it), so a write since the chunk's fence is cut
+   off with them: I6's window, the ghost `rstwin` still set from the fence */
+inline failedWrite() {
+  atomic {                                                             /* ftruncate(start) */
+    assert(PREFIX_OF(fc, sc) || i6w);                                  /* I6: only our bytes */
+    fc = TRUNC(fc, SZ(startc)); ct++; rstwin = 0
+  }
+  CRASH(rstwin);
+  atomic { fm = startm; ct++ }                                         /* futimens(start) */
+  CRASH(rstwin);
+  atomic { held = 0; ct++ };                                           /* given back */
+  goto done
+}
+
 proctype restorer(byte me) {
   bit restarted = 0;
   byte base = 0;
@@ -243,6 +259,7 @@ again:
       fi
     }
     CRASH(rstwin);
+    if :: true -> skip :: true -> failedWrite() fi;
     atomic {
       assert(PREFIX_OF(fc, sc) || i6w);                                  /* I6 */
       if :: got == sc -> fc = PREFIX(sc) :: else -> fc = BAD fi;
@@ -304,6 +321,7 @@ again:
       fi
     }
     CRASH(rstwin);
+    if :: true -> skip :: true -> failedWrite() fi;
     atomic {
       assert(PREFIX_OF(fc, sc) || i6w);                                  /* I6 */
       if :: got == sc -> fc = sc :: else -> fc = BAD fi;
