@@ -4,6 +4,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { BUN_SETTINGS } from "../test/cli_runtime.ts";
 
 export interface Measurement {
   wall: number;
@@ -23,15 +24,12 @@ const REPO = new URL("..", import.meta.url).pathname;
 export const TIERMV = `${REPO}bin/tiermv`;
 
 /**
- * The JSC settings bin/tiermv gives Bun (heap growth sized for 256 MiB of RAM, the FTL tier
- * off): scripts that stand in for tiermv's code (sdk-loop, the HEAD loop, send_path) run with
- * them too, or their RSS and CPU compare a different collector and JIT policy.
+ * The settings bin/tiermv gives Bun (heap growth sized for 256 MiB of RAM, the FTL tier off,
+ * the allocator's purge delay at 0): scripts that stand in for tiermv's code (sdk-loop, the HEAD
+ * loop, send_path) run with them too, or their RSS and CPU compare a different collector, JIT
+ * and allocator policy.
  */
-export const TIERMV_HEAP = {
-  BUN_JSC_forceRAMSize: "268435456",
-  BUN_JSC_useFTLJIT: "0",
-  MIMALLOC_PURGE_DELAY: "0",
-};
+export const TIERMV_HEAP: Record<string, string> = { ...BUN_SETTINGS };
 
 /** `tiermv init` for a config whose spool does not exist yet (every command needs its marker). */
 export function initSpool(config: string): void {

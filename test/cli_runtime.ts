@@ -26,6 +26,22 @@ export function denoTaskFlags(): string[] {
   return match[1].trim().split(" ");
 }
 
+/**
+ * What bin/tiermv sets for Bun (and deploy/ for the installed binary): JSC's heap sizing, its
+ * last JIT tier off, the allocator's purge delay. Tests, the soak and the benches run tiermv
+ * with them, as production does; test/cli/entry_point.test.ts checks bin/tiermv sets the same.
+ */
+export const BUN_SETTINGS = {
+  BUN_JSC_forceRAMSize: "268435456",
+  BUN_JSC_useFTLJIT: "0",
+  MIMALLOC_PURGE_DELAY: "0",
+} as const;
+
+/** The environment `runtime` gets besides the caller's: BUN_SETTINGS under Bun. */
+export function cliEnv(runtime: CliRuntime): Record<string, string> {
+  return runtime === "bun" ? { ...BUN_SETTINGS } : {};
+}
+
 /** The argv that starts `tiermv` under `runtime` (arguments follow it). */
 export function cliArgv(runtime: CliRuntime): string[] {
   return runtime === "deno"

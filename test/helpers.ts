@@ -7,7 +7,7 @@ import { type Config, parseConfig } from "../jobs/context/config.ts";
 import { createJobContext, type JobContext, silentLog } from "../jobs/context/job_context.ts";
 import { SPOOL_MARKER, SPOOL_MARKER_VERSION } from "../jobs/spool/marker.ts";
 import { createRuntime } from "../runtime/bun.ts";
-import { CLI_MAIN, type CliRuntime, cliArgv } from "./cli_runtime.ts";
+import { CLI_MAIN, type CliRuntime, cliArgv, cliEnv } from "./cli_runtime.ts";
 import { own } from "./services/owned.ts";
 import { s3Env } from "./services/shared.ts";
 
@@ -236,9 +236,10 @@ export function spawnCli<In extends "ignore" | "pipe" = "ignore">(
   const enter = options.nsPid
     ? ["nsenter", "-t", String(options.nsPid), "-m", `--wd=${REPO}`, "--"]
     : [];
-  const proc = Bun.spawn([...enter, ...cliArgv(options.runtime ?? "bun"), ...args], {
+  const runtime = options.runtime ?? "bun";
+  const proc = Bun.spawn([...enter, ...cliArgv(runtime), ...args], {
     cwd: REPO,
-    env: { ...process.env, ...s3Env(), TIERMV_LOG: "text", ...env },
+    env: { ...process.env, ...cliEnv(runtime), ...s3Env(), TIERMV_LOG: "text", ...env },
     stdin: options.stdin ?? "ignore",
     stdout: "pipe",
     stderr: "pipe",

@@ -7,6 +7,7 @@ import { afterAll, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { BUN_SETTINGS } from "../cli_runtime.ts";
 import { REPO, sandbox } from "../helpers.ts";
 
 const LAUNCHER = join(REPO, "bin/tiermv");
@@ -40,6 +41,9 @@ test("bin/tiermv runs under env -i with PATH=/usr/bin:/bin, as tiermv itself, wi
   expect(environ).toContain("BUN_JSC_forceRAMSize=268435456");
   expect(environ).toContain("BUN_JSC_useFTLJIT=0");
   expect(environ).toContain("MIMALLOC_PURGE_DELAY=0");
+  // The tests run tiermv with what bin/tiermv sets (test/cli_runtime.ts): the same values.
+  for (const [name, value] of Object.entries(BUN_SETTINGS))
+    expect(environ).toContain(`${name}=${value}`);
   expect(environ.filter((e) => e.startsWith("PATH="))).toEqual(["PATH=/usr/bin:/bin"]);
   const cmdline = readFileSync(`/proc/${proc.pid}/cmdline`, "utf8").split("\0");
   expect(cmdline).toContain(join(REPO, "cli/main.ts"));
