@@ -85,8 +85,10 @@ async function notPrefix(
 
 /**
  * Puts the file back as the restore found it (`start`: its size and mtime, after a forced
- * truncate the empty file) unless someone else wrote since our last write (`base`'s ctime). A
- * write landing between that fstat and the truncate is cut off with our bytes: I6's window
+ * truncate the empty file) unless someone else wrote since our last write (`base`'s ctime or
+ * size moved): then false, and the file is left as it is. A write landing between that fstat
+ * and the truncate is cut off with our bytes, as is a write in place within the same tick of the
+ * kernel's clock as our last write (ctime cannot tell them apart): I6's window
  * (docs/tiering.md), held here by the soak (`restore-before-takeback`).
  */
 async function takeBack(
@@ -95,14 +97,19 @@ async function takeBack(
   state: State,
   base: FileStat,
   start: FileStat,
-): Promise<void> {
+): Promise<boolean> {
   const now = await handle.stat();
-  if (now.ctimeNs !== base.ctimeNs) return;
+  if (now.ctimeNs !== base.ctimeNs || now.size !== base.size) return false;
   const takingBack = holdIn(job, handle, state, "restore-before-takeback");
   if (takingBack) await takingBack;
   await handle.truncate(start.size);
   await handle.setTimes(undefined, start.mtimeNs);
+  return true;
 }
+
+/** Why a copy that ends early leaves the file as it is: someone wrote since our last write. */
+const writtenMeanwhile = (offset: number, state: State) =>
+  `written to during the restore (after ${offset} of ${state.size} bytes): stopped, left as it is, nothing overwritten`;
 
 /**
  * A test-only hold (jobs/util/hold_points.ts): null when unset, and the call site then awaits
@@ -183,19 +190,23 @@ async function copyChunks(
     if (stopped()) {
       // The GET ahead is not awaited (its failure is handled: prefetch): the copy's end aborts
       // it, and waiting for it could outlast the grace.
-      await takeBack(job, handle, state, base, start);
+      if (!(await takeBack(job, handle, state, base, start)))
+        return dirty(writtenMeanwhile(offset, state));
       return { ok: false, kind: "interrupted" };
     }
     const bytes = await (next as Promise<Uint8Array | string>).catch(async (err) => {
       // The store failed mid-copy: take our bytes back out before the error goes up, so no
-      // prefix of the object is left for a later migrate to take as the file's content.
-      await takeBack(job, handle, state, base, start);
+      // prefix of the object is left for a later migrate to take as the file's content. The
+      // store's error stays what the caller sees (the target is down); the file, written to
+      // meanwhile, is said here and found dirty by the next restore.
+      if (!(await takeBack(job, handle, state, base, start)))
+        job.log.warn(`${handle.path}: ${writtenMeanwhile(offset, state)}`);
       throw err;
     });
     if (typeof bytes === "string") {
       // The object went or changed mid-copy: the file goes back to what the restore found.
-      await takeBack(job, handle, state, base, start);
-      return lost(bytes);
+      const taken = await takeBack(job, handle, state, base, start);
+      return lost(taken ? bytes : `${bytes}; the file was ${writtenMeanwhile(offset, state)}`);
     }
     buffer().hold();
     next = offset + length < state.size ? fetch(offset + length) : null;

@@ -1,5 +1,5 @@
 /**
- * Test-only crash points: `TIERMV_CRASH_AT=<point>[:<n>]` makes this process kill -9 itself the
+ * Test-only crash points: `TIERMV_CRASH_AT=<point>[:<n>][,...]` makes this process kill -9 itself the
  * n-th time (default 1st) it reaches `<point>`, so tests can prove that a crash between any two
  * protocol steps is recovered; `TIERMV_PAUSE_AT` likewise stops it (SIGSTOP) for the test to act
  * and resume it. Unset in production: env reads per call, nothing else. hold_points.ts holds one
@@ -43,12 +43,17 @@ export function crashPoint(rt: Runtime, point: CrashPoint): void {
   if (reached(rt, "TIERMV_PAUSE_AT", point)) rt.process.kill(rt.process.pid, "SIGSTOP");
 }
 
+/** `<point>[:<n>]`, or several, comma-separated: a test may stop the process at two steps. */
 function reached(rt: Runtime, variable: string, point: CrashPoint): boolean {
   const spec = rt.process.env(variable);
   if (!spec) return false;
-  const [name, nth] = spec.split(":");
-  if (name !== point) return false;
+  const nths = spec
+    .split(",")
+    .map((one) => one.split(":"))
+    .filter(([name]) => name === point)
+    .map(([, nth]) => Number(nth ?? 1));
+  if (nths.length === 0) return false;
   const count = (hits.get(`${variable}:${point}`) ?? 0) + 1;
   hits.set(`${variable}:${point}`, count);
-  return count === Number(nth ?? 1);
+  return nths.includes(count);
 }

@@ -73,15 +73,15 @@ test("a target down during a release: the watch keeps running, the task waits in
 
 /**
  * A released 17 MiB file whose restore, through a fault proxy, is paused (SIGSTOP) right after
- * its first pwrite, before the fstat after it (or at `point`: after that fstat, the baseline a
- * take-back compares with). Disposing stops the proxy and kills the restore if a failed
- * assertion left it stopped.
+ * its first pwrite, before the fstat after it (and, with `thenAfterBaseline`, once more after
+ * that fstat: the baseline a take-back compares with). Disposing stops the proxy and kills the
+ * restore if a failed assertion left it stopped.
  */
 async function restorePausedAfterFirstWrite(
   t: TierBox,
   name: string,
   data: Uint8Array,
-  point = "restore-mid-copy",
+  thenAfterBaseline = false,
 ) {
   const file = (await t.migrate({ [name]: data }))[0] as string;
   const mtime = mtimeNsOf(file);
@@ -90,7 +90,7 @@ async function restorePausedAfterFirstWrite(
   t.box.setConfig({ s3: { ...t.box.config.s3, endpoint: proxy.endpoint } });
   const restore = spawnCli(["restore", "--node", "a", "--json", file], {
     ...t.box.env,
-    TIERMV_PAUSE_AT: `${point}:1`,
+    TIERMV_PAUSE_AT: `restore-mid-copy:1${thenAfterBaseline ? ",restore-after-baseline:1" : ""}`,
   });
   await stoppedAt(restore.pid);
   return {
@@ -148,12 +148,20 @@ test("a write landing after a restore's last fstat, then a store failure: the ta
   const MiB = 1024 * 1024;
   const t = await tierBox();
   const data = randomBytes(17 * MiB, 33);
-  await using r = await restorePausedAfterFirstWrite(t, "late.bin", data, "restore-after-baseline");
+  await using r = await restorePausedAfterFirstWrite(t, "late.bin", data, true);
   const { file, proxy, restore } = r;
-  appendFileSync(file, "WRITER"); // after the baseline: only the take-back's own fence sees it
-  proxy.setMode("refuse"); // the GET ahead fails: the take-back follows
+  // Cut while stopped right after the pwrite, before the GET ahead's body is read (it is read
+  // only once the chunk buffer is free, after this point): that GET fails.
+  proxy.setMode("refuse");
   process.kill(restore.pid, "SIGCONT");
-  expect(await restore.exited).toBe(1); // the target is down: an operator's matter
+  await stoppedAt(restore.pid); // after the fstat that is the take-back's baseline
+  appendFileSync(file, "WRITER"); // after the baseline: only the take-back's own fence sees it
+  process.kill(restore.pid, "SIGCONT");
+  const [stderr, code] = await Promise.all([new Response(restore.stderr).text(), restore.exited]);
+  expect(code).toBe(1); // the target is down: an operator's matter
+  // The take-back ran, saw the write and left the file (not a dirty chunk fence before it).
+  expect(stderr).toContain("written to during the restore (after 8388608 of");
+  expect(stderr).toContain("left as it is");
   expect(statSync(file).size).toBe(8 * MiB + "WRITER".length);
   const content = readFileSync(file);
   expect(content.subarray(8 * MiB).toString()).toBe("WRITER");
