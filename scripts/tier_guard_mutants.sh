@@ -55,7 +55,7 @@ mutant restore-chunk-fence jobs/file/restore_copy.ts 'if \(now\.ctimeNs !== base
   test/tier/guards.test.ts "chunk fence"
 mutant restore-written-size jobs/file/restore_copy.ts 'if \(base\.size !== offset \+ bytes\.length\)' 'if (false)' \
   test/tier/target_down.test.ts "a write appended between a restore's pwrite"
-mutant restore-takeback-fence jobs/file/restore_copy.ts 'if \(now\.ctimeNs !== base\.ctimeNs\) return;' 'if (false) return;' \
+mutant restore-takeback-fence jobs/file/restore_copy.ts 'if \(now\.ctimeNs !== base\.ctimeNs \|\| now\.size !== base\.size\) return false;' 'if (false) return false;' \
   test/tier/target_down.test.ts "after a restore's last fstat"
 mutant restore-times-fence jobs/file/restore.ts 'if \(now\.ctimeNs !== copied\.baseline\.ctimeNs \|\| now\.size !== state\.size\)' 'if (false)' \
   test/tier/guards.test.ts "last fence"
