@@ -42,10 +42,11 @@
             current `released` decision. Excused: a write that lands between the re-check and
             the truncate (the window I7 states; ghost `i7`), and for I6 a write that lands
             between restore's ctime check and its pwrite, or between a take-back's ctime check
-            and its truncate (ghost `i6w`). A write in place between a pwrite and the fstat
-            after it (I6's third window) cannot happen here: every write (WB) has C1's size, so
-            over a restore's prefix it grows the file, and over the whole file it is C1's size
-            and only the verify tells it apart.
+            and its truncate, or a write in place (the size kept: P2 over restore's P1) between
+            a pwrite and the fstat after it (ghost `i6w`, from `rstwin` and `rstpw`). ctime is a
+            perfect counter here: the code's ctime has the kernel clock's tick granularity,
+            which widens I6's windows by a write in place within the tick of restore's last
+            write (docs/tiering.md).
    Take-back: when the store fails (or the object changes, or a stop outlasts its grace) after
    a chunk is written, restore truncates its bytes back out (to the size it found) unless the
    ctime moved since its last baseline; modelled after chunk 1 (after chunk 2 no GET is left).
@@ -76,7 +77,8 @@
 #define PREFIX(s)     ((s) + 2)
 #define PREFIX_OF(x, s) ((x) == STUB || (x) == (s) || (x) == PREFIX(s))
 #define UNCHANGED     (SZ(fc) == SZ(sc) && fm == sm)
-/* x truncated to n (0, 1 or 2 units): the bytes before n stay what they were */
+/* x truncated to n units (0 or 1 in the take-backs modelled: an intact file gets no chunk, so
+   none truncates to 2): the bytes before n stay what they were */
 #define TRUNC(x, n)   ((n) == 0 -> STUB : ((n) == 2 -> (x) : \
                         (((x) == C1 || (x) == P1) -> P1 : (((x) == WB || (x) == P2) -> P2 : BAD))))
 
@@ -106,7 +108,9 @@ inline resolve(me) { atomic { if :: held == me -> held = 0; ct++ :: else -> skip
 
 /* crash: the process dies here; the kernel frees its flock; its epoch stays held until its node
    restarts and resolves it (protocol-v2.md section 7) */
-#define CRASH(win) if :: crashes < MAXC -> atomic { crashes++; win = 0; rstpw = 0; if :: lk == me -> lk = 0 :: else -> skip fi }; goto dead :: true -> skip fi
+#define CRASH(win) if :: crashes < MAXC -> atomic { crashes++; win = 0; if :: lk == me -> lk = 0 :: else -> skip fi }; goto dead :: true -> skip fi
+/* a restorer's crash also ends its pwrite-to-fstat window */
+#define CRASH_R if :: crashes < MAXC -> atomic { crashes++; rstwin = 0; rstpw = 0; if :: lk == me -> lk = 0 :: else -> skip fi }; goto dead :: true -> skip fi
 
 proctype releaser(byte me) {
   bit restarted = 0;
@@ -194,9 +198,9 @@ inline failedWrite() {
     assert(PREFIX_OF(fc, sc) || i6w);                                  /* I6: only our bytes */
     fc = TRUNC(fc, SZ(startc)); ct++; rstwin = 0
   }
-  CRASH(rstwin);
+  CRASH_R;
   atomic { fm = startm; ct++ }                                         /* futimens(start) */
-  CRASH(rstwin);
+  CRASH_R;
   atomic { held = 0; ct++ };                                           /* given back */
   goto done
 }
@@ -206,15 +210,16 @@ proctype restorer(byte me) {
   byte base = 0;
   byte got = 0;
   byte startc = 0; bit startm = 0;                /* the file as the restore found it */
+  byte bsz = 0;                                   /* the baseline's size (base: its ctime) */
 again:
 #ifndef MUT_RST_NO_LOCK
   atomic { if :: lk == 0 -> lk = me :: else -> goto out fi }
 #endif
-  CRASH(rstwin);
+  CRASH_R;
   atomic { if :: held == 0 -> held = me; ct++ :: else -> goto done fi } /* take: "restoring" */
-  CRASH(rstwin);
+  CRASH_R;
   atomic { if :: st == RELD -> skip :: else -> held = 0; ct++; goto done fi }
-  CRASH(rstwin);
+  CRASH_R;
   /* HEAD/GET the object the state names; a missing or different one is `lost` (untouched) */
   atomic {
     got = obj[sk];
@@ -227,11 +232,11 @@ again:
     :: else -> held = 0; ct++; goto done
     fi
   }
-  CRASH(rstwin);
+  CRASH_R;
   /* fstat (the ctime baseline), then the file must hold a prefix of the object's bytes (the
      stub, an interrupted restore, the intact file); anything else is `dirty`, never written */
   atomic {
-    base = ct; startc = fc; startm = fm;
+    base = ct; bsz = SZ(fc); startc = fc; startm = fm;
     if
 #ifdef MUT_RST_DIRTY
     :: true -> skip
@@ -241,45 +246,45 @@ again:
     :: else -> dirty = 1; held = 0; ct++; goto done
     fi
   }
-  CRASH(rstwin);
+  CRASH_R;
   /* the copy starts where the file's prefix ends: chunk 1 into the stub, chunk 2 into the stub
      or a restore's first half; an intact file (a release stopped before its truncate) gets
      none: only the verify */
   if
   :: SZ(startc) == 0 ->
-    /* chunk 1: fstat, ctime unchanged since the baseline, then pwrite */
+    /* chunk 1: fstat, ctime and size unchanged since the baseline, then pwrite */
     atomic {
       if
 #ifdef MUT_RST_NO_CHUNK_FENCE
       :: true -> rstwin = 1
 #else
-      :: ct == base -> rstwin = 1
+      :: ct == base && SZ(fc) == 0 -> rstwin = 1
 #endif
       :: else -> dirty = 1; held = 0; ct++; goto done
       fi
     }
-    CRASH(rstwin);
+    CRASH_R;
     if :: true -> skip :: true -> failedWrite() fi;
     atomic {
       assert(PREFIX_OF(fc, sc) || i6w);                                  /* I6 */
       if :: got == sc -> fc = PREFIX(sc) :: else -> fc = BAD fi;
       fm = 1; ct++; rstwin = 0; rstpw = 1
     }
-    CRASH(rstwin);
+    CRASH_R;
     /* fstat: the new baseline, which must be the size written (a write that grew the file since
        the pwrite would be taken for ours by a take-back: `dirty`, kept) */
     atomic {
       rstpw = 0;
       if
 #ifdef MUT_RST_NO_WRITTEN_SIZE
-      :: true -> base = ct
+      :: true -> base = ct; bsz = SZ(fc)
 #else
-      :: SZ(fc) == 1 -> base = ct
+      :: SZ(fc) == 1 -> base = ct; bsz = SZ(fc)
 #endif
       :: else -> dirty = 1; held = 0; ct++; goto done
       fi
     }
-    CRASH(rstwin);
+    CRASH_R;
     /* the GET of chunk 2 fails (the store down, the object changed, a stop past its grace): take
        back our bytes unless the ctime moved since the baseline, then the error goes up */
     if
@@ -290,19 +295,19 @@ again:
 #ifdef MUT_RST_TAKEBACK_NO_FENCE
         :: true -> rstwin = 1
 #else
-        :: ct == base -> rstwin = 1
+        :: ct == base && SZ(fc) == bsz -> rstwin = 1
 #endif
         :: else -> held = 0; ct++; goto done                             /* left: someone wrote */
         fi
       }
-      CRASH(rstwin);
+      CRASH_R;
       atomic {                                                           /* ftruncate(start) */
         assert(PREFIX_OF(fc, sc) || i6w);                                /* I6: only our bytes */
         fc = TRUNC(fc, SZ(startc)); ct++; rstwin = 0
       }
-      CRASH(rstwin);
+      CRASH_R;
       atomic { fm = startm; ct++ }                                       /* futimens(start) */
-      CRASH(rstwin);
+      CRASH_R;
       atomic { held = 0; ct++ }                                          /* decided failed */
       goto done
     fi;
@@ -315,32 +320,33 @@ again:
 #ifdef MUT_RST_NO_CHUNK_FENCE
       :: true -> rstwin = 1
 #else
-      :: ct == base -> rstwin = 1
+      :: ct == base && SZ(fc) == 1 -> rstwin = 1
 #endif
       :: else -> dirty = 1; held = 0; ct++; goto done
       fi
     }
-    CRASH(rstwin);
+    CRASH_R;
     if :: true -> skip :: true -> failedWrite() fi;
     atomic {
       assert(PREFIX_OF(fc, sc) || i6w);                                  /* I6 */
-      if :: got == sc -> fc = sc :: else -> fc = BAD fi;
-      fm = 1; ct++; rstwin = 0; rstpw = 1
+      if :: got == sc && fc == PREFIX(sc) -> fc = sc :: else -> fc = BAD fi;
+      fm = 1; ct++; rstwin = 0   /* no take-back follows the last pwrite: the verify finds a
+                                    write in place there, so no rstpw */
     }
-    CRASH(rstwin);
+    CRASH_R;
     atomic {                                                             /* fstat: the size written */
       if
 #ifdef MUT_RST_NO_WRITTEN_SIZE
-      :: true -> base = ct
+      :: true -> base = ct; bsz = SZ(fc)
 #else
-      :: SZ(fc) == 2 -> base = ct
+      :: SZ(fc) == 2 -> base = ct; bsz = SZ(fc)
 #endif
       :: else -> dirty = 1; held = 0; ct++; goto done
       fi
     }
   :: else -> skip
   fi;
-  CRASH(rstwin);
+  CRASH_R;
   /* verify: the file's digest is the state's (md5, or the multipart ETag from the part size) */
   atomic {
     if
@@ -352,7 +358,7 @@ again:
     :: else -> dirty = 1; held = 0; ct++; goto done
     fi
   }
-  CRASH(rstwin);
+  CRASH_R;
   /* fsync; fstat: ctime unchanged since the last baseline, then futimens (the original mtime):
      without this fence the futimens hides a write that landed after the verify */
   atomic {
@@ -365,9 +371,9 @@ again:
     :: else -> dirty = 1; held = 0; ct++; goto done
     fi
   }
-  CRASH(rstwin);
+  CRASH_R;
   atomic { fm = sm; ct++; rstwin = 0 }                                 /* futimens */
-  CRASH(rstwin);
+  CRASH_R;
   atomic { st = MIGR; sby = me; held = 0; ct++ }                       /* decide restored */
 done:
   unlock(me);
