@@ -176,13 +176,23 @@ test("an interrupted multipart upload keeps its upload id recorded in the spool 
     const uploads = join(box.spool, "nodes/a/uploads");
     const recorded = () => (existsSync(uploads) ? readdirSync(uploads) : []);
     expect(recorded()).toHaveLength(1); // the id stays named until the cleanup
-    proxy.release();
+    proxy.setMode("pass"); // the stalled part stays stalled: the cleanup's abort goes through
     expect((await cli(["rollback", "--node", "a"], box.env)).code).toBe(0);
     expect(recorded()).toEqual([]);
-    const client = s3Client(endpoint);
-    const open = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
-    client.destroy();
-    expect(open.Uploads ?? []).toEqual([]);
+    const openUploads = async () => {
+      const client = s3Client(endpoint);
+      const open = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+      client.destroy();
+      return open.Uploads ?? [];
+    };
+    expect(await openUploads()).toEqual([]);
+    // The part, delivered late after the abort, finds no upload to land in. (One in progress at
+    // the store during the abort may land: S3 documents that an abort may have to be repeated,
+    // and s3proxy shows it; not covered here.)
+    const answered = proxy.answeredLate;
+    proxy.release();
+    await waitFor(() => proxy.answeredLate > answered, "the store to answer the late part");
+    expect(await openUploads()).toEqual([]);
   } finally {
     proxy.release();
     proc.kill("SIGKILL");

@@ -56,6 +56,8 @@ export interface FaultProxy extends AsyncDisposable {
   /** Stalled requests refused at `release()` for their age, and delivered late. */
   readonly refusedLate: number;
   readonly deliveredLate: number;
+  /** Stalled requests delivered late that the store has begun to answer. */
+  readonly answeredLate: number;
   resetCounters(): void;
   /** Lets held responses and stalled requests through (and switches to pass). */
   release(): void;
@@ -131,6 +133,7 @@ export async function startFaultProxy(
   let cuts = 0;
   let refusedLate = 0;
   let deliveredLate = 0;
+  let answeredLate = 0;
   let flakiness = 0;
   let rng = 1;
   const random = () => {
@@ -255,8 +258,10 @@ export async function startFaultProxy(
       }
       deliveredLate++;
       conn.upstream.write(request);
-      if (conn.clientGone)
-        conn.upstream.once("data", () => setTimeout(() => conn.upstream.destroy(), 100));
+      conn.upstream.once("data", () => {
+        answeredLate++;
+        if (conn.clientGone) setTimeout(() => conn.upstream.destroy(), 100);
+      });
     }
   };
 
@@ -303,6 +308,9 @@ export async function startFaultProxy(
     },
     get deliveredLate() {
       return deliveredLate;
+    },
+    get answeredLate() {
+      return answeredLate;
     },
     resetCounters() {
       bytesUp = 0;
