@@ -8,6 +8,7 @@ import { bindLibc } from "./libc_bun.ts";
 import type { MountOptions, RuntimeOptions } from "./mount.ts";
 import type { WorkerPort } from "./mount_pool.ts";
 import type { FetchHandler, HttpServer, Runtime } from "./types.ts";
+import { dropKafkajsTimerWarning } from "./warnings.ts";
 
 export type { MountOptions, RuntimeOptions };
 
@@ -44,9 +45,9 @@ export function workerPort(started: Worker): WorkerPort {
 }
 
 let mainLibc: ReturnType<typeof bindLibc> | undefined;
-
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
   mainLibc ??= bindLibc();
+  dropKafkajsTimerWarning();
   return assembleRuntime(
     { name: "bun", streamsRequestBodies: true, libc: mainLibc, spawnWorker },
     options,

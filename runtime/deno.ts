@@ -20,6 +20,7 @@ import { bindLibc } from "./libc_deno.ts";
 import type { MountOptions, RuntimeOptions } from "./mount.ts";
 import type { WorkerPort } from "./mount_pool.ts";
 import type { FetchHandler, HttpServer, Runtime } from "./types.ts";
+import { dropKafkajsTimerWarning } from "./warnings.ts";
 
 export type { MountOptions, RuntimeOptions };
 
@@ -63,6 +64,7 @@ let mainLibc: ReturnType<typeof bindLibc> | undefined;
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
   if (!mainLibc) assertAllAccess();
   mainLibc ??= bindLibc();
+  dropKafkajsTimerWarning();
   return assembleRuntime(
     { name: "deno", streamsRequestBodies: false, libc: mainLibc, spawnWorker },
     options,
