@@ -39,7 +39,7 @@ export const OUTCOME_EXIT: Record<OutcomeKind, "done" | "waits" | "operator"> = 
   restored: "done",
   /** Left as it was with a reason (release's checks; migrate meeting a released stub). */
   refused: "operator",
-  /** The object a released file names is missing or different: the stub is untouched. */
+  /** The object a released file names is missing or different: the stub is left as found. */
   lost: "operator",
   /** A released file someone wrote to: never overwritten; an operator decides. */
   dirty: "operator",

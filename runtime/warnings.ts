@@ -4,9 +4,10 @@ import process from "node:process";
 let warningsFiltered = false;
 
 /**
- * kafkajs 2.2.4 arms a timer at `throttledUntil - Date.now()` while `throttledUntil` is still 0
- * (tulios/kafkajs#1751, open): Bun clamps it to 1 ms, as kafkajs means, and prints a
- * TimeoutNegativeWarning on every broker connection, noise in an operator's cron log. That one
+ * kafkajs 2.2.4 arms a timer at `throttledUntil - Date.now()` while `throttledUntil` is still
+ * its initial -1 (tulios/kafkajs#1751, open): the runtime clamps it to 1 ms, as kafkajs means,
+ * and prints a TimeoutNegativeWarning (once per process under Bun), noise in an operator's cron
+ * log. That one
  * (a negative of a timestamp's size, never a real delay) is dropped; every other warning goes
  * to the handlers it had. Bun and Deno (its node:process) both print it.
  */

@@ -239,7 +239,8 @@ export function spawnCli<In extends "ignore" | "pipe" = "ignore">(
   const runtime = options.runtime ?? "bun";
   const proc = Bun.spawn([...enter, ...cliArgv(runtime), ...args], {
     cwd: REPO,
-    env: { ...process.env, ...cliEnv(runtime), ...s3Env(), TIERMV_LOG: "text", ...env },
+    // bin/tiermv's settings unless the caller's environment has its own, as bin/tiermv does.
+    env: { ...cliEnv(runtime), ...process.env, ...s3Env(), TIERMV_LOG: "text", ...env },
     stdin: options.stdin ?? "ignore",
     stdout: "pipe",
     stderr: "pipe",

@@ -49,7 +49,7 @@
             write (docs/tiering.md).
    Take-back: when the store fails (or the object changes, or a stop outlasts its grace) after
    a chunk is written, restore truncates its bytes back out (to the size it found) unless the
-   ctime moved since its last baseline; modelled after chunk 1 (after chunk 2 no GET is left).
+   ctime or the size moved since its last baseline (`base`, `bsz`); modelled after chunk 1 (after chunk 2 no GET is left).
    A failed pwrite takes them back out unconditionally (failedWrite), at either chunk.
    Mutants: MUT_REL_NO_HEAD, MUT_REL_NO_LOCK, MUT_REL_OTHER_KEY, MUT_REL_NO_RECHECK,
    MUT_RST_NO_LOCK, MUT_RST_DIRTY, MUT_RST_NO_CHUNK_FENCE, MUT_RST_NO_TIMES_FENCE, MUT_RST_NO_VERIFY,

@@ -85,7 +85,11 @@ export type FileOutcome =
   | { kind: "restored"; path: string; key: string; bytes: number; already?: boolean }
   /** Left as it was, with the reason: release's checks, or migrate meeting a released stub. */
   | { kind: "refused"; path: string; reason: string }
-  /** Restore: the object the released state names is missing or different; stub untouched. */
+  /**
+   * Restore: the object the released state names is missing or different; the stub untouched,
+   * or put back as restore found it (changed mid-copy), or left as it is when written to meanwhile
+   * (the reason says so).
+   */
   | { kind: "lost"; path: string; key: string; reason: string }
   /** A released file someone wrote to: its bytes are the file now; never overwritten. */
   | { kind: "dirty"; path: string; key: string; reason: string }

@@ -13,6 +13,7 @@ import { TargetError } from "../targets/errors.ts";
 import type { StoredObject } from "../targets/target.ts";
 import { crashPoint } from "../util/crash_points.ts";
 import { holdPoint } from "../util/hold_points.ts";
+import { pastClockTick } from "./clock_tick.ts";
 import { etagCheckable, fileEtag } from "./content_etag.ts";
 import type { FileJob } from "./file_job.ts";
 import type { FileOutcome } from "./outcome.ts";
@@ -119,6 +120,10 @@ async function restoreHeld(held: TierHeld, options: { force?: boolean }): Promis
   if ("kind" in got) return got;
   const { copied, partSize } = got;
   crashPoint(job.rt, "restore-after-copy");
+  // A write from here on must get another ctime than the copy's last write, or the last fence
+  // below would take it for ours and dress it as restored: one before is in the bytes the verify
+  // reads, one after has a later ctime once the clock is a tick past (clock_tick.ts).
+  await pastClockTick(copied.baseline.ctimeNs);
   const etag = await fileEtag(job.rt, handle, state.size, state.etag, partSize);
   if (etag !== state.etag)
     return await dirty(

@@ -109,7 +109,7 @@ async function takeBack(
 
 /** Why a copy that ends early leaves the file as it is: someone wrote since our last write. */
 const writtenMeanwhile = (offset: number, state: State) =>
-  `written to during the restore (after ${offset} of ${state.size} bytes): stopped, left as it is, nothing overwritten`;
+  `written to during the restore (after ${offset} of ${state.size} bytes): stopped, left as it is`;
 
 /**
  * A test-only hold (jobs/util/hold_points.ts): null when unset, and the call site then awaits
@@ -174,6 +174,11 @@ async function copyChunks(
   // A stop (run's SIGTERM/SIGINT) lets a restore go on within shutdown.graceMs, as an upload;
   // past it the copy stops between chunks and takes its bytes back out.
   const stopped = () => job.uploadSignal?.aborted === true;
+  // Past the grace: our bytes back out, unless someone wrote meanwhile (then left as it is).
+  const stop = async (offset: number): Promise<CopyResult> =>
+    (await takeBack(job, handle, state, base, start))
+      ? { ok: false, kind: "interrupted" }
+      : dirty(writtenMeanwhile(offset, state));
   // The GET of the next chunk is sent while this one is fenced and written, its body read into
   // the buffer once the write is done: a GET touches only the store, so the fences around each
   // pwrite stay exactly as they were.
@@ -187,20 +192,26 @@ async function copyChunks(
         : fetch(resumedAt);
   for (let offset = resumedAt; offset < state.size; offset += RESTORE_CHUNK) {
     const length = Math.min(RESTORE_CHUNK, state.size - offset);
-    if (stopped()) {
-      // The GET ahead is not awaited (its failure is handled: prefetch): the copy's end aborts
-      // it, and waiting for it could outlast the grace.
-      if (!(await takeBack(job, handle, state, base, start)))
-        return dirty(writtenMeanwhile(offset, state));
-      return { ok: false, kind: "interrupted" };
-    }
+    // The GET ahead is not awaited (its failure is handled: prefetch): the copy's end aborts
+    // it, and waiting for it could outlast the grace.
+    if (stopped()) return await stop(offset);
     const bytes = await (next as Promise<Uint8Array | string>).catch(async (err) => {
       // The store failed mid-copy: take our bytes back out before the error goes up, so no
       // prefix of the object is left for a later migrate to take as the file's content. The
       // store's error stays what the caller sees (the target is down); the file, written to
       // meanwhile, is said here and found dirty by the next restore.
-      if (!(await takeBack(job, handle, state, base, start)))
-        job.log.warn(`${handle.path}: ${writtenMeanwhile(offset, state)}`);
+      let taken: boolean;
+      try {
+        taken = await takeBack(job, handle, state, base, start);
+      } catch (cleanup) {
+        // The take-back's own error goes up (a mount past its deadline leaves the epoch
+        // undecided, tier_file.ts: a truncate may still land); the store's is said here.
+        job.log.warn(
+          `${handle.path}: the store failed mid-restore (${(err as Error).message}), then taking the restore's bytes back out failed too`,
+        );
+        throw cleanup;
+      }
+      if (!taken) job.log.warn(`${handle.path}: ${writtenMeanwhile(offset, state)}`);
       throw err;
     });
     if (typeof bytes === "string") {
@@ -208,6 +219,8 @@ async function copyChunks(
       const taken = await takeBack(job, handle, state, base, start);
       return lost(taken ? bytes : `${bytes}; the file was ${writtenMeanwhile(offset, state)}`);
     }
+    // A stop seen while the GET was under way: no more bytes are written past the grace.
+    if (stopped()) return await stop(offset);
     buffer().hold();
     next = offset + length < state.size ? fetch(offset + length) : null;
     const now = await handle.stat();

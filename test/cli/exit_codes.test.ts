@@ -7,6 +7,7 @@ import { expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { createRuntime } from "../../runtime/bun.ts";
+import { cliEnv } from "../cli_runtime.ts";
 import { cli, jsonLines, lastJsonLine, REPO, sandbox } from "../helpers.ts";
 import { holderOf, putRecord, takeRecord } from "../records.ts";
 import { startFaultProxy } from "../services/fault_proxy.ts";
@@ -91,7 +92,7 @@ test("recover refuses without --yes when there is no terminal (exit 2), and Ente
   const command = `stty cols 200 rows 50; ${process.execPath} ${REPO}/cli/main.ts recover --node c`;
   const proc = Bun.spawn(["script", "-qec", command, "/dev/null"], {
     cwd: REPO,
-    env: { ...process.env, ...box.env, TIERMV_LOG: "text", TERM: "xterm" },
+    env: { ...cliEnv("bun"), ...process.env, ...box.env, TIERMV_LOG: "text", TERM: "xterm" },
     stdin: "pipe",
     stdout: "pipe",
     stderr: "pipe",

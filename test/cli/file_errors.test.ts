@@ -16,6 +16,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
+import { cliEnv } from "../cli_runtime.ts";
 import {
   cli,
   lastJsonLine,
@@ -189,7 +190,7 @@ async function cliAs(prefix: string[], args: string[], env: Record<string, strin
   const proc = Bun.spawn(
     [...prefix, process.execPath, join(import.meta.dir, "../../cli/main.ts"), ...args],
     {
-      env: { ...process.env, TIERMV_LOG: "text", ...env },
+      env: { ...cliEnv("bun"), ...process.env, TIERMV_LOG: "text", ...env },
       stdout: "pipe",
       stderr: "pipe",
     },

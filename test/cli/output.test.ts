@@ -1,4 +1,5 @@
 import { expect, test } from "bun:test";
+import { cliEnv } from "../cli_runtime.ts";
 import { cli, REPO, sandbox } from "../helpers.ts";
 
 function fileBox() {
@@ -27,7 +28,7 @@ test("without a terminal, logs are JSON lines on stderr; --quiet keeps only warn
 test("on a terminal, run shows a progress line with files, bytes, rate and ETA", async () => {
   const box = fileBox();
   await cli(["submit", "--node", "a", box.src], box.env);
-  const env = { ...process.env, ...box.env, TIERMV_LOG: "text", TERM: "xterm" };
+  const env = { ...cliEnv("bun"), ...process.env, ...box.env, TIERMV_LOG: "text", TERM: "xterm" };
   const command = `${process.execPath} ${REPO}/cli/main.ts run --node a`;
   // script(1) gives the process a real pseudo-terminal.
   const proc = Bun.spawn(["script", "-qec", command, "/dev/null"], {

@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { pickNode, placementKey } from "../../jobs/plan/rendezvous.ts";
-import { CLI_RUNTIMES } from "../cli_runtime.ts";
+import { CLI_RUNTIMES, cliEnv } from "../cli_runtime.ts";
 import { cli, sandbox } from "../helpers.ts";
 import { allTasks } from "./spool_view.ts";
 
@@ -108,7 +108,7 @@ test("--from streams paths from a file or stdin", async () => {
     [process.execPath, "cli/main.ts", "submit", "--from", "-", "--request-id", "from-stdin"],
     {
       cwd: `${import.meta.dir}/../..`,
-      env: { ...process.env, ...box.env },
+      env: { ...cliEnv("bun"), ...process.env, ...box.env },
       stdin: new Blob([files.slice(0, 3).join("\n")]),
       stdout: "pipe",
       stderr: "pipe",

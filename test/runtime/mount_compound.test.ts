@@ -77,7 +77,7 @@ function slowPool(slowMs: number, timeoutMs: number): MountPool {
   });
 }
 
-test("a compound call of six slow calls, each within the deadline, outlives the deadline three times over and answers; one call slower than the deadline is cut", async () => {
+test("a compound call of six slow calls, each within the deadline, outlives the deadline twice over and answers; one call slower than the deadline is cut", async () => {
   const path = tempFile();
   const look = [path, "readwrite", true, "user.tiermv.e.", "user.tiermv.norelease"] as const;
   const meta = { op: "open, stat, lock, list, read and stat", path };

@@ -150,8 +150,9 @@ test("a write landing after a restore's last fstat, then a store failure: the ta
   const data = randomBytes(17 * MiB, 33);
   await using r = await restorePausedAfterFirstWrite(t, "late.bin", data, true);
   const { file, proxy, restore } = r;
-  // Cut while stopped right after the pwrite, before the GET ahead's body is read (it is read
-  // only once the chunk buffer is free, after this point): that GET fails.
+  // Cut while stopped right after the pwrite: no microtask ran since the chunk buffer was freed,
+  // so the GET ahead's body is still in the connection (TCP holds it), and that GET fails. The
+  // stderr check below fails rather than passes if it ever got through.
   proxy.setMode("refuse");
   process.kill(restore.pid, "SIGCONT");
   await stoppedAt(restore.pid); // after the fstat that is the take-back's baseline
@@ -201,6 +202,51 @@ test("a release whose store call fails after its take gives the epoch back (deci
     expect(statSync(file as string).size).toBe(0);
   } finally {
     proxy.stop();
+  }
+});
+
+test("a stop of run --watch during a restore task, after a write into the file: the copy stops and leaves the file as it is, the write in it, and the restore ends dirty", async () => {
+  const MiB = 1024 * 1024;
+  const t = await tierBox({ shutdown: { graceMs: 0 } });
+  const data = randomBytes(17 * MiB, 38);
+  const file = (await t.migrate({ "stopw.bin": data }))[0] as string;
+  expect((await t.tier("release", [file])).outcomes[0]).toMatchObject({ kind: "released" });
+  expect((await cli(["submit", "--node", "a", "--action", "restore", file], t.box.env)).code).toBe(
+    0,
+  );
+  const watch = spawnCli(["run", "--node", "a", "--watch"], {
+    ...t.box.env,
+    TIERMV_PAUSE_AT: "restore-mid-copy:1,restore-after-baseline:1",
+  });
+  try {
+    await stoppedAt(watch.pid); // right after the first pwrite
+    process.kill(watch.pid, "SIGTERM"); // seen while it makes its next fstat: past the grace
+    process.kill(watch.pid, "SIGCONT");
+    await stoppedAt(watch.pid); // after that fstat, the baseline the take-back compares with
+    appendFileSync(file, "WRITER");
+    process.kill(watch.pid, "SIGCONT");
+    const stderr = await new Response(watch.stderr).text();
+    await watch.exited;
+    expect(statSync(file).size).toBe(8 * MiB + "WRITER".length);
+    expect(
+      readFileSync(file)
+        .subarray(8 * MiB)
+        .toString(),
+    ).toBe("WRITER");
+    expect(stderr).toContain("needs an operator: 1 dirty");
+    expect(heldOf(await recordsOf(file))).toBeNull(); // decided, not left held
+    const events = await cli(["events", "--node", "a"], t.box.env);
+    const dirty = events.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line))
+      .filter((e) => e.path === file && e.outcome === "dirty");
+    // Found by the take-back at the stop, not by a chunk fence.
+    expect(dirty.map((e) => e.error)).toEqual([
+      "written to during the restore (after 8388608 of 17825792 bytes): stopped, left as it is",
+    ]);
+  } finally {
+    if (watch.exitCode === null) watch.kill("SIGKILL");
   }
 });
 
