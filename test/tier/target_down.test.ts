@@ -71,6 +71,15 @@ test("a target down during a release: the watch keeps running, the task waits in
   }
 });
 
+/** The file holds restore's first 8 MiB chunk (the object's, when `data` is given), then "WRITER". */
+function expectWriterKept(file: string, data?: Uint8Array): void {
+  const MiB = 1024 * 1024;
+  const content = readFileSync(file);
+  expect(content.length).toBe(8 * MiB + "WRITER".length);
+  expect(content.subarray(8 * MiB).toString()).toBe("WRITER");
+  if (data) expect(content.subarray(0, 8 * MiB).equals(data.subarray(0, 8 * MiB))).toBe(true);
+}
+
 /**
  * A released 17 MiB file whose restore, through a fault proxy, is paused (SIGSTOP) right after
  * its first pwrite, before the fstat after it (and, with `thenAfterBaseline`, once more after
@@ -136,12 +145,7 @@ test("a write appended between a restore's pwrite and the fstat after it, then a
   process.kill(restore.pid, "SIGCONT");
   const [stdout] = await Promise.all([new Response(restore.stdout).text(), restore.exited]);
   expect(JSON.parse(stdout.trim().split("\n")[0] as string)).toMatchObject({ kind: "dirty" });
-  expect(statSync(file).size).toBe(8 * MiB + "WRITER".length);
-  expect(
-    readFileSync(file)
-      .subarray(8 * MiB)
-      .toString(),
-  ).toBe("WRITER");
+  expectWriterKept(file);
 });
 
 test("a write landing after a restore's last fstat, then a store failure: the take-back sees the ctime moved and leaves the file, the write in it", async () => {
@@ -163,10 +167,7 @@ test("a write landing after a restore's last fstat, then a store failure: the ta
   // The take-back ran, saw the write and left the file (not a dirty chunk fence before it).
   expect(stderr).toContain("written to during the restore (after 8388608 of");
   expect(stderr).toContain("left as it is");
-  expect(statSync(file).size).toBe(8 * MiB + "WRITER".length);
-  const content = readFileSync(file);
-  expect(content.subarray(8 * MiB).toString()).toBe("WRITER");
-  expect(content.subarray(0, 8 * MiB).equals(Buffer.from(data.subarray(0, 8 * MiB)))).toBe(true);
+  expectWriterKept(file, data);
   // The stub was written to: the next restore finds it dirty and overwrites nothing.
   proxy.setMode("pass");
   const again = await t.tier("restore", [file]);
@@ -227,12 +228,7 @@ test("a stop of run --watch during a restore task, after a write into the file: 
     process.kill(watch.pid, "SIGCONT");
     const stderr = await new Response(watch.stderr).text();
     await watch.exited;
-    expect(statSync(file).size).toBe(8 * MiB + "WRITER".length);
-    expect(
-      readFileSync(file)
-        .subarray(8 * MiB)
-        .toString(),
-    ).toBe("WRITER");
+    expectWriterKept(file);
     expect(stderr).toContain("needs an operator: 1 dirty");
     expect(heldOf(await recordsOf(file))).toBeNull(); // decided, not left held
     const events = await cli(["events", "--node", "a"], t.box.env);
