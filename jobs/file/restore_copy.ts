@@ -100,11 +100,16 @@ async function takeBack(
 ): Promise<boolean> {
   const now = await handle.stat();
   if (now.ctimeNs !== base.ctimeNs || now.size !== base.size) return false;
+  await putBack(job, handle, state, start);
+  return true;
+}
+
+/** The truncate to the size the restore found and its mtime back, with no check of its own. */
+async function putBack(job: FileJob, handle: FileHandle, state: State, start: FileStat) {
   const takingBack = holdIn(job, handle, state, "restore-before-takeback");
   if (takingBack) await takingBack;
   await handle.truncate(start.size);
   await handle.setTimes(undefined, start.mtimeNs);
-  return true;
 }
 
 /** Why a copy that ends early leaves the file as it is: someone wrote since our last write. */
@@ -207,7 +212,7 @@ async function copyChunks(
         // The take-back's own error goes up (a mount past its deadline leaves the epoch
         // undecided, tier_file.ts: a truncate may still land); the store's is said here.
         job.log.warn(
-          `${handle.path}: the store failed mid-restore (${(err as Error).message}), then taking the restore's bytes back out failed too`,
+          `${handle.path}: the store failed mid-restore (${(err as Error).message}), then taking the restore's bytes back out failed too; the next restore resumes from the file as it is, or finds it dirty`,
         );
         throw cleanup;
       }
@@ -242,10 +247,7 @@ async function copyChunks(
       // If that fails too, the write's own error goes up: a write past its deadline must stay
       // what the caller sees (the epoch is then left undecided, not given back: tier_file.ts).
       try {
-        const takingBack = holdIn(job, handle, state, "restore-before-takeback");
-        if (takingBack) await takingBack;
-        await handle.truncate(start.size);
-        await handle.setTimes(undefined, start.mtimeNs);
+        await putBack(job, handle, state, start);
       } catch (cleanup) {
         job.log.warn(
           `${handle.path}: the restore's bytes could not be taken back out after a failed write: ${(cleanup as Error).message}`,
