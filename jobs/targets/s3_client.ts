@@ -8,6 +8,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { FetchHttpHandler } from "@smithy/fetch-http-handler";
 import type { S3Settings } from "./s3.ts";
 import { transportErrors } from "./s3_errors.ts";
+import { addSignedReads } from "./s3_signed_reads.ts";
 
 export type Credentials = { accessKeyId: string; secretAccessKey: string };
 
@@ -82,5 +83,6 @@ export function createClient(
     priority: "low",
     name: "tiermvTransportErrors",
   });
+  addSignedReads(client, { endpoint, settings: s3 });
   return client;
 }

@@ -6,8 +6,6 @@
 import {
   AbortMultipartUploadCommand,
   DeleteObjectCommand,
-  HeadObjectCommand,
-  type HeadObjectCommandOutput,
   RestoreObjectCommand,
 } from "@aws-sdk/client-s3";
 import { TargetError } from "./errors.ts";
@@ -15,6 +13,7 @@ import type { S3Context } from "./s3.ts";
 import { unquote, versionOf } from "./s3_errors.ts";
 import { addWriteGuard } from "./s3_guard.ts";
 import { metaFromHeaders } from "./s3_meta.ts";
+import { type ObjectAnswer, signedReadsOf } from "./s3_signed_reads.ts";
 import type { StoredObject, WriteGuard } from "./target.ts";
 
 /** 404: no such key, version or upload; 405: that version is a delete marker (RGW, S3). */
@@ -24,10 +23,7 @@ export const missing = (err: unknown) =>
 /** The headers HEAD and GET share, as the object they describe (`size`: the whole object's). */
 export function describe(
   key: string,
-  out: Pick<
-    HeadObjectCommandOutput,
-    "VersionId" | "ETag" | "Metadata" | "StorageClass" | "Restore"
-  >,
+  out: Pick<ObjectAnswer, "VersionId" | "ETag" | "Metadata" | "StorageClass" | "Restore">,
   size: number,
 ): StoredObject {
   const object: StoredObject = {
@@ -49,10 +45,15 @@ export async function headObject(
   key: string,
   versionId?: string | null,
 ): Promise<StoredObject | null> {
-  const input = { Bucket: s3.bucket, Key: key, VersionId: versionId ?? undefined };
+  const read = {
+    method: "HEAD",
+    bucket: s3.bucket,
+    key,
+    versionId: versionId ?? undefined,
+  } as const;
   try {
     const out = await s3.call({ op: "read metadata of", key }, (client) =>
-      client.send(new HeadObjectCommand(input)),
+      signedReadsOf(client).send(read),
     );
     return describe(key, out, out.ContentLength ?? 0);
   } catch (err) {

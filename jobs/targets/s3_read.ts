@@ -2,11 +2,11 @@
  * Reads of one object's bytes: whole (verify, tests), a range (restore's chunks), or the first
  * range with the object's description (restore of a small file: one request, not HEAD + GET).
  */
-import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { TargetError } from "./errors.ts";
 import type { S3Context } from "./s3.ts";
 import { markSent } from "./s3_errors.ts";
 import { describe, headObject, missing } from "./s3_objects.ts";
+import { signedReadsOf } from "./s3_signed_reads.ts";
 import type { RangeOptions, StoredObject } from "./target.ts";
 
 export async function readObject(
@@ -16,24 +16,26 @@ export async function readObject(
   range?: { offset: number; length: number } & RangeOptions,
 ): Promise<Uint8Array | null> {
   if (range && range.length <= 0) return new Uint8Array();
-  const input = {
-    Bucket: s3.bucket,
-    Key: key,
-    VersionId: versionId ?? undefined,
-    Range: range ? `bytes=${range.offset}-${range.offset + range.length - 1}` : undefined,
-    // An entity tag is quoted (RFC 9110 13.1.1): s3proxy and RGW take it bare too, a strict store may not.
-    IfMatch: range?.ifMatch === undefined ? undefined : `"${range.ifMatch.replaceAll('"', "")}"`,
-  };
   const signal = range?.signal;
+  const read = {
+    method: "GET",
+    bucket: s3.bucket,
+    key,
+    versionId: versionId ?? undefined,
+    range: range ? `bytes=${range.offset}-${range.offset + range.length - 1}` : undefined,
+    // An entity tag is quoted (RFC 9110 13.1.1): s3proxy and RGW take it bare too, a strict store may not.
+    ifMatch: range?.ifMatch === undefined ? undefined : `"${range.ifMatch.replaceAll('"', "")}"`,
+    signal,
+  } as const;
   try {
     return await s3.call(
       { op: "read", key },
       async (client) => {
-        const out = await client.send(new GetObjectCommand(input), { abortSignal: signal });
+        const out = await signedReadsOf(client).send(read);
         // A reset while the body streams is a transport failure too.
-        if (!out.Body) return new Uint8Array();
-        if (!range) return await out.Body.transformToByteArray().catch(sentFailure);
-        const body = out.Body as ReadableStream<Uint8Array>;
+        const body = out.Body;
+        if (!body) return new Uint8Array();
+        if (!range) return await new Response(body).bytes().catch(sentFailure);
         // A buffer given once free: until then the body waits in the connection (TCP's flow
         // control holds the store's sending), so a read ahead costs no memory of its own.
         const into = typeof range.into === "function" ? await range.into() : range.into;
@@ -62,15 +64,16 @@ export async function readFirstBytes(
   versionId: string | null,
   length: number,
 ): Promise<{ object: StoredObject; bytes: Uint8Array } | null> {
-  const input = {
-    Bucket: s3.bucket,
-    Key: key,
-    VersionId: versionId ?? undefined,
-    Range: `bytes=0-${length - 1}`,
-  };
+  const read = {
+    method: "GET",
+    bucket: s3.bucket,
+    key,
+    versionId: versionId ?? undefined,
+    range: `bytes=0-${length - 1}`,
+  } as const;
   try {
     return await s3.call({ op: "read", key }, async (client) => {
-      const out = await client.send(new GetObjectCommand(input));
+      const out = await signedReadsOf(client).send(read);
       const bytes = out.Body
         ? await collectInto(out.Body as ReadableStream<Uint8Array>, length).catch(sentFailure)
         : new Uint8Array();
