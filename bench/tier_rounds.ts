@@ -2,7 +2,9 @@
  * Release and restore against their baselines on one store, in rounds (issue 2.6): the workload
  * is migrated once by tiermv (submit + run), then each round releases it (against a bare SDK
  * HEAD loop over the same keys at the same concurrency, bench/sdk_head_loop.ts) and restores it
- * (against aws-cli and rclone downloading the same objects), in rotating order. Every tiermv run
+ * (against aws-cli and rclone downloading the same objects), in rotating order. A second HEAD
+ * loop signs with aws4fetch instead of the SDK (bench/signed_head_loop.ts), as tiermv's own
+ * HEADs are: the floor under release, reported beside the issue's baseline. Every tiermv run
  * must account for every file, or the round fails.
  */
 import { mkdirSync, rmSync } from "node:fs";
@@ -18,6 +20,7 @@ export const DOWNLOAD_PEERS: Tool[] = ["aws-tuned", "rclone-tuned"];
 export type TierRunName =
   | "release"
   | "head-loop"
+  | "head-loop-signed"
   | "restore"
   | "release-base"
   | "restore-base"
@@ -86,17 +89,19 @@ export async function tierRounds(options: {
     expectAll(m, "restored", w.files, `tier ${w.name} restore (${bin})`);
     return m;
   };
+  const headLoop = (script: string) => () => {
+    const loop = new URL(script, import.meta.url).pathname;
+    const args = [store.endpoint, bucket, w.name, w.dir, String(CONCURRENCY)];
+    return measure(
+      [process.execPath, loop, ...args],
+      { ...BENCH_ENV, ...TIERMV_HEAP },
+      store.serverPid,
+    );
+  };
   const steps: Record<string, () => Promise<Measurement>> = {
     release: () => release(TIERMV),
-    "head-loop": () => {
-      const loop = new URL("./sdk_head_loop.ts", import.meta.url).pathname;
-      const args = [store.endpoint, bucket, w.name, w.dir, String(CONCURRENCY)];
-      return measure(
-        [process.execPath, loop, ...args],
-        { ...BENCH_ENV, ...TIERMV_HEAP },
-        store.serverPid,
-      );
-    },
+    "head-loop": headLoop("./sdk_head_loop.ts"),
+    "head-loop-signed": headLoop("./signed_head_loop.ts"),
     restore: () => restore(TIERMV),
   };
   if (base) {
@@ -119,7 +124,7 @@ export async function tierRounds(options: {
     // With a base checkout, each variant releases then restores (the files go back each time).
     const order = base
       ? [
-          ...rotate(["head-loop", ...DOWNLOAD_PEERS], r),
+          ...rotate(["head-loop", "head-loop-signed", ...DOWNLOAD_PEERS], r),
           ...rotate(
             [
               ["release", "restore"],
@@ -128,7 +133,10 @@ export async function tierRounds(options: {
             r,
           ).flat(),
         ]
-      : [...rotate(["release", "head-loop"], r), ...rotate(["restore", ...DOWNLOAD_PEERS], r)];
+      : [
+          ...rotate(["release", "head-loop", "head-loop-signed"], r),
+          ...rotate(["restore", ...DOWNLOAD_PEERS], r),
+        ];
     for (const name of order) {
       console.log(`tier ${w.name}: round ${r + 1}, ${name}`);
       add(name as TierRunName, await (steps[name] as () => Promise<Measurement>)());
