@@ -1,16 +1,21 @@
 import { expect, test } from "bun:test";
+import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { DENO, denoTaskFlags } from "../cli_runtime.ts";
 import { cli, lastJsonLine, mkfifo, REPO, sandbox, tempDir } from "../helpers.ts";
 import { stateOf } from "../records.ts";
+import { ACCESS_KEY, SECRET_KEY } from "../services/s3proxy.ts";
+import { newBucket, s3Client, s3Service } from "../services/shared.ts";
 
 async function runDeno(
   script: string,
-  dir: string,
+  ...args: string[]
 ): Promise<{ out: string; err: string; code: number }> {
-  const proc = Bun.spawn([DENO, "run", ...denoTaskFlags(), "--quiet", script, dir], {
+  const proc = Bun.spawn([DENO, "run", ...denoTaskFlags(), "--quiet", script, ...args], {
     cwd: REPO,
+    env: { ...process.env, AWS_ACCESS_KEY_ID: ACCESS_KEY, AWS_SECRET_ACCESS_KEY: SECRET_KEY },
     stdout: "pipe",
     stderr: "pipe",
   });
@@ -38,6 +43,34 @@ test("the migrate job runs unchanged under Deno against a file:// target", async
   expect(result.states.map((s: { key: string }) => s.key)).toEqual(["a.txt", "sub/b.bin"]);
   expect(readFileSync(join(dir, "out/a.txt"), "utf8")).toBe("hello from deno\n");
   expect(readFileSync(join(dir, "out/sub/b.bin")).length).toBe(70_000);
+});
+
+test("under Deno: the S3 target's HEAD and GET, signed with WebCrypto and sent with fetch, read what the SDK wrote", async () => {
+  const s3 = await s3Service();
+  const bucket = await newBucket(s3.endpoint);
+  const client = s3Client(s3.endpoint);
+  const meta = { attempt: "a-1", epoch: "2", size: "10", "mtime-ns": "17", ino: "42" };
+  const key = "t/dir/a file+1";
+  await client.send(
+    new PutObjectCommand({ Bucket: bucket, Key: key, Body: "0123456789", Metadata: meta }),
+  );
+  client.destroy();
+  const { out, err, code } = await runDeno("test/deno/s3_reads.deno.ts", s3.endpoint, bucket, key);
+  expect({ err, code }).toEqual({ err: "", code: 0 });
+  const read = JSON.parse(out);
+  const object = {
+    key,
+    versionId: null,
+    etag: createHash("md5").update("0123456789").digest("hex"),
+    size: 10,
+    meta: { attempt: "a-1", epoch: 2, size: 10, mtimeNs: "17", ino: "42" },
+  };
+  expect(read).toEqual({
+    head: object,
+    range: "23456",
+    first: { object, bytes: "0123" },
+    missing: null,
+  });
 });
 
 test("deno task tiermv runs the CLI from the caller's directory: relative paths are the caller's, as with bin/tiermv", async () => {
