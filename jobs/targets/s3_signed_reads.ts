@@ -8,7 +8,9 @@
  * client's own provider chain, asked per request; it caches them), the deadline that aborts
  * the request (`s3.requestTimeoutMs`), the gateway pool around it, and the errors: a failure
  * has the SDK's shape (`name`, `Code`, `$metadata.httpStatusCode`), so s3_errors.ts classifies
- * it by the same table. Not done here: the SDK's response checksum validation under
+ * it by the same table; and the signing time, corrected by the clock offset the SDK client
+ * learns from the store's Date headers (the target's open() is an SDK call, so a host whose
+ * clock is off by more than S3's 15 minutes signs its reads in the store's time too). Not done here: the SDK's response checksum validation under
  * `s3.checksums: when_supported` (restore checks every byte against the state's ETag).
  */
 import type { S3Client } from "@aws-sdk/client-s3";
@@ -69,6 +71,7 @@ export class SignedReads {
       service: "s3",
       region,
       cache: this.keys,
+      datetime: amzDate(Date.now() + (this.client.config.systemClockOffset ?? 0)),
     });
     const signed = await signer.sign();
     const deadline = AbortSignal.timeout(requestTimeoutMs);
@@ -103,6 +106,11 @@ export class SignedReads {
     if (read.versionId !== undefined) url.searchParams.set("versionId", read.versionId);
     return url.toString();
   }
+}
+
+/** SigV4's time stamp: 20261128T101500Z. */
+function amzDate(ms: number): string {
+  return new Date(ms).toISOString().replace(/[:-]|\.\d{3}/g, "");
 }
 
 /** RFC 3986's unreserved characters stay; everything else is %-encoded, as S3 signs paths. */

@@ -8,6 +8,9 @@
 import { afterAll, expect, test } from "bun:test";
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { createS3Target } from "../../../jobs/targets/s3.ts";
+import { createClient } from "../../../jobs/targets/s3_client.ts";
+import { errorKind, httpStatus } from "../../../jobs/targets/s3_errors.ts";
+import { signedReadsOf } from "../../../jobs/targets/s3_signed_reads.ts";
 import { TargetError } from "../../../jobs/targets/target.ts";
 import { bytesBody } from "../../../jobs/targets/upload_body.ts";
 import { randomBytes } from "../../helpers.ts";
@@ -103,5 +106,28 @@ test("a store that never answers: HEAD and GET are cut at s3.requestTimeoutMs, t
   } finally {
     target.close();
     silent.stop(true);
+  }
+});
+
+test("[s3proxy] reads are signed at the SDK client's clock offset (what it learns from the store's Date headers): an hour off is refused as skewed, corrected it is answered", async () => {
+  const s = await store("s3proxy");
+  const bucket = await s.bucket();
+  const url = `s3://${bucket}/t`;
+  const client = createClient(configFor(s, url).s3, s.endpoint, s.credentials);
+  const head = () =>
+    signedReadsOf(client)
+      .send({ method: "HEAD", bucket, key: "t/none" })
+      .catch((e) => e);
+  try {
+    client.config.systemClockOffset = 3_600_000;
+    const skewed = await head();
+    expect({ status: httpStatus(skewed), kind: errorKind(skewed) }).toEqual({
+      status: 403,
+      kind: "config",
+    });
+    client.config.systemClockOffset = 0;
+    expect(httpStatus(await head())).toBe(404);
+  } finally {
+    client.destroy();
   }
 });
