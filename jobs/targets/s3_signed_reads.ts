@@ -49,6 +49,7 @@ const META = "x-amz-meta-";
 export class SignedReads {
   /** Signing keys per day and region (aws4fetch derives one with four HMACs otherwise). */
   private readonly keys = new Map<string, ArrayBuffer>();
+  private day = "";
 
   constructor(
     private readonly client: S3Client,
@@ -57,13 +58,20 @@ export class SignedReads {
 
   async send(read: ObjectRead): Promise<ObjectAnswer> {
     const { region, requestTimeoutMs } = this.where.settings;
+    const url = objectUrl(this.where, read);
     const identity = await this.client.config.credentials();
+    const day = new Date().toISOString().slice(0, 10);
+    // One day's keys at a time: rotating credentials would otherwise add keys for ever.
+    if (day !== this.day) {
+      this.keys.clear();
+      this.day = day;
+    }
     const headers: Record<string, string> = {};
     if (read.range) headers.range = read.range;
     if (read.ifMatch) headers["if-match"] = read.ifMatch;
     const signer = new AwsV4Signer({
       method: read.method,
-      url: this.urlOf(read),
+      url,
       headers,
       accessKeyId: identity.accessKeyId,
       secretAccessKey: identity.secretAccessKey,
@@ -88,25 +96,72 @@ export class SignedReads {
     } catch (err) {
       throw markSent(timedOut(err, deadline, read.signal, requestTimeoutMs));
     }
-    if (response.status >= 300) throw await storeError(response);
+    if (response.status >= 300) throw await this.storeError(response);
     return answerOf(response, read.method);
   }
 
-  /** Path style (`endpoint/bucket/key`) or virtual-hosted (`bucket.host/key`), as the SDK. */
-  private urlOf(read: ObjectRead): string {
-    const { endpoint, settings } = this.where;
-    const base = new URL(endpoint ?? `https://s3.${settings.region}.amazonaws.com`);
-    const path = base.pathname.replace(/\/$/, "");
-    const key = read.key.split("/").map(encodeSegment).join("/");
-    // A dotted bucket name does not fit a TLS wildcard certificate: path style (the SDK's rule).
-    const url =
-      settings.forcePathStyle || read.bucket.includes(".")
-        ? new URL(`${base.origin}${path}/${encodeSegment(read.bucket)}/${key}`)
-        : new URL(`${base.protocol}//${read.bucket}.${base.host}${path}/${key}`);
-    if (read.versionId !== undefined) url.searchParams.set("versionId", read.versionId);
-    return url.toString();
+  /**
+   * A store's error answer in the SDK's shape: its XML Code and Message when it sent them (HEAD's
+   * errors have no body: 404 is NotFound, 301 PermanentRedirect, anything else Unknown, as the
+   * SDK names them). A RequestTimeTooSkewed moves the client's clock offset to the store's Date,
+   * as the SDK does, so that the caller's next try is signed in the store's time.
+   */
+  private async storeError(response: Response): Promise<Error> {
+    const text = await response.text().catch(() => "");
+    const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1];
+    const xmlMessage = /<Message>([^<]*)<\/Message>/.exec(text)?.[1];
+    const status = response.status;
+    const name = code ?? STATUS_NAMES[status] ?? "Unknown";
+    if (code === "RequestTimeTooSkewed") this.learnOffset(response.headers.get("date"));
+    const body = text.trim().replace(/\s+/g, " ");
+    const message = xmlMessage
+      ? unescapeXml(xmlMessage)
+      : body
+        ? `${body.slice(0, 200)}${body.length > 200 ? "…" : ""}`
+        : `HTTP ${status}`;
+    const error = new Error(message);
+    return Object.assign(error, { name, Code: name, $metadata: { httpStatusCode: status } });
+  }
+
+  private learnOffset(date: string | null): void {
+    const server = date ? Date.parse(date) : Number.NaN;
+    if (Number.isFinite(server)) this.client.config.systemClockOffset = server - Date.now();
   }
 }
+
+/**
+ * The object's URL: path style (`endpoint/bucket/key`), or virtual-hosted (`bucket.host/key`)
+ * when `forcePathStyle` is off and the SDK would too: a bucket name that is one DNS label and an
+ * endpoint that is a host name, not an IP address (the SDK's rule; a dotted name does not fit a
+ * TLS wildcard certificate). A key with a `.` or `..` segment is refused: a URL resolves those
+ * (even %-encoded), which would read another key, or another bucket.
+ */
+export function objectUrl(
+  where: { endpoint: string | undefined; settings: Pick<S3Settings, "region" | "forcePathStyle"> },
+  read: Pick<ObjectRead, "bucket" | "key" | "versionId">,
+): string {
+  const segments = read.key.split("/");
+  if (segments.some((s) => s === "." || s === ".."))
+    throw Object.assign(new Error(`key "${read.key}" has a "." or ".." segment: not readable`), {
+      name: "InvalidKey",
+    });
+  const { endpoint, settings } = where;
+  const base = new URL(endpoint ?? `https://s3.${settings.region}.amazonaws.com`);
+  const path = base.pathname.replace(/\/$/, "");
+  const key = segments.map(encodeSegment).join("/");
+  const virtual =
+    !settings.forcePathStyle && DNS_LABEL.test(read.bucket) && !IP_HOST.test(base.hostname);
+  const url = virtual
+    ? new URL(`${base.protocol}//${read.bucket}.${base.host}${path}/${key}`)
+    : new URL(`${base.origin}${path}/${encodeSegment(read.bucket)}/${key}`);
+  if (read.versionId !== undefined) url.searchParams.set("versionId", read.versionId);
+  return url.toString();
+}
+
+/** A bucket name the SDK puts in the host: one DNS label of 3 to 63 characters. */
+const DNS_LABEL = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+/** An IPv4 address, or an IPv6 one (in brackets in a URL). */
+const IP_HOST = /^(\d{1,3}\.){3}\d{1,3}$|^\[.*\]$/;
 
 /** SigV4's time stamp: 20261128T101500Z. */
 function amzDate(ms: number): string {
@@ -152,27 +207,19 @@ function answerOf(response: Response, method: "HEAD" | "GET"): ObjectAnswer {
   return answer;
 }
 
-/** Names the SDK gives a HEAD's error, which has no body to name it. */
-const STATUS_NAMES: Record<number, string> = {
-  301: "PermanentRedirect",
-  304: "NotModified",
-  400: "BadRequest",
-  403: "Forbidden",
-  404: "NotFound",
-  405: "MethodNotAllowed",
-  412: "PreconditionFailed",
-  416: "InvalidRange",
+/** The names the SDK gives a bodiless error answer (a HEAD's): the rest are "Unknown". */
+const STATUS_NAMES: Record<number, string> = { 301: "PermanentRedirect", 404: "NotFound" };
+
+const XML_ENTITIES: Record<string, string> = {
+  amp: "&",
+  lt: "<",
+  gt: ">",
+  quot: '"',
+  apos: "'",
 };
 
-/** A store's error answer in the SDK's shape: its XML Code and Message when it sent them. */
-async function storeError(response: Response): Promise<Error> {
-  const text = await response.text().catch(() => "");
-  const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1];
-  const message = /<Message>([^<]*)<\/Message>/.exec(text)?.[1];
-  const status = response.status;
-  const name = code ?? STATUS_NAMES[status] ?? (status >= 500 ? "ServerError" : "UnknownError");
-  const error = new Error(message ?? (text.trim() || `HTTP ${status}`));
-  return Object.assign(error, { name, Code: code ?? name, $metadata: { httpStatusCode: status } });
+function unescapeXml(text: string): string {
+  return text.replace(/&(amp|lt|gt|quot|apos);/g, (_, name: string) => XML_ENTITIES[name] ?? "");
 }
 
 const READS = new WeakMap<S3Client, SignedReads>();

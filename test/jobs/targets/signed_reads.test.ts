@@ -10,7 +10,7 @@ import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { createS3Target } from "../../../jobs/targets/s3.ts";
 import { createClient } from "../../../jobs/targets/s3_client.ts";
 import { errorKind, httpStatus } from "../../../jobs/targets/s3_errors.ts";
-import { signedReadsOf } from "../../../jobs/targets/s3_signed_reads.ts";
+import { objectUrl, signedReadsOf } from "../../../jobs/targets/s3_signed_reads.ts";
 import { TargetError } from "../../../jobs/targets/target.ts";
 import { bytesBody } from "../../../jobs/targets/upload_body.ts";
 import { randomBytes } from "../../helpers.ts";
@@ -129,5 +129,93 @@ test("[s3proxy] reads are signed at the SDK client's clock offset (what it learn
     expect(httpStatus(await head())).toBe(404);
   } finally {
     client.destroy();
+  }
+});
+
+test("objectUrl: path style unless forcePathStyle is off, the bucket one DNS label and the endpoint a host name (the SDK's rule); a dot segment is refused", () => {
+  const at = (endpoint: string | undefined, forcePathStyle: boolean, bucket: string) =>
+    objectUrl(
+      { endpoint, settings: { region: "eu-west-3", forcePathStyle } },
+      { bucket, key: "a b/c+d" },
+    );
+  expect(at("http://127.0.0.1:9000", true, "bkt")).toBe("http://127.0.0.1:9000/bkt/a%20b/c%2Bd");
+  expect(at("http://127.0.0.1:9000", false, "bkt")).toBe("http://127.0.0.1:9000/bkt/a%20b/c%2Bd");
+  expect(at("http://[::1]:9000", false, "bkt")).toBe("http://[::1]:9000/bkt/a%20b/c%2Bd");
+  expect(at("https://s3.example.org/base/", false, "bkt")).toBe(
+    "https://bkt.s3.example.org/base/a%20b/c%2Bd",
+  );
+  for (const bucket of ["my.bucket", "Bkt_Up", "ab"])
+    expect(at("https://s3.example.org", false, bucket)).toStartWith("https://s3.example.org/");
+  expect(at(undefined, false, "bkt")).toBe("https://bkt.s3.eu-west-3.amazonaws.com/a%20b/c%2Bd");
+  expect(at(undefined, true, "bkt")).toBe("https://s3.eu-west-3.amazonaws.com/bkt/a%20b/c%2Bd");
+  const where = { endpoint: "http://h", settings: { region: "r", forcePathStyle: true } };
+  expect(objectUrl(where, { bucket: "b", key: "k", versionId: "v+1/2" })).toBe(
+    "http://h/b/k?versionId=v%2B1%2F2",
+  );
+  for (const key of ["t/../x", "./x", "t/."])
+    expect(() => objectUrl(where, { bucket: "b", key })).toThrow('has a "." or ".." segment');
+});
+
+test("a store's error answers keep the SDK's names and kinds: a bodiless 403 is Unknown (config), an XML code is named with its message unescaped, an HTML 503 is transient and cut short; RequestTimeTooSkewed moves the clock offset to the store's Date", async () => {
+  const answers: Record<string, () => Response> = {
+    "/bkt/forbidden": () => new Response(null, { status: 403 }),
+    "/bkt/xml": () =>
+      new Response(
+        "<Error><Code>InvalidArgument</Code><Message>a &amp; b &lt;c&gt;</Message></Error>",
+        {
+          status: 400,
+        },
+      ),
+    "/bkt/html": () => new Response(`<html>${"busy ".repeat(100)}</html>`, { status: 503 }),
+    "/bkt/skewed": () =>
+      new Response("<Error><Code>RequestTimeTooSkewed</Code><Message>skewed</Message></Error>", {
+        status: 403,
+        headers: { date: new Date(Date.now() + 7_200_000).toUTCString() },
+      }),
+  };
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch: (request) =>
+      (answers[new URL(request.url).pathname] ?? (() => new Response(null, { status: 500 })))(),
+  });
+  const s = await store("s3proxy");
+  const settings = configFor(s, "s3://bkt/t").s3;
+  const client = createClient(settings, `http://127.0.0.1:${server.port}`, s.credentials);
+  const fail = async (method: "HEAD" | "GET", key: string) => {
+    const e = await signedReadsOf(client)
+      .send({ method, bucket: "bkt", key })
+      .then(
+        () => new Error("answered"),
+        (err: unknown) => err as Error,
+      );
+    return { name: e.name, kind: errorKind(e), status: httpStatus(e), message: e.message };
+  };
+  try {
+    expect(await fail("HEAD", "forbidden")).toEqual({
+      name: "Unknown",
+      kind: "config",
+      status: 403,
+      message: "HTTP 403",
+    });
+    expect(await fail("GET", "xml")).toEqual({
+      name: "InvalidArgument",
+      kind: "permanent",
+      status: 400,
+      message: "a & b <c>",
+    });
+    const html = await fail("GET", "html");
+    expect({ ...html, message: html.message.length }).toEqual({
+      name: "Unknown",
+      kind: "transient",
+      status: 503,
+      message: 201,
+    });
+    expect(client.config.systemClockOffset ?? 0).toBe(0);
+    expect((await fail("GET", "skewed")).kind).toBe("config");
+    expect(Math.abs((client.config.systemClockOffset ?? 0) - 7_200_000)).toBeLessThan(5_000);
+  } finally {
+    client.destroy();
+    server.stop(true);
   }
 });
