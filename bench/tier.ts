@@ -82,7 +82,7 @@ function lines(rows: TierRows): string[] {
       .map(cell),
     "",
     `- restore: **${fmt(mibs("restore") / mibs(best), 2)}x** the faster peer (${best}, ${fmt(mibs(best), 1)} MiB/s); peak RSS **${fmt(rss("restore"), 0)} MiB**.`,
-    `- release: **${fmt(fps("release") / fps("head-loop"), 2)}x** the HEAD loop's rate (${fmt(fps("head-loop"), 0)} HEAD/s at ${CONCURRENCY} in flight); ${fmt(fps("release") / fps("head-loop-signed"), 2)}x the aws4fetch HEAD loop's (${fmt(fps("head-loop-signed"), 0)} HEAD/s).`,
+    `- release: **${fmt(fps("release") / fps("head-loop"), 2)}x** the HEAD loop's rate (${fmt(fps("head-loop"), 0)} HEAD/s at ${CONCURRENCY} in flight); ${fmt(fps("release") / fps("head-loop-signed"), 2)}x the signed HEAD loop's (${fmt(fps("head-loop-signed"), 0)} HEAD/s).`,
     ...(base
       ? [
           `- before (${base}): restore **${fmt(mibs("restore-base") / mibs(best), 2)}x** the faster peer, peak RSS ${fmt(rss("restore-base"), 0)} MiB; release **${fmt(fps("release-base") / fps("head-loop"), 2)}x** the HEAD loop.`,

@@ -3,7 +3,7 @@
  * is migrated once by tiermv (submit + run), then each round releases it (against a bare SDK
  * HEAD loop over the same keys at the same concurrency, bench/sdk_head_loop.ts) and restores it
  * (against aws-cli and rclone downloading the same objects), in rotating order. A second HEAD
- * loop signs with aws4fetch instead of the SDK (bench/signed_head_loop.ts), as tiermv's own
+ * loop signs with the SDK's signer outside its client (bench/signed_head_loop.ts), as tiermv's own
  * HEADs are: the floor under release, reported beside the issue's baseline. Every tiermv run
  * must account for every file, or the round fails.
  */

@@ -1,11 +1,12 @@
 /**
- * HEAD and GET of one object, signed with aws4fetch's SigV4 signer and sent with fetch, beside
- * the SDK client of the same gateway (release makes a HEAD per file, restore a GET per chunk).
- * Why not the SDK: its middleware stack costs ~0.36-0.5 ms of CPU per HEAD on this machine,
- * where signing and fetch alone cost ~0.09 ms (bench/results/2026-11-28-tier.md, "Reads signed
- * without the SDK"), and release is CPU-bound. Writes, listings and everything else stay with
- * the SDK (its write guard, multipart, XML). What stays the same: the credentials (the SDK
- * client's own provider chain, asked per request; it caches them), the deadline that aborts
+ * HEAD and GET of one object, signed by the SDK's own SigV4 signer (@smithy/signature-v4, with
+ * the client's SHA-256) and sent with fetch, outside the SDK client's middleware stack (release
+ * makes a HEAD per file, restore a GET per chunk). Why: the stack costs ~0.36-0.5 ms of CPU per
+ * HEAD on this machine, where signing and fetch alone cost ~0.09 ms (bench/results/
+ * 2026-11-28-tier.md, "Reads signed without the SDK"), and release is CPU-bound. Writes,
+ * listings and everything else stay with the SDK client (its write guard, multipart, XML). What
+ * stays the same: the credentials (the client's own provider chain; it caches them), the
+ * deadline that aborts
  * the request (`s3.requestTimeoutMs`), the gateway pool around it, and the errors: a failure
  * has the SDK's shape (`name`, `Code`, `$metadata.httpStatusCode`), so s3_errors.ts classifies
  * it by the same table; and the signing time, corrected by the clock offset the SDK client
@@ -14,7 +15,7 @@
  * `s3.checksums: when_supported` (restore checks every byte against the state's ETag).
  */
 import type { S3Client } from "@aws-sdk/client-s3";
-import { AwsV4Signer } from "aws4fetch";
+import { SignatureV4 } from "@smithy/signature-v4";
 import type { S3Settings } from "./s3.ts";
 import { markSent } from "./s3_errors.ts";
 
@@ -47,48 +48,53 @@ export interface ObjectAnswer {
 const META = "x-amz-meta-";
 
 export class SignedReads {
-  /** Signing keys per day and region (aws4fetch derives one with four HMACs otherwise). */
-  private readonly keys = new Map<string, ArrayBuffer>();
-  private day = "";
+  private readonly signer: SignatureV4;
 
   constructor(
     private readonly client: S3Client,
     private readonly where: { endpoint: string | undefined; settings: S3Settings },
-  ) {}
+  ) {
+    // As the SDK signs for S3: the path is sent as it is signed (no second encoding).
+    this.signer = new SignatureV4({
+      credentials: client.config.credentials,
+      region: where.settings.region,
+      service: "s3",
+      sha256: client.config.sha256,
+      uriEscapePath: false,
+      applyChecksum: false,
+    });
+  }
 
   async send(read: ObjectRead): Promise<ObjectAnswer> {
-    const { region, requestTimeoutMs } = this.where.settings;
-    const url = objectUrl(this.where, read);
-    const identity = await this.client.config.credentials();
-    const day = new Date().toISOString().slice(0, 10);
-    // One day's keys at a time: rotating credentials would otherwise add keys for ever.
-    if (day !== this.day) {
-      this.keys.clear();
-      this.day = day;
-    }
-    const headers: Record<string, string> = {};
+    const { requestTimeoutMs } = this.where.settings;
+    const url = new URL(objectUrl(this.where, read));
+    const headers: Record<string, string> = {
+      host: url.host,
+      "x-amz-content-sha256": EMPTY_SHA256,
+    };
     if (read.range) headers.range = read.range;
     if (read.ifMatch) headers["if-match"] = read.ifMatch;
-    const signer = new AwsV4Signer({
-      method: read.method,
-      url,
-      headers,
-      accessKeyId: identity.accessKeyId,
-      secretAccessKey: identity.secretAccessKey,
-      ...(identity.sessionToken ? { sessionToken: identity.sessionToken } : {}),
-      service: "s3",
-      region,
-      cache: this.keys,
-      datetime: amzDate(Date.now() + (this.client.config.systemClockOffset ?? 0)),
-    });
-    const signed = await signer.sign();
+    const signed = await this.signer.sign(
+      {
+        method: read.method,
+        protocol: url.protocol,
+        hostname: url.hostname,
+        ...(url.port ? { port: Number(url.port) } : {}),
+        path: url.pathname,
+        query: read.versionId === undefined ? {} : { versionId: read.versionId },
+        headers,
+      },
+      { signingDate: new Date(Date.now() + (this.client.config.systemClockOffset ?? 0)) },
+    );
+    // fetch sends the host itself (the same value).
+    const { host: _, ...sent } = signed.headers;
     const deadline = AbortSignal.timeout(requestTimeoutMs);
     const signal = read.signal ? AbortSignal.any([read.signal, deadline]) : deadline;
     let response: Response;
     try {
-      response = await fetch(signed.url, {
+      response = await fetch(url, {
         method: read.method,
-        headers: signed.headers,
+        headers: sent,
         signal,
         // A 301 (another region) is the store's answer, not a place to go.
         redirect: "manual",
@@ -154,7 +160,8 @@ export function objectUrl(
   const url = virtual
     ? new URL(`${base.protocol}//${read.bucket}.${base.host}${path}/${key}`)
     : new URL(`${base.origin}${path}/${encodeSegment(read.bucket)}/${key}`);
-  if (read.versionId !== undefined) url.searchParams.set("versionId", read.versionId);
+  // Encoded as the signer encodes it (URLSearchParams would write a space as +).
+  if (read.versionId !== undefined) url.search = `versionId=${encodeSegment(read.versionId)}`;
   return url.toString();
 }
 
@@ -163,12 +170,10 @@ const DNS_LABEL = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 /** An IPv4 address, or an IPv6 one (in brackets in a URL). */
 const IP_HOST = /^(\d{1,3}\.){3}\d{1,3}$|^\[.*\]$/;
 
-/** SigV4's time stamp: 20261128T101500Z. */
-function amzDate(ms: number): string {
-  return new Date(ms).toISOString().replace(/[:-]|\.\d{3}/g, "");
-}
+/** The SHA-256 of an empty body: what a HEAD or GET signs as its payload, as the SDK does. */
+const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
-/** RFC 3986's unreserved characters stay; everything else is %-encoded, as S3 signs paths. */
+/** RFC 3986's unreserved characters stay; everything else is %-encoded (the signer's escapeUri). */
 function encodeSegment(segment: string): string {
   return encodeURIComponent(segment).replace(
     /[!'()*]/g,

@@ -1,6 +1,6 @@
 /**
- * The S3 target's signed HEAD and GET (jobs/targets/s3_signed_reads.ts: aws4fetch, WebCrypto,
- * fetch) under Deno, for test/deno/deno.test.ts: prints what head, readRange and readFirst give.
+ * The S3 target's signed HEAD and GET (jobs/targets/s3_signed_reads.ts: the SDK's signer outside
+ * the client, and fetch) under Deno, for test/deno/deno.test.ts: prints what head, readRange and readFirst give.
  * Usage: deno run --allow-all test/deno/s3_reads.deno.ts ENDPOINT BUCKET KEY
  * (credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)
  */
