@@ -31,6 +31,8 @@ const escapeUri = (s: string) =>
     (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
   );
 const base = new URL(endpoint);
+/** The SHA-256 of an empty body, signed as the payload (as tiermv and the SDK do). */
+const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 let next = 0;
 await Promise.all(
   Array.from({ length: Number(concurrency) }, async () => {
@@ -44,7 +46,7 @@ await Promise.all(
         port: Number(base.port),
         path,
         query: {},
-        headers: { host: base.host, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" },
+        headers: { host: base.host, "x-amz-content-sha256": EMPTY_SHA256 },
       });
       const { host: _, ...headers } = signed.headers;
       const res = await fetch(`${base.origin}${path}`, { method: "HEAD", headers });

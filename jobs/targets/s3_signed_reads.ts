@@ -2,17 +2,18 @@
  * HEAD and GET of one object, signed by the SDK's own SigV4 signer (@smithy/signature-v4, with
  * the client's SHA-256) and sent with fetch, outside the SDK client's middleware stack (release
  * makes a HEAD per file, restore a GET per chunk). Why: the stack costs ~0.36-0.5 ms of CPU per
- * HEAD on this machine, where signing and fetch alone cost ~0.09 ms (bench/results/
+ * HEAD on this machine, where signing and fetch alone cost ~0.1 ms (bench/results/
  * 2026-11-28-tier.md, "Reads signed without the SDK"), and release is CPU-bound. Writes,
- * listings and everything else stay with the SDK client (its write guard, multipart, XML). What
- * stays the same: the credentials (the client's own provider chain; it caches them), the
- * deadline that aborts
- * the request (`s3.requestTimeoutMs`), the gateway pool around it, and the errors: a failure
- * has the SDK's shape (`name`, `Code`, `$metadata.httpStatusCode`), so s3_errors.ts classifies
- * it by the same table; and the signing time, corrected by the clock offset the SDK client
- * learns from the store's Date headers (the target's open() is an SDK call, so a host whose
- * clock is off by more than S3's 15 minutes signs its reads in the store's time too). Not done here: the SDK's response checksum validation under
- * `s3.checksums: when_supported` (restore checks every byte against the state's ETag).
+ * listings and everything else stay with the SDK client (its write guard, multipart, XML).
+ *
+ * What stays as the SDK does it: the credentials (the client's own memoized provider chain);
+ * the deadline that aborts the request (`s3.requestTimeoutMs`); the gateway pool around it; the
+ * errors' shape (`name`, `Code`, `$metadata.httpStatusCode`), so s3_errors.ts classifies them by
+ * the same table; the signing time, corrected by the client's clock offset, which the SDK learns
+ * from the store's Date headers (the target's open() is an SDK call) and which an error answer
+ * here moves too when its Date is minutes off. Not done here: the SDK's response checksum
+ * validation under `s3.checksums: when_supported` (restore checks every byte against the
+ * state's ETag).
  */
 import type { S3Client } from "@aws-sdk/client-s3";
 import { SignatureV4 } from "@smithy/signature-v4";
@@ -109,8 +110,8 @@ export class SignedReads {
   /**
    * A store's error answer in the SDK's shape: its XML Code and Message when it sent them (HEAD's
    * errors have no body: 404 is NotFound, 301 PermanentRedirect, anything else Unknown, as the
-   * SDK names them). A RequestTimeTooSkewed moves the client's clock offset to the store's Date,
-   * as the SDK does, so that the caller's next try is signed in the store's time.
+   * SDK names them). A Date minutes off moves the client's clock offset to the store's, as the
+   * SDK does, so that the caller's next try is signed in the store's time.
    */
   private async storeError(response: Response): Promise<Error> {
     const text = await response.text().catch(() => "");
@@ -118,7 +119,7 @@ export class SignedReads {
     const xmlMessage = /<Message>([^<]*)<\/Message>/.exec(text)?.[1];
     const status = response.status;
     const name = code ?? STATUS_NAMES[status] ?? "Unknown";
-    if (code === "RequestTimeTooSkewed") this.learnOffset(response.headers.get("date"));
+    this.learnOffset(response.headers.get("date"));
     const body = text.trim().replace(/\s+/g, " ");
     const message = xmlMessage
       ? unescapeXml(xmlMessage)
@@ -129,9 +130,15 @@ export class SignedReads {
     return Object.assign(error, { name, Code: name, $metadata: { httpStatusCode: status } });
   }
 
+  /**
+   * The SDK's rule for an answer's Date: five minutes or more from the signing clock (a HEAD's
+   * 403 has no body to say RequestTimeTooSkewed), and the offset becomes the store's.
+   */
   private learnOffset(date: string | null): void {
     const server = date ? Date.parse(date) : Number.NaN;
-    if (Number.isFinite(server)) this.client.config.systemClockOffset = server - Date.now();
+    const offset = this.client.config.systemClockOffset ?? 0;
+    if (Number.isFinite(server) && Math.abs(server - (Date.now() + offset)) >= SKEWED_MS)
+      this.client.config.systemClockOffset = server - Date.now();
   }
 }
 
@@ -169,6 +176,9 @@ export function objectUrl(
 const DNS_LABEL = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 /** An IPv4 address, or an IPv6 one (in brackets in a URL). */
 const IP_HOST = /^(\d{1,3}\.){3}\d{1,3}$|^\[.*\]$/;
+
+/** How far an answer's Date must be from the signing clock to move it (the SDK's threshold). */
+const SKEWED_MS = 300_000;
 
 /** The SHA-256 of an empty body: what a HEAD or GET signs as its payload, as the SDK does. */
 const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";

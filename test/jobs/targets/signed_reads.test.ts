@@ -52,6 +52,10 @@ for (const name of STORES) {
         expect(Buffer.from((await target.read(key)) ?? [])).toEqual(Buffer.from(data));
         const range = await target.readRange(key, null, 10, 20, { ifMatch: head?.etag });
         expect(Buffer.from(range ?? [])).toEqual(Buffer.from(data.subarray(10, 30)));
+        // A version id of every character the query encodes: s3proxy ignores it but checks the
+        // signature of the query; RGW looks for it. A 403 is a query signed otherwise than sent.
+        const odd = await target.head(key, "v+1/2=3 4!'()*~").catch((e) => e);
+        expect(odd instanceof TargetError ? odd.status : 200).not.toBe(403);
         const first = await target.readFirst(key, null, 100);
         expect(first?.object).toEqual(head ?? undefined);
         expect(Buffer.from(first?.bytes ?? [])).toEqual(Buffer.from(data.subarray(0, 100)));
@@ -109,7 +113,7 @@ test("a store that never answers: HEAD and GET are cut at s3.requestTimeoutMs, t
   }
 });
 
-test("[s3proxy] reads are signed at the SDK client's clock offset (what it learns from the store's Date headers): an hour off is refused as skewed, corrected it is answered", async () => {
+test("[s3proxy] reads are signed at the SDK client's clock offset (what it learns from the store's Date headers): an hour off is refused as skewed, and the refusal's Date corrects it", async () => {
   const s = await store("s3proxy");
   const bucket = await s.bucket();
   const url = `s3://${bucket}/t`;
@@ -125,7 +129,8 @@ test("[s3proxy] reads are signed at the SDK client's clock offset (what it learn
       status: 403,
       kind: "config",
     });
-    client.config.systemClockOffset = 0;
+    // The refusal's Date (the store's clock, an hour from the signing one) corrected it.
+    expect(Math.abs(client.config.systemClockOffset ?? 0)).toBeLessThan(5_000);
     expect(httpStatus(await head())).toBe(404);
   } finally {
     client.destroy();
@@ -156,7 +161,7 @@ test("objectUrl: path style unless forcePathStyle is off, the bucket one DNS lab
     expect(() => objectUrl(where, { bucket: "b", key })).toThrow('has a "." or ".." segment');
 });
 
-test("a store's error answers keep the SDK's names and kinds: a bodiless 403 is Unknown (config), an XML code is named with its message unescaped, an HTML 503 is transient and cut short; RequestTimeTooSkewed moves the clock offset to the store's Date", async () => {
+test("a store's error answers keep the SDK's names and kinds: a bodiless 403 is Unknown (config), an XML code is named with its message unescaped, an HTML 503 is transient and cut short; a Date hours off moves the clock offset to the store's", async () => {
   const answers: Record<string, () => Response> = {
     "/bkt/forbidden": () => new Response(null, { status: 403 }),
     "/bkt/xml": () =>
@@ -168,7 +173,7 @@ test("a store's error answers keep the SDK's names and kinds: a bodiless 403 is 
       ),
     "/bkt/html": () => new Response(`<html>${"busy ".repeat(100)}</html>`, { status: 503 }),
     "/bkt/skewed": () =>
-      new Response("<Error><Code>RequestTimeTooSkewed</Code><Message>skewed</Message></Error>", {
+      new Response(null, {
         status: 403,
         headers: { date: new Date(Date.now() + 7_200_000).toUTCString() },
       }),
@@ -212,7 +217,8 @@ test("a store's error answers keep the SDK's names and kinds: a bodiless 403 is 
       message: 201,
     });
     expect(client.config.systemClockOffset ?? 0).toBe(0);
-    expect((await fail("GET", "skewed")).kind).toBe("config");
+    // A HEAD's 403 has no body to say RequestTimeTooSkewed: its Date says it.
+    expect((await fail("HEAD", "skewed")).kind).toBe("config");
     expect(Math.abs((client.config.systemClockOffset ?? 0) - 7_200_000)).toBeLessThan(5_000);
   } finally {
     client.destroy();
