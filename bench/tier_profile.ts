@@ -6,6 +6,9 @@
  *               `HTTP Client`, ...), sampled from /proc every 50 ms, printed
  *   --strace    strace -f -tt -T of the file's data calls (fsync, pwrite, pread), to see where a
  *               restore waits: bench/work/tier-profile/<action>-<round>.strace
+ *   --perf      perf record -g of the whole process (every thread, the kernel too), with JSC's
+ *               JIT code named (BUN_JSC_logJITCodeForPerf): bench/work/tier-profile/<action>-<round>.perf
+ *               (read it with `perf report -i FILE --sort comm,dso,sym`)
  *   --no-prof   the wall alone
  * --tiermv DIR runs DIR/cli/main.ts (a snapshot of a checkout, its node_modules linked);
  * --env K=V (repeatable) adds to the runs' environment (JSC options, say). What the runs print
@@ -39,9 +42,11 @@ const mode = argv.includes("--threads")
   ? "threads"
   : argv.includes("--strace")
     ? "strace"
-    : argv.includes("--no-prof")
-      ? "wall"
-      : "profile";
+    : argv.includes("--perf")
+      ? "perf"
+      : argv.includes("--no-prof")
+        ? "wall"
+        : "profile";
 const extraEnv = Object.fromEntries(
   argv.flatMap((a, i) =>
     argv[i - 1] === "--env" ? [[a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)]] : [],
@@ -124,30 +129,40 @@ await withStore("filesystem", join(REPO, "bench/work"), async (store) => {
   if (stored !== files) throw new Error(`${stored} of ${files} objects stored`);
   const bun = join(REPO, "node_modules/.bin/bun");
   const cli = join(checkout, "cli/main.ts");
-  const runEnv = { ...env, ...TIERMV_HEAP, ...extraEnv };
+  const runEnv = {
+    ...env,
+    ...TIERMV_HEAP,
+    ...(mode === "perf" ? { BUN_JSC_logJITCodeForPerf: "1" } : {}),
+    ...extraEnv,
+  };
   for (let r = 1; r <= rounds; r++)
     for (const action of ["release", "restore"]) {
       const out = join(WORK, `${action}-${r}`);
       const wrap =
-        mode === "strace"
-          ? [
-              "strace",
-              "-f",
-              "-tt",
-              "-T",
-              "-e",
-              "trace=fsync,pwrite64,pread64",
-              "-o",
-              `${out}.strace`,
-            ]
-          : [];
+        mode === "perf"
+          ? ["perf", "record", "-F", "999", "-g", "-o", `${out}.perf`, "--"]
+          : mode === "strace"
+            ? [
+                "strace",
+                "-f",
+                "-tt",
+                "-T",
+                "-e",
+                "trace=fsync,pwrite64,pread64",
+                "-o",
+                `${out}.strace`,
+              ]
+            : [];
       const profile =
         mode === "profile"
           ? ["--cpu-prof-md", `--cpu-prof-dir=${WORK}`, `--cpu-prof-name=${action}-${r}.md`]
           : [];
       const args = [action, "--node", "a", "--quiet", root];
       const wall = await run(action, [...wrap, bun, ...profile, cli, ...args], runEnv);
-      const wrote = mode === "profile" ? `, ${out}.md` : mode === "strace" ? `, ${out}.strace` : "";
+      const wrote =
+        mode === "profile" || mode === "strace" || mode === "perf"
+          ? `, ${out}.${{ profile: "md", strace: "strace", perf: "perf" }[mode]}`
+          : "";
       console.log(`${action} round ${r}: ${fmt(wall, 2)} s${wrote}`);
     }
 });
