@@ -6,8 +6,8 @@
  *               `HTTP Client`, ...), sampled from /proc every 50 ms, printed
  *   --strace    strace -f -tt -T of the file's data calls (fsync, pwrite, pread), to see where a
  *               restore waits: bench/work/tier-profile/<action>-<round>.strace
- *   --perf      perf record -g of the whole process (every thread, the kernel too), with JSC's
- *               JIT code named (BUN_JSC_logJITCodeForPerf): bench/work/tier-profile/<action>-<round>.perf
+ *   --perf      perf record -g of the whole process (every thread, the kernel too; JSC's JIT
+ *               code shows as unnamed addresses): bench/work/tier-profile/<action>-<round>.perf
  *               (read it with `perf report -i FILE --sort comm,dso,sym`)
  *   --no-prof   the wall alone
  * --tiermv DIR runs DIR/cli/main.ts (a snapshot of a checkout, its node_modules linked);
@@ -132,7 +132,6 @@ await withStore("filesystem", join(REPO, "bench/work"), async (store) => {
   const runEnv = {
     ...env,
     ...TIERMV_HEAP,
-    ...(mode === "perf" ? { BUN_JSC_logJITCodeForPerf: "1" } : {}),
     ...extraEnv,
   };
   for (let r = 1; r <= rounds; r++)
