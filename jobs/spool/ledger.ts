@@ -13,6 +13,7 @@ import {
   readJsonFile,
   replaceDurably,
   StoredFileError,
+  unlessMissing,
 } from "../util/stored_file.ts";
 import type { SpoolDirs } from "./layout.ts";
 
@@ -131,8 +132,8 @@ export async function writePlan(rt: Runtime, paths: LedgerPaths, plan: Plan) {
  * per line, left by a crashed dispatch across an upgrade) is still read.
  */
 export async function readPlan(rt: Runtime, paths: LedgerPaths): Promise<Plan | null> {
-  if (!(await rt.fs.exists(paths.plan))) return null;
-  const text = await rt.fs.readText(paths.plan);
+  const text = await unlessMissing(rt.fs.readText(paths.plan));
+  if (text === null) return null;
   const plan = parseJsonWith(PlanSchema, text);
   if (plan.ok) return { tasks: plan.value.tasks, leftOut: plan.value.leftOut };
   const legacy = text.split("\n").filter(Boolean);

@@ -46,14 +46,19 @@ export function parseJsonWith<T>(
   return { ok: false, why, notJson: false, json };
 }
 
-/** Reads and validates a JSON file; null when it does not exist. Throws StoredFileError. */
+/**
+ * Reads and validates a JSON file; null when it does not exist, or vanishes as it is read (a
+ * lock another process releases: not an exists-then-read, which would throw ENOENT there).
+ * Throws StoredFileError.
+ */
 export async function readJsonFile<T>(
   rt: Runtime,
   path: string,
   schema: v.GenericSchema<unknown, T>,
 ): Promise<T | null> {
-  if (!(await rt.fs.exists(path))) return null;
-  const parsed = parseJsonWith(schema, await rt.fs.readText(path));
+  const text = await unlessMissing(rt.fs.readText(path));
+  if (text === null) return null;
+  const parsed = parseJsonWith(schema, text);
   if (!parsed.ok) throw new StoredFileError(path, parsed.why);
   return parsed.value;
 }
@@ -81,8 +86,9 @@ export async function replaceDurably(rt: Runtime, path: string, text: string): P
  * reader of a cursor makes harmless).
  */
 export async function readCursor(rt: Runtime, path: string): Promise<number> {
-  if (!(await rt.fs.exists(path))) return 0;
-  const value = Number.parseInt((await rt.fs.readText(path)).trim(), 10);
+  const text = await unlessMissing(rt.fs.readText(path));
+  if (text === null) return 0;
+  const value = Number.parseInt(text.trim(), 10);
   return Number.isSafeInteger(value) && value >= 0 ? value : 0;
 }
 

@@ -1,7 +1,8 @@
 import { expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { replaceDurably } from "../../jobs/util/stored_file.ts";
+import * as v from "valibot";
+import { readJsonFile, replaceDurably, StoredFileError } from "../../jobs/util/stored_file.ts";
 import { createRuntime } from "../../runtime/bun.ts";
 import { tempDir } from "../helpers.ts";
 
@@ -15,4 +16,18 @@ test("replaceDurably: writers at once each publish a whole file, none fails, no 
   expect(settled.filter((s) => s.status === "rejected")).toEqual([]);
   expect(texts).toContain(readFileSync(path, "utf8"));
   expect(readdirSync(dir)).toEqual(["status.json"]);
+});
+
+test("readJsonFile: a file that vanishes between a look and the read (a lock released meanwhile) reads as null, not ENOENT; a torn one is a StoredFileError", async () => {
+  const dir = tempDir("read-json");
+  const schema = v.object({ pid: v.number() });
+  // The race in CI: exists() saw the other submitter's lock, which it removed before the read.
+  const racing = { ...rt, fs: { ...rt.fs, exists: async () => true } };
+  expect(await readJsonFile(racing, join(dir, "gone.lock"), schema)).toBeNull();
+  writeFileSync(join(dir, "ok.lock"), '{"pid": 7}');
+  expect(await readJsonFile(rt, join(dir, "ok.lock"), schema)).toEqual({ pid: 7 });
+  writeFileSync(join(dir, "torn.lock"), '{"pid": ');
+  // Not `expect(...).rejects`: under it, Bun does not deliver the mount thread's reply.
+  const torn = await readJsonFile(rt, join(dir, "torn.lock"), schema).catch((e) => e);
+  expect(torn).toBeInstanceOf(StoredFileError);
 });
