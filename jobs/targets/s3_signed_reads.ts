@@ -2,7 +2,7 @@
  * HEAD and GET of one object, signed by the SDK's own SigV4 signer (@smithy/signature-v4, with
  * the client's SHA-256) and sent with fetch, outside the SDK client's middleware stack (release
  * makes a HEAD per file, restore a GET per chunk). Why: the stack costs ~0.36-0.5 ms of CPU per
- * HEAD on this machine, where signing and fetch alone cost ~0.1 ms (bench/results/
+ * HEAD on this machine, where signing and fetch alone cost ~0.1 ms (0.09-0.12) (bench/results/
  * 2026-11-28-tier.md, "Reads signed without the SDK"), and release is CPU-bound. Writes,
  * listings and everything else stay with the SDK client (its write guard, multipart, XML).
  *
@@ -68,7 +68,7 @@ export class SignedReads {
 
   async send(read: ObjectRead): Promise<ObjectAnswer> {
     const { requestTimeoutMs } = this.where.settings;
-    const url = new URL(objectUrl(this.where, read));
+    const url = objectUrl(this.where, read);
     const headers: Record<string, string> = {
       host: url.host,
       "x-amz-content-sha256": EMPTY_SHA256,
@@ -152,7 +152,7 @@ export class SignedReads {
 export function objectUrl(
   where: { endpoint: string | undefined; settings: Pick<S3Settings, "region" | "forcePathStyle"> },
   read: Pick<ObjectRead, "bucket" | "key" | "versionId">,
-): string {
+): URL {
   const segments = read.key.split("/");
   if (segments.some((s) => s === "." || s === ".."))
     throw Object.assign(new Error(`key "${read.key}" has a "." or ".." segment: not readable`), {
@@ -169,7 +169,7 @@ export function objectUrl(
     : new URL(`${base.origin}${path}/${encodeSegment(read.bucket)}/${key}`);
   // Encoded as the signer encodes it (URLSearchParams would write a space as +).
   if (read.versionId !== undefined) url.search = `versionId=${encodeSegment(read.versionId)}`;
-  return url.toString();
+  return url;
 }
 
 /** A bucket name the SDK puts in the host: one DNS label of 3 to 63 characters. */
