@@ -6,6 +6,8 @@
  *               `HTTP Client`, ...), sampled from /proc every 50 ms, printed
  *   --strace    strace -f -tt -T of the file's data calls (fsync, pwrite, pread), to see where a
  *               restore waits: bench/work/tier-profile/<action>-<round>.strace
+ *   --syscalls  strace -f -c: every system call of the run counted, by name, with its time:
+ *               bench/work/tier-profile/<action>-<round>.syscalls
  *   --perf      perf record -g of the whole process (every thread, the kernel too; JSC's JIT
  *               code shows as unnamed addresses): bench/work/tier-profile/<action>-<round>.perf
  *               (read it with `perf report -i FILE --sort comm,dso,sym`)
@@ -14,7 +16,7 @@
  * --env K=V (repeatable) adds to the runs' environment (JSC options, say). What the runs print
  * on stderr is shown.
  * Usage: bun bench/tier_profile.ts [files=5000] [--large] [--rounds 1] [--tiermv DIR]
- *   [--threads | --strace | --no-prof] [--env K=V]
+ *   [--threads | --strace | --syscalls | --perf | --no-prof] [--env K=V]
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -42,11 +44,13 @@ const mode = argv.includes("--threads")
   ? "threads"
   : argv.includes("--strace")
     ? "strace"
-    : argv.includes("--perf")
-      ? "perf"
-      : argv.includes("--no-prof")
-        ? "wall"
-        : "profile";
+    : argv.includes("--syscalls")
+      ? "syscalls"
+      : argv.includes("--perf")
+        ? "perf"
+        : argv.includes("--no-prof")
+          ? "wall"
+          : "profile";
 const extraEnv = Object.fromEntries(
   argv.flatMap((a, i) =>
     argv[i - 1] === "--env" ? [[a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)]] : [],
@@ -151,7 +155,9 @@ await withStore("filesystem", join(REPO, "bench/work"), async (store) => {
                 "-o",
                 `${out}.strace`,
               ]
-            : [];
+            : mode === "syscalls"
+              ? ["strace", "-f", "-c", "-o", `${out}.syscalls`]
+              : [];
       const profile =
         mode === "profile"
           ? ["--cpu-prof-md", `--cpu-prof-dir=${WORK}`, `--cpu-prof-name=${action}-${r}.md`]
@@ -159,8 +165,8 @@ await withStore("filesystem", join(REPO, "bench/work"), async (store) => {
       const args = [action, "--node", "a", "--quiet", root];
       const wall = await run(action, [...wrap, bun, ...profile, cli, ...args], runEnv);
       const wrote =
-        mode === "profile" || mode === "strace" || mode === "perf"
-          ? `, ${out}.${{ profile: "md", strace: "strace", perf: "perf" }[mode]}`
+        mode === "profile" || mode === "strace" || mode === "perf" || mode === "syscalls"
+          ? `, ${out}.${{ profile: "md", strace: "strace", perf: "perf", syscalls: "syscalls" }[mode]}`
           : "";
       console.log(`${action} round ${r}: ${fmt(wall, 2)} s${wrote}`);
     }

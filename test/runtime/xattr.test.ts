@@ -52,6 +52,18 @@ test("values of a few KiB round-trip, including empty ones", async () => {
   expect((await rt.xattr.get(path, "user.empty"))?.length).toBe(0);
 });
 
+test("values read in one batch are each their own (the thread reads them through one buffer)", async () => {
+  const path = tempFile();
+  const values = ["a", "bb", "c".repeat(3000), "d".repeat(40)];
+  for (const [i, v] of values.entries())
+    await rt.xattr.set(path, `user.v${i}`, enc.encode(v), "any");
+  // Queued together, the gets share a batch and a thread; each result must survive the next get.
+  const got = await Promise.all(values.map((_, i) => rt.xattr.get(path, `user.v${i}`)));
+  expect(got.map((b) => dec.decode(b ?? new Uint8Array()))).toEqual(values);
+  const names = await Promise.all([rt.xattr.list(path), rt.xattr.get(path, "user.v0")]);
+  expect(names[0].sort()).toEqual(["user.v0", "user.v1", "user.v2", "user.v3"]);
+});
+
 test("errors on a missing file carry ENOENT and the path", async () => {
   const missing = "/nonexistent/tiermv/file";
   const error = await rt.xattr.get(missing, "user.t").catch((e) => e);
