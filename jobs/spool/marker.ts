@@ -36,10 +36,11 @@ export async function checkSpool(
   spool: string,
   configFile?: string,
 ): Promise<SpoolMarker> {
-  if (!(await rt.fs.exists(spool)))
-    throw new ConfigError(
+  const absent = () =>
+    new ConfigError(
       `Spool "${spool}" does not exist: is the shared filesystem mounted? A new spool is created by "${initHint(configFile)}"`,
     );
+  if (!(await rt.fs.exists(spool))) throw absent();
   let marker: SpoolMarker | null;
   try {
     marker = await readJsonFile(rt, markerPath(spool), MarkerSchema);
@@ -47,6 +48,9 @@ export async function checkSpool(
     if (!(err instanceof StoredFileError)) throw err;
     throw new ConfigError(`Spool "${spool}" has a broken marker: ${err.message}`);
   }
+  // Gone since the look above (unmounted meanwhile): "run init" would make a spool under the
+  // mount point.
+  if (!marker && !(await rt.fs.exists(spool))) throw absent();
   if (!marker)
     throw new ConfigError(
       `Spool "${spool}" has no ${SPOOL_MARKER}: run "${initHint(configFile)}" once (it also adopts a spool of tiermv 0.1 as it is)`,

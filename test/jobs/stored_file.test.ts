@@ -1,7 +1,9 @@
 import { expect, test } from "bun:test";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
+import { checkSpool } from "../../jobs/spool/marker.ts";
+import { ConfigError } from "../../jobs/util/errors.ts";
 import { readJsonFile, replaceDurably, StoredFileError } from "../../jobs/util/stored_file.ts";
 import { createRuntime } from "../../runtime/bun.ts";
 import { tempDir } from "../helpers.ts";
@@ -30,4 +32,20 @@ test("readJsonFile: a file that vanishes between a look and the read (a lock rel
   // Not `expect(...).rejects`: under it, Bun does not deliver the mount thread's reply.
   const torn = await readJsonFile(rt, join(dir, "torn.lock"), schema).catch((e) => e);
   expect(torn).toBeInstanceOf(StoredFileError);
+});
+
+test("checkSpool: a spool unmounted between its look and the marker's read says it does not exist, never to run init (which would make a spool under the mount point)", async () => {
+  const spool = join(tempDir("spool-race"), "spool");
+  // The race in CI: exists() saw the spool, which went away before the marker was read.
+  let looks = 0;
+  const racing = { ...rt, fs: { ...rt.fs, exists: async () => looks++ === 0 } };
+  const gone = await checkSpool(racing, spool, "/etc/tiermv.json").catch((e) => e);
+  expect(gone).toBeInstanceOf(ConfigError);
+  expect(gone.message).toContain("does not exist: is the shared filesystem mounted?");
+  // A spool that is there without its marker still says to run init.
+  mkdirSync(spool);
+  const bare = await checkSpool(rt, spool, "/etc/tiermv.json").catch((e) => e);
+  expect(bare.message).toContain(
+    'has no tiermv-spool.json: run "tiermv init --config /etc/tiermv.json"',
+  );
 });
