@@ -44,6 +44,11 @@ export interface ObjectAnswer {
   ContentRange?: string;
   /** GET's body (null for HEAD). */
   Body: ReadableStream<Uint8Array> | null;
+  /**
+   * GET's whole body in one buffer, read natively (no stream of pieces): for a body known to be
+   * small. Either this or Body, never both.
+   */
+  bytes(): Promise<Uint8Array>;
 }
 
 const META = "x-amz-meta-";
@@ -208,7 +213,14 @@ function answerOf(response: Response, method: "HEAD" | "GET"): ObjectAnswer {
   const Metadata: Record<string, string> = {};
   for (const [name, value] of h)
     if (name.startsWith(META)) Metadata[name.slice(META.length)] = value;
-  const answer: ObjectAnswer = { Metadata, Body: method === "GET" ? response.body : null };
+  // Body is made only when asked for: a stream once made would make bytes() read through it.
+  const answer: ObjectAnswer = {
+    Metadata,
+    get Body() {
+      return method === "GET" ? response.body : null;
+    },
+    bytes: () => response.bytes(),
+  };
   const set = <K extends keyof ObjectAnswer>(field: K, value: ObjectAnswer[K] | null) => {
     if (value !== null) answer[field] = value;
   };

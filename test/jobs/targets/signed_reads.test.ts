@@ -225,3 +225,58 @@ test("a store's error answers keep the SDK's names and kinds: a bodiless 403 is 
     server.stop(true);
   }
 });
+
+test("a GET's body: a small one of known length is read whole, a large one or one without a length streams; each lands in shared memory, and a store that ignores the range gives the whole body back for the caller's length check", async () => {
+  const small = randomBytes(100);
+  const large = randomBytes(2 * 1024 * 1024 + 5);
+  const chunked = randomBytes(3000);
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch: (request) => {
+      const path = new URL(request.url).pathname;
+      // Every answer is 200 with the whole object: a store that ignores Range.
+      if (path.endsWith("/small")) return new Response(small as Uint8Array<ArrayBuffer>);
+      if (path.endsWith("/large")) return new Response(large as Uint8Array<ArrayBuffer>);
+      // No Content-Length: a body of unknown length, sent in two pieces.
+      const stream = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(chunked.subarray(0, 1000));
+          controller.enqueue(chunked.subarray(1000));
+          controller.close();
+        },
+      });
+      return new Response(stream);
+    },
+  });
+  const s = await store("s3proxy");
+  const url = "s3://bkt/t";
+  const config = configFor(s, url, { endpoints: [`http://127.0.0.1:${server.port}`] });
+  const target = createS3Target(rt, url, config, { credentials: s.credentials });
+  try {
+    // Asked for as much as there is: the bytes, in shared memory (restore hands them to a thread).
+    for (const [key, bytes] of [
+      ["small", small],
+      ["large", large],
+      ["chunked", chunked],
+    ] as const) {
+      const got = await target.readRange(`t/${key}`, null, 0, bytes.length);
+      expect(got?.buffer).toBeInstanceOf(SharedArrayBuffer);
+      expect(Buffer.compare(got ?? new Uint8Array(), bytes)).toBe(0);
+      // Asked for ten bytes, given all: longer than asked, whole, for the length check.
+      const ignored = await target.readRange(`t/${key}`, null, 0, 10);
+      expect(Buffer.compare(ignored ?? new Uint8Array(), bytes)).toBe(0);
+      const first = await target.readFirst(`t/${key}`, null, bytes.length);
+      expect(Buffer.compare(first?.bytes ?? new Uint8Array(), bytes)).toBe(0);
+      expect(first?.object.size).toBe(bytes.length);
+    }
+    // Into a buffer given (restore's chunk buffer): the bytes land there.
+    const into = new Uint8Array(new SharedArrayBuffer(200));
+    const got = await target.readRange("t/small", null, 0, 100, { into });
+    expect(got?.buffer).toBe(into.buffer);
+    expect(Buffer.compare(got ?? new Uint8Array(), small)).toBe(0);
+  } finally {
+    target.close();
+    server.stop(true);
+  }
+});
