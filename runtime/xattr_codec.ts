@@ -7,6 +7,7 @@ const decoder = new TextDecoder();
 export const XATTR_CREATE = 1;
 export const XATTR_REPLACE = 2;
 export const ENODATA = 61;
+export const ERANGE = 34;
 /** Linux XATTR_SIZE_MAX: no value or name list is larger. */
 export const XATTR_SIZE_MAX = 65536;
 

@@ -5,7 +5,14 @@
  */
 import { xattrError } from "./errors.ts";
 import type { XattrMode } from "./types.ts";
-import { cString, ENODATA, modeFlags, parseNameList, XATTR_SIZE_MAX } from "./xattr_codec.ts";
+import {
+  cString,
+  ENODATA,
+  ERANGE,
+  modeFlags,
+  parseNameList,
+  XATTR_SIZE_MAX,
+} from "./xattr_codec.ts";
 
 /** The raw libc calls, with sizes as plain numbers; each returns -1 on failure. */
 export interface LibcXattr {
@@ -46,19 +53,21 @@ export function xattrCalls(libc: LibcXattr): XattrCalls {
     "fd" in t
       ? libc.fgetxattr(t.fd, name, value, size)
       : libc.getxattr(cString(t.path), name, value, size);
-  // One buffer of the largest size for every get and list (the calls are synchronous, and a
-  // value or name list is copied out before the next call). A fresh 64 KiB buffer per list cost
-  // more CPU than the call itself: ~0.1 ms a list, a sixth of a release's CPU on its thread.
-  let scratch: Uint8Array | undefined;
-  const buffer = () => {
-    scratch ??= new Uint8Array(XATTR_SIZE_MAX);
-    return scratch;
+  // One buffer for every get and list (the calls are synchronous, and a value or name list is
+  // copied out before the next call): a fresh 64 KiB buffer per list cost more CPU than the call
+  // itself, ~0.1 ms a list. Each call offers 4 KiB first and the whole buffer only on ERANGE:
+  // the kernel allocates (and for a get, zeroes) as much as it is offered.
+  const scratch = new Uint8Array(XATTR_SIZE_MAX);
+  const FIRST = 4096;
+  const sized = (call: (into: Uint8Array) => number): number => {
+    const n = call(scratch.subarray(0, FIRST));
+    return n < 0 && libc.errno() === ERANGE ? call(scratch) : n;
   };
   return {
     get(target, name) {
-      const into = buffer();
-      const n = get(target, cString(name), into, into.length);
-      if (n >= 0) return into.slice(0, n);
+      const cName = cString(name);
+      const n = sized((into) => get(target, cName, into, into.length));
+      if (n >= 0) return scratch.slice(0, n);
       const code = libc.errno();
       if (code === ENODATA) return null;
       throw xattrError(code, "read", target.path, name);
@@ -83,13 +92,14 @@ export function xattrCalls(libc: LibcXattr): XattrCalls {
       throw xattrError(code, "remove", target.path, name);
     },
     list(target) {
-      const into = buffer();
-      const n =
+      const cPath = "fd" in target ? null : cString(target.path);
+      const n = sized((into) =>
         "fd" in target
           ? libc.flistxattr(target.fd, into, into.length)
-          : libc.listxattr(cString(target.path), into, into.length);
+          : libc.listxattr(cPath as Uint8Array, into, into.length),
+      );
       if (n < 0) throw xattrError(libc.errno(), "list", target.path, "*");
-      return parseNameList(into, n);
+      return parseNameList(scratch, n);
     },
   };
 }

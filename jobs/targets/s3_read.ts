@@ -73,8 +73,11 @@ export async function readFirstBytes(
     return await s3.call({ op: "read", key }, async (client) => {
       const out = await signedReadsOf(client).send(read);
       const bytes = await bodyInto(out, length).catch(sentFailure);
+      // The whole size: from Content-Range, or for a body sent whole (a store that ignores
+      // Range, whose bytes come back cut one past `length`) from its Content-Length.
       const total = /\/(\d+)$/.exec(out.ContentRange ?? "");
-      return { object: describe(key, out, total ? Number(total[1]) : bytes.length), bytes };
+      const whole = total ? Number(total[1]) : (out.ContentLength ?? bytes.length);
+      return { object: describe(key, out, whole), bytes };
     });
   } catch (err) {
     if (missing(err)) return null;
@@ -96,9 +99,13 @@ const SMALL_BODY = 1024 * 1024;
  * of CPU per 64 KiB body here (bench/results/2026-11-28-tier.md); a larger one, or one of
  * unknown length, streams into the buffer as it comes.
  */
-async function bodyInto(out: ObjectAnswer, length: number, into?: Uint8Array): Promise<Uint8Array> {
+export async function bodyInto(
+  out: ObjectAnswer,
+  length: number,
+  into?: Uint8Array,
+): Promise<Uint8Array> {
   const size = out.ContentLength;
-  if (size === undefined || size > length || size > SMALL_BODY) {
+  if (size === undefined || !Number.isSafeInteger(size) || size > length || size > SMALL_BODY) {
     const body = out.Body;
     return body ? await collectInto(body, length, into) : new Uint8Array();
   }
@@ -116,8 +123,9 @@ async function bodyInto(out: ObjectAnswer, length: number, into?: Uint8Array): P
  * of pieces concatenated at the end, so a chunk costs its own size once. The buffer is shared
  * memory: restore hands it to a mount thread for its pwrite, and a message shares such a buffer
  * where it would copy an ordinary one (measured: the copy was a third of a large restore's
- * CPU). A longer body than asked (a store ignoring the range) comes back longer, for the
- * caller's length check.
+ * CPU). A body longer than asked (a store that ignores Range) is not read to its end: the
+ * reading stops at the first byte past `length` (the body is cancelled) and comes back one byte
+ * longer than asked, for the caller's length check.
  */
 async function collectInto(
   body: ReadableStream<Uint8Array>,
@@ -129,24 +137,19 @@ async function collectInto(
       ? into.subarray(0, length)
       : new Uint8Array(new SharedArrayBuffer(length));
   let filled = 0;
-  const extra: Uint8Array[] = [];
   for await (const piece of body) {
-    const room = Math.max(0, length - filled);
-    // Past the end (a store that ignores the range): set() at an offset beyond it would throw.
-    if (room > 0) out.set(piece.subarray(0, room), filled);
+    const room = length - filled;
+    if (piece.length > room) {
+      const longer = new Uint8Array(length + 1);
+      longer.set(out.subarray(0, filled));
+      longer.set(piece.subarray(0, room + 1), filled);
+      return longer; // leaving the loop cancels the rest of the body
+    }
+    out.set(piece, filled);
     filled += piece.length;
-    if (piece.length > room) extra.push(piece.subarray(room));
-    else dropPiece(piece);
+    dropPiece(piece);
   }
-  if (filled <= length) return out.subarray(0, filled);
-  const whole = new Uint8Array(filled);
-  whole.set(out);
-  let at = length;
-  for (const piece of extra) {
-    whole.set(piece, at);
-    at += piece.length;
-  }
-  return whole;
+  return out.subarray(0, filled);
 }
 
 /**

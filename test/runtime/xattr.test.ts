@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createRuntime } from "../../runtime/bun.ts";
 import { XattrError, XattrExistsError } from "../../runtime/errors.ts";
@@ -52,16 +52,47 @@ test("values of a few KiB round-trip, including empty ones", async () => {
   expect((await rt.xattr.get(path, "user.empty"))?.length).toBe(0);
 });
 
-test("values read in one batch are each their own (the thread reads them through one buffer)", async () => {
+test("values read at once are each their own (a thread reads them all through one buffer)", async () => {
   const path = tempFile();
   const values = ["a", "bb", "c".repeat(3000), "d".repeat(40)];
   for (const [i, v] of values.entries())
     await rt.xattr.set(path, `user.v${i}`, enc.encode(v), "any");
-  // Queued together, the gets share a batch and a thread; each result must survive the next get.
+  // Queued at once: those behind the first share a batch and a thread; each result must
+  // survive the next get.
   const got = await Promise.all(values.map((_, i) => rt.xattr.get(path, `user.v${i}`)));
   expect(got.map((b) => dec.decode(b ?? new Uint8Array()))).toEqual(values);
-  const names = await Promise.all([rt.xattr.list(path), rt.xattr.get(path, "user.v0")]);
-  expect(names[0].sort()).toEqual(["user.v0", "user.v1", "user.v2", "user.v3"]);
+  const [names, first, second] = await Promise.all([
+    rt.xattr.list(path),
+    rt.xattr.get(path, "user.v2"),
+    rt.xattr.get(path, "user.v0"),
+  ]);
+  expect(names.sort()).toEqual(["user.v0", "user.v1", "user.v2", "user.v3"]);
+  expect([dec.decode(first ?? new Uint8Array()), dec.decode(second ?? new Uint8Array())]).toEqual([
+    "c".repeat(3000),
+    "a",
+  ]);
+});
+
+// ext4 keeps every attribute of a file in one 4 KiB block; tmpfs takes larger ones, as CephFS
+// does (its limit is 64 KiB per value).
+test("a value and a name list larger than the first 4 KiB offered read whole (tmpfs)", async () => {
+  const dir = mkdtempSync("/dev/shm/tiermv-xattr-");
+  try {
+    const path = join(dir, "f");
+    writeFileSync(path, "payload");
+    const big = new Uint8Array(10_000).map((_, i) => i % 251);
+    await rt.xattr.set(path, "user.big", big, "any");
+    expect(Buffer.compare((await rt.xattr.get(path, "user.big")) ?? new Uint8Array(), big)).toBe(0);
+    const names = Array.from(
+      { length: 300 },
+      (_, i) => `user.name-${String(i).padStart(4, "0")}-${"y".repeat(20)}`,
+    );
+    for (const name of names) await rt.xattr.set(path, name, enc.encode("1"), "any");
+    const listed = await rt.xattr.list(path);
+    expect(listed.sort()).toEqual([...names, "user.big"].sort());
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("errors on a missing file carry ENOENT and the path", async () => {

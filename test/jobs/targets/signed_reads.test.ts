@@ -10,6 +10,7 @@ import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { createS3Target } from "../../../jobs/targets/s3.ts";
 import { createClient } from "../../../jobs/targets/s3_client.ts";
 import { errorKind, httpStatus } from "../../../jobs/targets/s3_errors.ts";
+import { bodyInto } from "../../../jobs/targets/s3_read.ts";
 import { objectUrl, signedReadsOf } from "../../../jobs/targets/s3_signed_reads.ts";
 import { TargetError } from "../../../jobs/targets/target.ts";
 import { bytesBody } from "../../../jobs/targets/upload_body.ts";
@@ -226,7 +227,7 @@ test("a store's error answers keep the SDK's names and kinds: a bodiless 403 is 
   }
 });
 
-test("a GET's body: a small one of known length is read whole, a large one or one without a length streams; each lands in shared memory, and a store that ignores the range gives the whole body back for the caller's length check", async () => {
+test("a GET's body through a store: every size lands whole in shared memory (or the buffer given), a short one is never padded, and a store that ignores Range is cut one byte past the range, for the caller's length check", async () => {
   const small = randomBytes(100);
   const large = randomBytes(2 * 1024 * 1024 + 5);
   const chunked = randomBytes(3000);
@@ -253,30 +254,67 @@ test("a GET's body: a small one of known length is read whole, a large one or on
   const url = "s3://bkt/t";
   const config = configFor(s, url, { endpoints: [`http://127.0.0.1:${server.port}`] });
   const target = createS3Target(rt, url, config, { credentials: s.credentials });
+  const same = (got: Uint8Array | null | undefined, bytes: Uint8Array) =>
+    expect(Buffer.compare(got ?? new Uint8Array(), bytes)).toBe(0);
   try {
-    // Asked for as much as there is: the bytes, in shared memory (restore hands them to a thread).
     for (const [key, bytes] of [
       ["small", small],
       ["large", large],
       ["chunked", chunked],
     ] as const) {
+      // Asked for as much as there is: the bytes, in shared memory (restore hands them to a thread).
       const got = await target.readRange(`t/${key}`, null, 0, bytes.length);
       expect(got?.buffer).toBeInstanceOf(SharedArrayBuffer);
-      expect(Buffer.compare(got ?? new Uint8Array(), bytes)).toBe(0);
-      // Asked for ten bytes, given all: longer than asked, whole, for the length check.
-      const ignored = await target.readRange(`t/${key}`, null, 0, 10);
-      expect(Buffer.compare(ignored ?? new Uint8Array(), bytes)).toBe(0);
-      const first = await target.readFirst(`t/${key}`, null, bytes.length);
-      expect(Buffer.compare(first?.bytes ?? new Uint8Array(), bytes)).toBe(0);
-      expect(first?.object.size).toBe(bytes.length);
+      same(got, bytes);
+      // Asked for more than there is: what there is, not padded (into a buffer given or not).
+      same(await target.readRange(`t/${key}`, null, 0, bytes.length + 100), bytes);
+      const into = new Uint8Array(new SharedArrayBuffer(bytes.length + 100)).fill(9);
+      const landed = await target.readRange(`t/${key}`, null, 0, bytes.length + 100, { into });
+      expect(landed?.buffer).toBe(into.buffer);
+      same(landed, bytes);
+      // Asked for ten bytes, sent all: cut at eleven, so the caller sees it is longer than asked.
+      same(await target.readRange(`t/${key}`, null, 0, 10), bytes.subarray(0, 11));
+      const first = await target.readFirst(`t/${key}`, null, 10);
+      same(first?.bytes, bytes.subarray(0, 11));
+      // The whole size from Content-Length; a body without one is known only as far as it was read.
+      expect(first?.object.size).toBe(key === "chunked" ? 11 : bytes.length);
     }
-    // Into a buffer given (restore's chunk buffer): the bytes land there.
-    const into = new Uint8Array(new SharedArrayBuffer(200));
-    const got = await target.readRange("t/small", null, 0, 100, { into });
-    expect(got?.buffer).toBe(into.buffer);
-    expect(Buffer.compare(got ?? new Uint8Array(), small)).toBe(0);
   } finally {
     target.close();
     server.stop(true);
+  }
+});
+
+test("bodyInto reads a body of known length up to 1 MiB whole, and streams a larger one, one of unknown length or one whose length is not a number", async () => {
+  const answer = (length: number | undefined, bytes: Uint8Array) => {
+    const used: string[] = [];
+    const out = {
+      Metadata: {},
+      ...(length === undefined ? {} : { ContentLength: length }),
+      get Body() {
+        used.push("stream");
+        return new Response(bytes as Uint8Array<ArrayBuffer>).body;
+      },
+      bytes: async () => {
+        used.push("whole");
+        return bytes;
+      },
+    };
+    return { out, used };
+  };
+  const cases: [number | undefined, number, string][] = [
+    [100, 100, "whole"],
+    [1024 * 1024, 1024 * 1024, "whole"],
+    [1024 * 1024 + 1, 1024 * 1024 + 1, "stream"],
+    [undefined, 100, "stream"],
+    [Number.NaN, 100, "stream"],
+  ];
+  for (const [length, size, path] of cases) {
+    const bytes = randomBytes(size);
+    const { out, used } = answer(length, bytes);
+    const got = await bodyInto(out, size);
+    expect({ length, used }).toEqual({ length, used: [path] });
+    expect(got.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(Buffer.compare(got, bytes)).toBe(0);
   }
 });
