@@ -2,9 +2,16 @@ import { expect, test } from "bun:test";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
+import type { SpoolDirs } from "../../jobs/spool/layout.ts";
+import { ledgerPaths, readPlan } from "../../jobs/spool/ledger.ts";
 import { checkSpool } from "../../jobs/spool/marker.ts";
 import { ConfigError } from "../../jobs/util/errors.ts";
-import { readJsonFile, replaceDurably, StoredFileError } from "../../jobs/util/stored_file.ts";
+import {
+  readCursor,
+  readJsonFile,
+  replaceDurably,
+  StoredFileError,
+} from "../../jobs/util/stored_file.ts";
 import { createRuntime } from "../../runtime/bun.ts";
 import { tempDir } from "../helpers.ts";
 
@@ -32,6 +39,17 @@ test("readJsonFile: a file that vanishes between a look and the read (a lock rel
   // Not `expect(...).rejects`: under it, Bun does not deliver the mount thread's reply.
   const torn = await readJsonFile(rt, join(dir, "torn.lock"), schema).catch((e) => e);
   expect(torn).toBeInstanceOf(StoredFileError);
+});
+
+test("readCursor and readPlan: a file that vanishes between a look and the read is missing (0, null), not ENOENT", async () => {
+  const dir = tempDir("read-gone");
+  // A runtime whose look says yes for a missing file: the race, made certain.
+  const racing = { ...rt, fs: { ...rt.fs, exists: async () => true } };
+  expect(await readCursor(racing, join(dir, "gone.count"))).toBe(0);
+  const paths = ledgerPaths({ requests: dir } as SpoolDirs, "gone");
+  expect(await readPlan(racing, paths)).toBeNull();
+  writeFileSync(join(dir, "kept.count"), "7\n");
+  expect(await readCursor(rt, join(dir, "kept.count"))).toBe(7);
 });
 
 test("checkSpool: a spool unmounted between its look and the marker's read says it does not exist, never to run init (which would make a spool under the mount point)", async () => {
