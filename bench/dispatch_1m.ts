@@ -4,17 +4,14 @@
  * submitted with `--from` (streamed), and the submit process's peak RSS is read with GNU time
  * (Debian's `time`, installed when missing).
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ensureDebianTools } from "./debian_tools.ts";
 import { fileTargetConfig, measure, TIERMV, withProjectBun } from "./measure.ts";
 
 const PATHS = Number(process.argv[2] ?? 1_000_000);
-if (!existsSync("/usr/bin/time"))
-  Bun.spawnSync(["apt-get", "install", "-y", "-qq", "time"], {
-    stdout: "inherit",
-    stderr: "inherit",
-  });
+ensureDebianTools(["time"]);
 const FILES = 10_000;
 const dir = mkdtempSync(join(tmpdir(), "tiermv-bench-dispatch-"));
 const src = join(dir, "src");

@@ -11,10 +11,11 @@
  * Usage: bench/run [--only W1,W2,W2-128,W3,W4,W5,SCALE,META,MILLION] [--rounds 3] [--tools LIST]
  *   [--backends filesystem,filesystem-nio2] [--delays 20,50] [--million 1000000]
  */
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { S3proxyBackend } from "../test/services/s3proxy.ts";
 import { flagValue, REPO, WORK } from "./cli_args.ts";
+import { ensureDebianTools } from "./debian_tools.ts";
 import { millionEntries, millionFiles } from "./million.ts";
 import { fmt, LoadLog, machineLines, stat, transferTable, writeReport } from "./report.ts";
 import { scaleOut } from "./scale_out.ts";
@@ -43,23 +44,8 @@ const partial = ["--only", "--tools", "--backends", "--delays", "--million", "--
 const pick = (tools: Tool[]) => tools.filter((t) => !toolFilter || toolFilter.includes(t));
 const PEERS: Tool[] = ["tiermv", "tiermv-tuned", "rclone-tuned", "aws-tuned"];
 
-function ensureTools() {
-  const missing = [
-    ["rclone", "/usr/bin/rclone"],
-    ["awscli", "/usr/bin/aws"],
-    ["time", "/usr/bin/time"],
-    ["strace", "/usr/bin/strace"],
-  ].filter(([, bin]) => !existsSync(bin ?? ""));
-  if (missing.length === 0) return;
-  const pkgs = missing.map(([p]) => p ?? "");
-  console.log(`Installing ${pkgs.join(", ")} from Debian's packages`);
-  Bun.spawnSync(["apt-get", "update", "-qq"], { stdout: "inherit", stderr: "inherit" });
-  const r = Bun.spawnSync(["apt-get", "install", "-y", "-qq", ...pkgs], { stdout: "inherit" });
-  if (r.exitCode !== 0) throw new Error(`apt-get install ${pkgs.join(" ")} failed`);
-}
-
 async function main() {
-  ensureTools();
+  ensureDebianTools();
   mkdirSync(WORK, { recursive: true });
   const load = new LoadLog();
   const names = expandNames(only.includes("W2") ? [...only, "W2"] : only);

@@ -6,8 +6,9 @@
  * written down here. On CephFS each metadata call is a round trip to the metadata server unless
  * the client holds the capability, so these counts are the scale limit of a big cluster.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { ensureDebianTools } from "./debian_tools.ts";
 import { TIERMV } from "./measure.ts";
 import { fmt } from "./report.ts";
 import { countObjects, freshBucket } from "./store.ts";
@@ -96,10 +97,7 @@ export function countCalls(log: string, root: string, spool: string): Counts {
 
 const TRACED = Object.values(FAMILIES).flat().join(",");
 
-export function ensureStrace() {
-  if (existsSync("/usr/bin/strace")) return;
-  Bun.spawnSync(["apt-get", "install", "-y", "-qq", "strace"], { stdout: "inherit" });
-}
+export const ensureStrace = () => ensureDebianTools(["strace"]);
 
 export async function traced(cmd: string[], env: Record<string, string | undefined>, log: string) {
   const args = ["strace", "-f", "-y", "-qq", "-e", `trace=${TRACED}`, "-o", log, "--", ...cmd];

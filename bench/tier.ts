@@ -14,6 +14,7 @@
  */
 import { mkdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { ensureDebianTools } from "./debian_tools.ts";
 import { median } from "./measure.ts";
 import { fmt, LoadLog, machineLines, writeReport } from "./report.ts";
 import { withStore } from "./store.ts";
@@ -93,6 +94,7 @@ function lines(rows: TierRows): string[] {
 }
 
 async function main() {
+  ensureDebianTools(["rclone", "awscli", "time"]);
   mkdirSync(WORK, { recursive: true });
   const load = new LoadLog();
   const loads = await tierWorkloads(join(WORK, "tier"));
