@@ -37,7 +37,10 @@ export async function readObject(
         // A buffer given once free: until then the body waits in the connection (TCP's flow
         // control holds the store's sending), so a read ahead costs no memory of its own.
         const into = typeof range.into === "function" ? await range.into() : range.into;
-        return await bodyInto(out, range.length, into).catch(sentFailure);
+        const bytes = await bodyInto(out, range.length, into).catch(sentFailure);
+        if (bytes.length > range.length && out.ContentRange === undefined)
+          throw rangeIgnored(key, read.range as string);
+        return bytes;
       },
       signal ? { signal } : {},
     );
@@ -50,6 +53,21 @@ export async function readObject(
 }
 
 const sentFailure = (e: unknown) => Promise.reject(markSent(e));
+
+/**
+ * A ranged GET answered with more than the range and no Content-Range: a store that ignores
+ * Range (RFC 9110 allows it) and sends the whole object. Said as such, not as an object that
+ * changed: restore would otherwise report an intact object `lost`.
+ */
+function rangeIgnored(key: string, range: string): TargetError {
+  return new TargetError("permanent", {
+    op: "read",
+    key,
+    detail: `the store answered a GET of ${range} with the whole object (HTTP 200, no Content-Range): it ignores Range, which restore needs to read an object in chunks (the object was not judged changed or lost). Use a store or gateway that serves ranged GETs`,
+    storeCode: "RangeIgnored",
+    status: 200,
+  });
+}
 
 /**
  * GET of the first `length` bytes (length > 0) with the object's description, as HEAD gives

@@ -227,7 +227,7 @@ test("a store's error answers keep the SDK's names and kinds: a bodiless 403 is 
   }
 });
 
-test("a GET's body through a store: every size lands whole in shared memory (or the buffer given), a short one is never padded, and a store that ignores Range is cut one byte past the range, for the caller's length check", async () => {
+test("a GET's body through a store: every size lands whole in shared memory (or the buffer given), a short one is never padded, and a store that ignores Range is said to (readRange), or its body cut one byte past the range (readFirst)", async () => {
   const small = randomBytes(100);
   const large = randomBytes(2 * 1024 * 1024 + 5);
   const chunked = randomBytes(3000);
@@ -272,8 +272,15 @@ test("a GET's body through a store: every size lands whole in shared memory (or 
       const landed = await target.readRange(`t/${key}`, null, 0, bytes.length + 100, { into });
       expect(landed?.buffer).toBe(into.buffer);
       same(landed, bytes);
-      // Asked for ten bytes, sent all: cut at eleven, so the caller sees it is longer than asked.
-      same(await target.readRange(`t/${key}`, null, 0, 10), bytes.subarray(0, 11));
+      // Asked for ten bytes, sent all: said as a store that ignores Range (an intact object
+      // must not read as one that changed: restore would call it lost), after reading eleven.
+      const ignored = await target.readRange(`t/${key}`, null, 0, 10).catch((e) => e);
+      expect(ignored).toBeInstanceOf(TargetError);
+      expect(ignored).toMatchObject({ kind: "permanent", storeCode: "RangeIgnored" });
+      expect(ignored.message).toContain(
+        `Cannot read "t/${key}": the store answered a GET of bytes=0-9 with the whole object`,
+      );
+      // readFirst takes the whole size from such an answer: its bytes cut at eleven.
       const first = await target.readFirst(`t/${key}`, null, 10);
       same(first?.bytes, bytes.subarray(0, 11));
       // The whole size from Content-Length; a body without one is known only as far as it was read.
