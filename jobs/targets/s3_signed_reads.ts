@@ -11,7 +11,9 @@
  * errors' shape (`name`, `Code`, `$metadata.httpStatusCode`), so s3_errors.ts classifies them by
  * the same table; the signing time, corrected by the client's clock offset, which the SDK learns
  * from the store's Date headers (the target's open() is an SDK call) and which an error answer
- * here moves too when its Date is minutes off. Not done here: the SDK's response checksum
+ * here moves too when its Date is minutes off, unless the SDK's setting turns that off
+ * (AWS_DISABLE_CLOCK_SKEW_CORRECTION, or disable_clock_skew_correction in the profile): then
+ * reads are signed by this host's clock and learn nothing, as the SDK's requests. Not done here: the SDK's response checksum
  * validation under `s3.checksums: when_supported` (restore checks every byte against the
  * state's ETag).
  */
@@ -71,8 +73,23 @@ export class SignedReads {
     });
   }
 
+  /**
+   * Whether the client's clock offset is used and learnt: the SDK's own setting, read once (a
+   * provider of the resolved config; absent, the SDK's default: on).
+   */
+  private correctsSkew: boolean | undefined;
+
+  private async skewCorrected(): Promise<boolean> {
+    if (this.correctsSkew === undefined) {
+      const config = this.client.config as { disableClockSkewCorrection?: () => Promise<boolean> };
+      this.correctsSkew = (await config.disableClockSkewCorrection?.()) !== true;
+    }
+    return this.correctsSkew;
+  }
+
   async send(read: ObjectRead): Promise<ObjectAnswer> {
     const { requestTimeoutMs } = this.where.settings;
+    const offset = (await this.skewCorrected()) ? (this.client.config.systemClockOffset ?? 0) : 0;
     const url = objectUrl(this.where, read);
     const headers: Record<string, string> = {
       host: url.host,
@@ -90,7 +107,7 @@ export class SignedReads {
         query: read.versionId === undefined ? {} : { versionId: read.versionId },
         headers,
       },
-      { signingDate: new Date(Date.now() + (this.client.config.systemClockOffset ?? 0)) },
+      { signingDate: new Date(Date.now() + offset) },
     );
     // fetch sends the host itself (the same value).
     const { host: _, ...sent } = signed.headers;
@@ -140,6 +157,7 @@ export class SignedReads {
    * 403 has no body to say RequestTimeTooSkewed), and the offset becomes the store's.
    */
   private learnOffset(date: string | null): void {
+    if (this.correctsSkew === false) return;
     const server = date ? Date.parse(date) : Number.NaN;
     const offset = this.client.config.systemClockOffset ?? 0;
     if (Number.isFinite(server) && Math.abs(server - (Date.now() + offset)) >= SKEWED_MS)

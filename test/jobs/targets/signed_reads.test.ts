@@ -227,6 +227,47 @@ test("a store's error answers keep the SDK's names and kinds: a bodiless 403 is 
   }
 });
 
+test("with the SDK's clock skew correction off (AWS_DISABLE_CLOCK_SKEW_CORRECTION), a Date hours off moves no offset, and reads are signed by this host's clock even when the client has one", async () => {
+  const signedAt: string[] = [];
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch: (request) => {
+      signedAt.push(request.headers.get("x-amz-date") ?? "");
+      return new Response(null, {
+        status: 403,
+        headers: { date: new Date(Date.now() + 7_200_000).toUTCString() },
+      });
+    },
+  });
+  const s = await store("s3proxy");
+  const settings = configFor(s, "s3://bkt/t").s3;
+  const client = createClient(settings, `http://127.0.0.1:${server.port}`, s.credentials);
+  // The SDK reads the variable once per process (a memoized default): its resolved setting is
+  // set here as the variable would set it in a process started with it.
+  Object.assign(client.config, { disableClockSkewCorrection: async () => true });
+  // An x-amz-date (20261128T160000Z) as milliseconds.
+  const ms = (d: string) =>
+    Date.parse(d.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, "$1-$2-$3T$4:$5:$6Z"));
+  try {
+    const e = await signedReadsOf(client)
+      .send({ method: "HEAD", bucket: "bkt", key: "skewed" })
+      .catch((err: unknown) => err as Error);
+    expect(httpStatus(e)).toBe(403);
+    expect(client.config.systemClockOffset ?? 0).toBe(0);
+    // An offset learnt elsewhere (an SDK call) is not used for these reads either.
+    client.config.systemClockOffset = 7_200_000;
+    await signedReadsOf(client)
+      .send({ method: "HEAD", bucket: "bkt", key: "skewed" })
+      .catch(() => null);
+    expect(signedAt).toHaveLength(2);
+    for (const at of signedAt) expect(Math.abs(ms(at) - Date.now())).toBeLessThan(60_000);
+  } finally {
+    client.destroy();
+    server.stop(true);
+  }
+});
+
 test("a GET's body through a store: every size lands whole in shared memory (or the buffer given), a short one is never padded, and a store that ignores Range is said to (readRange), or its body cut one byte past the range (readFirst)", async () => {
   const small = randomBytes(100);
   const large = randomBytes(2 * 1024 * 1024 + 5);
