@@ -13,9 +13,9 @@
  * from the store's Date headers (the target's open() is an SDK call) and which an error answer
  * here moves too when its Date is minutes off, unless the SDK's setting turns that off
  * (AWS_DISABLE_CLOCK_SKEW_CORRECTION, or disable_clock_skew_correction in the profile): then
- * reads are signed by this host's clock and learn nothing, as the SDK's requests. Not done here: the SDK's response checksum
- * validation under `s3.checksums: when_supported` (restore checks every byte against the
- * state's ETag).
+ * reads are signed by this host's clock and learn nothing, as the SDK's requests. Not done
+ * here: the SDK's response checksum validation under `s3.checksums: when_supported` (restore
+ * checks every byte against the state's ETag).
  */
 import type { S3Client } from "@aws-sdk/client-s3";
 import { SignatureV4 } from "@smithy/signature-v4";
