@@ -268,6 +268,39 @@ test("with the SDK's clock skew correction off (AWS_DISABLE_CLOCK_SKEW_CORRECTIO
   }
 });
 
+test("temporary credentials (a session token) go with every signed read: X-Amz-Security-Token sent and signed, as the SDK's own requests send it", async () => {
+  const seen: { token: string | null; authorization: string | null }[] = [];
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch: (request) => {
+      seen.push({
+        token: request.headers.get("x-amz-security-token"),
+        authorization: request.headers.get("authorization"),
+      });
+      return new Response(null, { status: 404 });
+    },
+  });
+  const s = await store("s3proxy");
+  const settings = configFor(s, "s3://bkt/t").s3;
+  const credentials = { ...s.credentials, sessionToken: "session-token-of-an-assumed-role" };
+  const client = createClient(settings, `http://127.0.0.1:${server.port}`, credentials);
+  try {
+    for (const method of ["HEAD", "GET"] as const)
+      await signedReadsOf(client)
+        .send({ method, bucket: "bkt", key: "k" })
+        .catch(() => null);
+    expect(seen).toHaveLength(2);
+    for (const { token, authorization } of seen) {
+      expect(token).toBe("session-token-of-an-assumed-role");
+      expect(authorization).toMatch(/SignedHeaders=[^,]*x-amz-security-token/);
+    }
+  } finally {
+    client.destroy();
+    server.stop(true);
+  }
+});
+
 test("a GET's body through a store: every size lands whole in shared memory (or the buffer given), a short one is never padded, and a store that ignores Range is said to (readRange), or its body cut one byte past the range (readFirst)", async () => {
   const small = randomBytes(100);
   const large = randomBytes(2 * 1024 * 1024 + 5);
