@@ -83,6 +83,6 @@ export function createClient(
     priority: "low",
     name: "tiermvTransportErrors",
   });
-  addSignedReads(client, { endpoint, settings: s3 });
+  addSignedReads(client, s3);
   return client;
 }

@@ -39,7 +39,7 @@ export async function readObject(
         const into = typeof range.into === "function" ? await range.into() : range.into;
         const bytes = await bodyInto(out, range.length, into).catch(sentFailure);
         if (bytes.length > range.length && out.ContentRange === undefined)
-          throw rangeIgnored(key, read.range as string);
+          throw rangeIgnored(key, read.range as string, out);
         return bytes;
       },
       signal ? { signal } : {},
@@ -56,16 +56,17 @@ const sentFailure = (e: unknown) => Promise.reject(markSent(e));
 
 /**
  * A ranged GET answered with more than the range and no Content-Range: a store that ignores
- * Range (RFC 9110 allows it) and sends the whole object. Said as such, not as an object that
- * changed: restore would otherwise report an intact object `lost`.
+ * Range (RFC 9110 allows it) and sends the whole object. Said as such, naming the gateway, not
+ * as an object that changed: restore would otherwise report an intact object `lost`.
  */
-function rangeIgnored(key: string, range: string): TargetError {
+function rangeIgnored(key: string, range: string, out: ObjectAnswer): TargetError {
   return new TargetError("permanent", {
     op: "read",
     key,
-    detail: `the store answered a GET of ${range} with the whole object (HTTP 200, no Content-Range): it ignores Range, which restore needs to read an object in chunks (the object was not judged changed or lost). Use a store or gateway that serves ranged GETs`,
+    detail: `${out.origin} answered a GET of ${range} with more than the range and no Content-Range (HTTP ${out.status}: the whole object): it ignores Range, which restore needs to read an object in chunks (the object was not judged changed or lost). Use a store or gateway that serves ranged GETs`,
     storeCode: "RangeIgnored",
-    status: 200,
+    status: out.status,
+    endpoint: out.origin,
   });
 }
 

@@ -17,7 +17,8 @@
  * here: the SDK's response checksum validation under `s3.checksums: when_supported` (restore
  * checks every byte against the state's ETag).
  */
-import type { S3Client } from "@aws-sdk/client-s3";
+import { HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { getEndpointFromInstructions } from "@smithy/core/endpoints";
 import { SignatureV4 } from "@smithy/signature-v4";
 import type { S3Settings } from "./s3.ts";
 import { markSent } from "./s3_errors.ts";
@@ -35,8 +36,11 @@ export interface ObjectRead {
   signal?: AbortSignal | undefined;
 }
 
-/** The headers HEAD and GET answer with, named as the SDK names them. */
+/** The headers HEAD and GET answer with, named as the SDK names them; and who answered. */
 export interface ObjectAnswer {
+  /** The HTTP status (200, or 206 for a range), and the gateway's origin: for messages. */
+  status: number;
+  origin: string;
   VersionId?: string;
   ETag?: string;
   Metadata: Record<string, string>;
@@ -60,12 +64,12 @@ export class SignedReads {
 
   constructor(
     private readonly client: S3Client,
-    private readonly where: { endpoint: string | undefined; settings: S3Settings },
+    private readonly settings: S3Settings,
   ) {
     // As the SDK signs for S3: the path is sent as it is signed (no second encoding).
     this.signer = new SignatureV4({
       credentials: client.config.credentials,
-      region: where.settings.region,
+      region: settings.region,
       service: "s3",
       sha256: client.config.sha256,
       uriEscapePath: false,
@@ -87,10 +91,40 @@ export class SignedReads {
     return this.correctsSkew;
   }
 
+  /** Each bucket's URL, resolved once (bucketUrl). */
+  private readonly buckets = new Map<string, Promise<URL>>();
+
+  /**
+   * The bucket's URL as the SDK resolves it for an object request, by its own endpoint rules:
+   * `s3.endpoint`, else AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL or the profile's endpoint_url, else
+   * AWS's (FIPS and dual-stack settings included); path style, or virtual-hosted where the SDK
+   * would put the bucket in the host. Reads and the SDK's own requests go to the same place.
+   */
+  private bucketUrl(bucket: string): Promise<URL> {
+    let url = this.buckets.get(bucket);
+    if (!url) {
+      const input = { Bucket: bucket, Key: "k" };
+      // The client's resolved config is what the rules read (the SDK's types do not say so).
+      const config = this.client.config as unknown as Parameters<
+        typeof getEndpointFromInstructions
+      >[2];
+      url = getEndpointFromInstructions(input, HeadObjectCommand, config).then((e) => e.url);
+      this.buckets.set(bucket, url);
+      // A resolution that failed (a broken profile) is tried again by the next read.
+      url.catch(() => this.buckets.delete(bucket));
+    }
+    return url;
+  }
+
+  /** The URL a read is sent to (bucketUrl, then the key and version). */
+  async urlOf(read: Pick<ObjectRead, "bucket" | "key" | "versionId">): Promise<URL> {
+    return objectUrl(await this.bucketUrl(read.bucket), read);
+  }
+
   async send(read: ObjectRead): Promise<ObjectAnswer> {
-    const { requestTimeoutMs } = this.where.settings;
+    const { requestTimeoutMs } = this.settings;
     const offset = (await this.skewCorrected()) ? (this.client.config.systemClockOffset ?? 0) : 0;
-    const url = objectUrl(this.where, read);
+    const url = await this.urlOf(read);
     const headers: Record<string, string> = {
       host: url.host,
       "x-amz-content-sha256": EMPTY_SHA256,
@@ -132,8 +166,8 @@ export class SignedReads {
   /**
    * A store's error answer in the SDK's shape: its XML Code and Message when it sent them (HEAD's
    * errors have no body: 404 is NotFound, 301 PermanentRedirect, anything else Unknown, as the
-   * SDK names them). A Date minutes off moves the client's clock offset to the store's, as the
-   * SDK does, so that the caller's next try is signed in the store's time.
+   * SDK names them). A Date minutes off moves the client's clock offset to the store's, so that
+   * the caller's next try is signed in the store's time.
    */
   private async storeError(response: Response): Promise<Error> {
     const text = await response.text().catch(() => "");
@@ -153,8 +187,11 @@ export class SignedReads {
   }
 
   /**
-   * The SDK's rule for an answer's Date: five minutes or more from the signing clock (a HEAD's
-   * 403 has no body to say RequestTimeTooSkewed), and the offset becomes the store's.
+   * An error answer's Date five minutes or more from the signing clock (a HEAD's 403 has no body
+   * to say RequestTimeTooSkewed) makes the offset the store's. The SDK's own requests learn the
+   * offset from every answer's Date (its signer's success and error handlers); reads here learn
+   * it only when it would make them fail, and use what the SDK's requests (the target's open()
+   * among them) have learnt.
    */
   private learnOffset(date: string | null): void {
     if (this.correctsSkew === false) return;
@@ -166,41 +203,24 @@ export class SignedReads {
 }
 
 /**
- * The object's URL: path style (`endpoint/bucket/key`), or virtual-hosted (`bucket.host/key`)
- * when `forcePathStyle` is off and the SDK would too: a bucket name that is one DNS label and an
- * endpoint that is a host name, not an IP address (the SDK's rule; a dotted name does not fit a
- * TLS wildcard certificate). A key with a `.` or `..` segment is refused: a URL resolves those
- * (even %-encoded), which would read another key, or another bucket.
+ * The object's URL under its bucket's (`bucket`: the SDK's, path style `endpoint/bucket` or
+ * virtual-hosted `bucket.host/`). A key with a `.` or `..` segment is refused: a URL resolves
+ * those (even %-encoded), which would read another key, or another bucket.
  */
-export function objectUrl(
-  where: { endpoint: string | undefined; settings: Pick<S3Settings, "region" | "forcePathStyle"> },
-  read: Pick<ObjectRead, "bucket" | "key" | "versionId">,
-): URL {
+export function objectUrl(bucket: URL, read: Pick<ObjectRead, "key" | "versionId">): URL {
   const segments = read.key.split("/");
   if (segments.some((s) => s === "." || s === ".."))
     throw Object.assign(new Error(`key "${read.key}" has a "." or ".." segment: not readable`), {
       name: "InvalidKey",
     });
-  const { endpoint, settings } = where;
-  const base = new URL(endpoint ?? `https://s3.${settings.region}.amazonaws.com`);
-  const path = base.pathname.replace(/\/$/, "");
-  const key = segments.map(encodeSegment).join("/");
-  const virtual =
-    !settings.forcePathStyle && DNS_LABEL.test(read.bucket) && !IP_HOST.test(base.hostname);
-  const url = virtual
-    ? new URL(`${base.protocol}//${read.bucket}.${base.host}${path}/${key}`)
-    : new URL(`${base.origin}${path}/${encodeSegment(read.bucket)}/${key}`);
+  const path = bucket.pathname.replace(/\/$/, "");
+  const url = new URL(`${bucket.origin}${path}/${segments.map(encodeSegment).join("/")}`);
   // Encoded as the signer encodes it (URLSearchParams would write a space as +).
   if (read.versionId !== undefined) url.search = `versionId=${encodeSegment(read.versionId)}`;
   return url;
 }
 
-/** A bucket name the SDK puts in the host: one DNS label of 3 to 63 characters. */
-const DNS_LABEL = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
-/** An IPv4 address, or an IPv6 one (in brackets in a URL). */
-const IP_HOST = /^(\d{1,3}\.){3}\d{1,3}$|^\[.*\]$/;
-
-/** How far an answer's Date must be from the signing clock to move it (the SDK's threshold). */
+/** How far an error answer's Date must be from the signing clock to move it (S3's skew limit). */
 const SKEWED_MS = 300_000;
 
 /** The SHA-256 of an empty body: what a HEAD or GET signs as its payload, as the SDK does. */
@@ -233,6 +253,8 @@ function answerOf(response: Response, method: "HEAD" | "GET"): ObjectAnswer {
     if (name.startsWith(META)) Metadata[name.slice(META.length)] = value;
   // Body is made only when asked for: a stream once made would make bytes() read through it.
   const answer: ObjectAnswer = {
+    status: response.status,
+    origin: new URL(response.url).origin,
     Metadata,
     get Body() {
       return method === "GET" ? response.body : null;
@@ -270,11 +292,8 @@ function unescapeXml(text: string): string {
 const READS = new WeakMap<S3Client, SignedReads>();
 
 /** Gives `client`'s gateway its signed reads (s3_client.ts, once per client). */
-export function addSignedReads(
-  client: S3Client,
-  where: { endpoint: string | undefined; settings: S3Settings },
-): void {
-  READS.set(client, new SignedReads(client, where));
+export function addSignedReads(client: S3Client, settings: S3Settings): void {
+  READS.set(client, new SignedReads(client, settings));
 }
 
 /** The signed reads of a gateway's client (what the gateway pool hands a request). */

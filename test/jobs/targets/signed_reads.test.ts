@@ -138,28 +138,52 @@ test("[s3proxy] reads are signed at the SDK client's clock offset (what it learn
   }
 });
 
-test("objectUrl: path style unless forcePathStyle is off, the bucket one DNS label and the endpoint a host name (the SDK's rule); a dot segment is refused", () => {
-  const at = (endpoint: string | undefined, forcePathStyle: boolean, bucket: string) =>
-    objectUrl(
-      { endpoint, settings: { region: "eu-west-3", forcePathStyle } },
-      { bucket, key: "a b/c+d" },
-    ).href;
-  expect(at("http://127.0.0.1:9000", true, "bkt")).toBe("http://127.0.0.1:9000/bkt/a%20b/c%2Bd");
-  expect(at("http://127.0.0.1:9000", false, "bkt")).toBe("http://127.0.0.1:9000/bkt/a%20b/c%2Bd");
-  expect(at("http://[::1]:9000", false, "bkt")).toBe("http://[::1]:9000/bkt/a%20b/c%2Bd");
-  expect(at("https://s3.example.org/base/", false, "bkt")).toBe(
+test("reads go where the SDK's requests go: the bucket's URL by the SDK's endpoint rules (path style unless forcePathStyle is off, the bucket one DNS label and the endpoint a host name; AWS_ENDPOINT_URL_S3 when s3.endpoint is unset); a dot segment is refused", async () => {
+  const s = await store("s3proxy");
+  const at = async (endpoint: string | undefined, forcePathStyle: boolean, bucket: string) => {
+    const settings = { ...configFor(s, "s3://bkt/t").s3, region: "eu-west-3", forcePathStyle };
+    const client = createClient(settings, endpoint, s.credentials);
+    try {
+      return (await signedReadsOf(client).urlOf({ bucket, key: "a b/c+d" })).href;
+    } finally {
+      client.destroy();
+    }
+  };
+  expect(await at("http://127.0.0.1:9000", true, "bkt")).toBe(
+    "http://127.0.0.1:9000/bkt/a%20b/c%2Bd",
+  );
+  expect(await at("http://127.0.0.1:9000", false, "bkt")).toBe(
+    "http://127.0.0.1:9000/bkt/a%20b/c%2Bd",
+  );
+  expect(await at("http://[::1]:9000", false, "bkt")).toBe("http://[::1]:9000/bkt/a%20b/c%2Bd");
+  expect(await at("https://s3.example.org/base/", false, "bkt")).toBe(
     "https://bkt.s3.example.org/base/a%20b/c%2Bd",
   );
   for (const bucket of ["my.bucket", "Bkt_Up", "ab"])
-    expect(at("https://s3.example.org", false, bucket)).toStartWith("https://s3.example.org/");
-  expect(at(undefined, false, "bkt")).toBe("https://bkt.s3.eu-west-3.amazonaws.com/a%20b/c%2Bd");
-  expect(at(undefined, true, "bkt")).toBe("https://s3.eu-west-3.amazonaws.com/bkt/a%20b/c%2Bd");
-  const where = { endpoint: "http://h", settings: { region: "r", forcePathStyle: true } };
-  expect(objectUrl(where, { bucket: "b", key: "k", versionId: "v+1/2" }).href).toBe(
+    expect(await at("https://s3.example.org", false, bucket)).toStartWith(
+      `https://s3.example.org/${bucket}/`,
+    );
+  expect(await at(undefined, false, "bkt")).toBe(
+    "https://bkt.s3.eu-west-3.amazonaws.com/a%20b/c%2Bd",
+  );
+  expect(await at(undefined, true, "bkt")).toBe(
+    "https://s3.eu-west-3.amazonaws.com/bkt/a%20b/c%2Bd",
+  );
+  // No s3.endpoint, the store named by the SDK's variable: reads go there too, not to AWS.
+  const before = process.env.AWS_ENDPOINT_URL_S3;
+  process.env.AWS_ENDPOINT_URL_S3 = "http://127.0.0.1:9444";
+  try {
+    expect(await at(undefined, true, "bkt")).toBe("http://127.0.0.1:9444/bkt/a%20b/c%2Bd");
+  } finally {
+    if (before === undefined) delete process.env.AWS_ENDPOINT_URL_S3;
+    else process.env.AWS_ENDPOINT_URL_S3 = before;
+  }
+  const bucket = new URL("http://h/b");
+  expect(objectUrl(bucket, { key: "k", versionId: "v+1/2" }).href).toBe(
     "http://h/b/k?versionId=v%2B1%2F2",
   );
   for (const key of ["t/../x", "./x", "t/."])
-    expect(() => objectUrl(where, { bucket: "b", key })).toThrow('has a "." or ".." segment');
+    expect(() => objectUrl(bucket, { key })).toThrow('has a "." or ".." segment');
 });
 
 test("a store's error answers keep the SDK's names and kinds: a bodiless 403 is Unknown (config), an XML code is named with its message unescaped, an HTML 503 is transient and cut short; a Date hours off moves the clock offset to the store's", async () => {
@@ -352,7 +376,7 @@ test("a GET's body through a store: every size lands whole in shared memory (or 
       expect(ignored).toBeInstanceOf(TargetError);
       expect(ignored).toMatchObject({ kind: "permanent", storeCode: "RangeIgnored" });
       expect(ignored.message).toContain(
-        `Cannot read "t/${key}": the store answered a GET of bytes=0-9 with the whole object`,
+        `Cannot read "t/${key}": http://127.0.0.1:${server.port} answered a GET of bytes=0-9 with more than the range and no Content-Range (HTTP 200: the whole object)`,
       );
       // readFirst takes the whole size from such an answer: its bytes cut at eleven.
       const first = await target.readFirst(`t/${key}`, null, 10);
@@ -370,6 +394,8 @@ test("bodyInto reads a body of known length up to 1 MiB whole, and streams a lar
   const answer = (length: number | undefined, bytes: Uint8Array) => {
     const used: string[] = [];
     const out = {
+      status: 200,
+      origin: "http://127.0.0.1",
       Metadata: {},
       ...(length === undefined ? {} : { ContentLength: length }),
       get Body() {
