@@ -20,6 +20,10 @@ export function ensureDebianTools(pkgs: DebianTool[] = Object.keys(TOOLS) as Deb
   if (missing.length === 0) return;
   console.log(`Installing ${missing.join(", ")} from Debian's packages`);
   Bun.spawnSync(["apt-get", "update", "-qq"], { stdout: "inherit", stderr: "inherit" });
-  const r = Bun.spawnSync(["apt-get", "install", "-y", "-qq", ...missing], { stdout: "inherit" });
-  if (r.exitCode !== 0) throw new Error(`apt-get install ${missing.join(" ")} failed`);
+  const r = Bun.spawnSync(["apt-get", "install", "-y", "-qq", ...missing], {
+    stdout: "inherit",
+    stderr: "inherit",
+  });
+  if (r.exitCode !== 0)
+    throw new Error(`apt-get install ${missing.join(" ")} failed (exit ${r.exitCode}): see above`);
 }

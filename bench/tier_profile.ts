@@ -20,6 +20,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { ensureDebianTools } from "./debian_tools.ts";
 import { initSpool, TIERMV, TIERMV_HEAP } from "./measure.ts";
 import { fmt } from "./report.ts";
 import { countObjects, freshBucket, withStore } from "./store.ts";
@@ -56,6 +57,7 @@ const extraEnv = Object.fromEntries(
     argv[i - 1] === "--env" ? [[a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)]] : [],
   ),
 );
+if (mode === "strace" || mode === "syscalls") ensureDebianTools(["strace"]);
 
 /** CPU seconds of each live thread of `pid`, by thread id (name, user, system). */
 function threadTimes(pid: number, into: Map<string, [string, number, number]>): void {
