@@ -3,11 +3,12 @@
  * restore reads each chunk of the object once (its first chunk, read with the object's headers,
  * is the prefix's comparison too), and on an unversioned bucket every range after the first
  * carries If-Match with the state's ETag, so an object overwritten mid-restore is refused by the
- * store and reported `lost` (its object changed), not `dirty` (the file written to).
+ * store and reported `lost` (its object changed), not `dirty` (the file written to). A store that
+ * ignores Range is said to be one, and the file is left released: its object is not called lost.
  */
 import { expect, test } from "bun:test";
 import { closeSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
-import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { randomBytes, spawnCli } from "../helpers.ts";
 import { startFaultProxy } from "../services/fault_proxy.ts";
 import { s3Client, s3Service } from "../services/shared.ts";
@@ -99,5 +100,72 @@ test("restore --force of an interrupted restore written to past its first chunk:
   expect(forced.outcomes[0]).toMatchObject({ kind: "restored" });
   expect(Buffer.compare(readFileSync(file), Buffer.from(data))).toBe(0);
   expect(mtimeNsOf(file)).toBe(mtime);
+  t.target.close();
+});
+
+/**
+ * An HTTP proxy in front of s3proxy that ignores Range, as RFC 9110 lets a server: a ranged GET
+ * is answered 200 with the whole object and its headers (read with the proxy's own signature:
+ * the client's signs the Range header). Everything else is forwarded as it came, its Host kept
+ * (the client's signature names it).
+ */
+async function rangeIgnoringStore() {
+  const s3 = await s3Service();
+  const client = s3Client(s3.endpoint);
+  const ranged: string[] = [];
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(request) {
+      const url = new URL(request.url);
+      if (request.method === "GET" && request.headers.has("range")) {
+        ranged.push(request.headers.get("range") as string);
+        const [bucket, ...key] = url.pathname.slice(1).split("/").map(decodeURIComponent);
+        const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key.join("/") }));
+        const headers = new Headers({ etag: out.ETag ?? "" });
+        for (const [name, value] of Object.entries(out.Metadata ?? {}))
+          headers.set(`x-amz-meta-${name}`, value);
+        const bytes = (await out.Body?.transformToByteArray()) as Uint8Array<ArrayBuffer>;
+        return new Response(bytes, { status: 200, headers });
+      }
+      const body = ["GET", "HEAD"].includes(request.method) ? undefined : await request.bytes();
+      const answer = await fetch(`${s3.endpoint}${url.pathname}${url.search}`, {
+        method: request.method,
+        headers: request.headers,
+        body,
+        redirect: "manual",
+      });
+      return new Response(answer.body, { status: answer.status, headers: answer.headers });
+    },
+  });
+  return {
+    endpoint: `http://127.0.0.1:${server.port}`,
+    ranged,
+    [Symbol.dispose]() {
+      client.destroy();
+      server.stop(true);
+    },
+  };
+}
+
+test("a store that ignores Range (a ranged GET answered 200 with the whole object): the restore fails saying so, naming the gateway; the file stays a released stub, not lost", async () => {
+  const t = await tierBox();
+  const file = (await t.migrate({ "ranged.bin": randomBytes(9 * MiB, 45) }))[0] as string;
+  expect((await t.tier("release", [file])).outcomes[0]?.kind).toBe("released");
+  const stubMtime = mtimeNsOf(file);
+  const state = await currentState(file);
+  using store = await rangeIgnoringStore();
+  t.box.setConfig({ s3: { ...t.box.config.s3, endpoint: store.endpoint } });
+  const restore = await t.tier("restore", [file]);
+  expect(restore.code).not.toBe(0);
+  expect(store.ranged.length).toBeGreaterThan(0);
+  const outcome = restore.outcomes[0];
+  expect(outcome?.kind).not.toBe("lost");
+  expect(JSON.stringify(outcome)).toContain(
+    `${store.endpoint} answered a GET of bytes=0-${CHUNK - 1} with more than the range and no Content-Range (HTTP 200: the whole object)`,
+  );
+  expect(statSync(file).size).toBe(0);
+  expect(mtimeNsOf(file)).toBe(stubMtime);
+  expect(await currentState(file)).toMatchObject({ state: "released", etag: state?.etag });
   t.target.close();
 });
