@@ -160,7 +160,7 @@ export class SignedReads {
       throw markSent(timedOut(err, deadline, read.signal, requestTimeoutMs));
     }
     if (response.status >= 300) throw await this.storeError(response);
-    return answerOf(response, read.method);
+    return answerOf(response, read.method, url.origin);
   }
 
   /**
@@ -246,7 +246,7 @@ function timedOut(
   return Object.assign(timeout, { name: "TimeoutError", cause: err });
 }
 
-function answerOf(response: Response, method: "HEAD" | "GET"): ObjectAnswer {
+function answerOf(response: Response, method: "HEAD" | "GET", origin: string): ObjectAnswer {
   const h = response.headers;
   const Metadata: Record<string, string> = {};
   for (const [name, value] of h)
@@ -254,7 +254,7 @@ function answerOf(response: Response, method: "HEAD" | "GET"): ObjectAnswer {
   // Body is made only when asked for: a stream once made would make bytes() read through it.
   const answer: ObjectAnswer = {
     status: response.status,
-    origin: new URL(response.url).origin,
+    origin,
     Metadata,
     get Body() {
       return method === "GET" ? response.body : null;
