@@ -94,7 +94,12 @@ class S3Target implements Target, S3Context {
     const s3 = this.settings;
     const endpoints = s3.endpoints ?? [s3.endpoint];
     const gateways = endpoints.map((endpoint) => ({
-      endpoint: endpoint ?? `(AWS, ${s3.region})`,
+      // Without s3.endpoint the SDK's rules choose (s3_signed_reads.ts): named as they would.
+      endpoint:
+        endpoint ??
+        (rt.process.env("AWS_ENDPOINT_URL_S3") ||
+          rt.process.env("AWS_ENDPOINT_URL") ||
+          `(the SDK's endpoint for ${s3.region}: AWS, or the profile's endpoint_url)`),
       client: createClient(s3, endpoint, options.credentials),
     }));
     const backoff = { backoffMs: s3.gatewayBackoffMs, maxBackoffMs: s3.gatewayBackoffMaxMs };

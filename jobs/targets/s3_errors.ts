@@ -54,6 +54,8 @@ function wasSent(err: unknown): boolean {
 
 const CONFIG_ERRORS = new Set([
   "NoSuchBucket",
+  // No usable endpoint for the bucket (s3_signed_reads.ts): the target's settings.
+  "InvalidEndpoint",
   "InvalidBucketName",
   "PermanentRedirect",
   "AccessDenied",

@@ -6,9 +6,10 @@
  * 2026-11-28-tier.md, "Reads signed without the SDK"), and release is CPU-bound. Writes,
  * listings and everything else stay with the SDK client (its write guard, multipart, XML).
  *
- * What stays as the SDK does it: the credentials (the client's own memoized provider chain);
- * the deadline that aborts the request (`s3.requestTimeoutMs`); the gateway pool around it; the
- * errors' shape (`name`, `Code`, `$metadata.httpStatusCode`), so s3_errors.ts classifies them by
+ * What stays as the SDK does it: where a read goes and the region it is signed for (the SDK's
+ * own endpoint rules, once per bucket); the credentials (the client's own memoized provider
+ * chain); the deadline that aborts the request (`s3.requestTimeoutMs`); the gateway pool around
+ * it; the errors' shape (`name`, `Code`, `$metadata.httpStatusCode`), so s3_errors.ts classifies them by
  * the same table; the signing time, corrected by the client's clock offset, which the SDK learns
  * from the store's Date headers (the target's open() is an SDK call) and which an error answer
  * here moves too when its Date is minutes off, unless the SDK's setting turns that off
@@ -91,40 +92,46 @@ export class SignedReads {
     return this.correctsSkew;
   }
 
-  /** Each bucket's URL, resolved once (bucketUrl). */
-  private readonly buckets = new Map<string, Promise<URL>>();
+  /** Each bucket's endpoint, resolved once (bucketEndpoint). */
+  private readonly buckets = new Map<string, Promise<BucketEndpoint>>();
 
   /**
-   * The bucket's URL as the SDK resolves it for an object request, by its own endpoint rules:
-   * `s3.endpoint`, else AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL or the profile's endpoint_url, else
-   * AWS's (FIPS and dual-stack settings included); path style, or virtual-hosted where the SDK
-   * would put the bucket in the host. Reads and the SDK's own requests go to the same place.
+   * The bucket's URL and signing scope as the SDK resolves them for an object request, by its
+   * own endpoint rules: `s3.endpoint`, else AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL or the
+   * profile's endpoint_url, else AWS's (FIPS and dual-stack settings included); path style, or
+   * virtual-hosted where the SDK would put the bucket in the host. Reads and the SDK's own
+   * requests go to the same place, signed for the same region. A bucket the SDK would sign
+   * otherwise than by SigV4 (an S3 Express directory bucket, a multi-region access point) is
+   * refused: these reads do not sign so.
    */
-  private bucketUrl(bucket: string): Promise<URL> {
-    let url = this.buckets.get(bucket);
-    if (!url) {
+  private bucketEndpoint(bucket: string): Promise<BucketEndpoint> {
+    let endpoint = this.buckets.get(bucket);
+    if (!endpoint) {
+      // The object key is not one of the rules' parameters: any key gives the bucket's URL.
       const input = { Bucket: bucket, Key: "k" };
-      // The client's resolved config is what the rules read (the SDK's types do not say so).
-      const config = this.client.config as unknown as Parameters<
+      // A copy, as the SDK's middleware gives it: the rules write into the config they read.
+      const config = { ...this.client.config } as unknown as Parameters<
         typeof getEndpointFromInstructions
       >[2];
-      url = getEndpointFromInstructions(input, HeadObjectCommand, config).then((e) => e.url);
-      this.buckets.set(bucket, url);
-      // A resolution that failed (a broken profile) is tried again by the next read.
-      url.catch(() => this.buckets.delete(bucket));
+      endpoint = getEndpointFromInstructions(input, HeadObjectCommand, config).then(
+        (resolved) => scopeOf(bucket, resolved, this.settings.region),
+        (err: unknown) => Promise.reject(unresolved(bucket, err)),
+      );
+      this.buckets.set(bucket, endpoint);
     }
-    return url;
+    return endpoint;
   }
 
-  /** The URL a read is sent to (bucketUrl, then the key and version). */
+  /** The URL a read is sent to (the bucket's, then the key and version). */
   async urlOf(read: Pick<ObjectRead, "bucket" | "key" | "versionId">): Promise<URL> {
-    return objectUrl(await this.bucketUrl(read.bucket), read);
+    return objectUrl((await this.bucketEndpoint(read.bucket)).url, read);
   }
 
   async send(read: ObjectRead): Promise<ObjectAnswer> {
     const { requestTimeoutMs } = this.settings;
     const offset = (await this.skewCorrected()) ? (this.client.config.systemClockOffset ?? 0) : 0;
-    const url = await this.urlOf(read);
+    const bucket = await this.bucketEndpoint(read.bucket);
+    const url = objectUrl(bucket.url, read);
     const headers: Record<string, string> = {
       host: url.host,
       "x-amz-content-sha256": EMPTY_SHA256,
@@ -141,7 +148,11 @@ export class SignedReads {
         query: read.versionId === undefined ? {} : { versionId: read.versionId },
         headers,
       },
-      { signingDate: new Date(Date.now() + offset) },
+      {
+        signingDate: new Date(Date.now() + offset),
+        signingRegion: bucket.region,
+        signingService: bucket.service,
+      },
     );
     // fetch sends the host itself (the same value).
     const { host: _, ...sent } = signed.headers;
@@ -201,6 +212,47 @@ export class SignedReads {
       this.client.config.systemClockOffset = server - Date.now();
   }
 }
+
+/** Where a bucket's objects are read, and the scope their requests are signed for. */
+interface BucketEndpoint {
+  url: URL;
+  region: string;
+  service: string;
+}
+
+type ResolvedEndpoint = Awaited<ReturnType<typeof getEndpointFromInstructions>>;
+
+/** The endpoint's URL and SigV4 scope; an error for a bucket the SDK would sign otherwise. */
+function scopeOf(bucket: string, resolved: ResolvedEndpoint, region: string): BucketEndpoint {
+  const schemes = resolved.properties?.authSchemes as
+    | { name?: string; signingRegion?: string; signingName?: string }[]
+    | undefined;
+  const scheme = schemes?.[0];
+  if (scheme?.name !== undefined && scheme.name !== "sigv4")
+    throw endpointError(
+      `bucket "${bucket}" is signed with ${scheme.name} by the SDK; release's and restore's reads sign with SigV4 only: use a general-purpose bucket`,
+    );
+  return {
+    url: resolved.url,
+    region: scheme?.signingRegion ?? region,
+    service: scheme?.signingName ?? "s3",
+  };
+}
+
+/** A failed resolution (a region or bucket the rules refuse), said as a setting to fix. */
+function unresolved(bucket: string, err: unknown): Error {
+  if ((err as Error | null)?.name === ENDPOINT_ERROR) return err as Error;
+  const why = err instanceof Error ? err.message : String(err);
+  return endpointError(`the SDK resolves no endpoint for bucket "${bucket}": ${why}`);
+}
+
+/** The name of an endpoint that cannot be used: a config error (s3_errors.ts), never retried. */
+export const ENDPOINT_ERROR = "InvalidEndpoint";
+
+const endpointError = (message: string) =>
+  Object.assign(new Error(`${message}. Check s3.endpoint, s3.region and the target's bucket`), {
+    name: ENDPOINT_ERROR,
+  });
 
 /**
  * The object's URL under its bucket's (`bucket`: the SDK's, path style `endpoint/bucket` or

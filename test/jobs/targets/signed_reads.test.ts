@@ -143,9 +143,15 @@ test("reads go where the SDK's requests go: the bucket's URL by the SDK's endpoi
   const at = async (endpoint: string | undefined, forcePathStyle: boolean, bucket: string) => {
     const settings = { ...configFor(s, "s3://bkt/t").s3, region: "eu-west-3", forcePathStyle };
     const client = createClient(settings, endpoint, s.credentials);
+    const config = client.config as unknown as Record<string, unknown>;
+    const before = { endpoint: config.endpoint, isCustomEndpoint: config.isCustomEndpoint };
     try {
       return (await signedReadsOf(client).urlOf({ bucket, key: "a b/c+d" })).href;
     } finally {
+      // The resolution reads the client's config and leaves it as it was.
+      expect({ endpoint: config.endpoint, isCustomEndpoint: config.isCustomEndpoint }).toEqual(
+        before,
+      );
       client.destroy();
     }
   };
@@ -178,6 +184,19 @@ test("reads go where the SDK's requests go: the bucket's URL by the SDK's endpoi
     if (before === undefined) delete process.env.AWS_ENDPOINT_URL_S3;
     else process.env.AWS_ENDPOINT_URL_S3 = before;
   }
+  // A bucket the SDK signs otherwise (an S3 Express directory bucket): refused, as a setting.
+  const settings = { ...configFor(s, "s3://bkt/t").s3, region: "us-west-2" };
+  const client = createClient(settings, undefined, s.credentials);
+  const express = await signedReadsOf(client)
+    .send({ method: "HEAD", bucket: "dir--usw2-az1--x-s3", key: "k" })
+    .then(
+      () => new Error("answered"),
+      (e: Error) => e,
+    );
+  client.destroy();
+  expect(express).toMatchObject({ name: "InvalidEndpoint" });
+  expect(errorKind(express)).toBe("config");
+  expect(String(express.message)).toContain("sigv4-s3express by the SDK");
   const bucket = new URL("http://h/b");
   expect(objectUrl(bucket, { key: "k", versionId: "v+1/2" }).href).toBe(
     "http://h/b/k?versionId=v%2B1%2F2",
