@@ -6,17 +6,17 @@
  * 2026-11-28-tier.md, "Reads signed without the SDK"), and release is CPU-bound. Writes,
  * listings and everything else stay with the SDK client (its write guard, multipart, XML).
  *
- * What stays as the SDK does it: where a read goes and the region it is signed for (the SDK's
- * own endpoint rules, once per bucket); the credentials (the client's own memoized provider
- * chain); the deadline that aborts the request (`s3.requestTimeoutMs`); the gateway pool around
- * it; the errors' shape (`name`, `Code`, `$metadata.httpStatusCode`), so s3_errors.ts classifies them by
+ * What stays as the SDK does it: where a read goes and the region it is signed for (the SDK's own
+ * endpoint rules, once per bucket); the credentials (the client's own memoized provider chain);
+ * the deadline that aborts the request (`s3.requestTimeoutMs`); the gateway pool around it; the
+ * errors' shape (`name`, `Code`, `$metadata.httpStatusCode`), so s3_errors.ts classifies them by
  * the same table; the signing time, corrected by the client's clock offset, which the SDK learns
  * from the store's Date headers (the target's open() is an SDK call) and which an error answer
  * here moves too when its Date is minutes off, unless the SDK's setting turns that off
- * (AWS_DISABLE_CLOCK_SKEW_CORRECTION, or disable_clock_skew_correction in the profile): then
- * reads are signed by this host's clock and learn nothing, as the SDK's requests. Not done
- * here: the SDK's response checksum validation under `s3.checksums: when_supported` (restore
- * checks every byte against the state's ETag).
+ * (AWS_DISABLE_CLOCK_SKEW_CORRECTION, or disable_clock_skew_correction in the profile): then reads
+ * are signed by this host's clock and learn nothing, as the SDK's requests. Not done here: the
+ * SDK's response checksum validation under `s3.checksums: when_supported` (restore checks every
+ * byte against the state's ETag).
  */
 import { HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { getEndpointFromInstructions } from "@smithy/core/endpoints";
