@@ -99,7 +99,8 @@ test("recover refuses without --yes when there is no terminal (exit 2), and Ente
   });
   const reader = proc.stdout.getReader();
   let shown = "";
-  while (!shown.includes("powered off")) {
+  // The question and its choices may come in separate reads: wait for both, either choice marked.
+  while (!(shown.includes("powered off") && /[○●].*Yes.*\/.*[○●].*No/.test(shown))) {
     const { value, done } = await reader.read();
     if (done) throw new Error(`recover exited before asking: ${shown}`);
     shown += new TextDecoder().decode(value);
