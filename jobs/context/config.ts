@@ -48,7 +48,20 @@ const S3Settings = v.strictObject({
   gatewayBackoffMaxMs: v.optional(PositiveInt, 60_000),
   /** Keys per listing page (ListObjectsV2, ListObjectVersions); at most 1000. */
   listPageSize: v.optional(v.pipe(PositiveInt, v.maxValue(1000)), 1000),
-  region: v.optional(v.string(), "us-east-1"),
+  /**
+   * Signed into every request, and part of AWS's host names: the SDK refuses one that is not a
+   * host label (`eu_central`, `a.b`) before sending anything, so it is refused here, once.
+   */
+  region: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(
+        /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/,
+        "must be a host name label: letters, digits and '-', as the store names its region (RGW: its zonegroup)",
+      ),
+    ),
+    "us-east-1",
+  ),
   forcePathStyle: v.optional(v.boolean(), true),
   /** The SDK's CRC32 headers break several S3-compatible servers: only when an API requires it. */
   checksums: v.optional(v.picklist(["when_required", "when_supported"]), "when_required"),

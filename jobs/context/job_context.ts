@@ -2,6 +2,7 @@
 import type { Runtime } from "../../runtime/types.ts";
 import type { FileOutcome } from "../file/outcome.ts";
 import { openTarget } from "../targets/open.ts";
+import { warnUnreadSdkVariables } from "../targets/s3_env.ts";
 import type { Target } from "../targets/target.ts";
 import type { Config } from "./config.ts";
 
@@ -36,6 +37,12 @@ export function createJobContext(
 export function targetFor(ctx: JobContext, url: string): Target {
   let target = ctx.targets.get(url);
   if (!target) {
+    if (url.startsWith("s3://"))
+      warnUnreadSdkVariables(
+        (name) => ctx.rt.process.env(name),
+        ctx.config.s3,
+        (m) => ctx.log.warn(m),
+      );
     target = openTarget(ctx.rt, url, ctx.config);
     ctx.targets.set(url, target);
   }

@@ -72,6 +72,8 @@ export function createClient(
     region: s3.region,
     forcePathStyle: s3.forcePathStyle,
     maxAttempts: 1,
+    // Set, so AWS_RETRY_MODE is not read: "adaptive" would add the SDK's client-side rate limit.
+    retryMode: "standard",
     requestChecksumCalculation: checksums,
     responseChecksumValidation: checksums,
     ...(credentials ? { credentials } : {}),

@@ -115,7 +115,11 @@ export class SignedReads {
       >[2];
       endpoint = getEndpointFromInstructions(input, HeadObjectCommand, config).then(
         (resolved) => scopeOf(bucket, resolved, this.settings.region),
-        (err: unknown) => Promise.reject(unresolved(bucket, err)),
+        (err: unknown) => {
+          // Not kept: the next read resolves again (a profile fixed under a `--watch` or `serve`).
+          if (this.buckets.get(bucket) === endpoint) this.buckets.delete(bucket);
+          return Promise.reject(unresolved(bucket, err));
+        },
       );
       this.buckets.set(bucket, endpoint);
     }

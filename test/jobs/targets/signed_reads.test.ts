@@ -205,6 +205,34 @@ test("reads go where the SDK's requests go: the bucket's URL by the SDK's endpoi
     expect(() => objectUrl(bucket, { key })).toThrow('has a "." or ".." segment');
 });
 
+test("a failed endpoint resolution is not kept: the next read resolves again (a profile fixed while `--watch` or `serve` runs)", async () => {
+  const s = await store("s3proxy");
+  const settings = { ...configFor(s, "s3://bkt/t").s3, region: "eu-west-3" };
+  const client = createClient(settings, "http://127.0.0.1:9000", s.credentials);
+  const config = client.config as unknown as { endpointProvider: (...a: unknown[]) => unknown };
+  const rules = config.endpointProvider;
+  let calls = 0;
+  config.endpointProvider = (...args: unknown[]) => {
+    calls++;
+    if (calls === 1) throw new Error("the profile's endpoint_url is not a URL");
+    return rules(...args);
+  };
+  try {
+    const reads = signedReadsOf(client);
+    const failed = await reads.urlOf({ bucket: "bkt", key: "k" }).catch((e: Error) => e);
+    expect(failed).toMatchObject({ name: "InvalidEndpoint" });
+    expect(String((failed as Error).message)).toContain("endpoint_url is not a URL");
+    expect((await reads.urlOf({ bucket: "bkt", key: "k" })).href).toBe(
+      "http://127.0.0.1:9000/bkt/k",
+    );
+    // A success is kept: a third read asks the rules nothing.
+    await reads.urlOf({ bucket: "bkt", key: "j" });
+    expect(calls).toBe(2);
+  } finally {
+    client.destroy();
+  }
+});
+
 test("a store's error answers keep the SDK's names and kinds: a bodiless 403 is Unknown (config), an XML code is named with its message unescaped, an HTML 503 is transient and cut short; a Date hours off moves the clock offset to the store's", async () => {
   const answers: Record<string, () => Response> = {
     "/bkt/forbidden": () => new Response(null, { status: 403 }),
