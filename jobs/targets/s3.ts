@@ -12,6 +12,7 @@ import type { Config } from "../context/config.ts";
 import { TargetError } from "./errors.ts";
 import { BodyReader } from "./s3_body.ts";
 import { type Credentials, createClient } from "./s3_client.ts";
+import { sdkEndpointLabel } from "./s3_env.ts";
 import { toTargetError } from "./s3_errors.ts";
 import { GatewayError, GatewayPool } from "./s3_gateways.ts";
 import { listAll, listVersions } from "./s3_listing.ts";
@@ -95,11 +96,7 @@ class S3Target implements Target, S3Context {
     const endpoints = s3.endpoints ?? [s3.endpoint];
     const gateways = endpoints.map((endpoint) => ({
       // Without s3.endpoint the SDK's rules choose (s3_signed_reads.ts): named as they would.
-      endpoint:
-        endpoint ??
-        (rt.process.env("AWS_ENDPOINT_URL_S3") ||
-          rt.process.env("AWS_ENDPOINT_URL") ||
-          `(the SDK's endpoint for ${s3.region}: AWS, or the profile's endpoint_url)`),
+      endpoint: endpoint ?? sdkEndpointLabel((name) => rt.process.env(name), s3.region),
       client: createClient(s3, endpoint, options.credentials),
     }));
     const backoff = { backoffMs: s3.gatewayBackoffMs, maxBackoffMs: s3.gatewayBackoffMaxMs };

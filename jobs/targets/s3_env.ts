@@ -46,3 +46,17 @@ export function warnUnreadSdkVariables(
     warn(sentence);
   }
 }
+
+/**
+ * How errors, `status` and metrics name the store when `s3.endpoint` is unset: what the SDK's
+ * rules take (AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL, both ignored under
+ * AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true, as the SDK does), else a description, since the
+ * profile's endpoint_url is read later, by the SDK, from its files.
+ */
+export function sdkEndpointLabel(env: (name: string) => string | undefined, region: string) {
+  const configured = env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") !== "true";
+  return (
+    (configured && (env("AWS_ENDPOINT_URL_S3") || env("AWS_ENDPOINT_URL"))) ||
+    `(the SDK's endpoint for ${region}: AWS, or the profile's endpoint_url)`
+  );
+}

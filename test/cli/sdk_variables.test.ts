@@ -6,7 +6,11 @@
  */
 import { beforeAll, expect, test } from "bun:test";
 import { createClient } from "../../jobs/targets/s3_client.ts";
-import { unreadSdkVariables, warnUnreadSdkVariables } from "../../jobs/targets/s3_env.ts";
+import {
+  sdkEndpointLabel,
+  unreadSdkVariables,
+  warnUnreadSdkVariables,
+} from "../../jobs/targets/s3_env.ts";
 import { cli, lastJsonLine, sandbox } from "../helpers.ts";
 import { newBucket, s3Service } from "../services/shared.ts";
 
@@ -76,4 +80,16 @@ test("the client's retry mode is standard whatever AWS_RETRY_MODE says (adaptive
     if (before === undefined) delete process.env.AWS_RETRY_MODE;
     else process.env.AWS_RETRY_MODE = before;
   }
+});
+
+test("without s3.endpoint, the store is named as the SDK's rules find it: AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL, neither under AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true", () => {
+  const env = (vars: Record<string, string>) => (name: string) => vars[name];
+  const s3 = "http://s3.internal:9000";
+  const any = "http://any.internal:9000";
+  expect(sdkEndpointLabel(env({ AWS_ENDPOINT_URL_S3: s3, AWS_ENDPOINT_URL: any }), "r")).toBe(s3);
+  expect(sdkEndpointLabel(env({ AWS_ENDPOINT_URL: any }), "r")).toBe(any);
+  const ignored = { AWS_ENDPOINT_URL_S3: s3, AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: "true" };
+  expect(sdkEndpointLabel(env(ignored), "eu-west-1")).toBe(
+    "(the SDK's endpoint for eu-west-1: AWS, or the profile's endpoint_url)",
+  );
 });
