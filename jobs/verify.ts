@@ -60,12 +60,20 @@ async function stateAt(ctx: JobContext, path: string): Promise<State | null | "u
   return state ?? null;
 }
 
+/**
+ * The objects (key, then version id or "" for none) that the state of a file at another path
+ * names: a renamed file's, a released stub's only copy among them. Only such files are kept, so
+ * the memory is theirs, not the walk's.
+ */
+type NamedElsewhere = Map<string, Set<string>>;
+
 /** Objects (versions) under `prefixes` that no counting state names. */
 async function findStrays(
   ctx: JobContext,
   prefixes: string[],
   report: (f: Finding) => Promise<void>,
   s: VerifySummary,
+  elsewhere: NamedElsewhere,
 ) {
   const target = targetFor(ctx, ctx.config.target);
   const base = target.keyFor("");
@@ -86,7 +94,7 @@ async function findStrays(
       state?.key === key &&
       state.target === ctx.config.target &&
       (versionId === null || state.versionId === versionId);
-    if (named) continue;
+    if (named || elsewhere.get(key)?.has(versionId ?? "")) continue;
     const version = versionId ? ` (version ${versionId})` : "";
     const detail = state
       ? `the file's state names ${state.key}${state.versionId ? ` version ${state.versionId}` : ""}, not this object${version}`
@@ -116,11 +124,17 @@ export async function verifyPaths(
     await report(f);
   };
   const target = targetFor(ctx, ctx.config.target);
+  const elsewhere: NamedElsewhere = new Map();
   const stats: WalkStats = { files: 0, skippedLinks: 0, skippedOther: 0 };
+  const onOtherKey = (state: State) => {
+    if (state.target !== ctx.config.target || state.state === "removed") return;
+    const versions = elsewhere.get(state.key) ?? new Set<string>();
+    elsewhere.set(state.key, versions.add(state.versionId ?? ""));
+  };
   for await (const path of walkFiles(ctx.rt, paths, stats)) {
     s.files++;
     const key = target.keyFor(relativeToRoot(ctx.config.root, path) ?? "");
-    const verdict = await verifyFile(ctx, { path, key }, count);
+    const verdict = await verifyFile(ctx, { path, key, onOtherKey }, count);
     if (verdict === "committed") s.committed++;
     if (verdict === "released") s.released++;
     if (verdict === "unmigrated") s.unmigrated++;
@@ -130,6 +144,6 @@ export async function verifyPaths(
       ? target.keyFor("")
       : target.keyFor(relativeToRoot(ctx.config.root, p) ?? ""),
   );
-  await findStrays(ctx, prefixes, count, s);
+  await findStrays(ctx, prefixes, count, s, elsewhere);
   return s;
 }

@@ -77,7 +77,7 @@ async function held(
   const guard = new EpochGuard(rt, { handle, dirs: job.dirs, n, attempt, key, target });
   const taken: Held = { job, file, n, attempt, locked, head, guard };
   // Released since our view before the take: never upload a stub (docs/tiering.md).
-  const released = await refuseReleased(job, path, current, locked);
+  const released = await refuseReleased(job, file, current, locked);
   if (released) return await settle(taken, "refused", () => released);
   if (isCommitFor(current, { key, target, stat: locked }))
     return await settle(taken, "skipped", () => skippedFor(path, current, job.task.id));

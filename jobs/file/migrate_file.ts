@@ -52,7 +52,7 @@ async function migrateOpen(job: FileJob, file: OpenFile): Promise<FileOutcome> {
     const listed = round === 0 && opened?.names ? await opened.names() : undefined;
     const view = await viewOrReject(file, listed);
     if (!("names" in view)) return view;
-    const released = await refuseReleased(job, file.path, view.current?.state, stat);
+    const released = await refuseReleased(job, file, view.current?.state, stat);
     if (released) return released;
     if (isCommitFor(view.current?.state, identity)) {
       await afterResume(job, view.current);

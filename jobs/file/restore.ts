@@ -21,6 +21,7 @@ import { noSpaceReason } from "./quota.ts";
 import type { EpochOutcome, State } from "./records.ts";
 import { withRestoreBuffer } from "./restore_budget.ts";
 import { type CopyResult, copyInto, RESTORE_CHUNK } from "./restore_copy.ts";
+import { readerOf } from "./restore_range.ts";
 import { decideTier, revokedTier } from "./tier_decide.ts";
 import { type TierHeld, withTierEpoch } from "./tier_file.ts";
 
@@ -150,14 +151,16 @@ async function copyObject(
   state: State,
   options: { force?: boolean },
 ): Promise<FileOutcome | { copied: CopiedBytes; partSize: number | undefined }> {
-  const { job, file } = held;
+  const { file } = held;
   const { handle, path } = file;
+  // The object is read where the state says it was written, even if the config's target changed.
+  const job = readerOf(held.job, state);
   const lost = (reason: string) =>
     settleTier(held, "lost", { kind: "lost", path, key: state.key, reason }, reason);
   const dirty = (reason: string) =>
     settleTier(held, "dirty", { kind: "dirty", path, key: state.key, reason }, reason);
   const { object, first } = await objectOf(job, state);
-  if (!object) return await lost(`its object ${state.key} is missing`);
+  if (!object) return await lost(`its object ${state.key} is missing from ${state.target}`);
   if (object.size !== state.size || object.etag !== state.etag)
     return await lost(
       `its object ${state.key} differs from the released file (size ${object.size}, ETag ${object.etag}; released ${state.size}, ${state.etag})`,

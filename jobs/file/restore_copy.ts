@@ -49,9 +49,10 @@ const PREFIX_SLICE = 1024 * 1024;
  * `first`: the object's first chunk as restore.ts read it with the object's headers, compared
  * here rather than read again. Beyond it, the object is read in 1 MiB ranges into a buffer of
  * their own (a forced restore writes `first` next), so a resumed restore holds its chunk and
- * 2 MiB, not three chunks. Only a resumed restore comes here.
+ * 2 MiB, not three chunks. A resumed restore comes here, and migrate meeting a released file
+ * with bytes (stub.ts).
  */
-async function notPrefix(
+export async function notPrefix(
   job: FileJob,
   handle: FileHandle,
   state: State,

@@ -41,10 +41,20 @@ export type FileVerdict = "committed" | "released" | "unmigrated" | "other";
 
 type Report = (f: Finding) => Promise<void>;
 
-/** Checks one file; `key`: this path's key on the configured target. */
+/**
+ * What verify is told of one file: its path, this path's key on the configured target, and who
+ * hears of a state that names another key (a renamed file: its object is no stray).
+ */
+export interface VerifiedFile {
+  path: string;
+  key: string;
+  onOtherKey?: (state: State) => void;
+}
+
+/** Checks one file. */
 export async function verifyFile(
   ctx: JobContext,
-  file: { path: string; key: string },
+  file: VerifiedFile,
   report: Report,
 ): Promise<FileVerdict> {
   const looked = await lookAtFile(ctx.rt, file.path, async (handle): Promise<FileVerdict> => {
@@ -91,7 +101,7 @@ async function reportHold(
 
 async function checkState(
   ctx: JobContext,
-  file: { path: string; key: string; handle: FileHandle; view: View },
+  file: VerifiedFile & { handle: FileHandle; view: View },
   report: Report,
 ): Promise<FileVerdict> {
   const { path, view } = file;
@@ -99,12 +109,19 @@ async function checkState(
   if (!current || current.state.state === "removed") return "unmigrated";
   const { state } = current;
   const at = { path, key: state.key };
-  if (state.key !== file.key)
+  if (state.key !== file.key) {
+    file.onOtherKey?.(state);
+    // A released file's bytes are only in the object its state names: migrate refuses a stub.
+    const fix =
+      state.state === "released"
+        ? `restore it (its bytes come back from ${state.key}), then migrate it again`
+        : "migrate it again";
     await report({
       ...at,
       kind: "key-mismatch",
-      detail: `the state names key ${state.key}, this path's key is ${file.key} (a renamed or rotated file): migrate it again`,
+      detail: `the state names key ${state.key}, this path's key is ${file.key} (a renamed or rotated file): ${fix}`,
     });
+  }
   if (state.target !== ctx.config.target)
     await report({
       ...at,

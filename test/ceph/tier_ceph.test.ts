@@ -202,6 +202,30 @@ test(
       new ListObjectVersionsCommand({ Bucket: rgwBucket, Prefix: "archive/r/f3.bin" }),
     );
     expect(kept.Versions ?? []).toHaveLength(2);
+
+    // A stub holding its object's first bytes (what a restore stopped part way leaves) is not a
+    // dirty stub: migrate refuses it rather than archive part of the file as all of it (a new
+    // version, which the state would then name), and restore finishes it.
+    const f4 = join(dir, "f4.bin");
+    const f4sum = await sh(ceph, `md5sum < ${f4}`);
+    await sh(ceph, `head -c 50000 ${f4} > ${src}/f4.head`);
+    expect((await tiermv(["release", "--node", "node-a", f4])).code).toBe(0);
+    await sh(ceph, `dd if=${src}/f4.head of=${f4} conv=notrunc status=none && rm ${src}/f4.head`);
+    const submitted = await tiermv(["submit", "--node", "node-a", "--request-id", "partial", f4]);
+    expect(submitted.code).toBe(0);
+    const partial = await tiermv(["run", "--node", "node-a", "--once", "--json"]);
+    expect(partial.code).toBe(1);
+    expect(JSON.parse(partial.stdout.trim().split("\n").at(-1) as string).counts).toMatchObject({
+      migrated: 0,
+      refused: 1,
+      dirty: 0,
+    });
+    const one = await client.send(
+      new ListObjectVersionsCommand({ Bucket: rgwBucket, Prefix: "archive/r/f4.bin" }),
+    );
+    expect(one.Versions ?? []).toHaveLength(1);
+    expect((await tiermv(["restore", "--node", "node-a", f4])).code).toBe(0);
+    expect(await sh(ceph, `md5sum < ${f4}`)).toBe(f4sum);
     client.destroy();
     console.log(`outcome kinds seen across the two clients: ${[...kinds].sort().join(", ")}`);
   },

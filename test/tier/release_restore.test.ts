@@ -4,11 +4,20 @@
  * names is checked before release and before restore.
  */
 import { expect, test } from "bun:test";
-import { appendFileSync, chmodSync, readdirSync, readFileSync, statSync } from "node:fs";
+import {
+  appendFileSync,
+  chmodSync,
+  closeSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { cli, randomBytes } from "../helpers.ts";
-import { s3Client } from "../services/shared.ts";
+import { newBucket, s3Client, s3Service } from "../services/shared.ts";
 import { currentState, identityOf, mtimeNsOf, tierBox } from "./tier_helpers.ts";
 
 const MiB = 1024 * 1024;
@@ -115,6 +124,51 @@ test("migrate never uploads a released stub nor a stub written to (dirty); resto
   const forced = await t.tier("restore", [dirty as string], ["--force"]);
   expect(forced.outcomes[0]).toMatchObject({ kind: "restored" });
   expect(Buffer.compare(readFileSync(dirty as string), Buffer.from(randomBytes(6000, 5)))).toBe(0);
+  t.target.close();
+});
+
+test("migrate refuses a released file holding the first bytes of its object (a restore that stopped part way): refused, not dirty, never uploaded; restore finishes it", async () => {
+  const t = await tierBox();
+  const data = randomBytes(3 * MiB, 41);
+  const [path] = await t.migrate({ "partial.bin": data });
+  const file = path as string;
+  expect((await t.tier("release", [file])).json.counts.released).toBe(1);
+  const before = await t.target.head("archive/partial.bin");
+  // What a restore stopped after its first chunks leaves: the object's first bytes, in place.
+  const fd = openSync(file, "r+");
+  writeSync(fd, data.subarray(0, MiB), 0, MiB, 0);
+  closeSync(fd);
+  expect((await cli(["submit", "--node", "a", "--request-id", "p", file], t.box.env)).code).toBe(0);
+  const run = await cli(["run", "--node", "a", "--once", "--json"], t.box.env);
+  const summary = JSON.parse(run.stdout.trim().split("\n").at(-1) as string);
+  expect(summary.counts).toMatchObject({ migrated: 0, refused: 1, dirty: 0 });
+  expect(run.code).toBe(1);
+  const events = (await cli(["events", "--node", "a"], t.box.env)).stdout;
+  const refused = events.split("\n").find((l) => l.includes('"outcome":"refused"')) ?? "";
+  expect(refused).toContain(`holds the first ${MiB} of its ${3 * MiB} archived bytes`);
+  expect(refused).toContain("restore it to finish");
+  const after = await t.target.head("archive/partial.bin");
+  expect(after?.meta?.attempt).toBe(before?.meta?.attempt as string);
+  expect(await currentState(file)).toMatchObject({ state: "released" });
+  // Restore finishes the interrupted one.
+  const restore = await t.tier("restore", [file]);
+  expect(restore.outcomes[0]).toMatchObject({ kind: "restored" });
+  expect(Buffer.compare(readFileSync(file), Buffer.from(data))).toBe(0);
+  t.target.close();
+});
+
+test("restore reads the object from the target its state names: after the config's target changed, a released file comes back (not lost)", async () => {
+  const t = await tierBox();
+  const data = randomBytes(200_000, 42);
+  const [path] = await t.migrate({ "moved.bin": data });
+  const file = path as string;
+  expect((await t.tier("release", [file])).json.counts.released).toBe(1);
+  const s3 = await s3Service();
+  t.box.setConfig({ target: `s3://${await newBucket(s3.endpoint)}/elsewhere` });
+  const restore = await t.tier("restore", [file]);
+  expect(restore.code).toBe(0);
+  expect(restore.outcomes[0]).toMatchObject({ kind: "restored" });
+  expect(Buffer.compare(readFileSync(file), Buffer.from(data))).toBe(0);
   t.target.close();
 });
 

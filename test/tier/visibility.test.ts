@@ -4,7 +4,8 @@
  * among the findings, as an error) and a stub written to as `dirty`.
  */
 import { expect, test } from "bun:test";
-import { appendFileSync } from "node:fs";
+import { appendFileSync, renameSync } from "node:fs";
+import { join } from "node:path";
 import { DeleteObjectCommand } from "@aws-sdk/client-s3";
 import { cli, lastJsonLine, randomBytes, startServe } from "../helpers.ts";
 import { s3Client } from "../services/shared.ts";
@@ -75,6 +76,25 @@ test("ls and inspect show released (with the original size), dirty, changed, mig
   expect(Object.keys(summary.findings)[0]).toBe("lost");
   const text = await cli(["verify", t.box.src], t.box.env);
   expect(text.stderr).toMatch(/ERROR.*lost.*gone\.bin/);
+  t.target.close();
+});
+
+test("verify: the object of a released stub renamed away is no stray (it is the stub's only copy); the renamed stub is told to restore first", async () => {
+  const t = await tierBox();
+  const [path] = await t.migrate({ "old/r1.bin": randomBytes(9_000, 59) });
+  expect((await t.tier("release", [path as string])).json.counts.released).toBe(1);
+  const renamed = join(t.box.src, "renamed.bin");
+  renameSync(path as string, renamed);
+  const verify = await cli(["verify", "--json", t.box.src], t.box.env);
+  expect(verify.code).toBe(1);
+  const findings = verify.stdout
+    .trim()
+    .split("\n")
+    .slice(0, -1)
+    .map((l) => JSON.parse(l));
+  expect(findings.map((f) => f.kind)).toEqual(["key-mismatch"]);
+  expect(findings[0]).toMatchObject({ path: renamed });
+  expect(findings[0].detail).toContain("restore it (its bytes come back from archive/old/r1.bin)");
   t.target.close();
 });
 
