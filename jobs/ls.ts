@@ -3,7 +3,7 @@
  * (one descriptor at a time, read-only, O_NOATIME), and the totals per state.
  */
 import type { JobContext } from "./context/job_context.ts";
-import { lookAtFile } from "./file/open_file.ts";
+import { lookAtFile, unopenable } from "./file/open_file.ts";
 import { type TierInfo, type TierState, tierOf } from "./file/tier_state.ts";
 import { readView } from "./file/view.ts";
 import { XattrPayloadError } from "./file/xattr_record.ts";
@@ -42,13 +42,21 @@ export async function listTiers(
 }
 
 async function entryOf(ctx: JobContext, path: string): Promise<LsEntry | null> {
-  return await lookAtFile(ctx.rt, path, async (handle): Promise<LsEntry> => {
-    const stat = await handle.stat();
-    try {
-      return { path, ...tierOf(await readView(handle), stat) };
-    } catch (err) {
-      if (err instanceof XattrPayloadError) return { path, tier: "unreadable", error: err.message };
-      throw err;
-    }
-  });
+  try {
+    return await lookAtFile(ctx.rt, path, async (handle): Promise<LsEntry> => {
+      const stat = await handle.stat();
+      try {
+        return { path, ...tierOf(await readView(handle), stat) };
+      } catch (err) {
+        if (err instanceof XattrPayloadError)
+          return { path, tier: "unreadable", error: err.message };
+        throw err;
+      }
+    });
+  } catch (err) {
+    // One file this user cannot open: listed as such, and the walk goes on.
+    const why = unopenable(err);
+    if (why) return { path, tier: "unreadable", error: `the file ${why}` };
+    throw err;
+  }
 }

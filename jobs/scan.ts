@@ -7,7 +7,7 @@
  * is counted by reason.
  */
 import type { JobContext } from "./context/job_context.ts";
-import { lookAtFile } from "./file/open_file.ts";
+import { lookAtFile, unopenable } from "./file/open_file.ts";
 import { NORELEASE } from "./file/release.ts";
 import { tierOf } from "./file/tier_state.ts";
 import { readView } from "./file/view.ts";
@@ -68,6 +68,24 @@ type Verdict = { reason: string } | { size: number };
 
 /** Judges one file by the policy (gone: it vanished or is a symlink now). */
 async function judge(
+  ctx: JobContext,
+  path: string,
+  rel: string,
+  policy: Policy,
+  compiled: ReturnType<typeof compilePolicy>,
+  now: number,
+): Promise<Verdict> {
+  try {
+    return await judgeOpen(ctx, path, rel, policy, compiled, now);
+  } catch (err) {
+    // One file this user cannot open: counted as left out, with why, and the walk goes on.
+    const why = unopenable(err);
+    if (why) return { reason: `unreadable (the file ${why})` };
+    throw err;
+  }
+}
+
+async function judgeOpen(
   ctx: JobContext,
   path: string,
   rel: string,

@@ -9,7 +9,7 @@
  */
 import type { JobContext } from "./context/job_context.ts";
 import { targetFor } from "./context/job_context.ts";
-import { lookAtFile } from "./file/open_file.ts";
+import { lookAtFile, unopenable } from "./file/open_file.ts";
 import type { State } from "./file/records.ts";
 import { type Finding, type FindingKind, verifyFile } from "./file/verify_file.ts";
 import { readView } from "./file/view.ts";
@@ -44,20 +44,26 @@ const KINDS: FindingKind[] = [
   "stale-lock",
   "leftover-lock",
   "unreadable-xattr",
+  "unreadable-file",
   "stray-object",
 ];
 
 /** The current state of the file at `path` (null: none or gone; "unreadable": unknown). */
 async function stateAt(ctx: JobContext, path: string): Promise<State | null | "unreadable"> {
-  const state = await lookAtFile(ctx.rt, path, async (handle) => {
-    try {
-      return (await readView(handle)).current?.state ?? null;
-    } catch (err) {
-      if (err instanceof XattrPayloadError) return "unreadable" as const; // reported by the file's check
-      throw err;
-    }
-  });
-  return state ?? null;
+  try {
+    const state = await lookAtFile(ctx.rt, path, async (handle) => {
+      try {
+        return (await readView(handle)).current?.state ?? null;
+      } catch (err) {
+        if (err instanceof XattrPayloadError) return "unreadable" as const; // reported by the file's check
+        throw err;
+      }
+    });
+    return state ?? null;
+  } catch (err) {
+    if (unopenable(err)) return "unreadable"; // reported by the file's check (unreadable-file)
+    throw err;
+  }
 }
 
 /**

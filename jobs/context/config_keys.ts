@@ -6,14 +6,19 @@
 import type * as v from "valibot";
 import { closest } from "../util/closest.ts";
 
-type AnySchema = v.GenericSchema & { wrapped?: AnySchema; entries?: Record<string, AnySchema> };
+type AnySchema = v.GenericSchema & {
+  wrapped?: AnySchema;
+  entries?: Record<string, AnySchema>;
+  /** A record's value schema (`policies.NAME`): every key of the record has it. */
+  value?: AnySchema;
+};
 
 /** The object schema's keys at a dot path (optional and nullable wrappers unwrapped). */
 function keysAt(schema: AnySchema, path: string[]): string[] {
   let at: AnySchema | undefined = schema;
   for (const key of path) {
     while (at?.wrapped) at = at.wrapped;
-    at = at?.entries?.[key];
+    at = at?.type === "record" ? at.value : at?.entries?.[key];
   }
   while (at?.wrapped) at = at.wrapped;
   return Object.keys(at?.entries ?? {});

@@ -5,6 +5,7 @@
  */
 import { errorCode, isNotFound } from "../../runtime/errors.ts";
 import type { FileHandle, FileStat, OpenMode, OpenOptions, Runtime } from "../../runtime/types.ts";
+import { errnoInWords } from "../util/errors.ts";
 import { relativeToRoot } from "../util/paths.ts";
 import type { FileJob, OpenFile } from "./file_job.ts";
 import { busy, type FileOutcome } from "./outcome.ts";
@@ -61,6 +62,17 @@ export function notRegular(path: string, stat: FileStat): FileOutcome | null {
  * Runs `look` on `path` opened for reading, for a look that takes no epoch (ls, verify); null
  * when nothing is there or it is a symlink (never followed).
  */
+/**
+ * Why a file cannot be opened to look at it, in words ("is not accessible: permission denied"),
+ * when that is the file's own matter (its permissions: EACCES, EPERM), not the mount's; null for
+ * any other error. ls, verify and scan report such a
+ * file and go on to the next instead of stopping the walk.
+ */
+export function unopenable(err: unknown): string | null {
+  const code = errorCode(err);
+  return code === "EACCES" || code === "EPERM" ? errnoInWords(err) : null;
+}
+
 export async function lookAtFile<T>(
   rt: Runtime,
   path: string,

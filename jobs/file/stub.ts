@@ -7,29 +7,35 @@
  */
 import type { FileHandle, FileStat } from "../../runtime/types.ts";
 import type { FileJob } from "./file_job.ts";
+import { skippedFor } from "./held_epoch.ts";
 import type { FileOutcome } from "./outcome.ts";
 import type { State } from "./records.ts";
 import { notPrefix } from "./restore_copy.ts";
 import { readerOf } from "./restore_range.ts";
 
 /**
- * The outcome of migrate for a file whose current state is `released`; null otherwise (also for
- * a dirty stub on a versioned bucket: its new bytes become a new version, and the released bytes
- * keep theirs, which nothing deletes).
+ * The outcome of migrate for a file whose current state is `released`: `skipped` for a stub at
+ * its own key, else refused or dirty; null otherwise (also for a dirty stub on a versioned
+ * bucket: its new bytes become a new version, and the released bytes keep theirs, which nothing
+ * deletes).
  */
 export async function refuseReleased(
   job: FileJob,
-  file: { path: string; handle: FileHandle },
+  file: { path: string; handle: FileHandle; key: string },
   state: State | undefined,
   stat: FileStat,
 ): Promise<FileOutcome | null> {
   if (state?.state !== "released") return null;
   const { path } = file;
+  // A stub at its own key on this target is archived already: nothing to do, nothing wrong (a
+  // tree resubmitted with its stubs must not need an operator every night).
+  if (stat.size === 0 && state.key === file.key && state.target === job.target.url)
+    return skippedFor(path, state, job.task.id);
   if (stat.size === 0)
     return {
       kind: "refused",
       path,
-      reason: `released (a stub of ${state.size} bytes archived at ${state.key}): not uploaded; restore it first`,
+      reason: `released (a stub of ${state.size} bytes archived at ${state.target} ${state.key}, not this path's key on this target: renamed, or the target changed): not uploaded; restore it first`,
     };
   const partial = await holdsObjectPrefix(job, file.handle, state, stat.size).catch(
     (err: unknown) => (err instanceof Error ? err : new Error(String(err))),

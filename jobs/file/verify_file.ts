@@ -8,7 +8,7 @@
 import type { FileHandle, FileStat } from "../../runtime/types.ts";
 import { type JobContext, targetFor } from "../context/job_context.ts";
 import { describeTake, isStaleUnreadable } from "./liveness.ts";
-import { lookAtFile } from "./open_file.ts";
+import { lookAtFile, unopenable } from "./open_file.ts";
 import type { State } from "./records.ts";
 import { readView, type View } from "./view.ts";
 import { XattrPayloadError } from "./xattr_record.ts";
@@ -27,6 +27,8 @@ export type FindingKind =
   | "stale-lock"
   | "leftover-lock"
   | "unreadable-xattr"
+  /** A file this user cannot open (EACCES, EPERM): not verified. */
+  | "unreadable-file"
   | "stray-object";
 
 export interface Finding {
@@ -57,18 +59,28 @@ export async function verifyFile(
   file: VerifiedFile,
   report: Report,
 ): Promise<FileVerdict> {
-  const looked = await lookAtFile(ctx.rt, file.path, async (handle): Promise<FileVerdict> => {
-    let view: View;
-    try {
-      view = await readView(handle);
-    } catch (err) {
-      if (!(err instanceof XattrPayloadError)) throw err;
-      await report({ kind: "unreadable-xattr", path: file.path, detail: err.message });
-      return "other";
-    }
-    await reportHold(ctx, { ...file, handle, view }, report);
-    return await checkState(ctx, { ...file, handle, view }, report);
-  });
+  let looked: FileVerdict | null;
+  try {
+    looked = await lookAtFile(ctx.rt, file.path, async (handle): Promise<FileVerdict> => {
+      let view: View;
+      try {
+        view = await readView(handle);
+      } catch (err) {
+        if (!(err instanceof XattrPayloadError)) throw err;
+        await report({ kind: "unreadable-xattr", path: file.path, detail: err.message });
+        return "other";
+      }
+      await reportHold(ctx, { ...file, handle, view }, report);
+      return await checkState(ctx, { ...file, handle, view }, report);
+    });
+  } catch (err) {
+    // One file this user cannot open: reported, and the walk goes on.
+    const why = unopenable(err);
+    if (!why) throw err;
+    const detail = `the file ${why}: not verified (run verify as a user who can read it)`;
+    await report({ kind: "unreadable-file", path: file.path, detail });
+    return "other";
+  }
   return looked ?? "other";
 }
 

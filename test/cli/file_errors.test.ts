@@ -127,6 +127,38 @@ test("a file not readable by the node's user (EACCES) is that file's error; the 
   expect((await stateOf(secret)) ?? null).toBeNull();
 });
 
+test("ls, verify and scan run as a user who cannot open one file: that file is reported as unreadable, and the walk goes on to the others", async () => {
+  const box = await s3Box();
+  const files = ["a.txt", "b.txt", "c.txt"].map((name) => box.file(name, name));
+  expect((await cli(["submit", "--node", "a", box.src], box.env)).code).toBe(0);
+  expect((await cli(["run", "--node", "a", "--once"], box.env)).code).toBe(0);
+  Bun.spawnSync(["chmod", "-R", "a+rwX", box.dir]);
+  chmodSync(files[0] as string, 0o600);
+  const nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"];
+  const ls = await cliAs(nobody, ["ls", "--json", box.src], box.env);
+  const listed = ls.stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
+  expect(listed.at(-1).summary.files).toMatchObject({ migrated: 2, unreadable: 1 });
+  expect(listed.find((e) => e.path === files[0])?.error).toContain("permission denied");
+  const verify = await cliAs(nobody, ["verify", "--json", box.src], box.env);
+  expect(verify.code).toBe(1);
+  const found = verify.stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
+  expect(found.filter((f) => f.kind)).toEqual([
+    expect.objectContaining({ kind: "unreadable-file", path: files[0] }),
+  ]);
+  expect(found.at(-1).summary).toMatchObject({ committed: 2 });
+  const scan = await cliAs(nobody, ["scan", "--node", "a", "--dry-run", box.src], box.env);
+  expect(scan.code).toBe(0);
+  expect(scan.stderr).toContain(
+    "3 files, 2 selected (0.0 MiB); left out: 1 unreadable (the file is not accessible: permission denied)",
+  );
+});
+
 test("a path too long for the kernel (ENAMETOOLONG) and a key over S3's 1,024 bytes (S3 answers 400) are each that file's error", async () => {
   const box = await s3Box();
   const ok = box.file("ok.txt", "ok");

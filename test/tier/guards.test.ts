@@ -111,6 +111,11 @@ test("the flock: a restore while a release holds the file is busy, on the same f
   const restore = await t.tier("restore", [file]);
   expect(restore.outcomes[0]).toMatchObject({ kind: "busy" });
   expect(restore.outcomes[0].holder).toContain("flock");
+  // Nothing retries it here: not done, so exit 1, and the line says to run it again.
+  expect(restore.code).toBe(1);
+  const text = await cli(["restore", "--node", "a", file], t.box.env);
+  expect(text.code).toBe(1);
+  expect(text.stderr).toContain("not retried by this command: run restore again once it is free");
   const { outcome } = await release.resume();
   expect(outcome).toMatchObject({ kind: "released" });
   expect(statSync(file).size).toBe(0);
@@ -149,14 +154,20 @@ test("a norelease mark is respected; a changed file and an unmigrated one are re
   t.target.close();
 });
 
-test("--dry-run counts what would be freed and frees nothing", async () => {
+test("--dry-run counts what would be freed and frees nothing; each file is visited once however often it is named", async () => {
   const t = await tierBox();
   const paths = await t.migrate({ "a.bin": randomBytes(7000, 29), "b.bin": randomBytes(9000, 30) });
-  const dry = await t.tier("release", [t.box.src], ["--dry-run"]);
+  // The tree, one of its files again, and that file under another spelling.
+  const again = [t.box.src, paths[0] as string, `${t.box.src}/./a.bin`];
+  const dry = await t.tier("release", again, ["--dry-run"]);
   expect(dry.code).toBe(0);
-  expect(dry.json).toMatchObject({ counts: { released: 2 }, bytes: 0 });
+  expect(dry.json).toMatchObject({ counts: { released: 2 }, bytes: 0, dryRunBytes: 16_000 });
+  expect(dry.outcomes).toHaveLength(2);
   expect(dry.outcomes.every((o) => o.dryRun === true)).toBe(true);
   for (const p of paths) expect(statSync(p).size).toBeGreaterThan(0);
+  const text = await cli(["release", "--node", "a", "--dry-run", t.box.src], t.box.env);
+  expect(text.stderr).toContain("2 released; 0.0 MiB would be freed (dry run: nothing changed)");
+  expect(text.code).toBe(0);
   t.target.close();
 });
 
