@@ -16,7 +16,13 @@ import { eventOf, taskEvent } from "./events/event.ts";
 import { OutboxWriter } from "./events/outbox.ts";
 import { unavailableOf } from "./file/failure_scope.ts";
 import { type FileJob, migrateFile } from "./file/migrate_file.ts";
-import { emptyCounts, type FileOutcome, type OutcomeCounts } from "./file/outcome.ts";
+import {
+  emptyCounts,
+  type FileOutcome,
+  type OutcomeCounts,
+  type OutcomeKind,
+  outcomeLine,
+} from "./file/outcome.ts";
 import { releaseFile } from "./file/release.ts";
 import { restoreFile } from "./file/restore.ts";
 import type { NodeDirs } from "./spool/layout.ts";
@@ -34,6 +40,9 @@ import { crashPoint } from "./util/crash_points.ts";
 import { TaskFormatError } from "./util/errors.ts";
 import { underResolvedRoot } from "./util/paths.ts";
 import { forEachLimit } from "./util/pool.ts";
+
+/** Outcomes that leave the file as asked: no log line of their own. */
+const DONE = new Set<OutcomeKind>(["migrated", "skipped", "released", "restored", "removed"]);
 
 export interface TaskSummary {
   task: string;
@@ -109,10 +118,8 @@ async function runTask(
     ctx.onOutcome?.(outcome);
     // A file busy, or waiting for its archived object to be readable, is retried later.
     if (outcome.kind === "busy" || outcome.kind === "restore-pending") busy.push(outcome.path);
-    if (outcome.kind !== "migrated" && outcome.kind !== "skipped")
-      ctx.log.warn(
-        `${outcome.kind}: ${outcome.path}${"error" in outcome ? `: ${outcome.error}` : ""}`,
-      );
+    // A file done (migrated, skipped, released, restored, removed) needs no line; any other says why.
+    if (!DONE.has(outcome.kind)) ctx.log.warn(outcomeLine(outcome));
     await outbox.add(
       eventOf(outcome, {
         requestId: header.requestId,

@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { consola } from "consola";
 import type { Config } from "../../jobs/context/config.ts";
+import { outcomeLine } from "../../jobs/file/outcome.ts";
 import { type Policy, parseAge, parseSize } from "../../jobs/plan/policy.ts";
 import { emptyScan, selectFiles } from "../../jobs/scan.ts";
 import { tierFiles } from "../../jobs/tier.ts";
@@ -124,7 +125,7 @@ export default defineCommand({
       else {
         ctx.onOutcome = (o) => {
           if (OUTCOME_EXIT[o.kind] === "operator") operator++;
-          if (OUTCOME_EXIT[o.kind] !== "done") consola.warn(`${o.kind}: ${o.path}`);
+          if (OUTCOME_EXIT[o.kind] !== "done") consola.warn(outcomeLine(o));
         };
         const r = await tierFiles(ctx, node, "release", () => selected);
         consola.info(

@@ -5,7 +5,7 @@
  * schedules a retry, so a busy or pending file is not done either.
  */
 import { consola } from "consola";
-import type { FileOutcome } from "../../jobs/file/outcome.ts";
+import { type FileOutcome, outcomeLine } from "../../jobs/file/outcome.ts";
 import { validateSubmitPaths } from "../../jobs/plan/walk.ts";
 import { type TierAction, tierPaths } from "../../jobs/tier.ts";
 import { UsageError } from "../../jobs/util/errors.ts";
@@ -20,24 +20,14 @@ const MiB = 1024 * 1024;
 function describe(outcome: FileOutcome, action: TierAction): string {
   const again = `not retried by this command: run ${action} again`;
   switch (outcome.kind) {
-    case "refused":
-    case "lost":
-    case "dirty":
-      return `${outcome.kind}: ${outcome.path}: ${outcome.reason}`;
     case "busy":
-      return `busy: ${outcome.path}: held by ${outcome.holder}; ${again} once it is free`;
-    case "rejected":
-    case "revoked":
-    case "failed":
-      return `${outcome.kind}: ${outcome.path}: ${outcome.error}`;
-    case "error":
-      return `error: ${outcome.path}: ${outcome.error}`;
+      return `${outcomeLine(outcome)}; ${again} once it is free`;
     case "restore-pending":
       return `restore-pending: ${outcome.path}: its object is in ${outcome.storageClass}, and the store is restoring it (RestoreObject, hours); the stub is untouched: ${again} once the object is readable`;
     case "interrupted":
       return `interrupted: ${outcome.path}: stopped before it finished, the file left as it was: ${again}`;
     default:
-      return `${outcome.kind}: ${outcome.path}`;
+      return outcomeLine(outcome);
   }
 }
 

@@ -150,3 +150,16 @@ export function addCounts(into: OutcomeCounts, from: OutcomeCounts): OutcomeCoun
 export function busy(path: string, holder: string): FileOutcome {
   return { kind: "busy", path, holder };
 }
+
+/** One log line for an outcome: its kind, its path and, where it has one, why. */
+export function outcomeLine(outcome: FileOutcome): string {
+  const why =
+    "reason" in outcome
+      ? outcome.reason
+      : "error" in outcome
+        ? outcome.error
+        : "holder" in outcome
+          ? `held by ${outcome.holder}`
+          : undefined;
+  return `${outcome.kind}: ${outcome.path}${why ? `: ${why}` : ""}`;
+}

@@ -148,6 +148,8 @@ test("migrate refuses a released file holding the first bytes of its object (a r
   const refused = events.split("\n").find((l) => l.includes('"outcome":"refused"')) ?? "";
   expect(refused).toContain(`holds the first ${MiB} of its ${3 * MiB} archived bytes`);
   expect(refused).toContain("restore it to finish");
+  // run's own line says why too, not just "refused: PATH".
+  expect(run.stderr).toContain(`holds the first ${MiB} of its ${3 * MiB} archived bytes`);
   const after = await t.target.head("archive/partial.bin");
   expect(after?.meta?.attempt).toBe(before?.meta?.attempt as string);
   expect(await currentState(file)).toMatchObject({ state: "released" });
