@@ -39,7 +39,7 @@ export async function* selectFiles(
   s: ScanSummary,
   now = Date.now(),
 ): AsyncGenerator<string> {
-  const compiled = compilePolicy(policy);
+  const compiled = compilePolicy(policy, [ctx.config.root, ...(ctx.config.rootAliases ?? [])]);
   const walk: WalkStats = { files: 0, skippedLinks: 0, skippedOther: 0, onProblem: () => {} };
   const skip = (reason: string) => {
     s.skipped[reason] = (s.skipped[reason] ?? 0) + 1;

@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { consola } from "consola";
 import type { Config } from "../../jobs/context/config.ts";
 import { outcomeLine } from "../../jobs/file/outcome.ts";
-import { type Policy, parseAge, parseSize } from "../../jobs/plan/policy.ts";
+import { type Policy, parseAge, parseSize, splitGlobs } from "../../jobs/plan/policy.ts";
 import { emptyScan, selectFiles } from "../../jobs/scan.ts";
 import { tierFiles } from "../../jobs/tier.ts";
 import { UsageError } from "../../jobs/util/errors.ts";
@@ -68,7 +68,7 @@ function policyOf(given: Record<string, unknown>, config: Config): Policy {
     policy.largerThan = size;
   }
   const globs = (flag: string) =>
-    args[flag] === undefined ? undefined : String(args[flag]).split(",").filter(Boolean);
+    args[flag] === undefined ? undefined : splitGlobs(String(args[flag]));
   policy.include = globs("include");
   policy.exclude = globs("exclude");
   return policy;

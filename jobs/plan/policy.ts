@@ -4,6 +4,7 @@
  * I7), age of atime, size, and globs on the path relative to the root. Pure: the caller stats.
  */
 import type { FileStat } from "../../runtime/types.ts";
+import { UsageError } from "../util/errors.ts";
 
 export interface Policy {
   action: "migrate" | "release";
@@ -37,9 +38,14 @@ export function parseSize(text: string): number | null {
   return m ? Number(m[1]) * (SIZES[m[2] ?? "B"] as number) : null;
 }
 
-/** A glob as a RegExp: `**` any depth, `*` within one name, `?` one character. */
+/**
+ * A glob as a RegExp, matched against the path under the root: `**` any depth, `*` within one
+ * name, `?` one character, `[abc]` / `[!abc]` one of (or none of) those characters, `{a,b}` one
+ * of the alternatives. Anything else is literal.
+ */
 export function globToRegExp(glob: string): RegExp {
   let out = "";
+  let depth = 0; // within how many {…}
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i] as string;
     if (c === "*" && glob[i + 1] === "*") {
@@ -47,9 +53,55 @@ export function globToRegExp(glob: string): RegExp {
       i += glob[i + 2] === "/" ? 2 : 1;
     } else if (c === "*") out += "[^/]*";
     else if (c === "?") out += "[^/]";
+    else if (c === "[" && glob.indexOf("]", i + 2) > i) {
+      const end = glob.indexOf("]", i + 2);
+      const body = glob.slice(i + 1, end);
+      const negated = body.startsWith("!") || body.startsWith("^");
+      const chars = (negated ? body.slice(1) : body).replace(/[\\\]^]/g, "\\$&");
+      out += negated ? `[^/${chars}]` : `[${chars}]`;
+      i = end;
+    } else if (c === "{") {
+      depth++;
+      out += "(?:";
+    } else if (c === "}" && depth > 0) {
+      depth--;
+      out += ")";
+    } else if (c === "," && depth > 0) out += "|";
     else out += c.replace(/[.+^${}()|[\]\\]/g, "\\$&");
   }
+  if (depth > 0) throw new UsageError(`glob "${glob}" has a "{" without its "}"`);
   return new RegExp(`^${out}$`);
+}
+
+/** Comma-separated globs, as --include and --exclude take them: a comma within {…} stays. */
+export function splitGlobs(text: string): string[] {
+  const globs: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === "{") depth++;
+    else if (text[i] === "}" && depth > 0) depth--;
+    else if (text[i] === "," && depth === 0) {
+      globs.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  globs.push(text.slice(start));
+  return globs.filter(Boolean);
+}
+
+/**
+ * A glob as it is matched, relative to the root: `./x` is `x`, and an absolute glob under the root
+ * (or under the root as the config writes it: `roots`) loses that prefix. An absolute glob
+ * elsewhere could match nothing, so it is refused rather than silently selecting every file.
+ */
+export function rootRelativeGlob(glob: string, roots: string[]): string {
+  if (glob.startsWith("./")) return glob.slice(2);
+  if (!glob.startsWith("/")) return glob;
+  for (const root of roots) if (glob.startsWith(`${root}/`)) return glob.slice(root.length + 1);
+  throw new UsageError(
+    `glob "${glob}" is absolute and not under the source root ${roots[0]}: globs match paths under the root, e.g. "logs/**/*.gz"`,
+  );
 }
 
 const nsToMs = (ns: string) => Number(BigInt(ns) / 1_000_000n);
@@ -75,9 +127,9 @@ export function policyExcludes(
   return null;
 }
 
-export function compilePolicy(policy: Policy) {
-  return {
-    include: (policy.include ?? []).map(globToRegExp),
-    exclude: (policy.exclude ?? []).map(globToRegExp),
-  };
+/** The policy's globs compiled, relative to the root (`roots`: its real path, then as written). */
+export function compilePolicy(policy: Policy, roots: string[]) {
+  const compile = (globs: string[] | undefined) =>
+    (globs ?? []).map((glob) => globToRegExp(rootRelativeGlob(glob, roots)));
+  return { include: compile(policy.include), exclude: compile(policy.exclude) };
 }
