@@ -7,7 +7,7 @@ import { lookAtFile, unopenable } from "./file/open_file.ts";
 import { type TierInfo, type TierState, tierOf } from "./file/tier_state.ts";
 import { readView } from "./file/view.ts";
 import { XattrPayloadError } from "./file/xattr_record.ts";
-import { type WalkStats, walkFiles } from "./plan/walk.ts";
+import { type PathProblem, type WalkStats, walkFiles } from "./plan/walk.ts";
 
 export type LsEntry = { path: string } & (TierInfo | { tier: "unreadable"; error: string });
 
@@ -24,12 +24,36 @@ export async function listTiers(
   onEntry: (entry: LsEntry) => void,
 ): Promise<LsSummary> {
   const s: LsSummary = {
-    files: { unmigrated: 0, migrated: 0, changed: 0, released: 0, dirty: 0, unreadable: 0 },
+    files: {
+      unmigrated: 0,
+      migrated: 0,
+      changed: 0,
+      released: 0,
+      partial: 0,
+      dirty: 0,
+      unreadable: 0,
+    },
     bytes: 0,
     releasedBytes: 0,
   };
-  const stats: WalkStats = { files: 0, skippedLinks: 0, skippedOther: 0 };
+  // A name that cannot be reached (not UTF-8) is listed as unreadable, with why.
+  const unnamed: PathProblem[] = [];
+  const stats: WalkStats = {
+    files: 0,
+    skippedLinks: 0,
+    skippedOther: 0,
+    onProblem: (problem) => {
+      if (problem.kind === "refused") unnamed.push(problem);
+    },
+  };
+  const listUnnamed = () => {
+    for (const { path, reason } of unnamed.splice(0)) {
+      s.files.unreadable++;
+      onEntry({ path, tier: "unreadable", error: reason });
+    }
+  };
   for await (const path of walkFiles(ctx.rt, paths, stats)) {
+    listUnnamed();
     if (path.startsWith(`${ctx.config.spool}/`)) continue;
     const entry = await entryOf(ctx, path);
     if (!entry) continue;
@@ -38,6 +62,7 @@ export async function listTiers(
     if (entry.tier === "released") s.releasedBytes += entry.archivedSize ?? 0;
     onEntry(entry);
   }
+  listUnnamed();
   return s;
 }
 

@@ -40,9 +40,21 @@ export async function* selectFiles(
   now = Date.now(),
 ): AsyncGenerator<string> {
   const compiled = compilePolicy(policy, [ctx.config.root, ...(ctx.config.rootAliases ?? [])]);
-  const walk: WalkStats = { files: 0, skippedLinks: 0, skippedOther: 0, onProblem: () => {} };
   const skip = (reason: string) => {
     s.skipped[reason] = (s.skipped[reason] ?? 0) + 1;
+  };
+  // A path gone during the walk is left out as the files it held would be; a name that cannot
+  // be reached (not UTF-8) is left out and counted with why.
+  const walk: WalkStats = {
+    files: 0,
+    skippedLinks: 0,
+    skippedOther: 0,
+    onProblem: (problem) => {
+      if (problem.kind === "refused") {
+        s.files++;
+        skip(`unreadable (${problem.reason})`);
+      }
+    },
   };
   for await (const path of walkFiles(ctx.rt, paths, walk)) {
     if (path.startsWith(`${ctx.config.spool}/`)) continue;

@@ -13,7 +13,7 @@ import { addCounts, emptyCounts, type FileOutcome, type OutcomeCounts } from "./
 import { type ReleaseOptions, releaseFile } from "./file/release.ts";
 import { removeFile } from "./file/remove.ts";
 import { restoreFile } from "./file/restore.ts";
-import { type WalkStats, walkFiles } from "./plan/walk.ts";
+import { type PathProblem, type WalkStats, walkFiles } from "./plan/walk.ts";
 import { ensureNodeDirs, nodeDirs } from "./spool/layout.ts";
 import { recordTier, TierFigures } from "./spool/node_metrics.ts";
 import { newTaskId } from "./util/ids.ts";
@@ -40,20 +40,20 @@ export function tierPaths(
     ctx,
     node,
     action,
-    (gone) => {
-      walk.onProblem = (problem) => gone.push(problem.path);
+    (left) => {
+      walk.onProblem = (problem) => left.push(problem);
       return walkFiles(ctx.rt, paths, walk);
     },
     options,
   ).then((s) => ({ ...s, walk }));
 }
 
-/** Runs `action` over the files `files` yields (`gone`: paths found missing meanwhile). */
+/** Runs `action` over the files `files` yields (`left`: paths found missing or unnameable meanwhile). */
 export async function tierFiles(
   ctx: JobContext,
   node: string,
   action: TierAction,
-  files: (gone: string[]) => AsyncIterable<string>,
+  files: (left: PathProblem[]) => AsyncIterable<string>,
   options: ReleaseOptions = {},
 ): Promise<Omit<TierSummary, "walk">> {
   const dirs = nodeDirs(ctx.config.spool, node);
@@ -69,7 +69,7 @@ export async function tierFiles(
     seen: { unreadableLocks: 0 },
   };
   const counts = emptyCounts();
-  const gone: string[] = [];
+  const left: PathProblem[] = [];
   let bytes = 0;
   // Events (released, restored, lost, dirty...) go through the node's outbox to Kafka (`report`).
   const outbox = await OutboxWriter.forTask(ctx.rt, dirs, id);
@@ -85,7 +85,7 @@ export async function tierFiles(
       bytes += outcome.bytes;
     ctx.onOutcome?.(outcome);
   };
-  await forEachLimit(files(gone), ctx.config.migrate.concurrency, async (path) => {
+  await forEachLimit(files(left), ctx.config.migrate.concurrency, async (path) => {
     if (path.startsWith(`${ctx.config.spool}/`)) return;
     const started = Date.now();
     await record(
@@ -97,7 +97,8 @@ export async function tierFiles(
       started,
     );
   });
-  for (const path of gone) await record({ kind: "vanished", path });
+  for (const { path, kind, reason } of left)
+    await record(kind === "vanished" ? { kind, path } : { kind: "rejected", path, error: reason });
   await outbox.flush();
   if (!options.dryRun) await recordTier(ctx.rt, dirs, counts, tier);
   counts.bytes = bytes;

@@ -14,7 +14,7 @@ import type { State } from "./file/records.ts";
 import { type Finding, type FindingKind, verifyFile } from "./file/verify_file.ts";
 import { readView } from "./file/view.ts";
 import { XattrPayloadError } from "./file/xattr_record.ts";
-import { type WalkStats, walkFiles } from "./plan/walk.ts";
+import { type PathProblem, type WalkStats, walkFiles } from "./plan/walk.ts";
 import { PROBE_DIR } from "./targets/s3_probe.ts";
 import { relativeToRoot } from "./util/paths.ts";
 
@@ -35,6 +35,7 @@ export interface VerifySummary {
 const KINDS: FindingKind[] = [
   "lost",
   "dirty",
+  "partial",
   "stale-state",
   "key-mismatch",
   "target-mismatch",
@@ -67,9 +68,9 @@ async function stateAt(ctx: JobContext, path: string): Promise<State | null | "u
 }
 
 /**
- * The objects (key, then version id or "" for none) that the state of a file at another path
- * names: a renamed file's, a released stub's only copy among them. Only such files are kept, so
- * the memory is theirs, not the walk's.
+ * The objects (key, then version id or "" for none) that the released state of a file at another
+ * path names: a renamed stub's only copy. Only such files are kept, so the memory is theirs, not
+ * the walk's.
  */
 type NamedElsewhere = Map<string, Set<string>>;
 
@@ -131,9 +132,20 @@ export async function verifyPaths(
   };
   const target = targetFor(ctx, ctx.config.target);
   const elsewhere: NamedElsewhere = new Map();
-  const stats: WalkStats = { files: 0, skippedLinks: 0, skippedOther: 0 };
+  // A name that cannot be reached (not UTF-8) is a finding, not a file that vanished.
+  const unnamed: PathProblem[] = [];
+  const stats: WalkStats = {
+    files: 0,
+    skippedLinks: 0,
+    skippedOther: 0,
+    onProblem: (problem) => {
+      if (problem.kind === "refused") unnamed.push(problem);
+    },
+  };
   const onOtherKey = (state: State) => {
-    if (state.target !== ctx.config.target || state.state === "removed") return;
+    // A released file's only copy; a migrated file renamed keeps its bytes (its old object is a
+    // stray, replaced once the file is migrated again under its new key).
+    if (state.target !== ctx.config.target || state.state !== "released") return;
     const versions = elsewhere.get(state.key) ?? new Set<string>();
     elsewhere.set(state.key, versions.add(state.versionId ?? ""));
   };
@@ -145,6 +157,8 @@ export async function verifyPaths(
     if (verdict === "released") s.released++;
     if (verdict === "unmigrated") s.unmigrated++;
   }
+  for (const { path, reason } of unnamed)
+    await count({ kind: "unreadable-file", path, detail: `not verified: ${reason}` });
   const prefixes = paths.map((p) =>
     p === ctx.config.root
       ? target.keyFor("")

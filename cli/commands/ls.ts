@@ -26,7 +26,7 @@ export default defineCommand({
   meta: {
     name: "ls",
     description:
-      "List files with their tier state: unmigrated, migrated, changed, released (with the original size) or dirty",
+      "List files with their tier state: unmigrated, migrated, changed, released (with the original size), partial (released, with some of its bytes back: restore finishes it) or dirty",
   },
   args: {
     ...configArgs,

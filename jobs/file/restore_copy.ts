@@ -49,11 +49,11 @@ const PREFIX_SLICE = 1024 * 1024;
  * `first`: the object's first chunk as restore.ts read it with the object's headers, compared
  * here rather than read again. Beyond it, the object is read in 1 MiB ranges into a buffer of
  * their own (a forced restore writes `first` next), so a resumed restore holds its chunk and
- * 2 MiB, not three chunks. A resumed restore comes here, and migrate meeting a released file
- * with bytes (stub.ts).
+ * 2 MiB, not three chunks. A resumed restore comes here, and migrate (stub.ts) and verify
+ * meeting a released file with bytes.
  */
 export async function notPrefix(
-  job: FileJob,
+  job: Pick<FileJob, "target">,
   handle: FileHandle,
   state: State,
   size: number,

@@ -28,7 +28,7 @@ export const RESTORE_CHUNK = 8 * 1024 * 1024;
  * written to (`dirty`) at the verify.
  */
 export async function objectRange(
-  job: FileJob,
+  job: Pick<FileJob, "target">,
   state: State,
   offset: number,
   length: number,

@@ -5,7 +5,13 @@
 import type { FileStat } from "../../runtime/types.ts";
 import type { View } from "./view.ts";
 
-export type TierState = "unmigrated" | "migrated" | "changed" | "released" | "dirty";
+/**
+ * `partial`: released, with fewer bytes than were archived (a restore, or a release, that stopped
+ * part way, or a stub written to: `restore` finishes the first and reports the second `dirty`;
+ * `verify` reads the object to tell them apart). `dirty`: released, with more bytes than were
+ * archived: written to, for sure.
+ */
+export type TierState = "unmigrated" | "migrated" | "changed" | "released" | "partial" | "dirty";
 
 export interface TierInfo {
   tier: TierState;
@@ -21,7 +27,10 @@ export function tierOf(view: View, stat: FileStat): TierInfo {
   if (!state || state.state === "removed")
     return { tier: "unmigrated", size: stat.size, archivedSize: null, key: null };
   const info = { size: stat.size, archivedSize: state.size, key: state.key };
-  if (state.state === "released") return { ...info, tier: stat.size === 0 ? "released" : "dirty" };
+  if (state.state === "released") {
+    const tier = stat.size === 0 ? "released" : stat.size <= state.size ? "partial" : "dirty";
+    return { ...info, tier };
+  }
   const same = state.size === stat.size && state.mtimeNs === stat.mtimeNs && state.ino === stat.ino;
   return { ...info, tier: same ? "migrated" : "changed" };
 }

@@ -3,13 +3,15 @@
  * or stale records, a v1 lock, and its current state against the identity rule (key of this
  * path, configured target, version) and against the object (version) it names. A released
  * file (docs/tiering.md) is checked against its object first: a missing or different one is
- * `lost` (the only copy of its bytes is gone), a stub with bytes is `dirty`.
+ * `lost` (the only copy of its bytes is gone), a stub holding its object's first bytes is `partial`
+ * (a restore or release stopped part way), one with other bytes is `dirty`.
  */
 import type { FileHandle, FileStat } from "../../runtime/types.ts";
 import { type JobContext, targetFor } from "../context/job_context.ts";
 import { describeTake, isStaleUnreadable } from "./liveness.ts";
 import { lookAtFile, unopenable } from "./open_file.ts";
 import type { State } from "./records.ts";
+import { notPrefix } from "./restore_copy.ts";
 import { readView, type View } from "./view.ts";
 import { XattrPayloadError } from "./xattr_record.ts";
 
@@ -18,6 +20,8 @@ export type FindingKind =
   | "lost"
   /** A released file someone wrote to (a stub with bytes): never restored over, never uploaded. */
   | "dirty"
+  /** A released file holding its object's first bytes (a restore or release stopped part way). */
+  | "partial"
   | "stale-state"
   | "key-mismatch"
   | "target-mismatch"
@@ -141,7 +145,8 @@ async function checkState(
       detail: `the state names target ${state.target}, the configured one is ${ctx.config.target}`,
     });
   const stat = await file.handle.stat();
-  if (state.state === "released") return await checkReleased(ctx, { ...at, state, stat }, report);
+  if (state.state === "released")
+    return await checkReleased(ctx, { ...at, state, stat, handle: file.handle }, report);
   if (state.size !== stat.size || state.mtimeNs !== stat.mtimeNs || state.ino !== stat.ino) {
     const detail = `the file changed since its commit (state: ${state.size} bytes, mtime ${state.mtimeNs}; file: ${stat.size} bytes, mtime ${stat.mtimeNs})`;
     await report({ ...at, kind: "stale-state", detail });
@@ -173,11 +178,12 @@ async function checkState(
 /** A released file: its object must be there and the same; its stub must still be empty. */
 async function checkReleased(
   ctx: JobContext,
-  file: { path: string; key: string; state: State; stat: FileStat },
+  file: { path: string; key: string; state: State; stat: FileStat; handle: FileHandle },
   report: Report,
 ): Promise<FileVerdict> {
   const { path, key, state, stat } = file;
-  const object = await targetFor(ctx, state.target).head(state.key, state.versionId ?? null);
+  const target = targetFor(ctx, state.target);
+  const object = await target.head(state.key, state.versionId ?? null);
   const version = state.versionId ? ` version ${state.versionId}` : "";
   const where = `${state.target} ${state.key}${version}`;
   const lost = !object
@@ -190,6 +196,12 @@ async function checkReleased(
     return "other";
   }
   if (stat.size > 0) {
+    // The first bytes of its object (a restore or a release that stopped part way), or others.
+    if ((await notPrefix({ target }, file.handle, state, stat.size, undefined)) === null) {
+      const detail = `released, and holds the first ${stat.size} of its ${state.size} archived bytes (a restore or a release that stopped part way): restore it to finish`;
+      await report({ kind: "partial", path, key, detail });
+      return "other";
+    }
     const detail = `released, then written to: ${stat.size} bytes now, never uploaded over the ${state.size} archived ones`;
     await report({ kind: "dirty", path, key, detail });
     return "other";

@@ -85,6 +85,23 @@ export function pathProblem(stats: WalkStats, path: string, err: unknown, line?:
   });
 }
 
+/** Why a name the runtime could not decode is left out. */
+export const NOT_UTF8 =
+  "its name is not valid UTF-8, so tiermv cannot name it (it reads the name with U+FFFD in place of the bytes that do not decode): rename it to UTF-8 (convmv), then submit it";
+
+/**
+ * True when `path` (a name with U+FFFD in it, as the runtime decodes directory entries) names no
+ * file: the real name has bytes that are not UTF-8, and no call can reach it by this string.
+ */
+async function undecodable(rt: Runtime, path: string): Promise<boolean> {
+  try {
+    await rt.fs.lstat(path);
+    return false; // a name that really holds U+FFFD
+  } catch (err) {
+    return isNotFound(err);
+  }
+}
+
 /** Yields the regular files under each path (sorted per directory for stable tasks). */
 export async function* walkFiles(
   rt: Runtime,
@@ -121,6 +138,13 @@ async function* walkDir(rt: Runtime, dir: string, stats: WalkStats): AsyncGenera
   }
   for (const entry of entries) {
     const path = `${dir}/${entry.name}`;
+    if (entry.name.includes("\uFFFD") && (await undecodable(rt, path))) {
+      // Left out, and said: reported as gone, it would never be archived while every report
+      // said all was well.
+      if (stats.onProblem) stats.onProblem({ path, kind: "refused", reason: NOT_UTF8 });
+      else stats.skippedOther++;
+      continue;
+    }
     if (entry.kind === "file") {
       stats.files++;
       yield path;

@@ -5,7 +5,7 @@
  * is dispatched once.
  */
 import { expect, test } from "bun:test";
-import { existsSync, readdirSync, symlinkSync } from "node:fs";
+import { existsSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cli, lastJsonLine, mkfifo, sandbox } from "../helpers.ts";
 
@@ -96,4 +96,39 @@ test("a path named twice in one request is dispatched once: no spurious busy, no
   expect(run.code).toBe(0);
   expect(lastJsonLine(run.stdout).counts).toMatchObject({ migrated: 1, busy: 0 });
   expect(pendingTasks(box.spool)).toEqual([]);
+});
+
+test("a file whose name is not UTF-8 is said, never taken for gone: submit refuses it (exit 1), ls lists it unreadable, verify reports it, release rejects it", async () => {
+  const box = fileBox();
+  box.file("u/ok.txt", "ok");
+  // bad\xffname: a byte that does not decode, so the runtime reads "bad\uFFFDname".
+  const raw = Buffer.concat([
+    Buffer.from(`${box.src}/u/bad`),
+    Buffer.from([0xff]),
+    Buffer.from("name"),
+  ]);
+  writeFileSync(raw, "abc");
+  const shown = `${box.src}/u/bad\uFFFDname`;
+  const submit = await cli(["submit", "--node", "a", join(box.src, "u")], box.env);
+  expect(submit.code).toBe(1);
+  expect(submit.stderr).toContain("1 path refused");
+  expect((await cli(["run", "--node", "a", "--once"], box.env)).code).toBe(0);
+  const ls = await cli(["ls", "--json", join(box.src, "u")], box.env);
+  const entries = ls.stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
+  expect(entries.find((e) => e.path === shown)).toMatchObject({ tier: "unreadable" });
+  expect(entries.find((e) => e.path === shown)?.error).toContain("not valid UTF-8");
+  expect(entries.at(-1).summary.files).toMatchObject({ migrated: 1, unreadable: 1 });
+  const verify = await cli(["verify", "--json", join(box.src, "u")], box.env);
+  expect(verify.code).toBe(1);
+  expect(JSON.parse(verify.stdout.split("\n")[0] as string)).toMatchObject({
+    kind: "unreadable-file",
+    path: shown,
+  });
+  const release = await cli(["release", "--node", "a", "--json", join(box.src, "u")], box.env);
+  expect(release.code).toBe(1);
+  expect(release.stdout).toContain('"kind":"rejected"');
+  expect(release.stdout).toContain("not valid UTF-8");
 });

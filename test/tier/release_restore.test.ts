@@ -139,6 +139,13 @@ test("migrate refuses a released file holding the first bytes of its object (a r
   const fd = openSync(file, "r+");
   writeSync(fd, data.subarray(0, MiB), 0, MiB, 0);
   closeSync(fd);
+  // ls (no store) says partial; verify reads the object and says so too, not dirty.
+  const ls = await cli(["ls", "--json", file], t.box.env);
+  expect(JSON.parse(ls.stdout.split("\n")[0] as string)).toMatchObject({ tier: "partial" });
+  const verify = await cli(["verify", "--json", file], t.box.env);
+  const found = JSON.parse(verify.stdout.split("\n")[0] as string);
+  expect(found).toMatchObject({ kind: "partial" });
+  expect(found.detail).toContain("restore it to finish");
   expect((await cli(["submit", "--node", "a", "--request-id", "p", file], t.box.env)).code).toBe(0);
   const run = await cli(["run", "--node", "a", "--once", "--json"], t.box.env);
   const summary = JSON.parse(run.stdout.trim().split("\n").at(-1) as string);
