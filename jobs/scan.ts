@@ -64,6 +64,12 @@ export async function* selectFiles(
       skip("outside the root");
       continue;
     }
+    // --action migrate prints one path per line for submit --from: a name with a newline would
+    // read as two paths there (and the whole request be refused), so it is left out, and said.
+    if (policy.action === "migrate" && path.includes("\n")) {
+      skip("a newline in its name (submit it by its path: tiermv submit PATH)");
+      continue;
+    }
     const verdict = await judge(ctx, path, rel, policy, compiled, now);
     if ("reason" in verdict) {
       skip(verdict.reason);

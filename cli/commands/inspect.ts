@@ -41,6 +41,15 @@ export default defineCommand({
         continue;
       }
       try {
+        const kind = (await handle.stat()).kind;
+        if (kind !== "file") {
+          // A directory's xattrs are not tiermv's: it tracks regular files only.
+          consola.error(`Cannot inspect "${path}": not a regular file (${kind})`);
+          if (args.json)
+            console.log(JSON.stringify({ path, error: `not a regular file (${kind})` }));
+          process.exitCode = 1;
+          continue;
+        }
         const r = await readFileRecords(rt, handle);
         if (args.json) {
           console.log(JSON.stringify(r));

@@ -59,10 +59,6 @@ export function notRegular(path: string, stat: FileStat): FileOutcome | null {
 }
 
 /**
- * Runs `look` on `path` opened for reading, for a look that takes no epoch (ls, verify); null
- * when nothing is there or it is a symlink (never followed).
- */
-/**
  * Why a file cannot be opened to look at it, in words ("is not accessible: permission denied"),
  * when that is the file's own matter (its permissions: EACCES, EPERM), not the mount's; null for
  * any other error. ls, verify and scan report such a
@@ -73,6 +69,10 @@ export function unopenable(err: unknown): string | null {
   return code === "EACCES" || code === "EPERM" ? errnoInWords(err) : null;
 }
 
+/**
+ * Runs `look` on `path` opened for reading, for a look that takes no epoch (ls, verify); null
+ * when nothing is there or it is a symlink (never followed).
+ */
 export async function lookAtFile<T>(
   rt: Runtime,
   path: string,

@@ -31,3 +31,13 @@ test("inspect prints a file's epochs, its current state and who holds it, as tex
   const none = await cli(["inspect"], box.env);
   expect(none.code).toBe(2);
 });
+
+test("inspect of a directory says it is not a regular file and exits 1 (it printed unmigrated)", async () => {
+  const box = sandbox({ target: "file:///tmp/unused" });
+  const text = await cli(["inspect", box.src], box.env);
+  expect(text.code).toBe(1);
+  expect(text.stderr).toContain(`Cannot inspect "${box.src}": not a regular file (dir)`);
+  expect(text.stdout).toBe("");
+  const json = await cli(["inspect", "--json", box.src], box.env);
+  expect(JSON.parse(json.stdout)).toEqual({ path: box.src, error: "not a regular file (dir)" });
+});

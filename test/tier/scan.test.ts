@@ -114,3 +114,23 @@ test("a policy from the config (scan --policy NAME, for cron lines); an invalid 
   expect(bad.stderr).toContain("policies.bad.olderThan");
   t.target.close();
 });
+
+test("scan --action migrate | submit --from -: a name with a newline is left out and said (it would read as two paths), an absolute --exclude under the root excludes, one elsewhere is refused", async () => {
+  const t = await tierBox();
+  t.box.file("n/plain.txt", "plain");
+  t.box.file("n/two\nlines.txt", "two lines");
+  t.box.file("n/skip.log", "skip");
+  const args = ["scan", "--node", "a", "--action", "migrate", "--older-than", "0s"];
+  const exclude = ["--exclude", `${t.box.src}/n/*.log`];
+  const scan = await cli([...args, ...exclude, `${t.box.src}/n`], t.box.env);
+  expect(scan.code).toBe(0);
+  expect(scan.stdout.trim().split("\n")).toEqual([`${t.box.src}/n/plain.txt`]);
+  expect(scanSummary(scan.stderr).skipped).toEqual({
+    excluded: 1,
+    "a newline in its name (submit it by its path: tiermv submit PATH)": 1,
+  });
+  const elsewhere = await cli([...args, "--exclude", "/tmp/*.log", `${t.box.src}/n`], t.box.env);
+  expect(elsewhere.code).toBe(2);
+  expect(elsewhere.stderr).toContain('glob "/tmp/*.log" is absolute and not under the source root');
+  t.target.close();
+});
