@@ -28,7 +28,12 @@ function describe(s: TickSummary): string {
   const c = s.counts;
   const mib = (c.bytes / 1048576).toFixed(1);
   const rolled = s.rollback.reduce((n, r) => n + r.processed, 0);
-  return `node ${s.node}: ${s.tasks.length} tasks, ${c.migrated} migrated (${mib} MiB), ${c.skipped} skipped, ${c.busy} busy, ${c.failed} failed, ${c.modified} modified, ${c.vanished} vanished, ${c.error} errors, ${c.rejected} rejected, ${c.interrupted} interrupted, ${rolled} rolled back${s.draining ? " (draining)" : ""}`;
+  // Tiering outcomes (tasks of `submit --action`) only when there were any: most ticks migrate.
+  const tiering = (["released", "restored", "removed", "refused", "lost", "dirty"] as const)
+    .filter((kind) => c[kind] > 0)
+    .map((kind) => `, ${c[kind]} ${kind}`)
+    .join("");
+  return `node ${s.node}: ${s.tasks.length} tasks, ${c.migrated} migrated (${mib} MiB), ${c.skipped} skipped${tiering}, ${c.busy} busy, ${c.failed} failed, ${c.modified} modified, ${c.vanished} vanished, ${c.error} errors, ${c.rejected} rejected, ${c.interrupted} interrupted, ${rolled} rolled back${s.draining ? " (draining)" : ""}`;
 }
 
 /** One line per node tick, at the level its outcome deserves (success only for work done). */

@@ -148,7 +148,7 @@ async function checkState(
   if (state.state === "released")
     return await checkReleased(ctx, { ...at, state, stat, handle: file.handle }, report);
   if (state.size !== stat.size || state.mtimeNs !== stat.mtimeNs || state.ino !== stat.ino) {
-    const detail = `the file changed since its commit (state: ${state.size} bytes, mtime ${state.mtimeNs}; file: ${stat.size} bytes, mtime ${stat.mtimeNs})`;
+    const detail = `the file changed since its commit (state: ${state.size} bytes, mtime ${state.mtimeNs}, inode ${state.ino}; file: ${stat.size} bytes, mtime ${stat.mtimeNs}, inode ${stat.ino})`;
     await report({ ...at, kind: "stale-state", detail });
     return "other";
   }
