@@ -2,12 +2,14 @@
  * `tiermv ls`: each file under the paths with its tier state (jobs/file/tier_state.ts), streamed
  * (one descriptor at a time, read-only, O_NOATIME), and the totals per state.
  */
+
+import type { FileHandle } from "../runtime/types.ts";
 import type { JobContext } from "./context/job_context.ts";
-import { lookAtFile, unopenable } from "./file/open_file.ts";
+import { lookAtFileOr } from "./file/open_file.ts";
 import { type TierInfo, type TierState, tierOf } from "./file/tier_state.ts";
 import { readView } from "./file/view.ts";
 import { XattrPayloadError } from "./file/xattr_record.ts";
-import { type PathProblem, type WalkStats, walkFiles } from "./plan/walk.ts";
+import { keepingRefused, walkFiles } from "./plan/walk.ts";
 
 export type LsEntry = { path: string } & (TierInfo | { tier: "unreadable"; error: string });
 
@@ -36,16 +38,8 @@ export async function listTiers(
     bytes: 0,
     releasedBytes: 0,
   };
-  // A name that cannot be reached (not UTF-8) is listed as unreadable, with why.
-  const unnamed: PathProblem[] = [];
-  const stats: WalkStats = {
-    files: 0,
-    skippedLinks: 0,
-    skippedOther: 0,
-    onProblem: (problem) => {
-      if (problem.kind === "refused") unnamed.push(problem);
-    },
-  };
+  // A path the walk cannot enter or name is listed as unreadable, with why.
+  const { stats, refused: unnamed } = keepingRefused();
   const listUnnamed = () => {
     for (const { path, reason } of unnamed.splice(0)) {
       s.files.unreadable++;
@@ -67,21 +61,19 @@ export async function listTiers(
 }
 
 async function entryOf(ctx: JobContext, path: string): Promise<LsEntry | null> {
-  try {
-    return await lookAtFile(ctx.rt, path, async (handle): Promise<LsEntry> => {
-      const stat = await handle.stat();
-      try {
-        return { path, ...tierOf(await readView(handle), stat) };
-      } catch (err) {
-        if (err instanceof XattrPayloadError)
-          return { path, tier: "unreadable", error: err.message };
-        throw err;
-      }
-    });
-  } catch (err) {
-    // One file this user cannot open: listed as such, and the walk goes on.
-    const why = unopenable(err);
-    if (why) return { path, tier: "unreadable", error: `the file ${why}` };
-    throw err;
-  }
+  const look = async (handle: FileHandle): Promise<LsEntry> => {
+    const stat = await handle.stat();
+    try {
+      return { path, ...tierOf(await readView(handle), stat) };
+    } catch (err) {
+      if (err instanceof XattrPayloadError) return { path, tier: "unreadable", error: err.message };
+      throw err;
+    }
+  };
+  // One file this user cannot open: listed as such, and the walk goes on.
+  return await lookAtFileOr(ctx.rt, path, look, (why) => ({
+    path,
+    tier: "unreadable",
+    error: `the file ${why}`,
+  }));
 }

@@ -41,8 +41,8 @@ import { TaskFormatError } from "./util/errors.ts";
 import { underResolvedRoot } from "./util/paths.ts";
 import { forEachLimit } from "./util/pool.ts";
 
-/** Outcomes that leave the file as asked: no log line of their own. */
-const DONE = new Set<OutcomeKind>(["migrated", "skipped", "released", "restored", "removed"]);
+/** Outcomes that leave the file as asked, said by the counts alone (a vanished file gets a line). */
+const QUIET = new Set<OutcomeKind>(["migrated", "skipped", "released", "restored", "removed"]);
 
 export interface TaskSummary {
   task: string;
@@ -118,8 +118,8 @@ async function runTask(
     ctx.onOutcome?.(outcome);
     // A file busy, or waiting for its archived object to be readable, is retried later.
     if (outcome.kind === "busy" || outcome.kind === "restore-pending") busy.push(outcome.path);
-    // A file done (migrated, skipped, released, restored, removed) needs no line; any other says why.
-    if (!DONE.has(outcome.kind)) ctx.log.warn(outcomeLine(outcome));
+    // A file left as asked needs no line of its own; any other says why.
+    if (!QUIET.has(outcome.kind)) ctx.log.warn(outcomeLine(outcome));
     await outbox.add(
       eventOf(outcome, {
         requestId: header.requestId,

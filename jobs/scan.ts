@@ -7,7 +7,7 @@
  * is counted by reason.
  */
 import type { JobContext } from "./context/job_context.ts";
-import { lookAtFile, unopenable } from "./file/open_file.ts";
+import { lookAtFileOr } from "./file/open_file.ts";
 import { NORELEASE } from "./file/release.ts";
 import { tierOf } from "./file/tier_state.ts";
 import { readView } from "./file/view.ts";
@@ -43,8 +43,8 @@ export async function* selectFiles(
   const skip = (reason: string) => {
     s.skipped[reason] = (s.skipped[reason] ?? 0) + 1;
   };
-  // A path gone during the walk is left out as the files it held would be; a name that cannot
-  // be reached (not UTF-8) is left out and counted with why.
+  // A path gone during the walk is left out as the files it held would be; one the walk cannot
+  // enter or name (an unreadable directory, a name that is not UTF-8) is counted with why.
   const walk: WalkStats = {
     files: 0,
     skippedLinks: 0,
@@ -84,7 +84,10 @@ export async function* selectFiles(
 /** The reason the file is left out, or its size when the policy selects it. */
 type Verdict = { reason: string } | { size: number };
 
-/** Judges one file by the policy (gone: it vanished or is a symlink now). */
+/**
+ * Judges one file by the policy (gone: it vanished or is a symlink now; one this user cannot
+ * open is left out, with why, and the walk goes on).
+ */
 async function judge(
   ctx: JobContext,
   path: string,
@@ -93,39 +96,27 @@ async function judge(
   compiled: ReturnType<typeof compilePolicy>,
   now: number,
 ): Promise<Verdict> {
-  try {
-    return await judgeOpen(ctx, path, rel, policy, compiled, now);
-  } catch (err) {
-    // One file this user cannot open: counted as left out, with why, and the walk goes on.
-    const why = unopenable(err);
-    if (why) return { reason: `unreadable (the file ${why})` };
-    throw err;
-  }
-}
-
-async function judgeOpen(
-  ctx: JobContext,
-  path: string,
-  rel: string,
-  policy: Policy,
-  compiled: ReturnType<typeof compilePolicy>,
-  now: number,
-): Promise<Verdict> {
-  const looked = await lookAtFile(ctx.rt, path, async (handle): Promise<Verdict> => {
-    const stat = await handle.stat();
-    const excluded = policyExcludes(policy, compiled, rel, stat, now);
-    if (excluded) return { reason: excluded };
-    const mark = policy.action === "release" ? NORELEASE : NOARCHIVE;
-    if ((await handle.getXattr(mark)) !== null) return { reason: `marked ${mark}` };
-    let tier: string;
-    try {
-      tier = tierOf(await readView(handle), stat).tier;
-    } catch (err) {
-      if (err instanceof XattrPayloadError) return { reason: "unreadable records" };
-      throw err;
-    }
-    const wanted = policy.action === "release" ? ["migrated"] : ["unmigrated", "changed"];
-    return wanted.includes(tier) ? { size: stat.size } : { reason: tier };
-  });
+  const unreadable = (why: string): Verdict => ({ reason: `unreadable (the file ${why})` });
+  const looked = await lookAtFileOr(
+    ctx.rt,
+    path,
+    async (handle): Promise<Verdict> => {
+      const stat = await handle.stat();
+      const excluded = policyExcludes(policy, compiled, rel, stat, now);
+      if (excluded) return { reason: excluded };
+      const mark = policy.action === "release" ? NORELEASE : NOARCHIVE;
+      if ((await handle.getXattr(mark)) !== null) return { reason: `marked ${mark}` };
+      let tier: string;
+      try {
+        tier = tierOf(await readView(handle), stat).tier;
+      } catch (err) {
+        if (err instanceof XattrPayloadError) return { reason: "unreadable records" };
+        throw err;
+      }
+      const wanted = policy.action === "release" ? ["migrated"] : ["unmigrated", "changed"];
+      return wanted.includes(tier) ? { size: stat.size } : { reason: tier };
+    },
+    unreadable,
+  );
   return looked ?? { reason: "gone" };
 }

@@ -7,14 +7,15 @@
  * reports strays: objects no counting state names (a failed or modified attempt's object on an
  * unversioned bucket stays until the key's next commit overwrites it). Read-only.
  */
+import type { FileHandle } from "../runtime/types.ts";
 import type { JobContext } from "./context/job_context.ts";
 import { targetFor } from "./context/job_context.ts";
-import { lookAtFile, unopenable } from "./file/open_file.ts";
+import { lookAtFileOr } from "./file/open_file.ts";
 import type { State } from "./file/records.ts";
 import { type Finding, type FindingKind, verifyFile } from "./file/verify_file.ts";
 import { readView } from "./file/view.ts";
 import { XattrPayloadError } from "./file/xattr_record.ts";
-import { type PathProblem, type WalkStats, walkFiles } from "./plan/walk.ts";
+import { keepingRefused, walkFiles } from "./plan/walk.ts";
 import { PROBE_DIR } from "./targets/s3_probe.ts";
 import { relativeToRoot } from "./util/paths.ts";
 
@@ -51,20 +52,16 @@ const KINDS: FindingKind[] = [
 
 /** The current state of the file at `path` (null: none or gone; "unreadable": unknown). */
 async function stateAt(ctx: JobContext, path: string): Promise<State | null | "unreadable"> {
-  try {
-    const state = await lookAtFile(ctx.rt, path, async (handle) => {
-      try {
-        return (await readView(handle)).current?.state ?? null;
-      } catch (err) {
-        if (err instanceof XattrPayloadError) return "unreadable" as const; // reported by the file's check
-        throw err;
-      }
-    });
-    return state ?? null;
-  } catch (err) {
-    if (unopenable(err)) return "unreadable"; // reported by the file's check (unreadable-file)
-    throw err;
-  }
+  const look = async (handle: FileHandle) => {
+    try {
+      return (await readView(handle)).current?.state ?? null;
+    } catch (err) {
+      if (err instanceof XattrPayloadError) return "unreadable" as const; // reported by the file's check
+      throw err;
+    }
+  };
+  // A file this user cannot open is reported by the file's check (unreadable-file).
+  return (await lookAtFileOr(ctx.rt, path, look, () => "unreadable" as const)) ?? null;
 }
 
 /**
@@ -132,16 +129,8 @@ export async function verifyPaths(
   };
   const target = targetFor(ctx, ctx.config.target);
   const elsewhere: NamedElsewhere = new Map();
-  // A name that cannot be reached (not UTF-8) is a finding, not a file that vanished.
-  const unnamed: PathProblem[] = [];
-  const stats: WalkStats = {
-    files: 0,
-    skippedLinks: 0,
-    skippedOther: 0,
-    onProblem: (problem) => {
-      if (problem.kind === "refused") unnamed.push(problem);
-    },
-  };
+  // A path the walk cannot enter or name is a finding, not a file that vanished.
+  const { stats, refused: unnamed } = keepingRefused();
   const onOtherKey = (state: State) => {
     // A released file's only copy; a migrated file renamed keeps its bytes (its old object is a
     // stray, replaced once the file is migrated again under its new key).

@@ -9,7 +9,7 @@ import { pathsOrRoot } from "../paths.ts";
 export const help: CommandHelp = {
   examples: [
     "tiermv ls /mnt/ceph/data/projects/old",
-    "tiermv ls --json /mnt/ceph/data | jq -c 'select(.tier == \"dirty\")'",
+    'tiermv ls --json /mnt/ceph/data | jq -c \'select(.tier == "partial" or .tier == "dirty")\'',
   ],
   env: CONFIG_ENV,
 };

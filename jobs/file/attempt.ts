@@ -16,7 +16,7 @@ import { fail, type Held, interrupt, revoked, settle, skippedFor } from "./held_
 import { probeMount, probeMountWrite, probeTarget } from "./isolate.ts";
 import { abandonAttempt } from "./liveness.ts";
 import { busy, type FileOutcome } from "./outcome.ts";
-import { newTake, recordName } from "./records.ts";
+import { type EpochOutcome, newTake, recordName } from "./records.ts";
 import { type StoreFence, storeFence, unansweredIsAmbiguous } from "./store_fence.ts";
 import { refuseReleased } from "./stub.ts";
 import { READ_WITH_STAT_MAX, uploadWithRetry } from "./upload.ts";
@@ -76,9 +76,16 @@ async function held(
       : await handle.statThenRead(READ_WITH_STAT_MAX);
   const guard = new EpochGuard(rt, { handle, dirs: job.dirs, n, attempt, key, target });
   const taken: Held = { job, file, n, attempt, locked, head, guard };
-  // Released since our view before the take: never upload a stub (docs/tiering.md).
-  const released = await refuseReleased(job, file, current, locked);
-  if (released) return await settle(taken, "refused", () => released);
+  // A released file: never upload a stub (docs/tiering.md); its bytes are compared with its
+  // object here, under the epoch (stub.ts).
+  let released: FileOutcome | null;
+  try {
+    released = await refuseReleased(job, file, current, locked);
+  } catch (err) {
+    return await compareFailed(taken, err);
+  }
+  if (released)
+    return await settle(taken, STUB_DECISION[released.kind] ?? "refused", () => released);
   if (isCommitFor(current, { key, target, stat: locked }))
     return await settle(taken, "skipped", () => skippedFor(path, current, job.task.id));
   return await upload(taken);
@@ -156,6 +163,42 @@ async function uploadFailed(held: Held, err: unknown, ambiguous: boolean): Promi
     }));
   }
   return await fail(held, message, ambiguous);
+}
+
+/** How the epoch is decided for a stub's outcome (attempt.ts held, stub.ts). */
+const STUB_DECISION: Partial<Record<FileOutcome["kind"], EpochOutcome>> = {
+  skipped: "skipped",
+  lost: "lost",
+  dirty: "dirty",
+  refused: "refused",
+};
+
+/**
+ * The comparison of a released file's bytes with its object failed (stub.ts): nothing was
+ * stored. A mount call past its deadline (or any error that is not the store's) goes up, the
+ * epoch left undecided (attemptEpoch); a store down, confirmed by its probe, gives the epoch
+ * back and stops the tick; any other store error is this file's `error`, the epoch given back.
+ */
+async function compareFailed(held: Held, err: unknown): Promise<FileOutcome> {
+  if (!(err instanceof TargetError)) throw err;
+  const { job, file } = held;
+  const scope = failureScope(err);
+  const down = scope === "target" || scope === "target-down" ? await targetDown(job, err) : null;
+  if (down) {
+    await settle(held, "aborted", () => busy(file.path, "target down"));
+    throw down;
+  }
+  const archived = err.storeCode === "InvalidObjectState";
+  const error = archived
+    ? `released, and its object is in an archive class, not readable to compare with the ${held.locked.size} bytes here: restore it first (the store restores the object, then restore brings it back)`
+    : `released, with ${held.locked.size} bytes here; comparing them with its object failed: ${err.message}`;
+  const code = failureCode(err);
+  return await settle(held, "aborted", () => ({
+    kind: "error",
+    path: file.path,
+    error,
+    ...(code ? { code } : {}),
+  }));
 }
 
 /** The target's probe after `err`: its TargetUnavailableError when it failed, else null. */

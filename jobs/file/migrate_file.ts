@@ -14,7 +14,7 @@ import { isolateFailure } from "./isolate.ts";
 import { notRegular, withOpenFile } from "./open_file.ts";
 import { busy, type FileOutcome } from "./outcome.ts";
 import type { State } from "./records.ts";
-import { refuseReleased } from "./stub.ts";
+import { stubDecision } from "./stub.ts";
 import { isCommitFor, readView, type View } from "./view.ts";
 import { XattrPayloadError } from "./xattr_record.ts";
 
@@ -52,8 +52,10 @@ async function migrateOpen(job: FileJob, file: OpenFile): Promise<FileOutcome> {
     const listed = round === 0 && opened?.names ? await opened.names() : undefined;
     const view = await viewOrReject(file, listed);
     if (!("names" in view)) return view;
-    const released = await refuseReleased(job, file, view.current?.state, stat);
-    if (released) return released;
+    // A stub's own decision needs no store; one with bytes is compared under the epoch, after
+    // the hold's rules (a restore under way is busy, not refused).
+    const stub = stubDecision(job, file, view.current?.state, stat);
+    if (stub && stub !== "compare") return stub;
     if (isCommitFor(view.current?.state, identity)) {
       await afterResume(job, view.current);
       return skippedFor(file.path, view.current.state, job.task.id);

@@ -64,7 +64,7 @@ export function notRegular(path: string, stat: FileStat): FileOutcome | null {
  * any other error. ls, verify and scan report such a
  * file and go on to the next instead of stopping the walk.
  */
-export function unopenable(err: unknown): string | null {
+function unopenable(err: unknown): string | null {
   const code = errorCode(err);
   return code === "EACCES" || code === "EPERM" ? errnoInWords(err) : null;
 }
@@ -89,5 +89,24 @@ export async function lookAtFile<T>(
     return await look(handle);
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * lookAtFile, for a walk that goes on past a file this user cannot open: `unreadable` gets why
+ * (unopenable) and its answer stands for the file's.
+ */
+export async function lookAtFileOr<T>(
+  rt: Runtime,
+  path: string,
+  look: (handle: FileHandle) => Promise<T>,
+  unreadable: (why: string) => T | Promise<T>,
+): Promise<T | null> {
+  try {
+    return await lookAtFile(rt, path, look);
+  } catch (err) {
+    const why = unopenable(err);
+    if (why === null) throw err;
+    return await unreadable(why);
   }
 }

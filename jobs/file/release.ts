@@ -69,6 +69,12 @@ async function refusalOf(
       return refused(
         "released, but its bytes are still there (a release interrupted before its truncate): restore it, then release again",
       );
+    // Fewer bytes than archived: a restore that stopped part way (restore finishes it) or a
+    // write (restore reports it dirty); release reads no object to tell which (verify does).
+    if (stat.size < state.size)
+      return refused(
+        `released, and holds ${stat.size} of its ${state.size} archived bytes (a restore that stopped part way, or a write): restore it first (it finishes the one and reports the other dirty)`,
+      );
     return {
       kind: "dirty",
       path,

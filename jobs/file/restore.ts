@@ -21,7 +21,6 @@ import { noSpaceReason } from "./quota.ts";
 import type { EpochOutcome, State } from "./records.ts";
 import { withRestoreBuffer } from "./restore_budget.ts";
 import { type CopyResult, copyInto, RESTORE_CHUNK } from "./restore_copy.ts";
-import { readerOf } from "./restore_range.ts";
 import { decideTier, revokedTier } from "./tier_decide.ts";
 import { type TierHeld, withTierEpoch } from "./tier_file.ts";
 
@@ -151,14 +150,18 @@ async function copyObject(
   state: State,
   options: { force?: boolean },
 ): Promise<FileOutcome | { copied: CopiedBytes; partSize: number | undefined }> {
-  const { file } = held;
+  const { job, file } = held;
   const { handle, path } = file;
-  // The object is read where the state says it was written, even if the config's target changed.
-  const job = readerOf(held.job, state);
   const lost = (reason: string) =>
     settleTier(held, "lost", { kind: "lost", path, key: state.key, reason }, reason);
   const dirty = (reason: string) =>
     settleTier(held, "dirty", { kind: "dirty", path, key: state.key, reason }, reason);
+  // Restore reads only from the configured target: the state is an xattr its file's owner can
+  // write, so a target it names is not trusted to be read from (another bucket, any file://).
+  if (state.target !== job.target.url) {
+    const reason = `its state names target ${state.target}, not the configured ${job.target.url}: restore reads only from the configured target; point \`target\` at ${state.target} to restore it (nothing was read or written)`;
+    return await settleTier(held, "refused", { kind: "refused", path, reason }, reason);
+  }
   const { object, first } = await objectOf(job, state);
   if (!object) return await lost(`its object ${state.key} is missing from ${state.target}`);
   if (object.size !== state.size || object.etag !== state.etag)

@@ -3,20 +3,10 @@
  * the reason why not (`lost`: the object went or changed), pinned to the state's version or,
  * without one, to its ETag.
  */
-import { targetFor } from "../context/job_context.ts";
 import { TargetError } from "../targets/errors.ts";
 import type { RangeOptions } from "../targets/target.ts";
 import type { FileJob } from "./file_job.ts";
 import type { State } from "./records.ts";
-
-/**
- * The job that reads the object a state names: on the state's target, which is the job's unless
- * the config's target changed since the release (the object stayed where it was written; verify
- * reads it there too).
- */
-export function readerOf(job: FileJob, state: State): FileJob {
-  return state.target === job.target.url ? job : { ...job, target: targetFor(job, state.target) };
-}
 
 /** Bytes per GET and per pwrite: restore's memory is one chunk per file (chunk_buffer.ts). */
 export const RESTORE_CHUNK = 8 * 1024 * 1024;

@@ -4,6 +4,11 @@
  * while the state still names the old ones (model: `mutant-migrate-stub`); a stub holding the
  * first bytes of its object (a restore, or a release, that stopped part way) would archive part
  * of the file as the whole of it.
+ *
+ * Two steps: what the state and the size decide alone (stubDecision, before the take: no store
+ * call, so a file another process holds is left to the hold's rules, busy), then, under the
+ * epoch, the comparison of a stub's bytes with its object (refuseReleased). The comparison's
+ * errors go up to the caller (attempt.ts), which decides the epoch as for any read.
  */
 import type { FileHandle, FileStat } from "../../runtime/types.ts";
 import type { FileJob } from "./file_job.ts";
@@ -11,46 +16,63 @@ import { skippedFor } from "./held_epoch.ts";
 import type { FileOutcome } from "./outcome.ts";
 import type { State } from "./records.ts";
 import { notPrefix } from "./restore_copy.ts";
-import { readerOf } from "./restore_range.ts";
+
+type StubFile = { path: string; handle: FileHandle; key: string };
 
 /**
- * The outcome of migrate for a file whose current state is `released`: `skipped` for a stub at
- * its own key, else refused or dirty; null otherwise (also for a dirty stub on a versioned
- * bucket: its new bytes become a new version, and the released bytes keep theirs, which nothing
- * deletes).
+ * What a released state decides without the store: `skipped` for a stub at its own key on this
+ * target (archived already: a tree resubmitted with its stubs needs no operator), `refused` for
+ * a stub whose state names another key or target; "compare" for a file with bytes (decided under
+ * the epoch, refuseReleased); null when the state is not `released`.
+ */
+export function stubDecision(
+  job: FileJob,
+  file: StubFile,
+  state: State | undefined,
+  stat: FileStat,
+): FileOutcome | "compare" | null {
+  if (state?.state !== "released") return null;
+  const own = state.key === file.key && state.target === job.target.url;
+  if (stat.size === 0 && own) return skippedFor(file.path, state, job.task.id);
+  if (stat.size === 0 || state.target !== job.target.url)
+    return {
+      kind: "refused",
+      path: file.path,
+      reason: `released (${state.size} bytes archived at ${state.target} ${state.key}, not this path's key on this target: renamed, or the target changed); ${stat.size} bytes here: not uploaded; restore it first`,
+    };
+  return "compare";
+}
+
+/**
+ * The outcome of migrate for a file whose current state is `released`, under its epoch; null
+ * otherwise (also for a stub written to on a versioned bucket: its new bytes become a new
+ * version, and the released bytes keep theirs, which nothing deletes). Store and mount errors
+ * of the comparison are thrown.
  */
 export async function refuseReleased(
   job: FileJob,
-  file: { path: string; handle: FileHandle; key: string },
+  file: StubFile,
   state: State | undefined,
   stat: FileStat,
 ): Promise<FileOutcome | null> {
+  const decided = stubDecision(job, file, state, stat);
+  if (decided !== "compare") return decided;
   if (state?.state !== "released") return null;
   const { path } = file;
-  // A stub at its own key on this target is archived already: nothing to do, nothing wrong (a
-  // tree resubmitted with its stubs must not need an operator every night).
-  if (stat.size === 0 && state.key === file.key && state.target === job.target.url)
-    return skippedFor(path, state, job.task.id);
-  if (stat.size === 0)
+  const bytes = await objectPrefix(job, file.handle, state, stat.size);
+  if (bytes.kind === "prefix")
     return {
       kind: "refused",
       path,
-      reason: `released (a stub of ${state.size} bytes archived at ${state.target} ${state.key}, not this path's key on this target: renamed, or the target changed): not uploaded; restore it first`,
+      reason: `${partialReason(state, stat.size)}; not uploaded, which would archive part of the file as all of it`,
     };
-  const partial = await holdsObjectPrefix(job, file.handle, state, stat.size).catch(
-    (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
-  );
-  if (partial instanceof Error)
+  if (bytes.kind === "lost")
+    // The released bytes are gone: uploading what the file holds would hide that (verify: lost).
     return {
-      kind: "refused",
+      kind: "lost",
       path,
-      reason: `released, and holds ${stat.size} bytes; comparing them with its object ${state.key} failed (${partial.message}): not uploaded; migrate it again once the store answers`,
-    };
-  if (partial)
-    return {
-      kind: "refused",
-      path,
-      reason: `released, and holds the first ${stat.size} of its ${state.size} archived bytes (a restore or a release that stopped part way): not uploaded, which would archive part of the file as all of it; restore it to finish`,
+      key: state.key,
+      reason: `released, and ${bytes.reason}: the released bytes are lost; the ${stat.size} bytes here are not uploaded`,
     };
   // Asked only here: an ordinary migrate makes no store call before its upload.
   if (state.versionId && (await keepsVersions(job))) return null;
@@ -62,17 +84,26 @@ export async function refuseReleased(
   };
 }
 
+/** Why a released file holding its object's first bytes is partial, and what finishes it. */
+export function partialReason(state: State, size: number): string {
+  return `released, and holds the first ${size} of its ${state.size} archived bytes (a restore or a release that stopped part way): restore it to finish`;
+}
+
 /**
- * Whether the file's `size` bytes are the first bytes of the object the state names (read from
- * its target): false for new bytes, and for an object gone or changed (nothing left to finish).
+ * Whether the file's `size` bytes are the first bytes of the object the state names on the
+ * job's target (`prefix`), other bytes (`other`), or the object is gone or changed (`lost`).
+ * Reads the object in 1 MiB ranges up to `size` (restore_copy.ts notPrefix).
  */
-async function holdsObjectPrefix(
-  job: FileJob,
+export async function objectPrefix(
+  job: Pick<FileJob, "target">,
   handle: FileHandle,
   state: State,
   size: number,
-): Promise<boolean> {
-  return (await notPrefix(readerOf(job, state), handle, state, size, undefined)) === null;
+): Promise<{ kind: "prefix" | "other" } | { kind: "lost"; reason: string }> {
+  const found = await notPrefix(job, handle, state, size, undefined);
+  if (found === null) return { kind: "prefix" };
+  if (!found.ok && found.kind === "lost") return { kind: "lost", reason: found.reason };
+  return { kind: "other" };
 }
 
 /** Whether the job's target keeps versions (opened once; a failure is the upload's to report). */

@@ -8,10 +8,11 @@
  */
 import type { FileHandle, FileStat } from "../../runtime/types.ts";
 import { type JobContext, targetFor } from "../context/job_context.ts";
+import { type Target, TargetError } from "../targets/target.ts";
 import { describeTake, isStaleUnreadable } from "./liveness.ts";
-import { lookAtFile, unopenable } from "./open_file.ts";
+import { lookAtFileOr } from "./open_file.ts";
 import type { State } from "./records.ts";
-import { notPrefix } from "./restore_copy.ts";
+import { objectPrefix, partialReason } from "./stub.ts";
 import { readView, type View } from "./view.ts";
 import { XattrPayloadError } from "./xattr_record.ts";
 
@@ -63,28 +64,25 @@ export async function verifyFile(
   file: VerifiedFile,
   report: Report,
 ): Promise<FileVerdict> {
-  let looked: FileVerdict | null;
-  try {
-    looked = await lookAtFile(ctx.rt, file.path, async (handle): Promise<FileVerdict> => {
-      let view: View;
-      try {
-        view = await readView(handle);
-      } catch (err) {
-        if (!(err instanceof XattrPayloadError)) throw err;
-        await report({ kind: "unreadable-xattr", path: file.path, detail: err.message });
-        return "other";
-      }
-      await reportHold(ctx, { ...file, handle, view }, report);
-      return await checkState(ctx, { ...file, handle, view }, report);
-    });
-  } catch (err) {
-    // One file this user cannot open: reported, and the walk goes on.
-    const why = unopenable(err);
-    if (!why) throw err;
+  const look = async (handle: FileHandle): Promise<FileVerdict> => {
+    let view: View;
+    try {
+      view = await readView(handle);
+    } catch (err) {
+      if (!(err instanceof XattrPayloadError)) throw err;
+      await report({ kind: "unreadable-xattr", path: file.path, detail: err.message });
+      return "other";
+    }
+    await reportHold(ctx, { ...file, handle, view }, report);
+    return await checkState(ctx, { ...file, handle, view }, report);
+  };
+  // One file this user cannot open: reported, and the walk goes on.
+  const unreadable = async (why: string): Promise<FileVerdict> => {
     const detail = `the file ${why}: not verified (run verify as a user who can read it)`;
     await report({ kind: "unreadable-file", path: file.path, detail });
     return "other";
-  }
+  };
+  const looked = await lookAtFileOr(ctx.rt, file.path, look, unreadable);
   return looked ?? "other";
 }
 
@@ -196,15 +194,38 @@ async function checkReleased(
     return "other";
   }
   if (stat.size > 0) {
-    // The first bytes of its object (a restore or a release that stopped part way), or others.
-    if ((await notPrefix({ target }, file.handle, state, stat.size, undefined)) === null) {
-      const detail = `released, and holds the first ${stat.size} of its ${state.size} archived bytes (a restore or a release that stopped part way): restore it to finish`;
-      await report({ kind: "partial", path, key, detail });
-      return "other";
-    }
-    const detail = `released, then written to: ${stat.size} bytes now, never uploaded over the ${state.size} archived ones`;
-    await report({ kind: "dirty", path, key, detail });
+    await report(await stubWithBytes(ctx, file, target));
     return "other";
   }
   return "released";
+}
+
+/**
+ * A released file with bytes: `partial` when they are its object's first bytes (a restore or a
+ * release that stopped part way), else `dirty`. Compared only on the configured target (the
+ * state is its owner's to write: a target it names is not read from); a comparison that fails
+ * (the store, an archived object) says so, and verify goes on.
+ */
+async function stubWithBytes(
+  ctx: JobContext,
+  file: { path: string; key: string; state: State; stat: FileStat; handle: FileHandle },
+  target: Target,
+): Promise<Finding> {
+  const { path, key, state, stat } = file;
+  const written = `released, then written to: ${stat.size} bytes now, never uploaded over the ${state.size} archived ones`;
+  if (state.target !== ctx.config.target) return { kind: "dirty", path, key, detail: written };
+  let found: Awaited<ReturnType<typeof objectPrefix>>;
+  try {
+    found = await objectPrefix({ target }, file.handle, state, stat.size);
+  } catch (err) {
+    if (!(err instanceof TargetError)) throw err;
+    const kind = stat.size <= state.size ? "partial" : "dirty";
+    const detail = `released, with ${stat.size} of its ${state.size} archived bytes here; comparing them with its object failed (${err.message}): restore finishes a restore that stopped part way, or reports the file dirty`;
+    return { kind, path, key, detail };
+  }
+  if (found.kind === "prefix")
+    return { kind: "partial", path, key, detail: partialReason(state, stat.size) };
+  if (found.kind === "lost")
+    return { kind: "lost", path, key, detail: `released, and ${found.reason}` };
+  return { kind: "dirty", path, key, detail: written };
 }

@@ -53,8 +53,8 @@ export function globToRegExp(glob: string): RegExp {
       i += glob[i + 2] === "/" ? 2 : 1;
     } else if (c === "*") out += "[^/]*";
     else if (c === "?") out += "[^/]";
-    else if (c === "[" && glob.indexOf("]", i + 2) > i) {
-      const end = glob.indexOf("]", i + 2);
+    else if (c === "[" && classEnd(glob, i) > i) {
+      const end = classEnd(glob, i);
       const body = glob.slice(i + 1, end);
       const negated = body.startsWith("!") || body.startsWith("^");
       const chars = (negated ? body.slice(1) : body).replace(/[\\\]^]/g, "\\$&");
@@ -73,13 +73,23 @@ export function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${out}$`);
 }
 
-/** Comma-separated globs, as --include and --exclude take them: a comma within {…} stays. */
+/**
+ * Where the character class opening at `open` ends (its `]`), or -1: a `]` first in the class
+ * (after a `!` or `^`) is one of its characters, as in shells.
+ */
+function classEnd(glob: string, open: number): number {
+  const negated = glob[open + 1] === "!" || glob[open + 1] === "^";
+  return glob.indexOf("]", open + (negated ? 3 : 2));
+}
+
+/** Comma-separated globs, as --include and --exclude take them: a comma within {…} or […] stays. */
 export function splitGlobs(text: string): string[] {
   const globs: string[] = [];
   let depth = 0;
   let start = 0;
   for (let i = 0; i < text.length; i++) {
-    if (text[i] === "{") depth++;
+    if (text[i] === "[" && classEnd(text, i) > i) i = classEnd(text, i);
+    else if (text[i] === "{") depth++;
     else if (text[i] === "}" && depth > 0) depth--;
     else if (text[i] === "," && depth === 0) {
       globs.push(text.slice(start, i));
@@ -96,9 +106,22 @@ export function splitGlobs(text: string): string[] {
  * elsewhere could match nothing, so it is refused rather than silently selecting every file.
  */
 export function rootRelativeGlob(glob: string, roots: string[]): string {
+  const relative = toRootRelative(glob, roots);
+  // An empty glob would match no file: an --exclude of it would silently exclude nothing.
+  if (relative === "")
+    throw new UsageError(
+      `glob "${glob}" names the root itself, not files under it: use "**" for every file`,
+    );
+  return relative;
+}
+
+function toRootRelative(glob: string, roots: string[]): string {
   if (glob.startsWith("./")) return glob.slice(2);
   if (!glob.startsWith("/")) return glob;
-  for (const root of roots) if (glob.startsWith(`${root}/`)) return glob.slice(root.length + 1);
+  for (const root of roots) {
+    if (glob === root) return "";
+    if (glob.startsWith(`${root}/`)) return glob.slice(root.length + 1);
+  }
   throw new UsageError(
     `glob "${glob}" is absolute and not under the source root ${roots[0]}: globs match paths under the root, e.g. "logs/**/*.gz"`,
   );

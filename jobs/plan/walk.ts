@@ -73,6 +73,24 @@ export interface WalkStats {
   onProblem?: (problem: PathProblem) => void;
 }
 
+/**
+ * Walk stats that keep what the walk could not enter or name (its `refused` problems: an
+ * unreadable directory, a name that is not UTF-8) for the caller to report; a path that vanished
+ * meanwhile is left out, as the files it held would be.
+ */
+export function keepingRefused(): { stats: WalkStats; refused: PathProblem[] } {
+  const refused: PathProblem[] = [];
+  const stats: WalkStats = {
+    files: 0,
+    skippedLinks: 0,
+    skippedOther: 0,
+    onProblem: (problem) => {
+      if (problem.kind === "refused") refused.push(problem);
+    },
+  };
+  return { stats, refused };
+}
+
 /** Reports `err` about `path` as a problem of that path, or throws it (see WalkStats.onProblem). */
 export function pathProblem(stats: WalkStats, path: string, err: unknown, line?: number): void {
   if (!stats.onProblem || isMountWide(err)) throw err;

@@ -5,8 +5,9 @@
  * cannot show this path, so it runs against a loopback stand-in (test/services/archive_store.ts).
  */
 import { expect, test } from "bun:test";
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { cli, randomBytes, sandbox } from "../helpers.ts";
+import { heldOf, recordsOf } from "../records.ts";
 import { startArchiveStore } from "../services/archive_store.ts";
 import { currentState } from "./tier_helpers.ts";
 
@@ -78,4 +79,36 @@ test("restore of a file of one chunk sends one request: a GET whose headers are 
   expect(store.requests.slice(mark).filter((r) => r.endsWith(` ${id}`))).toEqual([`GET ${id}`]);
   expect(Buffer.compare(readFileSync(path), Buffer.from(data))).toBe(0);
   expect(await currentState(path)).toMatchObject({ state: "migrated" });
+});
+
+test("migrate meeting a released file with bytes whose object is archived (not readable to compare): that file's error, saying to restore it first; the epoch given back, nothing uploaded", async () => {
+  await using store = startArchiveStore();
+  const box = sandbox({
+    target: "s3://cold/archive",
+    endpoint: store.endpoint,
+    extra: { s3: { storageClass: "GLACIER", releaseUnversioned: true } },
+  });
+  const data = randomBytes(100_000, 93);
+  const path = box.file("cold.bin", data);
+  expect((await cli(["submit", "--node", "a", path], box.env)).code).toBe(0);
+  expect((await cli(["run", "--node", "a", "--once"], box.env)).code).toBe(0);
+  expect((await cli(["release", "--node", "a", path], box.env)).code).toBe(0);
+  writeFileSync(path, data.subarray(0, 1000)); // the first bytes back, as a stopped restore leaves
+  // Uploads of the file's key (the target's probe PUTs a key of its own).
+  const uploads = () => store.requests.filter((r) => r === "PUT cold/archive/cold.bin").length;
+  const puts = uploads();
+  const submit = ["submit", "--node", "a", "--request-id", "again", path];
+  expect((await cli(submit, box.env)).code).toBe(0);
+  const run = await cli(["run", "--node", "a", "--once", "--json"], box.env);
+  expect(run.code).toBe(1);
+  expect(JSON.parse(run.stdout.trim().split("\n").at(-1) as string).counts).toMatchObject({
+    error: 1,
+    migrated: 0,
+  });
+  expect(run.stderr).toContain("its object is in an archive class");
+  expect(run.stderr).toContain("restore it first");
+  expect(puts).toBe(1);
+  expect(uploads()).toBe(puts);
+  expect(heldOf(await recordsOf(path))).toBeNull();
+  expect(await currentState(path)).toMatchObject({ state: "released" });
 });

@@ -22,12 +22,17 @@ test("globs: ** any depth, * and ? within one name, [classes], {alternatives}; t
   expect(matches("run[!0-9].out", "runx.out")).toBe(true);
   expect(matches("run[!0-9].out", "run7.out")).toBe(false);
   expect(matches("a+b(1).txt", "a+b(1).txt")).toBe(true);
+  // A "]" first in a class is one of its characters.
+  expect(matches("[!]a]x", "bx")).toBe(true);
+  expect(matches("[!]a]x", "]x")).toBe(false);
+  expect(matches("[]a]x", "]x")).toBe(true);
   expect(() => globToRegExp("g/*.{log")).toThrow('has a "{" without its "}"');
 });
 
 test("comma-separated globs keep the commas inside {…}", () => {
   expect(splitGlobs("a/**,g/*.{log,txt},b")).toEqual(["a/**", "g/*.{log,txt}", "b"]);
   expect(splitGlobs("x,,y,")).toEqual(["x", "y"]);
+  expect(splitGlobs("[,]x,y")).toEqual(["[,]x", "y"]);
 });
 
 test("a glob is relative to the root: ./x and /ROOT/x mean x; an absolute glob elsewhere is refused", () => {
@@ -36,6 +41,8 @@ test("a glob is relative to the root: ./x and /ROOT/x mean x; an absolute glob e
   expect(rootRelativeGlob("/srv/data/g/*.log", roots)).toBe("g/*.log");
   expect(rootRelativeGlob("/mnt/data/g/*.log", roots)).toBe("g/*.log");
   expect(rootRelativeGlob("g/*.log", roots)).toBe("g/*.log");
+  for (const root of ["/srv/data", "/srv/data/", "./"])
+    expect(() => rootRelativeGlob(root, roots)).toThrow("names the root itself");
   expect(() => rootRelativeGlob("/tmp/g/*.log", roots)).toThrow(
     'glob "/tmp/g/*.log" is absolute and not under the source root /srv/data',
   );

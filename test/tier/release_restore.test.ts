@@ -16,9 +16,9 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { cli, randomBytes } from "../helpers.ts";
+import { cli, randomBytes, spawnCli } from "../helpers.ts";
 import { newBucket, s3Client, s3Service } from "../services/shared.ts";
-import { currentState, identityOf, mtimeNsOf, tierBox } from "./tier_helpers.ts";
+import { currentState, identityOf, mtimeNsOf, stoppedAt, tierBox } from "./tier_helpers.ts";
 
 const MiB = 1024 * 1024;
 
@@ -167,18 +167,59 @@ test("migrate refuses a released file holding the first bytes of its object (a r
   t.target.close();
 });
 
-test("restore reads the object from the target its state names: after the config's target changed, a released file comes back (not lost)", async () => {
+test("restore reads only from the configured target: after the config's target changed, a released file is refused (not lost), untouched; pointed back, it restores", async () => {
   const t = await tierBox();
   const data = randomBytes(200_000, 42);
   const [path] = await t.migrate({ "moved.bin": data });
   const file = path as string;
   expect((await t.tier("release", [file])).json.counts.released).toBe(1);
+  const before = t.box.config.target;
   const s3 = await s3Service();
   t.box.setConfig({ target: `s3://${await newBucket(s3.endpoint)}/elsewhere` });
+  const refused = await t.tier("restore", [file]);
+  expect(refused.code).toBe(1);
+  expect(refused.outcomes[0]).toMatchObject({ kind: "refused" });
+  expect(refused.outcomes[0].reason).toContain(`its state names target ${before}`);
+  expect(statSync(file).size).toBe(0);
+  expect(await currentState(file)).toMatchObject({ state: "released" });
+  t.box.setConfig({ target: before });
   const restore = await t.tier("restore", [file]);
-  expect(restore.code).toBe(0);
   expect(restore.outcomes[0]).toMatchObject({ kind: "restored" });
   expect(Buffer.compare(readFileSync(file), Buffer.from(data))).toBe(0);
+  t.target.close();
+});
+
+test("migrate meeting a released file whose object is gone: lost, its bytes never uploaded (an upload would hide the loss); a file another process is restoring is busy, not refused", async () => {
+  const t = await tierBox();
+  const data = randomBytes(2 * MiB, 43);
+  const [gone, busyFile] = await t.migrate({ "gone.bin": data, "held.bin": randomBytes(MiB, 44) });
+  expect((await t.tier("release", [gone as string, busyFile as string])).json.counts.released).toBe(
+    2,
+  );
+  // What a restore stopped part way leaves, then the object deleted behind tiermv's back.
+  const fd = openSync(gone as string, "r+");
+  writeSync(fd, data.subarray(0, 4096), 0, 4096, 0);
+  closeSync(fd);
+  const bucket = t.box.config.target.slice("s3://".length).split("/")[0];
+  const client = s3Client(t.box.config.s3.endpoint as string);
+  await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: "archive/gone.bin" }));
+  client.destroy();
+  // A restore of the other file, held after its first pwrite (its epoch taken, bytes written).
+  const restoring = spawnCli(["restore", "--node", "b", "--json", busyFile as string], {
+    ...t.box.env,
+    TIERMV_PAUSE_AT: "restore-mid-copy",
+  });
+  await stoppedAt(restoring.pid);
+  expect(statSync(busyFile as string).size).toBe(MiB);
+  const submit = ["submit", "--node", "a", "--request-id", "g", gone as string, busyFile as string];
+  expect((await cli(submit, t.box.env)).code).toBe(0);
+  const run = await cli(["run", "--node", "a", "--once", "--json"], t.box.env);
+  const counts = JSON.parse(run.stdout.trim().split("\n").at(-1) as string).counts;
+  expect(counts).toMatchObject({ migrated: 0, lost: 1, busy: 1, refused: 0, dirty: 0 });
+  expect(run.stderr).toContain("the released bytes are lost; the 4096 bytes here are not uploaded");
+  expect(await t.target.head("archive/gone.bin")).toBeNull();
+  process.kill(restoring.pid, "SIGCONT");
+  expect(await restoring.exited).toBe(0);
   t.target.close();
 });
 

@@ -11,6 +11,14 @@ import { cli, lastJsonLine, randomBytes, startServe } from "../helpers.ts";
 import { s3Client } from "../services/shared.ts";
 import { tierBox } from "./tier_helpers.ts";
 
+/** verify --json's findings: one JSON object per line, then the summary. */
+const findingsOf = (stdout: string) =>
+  stdout
+    .trim()
+    .split("\n")
+    .slice(0, -1)
+    .map((l) => JSON.parse(l));
+
 test("ls and inspect show released (with the original size), dirty, changed, migrated and unmigrated; verify reports lost first and dirty", async () => {
   const t = await tierBox();
   const [released, dirty, gone, changed, kept] = await t.migrate({
@@ -67,11 +75,7 @@ test("ls and inspect show released (with the original size), dirty, changed, mig
 
   const verify = await cli(["verify", "--json", t.box.src], t.box.env);
   expect(verify.code).toBe(1);
-  const findings = verify.stdout
-    .trim()
-    .split("\n")
-    .slice(0, -1)
-    .map((l) => JSON.parse(l));
+  const findings = findingsOf(verify.stdout);
   const byPath = Object.fromEntries(findings.map((f) => [f.path, f]));
   expect(byPath[gone as string]).toMatchObject({ kind: "lost" });
   expect(byPath[gone as string].detail).toContain("missing");
@@ -93,11 +97,7 @@ test("verify: the object of a released stub renamed away is no stray (it is the 
   renameSync(path as string, renamed);
   const verify = await cli(["verify", "--json", t.box.src], t.box.env);
   expect(verify.code).toBe(1);
-  const findings = verify.stdout
-    .trim()
-    .split("\n")
-    .slice(0, -1)
-    .map((l) => JSON.parse(l));
+  const findings = findingsOf(verify.stdout);
   expect(findings.map((f) => f.kind)).toEqual(["key-mismatch"]);
   expect(findings[0]).toMatchObject({ path: renamed });
   expect(findings[0].detail).toContain("restore it (its bytes come back from archive/old/r1.bin)");
