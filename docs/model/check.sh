@@ -153,6 +153,8 @@ check mutant-restore-no-verify        tier.pml    violation $TA -DMUT_RST_NO_VER
 check mutant-restore-no-written-size  tier.pml    violation $TA -DMUT_RST_NO_WRITTEN_SIZE
 check mutant-restore-takeback-no-fence tier.pml   violation $TA -DMUT_RST_TAKEBACK_NO_FENCE
 check mutant-migrate-stub             tier.pml    violation $TA -DMUT_MIGRATE_STUB
+O=-O0 check tier-versioned-migrate          tier.pml    holds     $TA -DVSTORE
+check mutant-migrate-prefix           tier.pml    violation $TA -DVSTORE -DMUT_MIGRATE_PREFIX
 check design-truncate-first           tier.pml    violation $TA -DDESIGN_TRUNC_FIRST
 if [ "${MODEL_LARGE:-}" = 1 ]; then
   check tier-two-nodes-crash          tier.pml    holds     $TA -DTWO

@@ -17,7 +17,10 @@
      node restarts.
    - `lk` is flock(LOCK_EX|LOCK_NB) on the descriptor (test/ceph/flock.test.ts: exclusive across
      ceph-fuse clients, freed by the kernel at the holder's death). Migrate does not flock.
-   - The store is unversioned (the weaker case): obj[k] is what key k holds now.
+   - The store is unversioned (the weaker case): obj[k] is what key k holds now. With -DVSTORE it
+     keeps versions where migrate is concerned: migrate's PUT makes a new version (slot KV),
+     leaving the version a state names as it was, so that migrate may upload a stub written to
+     (jobs/file/stub.ts) and must refuse a stub holding its object's first bytes.
    - A writer never restores the mtime: a write that keeps size and mtime is invisible to the
      v2 identity (size, mtime, ino) for migrate as for release (--verify-content catches it).
 
@@ -53,7 +56,8 @@
    A failed pwrite takes them back out unconditionally (failedWrite), at either chunk.
    Mutants: MUT_REL_NO_HEAD, MUT_REL_NO_LOCK, MUT_REL_OTHER_KEY, MUT_REL_NO_RECHECK,
    MUT_RST_NO_LOCK, MUT_RST_DIRTY, MUT_RST_NO_CHUNK_FENCE, MUT_RST_NO_TIMES_FENCE, MUT_RST_NO_VERIFY,
-   MUT_RST_NO_WRITTEN_SIZE, MUT_RST_TAKEBACK_NO_FENCE, MUT_MIGRATE_STUB;
+   MUT_RST_NO_WRITTEN_SIZE, MUT_RST_TAKEBACK_NO_FENCE, MUT_MIGRATE_STUB, MUT_MIGRATE_PREFIX (with
+   VSTORE: migrate uploads any stub with bytes, its object's first bytes too);
    DESIGN_TRUNC_FIRST (truncate, then decide). */
 
 #ifndef MAXC
@@ -69,6 +73,7 @@
 #define GONE 6
 #define KA   0
 #define KB   1
+#define KV   2                       /* -DVSTORE: the version migrate's PUT to key A makes */
 #define MIGR 1
 #define RELD 2
 #define MIG  9                       /* the migrate attempt's id */
@@ -83,7 +88,7 @@
                         (((x) == C1 || (x) == P1) -> P1 : (((x) == WB || (x) == P2) -> P2 : BAD))))
 
 byte fc = C1; bit fm = 0; byte ct = 0;          /* the file: content, mtime, ctime */
-byte obj[2];                                    /* the store: what each key holds */
+byte obj[3];                                    /* the store: what each key (version) holds */
 byte st = MIGR; byte sk = KA; byte sc = C1; bit sm = 0; byte sby = 0;   /* the state */
 byte held = 0;                                  /* the open epoch's holder */
 byte lk = 0;                                    /* the flock holder */
@@ -403,21 +408,34 @@ active proctype writer() {
 
 /* one migrate attempt (protocol v2: take, view, upload, verify, decide); no flock */
 active proctype migrator() {
-  byte v; bit vm;
+  byte v; bit vm; byte nk = KA;
   atomic { if :: held == 0 -> held = MIG; ct++ :: else -> goto out fi }
   atomic {
     if
 #ifndef MUT_MIGRATE_STUB
+#ifdef VSTORE
+    /* versioned: a stub, or one holding its object's first bytes (a restore or a release that
+       stopped part way), is refused; other bytes (a stub written to) go up as a new version */
+#ifdef MUT_MIGRATE_PREFIX
+    :: st == RELD && fc == STUB -> held = 0; ct++; goto out
+#else
+    :: st == RELD && PREFIX_OF(fc, sc) -> held = 0; ct++; goto out
+#endif
+#else
     :: st == RELD -> held = 0; ct++; goto out             /* released or dirty stub: refused */
+#endif
 #endif
     :: st == MIGR && sk == KA && UNCHANGED -> held = 0; ct++; goto out            /* skipped */
     :: else -> v = fc; vm = fm
     fi
   }
-  obj[KA] = v;                                                          /* PUT key A */
+#ifdef VSTORE
+  nk = KV;
+#endif
+  obj[nk] = v;                                         /* PUT key A (a new version: VSTORE) */
   atomic {
     if
-    :: fc == v && fm == vm -> st = MIGR; sk = KA; sc = v; sm = vm; sby = MIG    /* committed */
+    :: fc == v && fm == vm -> st = MIGR; sk = nk; sc = v; sm = vm; sby = MIG   /* committed */
     :: else -> skip                                                            /* modified */
     fi;
     held = 0; ct++
