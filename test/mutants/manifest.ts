@@ -36,6 +36,7 @@ const CRASH = "test/protocol/crash.test.ts";
 const TARGET_GUARD = "test/jobs/targets/guard.test.ts";
 const RGW_FENCE = "test/ceph/store_fence.test.ts";
 const TIER_DOWN = "test/tier/target_down.test.ts";
+const TIER_STUBS = "test/tier/release_restore.test.ts";
 
 export const MUTANTS: Mutant[] = [
   {
@@ -345,6 +346,24 @@ export const MUTANTS: Mutant[] = [
       "a write appended between a restore's pwrite and the fstat after it is never cut off by a take-back after a store failure (I6, docs/tiering.md)",
     file: TIER_DOWN,
     test: "a write appended between a restore's pwrite and the fstat after it, then a store failure",
+  },
+  {
+    name: "migrate-stub-prefix",
+    point: "tier",
+    removes: "migrate's refusal of a released file holding its object's first bytes",
+    protects:
+      "a restore that stopped part way is never archived as the whole file (on a versioned bucket it went up as a new version the state then named; model mutant-migrate-prefix)",
+    file: TIER_STUBS,
+    test: "migrate refuses a released file holding the first bytes of its object",
+  },
+  {
+    name: "migrate-stub-lost",
+    point: "tier",
+    removes: "migrate's `lost` for a released file with bytes whose object is gone",
+    protects:
+      "the bytes of a released file whose object went are never uploaded as if nothing was lost (verify and restore say lost)",
+    file: TIER_STUBS,
+    test: "migrate meeting a released file whose object is gone",
   },
   {
     name: "restore-takeback-fence",
