@@ -35,7 +35,19 @@ const RecordSchema = v.object({
   ino: v.string(),
   ctimeNs: v.optional(v.string()),
   etag: v.string(),
+  /**
+   * The object file's own mtime when it was written: another one means its bytes were written
+   * in place since (by something else), so `etag` no longer describes them.
+   */
+  objectMtimeNs: v.optional(v.string()),
 });
+
+/** The recorded ETag while it still describes the object's bytes (their mtime unchanged). */
+function recordedEtag(record: v.InferOutput<typeof RecordSchema>, mtimeNs: string): string | null {
+  return record.objectMtimeNs === undefined || record.objectMtimeNs === mtimeNs
+    ? record.etag
+    : null;
+}
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -124,9 +136,9 @@ export function createFileTarget(rt: Runtime, url: string): Target {
       const raw = await handle.getXattr(META_ATTR);
       const record = raw === null ? null : parseJsonWith(RecordSchema, decoder.decode(raw));
       if (record && !record.ok) throw new StoredFileError(`${path} (${META_ATTR})`, record.why);
-      const etag = record
-        ? record.value.etag
-        : hex(await handle.md5(0, (await handle.stat()).size));
+      const stat = await handle.stat();
+      const etag =
+        (record && recordedEtag(record.value, stat.mtimeNs)) ?? hex(await handle.md5(0, stat.size));
       if (etag !== ifMatch.replaceAll('"', ""))
         throw new TargetError("permanent", {
           op: "read",
@@ -174,7 +186,9 @@ export function createFileTarget(rt: Runtime, url: string): Target {
         try {
           await rt.fs.writeDurable(tmpPath, bytes);
           const etag = hex(rt.md5(bytes));
-          const record = JSON.stringify({ v: 2, ...meta, etag });
+          // Neither the xattr nor the rename below changes the mtime: only a write of bytes.
+          const objectMtimeNs = (await rt.fs.stat(tmpPath)).mtimeNs;
+          const record = JSON.stringify({ v: 2, ...meta, etag, objectMtimeNs });
           await rt.xattr.set(tmpPath, META_ATTR, encoder.encode(record), "any");
           await guardedWrite(options.guard, "PutObject", finalPath, () =>
             rt.fs.rename(tmpPath, finalPath),
@@ -198,9 +212,11 @@ export function createFileTarget(rt: Runtime, url: string): Target {
         }
         const record = parseJsonWith(RecordSchema, decoder.decode(raw));
         if (!record.ok) throw new StoredFileError(`${path} (${META_ATTR})`, record.why);
-        const { etag, attempt, epoch, size, mtimeNs, ino, ctimeNs } = record.value;
+        const { attempt, epoch, size, mtimeNs, ino, ctimeNs } = record.value;
         const meta: ObjectMeta = { attempt, epoch, size, mtimeNs, ino };
         if (ctimeNs !== undefined) meta.ctimeNs = ctimeNs;
+        // Bytes written in place since: their own MD5, as S3 would answer for a new object.
+        const etag = recordedEtag(record.value, stat.mtimeNs) ?? (await rt.md5File(path));
         return { key, versionId: null, size: stat.size, etag, meta };
       });
     },

@@ -135,3 +135,22 @@ test("file://: a source that shrank fails as a permanent error; an unwritable di
   expect(unavailable.message).toContain(`Target file://${t.dir}/plain/out is unavailable`);
   expect(unavailable.message).toContain("Check that the directory exists");
 });
+
+test("file://: an object written in place by something else (same size, its xattr kept) is not described by its recorded ETag: head gives its bytes' MD5, and a read pinned to the old ETag is refused (412)", async () => {
+  using t = tempTarget();
+  const { target } = t;
+  await target.open();
+  const data = randomBytes(100_000, 8);
+  const put = await target.put("w/obj", bytesBody(data), meta("w-1", data.length));
+  expect((await target.head("w/obj"))?.etag).toBe(put.etag);
+  await Bun.sleep(20); // a later tick of the clock that stamps mtimes
+  const other = randomBytes(100_000, 9);
+  writeFileSync(join(t.dir, "out/w/obj"), other); // same inode: the xattr stays
+  const head = await target.head("w/obj");
+  expect(head?.etag).toBe(md5Hex(other));
+  expect(head?.meta?.attempt).toBe("w-1");
+  const refused = await target
+    .readRange("w/obj", null, 0, 10, { ifMatch: put.etag })
+    .catch((err) => err);
+  expect(refused).toMatchObject({ status: 412 });
+});
