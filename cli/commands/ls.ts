@@ -16,10 +16,14 @@ export const help: CommandHelp = {
 
 const MiB = 1024 * 1024;
 
+/** A path as one line of text: one with a control character (a newline) is shown quoted. */
+const shown = (path: string) =>
+  [...path].some((c) => c.charCodeAt(0) < 0x20 || c === "\u007f") ? JSON.stringify(path) : path;
+
 function line(e: LsEntry): string {
-  if (e.tier === "unreadable") return `unreadable  ${e.path}: ${e.error}`;
+  if (e.tier === "unreadable") return `unreadable  ${shown(e.path)}: ${e.error}`;
   const archived = e.archivedSize === null ? "" : ` (archived ${e.archivedSize} bytes)`;
-  return `${e.tier.padEnd(11)} ${String(e.size).padStart(12)}  ${e.path}${archived}`;
+  return `${e.tier.padEnd(11)} ${String(e.size).padStart(12)}  ${shown(e.path)}${archived}`;
 }
 
 export default defineCommand({

@@ -129,6 +129,9 @@ test("scan --action migrate | submit --from -: a name with a newline is left out
     excluded: 1,
     "a newline in its name (submit it by its path: tiermv submit PATH)": 1,
   });
+  // ls shows the name on one line, quoted.
+  const ls = await cli(["ls", `${t.box.src}/n`], t.box.env);
+  expect(ls.stdout).toContain(JSON.stringify(`${t.box.src}/n/two\nlines.txt`));
   const elsewhere = await cli([...args, "--exclude", "/tmp/*.log", `${t.box.src}/n`], t.box.env);
   expect(elsewhere.code).toBe(2);
   expect(elsewhere.stderr).toContain('glob "/tmp/*.log" is absolute and not under the source root');
