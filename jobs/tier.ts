@@ -81,7 +81,11 @@ export async function tierFiles(
     const source = { requestId: id, taskId: id, node, line: ++line, ms: Date.now() - started };
     if (!("dryRun" in outcome && outcome.dryRun)) await outbox.add(eventOf(outcome, source));
     const done = outcome.kind === "released" || outcome.kind === "restored";
-    if (done && !outcome.already && !("dryRun" in outcome && outcome.dryRun))
+    if (
+      done &&
+      !("already" in outcome && outcome.already) &&
+      !("dryRun" in outcome && outcome.dryRun)
+    )
       bytes += outcome.bytes;
     ctx.onOutcome?.(outcome);
   };

@@ -81,8 +81,8 @@ export type FileOutcome =
       already?: boolean;
       dryRun?: boolean;
     }
-  /** Restored into the same inode and verified. `already`: nothing to restore (migrated). */
-  | { kind: "restored"; path: string; key: string; bytes: number; already?: boolean }
+  /** Restored into the same inode and verified (a file with nothing to restore is `skipped`). */
+  | { kind: "restored"; path: string; key: string; bytes: number }
   /** Left as it was, with the reason: release's checks, or migrate meeting a released stub. */
   | { kind: "refused"; path: string; reason: string }
   /**

@@ -16,6 +16,7 @@ import { holdPoint } from "../util/hold_points.ts";
 import { pastClockTick } from "./clock_tick.ts";
 import { etagCheckable, fileEtag } from "./content_etag.ts";
 import type { FileJob } from "./file_job.ts";
+import { skippedFor } from "./held_epoch.ts";
 import type { FileOutcome } from "./outcome.ts";
 import { noSpaceReason } from "./quota.ts";
 import type { EpochOutcome, State } from "./records.ts";
@@ -40,13 +41,9 @@ export function restoreFile(
       if (!state || state.state === "removed")
         return { kind: "refused", path: file.path, reason: "not migrated: nothing to restore" };
       if (state.state === "released") return null;
-      return {
-        kind: "restored",
-        path: file.path,
-        key: state.key,
-        bytes: state.size,
-        already: true,
-      };
+      // Its bytes are here (never released, or restored already): nothing restored, and the
+      // events and counts must not say otherwise (docs/tiering.md, restore step 2).
+      return skippedFor(file.path, state, job.task.id);
     },
     held: (held) => restoreHeld(held, options),
   });
@@ -93,7 +90,7 @@ async function restoreHeld(held: TierHeld, options: { force?: boolean }): Promis
   const state = view.current?.state;
   if (state?.state !== "released") {
     const done: FileOutcome = state
-      ? { kind: "restored", path, key: state.key, bytes: state.size, already: true }
+      ? skippedFor(path, state, job.task.id)
       : { kind: "refused", path, reason: "not migrated: nothing to restore" };
     return await settleTier(held, "skipped", done);
   }

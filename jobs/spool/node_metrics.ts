@@ -92,7 +92,8 @@ export class TierFigures {
   readonly restores = new DurationHistogram();
   observe(outcome: FileOutcome, ms: number): void {
     if (outcome.kind !== "released" && outcome.kind !== "restored") return;
-    if (outcome.already || ("dryRun" in outcome && outcome.dryRun)) return;
+    if (("already" in outcome && outcome.already) || ("dryRun" in outcome && outcome.dryRun))
+      return;
     if (outcome.kind === "released") this.releasedBytes += outcome.bytes;
     else {
       this.restoredBytes += outcome.bytes;

@@ -65,6 +65,11 @@ test("release then restore: byte-identical, same inode, mode, owner and mtime; s
     expect(mtimeNsOf(path)).toBe(before[i]?.mtime as string);
     expect(await currentState(path)).toMatchObject({ state: "migrated", etag: objects[i]?.etag });
   }
+  // Restored again: nothing to restore, so skipped (no `restored` event, no bytes counted).
+  const twice = await t.tier("restore", [t.box.src]);
+  expect(twice.code).toBe(0);
+  expect(twice.json.counts).toMatchObject({ restored: 0, skipped: 4 });
+  expect(twice.json.bytes).toBe(0);
   // Each release and restore left its events in the node's outbox, for `report` to ship.
   const events = readdirSync(join(t.box.spool, "nodes/a/outbox"))
     .filter((name) => name.endsWith(".jsonl"))

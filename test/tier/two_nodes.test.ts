@@ -33,7 +33,8 @@ test("node a and node b release and restore the same 12 files at once, 4 rounds:
       for (const line of r.stdout.trim().split("\n").slice(0, -1)) {
         const o = JSON.parse(line);
         kinds.add(o.kind);
-        expect(["released", "restored", "busy"]).toContain(o.kind);
+        // skipped: restored meanwhile by the other node, nothing left to restore.
+        expect(["released", "restored", "busy", "skipped"]).toContain(o.kind);
       }
     }
     for (const p of paths) {
