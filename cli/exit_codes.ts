@@ -57,7 +57,8 @@ export function operatorReasons(t: TickSummary): string[] {
       reasons.push(`${t.counts[kind as OutcomeKind]} ${kind}`);
   const bad = t.tasks.filter((task) => task.result === "bad").length;
   if (bad > 0) reasons.push(`${bad} unreadable tasks moved to bad/`);
-  if (t.skipped) reasons.push(`cycle skipped: ${t.skipped}`);
+  // A tick skipped because the target or the mount is unavailable says so once, not twice.
+  if (t.skipped && t.skipped !== t.unavailable?.error) reasons.push(`cycle skipped: ${t.skipped}`);
   if (t.unavailable) reasons.push(`${t.unavailable.what} unavailable: ${t.unavailable.error}`);
   const resumed = t.tasks.filter((task) => task.result === "exhausted").length;
   if (resumed > 0) reasons.push(`${resumed} tasks failed after retry.maxTaskResumes resumes`);

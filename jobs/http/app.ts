@@ -90,7 +90,9 @@ export function createStatusApp(ctx: JobContext, options: AppOptions): Hono {
   app.use("*", async (c, next) => {
     if (!options.token) return next();
     const header = c.req.header("authorization") ?? "";
-    const given = header.startsWith("Bearer ") ? header.slice(7) : "";
+    // The scheme is case-insensitive (RFC 9110 section 11.1): "bearer" is "Bearer".
+    const scheme = /^bearer +/i.exec(header);
+    const given = scheme ? header.slice(scheme[0].length) : "";
     if (!sameToken(given, options.token))
       return problem(401, "Unauthorized", "A valid bearer token is required");
     return next();

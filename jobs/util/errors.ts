@@ -127,6 +127,8 @@ const ERRNO_WORDS: Record<string, string> = {
   EROFS: "is on a read-only file system",
   ENOSPC: "cannot be written: no space left on the device",
   EDQUOT: "cannot be written: the disk quota is exceeded",
+  // The runtime's own refusal of a path no call can take (a NUL byte in it).
+  ERR_INVALID_ARG_VALUE: "is not a valid path (it holds a NUL byte)",
 };
 
 /**

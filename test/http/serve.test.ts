@@ -168,6 +168,10 @@ test("with a token every endpoint but /healthz needs the bearer token; off loopb
   expect(
     (await fetch(`${url}/status`, { headers: { authorization: "Bearer s3cret-token" } })).status,
   ).toBe(200);
+  // The scheme is case-insensitive (RFC 9110): "bearer" works too.
+  expect(
+    (await fetch(`${url}/status`, { headers: { authorization: "bearer s3cret-token" } })).status,
+  ).toBe(200);
   const open = await cli(["serve", "--listen", "0.0.0.0:0"], box.env);
   expect(open.code).toBe(2);
   expect(open.stderr).toContain("--token-file");
