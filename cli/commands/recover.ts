@@ -1,3 +1,4 @@
+import { createInterface } from "node:readline";
 import { defineCommand } from "citty";
 import { consola } from "consola";
 import { recoverNode } from "../../jobs/recover.ts";
@@ -8,7 +9,7 @@ import type { CommandHelp } from "../help.ts";
 
 export const help: CommandHelp = {
   examples: [
-    "tiermv recover --node node-c            # asks; Enter means no",
+    "tiermv recover --node node-c            # asks you to type node-c; anything else means no",
     "tiermv recover --node node-c --yes      # node-c is powered off for good",
   ],
   env: NODE_S3_ENV,
@@ -40,12 +41,14 @@ export default defineCommand({
       if (!args.yes) {
         if (!process.stdin.isTTY)
           throw new UsageError("recover changes shared state: pass --yes to confirm");
-        const ok = await consola.prompt(`Node "${node}" is powered off and will not come back?`, {
-          type: "confirm",
-          initial: false,
-          cancel: "default",
-        });
-        if (ok !== true) throw new UsageError("Not confirmed: nothing done");
+        // The node's name typed, not a yes/no toggle: a stray arrow or j/k key flipped the toggle
+        // to Yes before an Enter, for an action that revokes a node's work cluster-wide. Read in
+        // the terminal's own line mode: it echoes, and Ctrl-C is SIGINT (exit 130).
+        process.stderr.write(
+          `Node "${node}" is powered off and will not come back? Type its name to recover it (anything else: nothing is done): `,
+        );
+        if ((await typedLine()).trim() !== node)
+          throw new UsageError("Not confirmed: nothing done");
       }
       const s = await withNodeLock(ctx, node, () => recoverNode(ctx, node, { force: args.force }));
       if (!s) return;
@@ -54,3 +57,16 @@ export default defineCommand({
       );
     }),
 });
+
+/** One line typed at the terminal; "" when the input ends first. */
+function typedLine(): Promise<string> {
+  return new Promise((resolve) => {
+    const lines = createInterface({ input: process.stdin, terminal: false });
+    let typed: string | null = null;
+    lines.once("line", (line) => {
+      typed = line;
+      lines.close();
+    });
+    lines.once("close", () => resolve(typed ?? ""));
+  });
+}

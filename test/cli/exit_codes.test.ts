@@ -81,32 +81,25 @@ test("inspect of a missing file exits 1 and names it; the files next to it are s
   ]);
 });
 
-test("recover refuses without --yes when there is no terminal (exit 2), and Enter at its question means no", async () => {
-  const box = sandbox({ target: "file:///tmp/unused" });
-  box.setConfig({ target: `file://${box.dir}/out` });
-  const piped = await cli(["recover", "--node", "c"], box.env);
-  expect(piped.code).toBe(2);
-  expect(piped.stderr).toContain("pass --yes to confirm");
-  // On a terminal (script(1) gives it one), the default answer is No.
+/** `recover --node c` on a terminal (script(1) gives it one): its output once `keys` answered. */
+async function recoverOnTerminal(env: Record<string, string>, keys: string) {
   // A width, or the prompt is wrapped one character per line.
   const command = `stty cols 200 rows 50; ${process.execPath} ${REPO}/cli/main.ts recover --node c`;
   const proc = Bun.spawn(["script", "-qec", command, "/dev/null"], {
     cwd: REPO,
-    env: { ...cliEnv("bun"), ...process.env, ...box.env, TIERMV_LOG: "text", TERM: "xterm" },
+    env: { ...cliEnv("bun"), ...process.env, ...env, TIERMV_LOG: "text", TERM: "xterm" },
     stdin: "pipe",
     stdout: "pipe",
     stderr: "pipe",
   });
   const reader = proc.stdout.getReader();
   let shown = "";
-  // The question and its choices may come in separate reads: wait for both, either choice marked.
-  while (!(shown.includes("powered off") && /[○●].*Yes.*\/.*[○●].*No/.test(shown))) {
+  while (!shown.includes("Type its name to recover it")) {
     const { value, done } = await reader.read();
     if (done) throw new Error(`recover exited before asking: ${shown}`);
     shown += new TextDecoder().decode(value);
   }
-  expect(shown).toMatch(/○.*Yes.*\/.*●.*No/); // No is preselected
-  proc.stdin.write("\r");
+  proc.stdin.write(keys);
   await proc.stdin.flush();
   const code = await proc.exited;
   for (;;) {
@@ -114,7 +107,27 @@ test("recover refuses without --yes when there is no terminal (exit 2), and Ente
     if (done) break;
     shown += new TextDecoder().decode(value);
   }
-  expect(shown).toContain("Not confirmed: nothing done");
-  expect(code).toBe(2);
+  return { code, shown };
+}
+
+test("recover refuses without --yes when there is no terminal (exit 2); on one it goes on only when the node's name is typed (Enter, a stray key: nothing done, exit 2; Ctrl-C: exit 130)", async () => {
+  const box = sandbox({ target: "file:///tmp/unused" });
+  box.setConfig({ target: `file://${box.dir}/out` });
+  const piped = await cli(["recover", "--node", "c"], box.env);
+  expect(piped.code).toBe(2);
+  expect(piped.stderr).toContain("pass --yes to confirm");
+  for (const keys of ["\r", "j\r", "\u001b[A\r", "yes\r"]) {
+    const { code, shown } = await recoverOnTerminal(box.env, keys);
+    if (code !== 2)
+      console.log("KEYS", JSON.stringify(keys), code, JSON.stringify(shown.slice(-400)));
+    expect({ keys, code }).toEqual({ keys, code: 2 });
+    expect(shown).toContain("Not confirmed: nothing done");
+  }
+  const stopped = await recoverOnTerminal(box.env, "\u0003");
+  expect(stopped.code).toBe(130);
+  expect(stopped.shown).toContain("SIGINT");
   expect(existsSync(join(box.spool, "nodes/c/failed-files.jsonl"))).toBe(false);
+  const typed = await recoverOnTerminal(box.env, "c\r");
+  expect(typed.code).toBe(0);
+  expect(typed.shown).toContain("Recovered node c");
 });
