@@ -1,7 +1,7 @@
 /**
  * Honest exit codes: `run` exits 1 when anything needs an operator and says so at level error,
  * 0 when everything was done or waits on its own; `inspect` of a missing file exits 1; `recover`
- * never proceeds without a yes (Enter means no; no terminal and no --yes is exit 2).
+ * never proceeds unless the node's name is typed (anything else is no; no terminal and no --yes is exit 2).
  */
 import { expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
