@@ -9,7 +9,13 @@ import { targetFor } from "./context/job_context.ts";
 import { eventOf } from "./events/event.ts";
 import { OutboxWriter } from "./events/outbox.ts";
 import type { FileJob } from "./file/file_job.ts";
-import { addCounts, emptyCounts, type FileOutcome, type OutcomeCounts } from "./file/outcome.ts";
+import {
+  addCounts,
+  emptyCounts,
+  type FileOutcome,
+  type OutcomeCounts,
+  tierBytesOf,
+} from "./file/outcome.ts";
 import { type ReleaseOptions, releaseFile } from "./file/release.ts";
 import { removeFile } from "./file/remove.ts";
 import { restoreFile } from "./file/restore.ts";
@@ -80,13 +86,7 @@ export async function tierFiles(
     tier.observe(outcome, Date.now() - started);
     const source = { requestId: id, taskId: id, node, line: ++line, ms: Date.now() - started };
     if (!("dryRun" in outcome && outcome.dryRun)) await outbox.add(eventOf(outcome, source));
-    const done = outcome.kind === "released" || outcome.kind === "restored";
-    if (
-      done &&
-      !("already" in outcome && outcome.already) &&
-      !("dryRun" in outcome && outcome.dryRun)
-    )
-      bytes += outcome.bytes;
+    bytes += tierBytesOf(outcome);
     ctx.onOutcome?.(outcome);
   };
   await forEachLimit(files(left), ctx.config.migrate.concurrency, async (path) => {

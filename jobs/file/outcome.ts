@@ -163,3 +163,13 @@ export function outcomeLine(outcome: FileOutcome): string {
           : undefined;
   return `${outcome.kind}: ${outcome.path}${why ? `: ${why}` : ""}`;
 }
+
+/**
+ * The bytes an outcome freed (released) or brought back (restored) now: 0 for anything else, for
+ * a file released already, and for a dry run. What status, /metrics and the summaries count.
+ */
+export function tierBytesOf(outcome: FileOutcome): number {
+  if (outcome.kind === "restored") return outcome.bytes;
+  if (outcome.kind !== "released" || outcome.already || outcome.dryRun) return 0;
+  return outcome.bytes;
+}

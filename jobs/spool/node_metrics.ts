@@ -6,7 +6,12 @@
  */
 import * as v from "valibot";
 import type { Runtime } from "../../runtime/types.ts";
-import { type FileOutcome, OUTCOME_KINDS, type OutcomeCounts } from "../file/outcome.ts";
+import {
+  type FileOutcome,
+  OUTCOME_KINDS,
+  type OutcomeCounts,
+  tierBytesOf,
+} from "../file/outcome.ts";
 import { readJsonFile, replaceDurably, StoredFileError } from "../util/stored_file.ts";
 import type { NodeDirs } from "./layout.ts";
 
@@ -91,12 +96,9 @@ export class TierFigures {
   restoredBytes = 0;
   readonly restores = new DurationHistogram();
   observe(outcome: FileOutcome, ms: number): void {
-    if (outcome.kind !== "released" && outcome.kind !== "restored") return;
-    if (("already" in outcome && outcome.already) || ("dryRun" in outcome && outcome.dryRun))
-      return;
-    if (outcome.kind === "released") this.releasedBytes += outcome.bytes;
-    else {
-      this.restoredBytes += outcome.bytes;
+    if (outcome.kind === "released") this.releasedBytes += tierBytesOf(outcome);
+    else if (outcome.kind === "restored") {
+      this.restoredBytes += tierBytesOf(outcome);
       this.restores.observe(ms);
     }
   }

@@ -5,18 +5,10 @@
  * resumes it.
  */
 import { expect, test } from "bun:test";
-import {
-  appendFileSync,
-  closeSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  writeSync,
-} from "node:fs";
+import { appendFileSync, readFileSync, renameSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { cli, randomBytes, sandbox, spawnCli } from "../helpers.ts";
-import { currentState, mtimeNsOf, rt, stoppedAt, tierBox } from "./tier_helpers.ts";
+import { currentState, mtimeNsOf, rt, stoppedAt, tierBox, writeAt } from "./tier_helpers.ts";
 
 const MiB = 1024 * 1024;
 
@@ -39,15 +31,6 @@ async function pausedAt(
       return { code, outcome: JSON.parse(stdout.trim().split("\n")[0] as string) };
     },
   };
-}
-
-function writeAt(path: string, offset: number, text: string): void {
-  const fd = openSync(path, "r+");
-  try {
-    writeSync(fd, text, offset);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 test("restore's chunk fence: a write into a later chunk during the transfer stops the restore, and the written bytes stay", async () => {

@@ -4,21 +4,19 @@
  * names is checked before release and before restore.
  */
 import { expect, test } from "bun:test";
-import {
-  appendFileSync,
-  chmodSync,
-  closeSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  statSync,
-  writeSync,
-} from "node:fs";
+import { appendFileSync, chmodSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { cli, randomBytes, spawnCli } from "../helpers.ts";
 import { newBucket, s3Client, s3Service } from "../services/shared.ts";
-import { currentState, identityOf, mtimeNsOf, stoppedAt, tierBox } from "./tier_helpers.ts";
+import {
+  currentState,
+  identityOf,
+  mtimeNsOf,
+  stoppedAt,
+  tierBox,
+  writeAt,
+} from "./tier_helpers.ts";
 
 const MiB = 1024 * 1024;
 
@@ -141,9 +139,7 @@ test("migrate refuses a released file holding the first bytes of its object (a r
   expect((await t.tier("release", [file])).json.counts.released).toBe(1);
   const before = await t.target.head("archive/partial.bin");
   // What a restore stopped after its first chunks leaves: the object's first bytes, in place.
-  const fd = openSync(file, "r+");
-  writeSync(fd, data.subarray(0, MiB), 0, MiB, 0);
-  closeSync(fd);
+  writeAt(file, 0, data.subarray(0, MiB));
   // ls (no store) says partial; verify reads the object and says so too, not dirty.
   const ls = await cli(["ls", "--json", file], t.box.env);
   expect(JSON.parse(ls.stdout.split("\n")[0] as string)).toMatchObject({ tier: "partial" });
@@ -202,9 +198,7 @@ test("migrate meeting a released file whose object is gone: lost, its bytes neve
     2,
   );
   // What a restore stopped part way leaves, then the object deleted behind tiermv's back.
-  const fd = openSync(gone as string, "r+");
-  writeSync(fd, data.subarray(0, 4096), 0, 4096, 0);
-  closeSync(fd);
+  writeAt(gone as string, 0, data.subarray(0, 4096));
   const bucket = t.box.config.target.slice("s3://".length).split("/")[0];
   const client = s3Client(t.box.config.s3.endpoint as string);
   await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: "archive/gone.bin" }));
@@ -214,18 +208,33 @@ test("migrate meeting a released file whose object is gone: lost, its bytes neve
     ...t.box.env,
     TIERMV_PAUSE_AT: "restore-mid-copy",
   });
-  await stoppedAt(restoring.pid);
-  expect(statSync(busyFile as string).size).toBe(MiB);
-  const submit = ["submit", "--node", "a", "--request-id", "g", gone as string, busyFile as string];
-  expect((await cli(submit, t.box.env)).code).toBe(0);
-  const run = await cli(["run", "--node", "a", "--once", "--json"], t.box.env);
-  const counts = JSON.parse(run.stdout.trim().split("\n").at(-1) as string).counts;
-  expect(counts).toMatchObject({ migrated: 0, lost: 1, busy: 1, refused: 0, dirty: 0 });
-  expect(run.stderr).toContain("the released bytes are lost; the 4096 bytes here are not uploaded");
-  expect(await t.target.head("archive/gone.bin")).toBeNull();
-  process.kill(restoring.pid, "SIGCONT");
-  expect(await restoring.exited).toBe(0);
-  t.target.close();
+  try {
+    await stoppedAt(restoring.pid);
+    expect(statSync(busyFile as string).size).toBe(MiB);
+    const submit = [
+      "submit",
+      "--node",
+      "a",
+      "--request-id",
+      "g",
+      gone as string,
+      busyFile as string,
+    ];
+    expect((await cli(submit, t.box.env)).code).toBe(0);
+    const run = await cli(["run", "--node", "a", "--once", "--json"], t.box.env);
+    const counts = JSON.parse(run.stdout.trim().split("\n").at(-1) as string).counts;
+    expect(counts).toMatchObject({ migrated: 0, lost: 1, busy: 1, refused: 0, dirty: 0 });
+    expect(run.stderr).toContain(
+      "the released bytes are lost; the 4096 bytes here are not uploaded",
+    );
+    expect(await t.target.head("archive/gone.bin")).toBeNull();
+    process.kill(restoring.pid, "SIGCONT");
+    expect(await restoring.exited).toBe(0);
+  } finally {
+    // A failed check must not leave the stopped restore behind.
+    if (restoring.exitCode === null) restoring.kill("SIGKILL");
+    t.target.close();
+  }
 });
 
 test("an object deleted or overwritten behind tiermv's back: release refuses; after a release, restore reports lost and leaves the stub", async () => {

@@ -3,7 +3,7 @@
  * `tiermv run`, and the `release` / `restore` commands run as real processes.
  */
 import { expect } from "bun:test";
-import { readFileSync, statSync, utimesSync } from "node:fs";
+import { closeSync, openSync, readFileSync, statSync, utimesSync, writeSync } from "node:fs";
 import { createS3Target } from "../../jobs/targets/s3.ts";
 import type { Target } from "../../jobs/targets/target.ts";
 import { createRuntime } from "../../runtime/bun.ts";
@@ -88,4 +88,15 @@ export async function stoppedAt(pid: number): Promise<void> {
     await Bun.sleep(50);
   }
   throw new Error(`process ${pid} never reached its pause point`);
+}
+
+/** Writes `data` into the file at `offset`, in place (no truncate): a writer, or a restore's bytes. */
+export function writeAt(path: string, offset: number, data: string | Uint8Array): void {
+  const fd = openSync(path, "r+");
+  try {
+    if (typeof data === "string") writeSync(fd, data, offset);
+    else writeSync(fd, data, 0, data.length, offset);
+  } finally {
+    closeSync(fd);
+  }
 }
