@@ -94,20 +94,25 @@ async function recoverOnTerminal(env: Record<string, string>, keys: string) {
   });
   const reader = proc.stdout.getReader();
   let shown = "";
-  while (!shown.includes("Type its name to recover it")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`recover exited before asking: ${shown}`);
-    shown += new TextDecoder().decode(value);
+  try {
+    while (!shown.includes("Type its name to recover it")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`recover exited before asking: ${shown}`);
+      shown += new TextDecoder().decode(value);
+    }
+    proc.stdin.write(keys);
+    await proc.stdin.flush();
+    const code = await proc.exited;
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      shown += new TextDecoder().decode(value);
+    }
+    return { code, shown };
+  } finally {
+    // A check that fails (or a question never asked) must not leave it waiting on the terminal.
+    if (proc.exitCode === null) proc.kill("SIGKILL");
   }
-  proc.stdin.write(keys);
-  await proc.stdin.flush();
-  const code = await proc.exited;
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    shown += new TextDecoder().decode(value);
-  }
-  return { code, shown };
 }
 
 test("recover refuses without --yes when there is no terminal (exit 2); on one it goes on only when the node's name is typed (Enter, a stray key: nothing done, exit 2; Ctrl-C: exit 130)", async () => {
