@@ -21,6 +21,9 @@
  * - "error-writes": answer every write (PUT, POST, DELETE) with 503 SlowDown without forwarding
  *             it, except the target's probe keys (`.tiermv-probe/`): a store that refuses the
  *             writes of the files, with an answer (nothing can land), while its probe passes.
+ * Beside any mode, `cutReads(match)` drops the connection instead of the response of every read
+ * (GET, HEAD) that `match` picks, from the first byte of its answer: a read sent before a test
+ * can pause its client fails whatever the timing (a mode set later could find it answered).
  */
 import { connect, createServer, type Server, type Socket } from "node:net";
 
@@ -59,6 +62,8 @@ export interface FaultProxy extends AsyncDisposable {
   /** Stalled requests delivered late that the store has begun to answer. */
   readonly answeredLate: number;
   resetCounters(): void;
+  /** Cuts every later read `match` picks (null: none), until `setMode` or the next call. */
+  cutReads(match: ((read: ProxiedRead) => boolean) | null): void;
   /** Lets held responses and stalled requests through (and switches to pass). */
   release(): void;
   /** Closes every connection and the listener (idempotent); also its async disposal. */
@@ -78,6 +83,8 @@ interface Conn {
   probe: boolean;
   /** "error-writes": bytes of the refused request still to come before the 503 is sent. */
   refusing: number | null;
+  /** The read being answered is one `cutReads` picked. */
+  cutRead: boolean;
 }
 
 const WRITE = /^(PUT|POST|DELETE) /;
@@ -135,6 +142,7 @@ export async function startFaultProxy(
   let deliveredLate = 0;
   let answeredLate = 0;
   let flakiness = 0;
+  let cutMatch: ((read: ProxiedRead) => boolean) | null = null;
   let rng = 1;
   const random = () => {
     rng ^= rng << 13;
@@ -163,6 +171,7 @@ export async function startFaultProxy(
       write: false,
       probe: false,
       refusing: null,
+      cutRead: false,
     };
     live.add(conn);
     client.on("data", (chunk: Buffer) => {
@@ -176,7 +185,12 @@ export async function startFaultProxy(
       const starts = WRITE.test(head) || /^(GET|HEAD) /.test(head);
       if (starts) conn.write = WRITE.test(head);
       if (starts) conn.probe = isProbe(chunk);
-      if (starts && !conn.write) reads.push(readOf(chunk));
+      if (starts) conn.cutRead = false;
+      if (starts && !conn.write) {
+        const read = readOf(chunk);
+        reads.push(read);
+        conn.cutRead = cutMatch?.(read) === true;
+      }
       if (mode === "error-writes" && starts && conn.write && !isProbe(chunk))
         conn.refusing = requestLength(chunk);
       if (conn.refusing !== null) {
@@ -201,6 +215,7 @@ export async function startFaultProxy(
     });
     upstream.on("data", (chunk: Buffer) => {
       const cutNow =
+        conn.cutRead ||
         mode === "cut" ||
         mode === "refuse" ||
         (mode === "cut-writes" && conn.write) ||
@@ -281,6 +296,7 @@ export async function startFaultProxy(
     endpoint: `http://127.0.0.1:${port}`,
     setMode(next) {
       mode = next;
+      cutMatch = null;
       if (next === "refuse") for (const c of live) c.client.destroy();
     },
     setFlaky(probability, seed) {
@@ -311,6 +327,9 @@ export async function startFaultProxy(
     },
     get answeredLate() {
       return answeredLate;
+    },
+    cutReads(match) {
+      cutMatch = match;
     },
     resetCounters() {
       bytesUp = 0;

@@ -97,6 +97,10 @@ async function restorePausedAfterFirstWrite(
   expect((await t.tier("release", [file])).outcomes[0]).toMatchObject({ kind: "released" });
   const proxy = await startFaultProxy((await s3Service()).port);
   t.box.setConfig({ s3: { ...t.box.config.s3, endpoint: proxy.endpoint } });
+  // The GET ahead (the second chunk's) is sent before the pause: cut whatever the timing. A
+  // proxy refusing only once the restore is stopped found it answered already (read whole by
+  // the client's HTTP thread) on a loaded machine, and the restore then went on.
+  proxy.cutReads((read) => read.range?.startsWith(`bytes=${8 * 1024 * 1024}-`) === true);
   const restore = spawnCli(["restore", "--node", "a", "--json", file], {
     ...t.box.env,
     TIERMV_PAUSE_AT: `restore-mid-copy:1${thenAfterBaseline ? ",restore-after-baseline:1" : ""}`,
@@ -154,9 +158,8 @@ test("a write landing after a restore's last fstat, then a store failure: the ta
   const data = randomBytes(17 * MiB, 33);
   await using r = await restorePausedAfterFirstWrite(t, "late.bin", data, true);
   const { file, proxy, restore } = r;
-  // Cut while stopped right after the pwrite: no microtask ran since the chunk buffer was freed,
-  // so the GET ahead's body is still in the connection (TCP holds it), and that GET fails. The
-  // stderr check below fails rather than passes if it ever got through.
+  // The GET ahead was cut (restorePausedAfterFirstWrite); the target refused from here on. The
+  // stderr check below fails rather than passes if that GET ever got through.
   proxy.setMode("refuse");
   process.kill(restore.pid, "SIGCONT");
   await stoppedAt(restore.pid); // after the fstat that is the take-back's baseline
@@ -164,6 +167,7 @@ test("a write landing after a restore's last fstat, then a store failure: the ta
   process.kill(restore.pid, "SIGCONT");
   const [stderr, code] = await Promise.all([new Response(restore.stderr).text(), restore.exited]);
   expect(code).toBe(1); // the target is down: an operator's matter
+  expect(proxy.cuts).toBeGreaterThan(0); // the GET ahead was cut, as arranged
   // The take-back ran, saw the write and left the file (not a dirty chunk fence before it).
   expect(stderr).toContain("written to during the restore (after 8388608 of");
   expect(stderr).toContain("left as it is");
