@@ -3,12 +3,13 @@
  * whatever the number of files; the spool left out) and yields the files a policy selects for its
  * action: `migrate` takes files not migrated or changed since their commit and not marked
  * `user.tiermv.noarchive`; `release` takes migrated, unchanged files not marked
- * `user.tiermv.norelease` (release checks everything again under its lock). Every file left out
- * is counted by reason.
+ * `user.tiermv.norelease` whose state release would accept (this path's key on this target, a
+ * version unless s3.releaseUnversioned: release.ts `committedRefusal`; release checks everything
+ * again under its lock, and the object). Every file left out is counted by reason.
  */
-import type { JobContext } from "./context/job_context.ts";
+import { type JobContext, targetFor } from "./context/job_context.ts";
 import { lookAtFileOr } from "./file/open_file.ts";
-import { NORELEASE } from "./file/release.ts";
+import { type CommittedRefusal, committedRefusal, NORELEASE } from "./file/release.ts";
 import { tierOf } from "./file/tier_state.ts";
 import { readView } from "./file/view.ts";
 import { XattrPayloadError } from "./file/xattr_record.ts";
@@ -40,6 +41,7 @@ export async function* selectFiles(
   now = Date.now(),
 ): AsyncGenerator<string> {
   const compiled = compilePolicy(policy, [ctx.config.root, ...(ctx.config.rootAliases ?? [])]);
+  const target = policy.action === "release" ? targetFor(ctx, ctx.config.target) : undefined;
   const skip = (reason: string) => {
     s.skipped[reason] = (s.skipped[reason] ?? 0) + 1;
   };
@@ -70,7 +72,8 @@ export async function* selectFiles(
       skip("a newline in its name (submit it by its path: tiermv submit PATH)");
       continue;
     }
-    const verdict = await judge(ctx, path, rel, policy, compiled, now);
+    const identity = target && (() => ({ key: target.keyFor(rel), target: target.url }));
+    const verdict = await judge(ctx, path, rel, { policy, compiled, identity }, now);
     if ("reason" in verdict) {
       skip(verdict.reason);
       continue;
@@ -92,10 +95,15 @@ async function judge(
   ctx: JobContext,
   path: string,
   rel: string,
-  policy: Policy,
-  compiled: ReturnType<typeof compilePolicy>,
+  rules: {
+    policy: Policy;
+    compiled: ReturnType<typeof compilePolicy>;
+    /** Release: this path's key on the configured target (asked for migrated files only). */
+    identity: (() => { key: string; target: string }) | undefined;
+  },
   now: number,
 ): Promise<Verdict> {
+  const { policy, compiled, identity } = rules;
   const unreadable = (why: string): Verdict => ({ reason: `unreadable (the file ${why})` });
   const looked = await lookAtFileOr(
     ctx.rt,
@@ -106,17 +114,32 @@ async function judge(
       if (excluded) return { reason: excluded };
       const mark = policy.action === "release" ? NORELEASE : NOARCHIVE;
       if ((await handle.getXattr(mark)) !== null) return { reason: `marked ${mark}` };
-      let tier: string;
+      let view: Awaited<ReturnType<typeof readView>>;
       try {
-        tier = tierOf(await readView(handle), stat).tier;
+        view = await readView(handle);
       } catch (err) {
         if (err instanceof XattrPayloadError) return { reason: "unreadable records" };
         throw err;
       }
+      const { tier } = tierOf(view, stat);
       const wanted = policy.action === "release" ? ["migrated"] : ["unmigrated", "changed"];
-      return wanted.includes(tier) ? { size: stat.size } : { reason: tier };
+      if (!wanted.includes(tier)) return { reason: tier };
+      const state = view.current?.state;
+      if (identity && state) {
+        const refusal = committedRefusal(state, { ...identity(), stat }, false, ctx.config.s3);
+        if (refusal) return { reason: REFUSED_BY_RELEASE[refusal.kind] };
+      }
+      return { size: stat.size };
     },
     unreadable,
   );
   return looked ?? { reason: "gone" };
 }
+
+/** What scan says of a migrated file release would refuse (one count per kind, not per key). */
+const REFUSED_BY_RELEASE: Record<CommittedRefusal["kind"], string> = {
+  "other-key": "its state names another key or target (renamed, or the target changed)",
+  changed: "changed",
+  norelease: `marked ${NORELEASE}`,
+  unversioned: "not versioned (enable versioning on the bucket, or set s3.releaseUnversioned)",
+};

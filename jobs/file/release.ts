@@ -84,22 +84,48 @@ async function refusalOf(
   }
   // This path's key on this target, and the descriptor's version (model: mutant-release-other-key).
   const identity = { key: file.key, target: job.target.url, stat };
+  const refusal = committedRefusal(state, identity, norelease !== null, job.config.s3);
+  return refusal === undefined ? undefined : refused(refusal.reason);
+}
+
+/** What keeps a committed file from release, by kind (scan counts kinds) and with its reason. */
+export type CommittedRefusal = {
+  kind: "other-key" | "changed" | "norelease" | "unversioned";
+  reason: string;
+};
+
+/**
+ * Why a file whose state is not released is not released, from its state alone (no store
+ * call): another key or target, changed since its commit, the norelease mark, no version. Also
+ * `scan --action release`'s, so that what it counts is what release would take.
+ */
+export function committedRefusal(
+  state: State,
+  identity: { key: string; target: string; stat: FileStat },
+  norelease: boolean,
+  s3: { releaseUnversioned: boolean },
+): CommittedRefusal | undefined {
   if (state.key !== identity.key || state.target !== identity.target)
-    return refused(
-      `its state names ${state.target} ${state.key}, not this path's key on this target (renamed, or the target changed): migrate it first`,
-    );
+    return {
+      kind: "other-key",
+      reason: `its state names ${state.target} ${state.key}, not this path's key on this target (renamed, or the target changed): migrate it first`,
+    };
   if (!isCommitFor(state, identity))
-    return refused("changed since it was migrated (size, mtime or inode): migrate it first");
-  if (norelease !== null) return refused(`marked ${NORELEASE}`);
+    return {
+      kind: "changed",
+      reason: "changed since it was migrated (size, mtime or inode): migrate it first",
+    };
+  if (norelease) return { kind: "norelease", reason: `marked ${NORELEASE}` };
   // Without a version id, a later upload to this key (a new file at a renamed stub's path)
   // would overwrite the stub's only copy: release there only when the operator says so.
-  if (state.versionId === undefined && !job.config.s3.releaseUnversioned) {
+  if (state.versionId === undefined && !s3.releaseUnversioned) {
     const fix = state.target.startsWith("file://")
       ? "a file:// target keeps one copy per key (it is for demos and tests); set s3.releaseUnversioned to release there anyway"
       : "enable versioning on the bucket, or set s3.releaseUnversioned";
-    return refused(
-      `its object ${state.key} is not versioned: a new file migrated to this key would overwrite the released bytes; ${fix} (docs/tiering.md)`,
-    );
+    return {
+      kind: "unversioned",
+      reason: `its object ${state.key} is not versioned: a new file migrated to this key would overwrite the released bytes; ${fix} (docs/tiering.md)`,
+    };
   }
   return undefined;
 }

@@ -4,7 +4,7 @@
  * `--action migrate` prints paths for `submit --from -`.
  */
 import { expect, test } from "bun:test";
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { cli, randomBytes } from "../helpers.ts";
 import { rt, tierBox } from "./tier_helpers.ts";
 
@@ -136,4 +136,36 @@ test("scan --action migrate | submit --from -: a name with a newline is left out
   expect(elsewhere.code).toBe(2);
   expect(elsewhere.stderr).toContain('glob "/tmp/*.log" is absolute and not under the source root');
   t.target.close();
+});
+
+test("scan --action release counts only what release would take: a state for another key (a renamed file) or without a version (s3.releaseUnversioned off) is left out, with why, as release refuses it", async () => {
+  const t = await tierBox();
+  const [kept, moved] = await t.migrate({
+    "v/kept.bin": randomBytes(10_000, 71),
+    "v/moved.bin": randomBytes(10_000, 72),
+  });
+  const renamed = `${t.box.src}/v/renamed.bin`;
+  renameSync(moved as string, renamed);
+  const args = ["scan", "--node", "a", "--action", "release", "--older-than", "0s", "--dry-run"];
+  const opted = await cli([...args, t.box.src], t.box.env);
+  expect(scanSummary(opted.stderr)).toMatchObject({
+    selected: 1,
+    bytes: 10_000,
+    skipped: { "its state names another key or target (renamed, or the target changed)": 1 },
+  });
+  // s3proxy keeps no versions: without the operator's opt-in release refuses both, and so does
+  // the count (it said 1 file, 10 kB to be freed, where release would free nothing).
+  t.box.setConfig({ s3: { ...t.box.config.s3, releaseUnversioned: false } });
+  const unversioned = await cli([...args, t.box.src], t.box.env);
+  expect(scanSummary(unversioned.stderr)).toMatchObject({
+    selected: 0,
+    bytes: 0,
+    skipped: {
+      "not versioned (enable versioning on the bucket, or set s3.releaseUnversioned)": 1,
+      "its state names another key or target (renamed, or the target changed)": 1,
+    },
+  });
+  const release = await t.tier("release", [kept as string, renamed]);
+  expect(release.outcomes.map((o) => o.kind)).toEqual(["refused", "refused"]);
+  expect(statSync(kept as string).size).toBe(10_000);
 });
