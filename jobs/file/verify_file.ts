@@ -78,7 +78,7 @@ export async function verifyFile(
   };
   // One file this user cannot open: reported, and the walk goes on.
   const unreadable = async (why: string): Promise<FileVerdict> => {
-    const detail = `the file ${why}: not verified (run verify as a user who can read it)`;
+    const detail = `not verified: the file ${why}; run verify as a user who can read it`;
     await report({ kind: "unreadable-file", path: file.path, detail });
     return "other";
   };

@@ -12,7 +12,10 @@ import { currentState, mtimeNsOf, rt, stoppedAt, tierBox, writeAt } from "./tier
 
 const MiB = 1024 * 1024;
 
-/** Starts `tiermv ACTION --json FILE` stopped at `point`; returns the process once stopped. */
+/**
+ * Starts `tiermv ACTION --json FILE` stopped at `point`; returns the process once stopped.
+ * Disposing kills it if a failed assertion left it stopped (`await using`).
+ */
 async function pausedAt(
   t: Awaited<ReturnType<typeof tierBox>>,
   action: string,
@@ -30,6 +33,10 @@ async function pausedAt(
       const [stdout, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
       return { code, outcome: JSON.parse(stdout.trim().split("\n")[0] as string) };
     },
+    async [Symbol.asyncDispose]() {
+      if (proc.exitCode === null) proc.kill("SIGKILL");
+      await proc.exited;
+    },
   };
 }
 
@@ -38,7 +45,7 @@ test("restore's chunk fence: a write into a later chunk during the transfer stop
   const [path] = await t.migrate({ "f.bin": randomBytes(17 * MiB, 21) });
   const file = path as string;
   await t.tier("release", [file]);
-  const restore = await pausedAt(t, "restore", file, "restore-mid-copy:1");
+  await using restore = await pausedAt(t, "restore", file, "restore-mid-copy:1");
   // The first chunk is in; the writer writes where the second chunk would go.
   writeAt(file, 9 * MiB, "WRITER");
   const { code, outcome } = await restore.resume();
@@ -59,7 +66,7 @@ test("restore's last fence: a write after the verify keeps its own mtime and the
   const file = path as string;
   const original = mtimeNsOf(file);
   await t.tier("release", [file]);
-  const restore = await pausedAt(t, "restore", file, "restore-before-times");
+  await using restore = await pausedAt(t, "restore", file, "restore-before-times");
   writeAt(file, 100, "same size, other bytes");
   const written = mtimeNsOf(file);
   const { code, outcome } = await restore.resume();
@@ -77,7 +84,7 @@ test("release's re-check after its decision: a write before the truncate is not 
   const data = randomBytes(200_000, 23);
   const [path] = await t.migrate({ "f.bin": data });
   const file = path as string;
-  const release = await pausedAt(t, "release", file, "release-after-decide");
+  await using release = await pausedAt(t, "release", file, "release-after-decide");
   appendFileSync(file, "appended after the checks");
   const { code, outcome } = await release.resume();
   expect(code).toBe(1);
@@ -90,7 +97,7 @@ test("the flock: a restore while a release holds the file is busy, on the same f
   const t = await tierBox();
   const [path] = await t.migrate({ "f.bin": randomBytes(100_000, 24) });
   const file = path as string;
-  const release = await pausedAt(t, "release", file, "release-after-decide");
+  await using release = await pausedAt(t, "release", file, "release-after-decide");
   const restore = await t.tier("restore", [file]);
   expect(restore.outcomes[0]).toMatchObject({ kind: "busy" });
   expect(restore.outcomes[0].holder).toContain("flock");
