@@ -4,9 +4,12 @@
  * HEAD loop over the same keys at the same concurrency, bench/sdk_head_loop.ts) and restores it
  * (against aws-cli and rclone downloading the same objects), in rotating order. A second HEAD
  * loop signs with the SDK's signer outside its client (bench/signed_head_loop.ts), as tiermv's own
- * HEADs are: the floor under release, reported beside the issue's baseline. Every tiermv run
- * must account for every file, or the round fails.
+ * HEADs are: the floor under release, reported beside the issue's baseline. Likewise a GET loop
+ * (bench/signed_get_loop.ts) writes each object into a new file, without and with an fsync per
+ * file: the floor under restore in the same runtime, no protocol. Every tiermv run must account
+ * for every file, or the round fails.
  */
+import { spawnSync } from "node:child_process";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { type Measurement, measure, TIERMV as THIS_TIERMV, TIERMV_HEAP } from "./measure.ts";
@@ -17,10 +20,14 @@ import type { Workload } from "./workloads.ts";
 /** Files in flight: tiermv's default (migrate.concurrency), the HEAD loop's and the peers'. */
 export const CONCURRENCY = 32;
 export const DOWNLOAD_PEERS: Tool[] = ["aws-tuned", "rclone-tuned"];
+/** The floors under restore: bench/signed_get_loop.ts without and with an fsync per file. */
+export const GET_LOOPS = ["get-loop-signed", "get-loop-signed-fsync"] as const;
 export type TierRunName =
   | "release"
   | "head-loop"
   | "head-loop-signed"
+  | "get-loop-signed"
+  | "get-loop-signed-fsync"
   | "restore"
   | "release-base"
   | "restore-base"
@@ -98,11 +105,25 @@ export async function tierRounds(options: {
       store.serverPid,
     );
   };
+  const getLoop = (fsync: boolean) => async () => {
+    rmSync(dest, { recursive: true, force: true });
+    const loop = new URL("./signed_get_loop.ts", import.meta.url).pathname;
+    const args = [store.endpoint, bucket, w.name, w.dir, String(CONCURRENCY), dest];
+    const m = await measure(
+      [process.execPath, loop, ...args, ...(fsync ? ["--fsync"] : [])],
+      { ...BENCH_ENV, ...TIERMV_HEAP },
+      store.serverPid,
+    );
+    rmSync(dest, { recursive: true, force: true });
+    return m;
+  };
   const steps: Record<string, () => Promise<Measurement>> = {
     release: () => release(TIERMV),
     "head-loop": headLoop("./sdk_head_loop.ts"),
     "head-loop-signed": headLoop("./signed_head_loop.ts"),
     restore: () => restore(TIERMV),
+    "get-loop-signed": getLoop(false),
+    "get-loop-signed-fsync": getLoop(true),
   };
   if (base) {
     steps["release-base"] = () => release(base);
@@ -124,7 +145,7 @@ export async function tierRounds(options: {
     // With a base checkout, each variant releases then restores (the files go back each time).
     const order = base
       ? [
-          ...rotate(["head-loop", "head-loop-signed", ...DOWNLOAD_PEERS], r),
+          ...rotate(["head-loop", "head-loop-signed", ...GET_LOOPS, ...DOWNLOAD_PEERS], r),
           ...rotate(
             [
               ["release", "restore"],
@@ -135,10 +156,13 @@ export async function tierRounds(options: {
         ]
       : [
           ...rotate(["release", "head-loop", "head-loop-signed"], r),
-          ...rotate(["restore", ...DOWNLOAD_PEERS], r),
+          ...rotate(["restore", ...GET_LOOPS, ...DOWNLOAD_PEERS], r),
         ];
     for (const name of order) {
       console.log(`tier ${w.name}: round ${r + 1}, ${name}`);
+      // The last run's files written back before this one starts, not during it (a restore
+      // and each peer write the workload's 313 MiB or 1 GiB): outside the measured time.
+      spawnSync("sync");
       add(name as TierRunName, await (steps[name] as () => Promise<Measurement>)());
     }
   }
