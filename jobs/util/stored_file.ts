@@ -37,6 +37,15 @@ export function parseJsonWith<T>(
   } catch {
     return { ok: false, why: "not JSON", notJson: true };
   }
+  // valibot's object schemas take an array as an object with no keys ("paths is required"):
+  // an array where an object is expected is said as such, as null and numbers are.
+  if (Array.isArray(json) && /(^|_)object$/.test(schema.type))
+    return {
+      ok: false,
+      why: `${options.topLevel ?? "value"} must be an object, got an array`,
+      notJson: false,
+      json,
+    };
   const result = v.safeParse(schema, json);
   if (result.success) return { ok: true, value: result.output };
   // An unknown field is named first: a typo usually explains the other issues.

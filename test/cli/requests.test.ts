@@ -104,7 +104,7 @@ test("an id is one request whichever way it came first: CLI then HTTP, HTTP then
   expect(cliOther.stderr).toContain('"from-http" was already used with a different request');
 });
 
-test("an HTTP body with an unknown field is 400 naming the field; nothing is dispatched", async () => {
+test("an HTTP body with an unknown field is 400 naming the field, one that is no object says so; nothing is dispatched", async () => {
   const box = fileBox();
   const one = box.file("one.txt", "1");
   const url = await serve(box);
@@ -115,6 +115,15 @@ test("an HTTP body with an unknown field is 400 naming the field; nothing is dis
     title: "Invalid request",
     detail: 'unknown field "stratgy"',
   });
+  // An array or null where the body's object goes: said as such, both alike.
+  for (const [body, got] of [
+    [[], "an array"],
+    [null, "null"],
+  ] as const)
+    expect(await (await post(url, body)).json()).toMatchObject({
+      title: "Invalid request",
+      detail: `body must be an object, got ${got}`,
+    });
   const status = await (await fetch(`${url}/status`)).json();
   expect(status.nodes.reduce((n: number, s: { pending: number }) => n + s.pending, 0)).toBe(0);
 });
