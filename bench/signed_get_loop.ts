@@ -62,7 +62,11 @@ await Promise.all(
       if (res.status !== 200 || !res.body) throw new Error(`GET ${key}: ${res.status}`);
       const file = await open(join(dest, name), "w");
       try {
-        for await (const piece of res.body) {
+        // A small body read whole and written once (as tiermv reads bodies up to 1 MiB,
+        // jobs/targets/s3_read.ts); a larger one streamed piece by piece.
+        const length = Number(res.headers.get("content-length") ?? Number.NaN);
+        const pieces = length <= 1024 * 1024 ? [await res.bytes()] : res.body;
+        for await (const piece of pieces) {
           await file.write(piece);
           bytes += piece.length;
         }
