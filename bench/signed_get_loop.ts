@@ -1,11 +1,13 @@
 /**
- * The floor under restore in Bun: each object GET (signed by the SDK's own SigV4 signer, as
+ * A plain download loop in restore's runtime (Bun), no protocol: each object GET (signed by the SDK's own SigV4 signer, as
  * tiermv's reads are, jobs/targets/s3_signed_reads.ts), its body streamed into a new local file,
  * nothing else: no flock, xattrs, fstat fences, read-back or decision. With `--fsync`, each file
  * is also fsynced before it is closed, the durability restore gives before its decision. Same
  * keys and concurrency as bench/signed_head_loop.ts; a GET that is not 200 fails the run.
  * bench/tier.ts runs it beside restore and the peers, to tell the runtime's cost from the
- * protocol's.
+ * protocol's. Not a floor: it writes through node:fs/promises (a hand-off to Bun's thread pool
+ * per call), where restore writes through its mount threads; on small files it has spent more
+ * CPU than restore (2026-11-28 results).
  * Usage: bun bench/signed_get_loop.ts ENDPOINT BUCKET PREFIX DIR CONCURRENCY DEST [--fsync]
  */
 import { mkdirSync, readdirSync } from "node:fs";

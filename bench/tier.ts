@@ -2,7 +2,7 @@
  * `bench/tier`: tiering (issue 2.6) on one s3proxy, in one run with the peers.
  *   restore  MiB/s of `tiermv restore` against the faster of aws-cli and rclone downloading the
  *            same objects, small files (5,000 x 64 KiB) and large (4 x 256 MiB); peak RSS
- *            (and a bare Bun GET loop with and without an fsync per file: the runtime's floor)
+ *            (and a plain Bun GET loop, without and with an fsync per file: the runtime's own cost)
  *   release  files/s of `tiermv release` against a bare SDK HEAD loop over the same keys
  *   scan     `tiermv scan --dry-run` over 100,000 and 1,000,000 empty files: peak RSS
  * Medians of the rounds. A full run writes bench/results/<date>-tier.md; with --rounds or
@@ -90,7 +90,7 @@ function lines(rows: TierRows): string[] {
       .map(cell),
     "",
     `- restore: **${fmt(mibs("restore") / mibs(best), 2)}x** the faster peer (${best}, ${fmt(mibs(best), 1)} MiB/s); peak RSS **${fmt(rss("restore"), 0)} MiB**.`,
-    `- the floor in Bun (bench/signed_get_loop.ts, GET and write, no protocol): ${fmt(mibs("get-loop-signed") / mibs(best), 2)}x the faster peer, ${fmt(mibs("get-loop-signed-fsync") / mibs(best), 2)}x with an fsync per file; restore is ${fmt(mibs("restore") / mibs("get-loop-signed-fsync"), 2)}x the loop with fsync.`,
+    `- a plain Bun download loop (bench/signed_get_loop.ts, GET and write, no protocol): ${fmt(mibs("get-loop-signed") / mibs(best), 2)}x the faster peer, ${fmt(mibs("get-loop-signed-fsync") / mibs(best), 2)}x with an fsync per file; restore is ${fmt(mibs("restore") / mibs("get-loop-signed-fsync"), 2)}x the loop with fsync.`,
     `- release: **${fmt(fps("release") / fps("head-loop"), 2)}x** the HEAD loop's rate (${fmt(fps("head-loop"), 0)} HEAD/s at ${CONCURRENCY} in flight); ${fmt(fps("release") / fps("head-loop-signed"), 2)}x the signed HEAD loop's (${fmt(fps("head-loop-signed"), 0)} HEAD/s).`,
     ...(base
       ? [

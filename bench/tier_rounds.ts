@@ -6,7 +6,7 @@
  * loop signs with the SDK's signer outside its client (bench/signed_head_loop.ts), as tiermv's own
  * HEADs are: the floor under release, reported beside the issue's baseline. Likewise a GET loop
  * (bench/signed_get_loop.ts) writes each object into a new file, without and with an fsync per
- * file: the floor under restore in the same runtime, no protocol. Every tiermv run must account
+ * file: a plain download in the same runtime, no protocol. Every tiermv run must account
  * for every file, or the round fails.
  */
 import { spawnSync } from "node:child_process";
@@ -20,7 +20,7 @@ import type { Workload } from "./workloads.ts";
 /** Files in flight: tiermv's default (migrate.concurrency), the HEAD loop's and the peers'. */
 export const CONCURRENCY = 32;
 export const DOWNLOAD_PEERS: Tool[] = ["aws-tuned", "rclone-tuned"];
-/** The floors under restore: bench/signed_get_loop.ts without and with an fsync per file. */
+/** Plain downloads in restore's runtime: bench/signed_get_loop.ts without and with an fsync per file. */
 export const GET_LOOPS = ["get-loop-signed", "get-loop-signed-fsync"] as const;
 export type TierRunName =
   | "release"
