@@ -1,14 +1,16 @@
 /**
  * `tiermv scan`: walks the tree streamed (one directory's entries at a time: constant memory
  * whatever the number of files; the spool left out) and yields the files a policy selects for its
- * action: `migrate` takes files not migrated or changed since their commit and not marked
- * `user.tiermv.noarchive`; `release` takes migrated, unchanged files not marked
- * `user.tiermv.norelease` whose state release would accept (this path's key on this target, a
- * version unless s3.releaseUnversioned: release.ts `committedRefusal`; release checks everything
- * again under its lock, and the object). Every file left out is counted by reason.
+ * action: `migrate` takes files not migrated, changed since their commit, or renamed since (their
+ * state names another key or target), and not marked `user.tiermv.noarchive`; `release` takes
+ * migrated, unchanged files not marked `user.tiermv.norelease` whose state release would accept
+ * (this path's key on this target, a version unless s3.releaseUnversioned: release.ts
+ * `committedRefusal`; release checks everything again under its lock, and the object). Every
+ * file left out is counted by reason.
  */
 import { type JobContext, targetFor } from "./context/job_context.ts";
 import { lookAtFileOr } from "./file/open_file.ts";
+import type { State } from "./file/records.ts";
 import { type CommittedRefusal, committedRefusal, NORELEASE } from "./file/release.ts";
 import { tierOf } from "./file/tier_state.ts";
 import { readView } from "./file/view.ts";
@@ -41,7 +43,7 @@ export async function* selectFiles(
   now = Date.now(),
 ): AsyncGenerator<string> {
   const compiled = compilePolicy(policy, [ctx.config.root, ...(ctx.config.rootAliases ?? [])]);
-  const target = policy.action === "release" ? targetFor(ctx, ctx.config.target) : undefined;
+  const target = targetFor(ctx, ctx.config.target);
   const skip = (reason: string) => {
     s.skipped[reason] = (s.skipped[reason] ?? 0) + 1;
   };
@@ -72,7 +74,7 @@ export async function* selectFiles(
       skip("a newline in its name (submit it by its path: tiermv submit PATH)");
       continue;
     }
-    const identity = target && (() => ({ key: target.keyFor(rel), target: target.url }));
+    const identity = () => ({ key: target.keyFor(rel), target: target.url });
     const verdict = await judge(ctx, path, rel, { policy, compiled, identity }, now);
     if ("reason" in verdict) {
       skip(verdict.reason);
@@ -98,8 +100,8 @@ async function judge(
   rules: {
     policy: Policy;
     compiled: ReturnType<typeof compilePolicy>;
-    /** Release: this path's key on the configured target (asked for migrated files only). */
-    identity: (() => { key: string; target: string }) | undefined;
+    /** This path's key on the configured target (asked for migrated files only). */
+    identity: () => { key: string; target: string };
   },
   now: number,
 ): Promise<Verdict> {
@@ -122,24 +124,42 @@ async function judge(
         throw err;
       }
       const { tier } = tierOf(view, stat);
-      const wanted = policy.action === "release" ? ["migrated"] : ["unmigrated", "changed"];
-      if (!wanted.includes(tier)) return { reason: tier };
       const state = view.current?.state;
-      if (identity && state) {
-        const refusal = committedRefusal(state, { ...identity(), stat }, false, ctx.config.s3);
-        if (refusal) return { reason: REFUSED_BY_RELEASE[refusal.kind] };
+      const selected = { size: stat.size };
+      const refusal =
+        tier === "migrated" && state
+          ? committedRefusal(state, { ...identity(), stat }, false, ctx.config.s3)
+          : undefined;
+      if (policy.action === "migrate") {
+        if (tier === "unmigrated" || tier === "changed") return selected;
+        // Renamed, or the target changed: its state names another key, and migrate archives
+        // it at this path's (migrate_file.ts), as release's refusal tells the operator to.
+        return refusal?.kind === "other-key" ? selected : { reason: tier };
       }
-      return { size: stat.size };
+      if (tier !== "migrated") return { reason: tier };
+      if (refusal && state) return { reason: leftOutFor(refusal, state) };
+      return selected;
     },
     unreadable,
   );
   return looked ?? { reason: "gone" };
 }
 
-/** What scan says of a migrated file release would refuse (one count per kind, not per key). */
-const REFUSED_BY_RELEASE: Record<CommittedRefusal["kind"], string> = {
-  "other-key": "its state names another key or target (renamed, or the target changed)",
-  changed: "changed",
-  norelease: `marked ${NORELEASE}`,
-  unversioned: "not versioned (enable versioning on the bucket, or set s3.releaseUnversioned)",
-};
+/**
+ * What scan says of a migrated file release would refuse: one count per kind (not per key), with
+ * what to do, worded as release words it for a file:// target.
+ */
+function leftOutFor(refusal: CommittedRefusal, state: State): string {
+  switch (refusal.kind) {
+    case "other-key":
+      return "renamed, or migrated to another target (migrate it first: scan --action migrate selects it)";
+    case "changed":
+      return "changed since its migration (migrate it first)";
+    case "norelease":
+      return `marked ${NORELEASE}`;
+    case "unversioned":
+      return state.target.startsWith("file://")
+        ? "on a file:// target, which keeps one copy per key (set s3.releaseUnversioned to release there)"
+        : "not versioned (enable versioning on the bucket, or set s3.releaseUnversioned)";
+  }
+}

@@ -5,7 +5,7 @@
  */
 import { expect, test } from "bun:test";
 import { readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
-import { cli, randomBytes } from "../helpers.ts";
+import { cli, randomBytes, sandbox } from "../helpers.ts";
 import { rt, tierBox } from "./tier_helpers.ts";
 
 const DAY = 86_400_000;
@@ -151,8 +151,16 @@ test("scan --action release counts only what release would take: a state for ano
   expect(scanSummary(opted.stderr)).toMatchObject({
     selected: 1,
     bytes: 10_000,
-    skipped: { "its state names another key or target (renamed, or the target changed)": 1 },
+    skipped: {
+      "renamed, or migrated to another target (migrate it first: scan --action migrate selects it)": 1,
+    },
   });
+  // What it is told to do: scan --action migrate selects the renamed file (its state names the
+  // old key), and only it.
+  const migrate = ["scan", "--node", "a", "--action", "migrate", "--older-than", "0s"];
+  const toMigrate = await cli([...migrate, t.box.src], t.box.env);
+  expect(toMigrate.stdout.trim().split("\n")).toEqual([renamed]);
+  expect(scanSummary(toMigrate.stderr).skipped).toEqual({ migrated: 1 });
   // s3proxy keeps no versions: without the operator's opt-in release refuses both, and so does
   // the count (it said 1 file, 10 kB to be freed, where release would free nothing).
   t.box.setConfig({ s3: { ...t.box.config.s3, releaseUnversioned: false } });
@@ -162,10 +170,28 @@ test("scan --action release counts only what release would take: a state for ano
     bytes: 0,
     skipped: {
       "not versioned (enable versioning on the bucket, or set s3.releaseUnversioned)": 1,
-      "its state names another key or target (renamed, or the target changed)": 1,
+      "renamed, or migrated to another target (migrate it first: scan --action migrate selects it)": 1,
     },
   });
   const release = await t.tier("release", [kept as string, renamed]);
   expect(release.outcomes.map((o) => o.kind)).toEqual(["refused", "refused"]);
   expect(statSync(kept as string).size).toBe(10_000);
+  t.target.close();
+});
+
+test("scan --action release on a file:// target without s3.releaseUnversioned leaves the files out with the directory target's own advice (no bucket to version)", async () => {
+  const box = sandbox({ target: "file:///tmp/unused" });
+  box.setConfig({ target: `file://${box.dir}/out` }); // removed with the sandbox
+  const file = box.file("d/a.bin", randomBytes(5000, 73));
+  expect((await cli(["submit", "--node", "a", file], box.env)).code).toBe(0);
+  expect((await cli(["run", "--node", "a", "--once"], box.env)).code).toBe(0);
+  const args = ["scan", "--node", "a", "--action", "release", "--older-than", "0s", "--dry-run"];
+  const scan = await cli([...args, box.src], box.env);
+  expect(scanSummary(scan.stderr)).toMatchObject({
+    selected: 0,
+    skipped: {
+      "on a file:// target, which keeps one copy per key (set s3.releaseUnversioned to release there)": 1,
+    },
+  });
+  expect(scan.stderr).not.toContain("bucket");
 });
