@@ -68,10 +68,7 @@ await Promise.all(
         // jobs/targets/s3_read.ts); a larger one streamed piece by piece.
         const length = Number(res.headers.get("content-length") ?? Number.NaN);
         const pieces = length <= 1024 * 1024 ? [await res.bytes()] : res.body;
-        for await (const piece of pieces) {
-          await file.write(piece);
-          bytes += piece.length;
-        }
+        for await (const piece of pieces) bytes += (await file.write(piece)).bytesWritten;
         if (fsync) await file.sync();
       } finally {
         await file.close();

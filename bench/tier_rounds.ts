@@ -115,6 +115,12 @@ export async function tierRounds(options: {
       store.serverPid,
     );
     rmSync(dest, { recursive: true, force: true });
+    // Every object written whole, or the round fails (as for tiermv's runs).
+    const done = JSON.parse(m.stdout.trim().split("\n").at(-1) ?? "{}");
+    if (done.gets !== w.files || done.bytes !== w.bytes)
+      throw new Error(
+        `tier ${w.name} GET loop: ${m.stdout.trim()}, not ${w.files} files of ${w.bytes} bytes`,
+      );
     return m;
   };
   const steps: Record<string, () => Promise<Measurement>> = {

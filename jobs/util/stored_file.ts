@@ -37,9 +37,9 @@ export function parseJsonWith<T>(
   } catch {
     return { ok: false, why: "not JSON", notJson: true };
   }
-  // valibot's object schemas take an array as an object with no keys ("paths is required"):
-  // an array where an object is expected is said as such, as null and numbers are.
-  if (Array.isArray(json) && /(^|_)object$/.test(schema.type))
+  // valibot's object schemas (every kind has `entries`) take an array as an object with no keys
+  // ("paths is required"): an array where an object is expected is said as such, as null is.
+  if (Array.isArray(json) && "entries" in schema)
     return {
       ok: false,
       why: `${options.topLevel ?? "value"} must be an object, got an array`,

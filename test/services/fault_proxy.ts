@@ -62,7 +62,7 @@ export interface FaultProxy extends AsyncDisposable {
   /** Stalled requests delivered late that the store has begun to answer. */
   readonly answeredLate: number;
   resetCounters(): void;
-  /** Cuts every later read `match` picks (null: none), until `setMode` or the next call. */
+  /** Cuts every later read `match` picks (null: none), until a mode is set (`setMode`, `setFlaky`, `release`) or the next call. */
   cutReads(match: ((read: ProxiedRead) => boolean) | null): void;
   /** Lets held responses and stalled requests through (and switches to pass). */
   release(): void;
@@ -303,6 +303,7 @@ export async function startFaultProxy(
       flakiness = probability;
       rng = seed >>> 0 || 1;
       mode = "flaky";
+      cutMatch = null;
     },
     get cuts() {
       return cuts;
@@ -338,6 +339,7 @@ export async function startFaultProxy(
     },
     release() {
       mode = "pass";
+      cutMatch = null;
       for (const c of live) c.flush();
       deliverStalled();
     },

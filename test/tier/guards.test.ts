@@ -26,7 +26,12 @@ async function pausedAt(
     ...t.box.env,
     TIERMV_PAUSE_AT: point,
   });
-  await stoppedAt(proc.pid);
+  try {
+    await stoppedAt(proc.pid);
+  } catch (err) {
+    proc.kill("SIGKILL"); // it never stopped there: not left running
+    throw err;
+  }
   return {
     async resume() {
       process.kill(proc.pid, "SIGCONT");

@@ -167,7 +167,6 @@ test("a write landing after a restore's last fstat, then a store failure: the ta
   process.kill(restore.pid, "SIGCONT");
   const [stderr, code] = await Promise.all([new Response(restore.stderr).text(), restore.exited]);
   expect(code).toBe(1); // the target is down: an operator's matter
-  expect(proxy.cuts).toBeGreaterThan(0); // the GET ahead was cut, as arranged
   // The take-back ran, saw the write and left the file (not a dirty chunk fence before it).
   expect(stderr).toContain("written to during the restore (after 8388608 of");
   expect(stderr).toContain("left as it is");
