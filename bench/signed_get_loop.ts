@@ -68,7 +68,12 @@ await Promise.all(
         // jobs/targets/s3_read.ts); a larger one streamed piece by piece.
         const length = Number(res.headers.get("content-length") ?? Number.NaN);
         const pieces = length <= 1024 * 1024 ? [await res.bytes()] : res.body;
-        for await (const piece of pieces) bytes += (await file.write(piece)).bytesWritten;
+        for await (const piece of pieces) {
+          // Awaited before the sum: `bytes += await ...` reads `bytes` before the await, and
+          // the other loops' sums in between are lost.
+          const { bytesWritten } = await file.write(piece);
+          bytes += bytesWritten;
+        }
         if (fsync) await file.sync();
       } finally {
         await file.close();
