@@ -6,7 +6,7 @@ import { type Policy, parseAge, parseSize, splitGlobs } from "../../jobs/plan/po
 import { emptyScan, selectFiles } from "../../jobs/scan.ts";
 import { tierFiles } from "../../jobs/tier.ts";
 import { UsageError } from "../../jobs/util/errors.ts";
-import { configArgs, nodeArg, pathsArg, S3_ENV } from "../args.ts";
+import { configArgs, jsonArg, nodeArg, pathsArg, S3_ENV } from "../args.ts";
 import { withNodeContext } from "../context.ts";
 import { OUTCOME_EXIT } from "../exit_codes.ts";
 import type { CommandHelp } from "../help.ts";
@@ -45,6 +45,12 @@ function policyOf(given: Record<string, unknown>, config: Config): Policy {
   const args = { ...fromConfig };
   for (const [k, val] of Object.entries(given))
     if (val !== undefined && k !== "action") args[k] = val;
+  // A bare `scan DIR` reads as a survey, and a release frees bytes: it is said, not defaulted
+  // (a dry run only counts, so it may count for release).
+  if (given.action === undefined && fromConfig.action === undefined && given["dry-run"] !== true)
+    throw new UsageError(
+      "Say what the scan is for: --action release (frees the selected files' bytes), --action migrate (prints their paths for submit --from -), or --policy NAME; --dry-run only counts",
+    );
   args.action = given.action ?? fromConfig.action ?? "release";
   const action = String(args.action);
   if (action !== "migrate" && action !== "release")
@@ -91,7 +97,8 @@ export default defineCommand({
     action: {
       type: "string",
       valueHint: "migrate|release",
-      description: "What the selected files are for (default: release, or the policy's)",
+      description:
+        "What the selected files are for (the policy's with --policy; required otherwise, but for --dry-run, which counts for release)",
     },
     "older-than": {
       type: "string",
@@ -111,6 +118,7 @@ export default defineCommand({
       description: "Leave out paths matching one of these comma-separated globs",
     },
     "dry-run": { type: "boolean", default: false, description: "Count files and bytes only" },
+    ...jsonArg('Also print the summary as one JSON line on stderr ({"scan": ...})'),
     ...pathsArg("Files or directories under the source root (default: the root)"),
   },
   run: ({ args }) =>
@@ -139,7 +147,9 @@ export default defineCommand({
       consola.info(
         `scan (${policy.action}${args["dry-run"] ? ", dry run" : ""}): ${s.files} files, ${s.selected} selected (${(s.bytes / MiB).toFixed(1)} MiB)${skipped ? `; left out: ${skipped}` : ""}`,
       );
-      console.error(JSON.stringify({ scan: s }));
+      // For scripts, on request: stdout carries --action migrate's paths, and a cron line's
+      // stderr is mailed (a JSON line every night was noise there, --quiet or not).
+      if (args.json) console.error(JSON.stringify({ scan: s }));
       if (operator > 0) process.exitCode = 1;
     }),
 });

@@ -154,7 +154,11 @@ test("ls, verify and scan run as a user who cannot open one file: that file is r
   expect(found.at(-1).summary).toMatchObject({ committed: 2 });
   // s3proxy keeps no versions: scan counts for release only what the operator's opt-in allows.
   box.setConfig({ s3: { ...box.config.s3, releaseUnversioned: true } });
-  const scan = await cliAs(nobody, ["scan", "--node", "a", "--dry-run", box.src], box.env);
+  const scan = await cliAs(
+    nobody,
+    ["scan", "--json", "--node", "a", "--dry-run", box.src],
+    box.env,
+  );
   expect(scan.code).toBe(0);
   expect(scan.stderr).toContain(
     "3 files, 2 selected (0.0 MiB); left out: 1 unreadable (the file is not accessible: permission denied)",

@@ -43,7 +43,10 @@ test("scan selects by mtime/ctime age, size, globs and marks; --dry-run changes 
     "scratch/**",
   ];
 
-  const dry = await cli(["scan", "--node", "a", ...args, "--dry-run", t.box.src], t.box.env);
+  const dry = await cli(
+    ["scan", "--json", "--node", "a", ...args, "--dry-run", t.box.src],
+    t.box.env,
+  );
   expect(dry.code).toBe(0);
   const s = scanSummary(dry.stderr);
   // mtime is 100 days old, but ctime is now (migrate's records): nothing is old enough yet.
@@ -65,7 +68,10 @@ test("scan selects by mtime/ctime age, size, globs and marks; --dry-run changes 
     "--exclude",
     "scratch/**",
   ];
-  const dry0 = await cli(["scan", "--node", "a", ...zero, "--dry-run", t.box.src], t.box.env);
+  const dry0 = await cli(
+    ["scan", "--json", "--node", "a", ...zero, "--dry-run", t.box.src],
+    t.box.env,
+  );
   expect(scanSummary(dry0.stderr)).toMatchObject({
     files: 5,
     selected: 1,
@@ -75,14 +81,14 @@ test("scan selects by mtime/ctime age, size, globs and marks; --dry-run changes 
   for (const p of [big, small, scratch, marked, fresh])
     expect(statSync(p as string).size).toBeGreaterThan(0);
 
-  const run = await cli(["scan", "--node", "a", ...zero, t.box.src], t.box.env);
+  const run = await cli(["scan", "--json", "--node", "a", ...zero, t.box.src], t.box.env);
   expect(run.code).toBe(0);
   expect(statSync(big as string).size).toBe(0);
   for (const p of [small, scratch, marked, fresh])
     expect(statSync(p as string).size).toBeGreaterThan(0);
 
   const migrate = await cli(
-    ["scan", "--node", "a", "--action", "migrate", "--older-than", "0s", t.box.src],
+    ["scan", "--json", "--node", "a", "--action", "migrate", "--older-than", "0s", t.box.src],
     t.box.env,
   );
   expect(migrate.stdout.trim().split("\n")).toEqual([fresh]);
@@ -98,18 +104,24 @@ test("a policy from the config (scan --policy NAME, for cron lines); an invalid 
   t.box.setConfig({
     policies: { nightly: { action: "release", olderThan: "0s", largerThan: "1MiB" } },
   });
-  const run = await cli(["scan", "--node", "a", "--policy", "nightly", t.box.src], t.box.env);
+  const run = await cli(
+    ["scan", "--json", "--node", "a", "--policy", "nightly", t.box.src],
+    t.box.env,
+  );
   expect(run.code).toBe(0);
   expect(statSync(big as string).size).toBe(0);
   expect(statSync(small as string).size).toBe(1000);
-  const unknown = await cli(["scan", "--node", "a", "--policy", "weekly", t.box.src], t.box.env);
+  const unknown = await cli(
+    ["scan", "--json", "--node", "a", "--policy", "weekly", t.box.src],
+    t.box.env,
+  );
   expect(unknown.code).toBe(2);
   expect(unknown.stderr).toContain('No policy "weekly"');
   // Written as an operator would: the config check refuses it before anything runs.
   const document = JSON.parse(readFileSync(t.box.configPath, "utf8"));
   document.policies = { bad: { action: "release", olderThan: "30 days" } };
   writeFileSync(t.box.configPath, JSON.stringify(document));
-  const bad = await cli(["scan", "--node", "a", "--policy", "bad", t.box.src], t.box.env);
+  const bad = await cli(["scan", "--json", "--node", "a", "--policy", "bad", t.box.src], t.box.env);
   expect(bad.code).toBe(2);
   expect(bad.stderr).toContain("policies.bad.olderThan");
   t.target.close();
@@ -120,7 +132,7 @@ test("scan --action migrate | submit --from -: a name with a newline is left out
   t.box.file("n/plain.txt", "plain");
   t.box.file("n/two\nlines.txt", "two lines");
   t.box.file("n/skip.log", "skip");
-  const args = ["scan", "--node", "a", "--action", "migrate", "--older-than", "0s"];
+  const args = ["scan", "--json", "--node", "a", "--action", "migrate", "--older-than", "0s"];
   const exclude = ["--exclude", `${t.box.src}/n/*.log`];
   const scan = await cli([...args, ...exclude, `${t.box.src}/n`], t.box.env);
   expect(scan.code).toBe(0);
@@ -146,7 +158,17 @@ test("scan --action release counts only what release would take: a state for ano
   });
   const renamed = `${t.box.src}/v/renamed.bin`;
   renameSync(moved as string, renamed);
-  const args = ["scan", "--node", "a", "--action", "release", "--older-than", "0s", "--dry-run"];
+  const args = [
+    "scan",
+    "--json",
+    "--node",
+    "a",
+    "--action",
+    "release",
+    "--older-than",
+    "0s",
+    "--dry-run",
+  ];
   const opted = await cli([...args, t.box.src], t.box.env);
   expect(scanSummary(opted.stderr)).toMatchObject({
     selected: 1,
@@ -157,7 +179,7 @@ test("scan --action release counts only what release would take: a state for ano
   });
   // What it is told to do: scan --action migrate selects the renamed file (its state names the
   // old key), and only it.
-  const migrate = ["scan", "--node", "a", "--action", "migrate", "--older-than", "0s"];
+  const migrate = ["scan", "--json", "--node", "a", "--action", "migrate", "--older-than", "0s"];
   const toMigrate = await cli([...migrate, t.box.src], t.box.env);
   expect(toMigrate.stdout.trim().split("\n")).toEqual([renamed]);
   expect(scanSummary(toMigrate.stderr).skipped).toEqual({ migrated: 1 });
@@ -185,7 +207,17 @@ test("scan --action release on a file:// target without s3.releaseUnversioned le
   const file = box.file("d/a.bin", randomBytes(5000, 73));
   expect((await cli(["submit", "--node", "a", file], box.env)).code).toBe(0);
   expect((await cli(["run", "--node", "a", "--once"], box.env)).code).toBe(0);
-  const args = ["scan", "--node", "a", "--action", "release", "--older-than", "0s", "--dry-run"];
+  const args = [
+    "scan",
+    "--json",
+    "--node",
+    "a",
+    "--action",
+    "release",
+    "--older-than",
+    "0s",
+    "--dry-run",
+  ];
   const scan = await cli([...args, box.src], box.env);
   expect(scanSummary(scan.stderr)).toMatchObject({
     selected: 0,
@@ -194,4 +226,19 @@ test("scan --action release on a file:// target without s3.releaseUnversioned le
     },
   });
   expect(scan.stderr).not.toContain("bucket");
+});
+
+test("a bare `scan DIR` (no --action, no --policy) is refused, exit 2, and releases nothing; without --json no JSON line is printed", async () => {
+  const t = await tierBox();
+  const [file] = await t.migrate({ "b/kept.bin": randomBytes(5000, 74) });
+  const bare = await cli(["scan", "--node", "a", t.box.src], t.box.env);
+  expect(bare.code).toBe(2);
+  expect(bare.stderr).toContain("Say what the scan is for: --action release");
+  expect(statSync(file as string).size).toBe(5000);
+  // A dry run only counts: it may count for release without being told.
+  const dry = await cli(["scan", "--node", "a", "--dry-run", t.box.src], t.box.env);
+  expect(dry.code).toBe(0);
+  expect(dry.stderr).toContain("scan (release, dry run): 1 files, 1 selected");
+  expect(dry.stderr).not.toContain('{"scan"');
+  t.target.close();
 });
