@@ -43,10 +43,24 @@ async function* linesOf(source: string): AsyncGenerator<RequestPath> {
   }
 }
 
+/**
+ * `lines` with its first item read ahead: null when it has none. An empty --from (a scan that
+ * selected nothing, every hour from cron) records no request: nothing in requests/ to prune.
+ */
+async function nonEmpty(lines: AsyncGenerator<RequestPath>) {
+  const first = await lines.next();
+  if (first.done) return null;
+  return (async function* () {
+    yield first.value;
+    yield* lines;
+  })();
+}
+
 export default defineCommand({
   meta: {
     name: "submit",
-    description: "Submit a migration request: paths are split into tasks for the nodes",
+    description:
+      "Submit a request (migrate, or with --action release or restore): paths are split into tasks for the nodes",
   },
   args: {
     ...configArgs,
@@ -91,13 +105,17 @@ export default defineCommand({
     await withContext(args, async (ctx) => {
       // Arguments are checked here for a clear error at once; --from is checked by dispatch.
       const paths = args.from
-        ? linesOf(args.from)
+        ? await nonEmpty(linesOf(args.from))
         : await validateSubmitPaths(
             ctx.rt,
             ctx.config.root,
             await canonicalArgs(ctx.config, positional),
             { shown: positional },
           );
+      if (paths === null) {
+        if (args.json) return console.log(JSON.stringify({ id: null, files: 0 }));
+        return consola.info(`Nothing to submit: ${args.from} held no paths; no request recorded`);
+      }
       const submitted = await submitRequest(ctx, {
         paths,
         requestId: args["request-id"],

@@ -132,3 +132,19 @@ test("a file whose name is not UTF-8 is said, never taken for gone: submit refus
   expect(release.stdout).toContain('"kind":"rejected"');
   expect(release.stdout).toContain("not valid UTF-8");
 });
+
+test("submit --from with no paths (a scan that selected nothing) records no request and exits 0", async () => {
+  const box = fileBox();
+  const from = join(box.dir, "empty.txt");
+  writeFileSync(from, "\n\n");
+  const text = await cli(["submit", "--from", from], box.env);
+  expect(text.code).toBe(0);
+  expect(text.stderr).toContain("Nothing to submit");
+  const json = await cli(["submit", "--json", "--from", from], box.env);
+  expect(json.code).toBe(0);
+  expect(JSON.parse(json.stdout)).toEqual({ id: null, files: 0 });
+  const listed = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
+  expect(listed(join(box.spool, "requests"))).toEqual([]);
+  expect(listed(join(box.spool, "inbox"))).toEqual([]);
+  expect(pendingTasks(box.spool)).toEqual([]);
+});
