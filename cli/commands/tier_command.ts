@@ -73,7 +73,11 @@ export async function runTier(
     const s = await tierPaths(ctx, node, action, paths, options);
     const counted = Object.entries(s.counts)
       .filter(([kind, n]) => n > 0 && kind !== "bytes" && kind !== "unreadableLocks")
-      .map(([kind, n]) => `${n} ${kind}`);
+      // A dry run released nothing: its count is of what would be.
+      .map(
+        ([kind, n]) =>
+          `${n} ${options.dryRun && kind === `${action}d` ? `would be ${kind}` : kind}`,
+      );
     const verb = { release: "freed", restore: "restored", remove: "no longer archived" }[action];
     const bytes = options.dryRun
       ? `${(dryRunBytes / MiB).toFixed(1)} MiB would be ${verb} (dry run: nothing changed)`

@@ -70,15 +70,14 @@ export type FileOutcome =
   | { kind: "rejected"; path: string; error: string }
   // Tiering (docs/tiering.md).
   /**
-   * Released: the state says `released`, the file is a stub. `already`: it was before;
-   * `dryRun`: every check passed, nothing was done.
+   * Released: the state says `released`, the file is a stub (a stub released before is
+   * `skipped`). `dryRun`: every check passed, nothing was done.
    */
   | {
       kind: "released";
       path: string;
       key: string;
       bytes: number;
-      already?: boolean;
       dryRun?: boolean;
     }
   /** Restored into the same inode and verified (a file with nothing to restore is `skipped`). */
@@ -99,7 +98,8 @@ export type FileOutcome =
    */
   | { kind: "restore-pending"; path: string; key: string; storageClass: string }
   /** `tiermv remove`: the archived copy (its version) is deleted; the file is not migrated now. */
-  | { kind: "removed"; path: string; key: string; versionId: string };
+  /** `bytes`: the archived size, no longer archived. */
+  | { kind: "removed"; path: string; key: string; versionId: string; bytes: number };
 
 export type OutcomeKind = FileOutcome["kind"];
 
@@ -165,11 +165,12 @@ export function outcomeLine(outcome: FileOutcome): string {
 }
 
 /**
- * The bytes an outcome freed (released) or brought back (restored) now: 0 for anything else, for
- * a file released already, and for a dry run. What status, /metrics and the summaries count.
+ * The bytes an outcome freed (released), brought back (restored) or no longer archived (removed)
+ * now: 0 for anything else and for a dry run. What status,
+ * /metrics (released and restored) and the summaries count.
  */
 export function tierBytesOf(outcome: FileOutcome): number {
-  if (outcome.kind === "restored") return outcome.bytes;
-  if (outcome.kind !== "released" || outcome.already || outcome.dryRun) return 0;
+  if (outcome.kind === "restored" || outcome.kind === "removed") return outcome.bytes;
+  if (outcome.kind !== "released" || outcome.dryRun) return 0;
   return outcome.bytes;
 }

@@ -12,6 +12,7 @@ import { crashPoint } from "../util/crash_points.ts";
 import { holdPoint } from "../util/hold_points.ts";
 import { etagCheckable, fileEtag } from "./content_etag.ts";
 import type { FileJob, OpenFile } from "./file_job.ts";
+import { skippedFor } from "./held_epoch.ts";
 import type { FileOutcome } from "./outcome.ts";
 import type { State } from "./records.ts";
 import { decideTier, decideTierLeavingGarbage, revokedTier } from "./tier_decide.ts";
@@ -63,8 +64,9 @@ async function refusalOf(
   if (!state) return refused("not migrated: no state");
   if (state.state === "removed") return refused("not migrated: its archived copy was removed");
   if (state.state === "released") {
-    if (stat.size === 0)
-      return { kind: "released", path, key: state.key, bytes: state.size, already: true };
+    // Nothing to do: skipped, as restore says of a file with nothing to restore (a `released`
+    // here counted a release in events and /metrics that never happened).
+    if (stat.size === 0) return skippedFor(path, state, job.task.id);
     if (stat.size === state.size && stat.mtimeNs === state.mtimeNs)
       return refused(
         "released, but its bytes are still there (a release interrupted before its truncate): restore it, then release again",

@@ -54,5 +54,5 @@ async function removeHeld(held: TierHeld): Promise<FileOutcome> {
   if (!(await decideTier(held, "removed", { state: removed }))) return revokedTier(held, "remove");
   const versionId = state.versionId as string;
   await job.target.delete(state.key, versionId);
-  return { kind: "removed", path: file.path, key: state.key, versionId };
+  return { kind: "removed", path: file.path, key: state.key, versionId, bytes: state.size };
 }

@@ -183,8 +183,13 @@ test(
       .slice(0, -1)
       .map((l) => JSON.parse(l));
     const byName = Object.fromEntries(removed.map((o) => [o.path.split("/").at(-1), o]));
-    expect(byName["f1.bin"]).toMatchObject({ kind: "removed" });
+    // f1.bin is 100,000 + 37,000 bytes: what is no longer archived, per file and in the summary.
+    expect(byName["f1.bin"]).toMatchObject({ kind: "removed", bytes: 137_000 });
     expect(byName["f2.bin"]).toMatchObject({ kind: "refused" });
+    expect(JSON.parse(remove.stdout.trim().split("\n").at(-1) as string)).toMatchObject({
+      summary: true,
+      bytes: 137_000,
+    });
     const client = ceph.s3Client();
     const listing = (await tiermv(["ls", "--json", dir])).stdout;
     expect(listing).toContain(`"tier":"unmigrated"`);

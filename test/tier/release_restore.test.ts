@@ -49,9 +49,11 @@ test("release then restore: byte-identical, same inode, mode, owner and mtime; s
     const state = await currentState(path);
     expect(state).toMatchObject({ state: "released", etag: objects[i]?.etag });
   }
-  // Released again: nothing to do.
+  // Released again: nothing to do, skipped (done, exit 0), and no release counted or freed.
   const again = await t.tier("release", [t.box.src]);
-  expect(again.outcomes.every((o) => o.kind === "released" && o.already)).toBe(true);
+  expect(again.code).toBe(0);
+  expect(again.outcomes.map((o) => o.kind)).toEqual(["skipped", "skipped", "skipped", "skipped"]);
+  expect(again.json).toMatchObject({ counts: { skipped: 4, released: 0 }, bytes: 0 });
 
   const restored = await t.tier("restore", [t.box.src]);
   expect(restored.code).toBe(0);
@@ -77,7 +79,8 @@ test("release then restore: byte-identical, same inode, mode, owner and mtime; s
         .split("\n"),
     )
     .map((l) => JSON.parse(l));
-  expect(events.filter((e) => e.outcome === "released" && e.bytes === 17 * MiB)).toHaveLength(2);
+  // One `released` for the 17 MiB file: releasing its stub again was skipped, not a release.
+  expect(events.filter((e) => e.outcome === "released" && e.bytes === 17 * MiB)).toHaveLength(1);
   expect(events.filter((e) => e.outcome === "restored")).toHaveLength(4);
   // The archived copy stayed valid: a second release HEADs it and uploads nothing.
   const second = await t.tier("release", [t.box.src]);
