@@ -6,7 +6,10 @@ import type { GatewayState } from "../targets/target.ts";
 
 /** Every metric family, in output order: its type and help text. */
 const FAMILIES: Record<string, [type: string, help: string]> = {
-  tiermv_files_total: ["counter", "Files by outcome of their migrate attempt."],
+  tiermv_files_total: [
+    "counter",
+    "Files by outcome of their attempt (migrate, release, restore, remove).",
+  ],
   tiermv_migrated_bytes_total: ["counter", "Bytes uploaded and committed."],
   tiermv_tasks_finished_total: ["counter", "Tasks finished, by result."],
   tiermv_file_duration_seconds: [

@@ -142,8 +142,11 @@ export function policyExcludes(
   if (compiled.exclude.some((r) => r.test(rel))) return "excluded";
   if (policy.largerThan !== undefined && stat.size <= policy.largerThan) return "too small";
   if (policy.olderThanMs !== undefined) {
-    const newest = Math.max(nsToMs(stat.mtimeNs), nsToMs(stat.ctimeNs));
-    if (now - newest < policy.olderThanMs) return "too recent";
+    // Which clock is too recent is said: ctime alone moves with metadata changes, tiermv's own
+    // records among them (a file is that long past its migration or restore, whatever its mtime).
+    if (now - nsToMs(stat.mtimeNs) < policy.olderThanMs) return "too recent (mtime)";
+    if (now - nsToMs(stat.ctimeNs) < policy.olderThanMs)
+      return "too recent (ctime: metadata changed lately, tiermv's own records included)";
   }
   if (policy.atimeOlderThanMs !== undefined && now - nsToMs(stat.atimeNs) < policy.atimeOlderThanMs)
     return "read too recently";

@@ -161,7 +161,9 @@ test("--dry-run counts what would be freed and frees nothing; each file is visit
   expect(dry.outcomes.every((o) => o.dryRun === true)).toBe(true);
   for (const p of paths) expect(statSync(p).size).toBeGreaterThan(0);
   const text = await cli(["release", "--node", "a", "--dry-run", t.box.src], t.box.env);
-  expect(text.stderr).toContain("2 would be released; 0.0 MiB would be freed (dry run: nothing changed)");
+  expect(text.stderr).toContain(
+    "2 would be released; 0.0 MiB would be freed (dry run: nothing changed)",
+  );
   expect(text.code).toBe(0);
   t.target.close();
 });
