@@ -17,8 +17,11 @@ import { bytesBody } from "./upload_body.ts";
 const BODYLESS = new Set(["Unknown", "NotFound", "Forbidden", "BadRequest"]);
 
 /** What an operator should check, by what the probe met. */
-function checkFor(err: TargetError): string {
+export function checkFor(err: TargetError): string {
   const code = err.storeCode ?? "";
+  // No credentials found: nothing was sent, so it is no network matter.
+  if (code === "CredentialsProviderError")
+    return "where this process finds credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY in its environment (cron's and systemd's are bare: an EnvironmentFile= in the unit), or AWS_PROFILE / AWS_SHARED_CREDENTIALS_FILE, or ~/.aws/credentials of the user it runs as";
   if (err.status === undefined || err.kind === "transient")
     return "that the gateway(s) run and are reachable from this node (DNS, firewall, TLS), and their logs";
   if (code === "NoSuchBucket" || err.status === 404)

@@ -4,7 +4,13 @@
  */
 import { afterAll, expect, test } from "bun:test";
 import { createS3Target } from "../../../jobs/targets/s3.ts";
-import { errorKind, isGatewayFault, markSent } from "../../../jobs/targets/s3_errors.ts";
+import {
+  errorKind,
+  isGatewayFault,
+  markSent,
+  toTargetError,
+} from "../../../jobs/targets/s3_errors.ts";
+import { checkFor } from "../../../jobs/targets/s3_probe.ts";
 import { TargetError, TargetUnavailableError } from "../../../jobs/targets/target.ts";
 import { bytesBody } from "../../../jobs/targets/upload_body.ts";
 import { cephService } from "../../services/shared.ts";
@@ -79,4 +85,13 @@ test("the error table: transient and gateway faults, config (ask probe), permane
   expect(rows.map(([err]) => [err.name, errorKind(err), isGatewayFault(err)])).toEqual(
     rows.map(([err, kind, fault]) => [err.name, kind, fault]),
   );
+});
+
+test("no credentials found (the SDK's provider chain, nothing sent) is said as a credentials matter, not the network's", () => {
+  const err = Object.assign(new Error("Could not load credentials from any providers"), {
+    name: "CredentialsProviderError",
+  });
+  const advice = checkFor(toTargetError(err, { op: "HEAD bucket", key: "b" }));
+  expect(advice).toContain("where this process finds credentials: AWS_ACCESS_KEY_ID");
+  expect(advice).not.toContain("reachable");
 });
