@@ -71,6 +71,13 @@ async function stateAt(ctx: JobContext, path: string): Promise<State | null | "u
  */
 type NamedElsewhere = Map<string, Set<string>>;
 
+/**
+ * The objects (key, then version id or "") that the migrated state of a file at another path
+ * names, with that path: a renamed file's old object, a stray once the file is migrated again,
+ * said as such rather than as named by no one.
+ */
+type RenamedFrom = Map<string, Map<string, string>>;
+
 /** Objects (versions) under `prefixes` that no counting state names. */
 async function findStrays(
   ctx: JobContext,
@@ -78,6 +85,7 @@ async function findStrays(
   report: (f: Finding) => Promise<void>,
   s: VerifySummary,
   elsewhere: NamedElsewhere,
+  renamed: RenamedFrom,
 ) {
   const target = targetFor(ctx, ctx.config.target);
   const base = target.keyFor("");
@@ -100,9 +108,12 @@ async function findStrays(
       (versionId === null || state.versionId === versionId);
     if (named || elsewhere.get(key)?.has(versionId ?? "")) continue;
     const version = versionId ? ` (version ${versionId})` : "";
-    const detail = state
-      ? `the file's state names ${state.key}${state.versionId ? ` version ${state.versionId}` : ""}, not this object${version}`
-      : `no file's committed state names it${version}`;
+    const renamedFile = renamed.get(key)?.get(versionId ?? "");
+    const detail = renamedFile
+      ? `named only by the state of ${renamedFile}, a file renamed from this key${version}: its bytes are in that file; migrate it again (under its own key), then delete this object, which tiermv never deletes`
+      : state
+        ? `the file's state names ${state.key}${state.versionId ? ` version ${state.versionId}` : ""}, not this object${version}`
+        : `no file's committed state names it${version}`;
     await report({ kind: "stray-object", key, path, ...(versionId ? { versionId } : {}), detail });
   }
 }
@@ -131,10 +142,17 @@ export async function verifyPaths(
   const elsewhere: NamedElsewhere = new Map();
   // A path the walk cannot enter or name is a finding, not a file that vanished.
   const { stats, refused: unnamed } = keepingRefused();
-  const onOtherKey = (state: State) => {
-    // A released file's only copy; a migrated file renamed keeps its bytes (its old object is a
-    // stray, replaced once the file is migrated again under its new key).
-    if (state.target !== ctx.config.target || state.state !== "released") return;
+  const renamed: RenamedFrom = new Map();
+  const onOtherKey = (state: State, path: string) => {
+    if (state.target !== ctx.config.target || state.state === "removed") return;
+    // A migrated file renamed keeps its bytes: its old object is a stray, named with the file
+    // so that the operator knows it is replaced once the file is migrated again.
+    if (state.state !== "released") {
+      const versions = renamed.get(state.key) ?? new Map<string, string>();
+      renamed.set(state.key, versions.set(state.versionId ?? "", path));
+      return;
+    }
+    // A released file's only copy: no stray.
     const versions = elsewhere.get(state.key) ?? new Set<string>();
     elsewhere.set(state.key, versions.add(state.versionId ?? ""));
   };
@@ -153,6 +171,6 @@ export async function verifyPaths(
       ? target.keyFor("")
       : target.keyFor(relativeToRoot(ctx.config.root, p) ?? ""),
   );
-  await findStrays(ctx, prefixes, count, s, elsewhere);
+  await findStrays(ctx, prefixes, count, s, elsewhere, renamed);
   return s;
 }

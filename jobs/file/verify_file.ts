@@ -55,7 +55,7 @@ type Report = (f: Finding) => Promise<void>;
 export interface VerifiedFile {
   path: string;
   key: string;
-  onOtherKey?: (state: State) => void;
+  onOtherKey?: (state: State, path: string) => void;
 }
 
 /** Checks one file. */
@@ -124,7 +124,7 @@ async function checkState(
   const { state } = current;
   const at = { path, key: state.key };
   if (state.key !== file.key) {
-    file.onOtherKey?.(state);
+    file.onOtherKey?.(state, path);
     // A released file's bytes are only in the object its state names: migrate refuses a stub.
     const fix =
       state.state === "released"

@@ -104,6 +104,24 @@ test("verify: the object of a released stub renamed away is no stray (it is the 
   t.target.close();
 });
 
+test("verify: the old object of a migrated file renamed away is a stray, named with the file that names it and what to do", async () => {
+  const t = await tierBox();
+  const [path] = await t.migrate({ "old/m1.bin": randomBytes(8_000, 60) });
+  const renamed = join(t.box.src, "moved.bin");
+  renameSync(path as string, renamed);
+  const verify = await cli(["verify", "--json", t.box.src], t.box.env);
+  expect(verify.code).toBe(1);
+  const findings = findingsOf(verify.stdout);
+  expect(findings.map((f) => f.kind).sort()).toEqual(["key-mismatch", "stray-object"]);
+  const stray = findings.find((f) => f.kind === "stray-object");
+  expect(stray).toMatchObject({ key: "archive/old/m1.bin" });
+  expect(stray.detail).toContain(
+    `named only by the state of ${renamed}, a file renamed from this key`,
+  );
+  expect(stray.detail).toContain("migrate it again (under its own key), then delete this object");
+  t.target.close();
+});
+
 test("status and /metrics count bytes released and restored and restore latency per node", async () => {
   const t = await tierBox();
   const paths = await t.migrate({
