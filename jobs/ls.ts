@@ -4,14 +4,22 @@
  */
 
 import type { FileHandle } from "../runtime/types.ts";
-import type { JobContext } from "./context/job_context.ts";
+import { type JobContext, targetFor } from "./context/job_context.ts";
 import { lookAtFileOr } from "./file/open_file.ts";
 import { type TierInfo, type TierState, tierOf } from "./file/tier_state.ts";
 import { readView } from "./file/view.ts";
 import { XattrPayloadError } from "./file/xattr_record.ts";
 import { keepingRefused, walkFiles } from "./plan/walk.ts";
+import { relativeToRoot } from "./util/paths.ts";
 
-export type LsEntry = { path: string } & (TierInfo | { tier: "unreadable"; error: string });
+/**
+ * `elsewhere`: the state names another key or target than this path's on the configured one (a
+ * file renamed, or the target changed): release refuses it, migrate archives it again.
+ */
+export type LsEntry = { path: string } & (
+  | (TierInfo & { elsewhere?: string })
+  | { tier: "unreadable"; error: string }
+);
 
 export interface LsSummary {
   files: Record<TierState | "unreadable", number>;
@@ -40,6 +48,8 @@ export async function listTiers(
   };
   // A path the walk cannot enter or name is listed as unreadable, with why.
   const { stats, refused: unnamed } = keepingRefused();
+  const target = targetFor(ctx, ctx.config.target);
+  const keyOf = (path: string) => target.keyFor(relativeToRoot(ctx.config.root, path) ?? "");
   const listUnnamed = () => {
     for (const { path, reason } of unnamed.splice(0)) {
       s.files.unreadable++;
@@ -49,7 +59,7 @@ export async function listTiers(
   for await (const path of walkFiles(ctx.rt, paths, stats)) {
     listUnnamed();
     if (path.startsWith(`${ctx.config.spool}/`)) continue;
-    const entry = await entryOf(ctx, path);
+    const entry = await entryOf(ctx, path, { key: keyOf(path), target: target.url });
     if (!entry) continue;
     s.files[entry.tier]++;
     if ("size" in entry) s.bytes += entry.size;
@@ -60,11 +70,28 @@ export async function listTiers(
   return s;
 }
 
-async function entryOf(ctx: JobContext, path: string): Promise<LsEntry | null> {
+async function entryOf(
+  ctx: JobContext,
+  path: string,
+  here: { key: string; target: string },
+): Promise<LsEntry | null> {
   const look = async (handle: FileHandle): Promise<LsEntry> => {
     const stat = await handle.stat();
     try {
-      return { path, ...tierOf(await readView(handle), stat) };
+      const view = await readView(handle);
+      const info = tierOf(view, stat);
+      const state = view.current?.state;
+      if (
+        state &&
+        state.state !== "removed" &&
+        (state.key !== here.key || state.target !== here.target)
+      )
+        return {
+          path,
+          ...info,
+          elsewhere: `${state.target === here.target ? "" : `${state.target} `}${state.key}`,
+        };
+      return { path, ...info };
     } catch (err) {
       if (err instanceof XattrPayloadError) return { path, tier: "unreadable", error: err.message };
       throw err;

@@ -23,14 +23,17 @@ const shown = (path: string) =>
 function line(e: LsEntry): string {
   if (e.tier === "unreadable") return `unreadable  ${shown(e.path)}: ${e.error}`;
   const archived = e.archivedSize === null ? "" : ` (archived ${e.archivedSize} bytes)`;
-  return `${e.tier.padEnd(11)} ${String(e.size).padStart(12)}  ${shown(e.path)}${archived}`;
+  const elsewhere = e.elsewhere
+    ? `; its state names ${e.elsewhere}, not this path (renamed: ${e.tier === "released" ? "restore it, then migrate it" : "migrate it"} again)`
+    : "";
+  return `${e.tier.padEnd(11)} ${String(e.size).padStart(12)}  ${shown(e.path)}${archived}${elsewhere}`;
 }
 
 export default defineCommand({
   meta: {
     name: "ls",
     description:
-      "List files with their tier state: unmigrated, migrated, changed, released (with the original size), partial (released, with some of its bytes back: restore finishes it) or dirty",
+      "List files with their tier state: unmigrated, migrated, changed, released (with the original size), partial (released, with at most its archived bytes back: restore finishes it, or finds it dirty if they were written) or dirty; a state naming another path's key (a renamed file) is said",
   },
   args: {
     ...configArgs,

@@ -119,6 +119,18 @@ test("verify: the old object of a migrated file renamed away is a stray, named w
     `named only by the state of ${renamed}, a file renamed from this key`,
   );
   expect(stray.detail).toContain("migrate it again (under its own key), then delete this object");
+  // ls says it too (release refuses the file; migrate archives it again).
+  const ls = await cli(["ls", "--json", t.box.src], t.box.env);
+  const entry = ls.stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l))
+    .find((e) => e.path === renamed);
+  expect(entry).toMatchObject({ tier: "migrated", elsewhere: "archive/old/m1.bin" });
+  const text = await cli(["ls", t.box.src], t.box.env);
+  expect(text.stdout).toContain(
+    "its state names archive/old/m1.bin, not this path (renamed: migrate it again)",
+  );
   t.target.close();
 });
 
