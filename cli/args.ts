@@ -12,7 +12,7 @@ export const ENVIRONMENT = {
   TIERMV_LOCK_DIR:
     "Directory of the per-node single-instance locks (flock files; default: /run/lock/tiermv, or /tmp/tiermv-locks where /run/lock is root's alone; never $TMPDIR)",
   "AWS_*":
-    "S3 credentials, the SDK's standard chain: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE, AWS_SHARED_CREDENTIALS_FILE",
+    "S3 credentials, the SDK's standard chain: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE, AWS_SHARED_CREDENTIALS_FILE; with no s3.endpoint, the endpoint: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL (README: S3 settings)",
 } as const;
 export type EnvName = keyof typeof ENVIRONMENT;
 

@@ -12,6 +12,7 @@ export const help: CommandHelp = {
     "tiermv inspect /mnt/ceph/data/projects/old/report.pdf",
     "tiermv inspect --json /mnt/ceph/data/a.bin /mnt/ceph/data/b.bin | jq .state.key",
   ],
+  usage: ["[OPTIONS] PATH..."],
   env: ["TIERMV_LOG"],
 };
 

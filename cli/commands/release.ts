@@ -9,6 +9,8 @@ export const help: CommandHelp = {
     "tiermv release --node node-a --dry-run /mnt/ceph/data/projects/old   # what would be freed",
     "tiermv release --node node-a --verify-content /mnt/ceph/data/big.iso",
   ],
+  // PATH is required (the command says so, exit 2, without one): shown without brackets.
+  usage: ["[OPTIONS] --node NODE PATH..."],
   env: S3_ENV,
 };
 
@@ -16,7 +18,7 @@ export default defineCommand({
   meta: {
     name: "release",
     description:
-      "Free the space of migrated files: each becomes an empty stub whose bytes stay in its object (exit 1 if a file is refused, lost or dirty)",
+      "Free the space of migrated files: each becomes an empty stub whose bytes stay in its object (exit 1 unless every file is released or skipped: refused, lost, dirty, busy)",
   },
   args: {
     ...configArgs,

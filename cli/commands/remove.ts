@@ -5,6 +5,8 @@ import { runTier } from "./tier_command.ts";
 
 export const help: CommandHelp = {
   examples: ["tiermv remove --node node-a /mnt/ceph/data/projects/2019/draft.docx"],
+  // PATH is required (the command says so, exit 2, without one): shown without brackets.
+  usage: ["[OPTIONS] --node NODE PATH..."],
   env: S3_ENV,
 };
 

@@ -8,6 +8,8 @@ export const help: CommandHelp = {
     "tiermv restore --node node-a /mnt/ceph/data/projects/old/report.pdf",
     "tiermv restore --node node-a --json /mnt/ceph/data/projects/old | jq -c 'select(.kind != \"restored\")'",
   ],
+  // PATH is required (the command says so, exit 2, without one): shown without brackets.
+  usage: ["[OPTIONS] --node NODE PATH..."],
   env: S3_ENV,
 };
 
@@ -15,7 +17,7 @@ export default defineCommand({
   meta: {
     name: "restore",
     description:
-      "Bring released files' bytes back into the same inodes, verified, mtime restored (exit 1 if a file is lost or dirty)",
+      "Bring released files' bytes back into the same inodes, verified, mtime restored (exit 1 unless every file is restored or skipped: lost, dirty, refused, busy, restore-pending, interrupted, out of space)",
   },
   args: {
     ...configArgs,

@@ -60,7 +60,7 @@ function listen(fetch: Parameters<typeof serveHttp>[0], at: { hostname: string; 
 export default defineCommand({
   meta: {
     name: "serve",
-    description: "HTTP: /healthz /readyz /status /metrics and POST /v1/requests",
+    description: "HTTP: /healthz /readyz /status /metrics, POST /v1/requests and POST /v1/restores",
   },
   args: {
     ...configArgs,
