@@ -113,6 +113,17 @@ async function judge(
     async (handle): Promise<Verdict> => {
       const stat = await handle.stat();
       const excluded = policyExcludes(policy, compiled, rel, stat, now);
+      // An empty file left out by size may be a stub: released is what it is, not too small.
+      if (excluded === "too small" && stat.size === 0 && policy.action === "release") {
+        const released = await readView(handle).then(
+          (v) => v.current?.state.state === "released",
+          (err) => {
+            if (err instanceof XattrPayloadError) return false; // too small all the same
+            throw err;
+          },
+        );
+        return { reason: released ? "released" : excluded };
+      }
       if (excluded) return { reason: excluded };
       const mark = policy.action === "release" ? NORELEASE : NOARCHIVE;
       if ((await handle.getXattr(mark)) !== null) return { reason: `marked ${mark}` };

@@ -92,6 +92,15 @@ test("scan selects by mtime/ctime age, size, globs and marks; --dry-run changes 
   expect(statSync(big as string).size).toBe(0);
   for (const p of [small, scratch, marked, fresh])
     expect(statSync(p as string).size).toBeGreaterThan(0);
+  // Again: the stub is counted as released, not as too small for the policy's size.
+  const after = await cli(
+    ["scan", "--json", "--node", "a", ...zero, "--dry-run", t.box.src],
+    t.box.env,
+  );
+  expect(scanSummary(after.stderr)).toMatchObject({
+    selected: 0,
+    skipped: { released: 1, "too small": 1 },
+  });
 
   const migrate = await cli(
     ["scan", "--json", "--node", "a", "--action", "migrate", "--older-than", "0s", t.box.src],
