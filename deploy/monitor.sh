@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
-# Restarts a dead `tiermv run --watch` for one node (for hosts without systemd), e.g. from cron:
-#   * * * * *  /opt/tiermv/deploy/monitor.sh node-a
+# Restarts a dead `tiermv run --watch` for one node (for hosts without systemd), e.g. from cron
+# (this file is deploy/monitor.sh of a checkout, or node_modules/tiermv/deploy/ of an npm install):
+#   TIERMV_CONFIG=/mnt/ceph/tiermv/config.json
+#   * * * * *  /opt/tiermv/node_modules/tiermv/deploy/monitor.sh node-a
+# It needs bash, coreutils and procps (pgrep); its log is /var/log/tiermv-NODE.log by default.
 # "Dead" means: no heartbeat for STALE_S seconds and no live scheduler process for the node.
 # Starting a second scheduler is harmless anyway: it exits at once if one holds the node lock.
 set -euo pipefail
 node=${1:?usage: monitor.sh NODE}
 : "${TIERMV_CONFIG:?set TIERMV_CONFIG}"
 bin=${TIERMV_BIN:-/usr/local/bin/tiermv}
-log=${TIERMV_LOG_FILE:-/var/log/tiermv/$node.log}
+log=${TIERMV_LOG_FILE:-/var/log/tiermv-$node.log}
 stale=${STALE_S:-120}
-spool=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["spool"])' "$TIERMV_CONFIG")
+# The config's "spool" (a plain string in its JSON): read with sed, no JSON tool needed.
+spool=$(sed -n 's/.*"spool"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$TIERMV_CONFIG" | head -n 1)
+if [ -z "$spool" ]; then
+  echo "monitor.sh: no \"spool\" found in $TIERMV_CONFIG" >&2
+  exit 2
+fi
 beat="$spool/nodes/$node/heartbeat"
 if [ -f "$beat" ] && [ $(( $(date +%s) - $(stat -c %Y "$beat") )) -lt "$stale" ]; then
   exit 0
