@@ -68,3 +68,4 @@ console.log(
 );
 tiermv("submit", "--node", "demo", src);
 tiermv("run", "--node", "demo", "--once");
+console.log(`\nThe workspace stays for you to look at (files, objects, spool): rm -rf ${dir}`);
