@@ -13,35 +13,18 @@
 import { mkdirSync, readdirSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
-import { SignatureV4 } from "@smithy/signature-v4";
-import { minimalS3Client } from "./sdk_client.ts";
+import { signedRequests } from "./sdk_client.ts";
 
 const [endpoint, bucket, prefix, dir, concurrency = "32", dest] = process.argv.slice(2);
 if (!endpoint || !bucket || !prefix || !dir || !dest)
   throw new Error("usage: ENDPOINT BUCKET PREFIX DIR N DEST [--fsync]");
 const fsync = process.argv.includes("--fsync");
-const client = minimalS3Client(endpoint);
-const signer = new SignatureV4({
-  credentials: client.config.credentials,
-  region: "us-east-1",
-  service: "s3",
-  sha256: client.config.sha256,
-  uriEscapePath: false,
-  applyChecksum: false,
-});
+const requests = signedRequests(endpoint);
 const names = readdirSync(dir, { recursive: true, withFileTypes: true })
   .filter((e) => e.isFile())
   .map((e) => relative(dir, join(e.parentPath, e.name)));
 for (const d of new Set(names.map((n) => dirname(join(dest, n)))))
   mkdirSync(d, { recursive: true });
-const escapeUri = (s: string) =>
-  encodeURIComponent(s).replace(
-    /[!'()*]/g,
-    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
-  );
-const base = new URL(endpoint);
-/** The SHA-256 of an empty body, signed as the payload (as tiermv and the SDK do). */
-const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 let next = 0;
 let bytes = 0;
 await Promise.all(
@@ -49,18 +32,8 @@ await Promise.all(
     while (next < names.length) {
       const name = names[next++] as string;
       const key = `${prefix}/${name}`;
-      const path = `/${bucket}/${key.split("/").map(escapeUri).join("/")}`;
-      const signed = await signer.sign({
-        method: "GET",
-        protocol: base.protocol,
-        hostname: base.hostname,
-        port: Number(base.port),
-        path,
-        query: {},
-        headers: { host: base.host, "x-amz-content-sha256": EMPTY_SHA256 },
-      });
-      const { host: _, ...headers } = signed.headers;
-      const res = await fetch(`${base.origin}${path}`, { headers });
+      const { url, headers } = await requests.sign("GET", bucket, key);
+      const res = await fetch(url, { headers });
       if (res.status !== 200 || !res.body) throw new Error(`GET ${key}: ${res.status}`);
       const file = await open(join(dest, name), "w");
       try {
@@ -81,5 +54,5 @@ await Promise.all(
     }
   }),
 );
-client.destroy();
+requests.close();
 console.log(JSON.stringify({ gets: names.length, bytes, fsync }));

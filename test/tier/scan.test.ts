@@ -9,6 +9,11 @@ import { cli, randomBytes, sandbox } from "../helpers.ts";
 import { rt, tierBox } from "./tier_helpers.ts";
 
 const DAY = 86_400_000;
+/** A dry run of `scan --action release` selecting by nothing but release's own rules. */
+const RELEASE_DRY_RUN = [
+  ...["scan", "--json", "--node", "a", "--action", "release"],
+  ...["--older-than", "0s", "--dry-run"],
+];
 const old = new Date(Date.now() - 100 * DAY);
 
 function scanSummary(stderr: string) {
@@ -173,17 +178,7 @@ test("scan --action release counts only what release would take: a state for ano
   });
   const renamed = `${t.box.src}/v/renamed.bin`;
   renameSync(moved as string, renamed);
-  const args = [
-    "scan",
-    "--json",
-    "--node",
-    "a",
-    "--action",
-    "release",
-    "--older-than",
-    "0s",
-    "--dry-run",
-  ];
+  const args = RELEASE_DRY_RUN;
   const opted = await cli([...args, t.box.src], t.box.env);
   expect(scanSummary(opted.stderr)).toMatchObject({
     selected: 1,
@@ -222,17 +217,7 @@ test("scan --action release on a file:// target without s3.releaseUnversioned le
   const file = box.file("d/a.bin", randomBytes(5000, 73));
   expect((await cli(["submit", "--node", "a", file], box.env)).code).toBe(0);
   expect((await cli(["run", "--node", "a", "--once"], box.env)).code).toBe(0);
-  const args = [
-    "scan",
-    "--json",
-    "--node",
-    "a",
-    "--action",
-    "release",
-    "--older-than",
-    "0s",
-    "--dry-run",
-  ];
+  const args = RELEASE_DRY_RUN;
   const scan = await cli([...args, box.src], box.env);
   expect(scanSummary(scan.stderr)).toMatchObject({
     selected: 0,
