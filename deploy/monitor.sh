@@ -2,6 +2,7 @@
 # Restarts a dead `tiermv run --watch` for one node (for hosts without systemd), e.g. from cron
 # (this file is deploy/monitor.sh of a checkout, or node_modules/tiermv/deploy/ of an npm install):
 #   TIERMV_CONFIG=/mnt/ceph/tiermv/config.json
+#   TIERMV_BIN=/opt/tiermv/node_modules/.bin/tiermv
 #   * * * * *  /opt/tiermv/node_modules/tiermv/deploy/monitor.sh node-a
 # It needs bash, coreutils and procps (pgrep); its log is /var/log/tiermv-NODE.log by default.
 # "Dead" means: no heartbeat for STALE_S seconds and no live scheduler process for the node.
@@ -13,12 +14,16 @@ bin=${TIERMV_BIN:-/usr/local/bin/tiermv}
 log=${TIERMV_LOG_FILE:-/var/log/tiermv-$node.log}
 stale=${STALE_S:-120}
 # The config's "spool" (a plain string in its JSON): read with sed, no JSON tool needed.
-spool=$(sed -n 's/.*"spool"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$TIERMV_CONFIG" | head -n 1)
+spool=$(sed -n 's/.*"spool"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p;T;q' "$TIERMV_CONFIG")
 if [ -z "$spool" ]; then
   echo "monitor.sh: no \"spool\" found in $TIERMV_CONFIG" >&2
   exit 2
 fi
 beat="$spool/nodes/$node/heartbeat"
+# A drained node's scheduler exits on purpose (`tiermv drain`): not restarted until undrained.
+if [ -e "$spool/nodes/$node/DRAIN" ]; then
+  exit 0
+fi
 if [ -f "$beat" ] && [ $(( $(date +%s) - $(stat -c %Y "$beat") )) -lt "$stale" ]; then
   exit 0
 fi

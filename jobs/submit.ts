@@ -63,12 +63,14 @@ async function waitForResult(
   }
 }
 
-export async function submitRequest(
-  ctx: JobContext,
-  options: SubmitOptions,
-): Promise<SubmitResult> {
-  const { rt, config } = ctx;
-  const strategy = options.strategy ?? config.dispatch.strategy;
+/**
+ * The node and request id a submit names, checked before anything is written (UsageError): also
+ * by a submit that has no paths and so records nothing, so that a mistyped option fails at once.
+ */
+export function checkSubmitOptions(
+  config: JobContext["config"],
+  options: Pick<SubmitOptions, "node" | "requestId">,
+): void {
   if (options.node !== undefined && !config.nodes.includes(options.node)) {
     throw new UsageError(
       `Unknown node "${options.node}": the config names ${config.nodes.join(", ")}`,
@@ -76,6 +78,15 @@ export async function submitRequest(
   }
   const idProblem = options.requestId === undefined ? null : requestIdProblem(options.requestId);
   if (idProblem) throw new UsageError(`Invalid request id "${options.requestId}": ${idProblem}`);
+}
+
+export async function submitRequest(
+  ctx: JobContext,
+  options: SubmitOptions,
+): Promise<SubmitResult> {
+  const { rt, config } = ctx;
+  const strategy = options.strategy ?? config.dispatch.strategy;
+  checkSubmitOptions(config, options);
   const spool = spoolDirs(config.spool);
   const waitMs = options.waitMs ?? 60_000;
   const id = options.requestId ?? newTaskId("q");

@@ -29,7 +29,7 @@ export type TierAction = "release" | "restore" | "remove";
 
 export interface TierSummary {
   counts: OutcomeCounts;
-  /** Bytes freed (release) or written back (restore), from the released sizes. */
+  /** Bytes freed (release), written back (restore) or no longer archived (remove). */
   bytes: number;
   walk: WalkStats;
 }
@@ -85,7 +85,9 @@ export async function tierFiles(
     counts[outcome.kind]++;
     tier.observe(outcome, Date.now() - started);
     const source = { requestId: id, taskId: id, node, line: ++line, ms: Date.now() - started };
-    if (!("dryRun" in outcome && outcome.dryRun)) await outbox.add(eventOf(outcome, source));
+    // A dry run changes nothing, and says nothing to Kafka either (its refusals and skips
+    // included), as it counts nothing in the node's metrics.
+    if (!options.dryRun) await outbox.add(eventOf(outcome, source));
     bytes += tierBytesOf(outcome);
     ctx.onOutcome?.(outcome);
   };

@@ -24,7 +24,7 @@ function line(e: LsEntry): string {
   if (e.tier === "unreadable") return `unreadable  ${shown(e.path)}: ${e.error}`;
   const archived = e.archivedSize === null ? "" : ` (archived ${e.archivedSize} bytes)`;
   const elsewhere = e.elsewhere
-    ? `; its state names ${e.elsewhere}, not this path (renamed: ${e.tier === "released" ? "restore it, then migrate it" : "migrate it"} again)`
+    ? `; its state names ${e.elsewhere}, not this path (renamed: ${["released", "partial", "dirty"].includes(e.tier) ? "restore it, then migrate it" : "migrate it"} again)`
     : "";
   return `${e.tier.padEnd(11)} ${String(e.size).padStart(12)}  ${shown(e.path)}${archived}${elsewhere}`;
 }

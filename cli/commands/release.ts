@@ -18,7 +18,7 @@ export default defineCommand({
   meta: {
     name: "release",
     description:
-      "Free the space of migrated files: each becomes an empty stub whose bytes stay in its object (exit 1 unless every file is released or skipped: refused, lost, dirty, busy)",
+      "Free the space of migrated files: each becomes an empty stub whose bytes stay in its object (exit 1 unless every file is released or skipped)",
   },
   args: {
     ...configArgs,

@@ -17,7 +17,7 @@ export default defineCommand({
   meta: {
     name: "restore",
     description:
-      "Bring released files' bytes back into the same inodes, verified, mtime restored (exit 1 unless every file is restored or skipped: lost, dirty, refused, busy, restore-pending, interrupted, out of space)",
+      "Bring released files' bytes back into the same inodes, verified, mtime restored (exit 1 unless every file is restored or skipped: lost, dirty, busy, restore-pending, interrupted or out of space among the others)",
   },
   args: {
     ...configArgs,

@@ -5,7 +5,7 @@ import { defineCommand } from "citty";
 import { consola } from "consola";
 import { validateSubmitPaths } from "../../jobs/plan/walk.ts";
 import { type RequestPath, STRATEGIES, type Strategy } from "../../jobs/spool/request_file.ts";
-import { submitRequest } from "../../jobs/submit.ts";
+import { checkSubmitOptions, submitRequest } from "../../jobs/submit.ts";
 import { errnoInWords, UsageError } from "../../jobs/util/errors.ts";
 import { CONFIG_ENV, configArgs, jsonArg, pathsArg } from "../args.ts";
 import { withContext } from "../context.ts";
@@ -113,8 +113,12 @@ export default defineCommand({
             { shown: positional },
           );
       if (paths === null) {
-        if (args.json) return console.log(JSON.stringify({ id: null, files: 0 }));
-        return consola.info(`Nothing to submit: ${args.from} held no paths; no request recorded`);
+        checkSubmitOptions(ctx.config, { node: args.node, requestId: args["request-id"] });
+        // The shape of a dispatched request's answer, with no request and no tasks.
+        const none = { id: null, duplicate: false, result: { files: 0, tasks: [] } };
+        if (args.json) return console.log(JSON.stringify(none));
+        const source = args.from === "-" ? "stdin" : args.from;
+        return consola.info(`Nothing to submit: ${source} held no paths; no request recorded`);
       }
       const submitted = await submitRequest(ctx, {
         paths,

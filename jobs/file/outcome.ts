@@ -71,7 +71,8 @@ export type FileOutcome =
   // Tiering (docs/tiering.md).
   /**
    * Released: the state says `released`, the file is a stub (a stub released before is
-   * `skipped`). `dryRun`: every check passed, nothing was done.
+   * `skipped`, but by this same task run again). `dryRun`: every check passed, nothing was done;
+   * `resumed`: this task released it before a crash.
    */
   | {
       kind: "released";
@@ -79,6 +80,7 @@ export type FileOutcome =
       key: string;
       bytes: number;
       dryRun?: boolean;
+      resumed?: boolean;
     }
   /** Restored into the same inode and verified (a file with nothing to restore is `skipped`). */
   | { kind: "restored"; path: string; key: string; bytes: number }

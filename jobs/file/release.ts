@@ -65,8 +65,14 @@ async function refusalOf(
   if (state.state === "removed") return refused("not migrated: its archived copy was removed");
   if (state.state === "released") {
     // Nothing to do: skipped, as restore says of a file with nothing to restore (a `released`
-    // here counted a release in events and /metrics that never happened).
-    if (stat.size === 0) return skippedFor(path, state, job.task.id);
+    // here counted a release in events and /metrics that never happened). But this very task
+    // run again (a scheduler's, after a crash): its own release, whose event and counts may have
+    // died with the process, is reported again, with the same event id (at least once, as
+    // migrate re-reports its own commits).
+    if (stat.size === 0)
+      return state.releasedTask === job.task.id
+        ? { kind: "released", path, key: state.key, bytes: state.size, resumed: true }
+        : skippedFor(path, state, job.task.id);
     if (stat.size === state.size && stat.mtimeNs === state.mtimeNs)
       return refused(
         "released, but its bytes are still there (a release interrupted before its truncate): restore it, then release again",
@@ -177,14 +183,19 @@ async function releaseHeld(held: TierHeld, options: ReleaseOptions): Promise<Fil
     refusal?.kind === "refused"
       ? refusal.reason
       : refusal
-        ? `${refusal.kind} since the view before the take`
+        ? `${refusal.kind === "skipped" || refusal.kind === "released" ? "released by another attempt" : refusal.kind} since the view before the take`
         : await objectRefusal(job, file, state as State, options);
   if (reason !== null || !state) {
     if (!(await decideTier(held, "refused", { error: reason ?? "no state" })))
       return revokedTier(held, "refused");
     return { kind: "refused", path, reason: reason ?? "no state" };
   }
-  const released: State = { ...state, state: "released", releasedAt: new Date().toISOString() };
+  const released: State = {
+    ...state,
+    state: "released",
+    releasedAt: new Date().toISOString(),
+    releasedTask: job.task.id,
+  };
   // Its GC goes in the re-check's hand-off, right before it (the same calls in the same order).
   const garbage = await decideTierLeavingGarbage(held, "released", { state: released });
   if (!garbage) return revokedTier(held, "release");

@@ -31,6 +31,11 @@ export const StateSchema = v.object({
   ...StateFields,
   /** When release decided it (a `released` state). */
   releasedAt: v.optional(v.string()),
+  /**
+   * The task whose release decided it: the same task, run again after a crash, reports the file
+   * `released` once more (its event may not have left the outbox), any other `skipped`.
+   */
+  releasedTask: v.optional(v.string()),
   /** The storage class the upload asked for (`s3.storageClass`); absent: the bucket's default. */
   storageClass: v.optional(v.string()),
   /** The object's version id on a versioned bucket (every read and delete names it). */

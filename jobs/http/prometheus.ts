@@ -1,5 +1,6 @@
 /** Renders node status and cumulative metrics in the Prometheus text exposition format. */
 
+import { OUTCOME_KINDS, type OutcomeKind } from "../file/outcome.ts";
 import { DURATION_BUCKETS, type NodeMetrics } from "../spool/node_metrics.ts";
 import type { NodeStatus } from "../spool/node_status.ts";
 import type { GatewayState } from "../targets/target.ts";
@@ -85,8 +86,10 @@ export function renderMetrics(
   }
   for (const { status: s, metrics: m } of nodes) {
     const node = s.node;
-    for (const [outcome, n] of Object.entries(m.files))
-      out.add("tiermv_files_total", { node, outcome }, n);
+    // Every outcome from 0, so that a rate or increase() sees a node's first `lost` or `dirty`
+    // (a series that appears at 1 is no increase to Prometheus).
+    for (const outcome of new Set([...OUTCOME_KINDS, ...Object.keys(m.files)]))
+      out.add("tiermv_files_total", { node, outcome }, m.files[outcome as OutcomeKind] ?? 0);
     out.add("tiermv_migrated_bytes_total", { node }, m.bytes);
     for (const [result, n] of Object.entries(m.tasks))
       out.add("tiermv_tasks_finished_total", { node, result }, n);

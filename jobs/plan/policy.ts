@@ -142,11 +142,10 @@ export function policyExcludes(
   if (compiled.exclude.some((r) => r.test(rel))) return "excluded";
   if (policy.largerThan !== undefined && stat.size <= policy.largerThan) return "too small";
   if (policy.olderThanMs !== undefined) {
-    // Which clock is too recent is said: ctime alone moves with metadata changes, tiermv's own
-    // records among them (a file is that long past its migration or restore, whatever its mtime).
+    // Which clock is too recent is said (stable keys of scan's counts): ctime alone moves with
+    // metadata changes, tiermv's own records among them (README, Tiering: Policies).
     if (now - nsToMs(stat.mtimeNs) < policy.olderThanMs) return "too recent (mtime)";
-    if (now - nsToMs(stat.ctimeNs) < policy.olderThanMs)
-      return "too recent (ctime: metadata changed lately, tiermv's own records included)";
+    if (now - nsToMs(stat.ctimeNs) < policy.olderThanMs) return "too recent (ctime)";
   }
   if (policy.atimeOlderThanMs !== undefined && now - nsToMs(stat.atimeNs) < policy.atimeOlderThanMs)
     return "read too recently";

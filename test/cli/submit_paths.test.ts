@@ -7,7 +7,7 @@
 import { expect, test } from "bun:test";
 import { existsSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cli, lastJsonLine, mkfifo, sandbox } from "../helpers.ts";
+import { cli, lastJsonLine, mkfifo, REPO, sandbox } from "../helpers.ts";
 
 function fileBox() {
   const box = sandbox({ target: "file:///tmp/unused" });
@@ -142,7 +142,21 @@ test("submit --from with no paths (a scan that selected nothing) records no requ
   expect(text.stderr).toContain("Nothing to submit");
   const json = await cli(["submit", "--json", "--from", from], box.env);
   expect(json.code).toBe(0);
-  expect(JSON.parse(json.stdout)).toEqual({ id: null, files: 0 });
+  expect(JSON.parse(json.stdout)).toEqual({
+    id: null,
+    duplicate: false,
+    result: { files: 0, tasks: [] },
+  });
+  // As cron pipes it (stdin), and a mistyped node still fails at once, nothing selected or not.
+  const piped = Bun.spawnSync(
+    ["sh", "-c", `printf '' | ${process.execPath} ${REPO}/cli/main.ts submit --from -`],
+    { env: box.env },
+  );
+  expect(piped.exitCode).toBe(0);
+  expect(piped.stderr.toString()).toContain("Nothing to submit: stdin held no paths");
+  const typo = await cli(["submit", "--node", "nod-a", "--from", from], box.env);
+  expect(typo.code).toBe(2);
+  expect(typo.stderr).toContain('Unknown node "nod-a"');
   const listed = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
   expect(listed(join(box.spool, "requests"))).toEqual([]);
   expect(listed(join(box.spool, "inbox"))).toEqual([]);

@@ -70,6 +70,8 @@ test.each(CLI_RUNTIMES)(
       labels: { node: "a", outcome: "migrated" },
       value: "12",
     });
+    // Every outcome from 0 (an alert's increase() sees the first lost or dirty file).
+    expect(files.metrics).toContainEqual({ labels: { node: "a", outcome: "lost" }, value: "0" });
     const queue = family("tiermv_queue_tasks").metrics;
     expect(queue).toContainEqual({ labels: { node: "b", queue: "pending" }, value: "1" });
     expect(queue).toContainEqual({ labels: { node: "a", queue: "done" }, value: "1" });

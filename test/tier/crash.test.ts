@@ -5,8 +5,8 @@
  */
 import { expect, test } from "bun:test";
 import { readFileSync, statSync } from "node:fs";
-import { randomBytes } from "../helpers.ts";
-import { currentState, mtimeNsOf, tierBox } from "./tier_helpers.ts";
+import { cli, randomBytes } from "../helpers.ts";
+import { currentState, mtimeNsOf, outboxEvents, tierBox } from "./tier_helpers.ts";
 
 const MiB = 1024 * 1024;
 const KILLED = 137;
@@ -69,3 +69,27 @@ for (const point of [
     t.target.close();
   });
 }
+
+test("a release task killed after its truncate, run again: its own release is reported released again (the event kept, same id); a later release of the stub is skipped", async () => {
+  const t = await tierBox();
+  const [path] = await t.migrate({ "t.bin": randomBytes(70_000, 13) });
+  const file = path as string;
+  const submit = await cli(["submit", "--node", "a", "--action", "release", file], t.box.env);
+  expect(submit.code).toBe(0);
+  const crashed = await cli(["run", "--node", "a", "--once"], {
+    ...t.box.env,
+    TIERMV_CRASH_AT: "release-after-truncate",
+  });
+  expect(crashed.code).toBe(KILLED);
+  expect(statSync(file).size).toBe(0);
+  // The same task, resumed from running/: its own release, found done, is reported again.
+  const resumed = await cli(["run", "--node", "a", "--once"], t.box.env);
+  expect(resumed.code).toBe(0);
+  const released = outboxEvents(t.box.spool).filter((e) => e.outcome === "released");
+  expect(released).toHaveLength(1);
+  expect(released[0]).toMatchObject({ path: file, bytes: 70_000 });
+  // Another command meeting the stub: skipped, nothing counted.
+  const again = await t.tier("release", [file]);
+  expect(again.outcomes[0]).toMatchObject({ kind: "skipped" });
+  t.target.close();
+});

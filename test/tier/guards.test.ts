@@ -8,7 +8,15 @@ import { expect, test } from "bun:test";
 import { appendFileSync, readFileSync, renameSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { cli, randomBytes, sandbox, spawnCli } from "../helpers.ts";
-import { currentState, mtimeNsOf, rt, stoppedAt, tierBox, writeAt } from "./tier_helpers.ts";
+import {
+  currentState,
+  mtimeNsOf,
+  outboxEvents,
+  rt,
+  stoppedAt,
+  tierBox,
+  writeAt,
+} from "./tier_helpers.ts";
 
 const MiB = 1024 * 1024;
 
@@ -165,6 +173,12 @@ test("--dry-run counts what would be freed and frees nothing; each file is visit
     "2 would be released; 0.0 MiB would be freed (dry run: nothing changed)",
   );
   expect(text.code).toBe(0);
+  // A dry run says nothing to Kafka, not even of a file it would skip (a stub) or refuse.
+  await t.tier("release", [paths[1] as string]);
+  const eventsBefore = outboxEvents(t.box.spool).length;
+  const mixed = await t.tier("release", [t.box.src], ["--dry-run"]);
+  expect(mixed.json.counts).toMatchObject({ released: 1, skipped: 1 });
+  expect(outboxEvents(t.box.spool)).toHaveLength(eventsBefore);
   t.target.close();
 });
 

@@ -3,7 +3,17 @@
  * `tiermv run`, and the `release` / `restore` commands run as real processes.
  */
 import { expect } from "bun:test";
-import { closeSync, openSync, readFileSync, statSync, utimesSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  utimesSync,
+  writeSync,
+} from "node:fs";
+import { join } from "node:path";
 import { createS3Target } from "../../jobs/targets/s3.ts";
 import type { Target } from "../../jobs/targets/target.ts";
 import { createRuntime } from "../../runtime/bun.ts";
@@ -99,4 +109,18 @@ export function writeAt(path: string, offset: number, data: string | Uint8Array)
   } finally {
     closeSync(fd);
   }
+}
+
+/** The result events in a node's outbox, not yet shipped (no Kafka in these tests). */
+export function outboxEvents(
+  spool: string,
+  node = "a",
+): { outcome: string; path: string; bytes?: number }[] {
+  const dir = join(spool, "nodes", node, "outbox");
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((name) => name.endsWith(".jsonl"))
+    .flatMap((name) => readFileSync(join(dir, name), "utf8").trim().split("\n"))
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
 }
