@@ -20,8 +20,9 @@ if [ -z "$spool" ]; then
   exit 2
 fi
 beat="$spool/nodes/$node/heartbeat"
-# A drained node's scheduler exits on purpose (`tiermv drain`): not restarted until undrained.
-if [ -e "$spool/nodes/$node/DRAIN" ]; then
+# A drained node's scheduler exits on purpose (`tiermv drain`) once nothing runs: not restarted
+# until undrained. One with tasks in running/ died mid-task: restarted, it finishes them.
+if [ -e "$spool/nodes/$node/DRAIN" ] && [ -z "$(ls -A "$spool/nodes/$node/running" 2>/dev/null)" ]; then
   exit 0
 fi
 if [ -f "$beat" ] && [ $(( $(date +%s) - $(stat -c %Y "$beat") )) -lt "$stale" ]; then

@@ -114,8 +114,14 @@ export default defineCommand({
           );
       if (paths === null) {
         checkSubmitOptions(ctx.config, { node: args.node, requestId: args["request-id"] });
-        // The shape of a dispatched request's answer, with no request and no tasks.
-        const none = { id: null, duplicate: false, result: { files: 0, tasks: [] } };
+        // The shape of a dispatched request's answer (status included), with no request and no
+        // tasks: a script testing `.result.status` reads it as done.
+        const result = { v: 1, id: null, status: "dispatched", files: 0, tasks: [] };
+        const none = {
+          id: null,
+          duplicate: false,
+          result: { ...result, at: new Date().toISOString() },
+        };
         if (args.json) return console.log(JSON.stringify(none));
         const source = args.from === "-" ? "stdin" : args.from;
         return consola.info(`Nothing to submit: ${source} held no paths; no request recorded`);

@@ -69,8 +69,14 @@ async function refusalOf(
     // run again (a scheduler's, after a crash): its own release, whose event and counts may have
     // died with the process, is reported again, with the same event id (at least once, as
     // migrate re-reports its own commits).
+    // Its own: this task, this path's key and target (a hard link to a file the task released
+    // under another name shares the state, and is skipped).
+    const own =
+      state.releasedTask === job.task.id &&
+      state.key === file.key &&
+      state.target === job.target.url;
     if (stat.size === 0)
-      return state.releasedTask === job.task.id
+      return own
         ? { kind: "released", path, key: state.key, bytes: state.size, resumed: true }
         : skippedFor(path, state, job.task.id);
     if (stat.size === state.size && stat.mtimeNs === state.mtimeNs)

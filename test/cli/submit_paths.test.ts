@@ -142,10 +142,10 @@ test("submit --from with no paths (a scan that selected nothing) records no requ
   expect(text.stderr).toContain("Nothing to submit");
   const json = await cli(["submit", "--json", "--from", from], box.env);
   expect(json.code).toBe(0);
-  expect(JSON.parse(json.stdout)).toEqual({
+  expect(JSON.parse(json.stdout)).toMatchObject({
     id: null,
     duplicate: false,
-    result: { files: 0, tasks: [] },
+    result: { v: 1, id: null, status: "dispatched", files: 0, tasks: [] },
   });
   // As cron pipes it (stdin), and a mistyped node still fails at once, nothing selected or not.
   const piped = Bun.spawnSync(

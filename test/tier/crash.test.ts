@@ -4,7 +4,7 @@
  * mtime, and a release after that frees it again.
  */
 import { expect, test } from "bun:test";
-import { readFileSync, statSync } from "node:fs";
+import { linkSync, readFileSync, statSync } from "node:fs";
 import { cli, randomBytes } from "../helpers.ts";
 import { currentState, mtimeNsOf, outboxEvents, tierBox } from "./tier_helpers.ts";
 
@@ -91,5 +91,20 @@ test("a release task killed after its truncate, run again: its own release is re
   // Another command meeting the stub: skipped, nothing counted.
   const again = await t.tier("release", [file]);
   expect(again.outcomes[0]).toMatchObject({ kind: "skipped" });
+  t.target.close();
+});
+
+test("a hard link to a file a release task released under another name is not reported released a second time (its state names the other path's key)", async () => {
+  // One file at a time, a.bin first: b.bin then finds the stub this very command released.
+  const t = await tierBox({ migrate: { concurrency: 1, uploadRetryBaseMs: 10 } });
+  const [path] = await t.migrate({ "h/a.bin": randomBytes(50_000, 14) });
+  const link = `${t.box.src}/h/b.bin`;
+  linkSync(path as string, link);
+  const release = await t.tier("release", [path as string, link]);
+  // The same inode under a name whose key the state does not name: skipped, not released again.
+  expect(release.outcomes.map((o) => o.kind)).toEqual(["released", "skipped"]);
+  expect(release.json.counts.released).toBe(1);
+  expect(release.json.bytes).toBe(50_000);
+  expect(statSync(link).size).toBe(0);
   t.target.close();
 });
