@@ -93,7 +93,13 @@ export function eventOf(outcome: FileOutcome, src: EventSource): ResultEvent {
     }
     case "vanished":
       return { ...base, eventId: generic, outcome: "vanished" };
-    case "released":
+    case "released": {
+      // By its attempt: the task that released it, run again after a crash, re-reports it with
+      // the same id; another release of the file (after a restore) has another.
+      const { key, bytes, attempt } = outcome;
+      const eventId = attempt ? `${attempt}:released` : generic;
+      return { ...base, eventId, outcome: "released", key, bytes, ...(attempt ? { attempt } : {}) };
+    }
     case "restored": {
       const { key, bytes } = outcome;
       return { ...base, eventId: generic, outcome: outcome.kind, key, bytes };

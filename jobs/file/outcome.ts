@@ -81,6 +81,8 @@ export type FileOutcome =
       bytes: number;
       dryRun?: boolean;
       resumed?: boolean;
+      /** The release's attempt (its event id), absent for a dry run. */
+      attempt?: string;
     }
   /** Restored into the same inode and verified (a file with nothing to restore is `skipped`). */
   | { kind: "restored"; path: string; key: string; bytes: number }

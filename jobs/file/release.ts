@@ -77,7 +77,14 @@ async function refusalOf(
       state.target === job.target.url;
     if (stat.size === 0)
       return own
-        ? { kind: "released", path, key: state.key, bytes: state.size, resumed: true }
+        ? {
+            kind: "released",
+            path,
+            key: state.key,
+            bytes: state.size,
+            resumed: true,
+            ...(state.releasedAttempt ? { attempt: state.releasedAttempt } : {}),
+          }
         : skippedFor(path, state, job.task.id);
     if (stat.size === state.size && stat.mtimeNs === state.mtimeNs)
       return refused(
@@ -201,6 +208,7 @@ async function releaseHeld(held: TierHeld, options: ReleaseOptions): Promise<Fil
     state: "released",
     releasedAt: new Date().toISOString(),
     releasedTask: job.task.id,
+    releasedAttempt: held.attempt,
   };
   // Its GC goes in the re-check's hand-off, right before it (the same calls in the same order).
   const garbage = await decideTierLeavingGarbage(held, "released", { state: released });
@@ -228,7 +236,7 @@ async function releaseHeld(held: TierHeld, options: ReleaseOptions): Promise<Fil
   const truncated = holdPoint(job.rt, "release-after-truncate", { path, ino: state.ino });
   if (truncated) await truncated;
   await handle.setTimes(undefined, state.mtimeNs);
-  return { kind: "released", path, key: state.key, bytes: state.size };
+  return { kind: "released", path, key: state.key, bytes: state.size, attempt: held.attempt };
 }
 
 /**

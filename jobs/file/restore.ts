@@ -134,7 +134,7 @@ async function restoreHeld(held: TierHeld, options: { force?: boolean }): Promis
     return await dirty("written to after the restore's copy: the mtime was not put back");
   await handle.setTimes(undefined, state.mtimeNs);
   crashPoint(job.rt, "restore-after-times");
-  const { releasedAt: _, releasedTask: __, ...rest } = state;
+  const { releasedAt: _, releasedTask: __, releasedAttempt: ___, ...rest } = state;
   const restored: State = { ...rest, state: "migrated" };
   if (!(await decideTier(held, "restored", { state: restored })))
     return revokedTier(held, "restore");

@@ -36,6 +36,8 @@ export const StateSchema = v.object({
    * `released` once more (its event may not have left the outbox), any other `skipped`.
    */
   releasedTask: v.optional(v.string()),
+  /** That release's attempt: its `released` event's id (`<attempt>:released`), re-report included. */
+  releasedAttempt: v.optional(v.string()),
   /** The storage class the upload asked for (`s3.storageClass`); absent: the bucket's default. */
   storageClass: v.optional(v.string()),
   /** The object's version id on a versioned bucket (every read and delete names it). */

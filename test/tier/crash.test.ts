@@ -87,7 +87,14 @@ test("a release task killed after its truncate, run again: its own release is re
   expect(resumed.code).toBe(0);
   const released = outboxEvents(t.box.spool).filter((e) => e.outcome === "released");
   expect(released).toHaveLength(1);
-  expect(released[0]).toMatchObject({ path: file, bytes: 70_000 });
+  // Its id is the release's attempt, recorded in the state: a re-report keeps it.
+  const state = await currentState(file);
+  expect(state?.releasedAttempt).toBeString();
+  expect(released[0]).toMatchObject({
+    path: file,
+    bytes: 70_000,
+    eventId: `${state?.releasedAttempt}:released`,
+  });
   // Another command meeting the stub: skipped, nothing counted.
   const again = await t.tier("release", [file]);
   expect(again.outcomes[0]).toMatchObject({ kind: "skipped" });

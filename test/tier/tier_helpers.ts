@@ -115,7 +115,7 @@ export function writeAt(path: string, offset: number, data: string | Uint8Array)
 export function outboxEvents(
   spool: string,
   node = "a",
-): { outcome: string; path: string; bytes?: number }[] {
+): { outcome: string; path: string; bytes?: number; eventId: string }[] {
   const dir = join(spool, "nodes", node, "outbox");
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
