@@ -6,8 +6,8 @@
  * keys and concurrency as bench/signed_head_loop.ts; a GET that is not 200 fails the run.
  * bench/tier.ts runs it beside restore and the peers, to tell the runtime's cost from the
  * protocol's. Not a floor: it writes through node:fs/promises (a hand-off to Bun's thread pool
- * per call), where restore writes through its mount threads; on small files it has spent more
- * CPU than restore (2026-11-28 results).
+ * per call), where restore writes through its mount threads; on small files it spent more CPU
+ * than restore in three runs and less in a fourth (2026-11-28 results, "Night").
  * Usage: bun bench/signed_get_loop.ts ENDPOINT BUCKET PREFIX DIR CONCURRENCY DEST [--fsync]
  */
 import { mkdirSync, readdirSync } from "node:fs";

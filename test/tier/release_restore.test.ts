@@ -4,8 +4,7 @@
  * names is checked before release and before restore.
  */
 import { expect, test } from "bun:test";
-import { appendFileSync, chmodSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { appendFileSync, chmodSync, readFileSync, statSync } from "node:fs";
 import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { cli, randomBytes, spawnCli } from "../helpers.ts";
 import { newBucket, s3Client, s3Service } from "../services/shared.ts";
@@ -13,6 +12,7 @@ import {
   currentState,
   identityOf,
   mtimeNsOf,
+  outboxEvents,
   stoppedAt,
   tierBox,
   writeAt,
@@ -71,14 +71,7 @@ test("release then restore: byte-identical, same inode, mode, owner and mtime; s
   expect(twice.json.counts).toMatchObject({ restored: 0, skipped: 4 });
   expect(twice.json.bytes).toBe(0);
   // Each release and restore left its events in the node's outbox, for `report` to ship.
-  const events = readdirSync(join(t.box.spool, "nodes/a/outbox"))
-    .filter((name) => name.endsWith(".jsonl"))
-    .flatMap((name) =>
-      readFileSync(join(t.box.spool, "nodes/a/outbox", name), "utf8")
-        .trim()
-        .split("\n"),
-    )
-    .map((l) => JSON.parse(l));
+  const events = outboxEvents(t.box.spool);
   // One `released` for the 17 MiB file: releasing its stub again was skipped, not a release.
   expect(events.filter((e) => e.outcome === "released" && e.bytes === 17 * MiB)).toHaveLength(1);
   expect(events.filter((e) => e.outcome === "restored")).toHaveLength(4);
